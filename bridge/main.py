@@ -1,0 +1,33 @@
+"""Bridge node process: `python -m bridge.main` (composition root)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+from bridge.node import BridgeNode
+from stack import config as stack_config
+from stack.sounds import ensure_music
+from store import live
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    config = stack_config.load()
+    music = ensure_music(config.var_path / "sounds", config.bridge.clock_rate)
+    node = BridgeNode(config.bridge, live.connect(config.redis_url), str(music))
+
+    def stop(*_: object) -> None:
+        node.stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    logging.getLogger("kamconf.bridge").info(
+        "node %s on sip:%s:%d, capacity %d",
+        config.bridge.id, config.bridge.address, config.bridge.sip_port, config.bridge.capacity,
+    )
+    node.run()
+
+
+if __name__ == "__main__":
+    main()

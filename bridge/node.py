@@ -1,0 +1,201 @@
+"""A bridge node: answers room calls, keeps each room's mix, registers itself in Redis.
+
+The loop is the only thread that touches pjsua2. Callbacks queue events
+(bridge/sip.py); the loop handles them, applies conference/ decisions and
+keeps explicit references to every Call and player it hands to PJSIP.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import pjsua2 as pj
+import redis
+
+from bridge import sip
+from conference.liveness import RxWatch, observe
+from conference.mixing import MUSIC, Link, link_changes, room_links
+from conference.placement import NodeStatus
+from stack.config import BridgeConfig
+from store import live
+
+log = logging.getLogger("kamconf.bridge")
+
+POLL_MS = 10
+WATCH_INTERVAL = 2.0
+HANGUP_GRACE = 5.0
+
+
+@dataclass
+class Room:
+    number: str
+    members: dict[int, sip.RoomCall] = field(default_factory=dict)  # joined calls by call id
+    links: frozenset[Link] = frozenset()
+
+
+class BridgeNode:
+    def __init__(self, config: BridgeConfig, client: redis.Redis, music_path: str) -> None:
+        self.config = config
+        self.client = client
+        self.events: deque[sip.Event] = deque()
+        self.endpoint = sip.start_endpoint(config)
+        self.account = sip.create_account(config, self.events)
+        self.music = sip.create_music(music_path)
+        self.calls: dict[int, sip.RoomCall] = {}  # every call PJSIP knows of, by call id
+        self.rooms: dict[str, Room] = {}
+        self.watches: dict[int, RxWatch] = {}
+        self.stopping = False
+
+    # The loop ------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.heartbeat()
+        next_beat = next_watch = time.monotonic()
+        while not self.stopping:
+            self.endpoint.libHandleEvents(POLL_MS)
+            self.drain()
+            now = time.monotonic()
+            if now >= next_beat:
+                self.heartbeat()
+                next_beat = now + self.config.heartbeat_interval
+            if now >= next_watch:
+                self.drop_silent_legs(now)
+                next_watch = now + WATCH_INTERVAL
+        self.shutdown()
+
+    def drain(self) -> None:
+        while self.events:
+            event = self.events.popleft()
+            try:
+                self.handle(event)
+            except pj.Error as exc:  # one call's failure must not stop the node
+                log.error("pjsua2 error on %s: %s", type(event).__name__, exc.info())
+
+    def handle(self, event: sip.Event) -> None:
+        if isinstance(event, sip.Incoming):
+            self.incoming(event)
+        elif isinstance(event, sip.MediaReady):
+            self.media_ready(event.call)
+        elif isinstance(event, sip.Ended):
+            self.ended(event)
+
+    # Call events ---------------------------------------------------------------
+
+    def incoming(self, event: sip.Incoming) -> None:
+        call = event.call
+        call_id = call.getId()
+        self.calls[call_id] = call
+        call.room, call.caller = event.room, event.caller
+        answer = pj.CallOpParam()
+        if event.room is None:
+            answer.statusCode = 404
+        elif len(self.calls) > self.config.capacity:
+            answer.statusCode = 503
+            log.warning("node full (%d calls): refusing %s", len(self.calls), event.caller)
+        else:
+            answer.statusCode = 200
+        call.answer(answer)
+
+    def media_ready(self, call: sip.RoomCall) -> None:
+        if call.ended or call.room is None or call.audio() is None:
+            return
+        room = self.rooms.setdefault(call.room, Room(call.room))
+        call_id = call.getId()
+        if call_id not in room.members:
+            room.members[call_id] = call
+            self.watches[call_id] = RxWatch(since=time.monotonic())
+            log.info("room %s: %s joined (%d present)", room.number, call.caller, len(room.members))
+        self.remix(room)
+
+    def ended(self, event: sip.Ended) -> None:
+        call = event.call
+        call_id = next((cid for cid, c in self.calls.items() if c is call), None)
+        if call_id is None:
+            return
+        del self.calls[call_id]
+        self.watches.pop(call_id, None)
+        room = self.rooms.get(call.room or "")
+        if room is None or room.members.pop(call_id, None) is None:
+            return
+        log.info("room %s: %s left (%d, %s)", room.number, call.caller, event.status, event.reason)
+        # The mixer has already dropped the gone port; forget its links.
+        room.links = frozenset(link for link in room.links if str(call_id) not in link)
+        if room.members:
+            self.remix(room)
+            return
+        del self.rooms[room.number]
+        self.safely(live.release_affinity, room.number, self.config.id)
+
+    def remix(self, room: Room) -> None:
+        wanted = room_links(str(cid) for cid in room.members)
+        stop, start = link_changes(room.links, wanted)
+        for src, dst in stop:
+            self.port(room, src).stopTransmit(self.port(room, dst))
+        for src, dst in start:
+            self.port(room, src).startTransmit(self.port(room, dst))
+        room.links = wanted
+
+    def port(self, room: Room, name: str) -> pj.AudioMedia:
+        if name == MUSIC:
+            return self.music
+        return room.members[int(name)].getAudioMedia(-1)
+
+    def drop_silent_legs(self, now: float) -> None:
+        for room in list(self.rooms.values()):
+            for call_id, call in list(room.members.items()):
+                watch, silent = observe(self.watches[call_id], call.rx_packets(), now, self.config.rtp_timeout)
+                self.watches[call_id] = watch
+                if silent and not call.ended:
+                    log.warning("room %s: no RTP from %s for %.0f s; hanging up",
+                                room.number, call.caller, self.config.rtp_timeout)
+                    self.hangup(call, 408)
+
+    def hangup(self, call: sip.RoomCall, status: int = 200) -> None:
+        param = pj.CallOpParam()
+        param.statusCode = status
+        try:
+            call.hangup(param)
+        except pj.Error as exc:
+            log.error("hangup failed: %s", exc.info())
+
+    # Registry ------------------------------------------------------------------
+
+    def status(self) -> NodeStatus:
+        c = self.config
+        return NodeStatus(id=c.id, address=c.address, port=c.sip_port, capacity=c.capacity, load=len(self.calls))
+
+    def heartbeat(self) -> None:
+        self.safely(live.heartbeat, self.status(), self.config.heartbeat_ttl)
+
+    def safely(self, func: object, *args: object) -> None:
+        """Redis is down: keep mixing the calls we have; the next beat retries."""
+        try:
+            func(self.client, *args)  # type: ignore[operator]
+        except redis.RedisError as exc:
+            log.error("redis: %s", exc)
+
+    # Shutdown ------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Deregister first (no new calls), send BYE to every call, then free PJSIP."""
+        self.safely(live.deregister, self.config.id)
+        for call in list(self.calls.values()):
+            if not call.ended:
+                self.hangup(call)
+        deadline = time.monotonic() + HANGUP_GRACE
+        while self.calls and time.monotonic() < deadline:
+            self.endpoint.libHandleEvents(POLL_MS)
+            self.drain()
+        for number in list(self.rooms):
+            self.safely(live.release_affinity, number, self.config.id)
+        # PJSIP asserts if a Call or player outlives the library.
+        self.rooms.clear()
+        self.calls.clear()
+        self.events.clear()
+        del self.music
+        self.account.shutdown()
+        del self.account
+        self.endpoint.libDestroy()

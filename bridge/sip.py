@@ -1,0 +1,155 @@
+"""The pjsua2 edge: endpoint setup, and Account/Call subclasses whose callbacks only queue events.
+
+One thread owns pjsua2 (threadCnt=0, mainThreadOnly=True); BridgeNode drains
+the queue after every libHandleEvents, so no decision is taken inside PJSIP.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass
+
+import pjsua2 as pj
+
+from stack.config import BridgeConfig
+
+_REQUEST_LINE = re.compile(r"^INVITE\s+sips?:([^@;>\s]+)@", re.IGNORECASE)
+_FROM = re.compile(r"^(?:From|f)\s*:\s*(.*)$", re.IGNORECASE | re.MULTILINE)
+_URI = re.compile(r"<([^>]*)>|(\S+?)(?:;|$)")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    call: RoomCall
+    room: str | None
+    caller: str
+
+
+@dataclass(frozen=True)
+class MediaReady:
+    call: RoomCall
+
+
+@dataclass(frozen=True)
+class Ended:
+    call: RoomCall
+    status: int
+    reason: str
+
+
+Event = Incoming | MediaReady | Ended
+
+
+def room_number(whole_msg: str) -> str | None:
+    """The room is the user part of the INVITE's request URI (it survives proxies)."""
+    first = whole_msg.lstrip().split("\r\n", 1)[0].split("\n", 1)[0]
+    match = _REQUEST_LINE.match(first)
+    return match.group(1) if match else None
+
+
+def caller_of(whole_msg: str) -> str:
+    """The From URI, without display name or tag."""
+    header = _FROM.search(whole_msg)
+    if not header:
+        return ""
+    uri = _URI.search(header.group(1).strip())
+    return (uri.group(1) or uri.group(2) or "") if uri else ""
+
+
+class RoomCall(pj.Call):  # type: ignore[misc]
+    def __init__(self, account: NodeAccount, call_id: int = pj.PJSUA_INVALID_ID) -> None:
+        super().__init__(account, call_id)
+        self.events = account.events
+        self.room: str | None = None
+        self.caller = ""
+        self.ended = False
+
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
+        info = self.getInfo()
+        if info.state == pj.PJSIP_INV_STATE_DISCONNECTED and not self.ended:
+            self.ended = True
+            self.events.append(Ended(self, info.lastStatusCode, info.lastReason))
+
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
+        self.events.append(MediaReady(self))
+
+    def audio(self) -> pj.AudioMedia | None:
+        try:
+            return self.getAudioMedia(-1)
+        except pj.Error:
+            return None
+
+    def rx_packets(self) -> int:
+        try:
+            return int(self.getStreamStat(0).rtcp.rxStat.pkt)
+        except pj.Error:
+            return -1
+
+
+class NodeAccount(pj.Account):  # type: ignore[misc]
+    def __init__(self, events: deque[Event]) -> None:
+        super().__init__()
+        self.events = events
+
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
+        call = RoomCall(self, prm.callId)
+        message = prm.rdata.wholeMsg
+        self.events.append(Incoming(call, room_number(message), caller_of(message)))
+
+
+def start_endpoint(config: BridgeConfig) -> pj.Endpoint:
+    endpoint = pj.Endpoint()
+    endpoint.libCreate()
+    ep_cfg = pj.EpConfig()
+    ep_cfg.uaConfig.threadCnt = 0
+    ep_cfg.uaConfig.mainThreadOnly = True
+    ep_cfg.uaConfig.maxCalls = min(config.capacity + 16, 1024)
+    ep_cfg.uaConfig.userAgent = "kamconf-bridge"
+    ep_cfg.logConfig.level = 3
+    ep_cfg.logConfig.consoleLevel = 2
+    media = ep_cfg.medConfig
+    media.clockRate = config.clock_rate
+    media.sndClockRate = config.clock_rate
+    media.channelCount = 1
+    media.noVad = True
+    media.ecTailLen = 0
+    media.maxMediaPorts = min(config.capacity + 16, 1024) + 64
+    endpoint.libInit(ep_cfg)
+    transport = pj.TransportConfig()
+    transport.boundAddress = config.address
+    transport.publicAddress = config.address
+    transport.port = config.sip_port
+    endpoint.transportCreate(pj.PJSIP_TRANSPORT_UDP, transport)
+    endpoint.libStart()
+    endpoint.audDevManager().setNullDev()
+    _prefer_codecs(endpoint, wideband=config.clock_rate >= 16000)
+    return endpoint
+
+
+def _prefer_codecs(endpoint: pj.Endpoint, wideband: bool) -> None:
+    # Offer G.722, PCMA and PCMU only; the clock rate decides which leads.
+    order = ["G722/16000", "PCMU/8000", "PCMA/8000"] if wideband else ["PCMU/8000", "PCMA/8000", "G722/16000"]
+    for codec in endpoint.codecEnum2():
+        name = codec.codecId.split("/")[0] + "/" + codec.codecId.split("/")[1]
+        priority = 255 - order.index(name) if name in order else 0
+        endpoint.codecSetPriority(codec.codecId, priority)
+
+
+def create_account(config: BridgeConfig, events: deque[Event]) -> NodeAccount:
+    acc_cfg = pj.AccountConfig()
+    acc_cfg.idUri = f"sip:{config.id}@{config.address}:{config.sip_port}"
+    acc_cfg.mediaConfig.transportConfig.boundAddress = config.address
+    acc_cfg.mediaConfig.transportConfig.publicAddress = config.address
+    acc_cfg.mediaConfig.transportConfig.port = config.rtp_port_min
+    acc_cfg.mediaConfig.transportConfig.portRange = config.rtp_port_max - config.rtp_port_min
+    acc_cfg.natConfig.iceEnabled = False
+    account = NodeAccount(events)
+    account.create(acc_cfg, True)
+    return account
+
+
+def create_music(path: str) -> pj.AudioMediaPlayer:
+    player = pj.AudioMediaPlayer()
+    player.createPlayer(path)  # loops by default
+    return player

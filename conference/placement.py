@@ -1,0 +1,49 @@
+"""Which bridge node hosts a room: all legs of a room on one node, new rooms on the least loaded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    id: str
+    address: str  # SIP host of the node
+    port: int
+    capacity: int
+    load: int  # participants on the node now
+
+    @property
+    def sip_uri(self) -> str:
+        return f"sip:{self.address}:{self.port}"
+
+    @property
+    def has_room(self) -> bool:
+        return self.load < self.capacity
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NodeStatus:
+        return cls(
+            id=str(data["id"]),
+            address=str(data["address"]),
+            port=int(data["port"]),
+            capacity=int(data["capacity"]),
+            load=int(data["load"]),
+        )
+
+
+def choose_node(affinity: str | None, nodes: Sequence[NodeStatus]) -> NodeStatus | None:
+    """The room's node while it is alive (even when full: a room never spans nodes),
+    else the live node with the most free capacity, else None."""
+    by_id = {node.id: node for node in nodes}
+    if affinity is not None and affinity in by_id:
+        return by_id[affinity]
+    candidates = [node for node in nodes if node.has_room]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda node: (node.load / max(node.capacity, 1), node.load, node.id))

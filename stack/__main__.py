@@ -1,0 +1,140 @@
+"""`python -m stack run|up|down|status` - what the Makefile targets call."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from stack import config as stack_config
+from stack.components import components
+from stack.supervisor import START_TIMEOUT, StartError, Supervisor, wait_for
+
+FAILED_MARK = "kamconf: start failed: "
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stack")
+    parser.add_argument("command", choices=["run", "up", "down", "status"])
+    args = parser.parse_args(argv)
+    config_file = Path(os.environ.get("KAMCONF_CONFIG") or stack_config.DEFAULT_FILE).resolve()
+    try:
+        config = stack_config.load(config_file if config_file.exists() else None)
+    except stack_config.ConfigError as exc:
+        print(f"kamconf: bad configuration: {exc}", file=sys.stderr)
+        return 2
+    handler = {"run": run, "up": up, "down": down, "status": status}[args.command]
+    return handler(config, config_file)
+
+
+def pid_file(config: stack_config.Config) -> Path:
+    return config.var_path / "run" / "stack.pid"
+
+
+def run(config: stack_config.Config, config_file: Path) -> int:
+    supervisor = Supervisor(config, config_file)
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    try:
+        supervisor.start()
+    except StartError as exc:
+        print(f"{FAILED_MARK}{exc}", flush=True)
+        supervisor.stop()
+        return 1
+    pid_file(config).write_text(str(os.getpid()))
+    print("kamconf: all components up; Ctrl-C stops them", flush=True)
+    exited = None
+    while not stopping.wait(0.5):
+        exited = supervisor.first_exited()
+        if exited:
+            print(f"kamconf: {exited} exited unexpectedly; stopping the stack", flush=True)
+            break
+    supervisor.stop()
+    pid_file(config).unlink(missing_ok=True)
+    print("kamconf: stopped", flush=True)
+    return 1 if exited else 0
+
+
+def running_pid(config: stack_config.Config) -> int | None:
+    try:
+        pid = int(pid_file(config).read_text().strip())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def up(config: stack_config.Config, config_file: Path) -> int:
+    if running_pid(config):
+        print("kamconf: already up")
+        return status(config, config_file)
+    (config.var_path / "log").mkdir(parents=True, exist_ok=True)
+    (config.var_path / "run").mkdir(parents=True, exist_ok=True)
+    log_path = config.var_path / "log" / "stack.log"
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "stack", "run"],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, env={**os.environ, "KAMCONF_CONFIG": str(config_file)},
+        )
+    started = wait_for(lambda: running_pid(config) == proc.pid, START_TIMEOUT * 2,
+                       alive=lambda: proc.poll() is None)
+    if started:
+        return status(config, config_file)
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(30)
+    report_failure(config, log_path)
+    return 1
+
+
+def report_failure(config: stack_config.Config, log_path: Path) -> None:
+    lines = log_path.read_text(errors="replace").splitlines()
+    failed = [line for line in lines if line.startswith(FAILED_MARK)]
+    if not failed:
+        print("kamconf: the stack did not start; last lines of var/log/stack.log:", file=sys.stderr)
+        print("\n".join(lines[-30:]), file=sys.stderr)
+        return
+    reason = failed[-1][len(FAILED_MARK):]
+    component = reason.split(":", 1)[0]
+    print(f"kamconf: {reason}", file=sys.stderr)
+    component_log = config.var_path / "log" / f"{component}.log"
+    if component_log.exists():
+        tail = component_log.read_text(errors="replace").splitlines()[-30:]
+        print(f"--- last lines of {component_log} ---", file=sys.stderr)
+        print("\n".join(tail), file=sys.stderr)
+
+
+def down(config: stack_config.Config, config_file: Path) -> int:
+    pid = running_pid(config)
+    if pid is None:
+        print("kamconf: not running")
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and running_pid(config) == pid:
+        time.sleep(0.2)
+    if running_pid(config) == pid:
+        print("kamconf: the stack did not stop in time", file=sys.stderr)
+        return 1
+    print("kamconf: down")
+    return 0
+
+
+def status(config: stack_config.Config, config_file: Path) -> int:
+    all_up = True
+    for component in components(config, config_file):
+        healthy = component.healthy()
+        all_up = all_up and healthy
+        print(f"{component.name:<10} {'up' if healthy else 'down':<5} {component.address}")
+    return 0 if all_up else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

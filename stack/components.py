@@ -1,0 +1,209 @@
+"""The processes of one kamconf stack: how each starts and how to tell it is healthy.
+
+Used by the supervisor (`make run/up/down/status`) and by the end-to-end tests,
+which start the same stack on random ports.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+import sysconfig
+import urllib.request
+import uuid
+from datetime import datetime, timezone
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stack.config import ROOT, Config
+
+PYTHON = sys.executable
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    argv: list[str]
+    address: str
+    healthy: Callable[[], bool]
+    env: dict[str, str] = field(default_factory=dict)
+    # Runs to completion before the process starts (e.g. SQL migrations).
+    before: list[str] | None = None
+    # Listens on its own address: if something answers there already, do not start.
+    exclusive: bool = True
+
+
+def components(config: Config, config_file: Path) -> list[Component]:
+    """In start order; the supervisor stops them in reverse."""
+    var = config.var_path
+    env = {
+        "KAMCONF_CONFIG": str(config_file),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), sysconfig.get_paths()["purelib"]]),
+        "PYTHONUNBUFFERED": "1",
+    }
+    sip = f"{config.sip.address}:{config.sip.port}"
+    web = f"{config.web.address}:{config.web.port}"
+    rtpe = config.rtpengine
+    bridge = config.bridge
+    return [
+        Component(
+            name="redis",
+            argv=[
+                "redis-server", "--bind", config.redis.address, "--port", str(config.redis.port),
+                "--dir", str(var / "redis"), "--daemonize", "no", "--save", "60 1",
+                "--appendonly", "yes", "--logfile", "",
+            ],
+            address=f"{config.redis.address}:{config.redis.port}",
+            healthy=lambda: redis_ping(config.redis_url),
+        ),
+        Component(
+            name="rtpengine",
+            argv=[
+                "rtpengine", f"--config-file={ROOT / 'rtpengine/rtpengine.conf'}",
+                f"--interface={rtpe.address}", f"--listen-ng={rtpe.address}:{rtpe.ng_port}",
+                f"--port-min={rtpe.port_min}", f"--port-max={rtpe.port_max}",
+                f"--pidfile={var / 'run/rtpengine.pid'}",
+            ],
+            address=f"{rtpe.address}:{rtpe.ng_port} (ng)",
+            healthy=lambda: rtpengine_ping(rtpe.address, rtpe.ng_port),
+        ),
+        Component(
+            name="bridge",
+            argv=[PYTHON, "-m", "bridge.main"],
+            address=f"{bridge.address}:{bridge.sip_port} ({bridge.id})",
+            healthy=lambda: bridge_alive(config.redis_url, bridge.id),
+            env=env,
+            exclusive=False,  # its port is checked when it binds
+        ),
+        Component(
+            name="kamailio",
+            argv=[
+                "kamailio", "-f", str(ROOT / "kamailio/kamailio.cfg"), "-DD", "-E",
+                "-Y", str(var / "run/kamailio"),
+                "-A", f"SIP_ADDR={config.sip.address}", "-A", f"SIP_PORT={config.sip.port}",
+                "-A", f'RTPENGINE_SOCK="udp:{rtpe.address}:{rtpe.ng_port}"',
+                "-A", f'KEMI_SCRIPT="{ROOT / "kemi/main.py"}"',
+                "-A", f'CTL_SOCK="unixs:{var / "run/kamailio/kamailio.ctl"}"',
+            ],
+            address=f"sip:{sip} (udp, tcp)",
+            healthy=lambda: sip_options_ok(config.sip.address, config.sip.port),
+            env=env,
+        ),
+        Component(
+            name="web",
+            argv=[
+                str(Path(PYTHON).parent / "gunicorn"), "--bind", web,
+                "--workers", str(config.web.workers), "--access-logfile", "-",
+                "--graceful-timeout", "5", "web.app:create_app()",
+            ],
+            address=f"http://{web}",
+            healthy=lambda: http_ok(f"http://{web}/healthz"),
+            env=env,
+            before=[PYTHON, "-m", "store.bootstrap"],
+        ),
+        Component(
+            name="worker",
+            argv=[PYTHON, "-m", "workers.main"],
+            address=f"rq queues on {config.redis_url}",
+            healthy=lambda: worker_alive(config.redis_url),
+            env=env,
+            exclusive=False,
+        ),
+    ]
+
+
+def prepare_dirs(config: Config) -> None:
+    for sub in ("redis", "run/kamailio", "log"):
+        (config.var_path / sub).mkdir(parents=True, exist_ok=True)
+
+
+def missing_programs() -> list[str]:
+    return [p for p in ("redis-server", "rtpengine", "kamailio") if shutil.which(p) is None]
+
+
+# Health checks: each answers within about a second and never raises.
+
+
+def redis_ping(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def rtpengine_ping(host: str, port: int) -> bool:
+    cookie = uuid.uuid4().hex[:12].encode()
+    reply = _udp_exchange(host, port, cookie + b" d7:command4:pinge")
+    return reply is not None and reply.startswith(cookie) and b"pong" in reply
+
+
+def sip_options_ok(host: str, port: int) -> bool:
+    tag = uuid.uuid4().hex[:10]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((host, 0))
+        local_port = sock.getsockname()[1]
+        message = (
+            f"OPTIONS sip:{host}:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {host}:{local_port};branch=z9hG4bK{tag};rport\r\n"
+            "Max-Forwards: 70\r\n"
+            f"From: <sip:health@{host}>;tag={tag}\r\n"
+            f"To: <sip:{host}:{port}>\r\n"
+            f"Call-ID: health-{tag}\r\n"
+            "CSeq: 1 OPTIONS\r\n"
+            "Content-Length: 0\r\n\r\n"
+        ).encode()
+        reply = _exchange(sock, host, port, message)
+    return reply is not None and reply.startswith(b"SIP/2.0 200")
+
+
+def bridge_alive(url: str, node_id: str) -> bool:
+    import redis
+
+    from store import live
+
+    try:
+        return any(node.id == node_id for node in live.live_nodes(live.connect(url, timeout=1)))
+    except redis.RedisError:
+        return False
+
+
+def worker_alive(url: str) -> bool:
+    import redis
+    from rq import Worker
+
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        return any(
+            w.state != "suspended" and w.last_heartbeat is not None
+            and (datetime.now(timezone.utc) - w.last_heartbeat.replace(tzinfo=timezone.utc)).total_seconds() < 60
+            for w in Worker.all(connection=client)
+        )
+    except redis.RedisError:
+        return False
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _udp_exchange(host: str, port: int, payload: bytes) -> bytes | None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        return _exchange(sock, host, port, payload)
+
+
+def _exchange(sock: socket.socket, host: str, port: int, payload: bytes) -> bytes | None:
+    sock.settimeout(1.0)
+    try:
+        sock.sendto(payload, (host, port))
+        return sock.recv(65535)
+    except OSError:
+        return None

@@ -1,0 +1,141 @@
+"""kamconf configuration: typed defaults, then the TOML file, then the environment.
+
+Every process (the supervisor, KEMI inside Kamailio, the bridge, the web app,
+the workers, the tests) reads its settings through `load()`, so one file
+(`kamconf.toml` at the project root, or the path in $KAMCONF_CONFIG) decides
+every address and port. An environment variable `KAMCONF_<SECTION>_<KEY>`
+overrides a single value (e.g. `KAMCONF_SIP_PORT=5070`).
+
+Standard library only: KEMI imports this inside Kamailio's embedded Python.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_FILE = ROOT / "kamconf.toml"
+
+
+@dataclass(frozen=True)
+class SipConfig:
+    address: str = "127.0.0.1"  # Kamailio listens here, UDP and TCP
+    port: int = 5060
+
+
+@dataclass(frozen=True)
+class RtpengineConfig:
+    address: str = "127.0.0.1"  # media interface
+    ng_port: int = 2223  # control (ng protocol, UDP)
+    port_min: int = 30000
+    port_max: int = 34999
+
+
+@dataclass(frozen=True)
+class RedisConfig:
+    address: str = "127.0.0.1"
+    # Not 6379, so the stack's own redis-server never meets a system one.
+    port: int = 6399
+    db: int = 0
+
+
+@dataclass(frozen=True)
+class BridgeConfig:
+    id: str = "bridge-1"
+    address: str = "127.0.0.1"  # SIP and RTP address of the node
+    sip_port: int = 5080
+    rtp_port_min: int = 40000
+    rtp_port_max: int = 44999
+    capacity: int = 500  # participants the node accepts
+    # 8 kHz matches G.711 (what carriers send); 16000 mixes G.722 wideband.
+    clock_rate: int = 8000
+    rtp_timeout: float = 30.0  # seconds without incoming RTP before hang-up
+    heartbeat_interval: float = 2.0
+    heartbeat_ttl: int = 6
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    address: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 2
+    # Relative SQLite paths are under var_dir; any SQLAlchemy URL works.
+    database_url: str = "sqlite:///kamconf.db"
+
+
+@dataclass(frozen=True)
+class Config:
+    var_dir: str = "var"  # relative to the project root
+    sip: SipConfig = field(default_factory=SipConfig)
+    rtpengine: RtpengineConfig = field(default_factory=RtpengineConfig)
+    redis: RedisConfig = field(default_factory=RedisConfig)
+    bridge: BridgeConfig = field(default_factory=BridgeConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+
+    @property
+    def var_path(self) -> Path:
+        return ROOT / self.var_dir
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://{self.redis.address}:{self.redis.port}/{self.redis.db}"
+
+    @property
+    def database_url(self) -> str:
+        url = self.web.database_url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/"):
+            return prefix + str(self.var_path / url[len(prefix) :])
+        return url
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def load(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Config:
+    env = dict(os.environ) if env is None else env
+    chosen = Path(path or env.get("KAMCONF_CONFIG") or DEFAULT_FILE)
+    data: dict[str, Any] = {}
+    if chosen.exists():
+        with chosen.open("rb") as handle:
+            data = tomllib.load(handle)
+    elif path or env.get("KAMCONF_CONFIG"):
+        raise ConfigError(f"config file {chosen} does not exist")
+    return _build(Config, data, env, prefix="KAMCONF")
+
+
+def _build(cls: type, data: dict[str, Any], env: dict[str, str], prefix: str) -> Any:
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(known)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {sorted(unknown)} in [{prefix}]")
+    values: dict[str, Any] = {}
+    for name, spec in known.items():
+        env_key = f"{prefix}_{name}".upper()
+        default = spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
+        if dataclasses.is_dataclass(default):
+            section = data.get(name, {})
+            if not isinstance(section, dict):
+                raise ConfigError(f"[{name}] must be a table")
+            values[name] = _build(type(default), section, env, env_key)
+            continue
+        value = data.get(name, default)
+        if env_key in env:
+            value = env[env_key]
+        values[name] = _coerce(value, type(default), env_key)
+    return cls(**values)
+
+
+def _coerce(value: Any, kind: type, name: str) -> Any:
+    try:
+        if kind is bool and isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        return kind(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name}: expected {kind.__name__}, got {value!r}") from exc

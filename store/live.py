@@ -1,0 +1,123 @@
+"""Live state in Redis: the room projection, the bridge node registry and room affinity.
+
+The only code that knows these keys. KEMI imports it inside Kamailio's
+embedded Python, so it depends on nothing but `redis` and `conference`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import redis
+
+from conference.placement import NodeStatus
+
+ROOMS = "kamconf:rooms"  # hash: room number -> room settings (JSON)
+NODES = "kamconf:nodes"  # set of node ids ever registered
+NODE = "kamconf:node:{}"  # string with TTL: a node's status (JSON); absent = dead
+AFFINITY = "kamconf:affinity:{}"  # string: room number -> node id
+
+# Deletes a room's affinity only if it still points at the caller's node, so a
+# node emptying a room never erases a newer choice made by KEMI.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def connect(url: str, timeout: float = 0.5) -> redis.Redis:
+    return redis.Redis.from_url(
+        url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True
+    )
+
+
+# Rooms -----------------------------------------------------------------------
+
+
+def put_room(client: redis.Redis, number: str, settings: Mapping[str, Any]) -> None:
+    client.hset(ROOMS, number, json.dumps(dict(settings), sort_keys=True))
+
+
+def delete_room(client: redis.Redis, number: str) -> None:
+    client.hdel(ROOMS, number)
+
+
+def replace_rooms(client: redis.Redis, rooms: Mapping[str, Mapping[str, Any]]) -> None:
+    """Rebuild the whole projection atomically (at start, from SQL)."""
+    pipe = client.pipeline(transaction=True)
+    pipe.delete(ROOMS)
+    if rooms:
+        pipe.hset(ROOMS, mapping={n: json.dumps(dict(s), sort_keys=True) for n, s in rooms.items()})
+    pipe.execute()
+
+
+def get_room(client: redis.Redis, number: str) -> dict[str, Any] | None:
+    raw = client.hget(ROOMS, number)
+    return None if raw is None else json.loads(raw)
+
+
+# Bridge nodes ----------------------------------------------------------------
+
+
+def heartbeat(client: redis.Redis, node: NodeStatus, ttl: int) -> None:
+    pipe = client.pipeline(transaction=False)
+    pipe.sadd(NODES, node.id)
+    pipe.set(NODE.format(node.id), json.dumps(node.as_dict()), ex=ttl)
+    pipe.execute()
+
+
+def deregister(client: redis.Redis, node_id: str) -> None:
+    pipe = client.pipeline(transaction=True)
+    pipe.srem(NODES, node_id)
+    pipe.delete(NODE.format(node_id))
+    pipe.execute()
+
+
+def live_nodes(client: redis.Redis) -> list[NodeStatus]:
+    ids = sorted(client.smembers(NODES))
+    if not ids:
+        return []
+    raws = client.mget([NODE.format(i) for i in ids])
+    return [NodeStatus.from_dict(json.loads(raw)) for raw in raws if raw]
+
+
+def room_and_affinity(client: redis.Redis, number: str) -> tuple[dict[str, Any] | None, str | None]:
+    """One round trip for what every initial INVITE needs first."""
+    pipe = client.pipeline(transaction=False)
+    pipe.hget(ROOMS, number)
+    pipe.get(AFFINITY.format(number))
+    raw_room, affinity = pipe.execute()
+    return (None if raw_room is None else json.loads(raw_room)), affinity
+
+
+def claim_affinity(client: redis.Redis, number: str, node_id: str, previous: str | None) -> str:
+    """Point the room at `node_id` unless another worker chose first; return the winner."""
+    key = AFFINITY.format(number)
+    if previous is None:
+        if client.set(key, node_id, nx=True):
+            return node_id
+        return client.get(key) or node_id
+    # Replacing a dead node's affinity: only if it still names that node.
+    with client.pipeline(transaction=True) as pipe:
+        try:
+            pipe.watch(key)
+            if pipe.get(key) != previous:
+                return pipe.get(key) or node_id
+            pipe.multi()
+            pipe.set(key, node_id)
+            pipe.execute()
+            return node_id
+        except redis.WatchError:
+            return client.get(key) or node_id
+
+
+def release_affinity(client: redis.Redis, number: str, node_id: str) -> None:
+    client.eval(_RELEASE, 1, AFFINITY.format(number), node_id)
+
+
+def affinity(client: redis.Redis, number: str) -> str | None:
+    return client.get(AFFINITY.format(number))

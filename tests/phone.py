@@ -1,0 +1,216 @@
+"""A scriptable SIP test phone on pjsua2, one process per phone.
+
+Reads one JSON command per line on stdin, writes one JSON event per line on
+stdout. Commands:
+  {"cmd": "call", "uri": "sip:1000@127.0.0.1:5060", "play": "tone.wav", "record": "out.wav"}
+  {"cmd": "answer", "play": ..., "record": ...}    answer the ringing incoming call
+  {"cmd": "dtmf", "digits": "1234#", "method": "rfc2833" | "info"}
+  {"cmd": "hangup"}
+  {"cmd": "quit"}
+Events: ready (with sip_port), incoming, state (with state and code), media,
+recorded (the WAV is complete), error.
+Usage: python -m tests.phone [--address 127.0.0.1] [--codec PCMU/8000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import sys
+import threading
+from typing import Any
+
+import pjsua2 as pj
+
+_STATES = {
+    pj.PJSIP_INV_STATE_CALLING: "CALLING",
+    pj.PJSIP_INV_STATE_INCOMING: "INCOMING",
+    pj.PJSIP_INV_STATE_EARLY: "EARLY",
+    pj.PJSIP_INV_STATE_CONNECTING: "CONNECTING",
+    pj.PJSIP_INV_STATE_CONFIRMED: "CONFIRMED",
+    pj.PJSIP_INV_STATE_DISCONNECTED: "DISCONNECTED",
+}
+
+
+def emit(event: str, **fields: Any) -> None:
+    sys.stdout.write(json.dumps({"event": event, **fields}) + "\n")
+    sys.stdout.flush()
+
+
+class PhoneCall(pj.Call):  # type: ignore[misc]
+    def __init__(self, phone: Phone, account: pj.Account, call_id: int = pj.PJSUA_INVALID_ID) -> None:
+        super().__init__(account, call_id)
+        self.phone = phone
+
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
+        info = self.getInfo()
+        emit("state", state=_STATES.get(info.state, str(info.state)), code=info.lastStatusCode,
+             reason=info.lastReason, call_id=info.callIdString)
+        if info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            self.phone.pending_cleanup = True
+
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
+        self.phone.connect_media(self)
+
+
+class PhoneAccount(pj.Account):  # type: ignore[misc]
+    def __init__(self, phone: Phone) -> None:
+        super().__init__()
+        self.phone = phone
+
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
+        call = PhoneCall(self.phone, self, prm.callId)
+        if self.phone.call is not None:
+            busy = pj.CallOpParam()
+            busy.statusCode = 486
+            call.hangup(busy)
+            return
+        self.phone.call = call
+        ringing = pj.CallOpParam()
+        ringing.statusCode = 180
+        call.answer(ringing)
+        emit("incoming", remote=call.getInfo().remoteUri)
+
+
+class Phone:
+    def __init__(self, address: str, codec: str | None) -> None:
+        self.endpoint = pj.Endpoint()
+        self.endpoint.libCreate()
+        cfg = pj.EpConfig()
+        cfg.uaConfig.threadCnt = 0
+        cfg.uaConfig.mainThreadOnly = True
+        cfg.uaConfig.userAgent = "kamconf-test-phone"
+        cfg.logConfig.consoleLevel = 1
+        cfg.logConfig.level = 1
+        cfg.medConfig.noVad = True
+        cfg.medConfig.ecTailLen = 0
+        cfg.medConfig.clockRate = 8000
+        cfg.medConfig.sndClockRate = 8000
+        self.endpoint.libInit(cfg)
+        transport = pj.TransportConfig()
+        transport.boundAddress = address
+        transport.port = 0
+        tid = self.endpoint.transportCreate(pj.PJSIP_TRANSPORT_UDP, transport)
+        self.sip_port = self.endpoint.transportGetInfo(tid).localName.split(":")[-1]
+        self.endpoint.libStart()
+        self.endpoint.audDevManager().setNullDev()
+        if codec:
+            for info in self.endpoint.codecEnum2():
+                self.endpoint.codecSetPriority(info.codecId, 255 if info.codecId.startswith(codec) else 0)
+        acc_cfg = pj.AccountConfig()
+        acc_cfg.idUri = f"sip:phone-{os.getpid()}@{address}:{self.sip_port}"
+        acc_cfg.mediaConfig.transportConfig.boundAddress = address
+        self.account = PhoneAccount(self)
+        self.account.create(acc_cfg)
+        self.call: PhoneCall | None = None
+        self.player: pj.AudioMediaPlayer | None = None
+        self.recorder: pj.AudioMediaRecorder | None = None
+        self.play_path: str | None = None
+        self.record_path: str | None = None
+        self.pending_cleanup = False
+
+    def connect_media(self, call: PhoneCall) -> None:
+        try:
+            media = call.getAudioMedia(-1)
+        except pj.Error:
+            return
+        if self.play_path and self.player is None:
+            self.player = pj.AudioMediaPlayer()
+            self.player.createPlayer(self.play_path)
+            self.player.startTransmit(media)
+        if self.record_path and self.recorder is None:
+            self.recorder = pj.AudioMediaRecorder()
+            self.recorder.createRecorder(self.record_path)
+            media.startTransmit(self.recorder)
+        emit("media")
+
+    def cleanup(self) -> None:
+        self.pending_cleanup = False
+        self.player = None
+        if self.recorder is not None:
+            self.recorder = None  # deleting the recorder completes the WAV header
+            emit("recorded", path=self.record_path)
+        self.call = None
+
+    def command(self, cmd: dict[str, Any]) -> bool:
+        name = cmd.get("cmd")
+        if name == "call":
+            self.play_path, self.record_path = cmd.get("play"), cmd.get("record")
+            self.call = PhoneCall(self, self.account)
+            self.call.makeCall(cmd["uri"], pj.CallOpParam(True))
+        elif name == "answer" and self.call is not None:
+            self.play_path, self.record_path = cmd.get("play"), cmd.get("record")
+            ok = pj.CallOpParam()
+            ok.statusCode = 200
+            self.call.answer(ok)
+        elif name == "dtmf" and self.call is not None:
+            self.send_dtmf(cmd["digits"], cmd.get("method", "rfc2833"))
+        elif name == "hangup" and self.call is not None:
+            self.call.hangup(pj.CallOpParam())
+        elif name == "quit":
+            return False
+        else:
+            emit("error", message=f"cannot {name} now")
+        return True
+
+    def send_dtmf(self, digits: str, method: str) -> None:
+        assert self.call is not None
+        if method == "info":
+            for digit in digits:
+                param = pj.CallSendDtmfParam()
+                param.method = pj.PJSUA_DTMF_METHOD_SIP_INFO
+                param.digits = digit
+                self.call.sendDtmf(param)
+        else:
+            self.call.dialDtmf(digits)
+
+    def shutdown(self) -> None:
+        if self.call is not None and not self.pending_cleanup:
+            try:
+                self.call.hangup(pj.CallOpParam())
+            except pj.Error:
+                pass  # already ending; the loop below finishes it
+        for _ in range(100):
+            if self.call is None or self.pending_cleanup:
+                break
+            self.endpoint.libHandleEvents(20)
+        self.cleanup()
+        self.account.shutdown()
+        del self.account
+        self.endpoint.libDestroy()
+
+
+def read_commands(commands: queue.Queue[dict[str, Any] | None]) -> None:
+    for line in sys.stdin:
+        if line.strip():
+            commands.put(json.loads(line))
+    commands.put(None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--address", default="127.0.0.1")
+    parser.add_argument("--codec", default=None, help="only this codec, e.g. PCMU/8000")
+    args = parser.parse_args()
+    phone = Phone(args.address, args.codec)
+    commands: queue.Queue[dict[str, Any] | None] = queue.Queue()
+    threading.Thread(target=read_commands, args=(commands,), daemon=True).start()
+    emit("ready", sip_port=int(phone.sip_port))
+    running = True
+    while running:
+        phone.endpoint.libHandleEvents(10)
+        if phone.pending_cleanup:
+            phone.cleanup()
+        while running and not commands.empty():
+            cmd = commands.get()
+            try:
+                running = cmd is not None and phone.command(cmd)
+            except pj.Error as exc:
+                emit("error", message=exc.info())
+    phone.shutdown()
+
+
+if __name__ == "__main__":
+    main()
