@@ -1,0 +1,36 @@
+# kamconf: `make run` to start the stack, `make test` to test it (README.md).
+PY := .venv/bin/python
+MAKEFLAGS += --no-print-directory
+
+.PHONY: setup run up down status test lint unit token bench
+
+setup:
+	@bash stack/setup.sh
+
+run: setup
+	@$(PY) -m stack run
+
+up: setup
+	@$(PY) -m stack up
+
+down:
+	@if [ -x $(PY) ]; then $(PY) -m stack down; else echo "kamconf: not running"; fi
+
+status:
+	@$(PY) -m stack status
+
+token: setup
+	@$(PY) -m web.token
+
+lint: setup
+	@$(PY) -m ruff check .
+	@$(PY) -m mypy
+
+unit: setup
+	@$(PY) -m pytest -q tests/unit
+
+test: setup lint
+	@$(PY) -m pytest -q tests
+
+bench: setup
+	@$(PY) -m bench.run

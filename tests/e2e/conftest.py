@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.phone import TestPhone
+from tests.support.stack import Stack, running_stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("stack")) as running:
+        yield running
+
+
+@pytest.fixture
+def phones() -> Iterator[Callable[[str], TestPhone]]:
+    made: list[TestPhone] = []
+
+    def make(name: str) -> TestPhone:
+        phone = TestPhone(name)
+        made.append(phone)
+        return phone
+
+    yield make
+    for phone in made:
+        phone.close()
+
+
+@pytest.fixture
+def audio_dir(tmp_path: Path) -> Path:
+    return tmp_path

@@ -1,0 +1,71 @@
+"""The core promise: everyone in a room hears everyone else, and not themselves, through rtpengine."""
+
+from __future__ import annotations
+
+import time
+import wave
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.support import rtpengine
+from tests.support.audio import levels, write_tone
+from tests.support.phone import TestPhone
+from tests.support.stack import Stack
+
+TONES = [600.0, 1000.0, 1500.0]
+# Each phone must hear both others clearly and itself at least this much weaker.
+OTHERS_ABOVE_DBFS = -25.0
+OWN_BELOW_OTHERS_DB = 30.0
+
+
+def test_three_phones_each_hear_the_two_others_and_not_themselves(
+    stack: Stack, phones: Callable[[str], TestPhone], audio_dir: Path
+) -> None:
+    stack.create_room("3100")
+    joined: list[tuple[TestPhone, str, Path]] = []
+    for index, tone in enumerate(TONES):
+        phone = phones(f"phone{index}")
+        recording = audio_dir / f"heard{index}.wav"
+        phone.call(stack.room_uri("3100"), play=write_tone(audio_dir / f"tone{index}.wav", tone, 30), record=recording)
+        call_id = phone.wait_state("CONFIRMED")["call_id"]
+        joined.append((phone, call_id, recording))
+    time.sleep(4)  # the length of the full mix each phone records, not a wait for a condition
+
+    for _, call_id, _ in joined:
+        assert_relayed_by_rtpengine(stack, call_id)
+    for phone, _, _ in joined:
+        phone.hangup()
+    for phone, _, _ in joined:
+        phone.wait_for("recorded", timeout=15)
+
+    for index, (_, _, recording) in enumerate(joined):
+        # The last phone joined last: judge every recording over its last 3 s of the full mix.
+        heard = levels(recording, TONES, *last_seconds(recording, 3.0))
+        own = heard[TONES[index]]
+        others = [heard[t] for t in TONES if t != TONES[index]]
+        for level in others:
+            assert level > OTHERS_ABOVE_DBFS, (index, heard)
+            assert level - own > OWN_BELOW_OTHERS_DB, (index, heard)
+
+
+def last_seconds(recording: Path, seconds: float) -> tuple[float, float]:
+    with wave.open(str(recording)) as wav:
+        duration = wav.getnframes() / wav.getframerate()
+    # Skip the final half second, where hang-ups cut the mix.
+    return max(0.0, duration - seconds - 0.5), duration - 0.5
+
+
+def assert_relayed_by_rtpengine(stack: Stack, call_id: str) -> None:
+    """rtpengine holds both legs of the call (phone side and bridge side), each with RTP flowing."""
+    info = rtpengine.query(stack.config.rtpengine.address, stack.config.rtpengine.ng_port, call_id)
+    assert info.get("result") == "ok", info
+    legs = list(info["tags"].values())
+    assert len(legs) == 2, info
+    endpoints = set()
+    for leg in legs:
+        rtp = next(s for s in leg["medias"][0]["streams"] if "RTP" in s["flags"])
+        assert rtp["stats"]["packets"] > 50, leg
+        endpoints.add(rtp["endpoint"]["port"])
+    bridge = stack.config.bridge
+    assert any(bridge.rtp_port_min <= port <= bridge.rtp_port_max for port in endpoints), endpoints
+    assert any(port not in range(bridge.rtp_port_min, bridge.rtp_port_max + 1) for port in endpoints), endpoints

@@ -1,0 +1,35 @@
+"""Free ports on loopback, so test stacks never clash with each other or a running stack."""
+
+from __future__ import annotations
+
+import random
+import socket
+
+
+def free_port(kind: str = "tcp") -> int:
+    """A port free for `kind` ("tcp", "udp" or "both") on 127.0.0.1 at the time of the call."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM if kind != "udp" else socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if kind != "both" or _udp_free(port):
+            return port
+    raise RuntimeError("no free port")
+
+
+def free_range(size: int) -> tuple[int, int]:
+    """An even-aligned block of `size` UDP ports that are free now (for RTP)."""
+    for _ in range(200):
+        start = random.randrange(20000, 60000 - size) & ~1
+        if all(_udp_free(p) for p in range(start, start + size, 7)):
+            return start, start + size - 1
+    raise RuntimeError("no free port range")
+
+
+def _udp_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

@@ -1,0 +1,96 @@
+"""A whole kamconf stack on random loopback ports, for end-to-end tests and benchmarks."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from stack import config as stack_config
+from stack.supervisor import Supervisor
+from tests.support.ports import free_port, free_range
+
+
+def write_config(var_dir: Path, **bridge: Any) -> Path:
+    rtp_min, rtp_max = free_range(2000)
+    node_min, node_max = free_range(2000)
+    bridge_settings = {"sip_port": free_port("udp"), "rtp_port_min": node_min, "rtp_port_max": node_max,
+                       "heartbeat_interval": 1.0, **bridge}
+    sections = {
+        "sip": {"port": free_port("both")},
+        "rtpengine": {"ng_port": free_port("udp"), "port_min": rtp_min, "port_max": rtp_max},
+        "redis": {"port": free_port()},
+        "bridge": bridge_settings,
+        "web": {"port": free_port(), "workers": 1},
+    }
+    lines = [f'var_dir = "{var_dir}"']
+    for name, values in sections.items():
+        lines.append(f"[{name}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    path = var_dir / "kamconf.toml"
+    var_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@contextmanager
+def running_stack(var_dir: Path, **bridge: Any) -> Iterator[Stack]:
+    path = write_config(var_dir, **bridge)
+    config = stack_config.load(path)
+    supervisor = Supervisor(config, path, echo=None)
+    try:
+        supervisor.start()
+        yield Stack(config, path, supervisor)
+    finally:
+        supervisor.stop()
+
+
+class Stack:
+    def __init__(self, config: stack_config.Config, path: Path, supervisor: Supervisor) -> None:
+        self.config = config
+        self.config_file = path
+        self.supervisor = supervisor
+        self.sip = f"{config.sip.address}:{config.sip.port}"
+        self.api = f"http://{config.web.address}:{config.web.port}/api/v1"
+        self._token: str | None = None
+
+    def room_uri(self, number: str) -> str:
+        return f"sip:{number}@{self.sip}"
+
+    def log(self, name: str) -> str:
+        return self.supervisor.log_path(name).read_text(errors="replace")
+
+    @property
+    def token(self) -> str:
+        if self._token is None:
+            import os
+            import subprocess
+            import sys
+
+            done = subprocess.run(
+                [sys.executable, "-m", "web.token"], capture_output=True, text=True, check=True,
+                env={**os.environ, "KAMCONF_CONFIG": str(self.config_file)},
+            )
+            self._token = done.stdout.strip()
+        return self._token
+
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.api + path, data=data, method=method, headers={
+            "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                raw = resp.read()
+                return resp.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as err:
+            raw = err.read()
+            return err.code, json.loads(raw) if raw else None
+
+    def create_room(self, number: str, **fields: Any) -> dict[str, Any]:
+        status, body = self.request("POST", "/rooms", {"number": number, **fields})
+        assert status == 201, body
+        return body  # type: ignore[no-any-return]

@@ -1,0 +1,54 @@
+"""A fake of Kamailio's KSR for unit tests of pure routing functions: records what a route did."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class _Module:
+    def __init__(self, ksr: FakeKSR, name: str, results: dict[str, Any]) -> None:
+        self._ksr, self._name, self._results = ksr, name, results
+
+    def __getattr__(self, func: str) -> Any:
+        def call(*args: Any) -> Any:
+            self._ksr.calls.append((f"{self._name}.{func}", args))
+            return self._results.get(func, 1)
+
+        return call
+
+
+class _PV:
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    def get(self, name: str) -> Any:
+        return self.values.get(name)
+
+
+class FakeKSR:
+    """`results` maps "module.function" to its return value (default 1, Kamailio's success)."""
+
+    def __init__(self, pv: dict[str, Any] | None = None, results: dict[str, Any] | None = None) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.pv = _PV({"$rm": "INVITE", "$rU": "1000", "$si": "127.0.0.1", "$sp": 5062,
+                       "$ci": "call-1", "$rs": 200, **(pv or {})})
+        by_module: dict[str, dict[str, Any]] = {}
+        for key, value in (results or {}).items():
+            module, func = key.split(".")
+            by_module.setdefault(module, {})[func] = value
+        self._modules = by_module
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _Module(self, name, self._modules.get(name, {}))
+
+    def setdsturi(self, uri: str) -> int:
+        self.calls.append(("setdsturi", (uri,)))
+        return 1
+
+    def called(self, name: str) -> list[tuple[Any, ...]]:
+        return [args for func, args in self.calls if func == name]
+
+    def replies(self) -> list[int]:
+        return [args[0] for func, args in self.calls if func == "sl.sl_send_reply"]

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from conference.placement import NodeStatus, choose_node
+
+
+def node(node_id: str, load: int, capacity: int = 10) -> NodeStatus:
+    return NodeStatus(node_id, "127.0.0.1", 5080, capacity, load)
+
+
+def test_live_affinity_wins_even_when_that_node_is_full() -> None:
+    assert choose_node("a", [node("a", 10), node("b", 0)]) == node("a", 10)
+
+
+def test_new_room_goes_to_the_node_with_most_free_share() -> None:
+    assert choose_node(None, [node("a", 5, 10), node("b", 40, 100)]).id == "b"  # type: ignore[union-attr]
+
+
+def test_dead_affinity_falls_back_to_least_loaded() -> None:
+    assert choose_node("gone", [node("a", 3), node("b", 2)]).id == "b"  # type: ignore[union-attr]
+
+
+def test_full_nodes_take_no_new_rooms() -> None:
+    assert choose_node(None, [node("a", 10), node("b", 12)]) is None
+
+
+def test_no_nodes() -> None:
+    assert choose_node(None, []) is None
+
+
+def test_ties_break_by_id_for_stable_choice() -> None:
+    assert choose_node(None, [node("b", 1), node("a", 1)]).id == "a"  # type: ignore[union-attr]
+
+
+def test_status_round_trips_through_a_dict() -> None:
+    status = node("a", 3)
+    assert NodeStatus.from_dict(status.as_dict()) == status
+    assert status.sip_uri == "sip:127.0.0.1:5080"
