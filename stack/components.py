@@ -37,7 +37,8 @@ class Component:
 
 
 def components(config: Config, config_file: Path) -> list[Component]:
-    """In start order; the supervisor stops them in reverse."""
+    """In start order; the supervisor stops them in reverse, so the bridge's
+    BYEs still find Kamailio and rtpengine on shutdown."""
     var = config.var_path
     env = {
         "KAMCONF_CONFIG": str(config_file),
@@ -71,14 +72,6 @@ def components(config: Config, config_file: Path) -> list[Component]:
             healthy=lambda: rtpengine_ping(rtpe.address, rtpe.ng_port),
         ),
         Component(
-            name="bridge",
-            argv=[PYTHON, "-m", "bridge.main"],
-            address=f"{bridge.address}:{bridge.sip_port} ({bridge.id})",
-            healthy=lambda: bridge_alive(config.redis_url, bridge.id),
-            env=env,
-            exclusive=False,  # its port is checked when it binds
-        ),
-        Component(
             name="kamailio",
             argv=[
                 "kamailio", "-f", str(ROOT / "kamailio/kamailio.cfg"), "-DD", "-E",
@@ -91,6 +84,14 @@ def components(config: Config, config_file: Path) -> list[Component]:
             address=f"sip:{sip} (udp, tcp)",
             healthy=lambda: sip_options_ok(config.sip.address, config.sip.port),
             env=env,
+        ),
+        Component(
+            name="bridge",
+            argv=[PYTHON, "-m", "bridge.main"],
+            address=f"{bridge.address}:{bridge.sip_port} ({bridge.id})",
+            healthy=lambda: bridge_alive(config.redis_url, bridge.id),
+            env=env,
+            exclusive=False,  # its port is checked when it binds
         ),
         Component(
             name="web",

@@ -43,16 +43,18 @@ class Supervisor:
     def log_path(self, name: str) -> Path:
         return self.config.var_path / "log" / f"{name}.log"
 
-    def start(self, timeout: float = START_TIMEOUT) -> None:
-        """Start every component in order, each healthy before the next; raise on failure."""
+    def start(self, timeout: float = START_TIMEOUT, only: set[str] | None = None) -> None:
+        """Start every component (or those named) in order, each healthy before the next."""
         missing = missing_programs()
         if missing:
             raise StartError("setup", f"not installed: {', '.join(missing)} (run `make run`)")
         prepare_dirs(self.config)
         for component in self.components:
-            self._start_one(component, timeout)
+            if only is None or component.name in only:
+                self.start_one(component.name, timeout)
 
-    def _start_one(self, component: Component, timeout: float) -> None:
+    def start_one(self, name: str, timeout: float = START_TIMEOUT) -> None:
+        component = next(c for c in self.components if c.name == name)
         if component.exclusive and component.healthy():
             raise StartError(component.name, f"something already answers on {component.address}")
         env = {**os.environ, **component.env}
@@ -95,18 +97,22 @@ class Supervisor:
     def stop(self) -> None:
         """SIGTERM in reverse start order, waiting for each (the bridge hangs up its calls)."""
         for component in reversed(self.components):
-            proc = self.procs.pop(component.name, None)
-            if proc is None or proc.poll() is not None:
-                continue
-            proc.terminate()
-            try:
-                proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self._write(component.name, "did not stop in time; killed")
-                proc.kill()
-                proc.wait()
+            self.stop_one(component.name)
         for pump in self._pumps:
             pump.join(timeout=2)
+
+    def stop_one(self, name: str) -> int | None:
+        """Stop one component; its exit code, or None if it was not running."""
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return None
+        proc.terminate()
+        try:
+            return proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self._write(name, "did not stop in time; killed")
+            proc.kill()
+            return proc.wait()
 
     def tail(self, name: str, lines: int = 20) -> str:
         try:
