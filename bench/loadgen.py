@@ -15,7 +15,7 @@ import time
 import pjsua2 as pj
 
 
-class LoadCall(pj.Call):  # type: ignore[misc]
+class LoadCall(pj.Call):
     def __init__(self, account: pj.Account, sink: pj.AudioMedia, player: pj.AudioMediaPlayer) -> None:
         super().__init__(account)
         self.sink, self.player = sink, player
@@ -65,7 +65,8 @@ def pump(endpoint: pj.Endpoint, seconds: float) -> None:
 
 
 def main() -> None:
-    target, calls, room_size, seconds, tone = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+    target, tone = sys.argv[1], sys.argv[5]
+    calls, room_size, seconds = int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
     endpoint = start(calls)
     acc_cfg = pj.AccountConfig()
     acc_cfg.idUri = "sip:loadgen@127.0.0.1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 
+from bridge.metrics import NodeMetrics
 from bridge.node import BridgeNode
 from stack import config as stack_config
 from stack.sounds import ensure_music
@@ -15,7 +16,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = stack_config.load()
     music = ensure_music(config.var_path / "sounds", config.bridge.clock_rate)
-    node = BridgeNode(config.bridge, live.connect(config.redis_url), str(music))
+    metrics = NodeMetrics(config.bridge.id)
+    metrics.serve(config.bridge.address, config.bridge.metrics_port)
+    node = BridgeNode(config.bridge, live.connect(config.redis_url), str(music), metrics)
 
     def stop(*_: object) -> None:
         node.stopping = True

@@ -16,6 +16,7 @@ import pjsua2 as pj
 import redis
 
 from bridge import sip
+from bridge.metrics import NodeMetrics
 from conference.liveness import RxWatch, observe
 from conference.mixing import MUSIC, Link, link_changes, room_links
 from conference.placement import NodeStatus
@@ -37,9 +38,10 @@ class Room:
 
 
 class BridgeNode:
-    def __init__(self, config: BridgeConfig, client: redis.Redis, music_path: str) -> None:
+    def __init__(self, config: BridgeConfig, client: redis.Redis, music_path: str, metrics: NodeMetrics) -> None:
         self.config = config
         self.client = client
+        self.metrics = metrics
         self.events: deque[sip.Event] = deque()
         self.endpoint = sip.start_endpoint(config)
         self.account = sip.create_account(config, self.events)
@@ -97,6 +99,7 @@ class BridgeNode:
             log.warning("node full (%d calls): refusing %s", len(self.calls), event.caller)
         else:
             answer.statusCode = 200
+        self.metrics.call("answered" if answer.statusCode == 200 else f"refused_{answer.statusCode}")
         call.answer(answer)
 
     def media_ready(self, call: sip.RoomCall) -> None:
@@ -151,6 +154,7 @@ class BridgeNode:
                 if silent and not call.ended:
                     log.warning("room %s: no RTP from %s for %.0f s; hanging up",
                                 room.number, call.caller, self.config.rtp_timeout)
+                    self.metrics.dropped.inc()
                     self.hangup(call, 408)
 
     def hangup(self, call: sip.RoomCall, status: int = 200) -> None:
@@ -168,6 +172,9 @@ class BridgeNode:
         return NodeStatus(id=c.id, address=c.address, port=c.sip_port, capacity=c.capacity, load=len(self.calls))
 
     def heartbeat(self) -> None:
+        self.metrics.rooms.set(len(self.rooms))
+        self.metrics.participants.set(sum(len(room.members) for room in self.rooms.values()))
+        self.metrics.capacity.set(self.config.capacity)
         self.safely(live.heartbeat, self.status(), self.config.heartbeat_ttl)
 
     def safely(self, func: object, *args: object) -> None:

@@ -57,7 +57,7 @@ def caller_of(whole_msg: str) -> str:
     return (uri.group(1) or uri.group(2) or "") if uri else ""
 
 
-class RoomCall(pj.Call):  # type: ignore[misc]
+class RoomCall(pj.Call):
     def __init__(self, account: NodeAccount, call_id: int = pj.PJSUA_INVALID_ID) -> None:
         super().__init__(account, call_id)
         self.events = account.events
@@ -87,7 +87,7 @@ class RoomCall(pj.Call):  # type: ignore[misc]
             return -1
 
 
-class NodeAccount(pj.Account):  # type: ignore[misc]
+class NodeAccount(pj.Account):
     def __init__(self, events: deque[Event]) -> None:
         super().__init__()
         self.events = events

@@ -13,13 +13,13 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import KSR  # type: ignore[import-not-found]  # noqa: E402  (provided by Kamailio)
-import redis  # noqa: E402
+import KSR  # provided by Kamailio
+import redis
 
-from conference.placement import NodeStatus  # noqa: E402
-from kemi import routes  # noqa: E402
-from stack import config as stack_config  # noqa: E402
-from store import live  # noqa: E402
+from conference.placement import NodeStatus
+from kemi import routes
+from stack import config as stack_config
+from store import live
 
 
 class KamailioLogHandler(logging.Handler):
@@ -36,7 +36,7 @@ class KamailioLogHandler(logging.Handler):
 
 
 class RedisLiveState:
-    """routes.LiveState over store.live; Redis failures become routes.Unavailable."""
+    """routes.LiveState over store.live; Redis failures become routes.LiveStateError."""
 
     def __init__(self, url: str) -> None:
         self._client = live.connect(url, timeout=0.3)
@@ -54,7 +54,7 @@ class RedisLiveState:
         try:
             return func(self._client, *args)
         except redis.RedisError as exc:
-            raise routes.Unavailable(str(exc)) from exc
+            raise routes.LiveStateError(str(exc)) from exc
 
 
 def mod_init() -> kamailio:

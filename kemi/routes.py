@@ -34,7 +34,7 @@ class LiveState(Protocol):
     def claim_affinity(self, number: str, node_id: str, previous: str | None) -> str: ...
 
 
-class Unavailable(Exception):
+class LiveStateError(Exception):
     """Live state cannot be read: answer 503 rather than hold the caller."""
 
 
@@ -103,7 +103,7 @@ def invite(ksr: Any, request: SipRequest, live: LiveState) -> None:
             ksr.sl.sl_send_reply(404, "Not Found")
             return
         node = place_room(number, affinity, live)
-    except Unavailable as exc:
+    except LiveStateError as exc:
         log.error("live state unavailable for %s: %s", request.call_id, exc)
         service_unavailable(ksr)
         return

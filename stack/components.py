@@ -13,9 +13,9 @@ import sys
 import sysconfig
 import urllib.request
 import uuid
-from datetime import datetime, timezone
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from stack.config import ROOT, Config
@@ -181,7 +181,7 @@ def worker_alive(url: str) -> bool:
         client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
         return any(
             w.state != "suspended" and w.last_heartbeat is not None
-            and (datetime.now(timezone.utc) - w.last_heartbeat.replace(tzinfo=timezone.utc)).total_seconds() < 60
+            and (datetime.now(UTC) - w.last_heartbeat.replace(tzinfo=UTC)).total_seconds() < 60
             for w in Worker.all(connection=client)
         )
     except redis.RedisError:

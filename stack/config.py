@@ -57,6 +57,7 @@ class BridgeConfig:
     rtp_timeout: float = 30.0  # seconds without incoming RTP before hang-up
     heartbeat_interval: float = 2.0
     heartbeat_ttl: int = 6
+    metrics_port: int = 9180  # Prometheus scrape endpoint, on `address`
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,11 @@ def ensure_music(directory: Path, rate: int) -> Path:
         return path
     directory.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".tmp")
+    samples = music_samples(rate)
     with wave.open(str(partial), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(rate)
-        out.writeframes(struct.pack(f"<{len(samples := music_samples(rate))}h", *samples))
+        out.writeframes(struct.pack(f"<{len(samples)}h", *samples))
     partial.replace(path)
     return path

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from stack.components import Component, components, missing_programs, prepare_dirs
+from stack.components import components, missing_programs, prepare_dirs
 from stack.config import Config
 
 START_TIMEOUT = 60.0

@@ -100,19 +100,20 @@ def claim_affinity(client: redis.Redis, number: str, node_id: str, previous: str
     if previous is None:
         if client.set(key, node_id, nx=True):
             return node_id
-        return client.get(key) or node_id
+        return str(client.get(key) or node_id)
     # Replacing a dead node's affinity: only if it still names that node.
     with client.pipeline(transaction=True) as pipe:
         try:
             pipe.watch(key)
-            if pipe.get(key) != previous:
-                return pipe.get(key) or node_id
+            current = pipe.get(key)
+            if current != previous:
+                return str(current or node_id)
             pipe.multi()
             pipe.set(key, node_id)
             pipe.execute()
             return node_id
         except redis.WatchError:
-            return client.get(key) or node_id
+            return str(client.get(key) or node_id)
 
 
 def release_affinity(client: redis.Redis, number: str, node_id: str) -> None:
@@ -120,4 +121,5 @@ def release_affinity(client: redis.Redis, number: str, node_id: str) -> None:
 
 
 def affinity(client: redis.Redis, number: str) -> str | None:
-    return client.get(AFFINITY.format(number))
+    value = client.get(AFFINITY.format(number))
+    return None if value is None else str(value)

@@ -15,6 +15,7 @@ Usage: python -m tests.phone [--address 127.0.0.1] [--codec PCMU/8000]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import queue
@@ -39,7 +40,7 @@ def emit(event: str, **fields: Any) -> None:
     sys.stdout.flush()
 
 
-class PhoneCall(pj.Call):  # type: ignore[misc]
+class PhoneCall(pj.Call):
     def __init__(self, phone: Phone, account: pj.Account, call_id: int = pj.PJSUA_INVALID_ID) -> None:
         super().__init__(account, call_id)
         self.phone = phone
@@ -55,7 +56,7 @@ class PhoneCall(pj.Call):  # type: ignore[misc]
         self.phone.connect_media(self)
 
 
-class PhoneAccount(pj.Account):  # type: ignore[misc]
+class PhoneAccount(pj.Account):
     def __init__(self, phone: Phone) -> None:
         super().__init__()
         self.phone = phone
@@ -168,10 +169,8 @@ class Phone:
 
     def shutdown(self) -> None:
         if self.call is not None and not self.pending_cleanup:
-            try:
+            with contextlib.suppress(pj.Error):  # already ending; the loop below finishes it
                 self.call.hangup(pj.CallOpParam())
-            except pj.Error:
-                pass  # already ending; the loop below finishes it
         for _ in range(100):
             if self.call is None or self.pending_cleanup:
                 break

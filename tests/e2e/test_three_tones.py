@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+import urllib.request
 import wave
 from collections.abc import Callable
 from pathlib import Path
 
+from stack.supervisor import wait_for
 from tests.support import rtpengine
 from tests.support.audio import levels, write_tone
 from tests.support.phone import TestPhone
@@ -33,6 +35,8 @@ def test_three_phones_each_hear_the_two_others_and_not_themselves(
 
     for _, call_id, _ in joined:
         assert_relayed_by_rtpengine(stack, call_id)
+    assert wait_for(lambda: bridge_metric(stack, "kamconf_bridge_participants") >= 3, timeout=5)
+    assert bridge_metric(stack, "kamconf_bridge_rooms") >= 1
     for phone, _, _ in joined:
         phone.hangup()
     for phone, _, _ in joined:
@@ -53,6 +57,15 @@ def last_seconds(recording: Path, seconds: float) -> tuple[float, float]:
         duration = wav.getnframes() / wav.getframerate()
     # Skip the final half second, where hang-ups cut the mix.
     return max(0.0, duration - seconds - 0.5), duration - 0.5
+
+
+def bridge_metric(stack: Stack, name: str) -> float:
+    bridge = stack.config.bridge
+    with urllib.request.urlopen(f"http://{bridge.address}:{bridge.metrics_port}/metrics", timeout=2) as resp:
+        for line in resp.read().decode().splitlines():
+            if line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not exported")
 
 
 def assert_relayed_by_rtpengine(stack: Stack, call_id: str) -> None:

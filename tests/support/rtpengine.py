@@ -52,7 +52,7 @@ def command(host: str, port: int, **fields: Any) -> dict[str, Any]:
         sock.sendto(cookie + b" " + bencode(fields), (host, port))
         reply = sock.recv(1 << 20)
     assert reply.startswith(cookie + b" "), reply[:80]
-    return bdecode(reply[len(cookie) + 1 :])  # type: ignore[no-any-return]
+    return bdecode(reply[len(cookie) + 1 :])
 
 
 def query(host: str, port: int, call_id: str) -> dict[str, Any]:

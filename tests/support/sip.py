@@ -13,7 +13,7 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "e2e" / "sipp"
 
 
 def invite(target: str, user: str, *, max_forwards: int = 70, cseq: str = "1 INVITE") -> str:
-    host, port = target.split(":")
+    host = target.split(":")[0]
     tag = uuid.uuid4().hex[:8]
     return (
         f"INVITE sip:{user}@{target} SIP/2.0\r\n"

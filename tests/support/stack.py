@@ -14,7 +14,6 @@ from stack import config as stack_config
 from stack.supervisor import Supervisor
 from tests.support.ports import free_port, free_range
 
-
 # Short enough for a test to watch the bridge drop a silent leg.
 E2E_RTP_TIMEOUT = 4.0
 
@@ -22,8 +21,10 @@ E2E_RTP_TIMEOUT = 4.0
 def write_config(var_dir: Path, **bridge: Any) -> Path:
     rtp_min, rtp_max = free_range(2000)
     node_min, node_max = free_range(2000)
-    bridge_settings = {"sip_port": free_port("udp"), "rtp_port_min": node_min, "rtp_port_max": node_max,
-                       "heartbeat_interval": 1.0, "rtp_timeout": E2E_RTP_TIMEOUT, **bridge}
+    bridge_settings = {
+        "sip_port": free_port("udp"), "metrics_port": free_port(), "rtp_port_min": node_min,
+        "rtp_port_max": node_max, "heartbeat_interval": 1.0, "rtp_timeout": E2E_RTP_TIMEOUT, **bridge,
+    }
     sections = {
         "sip": {"port": free_port("both")},
         "rtpengine": {"ng_port": free_port("udp"), "port_min": rtp_min, "port_max": rtp_max},
@@ -97,4 +98,4 @@ class Stack:
     def create_room(self, number: str, **fields: Any) -> dict[str, Any]:
         status, body = self.request("POST", "/rooms", {"number": number, **fields})
         assert status == 201, body
-        return body  # type: ignore[no-any-return]
+        return body

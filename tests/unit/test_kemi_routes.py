@@ -22,7 +22,7 @@ class Live:
 
     def room_and_affinity(self, number: str) -> tuple[dict[str, Any] | None, str | None]:
         if self.down:
-            raise routes.Unavailable("connection refused")
+            raise routes.LiveStateError("connection refused")
         return self.room, self.affinity
 
     def live_nodes(self) -> list[NodeStatus]:
