@@ -94,9 +94,9 @@ class BridgeNode:
         answer = pj.CallOpParam()
         if event.room is None:
             answer.statusCode = 404
-        elif len(self.calls) > self.config.capacity:
+        elif self.stopping or len(self.calls) > self.config.capacity:
             answer.statusCode = 503
-            log.warning("node full (%d calls): refusing %s", len(self.calls), event.caller)
+            log.warning("node full or stopping (%d calls): refusing %s", len(self.calls), event.caller)
         else:
             answer.statusCode = 200
         self.metrics.call("answered" if answer.statusCode == 200 else f"refused_{answer.statusCode}")
@@ -107,7 +107,11 @@ class BridgeNode:
             return
         room = self.rooms.setdefault(call.room, Room(call.room))
         call_id = call.getId()
-        if call_id not in room.members:
+        if call_id in room.members:
+            # A re-INVITE may have given the call a new mixer port: connect it afresh
+            # (startTransmit on a link that still exists is harmless).
+            room.links = self.without(room.links, call_id)
+        else:
             room.members[call_id] = call
             self.watches[call_id] = RxWatch(since=time.monotonic())
             log.info("room %s: %s joined (%d present)", room.number, call.caller, len(room.members))
@@ -125,7 +129,7 @@ class BridgeNode:
             return
         log.info("room %s: %s left (%d, %s)", room.number, call.caller, event.status, event.reason)
         # The mixer has already dropped the gone port; forget its links.
-        room.links = frozenset(link for link in room.links if str(call_id) not in link)
+        room.links = self.without(room.links, call_id)
         if room.members:
             self.remix(room)
             return
@@ -140,6 +144,10 @@ class BridgeNode:
         for src, dst in start:
             self.port(room, src).startTransmit(self.port(room, dst))
         room.links = wanted
+
+    @staticmethod
+    def without(links: frozenset[Link], call_id: int) -> frozenset[Link]:
+        return frozenset(link for link in links if str(call_id) not in link)
 
     def port(self, room: Room, name: str) -> pj.AudioMedia:
         if name == MUSIC:
