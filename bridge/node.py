@@ -194,12 +194,16 @@ class BridgeNode:
 
     # Shutdown ------------------------------------------------------------------
 
-    def shutdown(self) -> None:
-        """Deregister first (no new calls), send BYE to every call, then free PJSIP."""
-        self.safely(live.deregister, self.config.id)
+    def hangup_all(self) -> None:
+        # A method of its own so no local keeps a Call alive past libDestroy.
         for call in list(self.calls.values()):
             if not call.ended:
                 self.hangup(call)
+
+    def shutdown(self) -> None:
+        """Deregister first (no new calls), send BYE to every call, then free PJSIP."""
+        self.safely(live.deregister, self.config.id)
+        self.hangup_all()
         deadline = time.monotonic() + HANGUP_GRACE
         while self.calls and time.monotonic() < deadline:
             self.endpoint.libHandleEvents(POLL_MS)

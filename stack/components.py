@@ -180,7 +180,7 @@ def worker_alive(url: str) -> bool:
     try:
         client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
         return any(
-            w.state != "suspended" and w.last_heartbeat is not None
+            w.get_state() != "suspended" and w.last_heartbeat is not None
             and (datetime.now(UTC) - w.last_heartbeat.replace(tzinfo=UTC)).total_seconds() < 60
             for w in Worker.all(connection=client)
         )
