@@ -1,0 +1,92 @@
+"""store.live against a real Redis: projection, node registry, room affinity."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import redis
+
+from conference.placement import NodeStatus
+from conference.rooms import RoomSettings
+from stack import config as stack_config
+from store import live
+from store.migrations import upgrade
+from store.rooms import RoomRepository
+from store.sql import make_engine, make_sessions
+
+NODE = NodeStatus("n1", "127.0.0.1", 5080, capacity=10, load=2)
+
+
+def test_replace_rooms_swaps_the_whole_projection(client: redis.Redis) -> None:
+    live.put_room(client, "1", {"number": "1"})
+    live.replace_rooms(client, {"2": {"number": "2"}, "3": {"number": "3"}})
+    assert sorted(client.hkeys(live.ROOMS)) == ["2", "3"]
+    live.replace_rooms(client, {})
+    assert client.hlen(live.ROOMS) == 0
+
+
+def test_room_and_affinity_in_one_read(client: redis.Redis) -> None:
+    live.put_room(client, "1", {"number": "1", "record": True})
+    assert live.room_and_affinity(client, "1") == ({"number": "1", "record": True}, None)
+    live.claim_affinity(client, "1", "n1", None)
+    assert live.room_and_affinity(client, "1")[1] == "n1"
+    assert live.room_and_affinity(client, "9") == (None, None)
+
+
+def test_heartbeat_expires_and_deregister_removes(client: redis.Redis) -> None:
+    live.heartbeat(client, NODE, ttl=5)
+    assert live.live_nodes(client) == [NODE]
+    assert 0 < client.ttl(live.NODE.format("n1")) <= 5
+    client.delete(live.NODE.format("n1"))  # what the TTL does to a node that stopped beating
+    assert live.live_nodes(client) == []
+    live.heartbeat(client, NODE, ttl=5)
+    live.deregister(client, "n1")
+    assert live.live_nodes(client) == [] and not client.sismember(live.NODES, "n1")
+
+
+def test_first_claim_wins_and_later_claims_follow_it(client: redis.Redis) -> None:
+    assert live.claim_affinity(client, "1", "a", None) == "a"
+    assert live.claim_affinity(client, "1", "b", None) == "a"
+    assert live.affinity(client, "1") == "a"
+
+
+def test_a_dead_nodes_affinity_is_replaced_once(client: redis.Redis) -> None:
+    live.claim_affinity(client, "1", "dead", None)
+    assert live.claim_affinity(client, "1", "b", "dead") == "b"
+    # A second worker that also saw "dead" follows the first replacement.
+    assert live.claim_affinity(client, "1", "c", "dead") == "b"
+
+
+def test_release_only_by_the_node_that_holds_the_room(client: redis.Redis) -> None:
+    live.claim_affinity(client, "1", "a", None)
+    live.release_affinity(client, "1", "b")
+    assert live.affinity(client, "1") == "a"
+    live.release_affinity(client, "1", "a")
+    assert live.affinity(client, "1") is None
+
+
+def test_bootstrap_migrates_and_rebuilds_the_projection(config: stack_config.Config, client: redis.Redis) -> None:
+    engine = make_engine(config.database_url)
+    upgrade(engine)
+    RoomRepository(make_sessions(engine), client).create(RoomSettings(number="42", name="kept"))
+    client.delete(live.ROOMS)  # Redis lost its data (restart without persistence)
+    live.put_room(client, "stale", {"number": "stale"})
+    env = {**os.environ, "KAMCONF_CONFIG": str(Path(config.var_path) / "kamconf.toml"),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-m", "store.bootstrap"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert sorted(client.hkeys(live.ROOMS)) == ["42"]
+    projected = live.get_room(client, "42")
+    assert projected is not None and projected["name"] == "kept"
+
+
+def test_bootstrap_reports_redis_down_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "kamconf.toml"
+    path.write_text(f'var_dir = "{tmp_path}"\n[redis]\nport = 1\n')
+    env = {**os.environ, "KAMCONF_CONFIG": str(path), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-m", "store.bootstrap"], env=env, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.startswith("bootstrap: redis")
