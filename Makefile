@@ -33,4 +33,5 @@ test: setup lint
 	@$(PY) -m pytest -q tests
 
 bench: setup
-	@$(PY) -m bench.run
+	@$(PY) -m bench.join_latency
+	@$(PY) -m bench.bridge_capacity

@@ -8,7 +8,7 @@ import wave
 from pathlib import Path
 
 # A slow C-major arpeggio with soft attack and decay, about -18 dBFS.
-_NOTES_HZ = (261.63, 329.63, 392.00, 523.25, 392.00, 329.63)
+NOTES_HZ = (261.63, 329.63, 392.00, 523.25, 392.00, 329.63)
 _NOTE_SECONDS = 0.6
 _PEAK = 0.12
 
@@ -16,7 +16,7 @@ _PEAK = 0.12
 def music_samples(rate: int) -> list[int]:
     samples: list[int] = []
     per_note = int(rate * _NOTE_SECONDS)
-    for freq in _NOTES_HZ:
+    for freq in NOTES_HZ:
         for i in range(per_note):
             t = i / rate
             envelope = min(1.0, t / 0.03) * math.exp(-2.5 * t)

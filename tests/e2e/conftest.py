@@ -16,11 +16,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 @pytest.fixture
-def phones() -> Iterator[Callable[[str], TestPhone]]:
+def phones() -> Iterator[Callable[..., TestPhone]]:
     made: list[TestPhone] = []
 
-    def make(name: str) -> TestPhone:
-        phone = TestPhone(name)
+    def make(name: str, codec: str | None = None) -> TestPhone:
+        phone = TestPhone(name, codec=codec)
         made.append(phone)
         return phone
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 from pathlib import Path
 
 from stack import config as stack_config
+from stack.components import components
+from stack.supervisor import wait_for
 from tests.support.stack import write_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,3 +51,20 @@ def test_up_names_the_component_that_failed(tmp_path: Path) -> None:
     assert up.returncode != 0
     assert "kamailio" in up.stderr
     assert "last lines of" in up.stderr
+
+
+def test_ctrl_c_stops_everything_make_run_started(tmp_path: Path) -> None:
+    config_file = write_config(tmp_path / "var")
+    config = stack_config.load(config_file)
+    # make and the supervisor share a process group, as in a terminal; Ctrl-C signals the group.
+    run = subprocess.Popen(["make", "-s", "run"], cwd=ROOT, env={**os.environ, "KAMCONF_CONFIG": str(config_file)},
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    checks = [c.healthy for c in components(config, config_file)]
+    try:
+        assert wait_for(lambda: all(check() for check in checks), 120, alive=lambda: run.poll() is None)
+    finally:
+        os.killpg(run.pid, signal.SIGINT)
+        output, _ = run.communicate(timeout=120)
+    assert "kamailio  |" in output and "bridge    |" in output  # per-component log prefixes
+    assert "kamconf: stopped" in output
+    assert not any(check() for check in checks)

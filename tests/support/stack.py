@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -72,10 +75,6 @@ class Stack:
     @property
     def token(self) -> str:
         if self._token is None:
-            import os
-            import subprocess
-            import sys
-
             done = subprocess.run(
                 [sys.executable, "-m", "web.token"], capture_output=True, text=True, check=True,
                 env={**os.environ, "KAMCONF_CONFIG": str(self.config_file)},
