@@ -43,11 +43,13 @@ def final_response(target: str, template: str, timeout: float = 5.0) -> int:
                 return code
 
 
-def sipp(target: str, scenario: str, *extra: str, timeout: int = 20) -> subprocess.CompletedProcess[str]:
-    """Run one sipp call of a scenario in tests/e2e/sipp against target ("host:port")."""
+def sipp(target: str, scenario: str, *extra: str, timeout: int = 20,
+         cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run one sipp call of a scenario in tests/e2e/sipp against target ("host:port").
+    sipp writes its trace files (-trace_*) into `cwd`."""
     argv = [
         "sipp", target, "-sf", str(SCENARIOS / f"{scenario}.xml"), "-m", "1", "-l", "1",
         "-i", "127.0.0.1", "-p", str(free_port("udp")), "-mp", str(free_port("udp")),
         "-timeout", f"{timeout}s", "-timeout_error", "-nostdin", "-trace_err", *extra,
     ]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 10, cwd=SCENARIOS.parent)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 10, cwd=cwd)
