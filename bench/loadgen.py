@@ -14,6 +14,9 @@ import time
 
 import pjsua2 as pj
 
+from bridge import sip
+from stack.config import BridgeConfig
+
 
 class LoadCall(pj.Call):
     def __init__(self, account: pj.Account, sink: pj.AudioMedia, player: pj.AudioMediaPlayer) -> None:
@@ -35,24 +38,8 @@ class LoadCall(pj.Call):
 
 
 def start(calls: int) -> pj.Endpoint:
-    endpoint = pj.Endpoint()
-    endpoint.libCreate()
-    cfg = pj.EpConfig()
-    cfg.uaConfig.threadCnt = 0
-    cfg.uaConfig.mainThreadOnly = True
-    cfg.uaConfig.maxCalls = min(calls + 8, 1024)
-    cfg.logConfig.consoleLevel = 1
-    cfg.medConfig.clockRate = 8000
-    cfg.medConfig.sndClockRate = 8000
-    cfg.medConfig.noVad = True
-    cfg.medConfig.ecTailLen = 0
-    cfg.medConfig.maxMediaPorts = min(calls + 8, 1024) + 16
-    endpoint.libInit(cfg)
-    transport = pj.TransportConfig()
-    transport.boundAddress = "127.0.0.1"
-    endpoint.transportCreate(pj.PJSIP_TRANSPORT_UDP, transport)
-    endpoint.libStart()
-    endpoint.audDevManager().setNullDev()
+    # The bridge's own endpoint setup (8 kHz clock, null device), on any free port, PCMU only.
+    endpoint = sip.start_endpoint(BridgeConfig(sip_port=0, capacity=calls, clock_rate=8000))
     for codec in endpoint.codecEnum2():
         endpoint.codecSetPriority(codec.codecId, 255 if codec.codecId.startswith("PCMU/") else 0)
     return endpoint

@@ -9,17 +9,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from stack import config as stack_config
 from store import live
-from store.migrations import upgrade
+from store.migrations import migrated_engine
 from store.rooms import RoomRepository
-from store.sql import make_engine, make_sessions
+from store.sql import make_sessions
 
 
 def main() -> int:
     config = stack_config.load()
-    config.var_path.mkdir(parents=True, exist_ok=True)
     try:
-        engine = make_engine(config.database_url)
-        upgrade(engine)
+        engine = migrated_engine(config)
         count = RoomRepository(make_sessions(engine), live.connect(config.redis_url)).project_all()
     except SQLAlchemyError as exc:
         print(f"bootstrap: database {config.database_url}: {exc}", file=sys.stderr)

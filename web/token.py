@@ -7,18 +7,15 @@ import sys
 from sqlalchemy.exc import SQLAlchemyError
 
 from stack import config as stack_config
-from store.migrations import upgrade
-from store.sql import make_engine, make_sessions
+from store.migrations import migrated_engine
+from store.sql import make_sessions
 from store.tokens import create_token
 
 
 def main() -> int:
     config = stack_config.load()
-    config.var_path.mkdir(parents=True, exist_ok=True)
     try:
-        engine = make_engine(config.database_url)
-        upgrade(engine)
-        token = create_token(make_sessions(engine))
+        token = create_token(make_sessions(migrated_engine(config)))
     except SQLAlchemyError as exc:
         print(f"token: database {config.database_url}: {exc}", file=sys.stderr)
         return 1

@@ -8,6 +8,9 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy.engine import Engine
 
+from stack.config import Config
+from store.sql import make_engine
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -18,3 +21,11 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def migrated_engine(config: Config) -> Engine:
+    """The configured database, created if it is a new SQLite file, at the newest schema."""
+    config.var_path.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(config.database_url)
+    upgrade(engine)
+    return engine
