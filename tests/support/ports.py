@@ -5,6 +5,9 @@ from __future__ import annotations
 import random
 import socket
 
+# Never hand out the same port twice in one test run, though it may be free again.
+_given: set[int] = set()
+
 
 def free_port(kind: str = "tcp") -> int:
     """A port free for `kind` ("tcp", "udp" or "both") on 127.0.0.1 at the time of the call."""
@@ -12,7 +15,8 @@ def free_port(kind: str = "tcp") -> int:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM if kind != "udp" else socket.SOCK_DGRAM) as s:
             s.bind(("127.0.0.1", 0))
             port = int(s.getsockname()[1])
-        if kind != "both" or _udp_free(port):
+        if port not in _given and (kind != "both" or _udp_free(port)):
+            _given.add(port)
             return port
     raise RuntimeError("no free port")
 
