@@ -83,6 +83,8 @@ class BridgeNode:
             self.media_ready(event.call)
         elif isinstance(event, sip.Ended):
             self.ended(event)
+        elif isinstance(event, sip.Digit):
+            log.info("room %s: %s pressed %s (%s)", event.call.room, event.call.caller, event.digit, event.method)
 
     # Call events ---------------------------------------------------------------
 

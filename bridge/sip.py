@@ -38,7 +38,14 @@ class Ended:
     reason: str
 
 
-Event = Incoming | MediaReady | Ended
+@dataclass(frozen=True)
+class Digit:
+    call: RoomCall
+    digit: str
+    method: str  # "rfc2833" or "info"
+
+
+Event = Incoming | MediaReady | Ended | Digit
 
 
 def room_number(whole_msg: str) -> str | None:
@@ -73,6 +80,10 @@ class RoomCall(pj.Call):
 
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
         self.events.append(MediaReady(self))
+
+    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:  # noqa: N802
+        method = "info" if prm.method == pj.PJSUA_DTMF_METHOD_SIP_INFO else "rfc2833"
+        self.events.append(Digit(self, prm.digit, method))
 
     def audio(self) -> pj.AudioMedia | None:
         try:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from conference.placement import NodeStatus
+from stack.supervisor import wait_for
 from store import live
 from tests.support import rtpengine
 from tests.support.phone import TestPhone
@@ -77,7 +78,7 @@ def test_malformed_request_gets_400(stack: Stack) -> None:
     assert code == 400
 
 
-def test_redis_outage_gets_a_quick_503_then_recovers(stack: Stack) -> None:
+def test_redis_outage_gets_a_quick_503_then_recovers(stack: Stack, phones: Callable[..., TestPhone]) -> None:
     stack.create_room("3400")
     redis_pid = stack.supervisor.procs["redis"].pid
     os.kill(redis_pid, signal.SIGSTOP)  # hung, not refusing: the harder case
@@ -88,11 +89,17 @@ def test_redis_outage_gets_a_quick_503_then_recovers(stack: Stack) -> None:
         os.kill(redis_pid, signal.SIGCONT)
     assert code == 503
 
-    phone = TestPhone("after-outage")
-    try:
-        phone.call(stack.room_uri("3400"))
-        assert phone.wait_state("CONFIRMED")["code"] == 200
-        phone.hangup()
-        phone.wait_state("DISCONNECTED")
-    finally:
-        phone.close()
+    phone = phones("after-outage")
+    phone.call(stack.room_uri("3400"))
+    assert phone.wait_state("CONFIRMED")["code"] == 200
+
+
+def test_dtmf_reaches_the_bridge_as_rfc2833_and_as_sip_info(stack: Stack, phones: Callable[..., TestPhone]) -> None:
+    stack.create_room("3900")
+    phone = phones("keys")
+    phone.call(stack.room_uri("3900"))
+    phone.wait_state("CONFIRMED")
+    phone.dtmf("7", method="rfc2833")  # in the media, through rtpengine
+    phone.dtmf("9", method="info")  # in-dialog INFO, routed by record-route
+    assert wait_for(lambda: "pressed 7 (rfc2833)" in stack.log("bridge") and "pressed 9 (info)" in stack.log("bridge"),
+                    timeout=10), stack.log("bridge")[-2000:]
