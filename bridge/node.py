@@ -90,7 +90,7 @@ class BridgeNode:
 
     def incoming(self, event: sip.Incoming) -> None:
         call = event.call
-        call_id = call.getId()
+        call_id = call.key
         self.calls[call_id] = call
         call.room, call.caller = event.room, event.caller
         answer = pj.CallOpParam()
@@ -108,7 +108,7 @@ class BridgeNode:
         if call.ended or call.room is None or call.audio() is None:
             return
         room = self.rooms.setdefault(call.room, Room(call.room))
-        call_id = call.getId()
+        call_id = call.key
         if call_id in room.members:
             # A re-INVITE may have given the call a new mixer port: connect it afresh
             # (startTransmit on a link that still exists is harmless).
@@ -121,8 +121,8 @@ class BridgeNode:
 
     def ended(self, event: sip.Ended) -> None:
         call = event.call
-        call_id = next((cid for cid, c in self.calls.items() if c is call), None)
-        if call_id is None:
+        call_id = call.key
+        if self.calls.get(call_id) is not call:
             return
         del self.calls[call_id]
         self.watches.pop(call_id, None)

@@ -67,6 +67,7 @@ def caller_of(whole_msg: str) -> str:
 class RoomCall(pj.Call):
     def __init__(self, account: NodeAccount, call_id: int = pj.PJSUA_INVALID_ID) -> None:
         super().__init__(account, call_id)
+        self.key = call_id  # PJSIP's id, kept: getId() is no longer valid once the call ends
         self.events = account.events
         self.room: str | None = None
         self.caller = ""
