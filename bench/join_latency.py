@@ -31,7 +31,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, running_stack(Path(tmp) / "var") as stack:
         stack.create_room("7000")
         done = sipp(stack.sip, "invite_bye", "-s", "7000", "-m", str(args.calls), "-r", str(args.rate),
-                    "-l", str(args.rate * 3), "-trace_rtt", "-rtt_freq", "1", timeout=args.calls, cwd=Path(tmp))
+                    "-l", str(args.rate * 3), "-trace_rtt", "-rtt_freq", "1",
+                    "-set", "pt", "0", "-set", "codec", "PCMU/8000", timeout=args.calls, cwd=Path(tmp))
         # sipp's per-call response times (timer 1: INVITE -> 200), whole milliseconds.
         samples = [float(row["response_time_ms"]) for f in Path(tmp).glob("invite_bye_*_rtt.csv")
                    for row in csv.DictReader(f.open(), delimiter=";") if row["rtd_no"] == "1"]

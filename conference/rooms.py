@@ -1,7 +1,8 @@
-"""Room settings: the 13 options of a conference room, their validation and PIN hashing.
+"""Room settings: the options of a conference room, their validation and PIN hashing.
 
-Pure (standard library only): the API validates with it, the bridge and KEMI
-read the same settings from the Redis projection.
+Pure (standard library only, no I/O): the API validates with it, and the bridge
+and KEMI read the same settings back from the Redis projection
+(`RoomSettings.from_dict`) and check a typed PIN with `pin_matches`.
 """
 
 from __future__ import annotations
@@ -10,12 +11,23 @@ import dataclasses
 import hashlib
 import hmac
 import secrets
+import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 LANGUAGES = ("en", "ru")
+MAX_NUMBER_LENGTH = 32
+MAX_NAME_LENGTH = 100
+MAX_PIN_LENGTH = 16
 MAX_PARTICIPANTS = 10000
+MAX_SOUND_ID = 2**31 - 1  # a 32-bit SQL integer, the widest every database stores
+
+PIN_SCHEME = "pbkdf2_sha256"
+# About 7 ms per check on one core: cheap enough for the bridge's event loop,
+# yet it slows down guessing from a leaked projection.
 PIN_ITERATIONS = 20000
+_MAX_ITERATIONS = 1_000_000  # a corrupt stored value must not stall the caller
 
 
 @dataclass(frozen=True)
@@ -23,7 +35,7 @@ class RoomSettings:
     number: str
     name: str = ""
     language: str = "en"
-    user_pin: str | None = None  # hashed (see hash_pin), never the PIN itself
+    user_pin: str | None = None  # hash_pin() output, never the PIN itself
     admin_pin: str | None = None
     record: bool = False
     announce_count: bool = True
@@ -37,19 +49,28 @@ class RoomSettings:
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RoomSettings:
+        """Settings read back from the projection. Keys this version does not know are
+        ignored and missing ones take their defaults, so processes of different
+        versions can share one projection during an upgrade."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
 
 class FieldError(ValueError):
+    """A payload the API must refuse. `field` is "" when the body as a whole is wrong."""
+
     def __init__(self, field: str, error_id: str, message: str) -> None:
         super().__init__(message)
         self.field, self.error_id, self.message = field, error_id, message
 
 
-# What the API accepts; PINs arrive in clear and are hashed here.
-_BOOLEANS = ("record", "announce_count", "music_on_hold", "end_on_admin_exit", "mute_notifications", "wait_for_admin")
-FIELDS = ("number", "name", "language", "user_pin", "admin_pin", *_BOOLEANS, "max_participants", "greeting_sound_id")
+BOOLEANS = ("record", "announce_count", "music_on_hold", "end_on_admin_exit", "mute_notifications", "wait_for_admin")
 
 
 def validate_create(payload: Any) -> RoomSettings:
+    """A new room from an API payload (PINs in clear); the result holds hashed PINs."""
     clean = _clean(payload)
     if "number" not in clean:
         raise FieldError("number", "missing_field", "number is required")
@@ -58,53 +79,70 @@ def validate_create(payload: Any) -> RoomSettings:
 
 
 def validate_patch(current: RoomSettings, payload: Any) -> RoomSettings:
+    """`current` with the payload's fields changed. A room's number never changes:
+    callers, dial plans and the projection know the room by it."""
     clean = _clean(payload)
     if "number" in clean and clean["number"] != current.number:
         raise FieldError("number", "immutable_field", "a room's number cannot change; create a new room")
-    _check_pins_differ(clean.get("user_pin"), clean.get("admin_pin"))
-    # A PIN changed alone must still differ from the other, which is stored hashed.
-    for field, other, other_stored in (("user_pin", "admin_pin", current.admin_pin),
-                                       ("admin_pin", "user_pin", current.user_pin)):
-        if clean.get(field) and other not in clean and pin_matches(other_stored, clean[field]):
-            raise FieldError(field, "invalid_field", "user_pin and admin_pin must differ")
+    user_pin, admin_pin = clean.get("user_pin"), clean.get("admin_pin")
+    _check_pins_differ(user_pin, admin_pin)
+    # A PIN changed alone must still differ from the other one, which is only stored hashed.
+    if user_pin is not None and "admin_pin" not in clean and pin_matches(current.admin_pin, user_pin):
+        raise FieldError("user_pin", "invalid_field", "user_pin and admin_pin must differ")
+    if admin_pin is not None and "user_pin" not in clean and pin_matches(current.user_pin, admin_pin):
+        raise FieldError("admin_pin", "invalid_field", "user_pin and admin_pin must differ")
     return dataclasses.replace(current, **_hash_pins(clean))
 
 
 def _clean(payload: Any) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise FieldError("", "bad_request", "the body must be a JSON object")
-    unknown = sorted(set(payload) - set(FIELDS))
+    unknown = sorted(str(key) for key in payload if key not in _RULES)
     if unknown:
-        raise FieldError(unknown[0], "unknown_field", f"unknown field {unknown[0]!r}")
-    return {name: _check(name, value) for name, value in payload.items()}
+        raise FieldError(unknown[0], "unknown_field", f"unknown field {unknown[0]!r}; known: {', '.join(FIELDS)}")
+    for name, value in payload.items():
+        accepts, expected = _RULES[name]
+        if not accepts(value):
+            raise FieldError(name, "invalid_field", f"{name} must be {expected}")
+    return dict(payload)
 
 
-def _check(name: str, value: Any) -> Any:
-    if name == "number":
-        if not isinstance(value, str) or not value.isascii() or not value.isdigit() or not 1 <= len(value) <= 32:
-            raise FieldError(name, "invalid_field", "number must be a string of 1-32 digits")
-    elif name == "name":
-        if not isinstance(value, str) or len(value) > 100:
-            raise FieldError(name, "invalid_field", "name must be a string of at most 100 characters")
-    elif name == "language":
-        if value not in LANGUAGES:
-            raise FieldError(name, "invalid_field", f"language must be one of {', '.join(LANGUAGES)}")
-    elif name in ("user_pin", "admin_pin"):
-        if value is not None and not (
-            isinstance(value, str) and value.isascii() and value.isdigit() and 1 <= len(value) <= 16
-        ):
-            raise FieldError(name, "invalid_field", f"{name} must be null or a string of 1-16 digits")
-    elif name in _BOOLEANS:
-        if not isinstance(value, bool):
-            raise FieldError(name, "invalid_field", f"{name} must be true or false")
-    elif name == "max_participants":
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PARTICIPANTS:
-            raise FieldError(name, "invalid_field", f"max_participants must be an integer 0-{MAX_PARTICIPANTS}")
-    elif name == "greeting_sound_id" and value is not None and (
-        isinstance(value, bool) or not isinstance(value, int) or value < 1
-    ):
-        raise FieldError(name, "invalid_field", "greeting_sound_id must be null or a positive integer")
-    return value
+def _digits(longest: int) -> Callable[[Any], bool]:
+    # isascii: str.isdigit() also accepts other scripts' digits and superscripts.
+    return lambda value: isinstance(value, str) and value.isascii() and value.isdigit() and 1 <= len(value) <= longest
+
+
+def _text(longest: int) -> Callable[[Any], bool]:
+    # Control characters (NUL breaks PostgreSQL) and lone surrogates (no UTF-8 form) cannot be stored.
+    return lambda value: isinstance(value, str) and len(value) <= longest and not any(
+        unicodedata.category(char) in ("Cc", "Cs") for char in value)
+
+
+def _integer(lowest: int, highest: int) -> Callable[[Any], bool]:
+    # JSON true is a Python int, but no room setting means it as a number.
+    return lambda value: isinstance(value, int) and not isinstance(value, bool) and lowest <= value <= highest
+
+
+def _boolean(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _or_null(accepts: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda value: value is None or accepts(value)
+
+
+# field -> (accepts the JSON value?, what the error message says it must be)
+_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "number": (_digits(MAX_NUMBER_LENGTH), f"a string of 1-{MAX_NUMBER_LENGTH} digits"),
+    "name": (_text(MAX_NAME_LENGTH), f"a string of at most {MAX_NAME_LENGTH} characters, no control characters"),
+    "language": (lambda value: isinstance(value, str) and value in LANGUAGES, f"one of {', '.join(LANGUAGES)}"),
+    "user_pin": (_or_null(_digits(MAX_PIN_LENGTH)), f"null or a string of 1-{MAX_PIN_LENGTH} digits"),
+    "admin_pin": (_or_null(_digits(MAX_PIN_LENGTH)), f"null or a string of 1-{MAX_PIN_LENGTH} digits"),
+    **{name: (_boolean, "true or false") for name in BOOLEANS},
+    "max_participants": (_integer(0, MAX_PARTICIPANTS), f"an integer 0-{MAX_PARTICIPANTS} (0 = unlimited)"),
+    "greeting_sound_id": (_or_null(_integer(1, MAX_SOUND_ID)), f"null or an integer 1-{MAX_SOUND_ID}"),
+}
+FIELDS = tuple(_RULES)  # what the API accepts, in RoomSettings order
 
 
 def _check_pins_differ(user_pin: str | None, admin_pin: str | None) -> None:
@@ -120,21 +158,32 @@ def _hash_pins(clean: dict[str, Any]) -> dict[str, Any]:
 
 
 def hash_pin(pin: str, salt: str | None = None) -> str:
+    """The stored form of a PIN, `pbkdf2_sha256$<iterations>$<salt>$<hex digest>`.
+
+    Salted, so equal PINs of two rooms look different; checkable with hashlib alone.
+    """
     salt = salt or secrets.token_hex(8)
     digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt.encode(), PIN_ITERATIONS).hex()
-    return f"pbkdf2_sha256${PIN_ITERATIONS}${salt}${digest}"
+    return f"{PIN_SCHEME}${PIN_ITERATIONS}${salt}${digest}"
 
 
 def pin_matches(stored: str | None, typed: str) -> bool:
-    """Constant-time check of a typed PIN against its stored hash."""
+    """Whether the digits a caller typed are the PIN behind `stored` (a hash_pin() value).
+
+    Constant-time in the digest comparison; anything malformed simply does not match.
+    """
     if not stored:
         return False
-    try:
-        scheme, iterations, salt, digest = stored.split("$")
-        rounds = int(iterations)
-    except ValueError:
+    parts = stored.split("$")
+    if len(parts) != 4 or parts[0] != PIN_SCHEME or not (parts[1].isascii() and parts[1].isdigit()):
         return False
-    if scheme != "pbkdf2_sha256":
+    iterations, salt, digest = int(parts[1]), _utf8(parts[2]), _utf8(parts[3])
+    if not 1 <= iterations <= _MAX_ITERATIONS:
         return False
-    candidate = hashlib.pbkdf2_hmac("sha256", typed.encode(), salt.encode(), rounds).hex()
+    candidate = hashlib.pbkdf2_hmac("sha256", _utf8(typed), salt, iterations).hex().encode()
     return hmac.compare_digest(candidate, digest)
+
+
+def _utf8(text: str) -> bytes:
+    # surrogatepass: a corrupt value must give False, not UnicodeEncodeError.
+    return text.encode("utf-8", "surrogatepass")

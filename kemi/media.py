@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 # Loopback and trunk peers speak plain RTP/AVP; ICE is ours to strip.
-OFFER_FLAGS = "replace-origin replace-session-connection ICE=remove RTP/AVP"
+OFFER_FLAGS = "replace-origin replace-session-connection ICE=remove RTP/AVP codec-transcode-PCMU codec-transcode-PCMA"
 ANSWER_FLAGS = "replace-origin replace-session-connection ICE=remove"
 
 

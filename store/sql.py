@@ -1,12 +1,17 @@
-"""SQL schema (SQLAlchemy 2) and the session factory. The durable truth; Redis is a projection."""
+"""SQL schema (SQLAlchemy 2) and the session factory: the durable truth, of which Redis holds a projection.
+
+The schema itself is created and changed only by the Alembic revisions in
+store/migrations; a test checks that they and these models agree.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Integer, String, create_engine, event
+from sqlalchemy import Boolean, DateTime, Integer, String, create_engine, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 
 def utcnow() -> datetime:
@@ -24,8 +29,8 @@ class Room(Base):
     number: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(String(100), nullable=False, default="")
     language: Mapped[str] = mapped_column(String(2), nullable=False, default="en")
-    user_pin: Mapped[str | None] = mapped_column(String(128))  # hashed
-    admin_pin: Mapped[str | None] = mapped_column(String(128))  # hashed
+    user_pin: Mapped[str | None] = mapped_column(String(128))  # conference.rooms.hash_pin() output
+    admin_pin: Mapped[str | None] = mapped_column(String(128))
     record: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     announce_count: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     music_on_hold: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
@@ -33,9 +38,14 @@ class Room(Base):
     mute_notifications: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     wait_for_admin: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     max_participants: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    greeting_sound_id: Mapped[int | None] = mapped_column(Integer)
+    greeting_sound_id: Mapped[int | None] = mapped_column(Integer)  # no sounds table yet
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    # Every UPDATE/DELETE of a row checks and bumps it, so two writers that read the
+    # same row cannot silently overwrite each other (StaleDataError instead).
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+
+    __mapper_args__: dict[str, Any] = {"version_id_col": version}
 
 
 class ApiToken(Base):
@@ -48,17 +58,21 @@ class ApiToken(Base):
 
 
 def make_engine(url: str) -> Engine:
+    """An engine for `url`; it connects lazily, on first use."""
     engine = create_engine(url, pool_pre_ping=True)
-    if url.startswith("sqlite"):
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(connection, _record):  # type: ignore[no-untyped-def]
-            # WAL lets gunicorn workers read while one writes; wait rather than fail on a lock.
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=5000")
-            cursor.close()
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
 
-def make_sessions(engine: Engine) -> sessionmaker:
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    # WAL lets gunicorn workers read while one writes; busy_timeout makes a writer
+    # wait for the lock instead of failing at once.
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)

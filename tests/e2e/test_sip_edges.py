@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,8 @@ from tests.support.phone import TestPhone
 from tests.support.ports import free_port
 from tests.support.sip import SCENARIOS, final_response, invite, sipp
 from tests.support.stack import Stack
+
+PCMU = ("-set", "pt", "0", "-set", "codec", "PCMU/8000")
 
 
 def rtpengine_knows(stack: Stack, call_id: str) -> bool:
@@ -36,9 +39,18 @@ def test_unknown_number_gets_404(stack: Stack) -> None:
 
 def test_join_then_bye_releases_the_media_anchor(stack: Stack) -> None:
     stack.create_room("3200")
-    done = sipp(stack.sip, "invite_bye", "-s", "3200", "-cid_str", "bye-test-%u")
+    done = sipp(stack.sip, "invite_bye", "-s", "3200", "-cid_str", "bye-test-%u", *PCMU)
     assert done.returncode == 0, done.stdout + done.stderr
     assert not rtpengine_knows(stack, "bye-test-1")
+
+
+def test_a_phone_offering_only_opus_is_transcoded_by_rtpengine(stack: Stack, tmp_path: Path) -> None:
+    stack.create_room("3210")
+    done = sipp(stack.sip, "invite_bye", "-s", "3210", "-set", "pt", "111", "-set", "codec", "opus/48000/2",
+                "-trace_msg", "-message_file", str(tmp_path / "messages.log"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    answer = (tmp_path / "messages.log").read_text().split("SIP/2.0 200 OK", 1)[1]
+    assert "a=rtpmap:111 opus/48000/2" in answer  # the phone keeps its codec; the bridge got G.711
 
 
 @pytest.fixture
