@@ -51,3 +51,4 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 
 bash "$root/bridge/pjsua2/build.sh" "$venv" >&2
+"$venv/bin/python" -m stack.prompts >&2

@@ -1,0 +1,77 @@
+"""Voice prompts: which sound pieces say what, in English and Russian.
+
+The catalogue (prompts/<language>.toml, read by the caller) holds the words;
+this module turns it into the pieces to synthesize, and a sentence such as
+"there are 22 participants" into the pieces to play, with Russian plural
+forms. Pure: no files, no synthesis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+LANGUAGES = ("en", "ru")
+MAX_COUNT = 999
+
+# Every prompt a catalogue must define; the bridge plays them by these ids.
+PROMPTS = (
+    "welcome", "enter_pin", "wrong_pin", "too_many_attempts", "waiting_for_admin", "only_participant",
+    "participant_joined", "participant_left", "conference_full", "ended_by_admin", "recording_notice",
+    "count_intro_one", "count_intro_many", "noun_one", "noun_few", "noun_many",
+)
+
+
+class CatalogueError(ValueError):
+    pass
+
+
+def plural_form(n: int, language: str) -> str:
+    """"one", "few" or "many": which noun form follows the number n."""
+    if language == "ru":
+        if 11 <= n % 100 <= 14:
+            return "many"
+        if n % 10 == 1:
+            return "one"
+        return "few" if 2 <= n % 10 <= 4 else "many"
+    return "one" if n == 1 else "many"
+
+
+def count_sentence(n: int, language: str) -> list[str]:
+    """Piece ids that say "there are n participants" (1 <= n <= 999)."""
+    if not 1 <= n <= MAX_COUNT:
+        raise ValueError(f"cannot announce {n} participants")
+    pieces = ["count_intro_one" if n == 1 else "count_intro_many"]
+    if n >= 100:
+        pieces.append(f"hundreds_{n // 100}")
+    if n % 100:
+        pieces.append(f"number_{n % 100}")
+    pieces.append(f"noun_{plural_form(n, language)}")
+    return pieces
+
+
+def pieces(catalogue: Mapping[str, Any]) -> dict[str, str]:
+    """Every piece id of a language with the text to synthesize for it."""
+    texts = dict(catalogue.get("prompts", {}))
+    missing = [p for p in PROMPTS if not isinstance(texts.get(p), str) or not texts[p].strip()]
+    if missing:
+        raise CatalogueError(f"catalogue lacks prompts: {', '.join(missing)}")
+    numbers = catalogue.get("numbers", {})
+    units, teens, tens, hundreds = (list(numbers.get(k, [])) for k in ("units", "teens", "tens", "hundreds"))
+    if (len(units), len(teens), len(tens), len(hundreds)) != (9, 10, 8, 9):
+        raise CatalogueError("numbers needs 9 units, 10 teens, 8 tens and 9 hundreds")
+    joiner = str(numbers.get("tens_joiner", " "))
+    for n in range(1, 100):
+        texts[f"number_{n}"] = _words(n, units, teens, tens, joiner)
+    for k in range(1, 10):
+        texts[f"hundreds_{k}"] = hundreds[k - 1]
+    return texts
+
+
+def _words(n: int, units: list[str], teens: list[str], tens: list[str], joiner: str) -> str:
+    if n < 10:
+        return units[n - 1]
+    if n < 20:
+        return teens[n - 10]
+    ten, unit = divmod(n, 10)
+    return tens[ten - 2] + (joiner + units[unit - 1] if unit else "")

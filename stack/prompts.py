@@ -1,0 +1,95 @@
+"""`python -m stack.prompts`: synthesize the voice prompts of prompts/<language>.toml.
+
+espeak-ng speaks each piece, sox trims its silences, levels it and converts it
+to every conference clock rate. A language is regenerated only when its
+catalogue (or this recipe) changes; a half-built set is never visible.
+Output: build/prompts/<language>/<rate>/<piece>.wav
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from conference.prompts import LANGUAGES, pieces
+from stack.config import ROOT
+
+CATALOGUES = ROOT / "prompts"
+OUTPUT = ROOT / "build" / "prompts"
+RATES = (8000, 16000)
+# Part of every language's stamp: changing how prompts are made remakes them.
+RECIPE = "espeak-ng|silence-trim|norm-6|mono16|v1"
+
+
+def prompt_file(language: str, rate: int, piece: str, root: Path = OUTPUT) -> Path:
+    return root / language / str(rate) / f"{piece}.wav"
+
+
+def load_catalogue(language: str, catalogues: Path = CATALOGUES) -> dict[str, Any]:
+    with (catalogues / f"{language}.toml").open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def stamp(catalogue: dict[str, Any]) -> str:
+    text = json.dumps(catalogue, sort_keys=True, ensure_ascii=False) + RECIPE + repr(RATES)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def generate(language: str, root: Path = OUTPUT, catalogues: Path = CATALOGUES) -> bool:
+    """Make the language's prompt set if it is missing or stale; True if it was made."""
+    catalogue = load_catalogue(language, catalogues)
+    target = root / language
+    wanted = stamp(catalogue)
+    stamp_file = target / ".stamp"
+    if stamp_file.exists() and stamp_file.read_text() == wanted:
+        return False
+    texts = pieces(catalogue)
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=root, prefix=f".{language}-") as tmp:
+        work = Path(tmp)
+        for rate in RATES:
+            (work / "set" / str(rate)).mkdir(parents=True)
+        voice, speed = str(catalogue["voice"]), int(catalogue.get("speed", 150))
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda item: synthesize(item[0], item[1], voice, speed, work), texts.items()))
+        (work / "set" / ".stamp").write_text(wanted)
+        old = root / f".{language}-old"
+        if target.exists():
+            target.rename(old)
+        (work / "set").rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    return True
+
+
+def synthesize(piece: str, text: str, voice: str, speed: int, work: Path) -> None:
+    spoken = work / f"{piece}.espeak.wav"
+    run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(spoken), text])
+    for rate in RATES:
+        run(["sox", str(spoken), "-r", str(rate), "-c", "1", "-b", "16", str(work / "set" / str(rate) / f"{piece}.wav"),
+             # trim leading and trailing silence so pieces join into one sentence; level them alike
+             "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%", "reverse", "norm", "-6"])
+
+
+def run(argv: list[str]) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed: {done.stderr.strip()[:500]}")
+
+
+def main() -> int:
+    for language in LANGUAGES:
+        if generate(language):
+            print(f"prompts: generated {language} in {OUTPUT / language}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from conference.prompts import PROMPTS, CatalogueError, count_sentence, pieces, plural_form
+from stack.prompts import CATALOGUES
+
+
+def catalogue(language: str) -> dict:
+    with (CATALOGUES / f"{language}.toml").open("rb") as handle:
+        return tomllib.load(handle)
+
+
+@pytest.mark.parametrize(("n", "form"), [
+    (1, "one"), (2, "few"), (4, "few"), (5, "many"), (11, "many"), (12, "many"), (14, "many"), (20, "many"),
+    (21, "one"), (22, "few"), (25, "many"), (101, "one"), (111, "many"), (112, "many"), (122, "few"),
+    (999, "many"), (991, "one"), (914, "many"),
+])
+def test_russian_plural_forms(n: int, form: str) -> None:
+    assert plural_form(n, "ru") == form
+
+
+def test_english_plural_forms() -> None:
+    assert [plural_form(n, "en") for n in (1, 2, 21, 101)] == ["one", "many", "many", "many"]
+
+
+def test_count_sentences() -> None:
+    assert count_sentence(1, "en") == ["count_intro_one", "number_1", "noun_one"]
+    assert count_sentence(22, "ru") == ["count_intro_many", "number_22", "noun_few"]
+    assert count_sentence(100, "en") == ["count_intro_many", "hundreds_1", "noun_many"]
+    assert count_sentence(311, "ru") == ["count_intro_many", "hundreds_3", "number_11", "noun_many"]
+    assert count_sentence(999, "ru") == ["count_intro_many", "hundreds_9", "number_99", "noun_many"]
+
+
+@pytest.mark.parametrize("n", [0, 1000, -1])
+def test_counts_outside_1_to_999_are_refused(n: int) -> None:
+    with pytest.raises(ValueError):
+        count_sentence(n, "en")
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_every_sentence_up_to_999_uses_only_catalogue_pieces(language: str) -> None:
+    texts = pieces(catalogue(language))
+    assert set(PROMPTS) <= set(texts)
+    for n in range(1, 1000):
+        assert all(piece in texts for piece in count_sentence(n, language)), n
+
+
+def test_number_words() -> None:
+    ru, en = pieces(catalogue("ru")), pieces(catalogue("en"))
+    assert (ru["number_22"], ru["number_40"], ru["number_11"], ru["hundreds_2"]) == ("двадцать два", "сорок",
+                                                                                      "одиннадцать", "двести")
+    assert (en["number_22"], en["number_90"], en["number_7"]) == ("twenty-two", "ninety", "seven")
+    russian = " ".join(ru[p] for p in count_sentence(122, "ru"))
+    assert russian == "В конференции сто двадцать два участника."  # noqa: RUF001
+
+
+def test_incomplete_catalogues_are_refused() -> None:
+    broken = catalogue("en")
+    del broken["prompts"]["welcome"]
+    with pytest.raises(CatalogueError, match="welcome"):
+        pieces(broken)
+    short = catalogue("en")
+    short["numbers"]["tens"] = short["numbers"]["tens"][:-1]
+    with pytest.raises(CatalogueError):
+        pieces(short)
