@@ -20,6 +20,7 @@ from bridge.metrics import NodeMetrics
 from conference.liveness import RxWatch, observe
 from conference.mixing import MUSIC, Link, link_changes, room_links
 from conference.placement import NodeStatus
+from conference.talking import Talk, observe_level
 from stack.config import BridgeConfig
 from store import live
 
@@ -27,6 +28,7 @@ log = logging.getLogger("kamconf.bridge")
 
 POLL_MS = 10
 WATCH_INTERVAL = 2.0
+LEVEL_INTERVAL = 0.2  # how often speech levels are sampled for talking / not talking
 HANGUP_GRACE = 5.0
 
 
@@ -49,13 +51,14 @@ class BridgeNode:
         self.calls: dict[int, sip.RoomCall] = {}  # every call PJSIP knows of, by call id
         self.rooms: dict[str, Room] = {}
         self.watches: dict[int, RxWatch] = {}
+        self.talks: dict[int, Talk] = {}
         self.stopping = False
 
     # The loop ------------------------------------------------------------------
 
     def run(self) -> None:
         self.heartbeat()
-        next_beat = next_watch = time.monotonic()
+        next_beat = next_watch = next_level = time.monotonic()
         while not self.stopping:
             self.endpoint.libHandleEvents(POLL_MS)
             self.drain()
@@ -66,6 +69,9 @@ class BridgeNode:
             if now >= next_watch:
                 self.drop_silent_legs(now)
                 next_watch = now + WATCH_INTERVAL
+            if now >= next_level:
+                self.sample_talking(now)
+                next_level = now + LEVEL_INTERVAL
         self.shutdown()
 
     def drain(self) -> None:
@@ -116,7 +122,9 @@ class BridgeNode:
         else:
             room.members[call_id] = call
             self.watches[call_id] = RxWatch(since=time.monotonic())
+            self.talks[call_id] = Talk()
             log.info("room %s: %s joined (%d present)", room.number, call.caller, len(room.members))
+            self.announce_join(room, call)
         self.remix(room)
 
     def ended(self, event: sip.Ended) -> None:
@@ -126,16 +134,19 @@ class BridgeNode:
             return
         del self.calls[call_id]
         self.watches.pop(call_id, None)
+        self.talks.pop(call_id, None)
         room = self.rooms.get(call.room or "")
         if room is None or room.members.pop(call_id, None) is None:
             return
         log.info("room %s: %s left (%d, %s)", room.number, call.caller, event.status, event.reason)
+        self.announce_leave(room, call, event.status)
         # The mixer has already dropped the gone port; forget its links.
         room.links = self.without(room.links, call_id)
         if room.members:
             self.remix(room)
             return
         del self.rooms[room.number]
+        self.safely(live.room_event, "ended", room.number, node=self.config.id)
         self.safely(live.release_affinity, room.number, self.config.id)
 
     def remix(self, room: Room) -> None:
@@ -146,6 +157,34 @@ class BridgeNode:
         for src, dst in start:
             self.port(room, src).startTransmit(self.port(room, dst))
         room.links = wanted
+
+    def sample_talking(self, now: float) -> None:
+        for room in self.rooms.values():
+            for call_id, call in room.members.items():
+                audio = call.audio()
+                if audio is None:
+                    continue
+                # pjsua2 names levels from the port's side: "tx" is what the caller sends into the mix.
+                talk, changed = observe_level(self.talks[call_id], audio.getTxLevel(), now)
+                self.talks[call_id] = talk
+                if changed:
+                    self.safely(live.room_event, "talking" if talk.talking else "not_talking", room.number,
+                                participant=call.participant_id)
+
+    # Room events ---------------------------------------------------------------
+
+    def announce_join(self, room: Room, call: sip.RoomCall) -> None:
+        call.joined_at = time.time()
+        participant = {"id": call.participant_id, "caller": call.caller, "role": "user",
+                       "state": "in_conference", "joined_at": call.joined_at, "node": self.config.id}
+        self.safely(live.put_participant, room.number, call.participant_id, participant)
+        self.safely(live.room_event, "joined", room.number, participant=call.participant_id,
+                    caller=call.caller, role="user", present=len(room.members))
+
+    def announce_leave(self, room: Room, call: sip.RoomCall, status: int) -> None:
+        self.safely(live.remove_participant, room.number, call.participant_id)
+        self.safely(live.room_event, "left", room.number, participant=call.participant_id,
+                    caller=call.caller, status=status, present=len(room.members))
 
     @staticmethod
     def without(links: frozenset[Link], call_id: int) -> frozenset[Link]:
@@ -187,10 +226,10 @@ class BridgeNode:
         self.metrics.capacity.set(self.config.capacity)
         self.safely(live.heartbeat, self.status(), self.config.heartbeat_ttl)
 
-    def safely(self, func: object, *args: object) -> None:
-        """Redis is down: keep mixing the calls we have; the next beat retries."""
+    def safely(self, func: object, *args: object, **kwargs: object) -> None:
+        """Redis is down: keep mixing the calls we have (events of the outage are lost)."""
         try:
-            func(self.client, *args)  # type: ignore[operator]
+            func(self.client, *args, **kwargs)  # type: ignore[operator]
         except redis.RedisError as exc:
             log.error("redis: %s", exc)
 

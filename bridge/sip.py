@@ -7,6 +7,7 @@ the queue after every libHandleEvents, so no decision is taken inside PJSIP.
 from __future__ import annotations
 
 import re
+import uuid
 from collections import deque
 from dataclasses import dataclass
 
@@ -72,6 +73,8 @@ class RoomCall(pj.Call):
         self.room: str | None = None
         self.caller = ""
         self.ended = False
+        self.participant_id = uuid.uuid4().hex[:16]  # stable across nodes and restarts, unlike `key`
+        self.joined_at: float | None = None  # wall clock, for people and history
 
     def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
         info = self.getInfo()

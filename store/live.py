@@ -123,3 +123,30 @@ def release_affinity(client: redis.Redis, number: str, node_id: str) -> None:
 def affinity(client: redis.Redis, number: str) -> str | None:
     value = client.get(AFFINITY.format(number))
     return None if value is None else str(value)
+
+
+# Room events and who is in a room now -------------------------------------------
+
+EVENTS = "kamconf:events"  # stream of room events for the panel, metrics and history
+EVENTS_MAXLEN = 100_000
+PARTICIPANTS = "kamconf:participants:{}"  # hash: participant id -> participant (JSON)
+
+
+def room_event(client: redis.Redis, kind: str, room: str, **fields: str | int | float | bool) -> None:
+    """One entry of the event stream: joined, left, talking, ended, ..."""
+    entry: dict[Any, Any] = {"type": kind, "room": room}
+    entry.update({k: json.dumps(v) if isinstance(v, bool) else v for k, v in fields.items()})
+    client.xadd(EVENTS, entry, maxlen=EVENTS_MAXLEN, approximate=True)
+
+
+def put_participant(client: redis.Redis, room: str, participant_id: str, data: Mapping[str, Any]) -> None:
+    client.hset(PARTICIPANTS.format(room), participant_id, json.dumps(dict(data), sort_keys=True))
+
+
+def remove_participant(client: redis.Redis, room: str, participant_id: str) -> None:
+    client.hdel(PARTICIPANTS.format(room), participant_id)
+
+
+def participants(client: redis.Redis, room: str) -> list[dict[str, Any]]:
+    raw = client.hgetall(PARTICIPANTS.format(room))
+    return sorted((json.loads(v) for v in raw.values()), key=lambda p: (p.get("joined_at", 0), p.get("id", "")))
