@@ -8,17 +8,15 @@ import signal
 from bridge.metrics import NodeMetrics
 from bridge.node import BridgeNode
 from stack import config as stack_config
-from stack.sounds import ensure_music
 from store import live
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = stack_config.load()
-    music = ensure_music(config.var_path / "sounds", config.bridge.clock_rate)
     metrics = NodeMetrics(config.bridge.id)
     metrics.serve(config.bridge.address, config.bridge.metrics_port)
-    node = BridgeNode(config.bridge, live.connect(config.redis_url), str(music), metrics)
+    node = BridgeNode(config.bridge, live.connect(config.redis_url), config.var_path / "sounds", metrics)
 
     def stop(*_: object) -> None:
         node.stopping = True

@@ -10,18 +10,21 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from pathlib import Path
 
 import pjsua2 as pj
 import redis
 
 from bridge import sip
 from bridge.metrics import NodeMetrics
+from bridge.players import PieceFiles, PromptEnded
+from bridge.rooms import LiveRoom
 from conference.liveness import RxWatch, observe
-from conference.mixing import MUSIC, Link, link_changes, room_links
 from conference.placement import NodeStatus
+from conference.rooms import RoomSettings
 from conference.talking import Talk, observe_level
 from stack.config import BridgeConfig
+from stack.sounds import ensure_music, ensure_silence
 from store import live
 
 log = logging.getLogger("kamconf.bridge")
@@ -29,29 +32,28 @@ log = logging.getLogger("kamconf.bridge")
 POLL_MS = 10
 WATCH_INTERVAL = 2.0
 LEVEL_INTERVAL = 0.2  # how often speech levels are sampled for talking / not talking
+# A last prompt's final frames are still in jitter buffers when its player ends;
+# hanging up at once would cut "Goodbye".
+FAREWELL_DRAIN = 0.6
 HANGUP_GRACE = 5.0
 
 
-@dataclass
-class Room:
-    number: str
-    members: dict[int, sip.RoomCall] = field(default_factory=dict)  # joined calls by call id
-    links: frozenset[Link] = frozenset()
-
-
 class BridgeNode:
-    def __init__(self, config: BridgeConfig, client: redis.Redis, music_path: str, metrics: NodeMetrics) -> None:
+    def __init__(self, config: BridgeConfig, client: redis.Redis, sounds: Path, metrics: NodeMetrics) -> None:
         self.config = config
         self.client = client
         self.metrics = metrics
-        self.events: deque[sip.Event] = deque()
+        self.events: deque[object] = deque()
         self.endpoint = sip.start_endpoint(config)
         self.account = sip.create_account(config, self.events)
-        self.music = sip.create_music(music_path)
+        self.music = sip.create_music(str(ensure_music(sounds, config.clock_rate)))
+        self.silence = sip.create_music(str(ensure_silence(sounds, config.clock_rate)))
+        self.files = PieceFiles(config.clock_rate, sounds / "library")
         self.calls: dict[int, sip.RoomCall] = {}  # every call PJSIP knows of, by call id
-        self.rooms: dict[str, Room] = {}
+        self.rooms: dict[str, LiveRoom] = {}
         self.watches: dict[int, RxWatch] = {}
         self.talks: dict[int, Talk] = {}
+        self.farewells: list[tuple[float, sip.RoomCall]] = []  # (when, call) to hang up
         self.stopping = False
 
     # The loop ------------------------------------------------------------------
@@ -72,6 +74,8 @@ class BridgeNode:
             if now >= next_level:
                 self.sample_talking(now)
                 next_level = now + LEVEL_INTERVAL
+            if self.farewells and self.farewells[0][0] <= now:
+                self.hangup(self.farewells.pop(0)[1])
         self.shutdown()
 
     def drain(self) -> None:
@@ -82,7 +86,7 @@ class BridgeNode:
             except pj.Error as exc:  # one call's failure must not stop the node
                 log.error("pjsua2 error on %s: %s", type(event).__name__, exc.info())
 
-    def handle(self, event: sip.Event) -> None:
+    def handle(self, event: object) -> None:
         if isinstance(event, sip.Incoming):
             self.incoming(event)
         elif isinstance(event, sip.MediaReady):
@@ -91,6 +95,11 @@ class BridgeNode:
             self.ended(event)
         elif isinstance(event, sip.Digit):
             log.info("room %s: %s pressed %s (%s)", event.call.room, event.call.caller, event.digit, event.method)
+            if (room := self.rooms.get(event.call.room or "")) is not None:
+                room.digit(event.call, event.digit)
+        elif isinstance(event, PromptEnded):
+            for room in self.rooms.values():
+                room.prompt_ended(event.player)
 
     # Call events ---------------------------------------------------------------
 
@@ -113,19 +122,31 @@ class BridgeNode:
     def media_ready(self, call: sip.RoomCall) -> None:
         if call.ended or call.room is None or call.audio() is None:
             return
-        room = self.rooms.setdefault(call.room, Room(call.room))
-        call_id = call.key
-        if call_id in room.members:
-            # A re-INVITE may have given the call a new mixer port: connect it afresh
-            # (startTransmit on a link that still exists is harmless).
-            room.links = self.without(room.links, call_id)
-        else:
-            room.members[call_id] = call
-            self.watches[call_id] = RxWatch(since=time.monotonic())
-            self.talks[call_id] = Talk()
-            log.info("room %s: %s joined (%d present)", room.number, call.caller, len(room.members))
-            self.announce_join(room, call)
-        self.remix(room)
+        room = self.rooms.get(call.room)
+        if room is not None and call.participant_id in room.calls:
+            room.reconnect(call)
+            return
+        settings = self.room_settings(call.room)
+        if settings is None:
+            log.warning("room %s no longer exists; hanging up %s", call.room, call.caller)
+            self.hangup(call, 404)
+            return
+        if room is None:
+            room = self.rooms[call.room] = LiveRoom(call.room, settings, self)
+        self.watches[call.key] = RxWatch(since=time.monotonic())
+        self.talks[call.key] = Talk()
+        locked = self.ask(live.pin_locked, call.room, call.caller, default=False)
+        room.arrive(call, settings, locked_out=bool(locked))
+
+    def room_settings(self, number: str) -> RoomSettings | None:
+        """The room as the API last wrote it; Redis down: the settings in use, else defaults."""
+        projected = self.ask(live.get_room, number, default=...)
+        if projected is ...:
+            room = self.rooms.get(number)
+            return room.state.settings if room else RoomSettings(number)
+        if not isinstance(projected, dict):
+            return None
+        return RoomSettings.from_dict(projected)
 
     def ended(self, event: sip.Ended) -> None:
         call = event.call
@@ -136,68 +157,34 @@ class BridgeNode:
         self.watches.pop(call_id, None)
         self.talks.pop(call_id, None)
         room = self.rooms.get(call.room or "")
-        if room is None or room.members.pop(call_id, None) is None:
+        if room is None:
             return
-        log.info("room %s: %s left (%d, %s)", room.number, call.caller, event.status, event.reason)
-        self.announce_leave(room, call, event.status)
-        # The mixer has already dropped the gone port; forget its links.
-        room.links = self.without(room.links, call_id)
-        if room.members:
-            self.remix(room)
-            return
-        del self.rooms[room.number]
-        self.safely(live.room_event, "ended", room.number, node=self.config.id)
-        self.safely(live.release_affinity, room.number, self.config.id)
-
-    def remix(self, room: Room) -> None:
-        wanted = room_links(str(cid) for cid in room.members)
-        stop, start = link_changes(room.links, wanted)
-        for src, dst in stop:
-            self.port(room, src).stopTransmit(self.port(room, dst))
-        for src, dst in start:
-            self.port(room, src).startTransmit(self.port(room, dst))
-        room.links = wanted
+        log.info("room %s: %s hung up (%d, %s)", room.number, call.caller, event.status, event.reason)
+        room.leave(call, event.status)
+        if room.empty:
+            del self.rooms[room.number]
+            self.safely(live.room_event, "ended", room.number, node=self.config.id)
+            self.safely(live.release_affinity, room.number, self.config.id)
 
     def sample_talking(self, now: float) -> None:
         for room in self.rooms.values():
-            for call_id, call in room.members.items():
+            for member, call in room.members_in():
                 audio = call.audio()
-                if audio is None:
+                if audio is None or call.key not in self.talks:
                     continue
                 # pjsua2 names levels from the port's side: "tx" is what the caller sends into the mix.
-                talk, changed = observe_level(self.talks[call_id], audio.getTxLevel(), now)
-                self.talks[call_id] = talk
+                talk, changed = observe_level(self.talks[call.key], audio.getTxLevel(), now)
+                self.talks[call.key] = talk
                 if changed:
                     self.safely(live.room_event, "talking" if talk.talking else "not_talking", room.number,
-                                participant=call.participant_id)
-
-    # Room events ---------------------------------------------------------------
-
-    def announce_join(self, room: Room, call: sip.RoomCall) -> None:
-        call.joined_at = time.time()
-        participant = {"id": call.participant_id, "caller": call.caller, "role": "user",
-                       "state": "in_conference", "joined_at": call.joined_at, "node": self.config.id}
-        self.safely(live.put_participant, room.number, call.participant_id, participant)
-        self.safely(live.room_event, "joined", room.number, participant=call.participant_id,
-                    caller=call.caller, role="user", present=len(room.members))
-
-    def announce_leave(self, room: Room, call: sip.RoomCall, status: int) -> None:
-        self.safely(live.remove_participant, room.number, call.participant_id)
-        self.safely(live.room_event, "left", room.number, participant=call.participant_id,
-                    caller=call.caller, status=status, present=len(room.members))
-
-    @staticmethod
-    def without(links: frozenset[Link], call_id: int) -> frozenset[Link]:
-        return frozenset(link for link in links if str(call_id) not in link)
-
-    def port(self, room: Room, name: str) -> pj.AudioMedia:
-        if name == MUSIC:
-            return self.music
-        return room.members[int(name)].getAudioMedia(-1)
+                                participant=member)
 
     def drop_silent_legs(self, now: float) -> None:
         for room in list(self.rooms.values()):
-            for call_id, call in list(room.members.items()):
+            for call in list(room.calls.values()):
+                call_id = call.key
+                if call_id not in self.watches:
+                    continue
                 watch, silent = observe(self.watches[call_id], call.rx_packets(), now, self.config.rtp_timeout)
                 self.watches[call_id] = watch
                 if silent and not call.ended:
@@ -206,7 +193,12 @@ class BridgeNode:
                     self.metrics.dropped.inc()
                     self.hangup(call, 408)
 
+    def hangup_soon(self, call: sip.RoomCall) -> None:
+        self.farewells.append((time.monotonic() + FAREWELL_DRAIN, call))
+
     def hangup(self, call: sip.RoomCall, status: int = 200) -> None:
+        if call.ended:
+            return
         param = pj.CallOpParam()
         param.statusCode = status
         try:
@@ -222,16 +214,20 @@ class BridgeNode:
 
     def heartbeat(self) -> None:
         self.metrics.rooms.set(len(self.rooms))
-        self.metrics.participants.set(sum(len(room.members) for room in self.rooms.values()))
+        self.metrics.participants.set(sum(len(room.calls) for room in self.rooms.values()))
         self.metrics.capacity.set(self.config.capacity)
         self.safely(live.heartbeat, self.status(), self.config.heartbeat_ttl)
 
     def safely(self, func: object, *args: object, **kwargs: object) -> None:
         """Redis is down: keep mixing the calls we have (events of the outage are lost)."""
+        self.ask(func, *args, default=None, **kwargs)
+
+    def ask(self, func: object, *args: object, default: object, **kwargs: object) -> object:
         try:
-            func(self.client, *args, **kwargs)  # type: ignore[operator]
+            return func(self.client, *args, **kwargs)  # type: ignore[operator]
         except redis.RedisError as exc:
             log.error("redis: %s", exc)
+            return default
 
     # Shutdown ------------------------------------------------------------------
 
@@ -254,8 +250,9 @@ class BridgeNode:
         # PJSIP asserts if a Call or player outlives the library.
         self.rooms.clear()
         self.calls.clear()
+        self.farewells.clear()
         self.events.clear()
-        del self.music
+        del self.music, self.silence
         self.account.shutdown()
         del self.account
         self.endpoint.libDestroy()

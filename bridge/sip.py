@@ -103,7 +103,7 @@ class RoomCall(pj.Call):
 
 
 class NodeAccount(pj.Account):
-    def __init__(self, events: deque[Event]) -> None:
+    def __init__(self, events: deque[object]) -> None:
         super().__init__()
         self.events = events
 
@@ -151,7 +151,7 @@ def _prefer_codecs(endpoint: pj.Endpoint, wideband: bool) -> None:
         endpoint.codecSetPriority(codec.codecId, priority)
 
 
-def create_account(config: BridgeConfig, events: deque[Event]) -> NodeAccount:
+def create_account(config: BridgeConfig, events: deque[object]) -> NodeAccount:
     acc_cfg = pj.AccountConfig()
     acc_cfg.idUri = f"sip:{config.id}@{config.address}:{config.sip_port}"
     acc_cfg.mediaConfig.transportConfig.boundAddress = config.address

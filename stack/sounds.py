@@ -1,10 +1,12 @@
-"""Sounds the project makes itself (no third-party audio): the music-on-hold loop."""
+"""Sounds the project makes itself (no third-party audio): the music-on-hold loop, comfort noise."""
 
 from __future__ import annotations
 
 import math
+import random
 import struct
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 # A slow C-major arpeggio with soft attack and decay, about -18 dBFS.
@@ -25,13 +27,26 @@ def music_samples(rate: int) -> list[int]:
     return samples
 
 
+def comfort_noise_samples(rate: int, seconds: float = 2.0) -> list[int]:
+    """Noise at about -60 dBFS: silence to the ear, but RTP keeps flowing."""
+    generator = random.Random(0)
+    return [int(generator.gauss(0.0, 30.0)) for _ in range(int(rate * seconds))]
+
+
 def ensure_music(directory: Path, rate: int) -> Path:
-    path = directory / f"music-{rate}.wav"
+    return _ensure(directory / f"music-{rate}.wav", rate, music_samples)
+
+
+def ensure_silence(directory: Path, rate: int) -> Path:
+    return _ensure(directory / f"silence-{rate}.wav", rate, comfort_noise_samples)
+
+
+def _ensure(path: Path, rate: int, make: Callable[[int], list[int]]) -> Path:
     if path.exists():
         return path
-    directory.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".tmp")
-    samples = music_samples(rate)
+    samples = make(rate)
     with wave.open(str(partial), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)

@@ -1,29 +1,85 @@
-"""`python -m store.bootstrap`: migrate SQL to the newest schema and rebuild the Redis projection."""
+"""`python -m store.bootstrap`: migrate SQL to the newest schema, then rebuild the
+Redis room projection from SQL. Idempotent; run before the web app starts.
+
+Exit status 0 and one line on stdout when done; otherwise status 1 and one line
+on stderr naming what is unreachable.
+"""
 
 from __future__ import annotations
 
 import sys
 
 import redis
-from sqlalchemy.exc import SQLAlchemyError
+from alembic.util.exc import CommandError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from stack import config as stack_config
 from store import live
 from store.migrations import migrated_engine
-from store.rooms import RoomRepository
+from store.rooms import RoomRepository, StoreUnavailableError
 from store.sql import make_sessions
 
 
-def main() -> int:
-    config = stack_config.load()
+class BootstrapError(Exception):
+    """A one-line explanation, fit to print as it is."""
+
+
+def one_line(exc: BaseException) -> str:
+    # DBAPI errors (psycopg) span lines; SQLAlchemy appends a link. Keep the cause, on one line.
+    detail = getattr(exc, "orig", None) or exc
+    return " ".join(str(detail).split()) or type(exc).__name__
+
+
+def shown_url(url: str) -> str:
+    """The database URL without its password."""
     try:
-        engine = migrated_engine(config)
-        count = RoomRepository(make_sessions(engine), live.connect(config.redis_url)).project_all()
-    except SQLAlchemyError as exc:
-        print(f"bootstrap: database {config.database_url}: {exc}", file=sys.stderr)
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(malformed URL)"
+
+
+def migrate(config: stack_config.Config) -> Engine:
+    """The configured database, created if it is a new SQLite file, at the newest schema."""
+    where = shown_url(config.database_url)
+    try:
+        return migrated_engine(config)
+    except (SQLAlchemyError, OSError) as exc:
+        raise BootstrapError(f"database {where} unreachable: {one_line(exc)}") from exc
+    except CommandError as exc:
+        # E.g. the database was migrated by a newer kamconf than this one.
+        raise BootstrapError(f"database {where}: cannot migrate: {one_line(exc)}") from exc
+
+
+def project(config: stack_config.Config, engine: Engine) -> int:
+    """Replace the Redis room projection with what SQL holds; the number of rooms."""
+    repository = RoomRepository(make_sessions(engine), live.connect(config.redis_url))
+    try:
+        return repository.project_all()
+    except StoreUnavailableError as exc:
+        cause = exc.__cause__ or exc
+        if isinstance(cause, redis.RedisError):
+            raise BootstrapError(f"redis {config.redis_url} unreachable: {one_line(cause)}") from exc
+        raise BootstrapError(f"database {shown_url(config.database_url)}: {one_line(cause)}") from exc
+
+
+def load_config(program: str) -> stack_config.Config | None:
+    """The configuration, or None after saying on stderr why it cannot be read."""
+    try:
+        return stack_config.load()
+    except (ValueError, OSError) as exc:  # a missing file, bad TOML, an unknown or mistyped setting
+        print(f"{program}: config: {one_line(exc)}", file=sys.stderr)
+        return None
+
+
+def main() -> int:
+    config = load_config("bootstrap")
+    if config is None:
         return 1
-    except redis.RedisError as exc:
-        print(f"bootstrap: redis {config.redis_url}: {exc}", file=sys.stderr)
+    try:
+        count = project(config, migrate(config))
+    except BootstrapError as exc:
+        print(f"bootstrap: {exc}", file=sys.stderr)
         return 1
     print(f"bootstrap: schema up to date; {count} room(s) projected into Redis")
     return 0

@@ -7,6 +7,7 @@ embedded Python, so it depends on nothing but `redis` and `conference`.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -150,3 +151,28 @@ def remove_participant(client: redis.Redis, room: str, participant_id: str) -> N
 def participants(client: redis.Redis, room: str) -> list[dict[str, Any]]:
     raw = client.hgetall(PARTICIPANTS.format(room))
     return sorted((json.loads(v) for v in raw.values()), key=lambda p: (p.get("joined_at", 0), p.get("id", "")))
+
+
+# PIN failures per caller ID and room, shared by every bridge node -----------------
+
+PIN_FAILURES = "kamconf:pinfail:{}:{}"  # sorted set of failure times
+PIN_LOCK = "kamconf:pinlock:{}:{}"  # present while the caller is locked out of the room
+
+
+def pin_failed(client: redis.Redis, room: str, caller: str, now: float | None = None,
+               limit: int = 10, window: int = 900) -> None:
+    """Count a wrong PIN; more than `limit` within `window` seconds locks the caller out for `window`."""
+    now = time.time() if now is None else now
+    key = PIN_FAILURES.format(room, caller)
+    pipe = client.pipeline(transaction=True)
+    pipe.zadd(key, {f"{now:.6f}": now})
+    pipe.zremrangebyscore(key, 0, now - window)
+    pipe.zcard(key)
+    pipe.expire(key, window)
+    failures = pipe.execute()[2]
+    if failures > limit:
+        client.set(PIN_LOCK.format(room, caller), "1", ex=window)
+
+
+def pin_locked(client: redis.Redis, room: str, caller: str) -> bool:
+    return bool(client.exists(PIN_LOCK.format(room, caller)))

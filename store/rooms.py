@@ -12,6 +12,7 @@ import dataclasses
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import redis
 from sqlalchemy import func, select
@@ -24,6 +25,7 @@ from store import live
 from store.sql import Room, utcnow
 
 log = logging.getLogger("kamconf.store.rooms")
+T = TypeVar("T")
 
 SETTINGS = tuple(f.name for f in dataclasses.fields(RoomSettings))
 # A change that lost a race with another writer of the same room is re-applied on
@@ -86,28 +88,11 @@ class RoomRepository:
         `change` may raise (a validation error) and may run more than once.
         """
         self.heal()
-        for _ in range(ATTEMPTS):
-            try:
-                return self._update_once(number, change)
-            except StaleDataError:
-                continue
-        raise RoomConflictError(number)
+        return _retrying(number, lambda: self._update_once(number, change))
 
     def delete(self, number: str) -> None:
         self.heal()
-        for _ in range(ATTEMPTS):
-            try:
-                with self._unit(number) as session:
-                    row = _find(session, number)
-                    if row is None:
-                        raise RoomNotFoundError(number)
-                    session.delete(row)
-                    session.flush()
-                    live.delete_room(self.client, number)
-                return
-            except StaleDataError:
-                continue
-        raise RoomConflictError(number)
+        _retrying(number, lambda: self._delete_once(number))
 
     def project_all(self) -> int:
         """Rebuild the whole Redis projection from SQL (at start); the number of rooms."""
@@ -139,6 +124,15 @@ class RoomRepository:
             session.flush()
             live.put_room(self.client, number, settings.as_dict())
         return settings
+
+    def _delete_once(self, number: str) -> None:
+        with self._unit(number) as session:
+            row = _find(session, number)
+            if row is None:
+                raise RoomNotFoundError(number)
+            session.delete(row)
+            session.flush()
+            live.delete_room(self.client, number)
 
     @contextmanager
     def _reading(self) -> Iterator[Session]:
@@ -194,6 +188,16 @@ class RoomRepository:
         except redis.RedisError as exc:
             raise StoreUnavailableError("live state (Redis)") from exc
         self._suspect.discard(number)
+
+
+def _retrying(number: str, attempt: Callable[[], T]) -> T:
+    """Run `attempt` again while it loses the race with another writer of the room."""
+    for _ in range(ATTEMPTS):
+        try:
+            return attempt()
+        except StaleDataError:
+            continue
+    raise RoomConflictError(number)
 
 
 def _find(session: Session, number: str) -> Room | None:

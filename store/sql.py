@@ -38,7 +38,8 @@ class Room(Base):
     mute_notifications: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     wait_for_admin: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     max_participants: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    greeting_sound_id: Mapped[int | None] = mapped_column(Integer)  # no sounds table yet
+    # No foreign key: deleting a sound checks for rooms that use it (store.sounds).
+    greeting_sound_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     # Every UPDATE/DELETE of a row checks and bumps it, so two writers that read the
@@ -54,6 +55,22 @@ class ApiToken(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     role: Mapped[str] = mapped_column(String(16), nullable=False, default="admin")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Sound(Base):
+    """An uploaded sound; its converted audio lives in files named by `id` only (store.sounds)."""
+
+    __tablename__ = "sounds"
+    # Ids are never reused, so a room or client holding an old id cannot get another sound.
+    __table_args__: dict[str, Any] = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False, default="")
+    original_filename: Mapped[str] = mapped_column(String(255), nullable=False, default="")  # display only
+    format: Mapped[str] = mapped_column(String(8), nullable=False)  # "wav" or "mp3", as uploaded
+    duration_ms: Mapped[int] = mapped_column(Integer, nullable=False)
+    size_bytes: Mapped[int] = mapped_column(Integer, nullable=False)  # of the upload
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 

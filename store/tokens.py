@@ -1,4 +1,4 @@
-"""API tokens: random, shown once, stored only as SHA-256 hashes."""
+"""API tokens: random, shown once, stored only as SHA-256 hashes (table api_tokens)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from store.sql import ApiToken
 
+ADMIN = "admin"
+
 
 def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def create_token(sessions: sessionmaker[Session], role: str = "admin") -> str:
+def create_token(sessions: sessionmaker[Session], role: str = ADMIN) -> str:
+    """A new token with `role`; the only time it exists in clear."""
     token = secrets.token_urlsafe(32)
     with sessions() as session:
         session.add(ApiToken(token_sha256=_digest(token), role=role))
@@ -24,7 +27,10 @@ def create_token(sessions: sessionmaker[Session], role: str = "admin") -> str:
 
 
 def role_of(sessions: sessionmaker[Session], token: str) -> str | None:
-    """The token's role, or None. Looked up by hash: the token itself is never compared."""
+    """The token's role, or None if unknown.
+
+    Looked up by its hash: timing reveals nothing about the stored hashes' relation
+    to a guessed token, so no constant-time compare is needed.
+    """
     with sessions() as session:
-        row = session.scalars(select(ApiToken).where(ApiToken.token_sha256 == _digest(token))).first()
-        return None if row is None else row.role
+        return session.scalars(select(ApiToken.role).where(ApiToken.token_sha256 == _digest(token))).first()

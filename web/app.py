@@ -1,59 +1,57 @@
-"""The Flask app: `create_app(config)` builds every client; nothing connects at import time.
+"""The Flask app. `create_app(config)` is the composition root: it builds the SQL
+engine, the Redis client and the repositories, none of which connects before
+its first use, so importing or creating the app never touches the network.
 
-Production: `gunicorn 'web.app:create_app()'` with KAMCONF_CONFIG set.
+Production: `KAMCONF_CONFIG=/etc/kamconf.toml gunicorn 'web.app:create_app()'`,
+after `python -m store.bootstrap`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import redis
 from flask import Blueprint, Flask, jsonify
 from flask.typing import ResponseReturnValue
-from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
 
 from stack import config as stack_config
 from store import live
 from store.rooms import RoomRepository
+from store.sounds import SoundRepository
 from store.sql import make_engine, make_sessions
-from web import errors, rooms
-from web.auth import require_token
+from web import errors, rooms, sounds
+from web.auth import API_PREFIX, require_token
 from web.openapi import document
+from web.services import EXTENSION, Services, services
 
-
-@dataclass(frozen=True)
-class Services:
-    sessions: sessionmaker[Session]
-    client: redis.Redis
-    rooms: RoomRepository
+# A room is well under 1 KiB of JSON; only a sound upload raises the limit, for itself
+# (web.sounds.MAX_UPLOAD_BODY), so no other view ever buffers megabytes.
+MAX_BODY = 64 * 1024
 
 
 def create_app(config: stack_config.Config | None = None) -> Flask:
     config = config or stack_config.load()
-    sessions = make_sessions(make_engine(config.database_url))
+    engine = make_engine(config.database_url)
+    sessions = make_sessions(engine)
     client = live.connect(config.redis_url)
-    app = Flask("kamconf")
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["kamconf"] = Services(sessions, client, RoomRepository(sessions, client))
+    app = Flask(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # rooms read best in RoomSettings order
+    app.extensions[EXTENSION] = Services(engine, sessions, client, RoomRepository(sessions, client))
+    app.extensions[sounds.EXTENSION] = SoundRepository(sessions, config.var_path / "sounds" / "library")
     errors.register(app)
+    app.before_request(require_token)
 
-    api = Blueprint("api", __name__, url_prefix="/api/v1")
-    api.before_request(require_token)
+    api = Blueprint("api", __name__, url_prefix=API_PREFIX)
     api.register_blueprint(rooms.blueprint)
+    api.register_blueprint(sounds.blueprint)
+    api.add_url_rule("/openapi.json", "openapi", openapi)
     app.register_blueprint(api)
-
-    @app.get("/api/v1/openapi.json")
-    def openapi() -> ResponseReturnValue:
-        return jsonify(document())
-
-    @app.get("/healthz")
-    def health() -> ResponseReturnValue:
-        # Either store failing becomes a 503 through the error handlers.
-        services: Services = app.extensions["kamconf"]
-        with services.sessions() as session:
-            session.execute(text("SELECT 1"))
-        services.client.ping()
-        return jsonify({"status": "ok"})
-
+    app.add_url_rule("/healthz", "healthz", healthz)
     return app
+
+
+def openapi() -> ResponseReturnValue:
+    return jsonify(document())
+
+
+def healthz() -> ResponseReturnValue:
+    services().check_health()
+    return jsonify({"status": "ok"})

@@ -1,52 +1,133 @@
-"""One JSON error shape for every failure: {"error": {"id", "message", "field"?}}."""
+"""One JSON error shape for every failure: {"error": {"id", "message", "field"?}}.
+
+`id` is stable (clients switch on it, OpenAPI lists it); `message` is for people;
+`field` names the request field at fault, when there is one.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
-from flask.typing import ResponseReturnValue
+from flask import Flask, Response, jsonify
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
+
+from conference.rooms import FieldError
+from store.audio import AudioError
+from store.rooms import RoomConflictError, RoomExistsError, RoomNotFoundError, StoreUnavailableError
+from store.sounds import SoundInUseError, SoundNotFoundError
 
 log = logging.getLogger("kamconf.web")
 
+# Every id the API answers with.
+ERROR_IDS = (
+    "bad_request", "invalid_field", "unknown_field", "missing_field", "immutable_field",
+    "unauthorized", "not_found", "method_not_allowed", "duplicate", "conflict", "in_use",
+    "too_large", "unsupported_media_type", "unavailable", "internal_error",
+)
+_HTTP_IDS = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+             413: "too_large", 415: "unsupported_media_type", 500: "internal_error", 503: "unavailable"}
+
 
 class ApiError(Exception):
-    def __init__(self, status: int, error_id: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self, status: int, error_id: str, message: str, field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.error_id, self.message, self.field = status, error_id, message, field
+        self.headers = headers or {}
 
 
-def error_body(error_id: str, message: str, field: str | None = None) -> dict[str, dict[str, str]]:
-    body = {"id": error_id, "message": message}
-    if field is not None:
+def error_response(status: int, error_id: str, message: str, field: str | None = None) -> Response:
+    body: dict[str, str] = {"id": error_id, "message": message}
+    if field:
         body["field"] = field
-    return {"error": body}
+    response = jsonify({"error": body})
+    response.status_code = status
+    return response
 
 
 def register(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def api_error(err: ApiError) -> ResponseReturnValue:
-        return jsonify(error_body(err.error_id, err.message, err.field)), err.status
+    app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(FieldError, _field_error)
+    app.register_error_handler(RoomNotFoundError, _not_found)
+    app.register_error_handler(RoomExistsError, _duplicate)
+    app.register_error_handler(RoomConflictError, _conflict)
+    app.register_error_handler(SoundNotFoundError, _sound_not_found)
+    app.register_error_handler(SoundInUseError, _sound_in_use)
+    app.register_error_handler(AudioError, _bad_audio)
+    app.register_error_handler(StoreUnavailableError, _store_unavailable)
+    app.register_error_handler(SQLAlchemyError, _database_down)
+    app.register_error_handler(RedisError, _redis_down)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
 
-    @app.errorhandler(HTTPException)
-    def http_error(err: HTTPException) -> ResponseReturnValue:
-        error_id = (err.name or "error").lower().replace(" ", "_")
-        return jsonify(error_body(error_id, err.description or err.name)), err.code or 500
 
-    @app.errorhandler(SQLAlchemyError)
-    def database_down(err: SQLAlchemyError) -> ResponseReturnValue:
-        log.error("database: %s", err)
-        return jsonify(error_body("unavailable", "the database is unavailable")), 503
+def _api_error(err: ApiError) -> Response:
+    response = error_response(err.status, err.error_id, err.message, err.field)
+    response.headers.update(err.headers)
+    return response
 
-    @app.errorhandler(RedisError)
-    def redis_down(err: RedisError) -> ResponseReturnValue:
-        log.error("redis: %s", err)
-        return jsonify(error_body("unavailable", "live state (Redis) is unavailable")), 503
 
-    @app.errorhandler(Exception)
-    def unexpected(err: Exception) -> ResponseReturnValue:
-        log.exception("unhandled error")
-        return jsonify(error_body("internal_error", "an unexpected error occurred; it has been logged")), 500
+def _field_error(err: FieldError) -> Response:
+    return error_response(400, err.error_id, err.message, err.field)
+
+
+def _not_found(err: RoomNotFoundError) -> Response:
+    return error_response(404, "not_found", f"no room {err}")
+
+
+def _duplicate(err: RoomExistsError) -> Response:
+    return error_response(409, "duplicate", f"a room with number {err} exists", "number")
+
+
+def _conflict(err: RoomConflictError) -> Response:
+    return error_response(409, "conflict", f"room {err} kept changing under this request; try again")
+
+
+def _sound_not_found(err: SoundNotFoundError) -> Response:
+    return error_response(404, "not_found", f"no sound {err}")
+
+
+def _sound_in_use(err: SoundInUseError) -> Response:
+    return error_response(409, "in_use", f"sound {err.sound_id} is the greeting of room(s) "
+                                         f"{', '.join(err.rooms)}; change their greeting_sound_id first")
+
+
+def _bad_audio(err: AudioError) -> Response:
+    return error_response(400, "invalid_field", str(err), "file")
+
+
+def _store_unavailable(err: StoreUnavailableError) -> Response:
+    log.error("%s unavailable: %s", err, err.__cause__)
+    return error_response(503, "unavailable", f"{err} is unavailable; nothing was changed")
+
+
+def _database_down(err: SQLAlchemyError) -> Response:
+    log.error("database: %s", err)
+    return error_response(503, "unavailable", "the database is unavailable; nothing was changed")
+
+
+def _redis_down(err: RedisError) -> Response:
+    log.error("redis: %s", err)
+    return error_response(503, "unavailable", "live state (Redis) is unavailable; nothing was changed")
+
+
+def _http_error(err: HTTPException) -> BaseResponse:
+    if err.code is not None and err.code < 400:
+        return err.get_response()  # routing's redirects (e.g. "//" merged) are not errors
+    status = err.code or 500
+    error_id = _HTTP_IDS.get(status) or (err.name or "error").lower().replace(" ", "_")
+    response = error_response(status, error_id, err.description or err.name)
+    allow = dict(err.get_headers()).get("Allow")
+    if allow:  # a 405 names the methods that would work
+        response.headers["Allow"] = allow
+    return response
+
+
+def _unexpected(err: Exception) -> Response:
+    log.exception("unhandled error")
+    return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")

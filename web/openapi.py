@@ -1,53 +1,97 @@
-"""The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json."""
+"""The OpenAPI 3.1 description of the API, served at /api/v1/openapi.json.
+
+Written by hand next to the rules it describes: limits come from conference.rooms
+and error ids from web.errors, and a test checks that every route is described.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from conference.rooms import LANGUAGES, MAX_PARTICIPANTS
+from conference import rooms
+from store.audio import RATES
+from store.sounds import MIN_SECONDS
+from web.errors import ERROR_IDS
+from web.sounds import MAX_FILENAME_LENGTH, MAX_NAME_LENGTH, MAX_SOUND_BYTES
 
-_DIGITS_PIN = {"type": ["string", "null"], "pattern": "^[0-9]{1,16}$",
-               "description": "Digits; stored hashed and never returned. null removes it."}
+_PIN_RULES = ("Digits, sent in clear over the API, stored only as a salted hash and never returned "
+              "(see has_user_pin / has_admin_pin). null removes the PIN. user_pin and admin_pin must differ.")
+_PIN: dict[str, Any] = {"type": ["string", "null"], "pattern": f"^[0-9]{{1,{rooms.MAX_PIN_LENGTH}}}$"}
 
 ROOM_FIELDS: dict[str, Any] = {
-    "number": {"type": "string", "pattern": "^[0-9]{1,32}$",
-               "description": "The number callers dial. Unique; cannot change after creation."},
-    "name": {"type": "string", "maxLength": 100, "default": ""},
-    "language": {"type": "string", "enum": list(LANGUAGES), "default": "en",
+    "number": {"type": "string", "pattern": f"^[0-9]{{1,{rooms.MAX_NUMBER_LENGTH}}}$",
+               "description": "The number callers dial. Unique. It cannot change after creation: a PATCH "
+                              "with a different number answers 400 immutable_field; create a new room instead."},
+    "name": {"type": "string", "maxLength": rooms.MAX_NAME_LENGTH, "default": "",
+             "description": "Free text without control characters."},
+    "language": {"type": "string", "enum": list(rooms.LANGUAGES), "default": "en",
                  "description": "Language of the room's voice prompts."},
-    "user_pin": _DIGITS_PIN,
-    "admin_pin": _DIGITS_PIN,
-    "record": {"type": "boolean", "default": False, "description": "Record every session of the room."},
+    "user_pin": {**_PIN, "default": None, "description": "PIN of ordinary participants. " + _PIN_RULES},
+    "admin_pin": {**_PIN, "default": None, "description": "PIN of moderators. " + _PIN_RULES},
+    "record": {"type": "boolean", "default": False, "description": "Record the room's conferences."},
     "announce_count": {"type": "boolean", "default": True,
                        "description": "Tell a newcomer how many participants are in."},
-    "music_on_hold": {"type": "boolean", "default": True, "description": "Music while waiting."},
+    "music_on_hold": {"type": "boolean", "default": True,
+                      "description": "Play music to a participant who is alone or waiting."},
     "end_on_admin_exit": {"type": "boolean", "default": False,
-                          "description": "End the conference when the last admin leaves."},
-    "mute_notifications": {"type": "boolean", "default": False, "description": "No join/leave notices."},
+                          "description": "End the conference when the last moderator leaves."},
+    "mute_notifications": {"type": "boolean", "default": False,
+                           "description": "No join and leave announcements."},
     "wait_for_admin": {"type": "boolean", "default": False,
-                       "description": "Participants wait (music or silence) until an admin joins."},
-    "max_participants": {"type": "integer", "minimum": 0, "maximum": MAX_PARTICIPANTS, "default": 0,
+                       "description": "Participants wait until a moderator joins."},
+    "max_participants": {"type": "integer", "minimum": 0, "maximum": rooms.MAX_PARTICIPANTS, "default": 0,
                          "description": "0 means unlimited."},
-    "greeting_sound_id": {"type": ["integer", "null"], "minimum": 1,
-                          "description": "A sound from the library played on answer."},
+    "greeting_sound_id": {"type": ["integer", "null"], "minimum": 1, "maximum": rooms.MAX_SOUND_ID,
+                          "default": None, "description": "A sound of the library (/sounds) played to callers on "
+                          "answer; an id the library lacks answers 400 invalid_field."},
 }
 
+_STRICT = ("Validation is strict: JSON types must match exactly (true is not 1, \"5\" is not 5), unknown fields "
+           "are refused, and the first fault is answered as 400 with error.field naming it.")
 
-def _room_schemas() -> dict[str, Any]:
-    shown = {k: v for k, v in ROOM_FIELDS.items() if not k.endswith("_pin")}
+
+def _schemas() -> dict[str, Any]:
+    shown = {name: spec for name, spec in ROOM_FIELDS.items() if not name.endswith("_pin")}
+    room_properties = {**shown, "has_user_pin": {"type": "boolean"}, "has_admin_pin": {"type": "boolean"}}
     return {
         "RoomCreate": {"type": "object", "additionalProperties": False, "required": ["number"],
-                       "properties": ROOM_FIELDS},
-        "RoomPatch": {"type": "object", "additionalProperties": False, "properties": ROOM_FIELDS},
-        "Room": {"type": "object", "properties": {
-            **shown, "has_user_pin": {"type": "boolean"}, "has_admin_pin": {"type": "boolean"}}},
+                       "properties": ROOM_FIELDS, "description": "Omitted fields take their defaults. " + _STRICT},
+        "RoomPatch": {"type": "object", "additionalProperties": False, "properties": ROOM_FIELDS,
+                      "description": "Only the fields sent change. " + _STRICT},
+        "Room": {"type": "object", "additionalProperties": False, "required": list(room_properties),
+                 "properties": room_properties},
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
-            "type": "object", "required": ["id", "message"], "properties": {
-                "id": {"type": "string", "description": "Stable error id, e.g. invalid_field, unknown_field, "
-                       "missing_field, immutable_field, duplicate, not_found, unauthorized, bad_request, "
-                       "unsupported_media_type, unavailable."},
-                "message": {"type": "string"},
+            "type": "object", "required": ["id", "message"], "additionalProperties": False, "properties": {
+                "id": {"type": "string", "enum": list(ERROR_IDS), "description": "Stable; switch on it."},
+                "message": {"type": "string", "description": "For people; may change."},
                 "field": {"type": "string", "description": "The request field at fault, when there is one."}}}}},
+        **_sound_schemas(),
+        "Health": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}},
+    }
+
+
+def _sound_schemas() -> dict[str, Any]:
+    properties = {
+        "id": {"type": "integer", "minimum": 1, "description": "Never reused; rooms name it as greeting_sound_id."},
+        "name": {"type": "string", "maxLength": MAX_NAME_LENGTH, "description": "Display name."},
+        "original_filename": {"type": "string", "maxLength": MAX_FILENAME_LENGTH,
+                              "description": "The uploaded file's name, for display only."},
+        "format": {"type": "string", "enum": ["wav", "mp3"], "description": "As uploaded, judged by content."},
+        "duration_seconds": {"type": "number", "description": "Of the converted audio, rounded to 0.01 s."},
+        "size_bytes": {"type": "integer", "description": "Size of the upload."},
+        "created_at": {"type": "string", "format": "date-time"},
+    }
+    upload = {
+        "file": {"type": "string", "contentMediaType": "application/octet-stream",
+                 "description": f"WAV or MP3, recognised by its content (never its name), at most "
+                                f"{MAX_SOUND_BYTES // 1_000_000} MB and at least {MIN_SECONDS} s long."},
+        "name": {"type": "string", "maxLength": MAX_NAME_LENGTH,
+                 "description": "Display name; defaults to the file's name. No control characters."},
+    }
+    return {
+        "Sound": {"type": "object", "additionalProperties": False, "required": list(properties),
+                  "properties": properties},
+        "SoundUpload": {"type": "object", "required": ["file"], "properties": upload},
     }
 
 
@@ -56,10 +100,31 @@ def _error(description: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
-def _json(schema: str, description: str, array: bool = False) -> dict[str, Any]:
-    ref: dict[str, Any] = {"$ref": f"#/components/schemas/{schema}"}
-    return {"description": description,
-            "content": {"application/json": {"schema": {"type": "array", "items": ref} if array else ref}}}
+_RESPONSES = {
+    "Invalid": _error("A field is wrong (error.id invalid_field, unknown_field, missing_field or immutable_field, "
+                      "error.field names it) or the body is not a JSON object (bad_request)."),
+    "Unauthorized": {**_error("No bearer token, or an unknown one (unauthorized)."),
+                     "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}}},
+    "NotFound": _error("No room with this number (not_found)."),
+    "TooLarge": _error("The body is over 64 KiB (too_large)."),
+    "NoSound": _error("No sound with this id (not_found)."),
+    "NotJson": _error("The body is not sent as application/json (unsupported_media_type)."),
+    "Unavailable": _error("The database or Redis does not answer (unavailable). A change is all or nothing: "
+                          "nothing was written. Retry later."),
+    "Internal": _error("An unexpected error, logged on the server (internal_error)."),
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/responses/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str, **extra: Any) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}, **extra}
+
+
+def _room(description: str, **extra: Any) -> dict[str, Any]:
+    return _json({"$ref": "#/components/schemas/Room"}, description, **extra)
 
 
 def _body(schema: str) -> dict[str, Any]:
@@ -67,39 +132,118 @@ def _body(schema: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
 
 
-_COMMON = {"401": _error("Missing or unknown bearer token"), "503": _error("Redis or the database is down")}
-_NUMBER = [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}]
+def _authed(**responses: Any) -> dict[str, Any]:
+    return {**responses, "401": _ref("Unauthorized"), "500": _ref("Internal"), "503": _ref("Unavailable")}
+
+
+def _paths() -> dict[str, Any]:
+    number = [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}]
+    writes = {"400": _ref("Invalid"), "413": _ref("TooLarge"), "415": _ref("NotJson")}
+    conflict = _error("The room changed under this request too many times in a row (conflict); retry.")
+    return {
+        "/rooms": {
+            "get": {"operationId": "listRooms", "summary": "List rooms",
+                    "description": "Shorter numbers first, then in digit order (9 before 10).",
+                    "responses": _authed(**{"200": _json({"type": "array", "items": {
+                        "$ref": "#/components/schemas/Room"}}, "Every room")})},
+            "post": {"operationId": "createRoom", "summary": "Create a room", "requestBody": _body("RoomCreate"),
+                     "responses": _authed(**writes, **{
+                         "201": _room("Created", headers={"Location": {
+                             "description": "The new room's URL", "schema": {"type": "string"}}}),
+                         "409": _error("The number is taken (duplicate, field number).")})},
+        },
+        "/rooms/{number}": {
+            "parameters": number,
+            "get": {"operationId": "getRoom", "summary": "One room",
+                    "responses": _authed(**{"200": _room("The room"), "404": _ref("NotFound")})},
+            "patch": {"operationId": "updateRoom", "summary": "Change some settings of a room",
+                      "requestBody": _body("RoomPatch"),
+                      "responses": _authed(**writes, **{"200": _room("The room as changed"),
+                                                        "404": _ref("NotFound"), "409": conflict})},
+            "delete": {"operationId": "deleteRoom", "summary": "Delete a room",
+                       "responses": _authed(**{"204": {"description": "Deleted"}, "404": _ref("NotFound"),
+                                               "409": conflict})},
+        },
+        "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document", "security": [],
+                                  "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},
+        "/healthz": {
+            "servers": [{"url": "/"}],
+            "get": {"operationId": "health", "summary": "Whether the database (at the newest schema) and Redis answer",
+                    "security": [],
+                    "responses": {"200": _json({"$ref": "#/components/schemas/Health"}, "Both answer"),
+                                  "503": _ref("Unavailable")}},
+        },
+    }
+
+
+def _sound(description: str, **extra: Any) -> dict[str, Any]:
+    return _json({"$ref": "#/components/schemas/Sound"}, description, **extra)
+
+
+_WAV = {"description": f"Mono 16-bit PCM WAV at the asked rate ({' or '.join(map(str, RATES))} Hz)",
+        "content": {"audio/wav": {"schema": {"type": "string", "contentMediaType": "audio/wav"}}}}
+
+
+def _sound_paths() -> dict[str, Any]:
+    sound_id = [{"name": "sound_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    rate = {"name": "rate", "in": "query", "required": False,
+            "schema": {"type": "integer", "enum": list(RATES), "default": RATES[0]}}
+    upload = {"required": True, "content": {"multipart/form-data": {
+        "schema": {"$ref": "#/components/schemas/SoundUpload"}}}}
+    refused = {
+        "400": _error("No file (missing_field), an empty one, audio that does not decode or lasts under "
+                      f"{MIN_SECONDS} s (invalid_field); error.field is file. A bad name: invalid_field, name."),
+        "413": _error(f"The file is over {MAX_SOUND_BYTES // 1_000_000} MB (too_large, field file)."),
+        "415": _error("The file is neither WAV nor MP3 by content (unsupported_media_type, field file)."),
+    }
+    return {
+        "/sounds": {
+            "get": {"operationId": "listSounds", "summary": "List the sound library, oldest first",
+                    "responses": _authed(**{"200": _json({"type": "array", "items": {
+                        "$ref": "#/components/schemas/Sound"}}, "Every sound")})},
+            "post": {"operationId": "uploadSound", "summary": "Upload a sound (converted for the bridge)",
+                     "description": "Nothing is kept of a refused upload.", "requestBody": upload,
+                     "responses": _authed(**refused, **{"201": _sound("Created", headers={"Location": {
+                         "description": "The new sound's URL", "schema": {"type": "string"}}})})},
+        },
+        "/sounds/{sound_id}": {
+            "parameters": sound_id,
+            "get": {"operationId": "getSound", "summary": "One sound",
+                    "responses": _authed(**{"200": _sound("The sound"), "404": _ref("NoSound")})},
+            "delete": {"operationId": "deleteSound", "summary": "Delete a sound and its audio",
+                       "responses": _authed(**{"204": {"description": "Deleted"}, "404": _ref("NoSound"),
+                                               "409": _error("A room's greeting_sound_id is this sound "
+                                                             "(in_use; the message names the rooms).")})},
+        },
+        "/sounds/{sound_id}/audio": {
+            "parameters": sound_id,
+            "get": {"operationId": "getSoundAudio", "summary": "The converted audio", "parameters": [rate],
+                    "responses": _authed(**{"200": _WAV, "400": _error("rate is not one of the rates "
+                                                                      "(invalid_field, field rate)."),
+                                            "404": _ref("NoSound")})},
+        },
+    }
 
 
 def document() -> dict[str, Any]:
-    create_body = _body("RoomCreate")
-    patch_body = _body("RoomPatch")
-    invalid = _error("Invalid, unknown or missing field (error.field names it), or not JSON")
     return {
         "openapi": "3.1.0",
-        "info": {"title": "kamconf API", "version": "1",
-                 "description": "Conference rooms of a kamconf system. Every path needs "
-                                "`Authorization: Bearer <token>` (`make token`)."},
+        "info": {
+            "title": "kamconf API", "version": "1",
+            "description": (
+                "Conference rooms of a kamconf system and its sound library. Every path under /api/v1 except "
+                "this document needs `Authorization: Bearer <token>` (`python -m web.token` prints a new one). "
+                "Every error, whatever its status, has the Error shape; unknown paths under /api/v1 answer 404 "
+                "not_found and unsupported methods 405 method_not_allowed (with Allow). Each change of a room is "
+                "written to SQL and to the live state KEMI and the bridge read (Redis) as one unit, or not at all."),
+            "license": {"name": "GPL-2.0-or-later", "identifier": "GPL-2.0-or-later"},
+        },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-                       "schemas": _room_schemas()},
-        "paths": {
-            "/rooms": {
-                "get": {"summary": "List rooms", "responses": {"200": _json("Room", "Rooms", array=True), **_COMMON}},
-                "post": {"summary": "Create a room", "requestBody": create_body, "responses": {
-                    "201": _json("Room", "Created"), "400": invalid, "409": _error("Number already used"),
-                    "415": _error("Not a JSON body"), **_COMMON}},
-            },
-            "/rooms/{number}": {
-                "parameters": _NUMBER,
-                "get": {"summary": "One room", "responses": {
-                    "200": _json("Room", "The room"), "404": _error("No such room"), **_COMMON}},
-                "patch": {"summary": "Change some fields of a room", "requestBody": patch_body, "responses": {
-                    "200": _json("Room", "Changed"), "400": invalid, "404": _error("No such room"),
-                    "415": _error("Not a JSON body"), **_COMMON}},
-                "delete": {"summary": "Delete a room", "responses": {
-                    "204": {"description": "Deleted"}, "404": _error("No such room"), **_COMMON}},
-            },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": _schemas(),
+            "responses": _RESPONSES,
         },
+        "paths": {**_paths(), **_sound_paths()},
     }

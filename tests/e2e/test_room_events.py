@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from stack.supervisor import wait_for
 from store import live
@@ -12,9 +13,9 @@ from tests.support.phone import TestPhone
 from tests.support.stack import Stack
 
 
-def events_of(stack: Stack, room: str) -> list[dict[str, str]]:
-    client = live.connect(stack.config.redis_url)
-    return [fields for _, fields in client.xrange(live.EVENTS) if fields.get("room") == room]
+def events_of(stack: Stack, room: str) -> list[dict[str, Any]]:
+    entries: Any = live.connect(stack.config.redis_url).xrange(live.EVENTS)
+    return [fields for _, fields in entries if fields.get("room") == room]
 
 
 def caller_of(phone: TestPhone) -> str:

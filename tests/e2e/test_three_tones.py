@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import time
 import urllib.request
-import wave
 from collections.abc import Callable
 from pathlib import Path
 
 from stack.supervisor import wait_for
 from tests.support import rtpengine
-from tests.support.audio import levels, write_tone
+from tests.support.audio import last_seconds, levels, write_tone
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
 
@@ -23,7 +22,7 @@ OWN_BELOW_OTHERS_DB = 30.0
 def test_three_phones_each_hear_the_two_others_and_not_themselves(
     stack: Stack, phones: Callable[[str], TestPhone], audio_dir: Path
 ) -> None:
-    stack.create_room("3100")
+    stack.create_room("3100", mute_notifications=True)  # join notices would mask the tones
     joined: list[tuple[TestPhone, str, Path]] = []
     for index, tone in enumerate(TONES):
         phone = phones(f"phone{index}")
@@ -31,6 +30,7 @@ def test_three_phones_each_hear_the_two_others_and_not_themselves(
         phone.call(stack.room_uri("3100"), play=write_tone(audio_dir / f"tone{index}.wav", tone, 30), record=recording)
         call_id = phone.wait_state("CONFIRMED")["call_id"]
         joined.append((phone, call_id, recording))
+    stack.wait_in_conference("3100", 3)
     time.sleep(4)  # the length of the full mix each phone records, not a wait for a condition
 
     for _, call_id, _ in joined:
@@ -50,13 +50,6 @@ def test_three_phones_each_hear_the_two_others_and_not_themselves(
         for level in others:
             assert level > OTHERS_ABOVE_DBFS, (index, heard)
             assert level - own > OWN_BELOW_OTHERS_DB, (index, heard)
-
-
-def last_seconds(recording: Path, seconds: float) -> tuple[float, float]:
-    with wave.open(str(recording)) as wav:
-        duration = wav.getnframes() / wav.getframerate()
-    # Skip the final half second, where hang-ups cut the mix.
-    return max(0.0, duration - seconds - 0.5), duration - 0.5
 
 
 def bridge_metric(stack: Stack, name: str) -> float:

@@ -43,3 +43,26 @@ def levels(path: Path, freqs: list[float], start: float, end: float) -> dict[flo
     samples, rate = read_wav(path)
     chunk = samples[int(start * rate) : int(end * rate)]
     return {f: band_db(chunk, rate, f) for f in freqs}
+
+
+def last_seconds(recording: Path, seconds: float) -> tuple[float, float]:
+    """(start, end) of the recording's last `seconds`, less the final half second that hang-ups cut."""
+    with wave.open(str(recording)) as wav:
+        duration = wav.getnframes() / wav.getframerate()
+    return max(0.0, duration - seconds - 0.5), duration - 0.5
+
+
+def similarity(recording: Path, prompt: Path) -> float:
+    """Peak normalized cross-correlation (0..1) of a prompt file anywhere in a recording:
+    about 0.9 when the prompt was heard through G.711, near 0 when it was not."""
+    heard, rate = read_wav(recording)
+    wanted, prompt_rate = read_wav(prompt)
+    if prompt_rate != rate or len(heard) < len(wanted) or not wanted.any():
+        return 0.0
+    size = 1 << int(np.ceil(np.log2(len(heard) + len(wanted))))
+    correlation = np.fft.irfft(np.fft.rfft(heard, size) * np.conj(np.fft.rfft(wanted, size)), size)[: len(heard)]
+    # Energy of the recording under each placement of the prompt, for normalization.
+    window = np.concatenate(([0.0], np.cumsum(heard**2)))
+    energy = window[len(wanted):] - window[: len(heard) - len(wanted) + 1]
+    scores = correlation[: len(energy)] / np.sqrt(np.maximum(energy, 1e-12) * np.sum(wanted**2))
+    return float(scores.max())

@@ -1,28 +1,33 @@
-"""Free ports on loopback, so test stacks never clash with each other or a running stack."""
+"""Free ports on 127.0.0.1, so test processes never clash with each other or a running stack."""
 
 from __future__ import annotations
 
 import random
 import socket
+from typing import Literal
 
-# Never hand out the same port twice in one test run, though it may be free again.
+Kind = Literal["tcp", "udp", "both"]
+
+# Never hand out the same port twice in one test run, though the OS may offer it again.
 _given: set[int] = set()
 
 
-def free_port(kind: str = "tcp") -> int:
-    """A port free for `kind` ("tcp", "udp" or "both") on 127.0.0.1 at the time of the call."""
+def free_port(kind: Kind = "tcp") -> int:
+    """A port free for `kind` ("tcp", "udp", or "both" for a service on both) at the time of the call."""
+    if kind not in ("tcp", "udp", "both"):
+        raise ValueError(f"kind must be tcp, udp or both, not {kind!r}")
     for _ in range(200):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM if kind != "udp" else socket.SOCK_DGRAM) as s:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM) as s:
             s.bind(("127.0.0.1", 0))
             port = int(s.getsockname()[1])
         if port not in _given and (kind != "both" or _udp_free(port)):
             _given.add(port)
             return port
-    raise RuntimeError("no free port")
+    raise RuntimeError("no free port on 127.0.0.1")
 
 
 def free_range(size: int) -> tuple[int, int]:
-    """An even-aligned block of `size` UDP ports that are free now (for RTP)."""
+    """An even-aligned block of `size` UDP ports that look free now (for RTP)."""
     for _ in range(200):
         start = random.randrange(20000, 60000 - size) & ~1
         if all(_udp_free(p) for p in range(start, start + size, 7)):

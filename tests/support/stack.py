@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from stack import config as stack_config
-from stack.supervisor import Supervisor
+from stack.supervisor import Supervisor, wait_for
+from store import live
 from tests.support.ports import free_port, free_range
 
 # Short enough for a test to watch the bridge drop a silent leg.
@@ -93,6 +94,15 @@ class Stack:
         except urllib.error.HTTPError as err:
             raw = err.read()
             return err.code, json.loads(raw) if raw else None
+
+    def in_conference(self, number: str) -> int:
+        people = live.participants(live.connect(self.config.redis_url), number)
+        return sum(1 for person in people if person["state"] == "in_conference")
+
+    def wait_in_conference(self, number: str, count: int, timeout: float = 20) -> None:
+        """Until `count` callers are past the entry prompts and in the mix."""
+        if not wait_for(lambda: self.in_conference(number) == count, timeout):
+            raise AssertionError(f"room {number}: {self.in_conference(number)} in conference, wanted {count}")
 
     def create_room(self, number: str, **fields: Any) -> dict[str, Any]:
         status, body = self.request("POST", "/rooms", {"number": number, **fields})

@@ -1,0 +1,53 @@
+"""Prompt playback on the bridge: pieces -> files -> a pjsua2 playlist whose end becomes an event."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import pjsua2 as pj
+
+from stack.prompts import OUTPUT, prompt_file
+
+
+@dataclass(frozen=True)
+class PromptEnded:
+    player: Prompt
+
+
+class Prompt(pj.AudioMediaPlayer):
+    """A playlist played once; its end is queued as PromptEnded (the loop, not PJSIP, reacts)."""
+
+    def __init__(self, files: list[Path], events: deque[object], member: str, overlay: bool) -> None:
+        super().__init__()
+        self.events, self.member, self.overlay = events, member, overlay
+        self.finished = False
+        names = pj.StringVector()
+        for path in files:
+            names.append(str(path))
+        self.createPlaylist(names, "prompt", pj.PJMEDIA_FILE_NO_LOOP)
+
+    def onEof2(self) -> None:  # noqa: N802
+        if not self.finished:
+            self.finished = True
+            self.events.append(PromptEnded(self))
+
+
+class PieceFiles:
+    """Where each piece of a prompt is: synthesized prompts by language, library sounds by id."""
+
+    def __init__(self, rate: int, library: Path, prompts: Path = OUTPUT) -> None:
+        self.rate, self.library, self.prompts = rate, library, prompts
+
+    def resolve(self, pieces: tuple[str, ...], language: str) -> list[Path]:
+        files = []
+        for piece in pieces:
+            if piece.startswith("sound:"):
+                # ids only, never names: an uploaded file's name is never a path
+                path = self.library / f"{int(piece[6:])}-{self.rate}.wav"
+                fallback = prompt_file(language, self.rate, "welcome", self.prompts)
+                files.append(path if path.exists() else fallback)
+            else:
+                files.append(prompt_file(language, self.rate, piece, self.prompts))
+        return files

@@ -1,0 +1,157 @@
+"""One room on a bridge node: feeds conference.room, carries out its effects on pjsua2.
+
+The decisions (who is let in, who hears what, which prompt) are conference/room.py's;
+this class only turns them into players, links and hang-ups, and reports
+who is in the room to Redis.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import pjsua2 as pj
+
+from bridge import sip
+from bridge.players import Prompt
+from conference import room as rules
+from conference.mixing import MUSIC, Link, link_changes
+from conference.rooms import RoomSettings
+from store import live
+
+if TYPE_CHECKING:
+    from bridge.node import BridgeNode
+
+log = logging.getLogger("kamconf.bridge")
+
+JOINED = (rules.Stage.WAITING, rules.Stage.IN_CONFERENCE)
+
+
+class LiveRoom:
+    def __init__(self, number: str, settings: RoomSettings, node: BridgeNode) -> None:
+        self.number = number
+        self.node = node
+        self.state = rules.Room(settings)
+        self.calls: dict[str, sip.RoomCall] = {}  # by member (participant) id
+        self.links: frozenset[Link] = frozenset()
+        self.prompts: dict[str, Prompt] = {}  # what each member in the IVR hears now
+        self.overlays: list[Prompt] = []  # notices over the mix, until they end
+
+    @property
+    def empty(self) -> bool:
+        return not self.calls
+
+    def arrive(self, call: sip.RoomCall, settings: RoomSettings, locked_out: bool) -> None:
+        self.calls[call.participant_id] = call
+        self.state = dataclasses.replace(self.state, settings=settings)
+        log.info("room %s: %s arrived as %s%s", self.number, call.caller, call.participant_id,
+                 " (locked out)" if locked_out else "")
+        self.feed(rules.Arrived(call.participant_id, call.caller, locked_out))
+
+    def reconnect(self, call: sip.RoomCall) -> None:
+        """A re-INVITE may have given the call a new mixer port: connect it afresh."""
+        member = call.participant_id
+        self.links = frozenset(link for link in self.links if member not in link)
+        if member in self.prompts:
+            self.prompts[member].startTransmit(call.getAudioMedia(-1))
+        self.remix()
+
+    def leave(self, call: sip.RoomCall, status: int) -> None:
+        member = call.participant_id
+        if self.calls.pop(member, None) is None:
+            return
+        self.prompts.pop(member, None)
+        # The mixer dropped the gone port already; only forget its links.
+        self.links = frozenset(link for link in self.links if member not in link)
+        self.feed(rules.Left(member), left_status=status)
+
+    def feed(self, event: rules.Event, left_status: int = 0) -> None:
+        before = {m.id: m for m in self.state.members}
+        self.state, effects = rules.transition(self.state, event)
+        for effect in effects:
+            self.carry_out(effect)
+        self.remix()
+        self.report(before, left_status)
+
+    def carry_out(self, effect: rules.Effect) -> None:
+        if isinstance(effect, rules.Play):
+            call = self.calls.get(effect.member)
+            if call is not None:
+                self.prompts[effect.member] = self.play(effect.pieces, [call], effect.member, overlay=False)
+        elif isinstance(effect, rules.Notify):
+            listeners = [self.calls[m] for m in effect.members if m in self.calls]
+            if listeners:
+                self.overlays.append(self.play(effect.pieces, listeners, "", overlay=True))
+        elif isinstance(effect, rules.Hangup):
+            if effect.member in self.calls:
+                self.node.hangup_soon(self.calls[effect.member])
+        elif isinstance(effect, rules.PinFailed):
+            self.node.safely(live.pin_failed, self.number, effect.caller)
+
+    def play(self, pieces: tuple[str, ...], calls: list[sip.RoomCall], member: str, overlay: bool) -> Prompt:
+        files = self.node.files.resolve(pieces, self.state.settings.language)
+        prompt = Prompt(files, self.node.events, member, overlay)
+        for call in calls:
+            prompt.startTransmit(call.getAudioMedia(-1))
+        return prompt
+
+    def prompt_ended(self, prompt: Prompt) -> None:
+        if prompt.overlay:
+            self.overlays = [p for p in self.overlays if p is not prompt]
+        elif self.prompts.get(prompt.member) is prompt:
+            del self.prompts[prompt.member]
+            self.feed(rules.PromptDone(prompt.member))
+
+    def digit(self, call: sip.RoomCall, digit: str) -> None:
+        self.feed(rules.Digit(call.participant_id, digit))
+
+    def remix(self) -> None:
+        wanted = rules.links(self.state)
+        stop, start = link_changes(self.links, wanted)
+        for src, dst in stop:
+            self.port(src).stopTransmit(self.port(dst))
+        for src, dst in start:
+            self.port(src).startTransmit(self.port(dst))
+        self.links = wanted
+
+    def port(self, name: str) -> pj.AudioMedia:
+        if name == MUSIC:
+            return self.node.music
+        if name == rules.SILENCE:
+            return self.node.silence
+        return self.calls[name].getAudioMedia(-1)
+
+    def members_in(self) -> list[tuple[str, sip.RoomCall]]:
+        return [(m.id, self.calls[m.id]) for m in self.state.at(rules.Stage.IN_CONFERENCE) if m.id in self.calls]
+
+    # Who is in the room, for the panel, metrics and history -------------------------
+
+    def report(self, before: dict[str, rules.Member], left_status: int) -> None:
+        after = {m.id: m for m in self.state.members}
+        for member_id, old in before.items():
+            if member_id not in after and old.stage in JOINED:
+                self.node.safely(live.remove_participant, self.number, member_id)
+                self.node.safely(live.room_event, "left", self.number, participant=member_id,
+                                 caller=old.caller, status=left_status, present=self.present)
+        for member_id, new in after.items():
+            was = before.get(member_id)
+            if new.stage in JOINED and (was is None or (was.stage, was.role) != (new.stage, new.role)):
+                self.publish(new, joined=was is None or was.stage not in JOINED)
+
+    def publish(self, member: rules.Member, joined: bool) -> None:
+        call = self.calls[member.id]
+        if joined:
+            call.joined_at = time.time()
+            self.node.safely(live.room_event, "joined", self.number, participant=member.id, caller=member.caller,
+                             role=str(member.role), present=self.present)
+            log.info("room %s: %s joined as %s (%d present)", self.number, member.caller, member.role,
+                     self.present)
+        participant = {"id": member.id, "caller": member.caller, "role": str(member.role),
+                       "state": str(member.stage), "joined_at": call.joined_at, "node": self.node.config.id}
+        self.node.safely(live.put_participant, self.number, member.id, participant)
+
+    @property
+    def present(self) -> int:
+        return sum(1 for m in self.state.members if m.stage in JOINED)

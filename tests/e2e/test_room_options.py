@@ -1,0 +1,152 @@
+"""Room options of seed 000 with real phones: PINs and roles, waiting for the admin, ending, limits, counts.
+
+Prompts are recognized in what a phone recorded by correlating with the prompt files."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from stack.prompts import prompt_file
+from stack.supervisor import wait_for
+from store import live
+from tests.support.audio import levels, similarity, write_tone
+from tests.support.phone import TestPhone
+from tests.support.stack import Stack
+
+HEARD = 0.6  # a prompt played to the phone correlates at about 0.9 through G.711; absent, below 0.3
+
+
+class Caller:
+    """A phone that dials a room, optionally playing a tone, and records what it hears."""
+
+    def __init__(self, stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path, name: str) -> None:
+        self.stack, self.name = stack, name
+        self.phone = phones(name)
+        self.recording = audio_dir / f"{name}.wav"
+        self.audio_dir = audio_dir
+
+    def dial(self, room: str, tone: float | None = None) -> Caller:
+        play = write_tone(self.audio_dir / f"{self.name}-tone.wav", tone, 60) if tone else None
+        self.phone.call(self.stack.room_uri(room), play=play, record=self.recording)
+        self.phone.wait_state("CONFIRMED")
+        caller = f"phone-{self.phone.proc.pid}@"
+        assert wait_for(lambda: f"{caller}127.0.0.1 arrived" in self.stack.log("bridge"), timeout=10)
+        return self
+
+    def pin(self, digits: str) -> Caller:
+        self.phone.dtmf(digits)
+        return self
+
+    def finish(self) -> Path:
+        """Hang up if still in, and return the complete recording."""
+        if not any(e.get("state") == "DISCONNECTED" for e in self.phone.seen):
+            self.phone.hangup()
+        self.phone.wait_for("recorded", timeout=15)
+        return self.recording
+
+    def hung_up_by_bridge(self, timeout: float = 20) -> bool:
+        return self.phone.wait_state("DISCONNECTED", timeout)["code"] == 200
+
+
+def person(stack: Stack, room: str, caller: Caller) -> dict[str, Any] | None:
+    people = live.participants(live.connect(stack.config.redis_url), room)
+    return next((p for p in people if p["caller"].startswith(f"sip:phone-{caller.phone.proc.pid}@")), None)
+
+
+def heard(recording: Path, piece: str, language: str = "en") -> float:
+    return similarity(recording, prompt_file(language, 8000, piece))
+
+
+def test_pins_give_roles_and_three_wrong_pins_hang_up(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    stack.create_room("5100", user_pin="1234", admin_pin="9876")
+    admin = Caller(stack, phones, audio_dir, "admin").dial("5100").pin("9876#")
+    assert wait_for(lambda: (person(stack, "5100", admin) or {}).get("role") == "admin", timeout=20)
+    user = Caller(stack, phones, audio_dir, "user").dial("5100").pin("1234#")
+    assert wait_for(lambda: (person(stack, "5100", user) or {}).get("role") == "user", timeout=20)
+
+    intruder = Caller(stack, phones, audio_dir, "intruder").dial("5100").pin("1111#")
+    time.sleep(5)  # listening to "wrong PIN, try again" in full
+    intruder.pin("1111#")
+    time.sleep(0.5)  # one try at a time, as a person types
+    intruder.pin("1111#")
+    assert intruder.hung_up_by_bridge()
+    recording = intruder.finish()
+    assert heard(recording, "wrong_pin") > HEARD
+    assert heard(recording, "too_many_attempts") > HEARD
+    assert person(stack, "5100", intruder) is None
+    user_heard = user.finish()
+    assert heard(user_heard, "only_participant") < 0.3  # the admin was already in
+    assert heard(user_heard, "count_intro_one") > HEARD
+
+
+def test_wait_for_admin_music_then_the_admin_starts_the_conference(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    stack.create_room("5200", user_pin="1", admin_pin="2", wait_for_admin=True, mute_notifications=True)
+    first = Caller(stack, phones, audio_dir, "first").dial("5200", tone=600.0).pin("1#")
+    second = Caller(stack, phones, audio_dir, "second").dial("5200", tone=1000.0).pin("1#")
+    assert wait_for(lambda: [(person(stack, "5200", c) or {}).get("state") for c in (first, second)]
+                    == ["waiting", "waiting"], timeout=20)
+    waiting_from = time.monotonic()
+    time.sleep(4)  # what the waiting callers hear, recorded
+    Caller(stack, phones, audio_dir, "boss").dial("5200").pin("2#")
+    assert wait_for(lambda: stack.in_conference("5200") == 3, timeout=20)
+    time.sleep(3)  # what they hear once the conference runs
+    recording = first.finish()
+    second.finish()
+    total = time.monotonic() - waiting_from
+    duration = _duration(recording)
+    wait_window = (duration - total - 0.5 + 0.5, duration - total + 3.5)
+    while_waiting = levels(recording, [261.63, 392.0, 1000.0], *wait_window)
+    assert max(while_waiting[261.63], while_waiting[392.0]) > -45.0, while_waiting  # music
+    assert while_waiting[1000.0] < -55.0, while_waiting  # not the other waiting caller
+    after = levels(recording, [1000.0], duration - 2.5, duration - 0.5)
+    assert after[1000.0] > -25.0, after  # the admin's entry started the mix
+    assert heard(recording, "waiting_for_admin") > HEARD
+
+
+def test_end_on_admin_exit(stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path) -> None:
+    stack.create_room("5300", user_pin="1", admin_pin="2", end_on_admin_exit=True)
+    boss = Caller(stack, phones, audio_dir, "boss").dial("5300").pin("2#")
+    user = Caller(stack, phones, audio_dir, "user").dial("5300").pin("1#")
+    assert wait_for(lambda: stack.in_conference("5300") == 2, timeout=20)
+    boss.phone.hangup()
+    assert user.hung_up_by_bridge()
+    assert heard(user.finish(), "ended_by_admin") > HEARD
+
+
+def test_a_full_room_turns_callers_away(stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path) -> None:
+    stack.create_room("5400", max_participants=1)
+    Caller(stack, phones, audio_dir, "in").dial("5400")
+    assert wait_for(lambda: stack.in_conference("5400") == 1, timeout=20)
+    late = Caller(stack, phones, audio_dir, "late").dial("5400")
+    assert late.hung_up_by_bridge()
+    assert heard(late.finish(), "conference_full") > HEARD
+
+
+def test_newcomers_hear_the_count_in_their_language(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    stack.create_room("5500", language="ru")
+    first = Caller(stack, phones, audio_dir, "first").dial("5500")
+    assert wait_for(lambda: stack.in_conference("5500") == 1, timeout=20)
+    second = Caller(stack, phones, audio_dir, "second").dial("5500")
+    assert wait_for(lambda: stack.in_conference("5500") == 2, timeout=20)
+    time.sleep(3)  # the join notice the first caller hears
+    first_heard, second_heard = first.finish(), second.finish()
+    assert heard(first_heard, "only_participant", "ru") > HEARD
+    assert heard(second_heard, "number_1", "ru") > HEARD and heard(second_heard, "noun_one", "ru") > HEARD
+    assert heard(second_heard, "welcome", "ru") > HEARD
+    assert heard(first_heard, "participant_joined", "ru") > HEARD
+
+
+def _duration(recording: Path) -> float:
+    import wave
+
+    with wave.open(str(recording)) as wav:
+        return wav.getnframes() / wav.getframerate()

@@ -1,0 +1,228 @@
+"""Every room option of seed 000 through the pure room state machine."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from conference.mixing import MUSIC
+from conference.room import (
+    SILENCE,
+    Arrived,
+    Digit,
+    Effect,
+    Event,
+    Hangup,
+    Left,
+    Notify,
+    PinFailed,
+    Play,
+    PromptDone,
+    Role,
+    Room,
+    Stage,
+    links,
+    transition,
+)
+from conference.rooms import validate_create
+
+
+def room(**fields: Any) -> Room:
+    return Room(validate_create({"number": "100", **fields}))
+
+
+def run(start: Room, *events: Event) -> tuple[Room, list[Effect]]:
+    effects: list[Effect] = []
+    for event in events:
+        start, new = transition(start, event)
+        effects += new
+    return start, effects
+
+
+def join(start: Room, member: str, pin: str | None = None) -> tuple[Room, list[Effect]]:
+    """Arrive, hear the greeting, type the PIN if given, hear the announcements."""
+    events: list[Event] = [Arrived(member, f"sip:{member}@x"), PromptDone(member)]
+    if pin is not None:
+        events += [*(Digit(member, d) for d in pin), Digit(member, "#")]
+    after, effects = run(start, *events)
+    if after.member(member) and after.member(member).stage == Stage.ANNOUNCING:  # type: ignore[union-attr]
+        after, more = transition(after, PromptDone(member))
+        effects += more
+    return after, effects
+
+
+def stage(r: Room, member: str) -> Stage | None:
+    found = r.member(member)
+    return None if found is None else found.stage
+
+
+def test_open_room_greets_then_admits_as_user_and_says_alone() -> None:
+    r, effects = run(room(), Arrived("a", "sip:a@x"))
+    assert effects == [Play("a", ("welcome",))]
+    r, effects = transition(r, PromptDone("a"))
+    assert effects == [Play("a", ("only_participant",))]
+    r, effects = transition(r, PromptDone("a"))
+    assert stage(r, "a") == Stage.IN_CONFERENCE and r.member("a").role == Role.USER  # type: ignore[union-attr]
+    assert links(r) == {(MUSIC, "a")}
+
+
+def test_greeting_sound_replaces_the_welcome() -> None:
+    _, effects = run(room(greeting_sound_id=7), Arrived("a", "c"))
+    assert effects == [Play("a", ("sound:7",))]
+
+
+def test_second_member_hears_the_count_and_everyone_hears_everyone() -> None:
+    r, _ = join(room(), "a")
+    r, effects = join(r, "b")
+    assert Play("b", ("count_intro_one", "number_1", "noun_one")) in effects
+    assert Notify(("a",), ("participant_joined",)) in effects
+    assert links(r) == {("a", "b"), ("b", "a")}
+
+
+def test_russian_count_uses_plural_forms() -> None:
+    r = room(language="ru")
+    for name in "abc":
+        r, _ = join(r, name)
+    _, effects = join(r, "d")
+    assert Play("d", ("count_intro_many", "number_3", "noun_few")) in effects
+
+
+def test_announce_count_off_and_mute_notifications() -> None:
+    r, _ = join(room(announce_count=False, mute_notifications=True), "a")
+    r, effects = join(r, "b")
+    assert not any(isinstance(e, Notify) for e in effects)
+    assert [e for e in effects if isinstance(e, Play)] == [Play("b", ("welcome",))]
+    _, effects = transition(r, Left("a"))
+    assert effects == []
+
+
+def test_leaving_is_announced_to_those_still_in() -> None:
+    r, _ = join(room(), "a")
+    r, _ = join(r, "b")
+    r, effects = transition(r, Left("a"))
+    assert effects == [Notify(("b",), ("participant_left",))]
+    assert links(r) == {(MUSIC, "b")}
+
+
+def test_pin_gives_the_role() -> None:
+    r = room(user_pin="1111", admin_pin="2222")
+    r, effects = run(r, Arrived("a", "c"), PromptDone("a"))
+    assert effects[-1] == Play("a", ("enter_pin",))
+    r, _ = join(r, "b", pin="2222")
+    r, _ = run(r, Digit("a", "1"), Digit("a", "1"), Digit("a", "1"), Digit("a", "1"), Digit("a", "#"))
+    r, _ = transition(r, PromptDone("a"))
+    assert (r.member("a").role, r.member("b").role) == (Role.USER, Role.ADMIN)  # type: ignore[union-attr]
+
+
+def test_digits_outside_pin_entry_do_nothing() -> None:
+    r, _ = join(room(), "a")
+    assert transition(r, Digit("a", "5")) == (r, [])
+
+
+def test_wrong_pin_three_times_hangs_up() -> None:
+    r = room(user_pin="1234")
+    r, _ = run(r, Arrived("a", "sip:a@x"), PromptDone("a"))
+    wrong = [Digit("a", "9"), Digit("a", "#")]
+    r, effects = run(r, *wrong)
+    assert effects == [PinFailed("sip:a@x"), Play("a", ("wrong_pin", "enter_pin"))]
+    r, _ = run(r, *wrong, *wrong)
+    assert stage(r, "a") == Stage.LEAVING
+    r, effects = transition(r, PromptDone("a"))
+    assert effects == [Hangup("a")]
+
+
+def test_a_wrong_pin_then_the_right_one_gets_in() -> None:
+    r = room(user_pin="1234")
+    r, _ = run(r, Arrived("a", "c"), PromptDone("a"), Digit("a", "5"), Digit("a", "#"),
+               *(Digit("a", d) for d in "1234#"))
+    assert stage(r, "a") == Stage.ANNOUNCING
+
+
+def test_locked_out_caller_is_sent_away() -> None:
+    r, effects = run(room(user_pin="1"), Arrived("a", "c", locked_out=True))
+    assert effects == [Play("a", ("too_many_attempts",))] and stage(r, "a") == Stage.LEAVING
+
+
+def test_room_full() -> None:
+    r = room(max_participants=2)
+    r, _ = join(r, "a")
+    r, _ = join(r, "b")
+    r, effects = transition(r, Arrived("c", "x"))
+    assert effects == [Play("c", ("conference_full",))]
+    r, effects = transition(r, PromptDone("c"))
+    assert effects == [Hangup("c")]
+
+
+def test_waiting_for_the_admin_with_music_and_without() -> None:
+    r = room(wait_for_admin=True, user_pin="1", admin_pin="2")
+    r, effects = join(r, "u1", pin="1")
+    assert Play("u1", ("only_participant", "waiting_for_admin")) in effects
+    r, _ = join(r, "u2", pin="1")
+    assert stage(r, "u1") == stage(r, "u2") == Stage.WAITING
+    assert links(r) == {(MUSIC, "u1"), (MUSIC, "u2")}  # music, and not each other
+    silent = dataclasses.replace(r, settings=dataclasses.replace(r.settings, music_on_hold=False))
+    assert links(silent) == {(SILENCE, "u1"), (SILENCE, "u2")}
+    r, _ = join(r, "boss", pin="2")
+    assert {stage(r, m) for m in ("u1", "u2", "boss")} == {Stage.IN_CONFERENCE}
+    assert ("u1", "u2") in links(r) and ("boss", "u1") in links(r)
+
+
+def test_admin_leaving_sends_users_back_to_waiting() -> None:
+    r = room(wait_for_admin=True, user_pin="1", admin_pin="2")
+    r, _ = join(r, "boss", pin="2")
+    r, _ = join(r, "u1", pin="1")
+    r, _ = transition(r, Left("boss"))
+    assert stage(r, "u1") == Stage.WAITING
+
+
+def test_end_on_admin_exit() -> None:
+    r = room(end_on_admin_exit=True, user_pin="1", admin_pin="2")
+    r, _ = join(r, "boss", pin="2")
+    r, _ = join(r, "u1", pin="1")
+    r, _ = run(r, Arrived("u2", "c"), PromptDone("u2"))  # still typing the PIN
+    r, effects = transition(r, Left("boss"))
+    assert effects == [Play("u1", ("ended_by_admin",)), Play("u2", ("ended_by_admin",))]
+    r, effects = run(r, PromptDone("u1"), PromptDone("u2"))
+    assert effects == [Hangup("u1"), Hangup("u2")]
+
+
+def test_a_user_leaving_does_not_end_the_conference() -> None:
+    r = room(end_on_admin_exit=True, user_pin="1", admin_pin="2")
+    r, _ = join(r, "boss", pin="2")
+    r, _ = join(r, "u1", pin="1")
+    r, _ = join(r, "u2", pin="1")
+    r, effects = transition(r, Left("u1"))
+    assert effects == [Notify(("boss", "u2"), ("participant_left",))]
+
+
+def test_recording_notice_comes_first() -> None:
+    _, effects = join(room(record=True), "a")
+    assert Play("a", ("recording_notice", "only_participant")) in effects
+
+
+def test_events_for_unknown_members_are_ignored() -> None:
+    r = room()
+    assert transition(r, PromptDone("ghost")) == (r, [])
+    assert transition(r, Left("ghost")) == (r, [])
+
+
+def test_pin_typed_during_the_greeting_counts() -> None:
+    r = room(user_pin="42")
+    r, effects = run(r, Arrived("a", "c"), Digit("a", "4"), Digit("a", "2"), Digit("a", "#"))
+    assert stage(r, "a") == Stage.ANNOUNCING and effects[-1] == Play("a", ("only_participant",))
+
+
+def test_a_partial_pin_typed_ahead_goes_on_without_asking_again() -> None:
+    r = room(user_pin="42")
+    r, effects = run(r, Arrived("a", "c"), Digit("a", "4"), PromptDone("a"))
+    assert stage(r, "a") == Stage.PIN and effects == [Play("a", ("welcome",))]
+    r, _ = run(r, Digit("a", "2"), Digit("a", "#"))
+    assert stage(r, "a") == Stage.ANNOUNCING
+
+
+def test_a_wrong_pin_typed_ahead_is_refused_and_asked_again() -> None:
+    r = room(user_pin="42")
+    r, effects = run(r, Arrived("a", "c"), Digit("a", "1"), Digit("a", "#"))
+    assert effects[-1] == Play("a", ("wrong_pin", "enter_pin"))
+    r, effects = transition(r, PromptDone("a"))
+    assert stage(r, "a") == Stage.PIN and effects == []

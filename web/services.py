@@ -1,0 +1,45 @@
+"""What the views use, built once per app by create_app() (the composition root)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from flask import current_app
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from store import migrations
+from store.rooms import RoomRepository
+from web.errors import ApiError
+
+EXTENSION = "kamconf"
+
+
+@dataclass(frozen=True)
+class Services:
+    engine: Engine
+    sessions: sessionmaker[Session]
+    client: redis.Redis
+    rooms: RoomRepository
+
+    def check_health(self) -> None:
+        """Raise unless SQL (at the newest schema) and Redis both answer."""
+        try:
+            current = migrations.is_current(self.engine)
+        except SQLAlchemyError as exc:
+            raise ApiError(503, "unavailable", "the database does not answer") from exc
+        if not current:
+            raise ApiError(503, "unavailable", "the database schema is not the newest; run python -m store.bootstrap")
+        try:
+            self.client.ping()
+        except redis.RedisError as exc:
+            raise ApiError(503, "unavailable", "live state (Redis) does not answer") from exc
+        # Redis answers again: a projection a hung Redis may have spoilt is repaired now.
+        self.rooms.heal()
+
+
+def services() -> Services:
+    found: Services = current_app.extensions[EXTENSION]
+    return found

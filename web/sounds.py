@@ -1,0 +1,125 @@
+"""/api/v1/sounds: the sound library. Thin views; storage and conversion live in
+store.sounds and store.audio, content sniffing in conference.audio_format.
+
+Failures are exceptions that web.errors turns into the one JSON error shape.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request, send_file, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from conference.audio_format import HEAD_BYTES, sniff
+from store.audio import RATES
+from store.sounds import SoundInfo, SoundNotFoundError, SoundRepository, Upload
+from web.errors import ApiError
+
+blueprint = Blueprint("sounds", __name__)
+
+EXTENSION = "kamconf.sounds"
+MAX_SOUND_BYTES = 25_000_000  # 25 MB of upload
+# The whole multipart body may carry a little more than the file (boundaries, the name field).
+MAX_UPLOAD_BODY = MAX_SOUND_BYTES + 64 * 1024
+MAX_NAME_LENGTH = 100
+MAX_FILENAME_LENGTH = 255
+
+
+def library() -> SoundRepository:
+    found: SoundRepository = current_app.extensions[EXTENSION]
+    return found
+
+
+def public(sound: SoundInfo) -> dict[str, Any]:
+    return {"id": sound.id, "name": sound.name, "original_filename": sound.original_filename,
+            "format": sound.format, "duration_seconds": round(sound.duration_ms / 1000, 2),
+            "size_bytes": sound.size_bytes, "created_at": sound.created_at.isoformat()}
+
+
+def _sound_id(text: str) -> int:
+    # A plain <sound_id> rule (not <int:...>) so any non-number answers our own 404.
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise SoundNotFoundError(text)
+    return int(text)
+
+
+def _display_text(text: str, limit: int) -> str:
+    return "".join(c for c in text if unicodedata.category(c)[0] != "C").strip()[:limit]
+
+
+def _uploaded_file() -> FileStorage:
+    request.max_content_length = MAX_UPLOAD_BODY  # only this view takes more than the app's 64 KiB
+    try:
+        file = request.files.get("file")
+    except RequestEntityTooLarge as exc:
+        raise ApiError(413, "too_large", f"the file is over {MAX_SOUND_BYTES // 1_000_000} MB", "file") from exc
+    if file is None:
+        raise ApiError(400, "missing_field", "send the audio as multipart/form-data field 'file'", "file")
+    return file
+
+
+def _name(default: str) -> str:
+    name = request.form.get("name")
+    if name is None:
+        return _display_text(default, MAX_NAME_LENGTH)
+    if len(name) > MAX_NAME_LENGTH or _display_text(name, MAX_NAME_LENGTH) != name:
+        raise ApiError(400, "invalid_field", f"up to {MAX_NAME_LENGTH} characters, no control characters "
+                                             "or surrounding spaces", "name")
+    return name
+
+
+def _checked_upload(file: FileStorage) -> tuple[str, int]:
+    """(kind, size) of an acceptable upload, judged by its content alone."""
+    stream = file.stream
+    head = stream.read(HEAD_BYTES)
+    size = stream.seek(0, 2)
+    stream.seek(0)
+    if size == 0:
+        raise ApiError(400, "invalid_field", "the file is empty", "file")
+    if size > MAX_SOUND_BYTES:
+        raise ApiError(413, "too_large", f"the file is over {MAX_SOUND_BYTES // 1_000_000} MB", "file")
+    kind = sniff(head)
+    if kind is None:
+        raise ApiError(415, "unsupported_media_type", "the file is neither WAV nor MP3 audio", "file")
+    return kind, size
+
+
+@blueprint.post("/sounds")
+def upload_sound() -> ResponseReturnValue:
+    file = _uploaded_file()
+    kind, size = _checked_upload(file)
+    original = _display_text(file.filename or "", MAX_FILENAME_LENGTH)
+    name = _name(original)
+    sounds = library()
+    upload = Upload(sounds.stage(file.stream), kind, size, name, original)
+    sound = sounds.add(upload)
+    return jsonify(public(sound)), 201, {"Location": url_for(".get_sound", sound_id=sound.id)}
+
+
+@blueprint.get("/sounds")
+def list_sounds() -> ResponseReturnValue:
+    return jsonify([public(sound) for sound in library().list()])
+
+
+@blueprint.get("/sounds/<sound_id>")
+def get_sound(sound_id: str) -> ResponseReturnValue:
+    return jsonify(public(library().get(_sound_id(sound_id))))
+
+
+@blueprint.get("/sounds/<sound_id>/audio")
+def get_audio(sound_id: str) -> ResponseReturnValue:
+    rate = request.args.get("rate", str(RATES[0]))
+    if rate not in {str(r) for r in RATES}:
+        raise ApiError(400, "invalid_field", f"rate is one of {', '.join(map(str, RATES))}", "rate")
+    path = library().audio(_sound_id(sound_id), int(rate))
+    return send_file(path, mimetype="audio/wav", download_name=path.name)
+
+
+@blueprint.delete("/sounds/<sound_id>")
+def delete_sound(sound_id: str) -> ResponseReturnValue:
+    library().delete(_sound_id(sound_id))
+    return "", 204
