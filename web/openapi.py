@@ -58,6 +58,12 @@ def _schemas() -> dict[str, Any]:
                        "properties": ROOM_FIELDS, "description": "Omitted fields take their defaults. " + _STRICT},
         "RoomPatch": {"type": "object", "additionalProperties": False, "properties": ROOM_FIELDS,
                       "description": "Only the fields sent change. " + _STRICT},
+        "Participant": {"type": "object", "properties": {
+            "id": {"type": "string"}, "caller": {"type": "string", "description": "The caller's SIP URI"},
+            "role": {"type": "string", "enum": ["user", "admin"]},
+            "state": {"type": "string", "enum": ["waiting", "in_conference"]},
+            "joined_at": {"type": "number", "description": "Unix time"},
+            "node": {"type": "string", "description": "The bridge node mixing the room"}}},
         "Room": {"type": "object", "additionalProperties": False, "required": list(room_properties),
                  "properties": room_properties},
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -163,6 +169,14 @@ def _paths() -> dict[str, Any]:
             "delete": {"operationId": "deleteRoom", "summary": "Delete a room",
                        "responses": _authed(**{"204": {"description": "Deleted"}, "404": _ref("NotFound"),
                                                "409": conflict})},
+        },
+        "/rooms/{number}/participants": {
+            "parameters": number,
+            "get": {"operationId": "roomParticipants", "summary": "Who is in the room now",
+                    "description": "As the bridge nodes report it; callers still in the entry prompts are not listed.",
+                    "responses": _authed(**{"200": _json({"type": "array", "items": {
+                        "$ref": "#/components/schemas/Participant"}}, "Participants in order of joining"),
+                        "404": _ref("NotFound")})},
         },
         "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document", "security": [],
                                   "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},

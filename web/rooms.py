@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
 from conference.rooms import FieldError, RoomSettings, validate_create, validate_patch
+from store import live
 from web.errors import ApiError
 from web.services import services
 from web.sounds import library
@@ -74,3 +75,10 @@ def patch_room(number: str) -> ResponseReturnValue:
 def delete_room(number: str) -> ResponseReturnValue:
     services().rooms.delete(number)
     return "", 204
+
+
+@blueprint.get("/rooms/<number>/participants")
+def room_participants(number: str) -> ResponseReturnValue:
+    """Who is in the room now, as the bridge nodes report it: role, join time, state."""
+    services().rooms.get(number)  # 404 for an unknown room
+    return jsonify(live.participants(services().client, number))

@@ -150,3 +150,17 @@ def _duration(recording: Path) -> float:
 
     with wave.open(str(recording)) as wav:
         return wav.getnframes() / wav.getframerate()
+
+
+def test_participants_api_shows_who_is_in(stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path) -> None:
+    stack.create_room("5600", user_pin="1", admin_pin="2", wait_for_admin=True)
+    user = Caller(stack, phones, audio_dir, "user").dial("5600").pin("1#")
+    assert wait_for(lambda: stack.request("GET", "/rooms/5600/participants")[1] != [], timeout=20)
+    status, people = stack.request("GET", "/rooms/5600/participants")
+    assert status == 200
+    assert [(p["role"], p["state"]) for p in people] == [("user", "waiting")]
+    assert people[0]["caller"] == f"sip:phone-{user.phone.proc.pid}@127.0.0.1"
+    Caller(stack, phones, audio_dir, "boss").dial("5600").pin("2#")
+    assert wait_for(lambda: sorted((p["role"], p["state"]) for p in stack.request(
+        "GET", "/rooms/5600/participants")[1]) == [("admin", "in_conference"), ("user", "in_conference")], timeout=20)
+    assert stack.request("GET", "/rooms/5699/participants")[0] == 404
