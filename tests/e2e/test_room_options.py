@@ -164,3 +164,16 @@ def test_participants_api_shows_who_is_in(stack: Stack, phones: Callable[..., Te
     assert wait_for(lambda: sorted((p["role"], p["state"]) for p in stack.request(
         "GET", "/rooms/5600/participants")[1]) == [("admin", "in_conference"), ("user", "in_conference")], timeout=20)
     assert stack.request("GET", "/rooms/5699/participants")[0] == 404
+
+
+def test_a_locked_out_caller_id_is_turned_away(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    stack.create_room("5700", user_pin="1")
+    caller = Caller(stack, phones, audio_dir, "locked")
+    client = live.connect(stack.config.redis_url)
+    for second in range(11):  # what eleven wrong PINs within 15 minutes leave behind
+        live.pin_failed(client, "5700", f"sip:phone-{caller.phone.proc.pid}@127.0.0.1", now=time.time() + second)
+    caller.dial("5700")
+    assert caller.hung_up_by_bridge()
+    assert heard(caller.finish(), "too_many_attempts") > HEARD

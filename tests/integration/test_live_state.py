@@ -90,3 +90,20 @@ def test_bootstrap_reports_redis_down_clearly(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "store.bootstrap"], env=env, capture_output=True, text=True)
     assert done.returncode == 1
     assert done.stderr.startswith("bootstrap: redis")
+
+
+def test_more_than_ten_wrong_pins_in_fifteen_minutes_lock_the_caller_out(client: redis.Redis) -> None:
+    for second in range(10):
+        live.pin_failed(client, "1", "sip:a@x", now=1000.0 + second)
+    assert not live.pin_locked(client, "1", "sip:a@x")
+    live.pin_failed(client, "1", "sip:a@x", now=1011.0)
+    assert live.pin_locked(client, "1", "sip:a@x")
+    assert 0 < client.ttl(live.PIN_LOCK.format("1", "sip:a@x")) <= 900
+    assert not live.pin_locked(client, "2", "sip:a@x")  # per room
+    assert not live.pin_locked(client, "1", "sip:b@x")  # per caller ID
+
+
+def test_old_failures_fall_out_of_the_window(client: redis.Redis) -> None:
+    for minute in range(11):
+        live.pin_failed(client, "1", "sip:a@x", now=minute * 100.0)  # 11 failures over 1000 s
+    assert not live.pin_locked(client, "1", "sip:a@x")
