@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import signal
 
+import redis
+
 from bridge.metrics import NodeMetrics
 from bridge.node import BridgeNode
 from stack import config as stack_config
@@ -16,7 +18,9 @@ def main() -> None:
     config = stack_config.load()
     metrics = NodeMetrics(config.bridge.id)
     metrics.serve(config.bridge.address, config.bridge.metrics_port)
-    node = BridgeNode(config.bridge, live.connect(config.redis_url), config.var_path / "sounds", metrics)
+    queue_client = redis.Redis.from_url(config.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    node = BridgeNode(config.bridge, live.connect(config.redis_url), queue_client, config.var_path / "sounds",
+                      config.var_path / "recordings", metrics)
 
     def stop(*_: object) -> None:
         node.stopping = True

@@ -18,6 +18,7 @@ import redis
 from bridge import sip
 from bridge.metrics import NodeMetrics
 from bridge.players import PieceFiles, PromptEnded
+from bridge.recorder import recover
 from bridge.rooms import LiveRoom
 from conference.liveness import RxWatch, observe
 from conference.placement import NodeStatus
@@ -26,6 +27,7 @@ from conference.talking import Talk, observe_level
 from stack.config import BridgeConfig
 from stack.sounds import ensure_music, ensure_silence
 from store import live
+from workers.jobs import enqueue_import
 
 log = logging.getLogger("kamconf.bridge")
 
@@ -39,9 +41,11 @@ HANGUP_GRACE = 5.0
 
 
 class BridgeNode:
-    def __init__(self, config: BridgeConfig, client: redis.Redis, sounds: Path, metrics: NodeMetrics) -> None:
+    def __init__(self, config: BridgeConfig, client: redis.Redis, queue_client: redis.Redis, sounds: Path,
+                 recordings: Path, metrics: NodeMetrics) -> None:
         self.config = config
         self.client = client
+        self.queue_client = queue_client  # RQ needs undecoded replies
         self.metrics = metrics
         self.events: deque[object] = deque()
         self.endpoint = sip.start_endpoint(config)
@@ -49,6 +53,10 @@ class BridgeNode:
         self.music = sip.create_music(str(ensure_music(sounds, config.clock_rate)))
         self.silence = sip.create_music(str(ensure_silence(sounds, config.clock_rate)))
         self.files = PieceFiles(config.clock_rate, sounds / "library")
+        self.recordings = recordings
+        for recording_id in recover(recordings):
+            log.warning("recording %s was left running by a stopped node; completed it", recording_id)
+            self.file_recording(recording_id)
         self.calls: dict[int, sip.RoomCall] = {}  # every call PJSIP knows of, by call id
         self.rooms: dict[str, LiveRoom] = {}
         self.watches: dict[int, RxWatch] = {}
@@ -162,6 +170,7 @@ class BridgeNode:
         log.info("room %s: %s hung up (%d, %s)", room.number, call.caller, event.status, event.reason)
         room.leave(call, event.status)
         if room.empty:
+            room.close()
             del self.rooms[room.number]
             self.safely(live.room_event, "ended", room.number, node=self.config.id)
             self.safely(live.release_affinity, room.number, self.config.id)
@@ -192,6 +201,13 @@ class BridgeNode:
                                 room.number, call.caller, self.config.rtp_timeout)
                     self.metrics.dropped.inc()
                     self.hangup(call, 408)
+
+    def file_recording(self, recording_id: str) -> None:
+        """Have the worker import it into SQL; if Redis is down, the next bootstrap does."""
+        try:
+            enqueue_import(self.queue_client, recording_id)
+        except redis.RedisError as exc:
+            log.error("recording %s not queued for filing (%s); the next start files it", recording_id, exc)
 
     def hangup_soon(self, call: sip.RoomCall) -> None:
         self.farewells.append((time.monotonic() + FAREWELL_DRAIN, call))

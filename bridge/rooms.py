@@ -16,6 +16,7 @@ import pjsua2 as pj
 
 from bridge import sip
 from bridge.players import Prompt
+from bridge.recorder import SessionRecording
 from conference import room as rules
 from conference.mixing import MUSIC, Link, link_changes
 from conference.rooms import RoomSettings
@@ -38,6 +39,7 @@ class LiveRoom:
         self.links: frozenset[Link] = frozenset()
         self.prompts: dict[str, Prompt] = {}  # what each member in the IVR hears now
         self.overlays: list[Prompt] = []  # notices over the mix, until they end
+        self.recording: SessionRecording | None = None
 
     @property
     def empty(self) -> bool:
@@ -73,6 +75,7 @@ class LiveRoom:
         for effect in effects:
             self.carry_out(effect)
         self.remix()
+        self.record()
         self.report(before, left_status)
 
     def carry_out(self, effect: rules.Effect) -> None:
@@ -115,6 +118,24 @@ class LiveRoom:
         for src, dst in start:
             self.port(src).startTransmit(self.port(dst))
         self.links = wanted
+
+    def record(self) -> None:
+        """With `record` on, the session runs from the first entry to the room's end."""
+        inside = {m.id: (m.caller, self.calls[m.id].getAudioMedia(-1))
+                  for m in self.state.at(rules.Stage.IN_CONFERENCE) if m.id in self.calls}
+        if self.recording is None and inside and self.state.settings.record:
+            self.recording = SessionRecording(self.node.recordings, self.number, self.node.config.id)
+            log.info("room %s: recording %s", self.number, self.recording.id)
+        if self.recording is not None:
+            self.recording.follow(inside)
+
+    def close(self) -> None:
+        """The room is empty: finish its recording, if any, and have it filed."""
+        if self.recording is not None:
+            meta = self.recording.close()
+            self.recording = None
+            log.info("room %s: recording %s finished", self.number, meta["id"])
+            self.node.file_recording(meta["id"])
 
     def port(self, name: str) -> pj.AudioMedia:
         if name == MUSIC:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from stack import config as stack_config
 from store import live
 from store.migrations import migrated_engine
+from store.recordings import RecordingRepository
 from store.rooms import RoomRepository, StoreUnavailableError
 from store.sql import make_sessions
 
@@ -77,11 +78,14 @@ def main() -> int:
     if config is None:
         return 1
     try:
-        count = project(config, migrate(config))
+        engine = migrate(config)
+        count = project(config, engine)
+        # Recordings whose import job was never queued (Redis was down) are filed here.
+        filed = RecordingRepository(make_sessions(engine), config.var_path / "recordings").import_all()
     except BootstrapError as exc:
         print(f"bootstrap: {exc}", file=sys.stderr)
         return 1
-    print(f"bootstrap: schema up to date; {count} room(s) projected into Redis")
+    print(f"bootstrap: schema up to date; {count} room(s) projected into Redis; {filed} recording(s) filed")
     return 0
 
 

@@ -74,6 +74,20 @@ class Sound(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
+class Recording(Base):
+    """A recorded conference session; its audio is `<id>.wav` in the recordings folder."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)  # room-startms-node, made by the bridge
+    room: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    node: Mapped[str] = mapped_column(String(64), nullable=False)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    duration_ms: Mapped[int] = mapped_column(Integer, nullable=False)  # of the audio in the file
+    participants: Mapped[str] = mapped_column(String, nullable=False, default="[]")  # JSON list of callers
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; it connects lazily, on first use."""
     engine = create_engine(url, pool_pre_ping=True)

@@ -13,10 +13,11 @@ from flask.typing import ResponseReturnValue
 
 from stack import config as stack_config
 from store import live
+from store.recordings import RecordingRepository
 from store.rooms import RoomRepository
 from store.sounds import SoundRepository
 from store.sql import make_engine, make_sessions
-from web import errors, rooms, sounds
+from web import errors, recordings, rooms, sounds
 from web.auth import API_PREFIX, require_token
 from web.openapi import document
 from web.services import EXTENSION, Services, services
@@ -36,12 +37,14 @@ def create_app(config: stack_config.Config | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]  # rooms read best in RoomSettings order
     app.extensions[EXTENSION] = Services(engine, sessions, client, RoomRepository(sessions, client))
     app.extensions[sounds.EXTENSION] = SoundRepository(sessions, config.var_path / "sounds" / "library")
+    app.extensions[recordings.EXTENSION] = RecordingRepository(sessions, config.var_path / "recordings")
     errors.register(app)
     app.before_request(require_token)
 
     api = Blueprint("api", __name__, url_prefix=API_PREFIX)
     api.register_blueprint(rooms.blueprint)
     api.register_blueprint(sounds.blueprint)
+    api.register_blueprint(recordings.blueprint)
     api.add_url_rule("/openapi.json", "openapi", openapi)
     app.register_blueprint(api)
     app.add_url_rule("/healthz", "healthz", healthz)

@@ -58,6 +58,11 @@ def _schemas() -> dict[str, Any]:
                        "properties": ROOM_FIELDS, "description": "Omitted fields take their defaults. " + _STRICT},
         "RoomPatch": {"type": "object", "additionalProperties": False, "properties": ROOM_FIELDS,
                       "description": "Only the fields sent change. " + _STRICT},
+        "Recording": {"type": "object", "properties": {
+            "id": {"type": "string"}, "room": {"type": "string"},
+            "start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"},
+            "duration_seconds": {"type": "number"},
+            "participants": {"type": "array", "items": {"type": "string"}, "description": "Callers, in order"}}},
         "Participant": {"type": "object", "properties": {
             "id": {"type": "string"}, "caller": {"type": "string", "description": "The caller's SIP URI"},
             "role": {"type": "string", "enum": ["user", "admin"]},
@@ -177,6 +182,25 @@ def _paths() -> dict[str, Any]:
                     "responses": _authed(**{"200": _json({"type": "array", "items": {
                         "$ref": "#/components/schemas/Participant"}}, "Participants in order of joining"),
                         "404": _ref("NotFound")})},
+        },
+        "/recordings": {
+            "get": {"operationId": "listRecordings", "summary": "Recorded conference sessions, newest first",
+                    "parameters": [{"name": "room", "in": "query", "required": False,
+                                    "schema": {"type": "string", "pattern": "^[0-9]+$"}}],
+                    "responses": _authed(**{"200": _json({"type": "array", "items": {
+                        "$ref": "#/components/schemas/Recording"}}, "Recordings"), "400": _ref("Invalid")})},
+        },
+        "/recordings/{recording_id}": {
+            "parameters": [{"name": "recording_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": {"operationId": "getRecording", "summary": "One recording",
+                    "responses": _authed(**{"200": _json({"$ref": "#/components/schemas/Recording"}, "It"),
+                                            "404": _ref("NotFound")})},
+        },
+        "/recordings/{recording_id}/audio": {
+            "parameters": [{"name": "recording_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": {"operationId": "getRecordingAudio", "summary": "The recording (WAV, mono, 16-bit)",
+                    "responses": _authed(**{"200": {"description": "WAV", "content": {"audio/wav": {}}},
+                                            "404": _ref("NotFound")})},
         },
         "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document", "security": [],
                                   "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},

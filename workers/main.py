@@ -10,8 +10,7 @@ import redis
 from rq import Queue, Worker
 
 from stack import config as stack_config
-
-QUEUE = "kamconf"
+from workers.jobs import QUEUE
 
 
 def main() -> None:

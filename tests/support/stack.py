@@ -104,6 +104,11 @@ class Stack:
         if not wait_for(lambda: self.in_conference(number) == count, timeout):
             raise AssertionError(f"room {number}: {self.in_conference(number)} in conference, wanted {count}")
 
+    def download(self, path: str) -> bytes:
+        req = urllib.request.Request(self.api + path, headers={"Authorization": f"Bearer {self.token}"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return bytes(resp.read())
+
     def create_room(self, number: str, **fields: Any) -> dict[str, Any]:
         status, body = self.request("POST", "/rooms", {"number": number, **fields})
         assert status == 201, body

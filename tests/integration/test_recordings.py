@@ -1,0 +1,103 @@
+"""Recordings: completing a file a dead node left, filing sidecars in SQL, the API."""
+
+from __future__ import annotations
+
+import json
+import wave
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from bridge.recorder import RUNNING, recover, write_sidecar
+from stack import config as stack_config
+from store.migrations import migrated_engine
+from store.recordings import RecordingRepository
+from store.sql import make_sessions
+from tests.support.audio import levels, write_tone
+
+RECORDING_ID = "4100-1795350000000-bridge-1"
+
+
+def folder(config: stack_config.Config) -> Path:
+    path = config.var_path / "recordings"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def repository(config: stack_config.Config) -> RecordingRepository:
+    return RecordingRepository(make_sessions(migrated_engine(config)), folder(config))
+
+
+def finished(config: stack_config.Config, tmp_path: Path, recording_id: str = RECORDING_ID) -> Path:
+    audio = write_tone(folder(config) / f"{recording_id}.wav", 440.0, 2.0)
+    write_sidecar(folder(config), {"id": recording_id, "room": "4100", "node": "bridge-1",
+                                   "started_at": 1795350000.0, "ended_at": 1795350002.0,
+                                   "participants": ["sip:a@x", "sip:b@x"], "file": audio.name})
+    return audio
+
+
+def test_a_recording_left_running_is_completed_with_all_its_audio(config: stack_config.Config,
+                                                                   tmp_path: Path) -> None:
+    whole = write_tone(tmp_path / "whole.wav", 440.0, 3.0)
+    running = folder(config) / f"{RECORDING_ID}{RUNNING}"
+    raw = bytearray(whole.read_bytes())
+    raw[4:8] = raw[40:44] = b"\0\0\0\0"  # what PJSIP's header says until the recorder is closed
+    running.write_bytes(bytes(raw))
+    assert recover(folder(config)) == [RECORDING_ID]
+    with wave.open(str(folder(config) / f"{RECORDING_ID}.wav")) as wav:
+        assert wav.getnframes() == 3 * 8000
+    meta = json.loads((folder(config) / f"{RECORDING_ID}.json").read_text())
+    assert (meta["room"], meta["node"], meta["started_at"]) == ("4100", "bridge-1", 1795350000.0)
+    assert not running.exists()
+
+
+def test_import_is_idempotent_and_import_all_files_what_the_queue_missed(config: stack_config.Config,
+                                                                          tmp_path: Path) -> None:
+    finished(config, tmp_path)
+    repo = repository(config)
+    assert repo.import_all() == 1
+    assert repo.import_one(RECORDING_ID) is True
+    assert repo.import_all() == 0
+    (only,) = repo.list()
+    assert only["room"] == "4100" and only["duration_seconds"] == 2.0
+    assert only["participants"] == ["sip:a@x", "sip:b@x"]
+    assert only["start"].startswith("2026-11-22")
+
+
+def test_a_sidecar_without_audio_is_not_filed(config: stack_config.Config) -> None:
+    write_sidecar(folder(config), {"id": RECORDING_ID, "room": "4100", "node": "n", "started_at": 0,
+                                   "ended_at": 1, "participants": [], "file": "x.wav"})
+    assert repository(config).import_one(RECORDING_ID) is False
+
+
+def test_api_lists_and_serves_recordings(config: stack_config.Config, api: FlaskClient, auth: dict[str, str],
+                                         tmp_path: Path) -> None:
+    finished(config, tmp_path)
+    repository(config).import_all()
+    listed = api.get("/api/v1/recordings?room=4100", headers=auth).get_json()
+    assert [r["id"] for r in listed] == [RECORDING_ID]
+    assert api.get("/api/v1/recordings?room=9", headers=auth).get_json() == []
+    assert api.get(f"/api/v1/recordings/{RECORDING_ID}", headers=auth).get_json()["room"] == "4100"
+    audio = api.get(f"/api/v1/recordings/{RECORDING_ID}/audio", headers=auth)
+    assert audio.status_code == 200 and audio.mimetype == "audio/wav"
+    downloaded = tmp_path / "down.wav"
+    downloaded.write_bytes(audio.data)
+    assert levels(downloaded, [440.0], 0.2, 1.8)[440.0] > -20.0
+
+
+@pytest.mark.parametrize("bad", ["nope", "..%2F..%2Fetc%2Fpasswd", "4100-1-x"])
+def test_unknown_or_malformed_ids_are_404(api: FlaskClient, auth: dict[str, str], bad: str) -> None:
+    assert api.get(f"/api/v1/recordings/{bad}", headers=auth).status_code == 404
+    assert api.get(f"/api/v1/recordings/{bad}/audio", headers=auth).status_code == 404
+
+
+def test_recordings_need_a_token(api: FlaskClient) -> None:
+    assert api.get("/api/v1/recordings").status_code == 401
+
+
+def test_bad_room_filter(api: FlaskClient, auth: dict[str, str]) -> None:
+    response = api.get("/api/v1/recordings?room=abc", headers=auth)
+    assert response.status_code == 400 and response.get_json()["error"]["field"] == "room"
+
+

@@ -1,0 +1,41 @@
+"""/api/v1/recordings: recorded conference sessions, listed and downloadable."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request, send_file
+from flask.typing import ResponseReturnValue
+
+from store.recordings import RecordingRepository
+from web.errors import ApiError
+
+blueprint = Blueprint("recordings", __name__)
+EXTENSION = "kamconf.recordings"
+
+
+def recordings() -> RecordingRepository:
+    found: RecordingRepository = current_app.extensions[EXTENSION]
+    return found
+
+
+@blueprint.get("/recordings")
+def list_recordings() -> ResponseReturnValue:
+    room = request.args.get("room")
+    if room is not None and not room.isdigit():
+        raise ApiError(400, "invalid_field", "room must be a room number", "room")
+    return jsonify(recordings().list(room))
+
+
+@blueprint.get("/recordings/<recording_id>")
+def get_recording(recording_id: str) -> ResponseReturnValue:
+    found = recordings().get(recording_id)
+    if found is None:
+        raise ApiError(404, "not_found", f"no recording {recording_id}")
+    return jsonify(found)
+
+
+@blueprint.get("/recordings/<recording_id>/audio")
+def recording_audio(recording_id: str) -> ResponseReturnValue:
+    path = recordings().audio(recording_id) if recordings().get(recording_id) else None
+    if path is None:
+        raise ApiError(404, "not_found", f"no recording {recording_id}")
+    return send_file(path, mimetype="audio/wav", download_name=path.name)

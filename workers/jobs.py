@@ -1,0 +1,28 @@
+"""RQ jobs. Each takes ids, builds what it needs, and is safe to run twice."""
+
+from __future__ import annotations
+
+import redis
+from rq import Queue
+
+from stack import config as stack_config
+from store.migrations import migrated_engine
+from store.recordings import RecordingRepository
+from store.sql import make_sessions
+
+QUEUE = "kamconf"
+
+
+def recordings_folder(config: stack_config.Config) -> RecordingRepository:
+    return RecordingRepository(make_sessions(migrated_engine(config)), config.var_path / "recordings")
+
+
+def import_recording(recording_id: str) -> bool:
+    """File a finished recording in SQL (the bridge enqueues this when a session ends)."""
+    return recordings_folder(stack_config.load()).import_one(recording_id)
+
+
+def enqueue_import(client: redis.Redis, recording_id: str) -> None:
+    # A deterministic job id: a retried enqueue never files the recording twice at once.
+    Queue(QUEUE, connection=client).enqueue(import_recording, recording_id,
+                                            job_id=f"import-recording-{recording_id}", result_ttl=3600)
