@@ -16,7 +16,7 @@ from tests.support.audio import levels, similarity, write_tone
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
 
-HEARD = 0.6  # a prompt played to the phone correlates at about 0.9 through G.711; absent, below 0.3
+HEARD = 0.75  # a prompt heard scores about 0.9-1.0 (see similarity); prompts not heard score below 0.6
 
 
 class Caller:
@@ -80,7 +80,7 @@ def test_pins_give_roles_and_three_wrong_pins_hang_up(
     assert heard(recording, "too_many_attempts") > HEARD
     assert person(stack, "5100", intruder) is None
     user_heard = user.finish()
-    assert heard(user_heard, "only_participant") < 0.3  # the admin was already in
+    assert heard(user_heard, "only_participant") < 0.6  # the admin was already in
     assert heard(user_heard, "count_intro_one") > HEARD
 
 

@@ -52,17 +52,28 @@ def last_seconds(recording: Path, seconds: float) -> tuple[float, float]:
     return max(0.0, duration - seconds - 0.5), duration - 0.5
 
 
-def similarity(recording: Path, prompt: Path) -> float:
-    """Peak normalized cross-correlation (0..1) of a prompt file anywhere in a recording:
-    about 0.9 when the prompt was heard through G.711, near 0 when it was not."""
+def similarity(recording: Path, prompt: Path, chunk_seconds: float = 0.5) -> float:
+    """How surely a prompt file was heard in a recording (0..1): the median, over the prompt's
+    half-second pieces, of each piece's best normalized cross-correlation anywhere in the
+    recording. About 0.9 when heard through G.711, even if the jitter buffer dropped or
+    stretched a frame somewhere; low when it was not heard."""
     heard, rate = read_wav(recording)
     wanted, prompt_rate = read_wav(prompt)
-    if prompt_rate != rate or len(heard) < len(wanted) or not wanted.any():
+    if prompt_rate != rate:
         return 0.0
-    size = 1 << int(np.ceil(np.log2(len(heard) + len(wanted))))
-    correlation = np.fft.irfft(np.fft.rfft(heard, size) * np.conj(np.fft.rfft(wanted, size)), size)[: len(heard)]
-    # Energy of the recording under each placement of the prompt, for normalization.
+    size = int(chunk_seconds * rate)
+    pieces = [wanted[i : i + size] for i in range(0, len(wanted) - size + 1, size)] or [wanted]
+    scores = [_best_match(heard, piece) for piece in pieces if np.sum(piece**2) > 1e-6]
+    return float(np.median(scores)) if scores else 0.0
+
+
+def _best_match(heard: np.ndarray, piece: np.ndarray) -> float:
+    if len(heard) < len(piece):
+        return 0.0
+    size = 1 << int(np.ceil(np.log2(len(heard) + len(piece))))
+    correlation = np.fft.irfft(np.fft.rfft(heard, size) * np.conj(np.fft.rfft(piece, size)), size)
+    # Energy of the recording under each placement of the piece, for normalization.
     window = np.concatenate(([0.0], np.cumsum(heard**2)))
-    energy = window[len(wanted):] - window[: len(heard) - len(wanted) + 1]
-    scores = correlation[: len(energy)] / np.sqrt(np.maximum(energy, 1e-12) * np.sum(wanted**2))
+    energy = window[len(piece):] - window[: len(heard) - len(piece) + 1]
+    scores = correlation[: len(energy)] / np.sqrt(np.maximum(energy, 1e-12) * np.sum(piece**2))
     return float(scores.max())
