@@ -12,7 +12,7 @@ from typing import Any
 from stack.prompts import prompt_file
 from stack.supervisor import wait_for
 from store import live
-from tests.support.audio import levels, similarity, write_tone
+from tests.support.audio import last_seconds, levels, similarity, write_tone
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
 
@@ -177,3 +177,31 @@ def test_a_locked_out_caller_id_is_turned_away(
     caller.dial("5700")
     assert caller.hung_up_by_bridge()
     assert heard(caller.finish(), "too_many_attempts") > HEARD
+
+
+def test_the_greeting_from_the_sound_library_replaces_the_welcome(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    greeting = write_tone(audio_dir / "greeting-upload.wav", 1800.0, 2.0)
+    sound = stack.upload_sound(greeting, "company greeting")
+    stack.create_room("5800", greeting_sound_id=sound["id"])
+    caller = Caller(stack, phones, audio_dir, "greeted").dial("5800")
+    assert wait_for(lambda: stack.in_conference("5800") == 1, timeout=20)
+    recording = caller.finish()
+    assert levels(recording, [1800.0], 0.0, 2.5)[1800.0] > -25.0
+    assert heard(recording, "welcome") < 0.6
+    assert heard(recording, "only_participant") > HEARD
+
+
+def test_without_music_on_hold_waiting_callers_hear_silence(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    stack.create_room("5900", user_pin="1", admin_pin="2", wait_for_admin=True, music_on_hold=False,
+                      announce_count=False)
+    caller = Caller(stack, phones, audio_dir, "waits").dial("5900").pin("1#")
+    assert wait_for(lambda: (person(stack, "5900", caller) or {}).get("state") == "waiting", timeout=20)
+    time.sleep(3)  # what a waiting caller hears
+    assert (person(stack, "5900", caller) or {}).get("state") == "waiting"  # still there, still waiting
+    recording = caller.finish()
+    quiet = levels(recording, [261.63, 392.0, 523.25], *last_seconds(recording, 2.5))
+    assert max(quiet.values()) < -50.0, quiet

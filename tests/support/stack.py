@@ -8,6 +8,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -103,6 +104,19 @@ class Stack:
         """Until `count` callers are past the entry prompts and in the mix."""
         if not wait_for(lambda: self.in_conference(number) == count, timeout):
             raise AssertionError(f"room {number}: {self.in_conference(number)} in conference, wanted {count}")
+
+    def upload_sound(self, path: Path, name: str) -> dict[str, Any]:
+        """POST a file to the sound library as a browser would (multipart/form-data)."""
+        boundary = uuid.uuid4().hex
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n{name}\r\n"
+                f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n"
+                "Content-Type: application/octet-stream\r\n\r\n").encode() + path.read_bytes() + (
+                f"\r\n--{boundary}--\r\n").encode()
+        req = urllib.request.Request(self.api + "/sounds", data=body, method="POST", headers={
+            "Authorization": f"Bearer {self.token}", "Content-Type": f"multipart/form-data; boundary={boundary}"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            assert resp.status == 201
+            return dict(json.loads(resp.read()))
 
     def download(self, path: str) -> bytes:
         req = urllib.request.Request(self.api + path, headers={"Authorization": f"Bearer {self.token}"})
