@@ -18,8 +18,8 @@ from stack import config as stack_config
 from store import live
 from store.migrations import migrated_engine
 from store.recordings import RecordingRepository
-from store.rooms import RoomRepository, StoreUnavailableError
-from store.sql import make_sessions
+from store.rooms import RoomRepository
+from store.sql import StoreUnavailableError, make_sessions
 
 
 class BootstrapError(Exception):

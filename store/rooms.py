@@ -22,7 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from conference.rooms import RoomSettings
 from store import live
-from store.sql import Room, utcnow
+from store.sql import Room, StoreUnavailableError, reading, utcnow
 
 log = logging.getLogger("kamconf.store.rooms")
 T = TypeVar("T")
@@ -45,10 +45,6 @@ class RoomConflictError(Exception):
     """The room kept changing under a change (ATTEMPTS times in a row)."""
 
 
-class StoreUnavailableError(Exception):
-    """Redis or the database failed; the change was rolled back. str() names the store."""
-
-
 def to_settings(row: Room) -> RoomSettings:
     return RoomSettings(**{name: getattr(row, name) for name in SETTINGS})
 
@@ -64,11 +60,11 @@ class RoomRepository:
     def list(self) -> list[RoomSettings]:
         """Every room, shorter numbers first, then in digit order (9 before 10)."""
         query = select(Room).order_by(func.length(Room.number), Room.number)
-        with self._reading() as session:
+        with reading(self.sessions) as session:
             return [to_settings(row) for row in session.scalars(query)]
 
     def get(self, number: str) -> RoomSettings:
-        with self._reading() as session:
+        with reading(self.sessions) as session:
             row = _find(session, number)
             if row is None:
                 raise RoomNotFoundError(number)
@@ -134,13 +130,6 @@ class RoomRepository:
             session.flush()
             live.delete_room(self.client, number)
 
-    @contextmanager
-    def _reading(self) -> Iterator[Session]:
-        with self.sessions() as session:
-            try:
-                yield session
-            except SQLAlchemyError as exc:
-                raise StoreUnavailableError("the database") from exc
 
     @contextmanager
     def _unit(self, number: str) -> Iterator[Session]:

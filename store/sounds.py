@@ -13,21 +13,17 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store import audio
 from store.audio import RATES, AudioError
-from store.rooms import StoreUnavailableError
-from store.sql import Room, Sound
+from store.sql import Room, Sound, reading
 
 log = logging.getLogger("kamconf.store.sounds")
 
@@ -82,18 +78,18 @@ class SoundRepository:
         return self.folder / f"{int(sound_id)}-{int(rate)}.wav"
 
     def list(self) -> list[SoundInfo]:
-        with self._reading() as session:
+        with reading(self.sessions) as session:
             return [to_info(row) for row in session.scalars(select(Sound).order_by(Sound.id))]
 
     def get(self, sound_id: int) -> SoundInfo:
-        with self._reading() as session:
+        with reading(self.sessions) as session:
             row = session.get(Sound, sound_id)
             if row is None:
                 raise SoundNotFoundError(sound_id)
             return to_info(row)
 
     def exists(self, sound_id: int) -> bool:
-        with self._reading() as session:
+        with reading(self.sessions) as session:
             return session.get(Sound, sound_id) is not None
 
     def audio(self, sound_id: int, rate: int) -> Path:
@@ -132,7 +128,7 @@ class SoundRepository:
 
     def delete(self, sound_id: int) -> None:
         """Delete a sound no room uses (else SoundInUseError), then its files."""
-        with self._reading() as session:
+        with reading(self.sessions) as session:
             row = session.get(Sound, sound_id)
             if row is None:
                 raise SoundNotFoundError(sound_id)
@@ -147,7 +143,7 @@ class SoundRepository:
             self.sound_path(sound_id, rate).unlink(missing_ok=True)
 
     def _insert(self, upload: Upload, duration_ms: int, converted: dict[int, Path]) -> SoundInfo:
-        with self._reading() as session:
+        with reading(self.sessions) as session:
             row = Sound(name=upload.name, original_filename=upload.original_filename, format=upload.kind,
                         duration_ms=duration_ms, size_bytes=upload.size)
             session.add(row)
@@ -169,12 +165,3 @@ class SoundRepository:
         handle, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=suffix, dir=self.folder)
         os.close(handle)
         return Path(name)
-
-    @contextmanager
-    def _reading(self) -> Iterator[Session]:
-        with self.sessions() as session:
-            try:
-                yield session
-            except SQLAlchemyError as exc:
-                session.rollback()
-                raise StoreUnavailableError("the database") from exc

@@ -6,11 +6,14 @@ store/migrations; a test checks that they and these models agree.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Boolean, DateTime, Integer, String, create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 
@@ -86,6 +89,21 @@ class Recording(Base):
     ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     duration_ms: Mapped[int] = mapped_column(Integer, nullable=False)  # of the audio in the file
     participants: Mapped[str] = mapped_column(String, nullable=False, default="[]")  # JSON list of callers
+
+
+class StoreUnavailableError(Exception):
+    """Redis or the database failed; the change was rolled back. str() names the store."""
+
+
+@contextmanager
+def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reads; a database that fails becomes StoreUnavailableError."""
+    with sessions() as session:
+        try:
+            yield session
+        except SQLAlchemyError as exc:
+            session.rollback()
+            raise StoreUnavailableError("the database") from exc
 
 
 def make_engine(url: str) -> Engine:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 from sqlalchemy.exc import SQLAlchemyError
 
-from store.rooms import StoreUnavailableError
+from store.sql import StoreUnavailableError
 from store.tokens import role_of
 from web.errors import ApiError
 from web.services import services

@@ -16,8 +16,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from conference.rooms import FieldError
 from store.audio import AudioError
-from store.rooms import RoomConflictError, RoomExistsError, RoomNotFoundError, StoreUnavailableError
+from store.rooms import RoomConflictError, RoomExistsError, RoomNotFoundError
 from store.sounds import SoundInUseError, SoundNotFoundError
+from store.sql import StoreUnavailableError
 
 log = logging.getLogger("kamconf.web")
 

@@ -29,8 +29,8 @@ from conference.rooms import FieldError, RoomSettings, pin_matches, validate_cre
 from stack import config as stack_config
 from store import bootstrap, live
 from store.migrations import upgrade
-from store.rooms import RoomConflictError, RoomRepository, StoreUnavailableError
-from store.sql import Base, make_engine, make_sessions
+from store.rooms import RoomConflictError, RoomRepository
+from store.sql import Base, StoreUnavailableError, make_engine, make_sessions
 from tests.integration.conftest import write_config
 from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer
