@@ -226,3 +226,10 @@ def test_a_wrong_pin_typed_ahead_is_refused_and_asked_again() -> None:
     assert effects[-1] == Play("a", ("wrong_pin", "enter_pin"))
     r, effects = transition(r, PromptDone("a"))
     assert stage(r, "a") == Stage.PIN and effects == []
+
+
+def test_the_mix_is_mix_minus() -> None:
+    r = room()
+    for name in "abc":
+        r, _ = join(r, name)
+    assert links(r) == {(s, d) for s in "abc" for d in "abc" if s != d}
