@@ -102,9 +102,8 @@ class BridgeNode:
         elif isinstance(event, sip.Ended):
             self.ended(event)
         elif isinstance(event, sip.Digit):
-            log.info("room %s: %s pressed %s (%s)", event.call.room, event.call.caller, event.digit, event.method)
             if (room := self.rooms.get(event.call.room or "")) is not None:
-                room.digit(event.call, event.digit)
+                room.digit(event.call, event.digit, event.method)
         elif isinstance(event, PromptEnded):
             for room in self.rooms.values():
                 room.prompt_ended(event.player)

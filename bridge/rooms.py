@@ -107,7 +107,11 @@ class LiveRoom:
             del self.prompts[prompt.member]
             self.feed(rules.PromptDone(prompt.member))
 
-    def digit(self, call: sip.RoomCall, digit: str) -> None:
+    def digit(self, call: sip.RoomCall, digit: str, method: str) -> None:
+        settings = self.state.settings
+        # In a room with PINs a digit may be part of one: never write it to the log.
+        shown = "a key" if settings.user_pin or settings.admin_pin else digit
+        log.info("room %s: %s pressed %s (%s)", self.number, call.caller, shown, method)
         self.feed(rules.Digit(call.participant_id, digit))
 
     def remix(self) -> None:

@@ -205,3 +205,12 @@ def test_without_music_on_hold_waiting_callers_hear_silence(
     recording = caller.finish()
     quiet = levels(recording, [261.63, 392.0, 523.25], *last_seconds(recording, 2.5))
     assert max(quiet.values()) < -50.0, quiet
+
+
+def test_pin_digits_never_reach_the_log(stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path) -> None:
+    stack.create_room("5950", user_pin="8642")
+    caller = Caller(stack, phones, audio_dir, "secret").dial("5950").pin("8642#")
+    assert wait_for(lambda: (person(stack, "5950", caller) or {}).get("role") == "user", timeout=20)
+    log = stack.log("bridge")
+    assert "pressed a key" in log
+    assert not any(f"pressed {d} " in log.split("room 5950", 1)[1] for d in "8642")
