@@ -7,8 +7,10 @@ keeps explicit references to every Call and player it hands to PJSIP.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import time
+import weakref
 from collections import deque
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import redis
 
 from bridge import sip
 from bridge.metrics import NodeMetrics
-from bridge.players import PieceFiles, PromptEnded
+from bridge.players import PieceFiles, Prompt, PromptEnded
 from bridge.recorder import recover
 from bridge.rooms import LiveRoom
 from conference.liveness import RxWatch, observe
@@ -62,6 +64,9 @@ class BridgeNode:
         self.watches: dict[int, RxWatch] = {}
         self.talks: dict[int, Talk] = {}
         self.farewells: list[tuple[float, sip.RoomCall]] = []  # (when, call) to hang up
+        # (when, tie-breaker, prompt): weak, so a prompt replaced early stops playing at once
+        self.prompt_ends: list[tuple[float, int, weakref.ref[Prompt]]] = []
+        self.prompt_count = 0
         self.stopping = False
 
     # The loop ------------------------------------------------------------------
@@ -84,6 +89,10 @@ class BridgeNode:
                 next_level = now + LEVEL_INTERVAL
             if self.farewells and self.farewells[0][0] <= now:
                 self.hangup(self.farewells.pop(0)[1])
+            while self.prompt_ends and self.prompt_ends[0][0] <= now:
+                prompt = heapq.heappop(self.prompt_ends)[2]()
+                if prompt is not None:
+                    self.events.append(PromptEnded(prompt))
         self.shutdown()
 
     def drain(self) -> None:
@@ -93,6 +102,8 @@ class BridgeNode:
                 self.handle(event)
             except pj.Error as exc:  # one call's failure must not stop the node
                 log.error("pjsua2 error on %s: %s", type(event).__name__, exc.info())
+            except Exception:  # nor a missing file or a bug in one room's handling
+                log.exception("failed to handle %s", type(event).__name__)
 
     def handle(self, event: object) -> None:
         if isinstance(event, sip.Incoming):
@@ -208,6 +219,10 @@ class BridgeNode:
         except redis.RedisError as exc:
             log.error("recording %s not queued for filing (%s); the next start files it", recording_id, exc)
 
+    def expect_end(self, prompt: Prompt) -> None:
+        self.prompt_count += 1
+        heapq.heappush(self.prompt_ends, (time.monotonic() + prompt.seconds, self.prompt_count, weakref.ref(prompt)))
+
     def hangup_soon(self, call: sip.RoomCall) -> None:
         self.farewells.append((time.monotonic() + FAREWELL_DRAIN, call))
 
@@ -266,6 +281,7 @@ class BridgeNode:
         self.rooms.clear()
         self.calls.clear()
         self.farewells.clear()
+        self.prompt_ends.clear()
         self.events.clear()
         del self.music, self.silence
         self.account.shutdown()

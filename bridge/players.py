@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import deque
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,21 +17,23 @@ class PromptEnded:
 
 
 class Prompt(pj.AudioMediaPlayer):
-    """A playlist played once; its end is queued as PromptEnded (the loop, not PJSIP, reacts)."""
+    """A playlist played once. Its end is known from the files' lengths and noticed by the
+    loop: PJSIP's end-of-file callback runs on the media clock thread, and calling into
+    Python there can deadlock with the loop thread, which holds the GIL while it calls PJSIP."""
 
-    def __init__(self, files: list[Path], events: deque[object], member: str, overlay: bool) -> None:
+    def __init__(self, files: list[Path], member: str, overlay: bool) -> None:
         super().__init__()
-        self.events, self.member, self.overlay = events, member, overlay
-        self.finished = False
+        self.member, self.overlay = member, overlay
+        self.seconds = sum(_seconds(path) for path in files)
         names = pj.StringVector()
         for path in files:
             names.append(str(path))
         self.createPlaylist(names, "prompt", pj.PJMEDIA_FILE_NO_LOOP)
 
-    def onEof2(self) -> None:  # noqa: N802
-        if not self.finished:
-            self.finished = True
-            self.events.append(PromptEnded(self))
+
+def _seconds(path: Path) -> float:
+    with wave.open(str(path)) as wav:
+        return wav.getnframes() / wav.getframerate()
 
 
 class PieceFiles:

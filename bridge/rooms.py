@@ -95,9 +95,10 @@ class LiveRoom:
 
     def play(self, pieces: tuple[str, ...], calls: list[sip.RoomCall], member: str, overlay: bool) -> Prompt:
         files = self.node.files.resolve(pieces, self.state.settings.language)
-        prompt = Prompt(files, self.node.events, member, overlay)
+        prompt = Prompt(files, member, overlay)
         for call in calls:
             prompt.startTransmit(call.getAudioMedia(-1))
+        self.node.expect_end(prompt)
         return prompt
 
     def prompt_ended(self, prompt: Prompt) -> None:
