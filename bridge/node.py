@@ -89,10 +89,8 @@ class BridgeNode:
                 next_level = now + LEVEL_INTERVAL
             if self.farewells and self.farewells[0][0] <= now:
                 self.hangup(self.farewells.pop(0)[1])
-            while self.prompt_ends and self.prompt_ends[0][0] <= now:
-                prompt = heapq.heappop(self.prompt_ends)[2]()
-                if prompt is not None:
-                    self.events.append(PromptEnded(prompt))
+            if self.prompt_ends and self.prompt_ends[0][0] <= now:
+                self.end_prompts(now)
         self.shutdown()
 
     def drain(self) -> None:
@@ -218,6 +216,13 @@ class BridgeNode:
             enqueue_import(self.queue_client, recording_id)
         except redis.RedisError as exc:
             log.error("recording %s not queued for filing (%s); the next start files it", recording_id, exc)
+
+    def end_prompts(self, now: float) -> None:
+        # A method of its own so no local of the loop keeps a player alive past libDestroy.
+        while self.prompt_ends and self.prompt_ends[0][0] <= now:
+            prompt = heapq.heappop(self.prompt_ends)[2]()
+            if prompt is not None:
+                self.events.append(PromptEnded(prompt))
 
     def expect_end(self, prompt: Prompt) -> None:
         self.prompt_count += 1
