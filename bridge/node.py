@@ -156,7 +156,7 @@ class BridgeNode:
 
     def room_settings(self, number: str) -> RoomSettings | None:
         """The room as the API last wrote it; Redis down: the settings in use, else defaults."""
-        projected = self.ask(live.get_room, number, default=...)
+        projected = self.ask(live.get_entry, live.ROOMS, number, default=...)
         if projected is ...:
             room = self.rooms.get(number)
             return room.state.settings if room else RoomSettings(number)

@@ -16,19 +16,22 @@ class PromptEnded:
     player: Prompt
 
 
-class Prompt(pj.AudioMediaPlayer):
+class Prompt:
     """A playlist played once. Its end is known from the files' lengths and noticed by the
-    loop: PJSIP's end-of-file callback runs on the media clock thread, and calling into
-    Python there can deadlock with the loop thread, which holds the GIL while it calls PJSIP."""
+    loop, never from PJSIP's end-of-file callback, which runs on a PJSIP thread. The player
+    is a plain pjsua2 object, not a subclass, so PJSIP never calls into Python for it."""
 
     def __init__(self, files: list[Path], member: str, overlay: bool) -> None:
-        super().__init__()
         self.member, self.overlay = member, overlay
         self.seconds = sum(_seconds(path) for path in files)
         names = pj.StringVector()
         for path in files:
             names.append(str(path))
-        self.createPlaylist(names, "prompt", pj.PJMEDIA_FILE_NO_LOOP)
+        self.player = pj.AudioMediaPlayer()
+        self.player.createPlaylist(names, "prompt", pj.PJMEDIA_FILE_NO_LOOP)
+
+    def play_to(self, call_audio: pj.AudioMedia) -> None:
+        self.player.startTransmit(call_audio)
 
 
 def _seconds(path: Path) -> float:

@@ -57,7 +57,7 @@ class LiveRoom:
         member = call.participant_id
         self.links = frozenset(link for link in self.links if member not in link)
         if member in self.prompts:
-            self.prompts[member].startTransmit(call.getAudioMedia(-1))
+            self.prompts[member].play_to(call.getAudioMedia(-1))
         self.remix()
 
     def leave(self, call: sip.RoomCall, status: int) -> None:
@@ -97,7 +97,7 @@ class LiveRoom:
         files = self.node.files.resolve(pieces, self.state.settings.language)
         prompt = Prompt(files, member, overlay)
         for call in calls:
-            prompt.startTransmit(call.getAudioMedia(-1))
+            prompt.play_to(call.getAudioMedia(-1))
         self.node.expect_end(prompt)
         return prompt
 

@@ -36,29 +36,36 @@ def connect(url: str, timeout: float = 0.5) -> redis.Redis:
     )
 
 
-# Rooms -----------------------------------------------------------------------
+# Projections of SQL tables: rooms, extensions, trunks ----------------------------
+
+EXTENSIONS = "kamconf:extensions"  # hash: extension number -> extension (JSON, digest HA1, never a password)
+TRUNKS = "kamconf:trunks"  # hash: trunk name -> trunk (JSON)
 
 
-def put_room(client: redis.Redis, number: str, settings: Mapping[str, Any]) -> None:
-    client.hset(ROOMS, number, json.dumps(dict(settings), sort_keys=True))
+def put_entry(client: redis.Redis, table: str, key: str, data: Mapping[str, Any]) -> None:
+    client.hset(table, key, json.dumps(dict(data), sort_keys=True))
 
 
-def delete_room(client: redis.Redis, number: str) -> None:
-    client.hdel(ROOMS, number)
+def delete_entry(client: redis.Redis, table: str, key: str) -> None:
+    client.hdel(table, key)
 
 
-def replace_rooms(client: redis.Redis, rooms: Mapping[str, Mapping[str, Any]]) -> None:
-    """Rebuild the whole projection atomically (at start, from SQL)."""
+def replace_table(client: redis.Redis, table: str, entries: Mapping[str, Mapping[str, Any]]) -> None:
+    """Rebuild a whole projection atomically (at start, from SQL)."""
     pipe = client.pipeline(transaction=True)
-    pipe.delete(ROOMS)
-    if rooms:
-        pipe.hset(ROOMS, mapping={n: json.dumps(dict(s), sort_keys=True) for n, s in rooms.items()})
+    pipe.delete(table)
+    if entries:
+        pipe.hset(table, mapping={k: json.dumps(dict(v), sort_keys=True) for k, v in entries.items()})
     pipe.execute()
 
 
-def get_room(client: redis.Redis, number: str) -> dict[str, Any] | None:
-    raw = client.hget(ROOMS, number)
+def get_entry(client: redis.Redis, table: str, key: str) -> dict[str, Any] | None:
+    raw = client.hget(table, key)
     return None if raw is None else json.loads(raw)
+
+
+def entries(client: redis.Redis, table: str) -> dict[str, dict[str, Any]]:
+    return {str(key): json.loads(raw) for key, raw in client.hgetall(table).items()}
 
 
 # Bridge nodes ----------------------------------------------------------------

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from conference.rooms import FieldError
 from store.audio import AudioError
-from store.rooms import RoomConflictError, RoomExistsError, RoomNotFoundError
+from store.projected import ConflictError, ExistsError, NotFoundError
 from store.sounds import SoundInUseError, SoundNotFoundError
 from store.sql import StoreUnavailableError
 
@@ -54,9 +54,10 @@ def error_response(status: int, error_id: str, message: str, field: str | None =
 def register(app: Flask) -> None:
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(FieldError, _field_error)
-    app.register_error_handler(RoomNotFoundError, _not_found)
-    app.register_error_handler(RoomExistsError, _duplicate)
-    app.register_error_handler(RoomConflictError, _conflict)
+    # Handlers are found by class: the subclasses of ExistsError first.
+    app.register_error_handler(NotFoundError, _not_found)
+    app.register_error_handler(ConflictError, _conflict)
+    app.register_error_handler(ExistsError, _duplicate)
     app.register_error_handler(SoundNotFoundError, _sound_not_found)
     app.register_error_handler(SoundInUseError, _sound_in_use)
     app.register_error_handler(AudioError, _bad_audio)
@@ -77,16 +78,16 @@ def _field_error(err: FieldError) -> Response:
     return error_response(400, err.error_id, err.message, err.field)
 
 
-def _not_found(err: RoomNotFoundError) -> Response:
-    return error_response(404, "not_found", f"no room {err}")
+def _not_found(err: NotFoundError) -> Response:
+    return error_response(404, "not_found", f"no {err.kind} {err.key}")
 
 
-def _duplicate(err: RoomExistsError) -> Response:
-    return error_response(409, "duplicate", f"a room with number {err} exists", "number")
+def _duplicate(err: ExistsError) -> Response:
+    return error_response(409, "duplicate", f"{err.key} is taken: a {err.kind} has it", err.field)
 
 
-def _conflict(err: RoomConflictError) -> Response:
-    return error_response(409, "conflict", f"room {err} kept changing under this request; try again")
+def _conflict(err: ConflictError) -> Response:
+    return error_response(409, "conflict", f"{err.kind} {err.key} kept changing under this request; try again")
 
 
 def _sound_not_found(err: SoundNotFoundError) -> Response:

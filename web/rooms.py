@@ -1,6 +1,6 @@
 """/api/v1/rooms: thin views; rules live in conference.rooms, storage in store.rooms.
 
-Failures are exceptions (FieldError, RoomNotFoundError, ...) that web.errors
+Failures are exceptions (FieldError, NotFoundError, ...) that web.errors
 turns into the one JSON error shape.
 """
 

@@ -21,9 +21,12 @@ configure_flags=(--enable-epoll --disable-sound --disable-video --disable-ssl --
   --disable-speex-aec --disable-gsm-codec --disable-ilbc-codec --disable-g7221-codec
   --disable-opencore-amr --disable-silk --disable-opus --disable-bcg729 --disable-libyuv
   --disable-libwebrtc --disable-sdl --disable-ffmpeg --disable-v4l2 --disable-openh264 --disable-vpx)
+# -threads: PJSIP calls back into Python from its own threads (media events, end of
+# file); without it those callbacks run without the GIL and corrupt the interpreter.
+swig_flags="-threads"
 # The cache key covers everything that changes the built module.
 key=$(cat "$here/config_site.h" "$here/epoll-sleep-cap.patch" \
-  <(echo "$src_version $orig_sha256 $pyver ${configure_flags[*]}") | sha256sum | cut -c1-16)
+  <(echo "$src_version $orig_sha256 $pyver ${configure_flags[*]} $swig_flags") | sha256sum | cut -c1-16)
 out="$cache/pjsua2-$key"
 site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')
 
@@ -83,6 +86,8 @@ cd "$pj"
 CFLAGS="-O2 -fPIC" CXXFLAGS="-O2 -fPIC" ./configure -q "${configure_flags[@]}" >/dev/null
 make -s dep >/dev/null 2>&1
 make -s -j"$(nproc)" >"$work/build.log" 2>&1 || { tail -40 "$work/build.log" >&2; exit 1; }
+# Recipes expand variables after the whole Makefile is read, so an appended += applies.
+echo "SWIG_FLAGS += $swig_flags" >>pjsip-apps/src/swig/python/Makefile
 PATH="$venv/bin:$PATH" make -s -C pjsip-apps/src/swig/python >"$work/swig.log" 2>&1 \
   || { tail -40 "$work/swig.log" >&2; exit 1; }
 

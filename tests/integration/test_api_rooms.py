@@ -29,7 +29,8 @@ from conference.rooms import FieldError, RoomSettings, pin_matches, validate_cre
 from stack import config as stack_config
 from store import bootstrap, live
 from store.migrations import upgrade
-from store.rooms import RoomConflictError, RoomRepository
+from store.projected import ConflictError
+from store.rooms import RoomRepository
 from store.sql import Base, StoreUnavailableError, make_engine, make_sessions
 from tests.integration.conftest import write_config
 from tests.support.ports import free_port
@@ -304,7 +305,7 @@ def test_concurrent_changes_of_one_room_are_both_kept(
         theirs.update("40", lambda other: validate_patch(other, {"max_participants": other.max_participants + 1}))
         return validate_patch(room, {"name": "never"})
 
-    with pytest.raises(RoomConflictError):
+    with pytest.raises(ConflictError):
         mine.update("40", always_overtaken)
     assert mine.get("40").name == "theirs" and projected(client)["40"]["name"] == "theirs"
     with pytest.raises(FieldError):
@@ -375,7 +376,7 @@ def test_bootstrap_migrates_and_rebuilds_the_projection(
     repository = RoomRepository(make_sessions(make_engine(config.database_url)), client)
     repository.create(validate_create({"number": "42", "name": "kept", "user_pin": "4242"}))
     client.delete(live.ROOMS)  # Redis restarted without its data
-    live.put_room(client, "stale", {"number": "stale"})
+    live.put_entry(client, live.ROOMS, "stale", {"number": "stale"})
     for _ in range(2):  # idempotent
         assert bootstrap.main() == 0
         assert list(projected(client)) == ["42"]

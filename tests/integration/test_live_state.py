@@ -21,15 +21,15 @@ NODE = NodeStatus("n1", "127.0.0.1", 5080, capacity=10, load=2)
 
 
 def test_replace_rooms_swaps_the_whole_projection(client: redis.Redis) -> None:
-    live.put_room(client, "1", {"number": "1"})
-    live.replace_rooms(client, {"2": {"number": "2"}, "3": {"number": "3"}})
+    live.put_entry(client, live.ROOMS, "1", {"number": "1"})
+    live.replace_table(client, live.ROOMS, {"2": {"number": "2"}, "3": {"number": "3"}})
     assert sorted(client.hkeys(live.ROOMS)) == ["2", "3"]
-    live.replace_rooms(client, {})
+    live.replace_table(client, live.ROOMS, {})
     assert client.hlen(live.ROOMS) == 0
 
 
 def test_room_and_affinity_in_one_read(client: redis.Redis) -> None:
-    live.put_room(client, "1", {"number": "1", "record": True})
+    live.put_entry(client, live.ROOMS, "1", {"number": "1", "record": True})
     assert live.room_and_affinity(client, "1") == ({"number": "1", "record": True}, None)
     live.claim_affinity(client, "1", "n1", None)
     assert live.room_and_affinity(client, "1")[1] == "n1"
@@ -73,13 +73,13 @@ def test_bootstrap_migrates_and_rebuilds_the_projection(config: stack_config.Con
     upgrade(engine)
     RoomRepository(make_sessions(engine), client).create(RoomSettings(number="42", name="kept"))
     client.delete(live.ROOMS)  # Redis lost its data (restart without persistence)
-    live.put_room(client, "stale", {"number": "stale"})
+    live.put_entry(client, live.ROOMS, "stale", {"number": "stale"})
     env = {**os.environ, "KAMCONF_CONFIG": str(Path(config.var_path) / "kamconf.toml"),
            "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     done = subprocess.run([sys.executable, "-m", "store.bootstrap"], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert sorted(client.hkeys(live.ROOMS)) == ["42"]
-    projected = live.get_room(client, "42")
+    projected = live.get_entry(client, live.ROOMS, "42")
     assert projected is not None and projected["name"] == "kept"
 
 
