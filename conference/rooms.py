@@ -11,10 +11,11 @@ import dataclasses
 import hashlib
 import hmac
 import secrets
-import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from conference.fields import FieldError, Rule, boolean, clean, digits, integer, or_null, require, text
 
 LANGUAGES = ("en", "ru")
 MAX_NUMBER_LENGTH = 32
@@ -58,89 +59,43 @@ class RoomSettings:
         return cls(**{key: value for key, value in data.items() if key in known})
 
 
-class FieldError(ValueError):
-    """A payload the API must refuse. `field` is "" when the body as a whole is wrong."""
-
-    def __init__(self, field: str, error_id: str, message: str) -> None:
-        super().__init__(message)
-        self.field, self.error_id, self.message = field, error_id, message
-
-
 BOOLEANS = ("record", "announce_count", "music_on_hold", "end_on_admin_exit", "mute_notifications", "wait_for_admin")
 
 
 def validate_create(payload: Any) -> RoomSettings:
     """A new room from an API payload (PINs in clear); the result holds hashed PINs."""
-    clean = _clean(payload)
-    if "number" not in clean:
-        raise FieldError("number", "missing_field", "number is required")
-    _check_pins_differ(clean.get("user_pin"), clean.get("admin_pin"))
-    return RoomSettings(**_hash_pins(clean))
+    fields = clean(payload, _RULES)
+    require(fields, "number")
+    _check_pins_differ(fields.get("user_pin"), fields.get("admin_pin"))
+    return RoomSettings(**_hash_pins(fields))
 
 
 def validate_patch(current: RoomSettings, payload: Any) -> RoomSettings:
     """`current` with the payload's fields changed. A room's number never changes:
     callers, dial plans and the projection know the room by it."""
-    clean = _clean(payload)
-    if "number" in clean and clean["number"] != current.number:
+    fields = clean(payload, _RULES)
+    if "number" in fields and fields["number"] != current.number:
         raise FieldError("number", "immutable_field", "a room's number cannot change; create a new room")
-    user_pin, admin_pin = clean.get("user_pin"), clean.get("admin_pin")
+    user_pin, admin_pin = fields.get("user_pin"), fields.get("admin_pin")
     _check_pins_differ(user_pin, admin_pin)
     # A PIN changed alone must still differ from the other one, which is only stored hashed.
-    if user_pin is not None and "admin_pin" not in clean and pin_matches(current.admin_pin, user_pin):
+    if user_pin is not None and "admin_pin" not in fields and pin_matches(current.admin_pin, user_pin):
         raise FieldError("user_pin", "invalid_field", "user_pin and admin_pin must differ")
-    if admin_pin is not None and "user_pin" not in clean and pin_matches(current.user_pin, admin_pin):
+    if admin_pin is not None and "user_pin" not in fields and pin_matches(current.user_pin, admin_pin):
         raise FieldError("admin_pin", "invalid_field", "user_pin and admin_pin must differ")
-    return dataclasses.replace(current, **_hash_pins(clean))
-
-
-def _clean(payload: Any) -> dict[str, Any]:
-    if not isinstance(payload, dict):
-        raise FieldError("", "bad_request", "the body must be a JSON object")
-    unknown = sorted(str(key) for key in payload if key not in _RULES)
-    if unknown:
-        raise FieldError(unknown[0], "unknown_field", f"unknown field {unknown[0]!r}; known: {', '.join(FIELDS)}")
-    for name, value in payload.items():
-        accepts, expected = _RULES[name]
-        if not accepts(value):
-            raise FieldError(name, "invalid_field", f"{name} must be {expected}")
-    return dict(payload)
-
-
-def _digits(longest: int) -> Callable[[Any], bool]:
-    # isascii: str.isdigit() also accepts other scripts' digits and superscripts.
-    return lambda value: isinstance(value, str) and value.isascii() and value.isdigit() and 1 <= len(value) <= longest
-
-
-def _text(longest: int) -> Callable[[Any], bool]:
-    # Control characters (NUL breaks PostgreSQL) and lone surrogates (no UTF-8 form) cannot be stored.
-    return lambda value: isinstance(value, str) and len(value) <= longest and not any(
-        unicodedata.category(char) in ("Cc", "Cs") for char in value)
-
-
-def _integer(lowest: int, highest: int) -> Callable[[Any], bool]:
-    # JSON true is a Python int, but no room setting means it as a number.
-    return lambda value: isinstance(value, int) and not isinstance(value, bool) and lowest <= value <= highest
-
-
-def _boolean(value: Any) -> bool:
-    return isinstance(value, bool)
-
-
-def _or_null(accepts: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    return lambda value: value is None or accepts(value)
+    return dataclasses.replace(current, **_hash_pins(fields))
 
 
 # field -> (accepts the JSON value?, what the error message says it must be)
-_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "number": (_digits(MAX_NUMBER_LENGTH), f"a string of 1-{MAX_NUMBER_LENGTH} digits"),
-    "name": (_text(MAX_NAME_LENGTH), f"a string of at most {MAX_NAME_LENGTH} characters, no control characters"),
+_RULES: dict[str, Rule] = {
+    "number": (digits(MAX_NUMBER_LENGTH), f"a string of 1-{MAX_NUMBER_LENGTH} digits"),
+    "name": (text(MAX_NAME_LENGTH), f"a string of at most {MAX_NAME_LENGTH} characters, no control characters"),
     "language": (lambda value: isinstance(value, str) and value in LANGUAGES, f"one of {', '.join(LANGUAGES)}"),
-    "user_pin": (_or_null(_digits(MAX_PIN_LENGTH)), f"null or a string of 1-{MAX_PIN_LENGTH} digits"),
-    "admin_pin": (_or_null(_digits(MAX_PIN_LENGTH)), f"null or a string of 1-{MAX_PIN_LENGTH} digits"),
-    **{name: (_boolean, "true or false") for name in BOOLEANS},
-    "max_participants": (_integer(0, MAX_PARTICIPANTS), f"an integer 0-{MAX_PARTICIPANTS} (0 = unlimited)"),
-    "greeting_sound_id": (_or_null(_integer(1, MAX_SOUND_ID)), f"null or an integer 1-{MAX_SOUND_ID}"),
+    "user_pin": (or_null(digits(MAX_PIN_LENGTH)), f"null or a string of 1-{MAX_PIN_LENGTH} digits"),
+    "admin_pin": (or_null(digits(MAX_PIN_LENGTH)), f"null or a string of 1-{MAX_PIN_LENGTH} digits"),
+    **{name: (boolean, "true or false") for name in BOOLEANS},
+    "max_participants": (integer(0, MAX_PARTICIPANTS), f"an integer 0-{MAX_PARTICIPANTS} (0 = unlimited)"),
+    "greeting_sound_id": (or_null(integer(1, MAX_SOUND_ID)), f"null or an integer 1-{MAX_SOUND_ID}"),
 }
 FIELDS = tuple(_RULES)  # what the API accepts, in RoomSettings order
 
@@ -150,11 +105,11 @@ def _check_pins_differ(user_pin: str | None, admin_pin: str | None) -> None:
         raise FieldError("admin_pin", "invalid_field", "user_pin and admin_pin must differ")
 
 
-def _hash_pins(clean: dict[str, Any]) -> dict[str, Any]:
+def _hash_pins(fields: dict[str, Any]) -> dict[str, Any]:
     for name in ("user_pin", "admin_pin"):
-        if clean.get(name) is not None:
-            clean[name] = hash_pin(clean[name])
-    return clean
+        if fields.get(name) is not None:
+            fields[name] = hash_pin(fields[name])
+    return fields
 
 
 def hash_pin(pin: str, salt: str | None = None) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from conference.rooms import FieldError
+from conference.fields import FieldError
 from store.audio import AudioError
 from store.projected import ConflictError, ExistsError, NotFoundError
 from store.sounds import SoundInUseError, SoundNotFoundError

@@ -12,7 +12,8 @@ from flask import Blueprint, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
-from conference.rooms import FieldError, RoomSettings, validate_create, validate_patch
+from conference.fields import FieldError
+from conference.rooms import RoomSettings, validate_create, validate_patch
 from store import live
 from web.errors import ApiError
 from web.services import services

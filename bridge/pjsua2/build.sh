@@ -31,7 +31,9 @@ out="$cache/pjsua2-$key"
 site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')
 
 install_into_venv() {
-  if ! cmp -s "$out/pjsua2.py" "$site/pjsua2.py" 2>/dev/null; then
+  local so
+  so=$(basename "$out"/_pjsua2*.so)
+  if ! cmp -s "$out/pjsua2.py" "$site/pjsua2.py" 2>/dev/null || ! cmp -s "$out/$so" "$site/$so" 2>/dev/null; then
     cp "$out"/_pjsua2*.so "$out/pjsua2.py" "$site/"
     echo "pjsua2: installed from $out"
   fi

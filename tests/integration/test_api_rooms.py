@@ -25,7 +25,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
-from conference.rooms import FieldError, RoomSettings, pin_matches, validate_create, validate_patch
+from conference.fields import FieldError
+from conference.rooms import RoomSettings, pin_matches, validate_create, validate_patch
 from stack import config as stack_config
 from store import bootstrap, live
 from store.migrations import upgrade
