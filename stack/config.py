@@ -26,6 +26,8 @@ DEFAULT_FILE = ROOT / "kamconf.toml"
 class SipConfig:
     address: str = "127.0.0.1"  # Kamailio listens here, UDP and TCP
     port: int = 5060
+    # Digest realm of extensions' passwords: changing it invalidates every stored password.
+    realm: str = "kamconf"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from stack import config as stack_config
-from store import live
+from store import directory, live
 from store.migrations import migrated_engine
 from store.recordings import RecordingRepository
 from store.rooms import RoomRepository
@@ -53,10 +53,12 @@ def migrate(config: stack_config.Config) -> Engine:
 
 
 def project(config: stack_config.Config, engine: Engine) -> int:
-    """Replace the Redis room projection with what SQL holds; the number of rooms."""
-    repository = RoomRepository(make_sessions(engine), live.connect(config.redis_url))
+    """Replace the Redis projections (rooms, extensions, trunks) with what SQL holds; the number of rooms."""
+    sessions, client = make_sessions(engine), live.connect(config.redis_url)
     try:
-        return repository.project_all()
+        for repository in (directory.extensions(sessions, client), directory.trunks(sessions, client)):
+            repository.project_all()
+        return RoomRepository(sessions, client).project_all()
     except StoreUnavailableError as exc:
         cause = exc.__cause__ or exc
         if isinstance(cause, redis.RedisError):

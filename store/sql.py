@@ -91,6 +91,47 @@ class Recording(Base):
     participants: Mapped[str] = mapped_column(String, nullable=False, default="[]")  # JSON list of callers
 
 
+class Extension(Base):
+    """An employee's phone (conference.extensions.ExtensionSettings); the password is kept as HA1 only."""
+
+    __tablename__ = "extensions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    ha1: Mapped[str] = mapped_column(String(32), nullable=False)
+    display_name: Mapped[str] = mapped_column(String(100), nullable=False, default="")
+    language: Mapped[str] = mapped_column(String(2), nullable=False, default="en")
+    consult_merge: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    external_calls: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    forward_to: Mapped[str | None] = mapped_column(String(33))
+    conference_pin: Mapped[str | None] = mapped_column(String(128))
+    conference_end_on_exit: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    conference_announce_caller_name: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+
+    __mapper_args__: dict[str, Any] = {"version_id_col": version}
+
+
+class Trunk(Base):
+    """A carrier gateway (conference.extensions.TrunkSettings); lists and maps as JSON text."""
+
+    __tablename__ = "trunks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    gateway: Mapped[str] = mapped_column(String(260), nullable=False)
+    sources: Mapped[str] = mapped_column(String, nullable=False, default="[]")
+    prefixes: Mapped[str] = mapped_column(String, nullable=False, default="[]")
+    inbound: Mapped[str] = mapped_column(String, nullable=False, default="{}")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+
+    __mapper_args__: dict[str, Any] = {"version_id_col": version}
+
+
 class StoreUnavailableError(Exception):
     """Redis or the database failed; the change was rolled back. str() names the store."""
 

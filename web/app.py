@@ -12,12 +12,12 @@ from flask import Blueprint, Flask, jsonify
 from flask.typing import ResponseReturnValue
 
 from stack import config as stack_config
-from store import live
+from store import directory, live
 from store.recordings import RecordingRepository
 from store.rooms import RoomRepository
 from store.sounds import SoundRepository
 from store.sql import make_engine, make_sessions
-from web import errors, recordings, rooms, sounds
+from web import errors, phones, recordings, rooms, sounds
 from web.auth import API_PREFIX, require_token
 from web.openapi import document
 from web.services import EXTENSION, Services, services
@@ -35,7 +35,9 @@ def create_app(config: stack_config.Config | None = None) -> Flask:
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.json.sort_keys = False  # type: ignore[attr-defined]  # rooms read best in RoomSettings order
-    app.extensions[EXTENSION] = Services(engine, sessions, client, RoomRepository(sessions, client))
+    app.extensions[EXTENSION] = Services(engine, sessions, client, RoomRepository(sessions, client),
+                                         directory.extensions(sessions, client), directory.trunks(sessions, client),
+                                         config.sip.realm)
     app.extensions[sounds.EXTENSION] = SoundRepository(sessions, config.var_path / "sounds" / "library")
     app.extensions[recordings.EXTENSION] = RecordingRepository(sessions, config.var_path / "recordings")
     errors.register(app)
@@ -45,6 +47,7 @@ def create_app(config: stack_config.Config | None = None) -> Flask:
     api.register_blueprint(rooms.blueprint)
     api.register_blueprint(sounds.blueprint)
     api.register_blueprint(recordings.blueprint)
+    api.register_blueprint(phones.blueprint)
     api.add_url_rule("/openapi.json", "openapi", openapi)
     app.register_blueprint(api)
     app.add_url_rule("/healthz", "healthz", healthz)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conference import rooms
+from conference import extensions, rooms
 from store.audio import RATES
 from store.sounds import MIN_SECONDS
 from web.errors import ERROR_IDS
@@ -77,6 +77,7 @@ def _schemas() -> dict[str, Any]:
                 "message": {"type": "string", "description": "For people; may change."},
                 "field": {"type": "string", "description": "The request field at fault, when there is one."}}}}},
         **_sound_schemas(),
+        **_phone_schemas(),
         "Health": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}},
     }
 
@@ -263,6 +264,98 @@ def _sound_paths() -> dict[str, Any]:
     }
 
 
+_NUMBER = {"type": "string", "pattern": r"^\+?[0-9]{1,32}$"}
+EXTENSION_FIELDS: dict[str, Any] = {
+    "number": {"type": "string", "pattern": f"^[0-9]{{1,{rooms.MAX_NUMBER_LENGTH}}}$",
+               "description": "What others dial, and the digest user name. Unique among rooms and extensions; "
+                              "it cannot change."},
+    "password": {"type": "string", "minLength": extensions.MIN_PASSWORD, "maxLength": extensions.MAX_PASSWORD,
+                 "writeOnly": True, "description": "The SIP digest password (printable ASCII). Stored only as "
+                                                   "its HA1 for the configured realm; never returned."},
+    "display_name": {"type": "string", "maxLength": rooms.MAX_NAME_LENGTH, "default": "",
+                     "description": "Spoken when it joins a local conference that announces names."},
+    "language": {"type": "string", "enum": list(rooms.LANGUAGES), "default": "en",
+                 "description": "Language of the prompts of its local conference."},
+    "consult_merge": {"type": "boolean", "default": False,
+                      "description": "# during a call consults another number; # again merges all (seed 002)."},
+    "external_calls": {"type": "boolean", "default": True,
+                       "description": "May call numbers behind trunks, directly, by # or by *8."},
+    "forward_to": {**_NUMBER, "type": ["string", "null"], "default": None,
+                   "description": "Every call to this extension goes to this extension, room or external number."},
+    "conference_pin": {**_PIN, "default": None, "writeOnly": True,
+                       "description": "PIN others type to join its *8 local conference. " + _PIN_RULES},
+    "conference_end_on_exit": {"type": "boolean", "default": False,
+                               "description": "Its local conference ends when it, the owner, leaves."},
+    "conference_announce_caller_name": {"type": "boolean", "default": False,
+                                        "description": "Speak a joining caller's display name in its local "
+                                                       "conference."},
+}
+TRUNK_FIELDS: dict[str, Any] = {
+    "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,31}$", "description": "Unique; cannot change."},
+    "gateway": {"type": "string", "description": "host or host:port that calls to its prefixes are sent to."},
+    "sources": {"type": "array", "minItems": 1, "maxItems": extensions.MAX_LIST, "uniqueItems": True,
+                "items": {"type": "string"}, "description": "IPv4 address or address:port the trunk calls from; "
+                                                            "calls from elsewhere are not the trunk's."},
+    "prefixes": {"type": "array", "maxItems": extensions.MAX_LIST, "uniqueItems": True, "items": _NUMBER,
+                 "default": [], "description": "Numbers starting so are external and go to this trunk "
+                                               "(the longest prefix of all trunks wins)."},
+    "inbound": {"type": "object", "additionalProperties": {"type": "string", "pattern": "^[0-9]+$"},
+                "default": {}, "description": "The trunk's numbers, each mapped to a local extension or room."},
+}
+
+
+def _phone_schemas() -> dict[str, Any]:
+    shown = {name: spec for name, spec in EXTENSION_FIELDS.items() if name not in ("password", "conference_pin")}
+    extension = {**shown, "has_conference_pin": {"type": "boolean"}}
+    return {
+        "ExtensionCreate": {"type": "object", "additionalProperties": False, "required": ["number", "password"],
+                            "properties": EXTENSION_FIELDS, "description": _STRICT},
+        "ExtensionPatch": {"type": "object", "additionalProperties": False, "properties": EXTENSION_FIELDS,
+                           "description": "Only the fields sent change. " + _STRICT},
+        "Extension": {"type": "object", "additionalProperties": False, "required": list(extension),
+                      "properties": extension},
+        "TrunkCreate": {"type": "object", "additionalProperties": False, "required": ["name", "gateway", "sources"],
+                        "properties": TRUNK_FIELDS, "description": _STRICT},
+        "TrunkPatch": {"type": "object", "additionalProperties": False, "properties": TRUNK_FIELDS,
+                       "description": "Only the fields sent change. " + _STRICT},
+        "Trunk": {"type": "object", "additionalProperties": False, "required": list(TRUNK_FIELDS),
+                  "properties": TRUNK_FIELDS},
+    }
+
+
+def _crud(plural: str, kind: str, key: str, what: str) -> dict[str, Any]:
+    """Paths of a collection like /extensions: list, create, get, patch, delete."""
+    shape = {"$ref": f"#/components/schemas/{kind}"}
+    writes = {"400": _ref("Invalid"), "413": _ref("TooLarge"), "415": _ref("NotJson")}
+    missing = _error(f"No {what} with this {key} (not_found).")
+    conflict = _error(f"The {what} changed under this request too many times in a row (conflict); retry.")
+    return {
+        f"/{plural}": {
+            "get": {"operationId": f"list{kind}s", "summary": f"List {plural}",
+                    "responses": _authed(**{"200": _json({"type": "array", "items": shape}, f"Every {what}")})},
+            "post": {"operationId": f"create{kind}", "summary": f"Create a {what}",
+                     "requestBody": _body(f"{kind}Create"),
+                     "responses": _authed(**writes, **{"201": _json(shape, "Created"), "409": _error(
+                         f"The {key} is taken (duplicate, field {key}).")})},
+        },
+        f"/{plural}/{{{key}}}": {
+            "parameters": [{"name": key, "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": {"operationId": f"get{kind}", "summary": f"One {what}",
+                    "responses": _authed(**{"200": _json(shape, f"The {what}"), "404": missing})},
+            "patch": {"operationId": f"update{kind}", "summary": f"Change some settings of a {what}",
+                      "requestBody": _body(f"{kind}Patch"),
+                      "responses": _authed(**writes, **{"200": _json(shape, "As changed"), "404": missing,
+                                                        "409": conflict})},
+            "delete": {"operationId": f"delete{kind}", "summary": f"Delete a {what}",
+                       "responses": _authed(**{"204": {"description": "Deleted"}, "404": missing, "409": conflict})},
+        },
+    }
+
+
+def _phone_paths() -> dict[str, Any]:
+    return {**_crud("extensions", "Extension", "number", "extension"), **_crud("trunks", "Trunk", "name", "trunk")}
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -283,5 +376,5 @@ def document() -> dict[str, Any]:
             "schemas": _schemas(),
             "responses": _RESPONSES,
         },
-        "paths": {**_paths(), **_sound_paths()},
+        "paths": {**_paths(), **_sound_paths(), **_phone_paths()},
     }

@@ -56,7 +56,9 @@ def list_rooms() -> ResponseReturnValue:
 
 @blueprint.post("/rooms")
 def create_room() -> ResponseReturnValue:
-    room = services().rooms.create(with_known_greeting(validate_create(json_body())))
+    settings = with_known_greeting(validate_create(json_body()))
+    services().check_number_free(settings.number)
+    room = services().rooms.create(settings)
     return jsonify(public(room)), 201, {"Location": url_for(".get_room", number=room.number)}
 
 

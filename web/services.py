@@ -10,7 +10,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from conference.extensions import ExtensionSettings, TrunkSettings
 from store import migrations
+from store.projected import ExistsError, NotFoundError, ProjectedRepository
 from store.rooms import RoomRepository
 from web.errors import ApiError
 
@@ -23,6 +25,18 @@ class Services:
     sessions: sessionmaker[Session]
     client: redis.Redis
     rooms: RoomRepository
+    extensions: ProjectedRepository[ExtensionSettings]
+    trunks: ProjectedRepository[TrunkSettings]
+    realm: str  # of extensions' digest passwords
+
+    def check_number_free(self, number: str) -> None:
+        """Rooms and extensions share one number space: a new one must be neither."""
+        for repository in (self.rooms, self.extensions):
+            try:
+                repository.get(number)
+            except NotFoundError:
+                continue
+            raise ExistsError(repository.table.kind, number)
 
     def check_health(self) -> None:
         """Raise unless SQL (at the newest schema) and Redis both answer."""
@@ -37,7 +51,8 @@ class Services:
         except redis.RedisError as exc:
             raise ApiError(503, "unavailable", "live state (Redis) does not answer") from exc
         # Redis answers again: a projection a hung Redis may have spoilt is repaired now.
-        self.rooms.heal()
+        for repository in (self.rooms, self.extensions, self.trunks):
+            repository.heal()
 
 
 def services() -> Services:

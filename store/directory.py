@@ -1,0 +1,43 @@
+"""Extensions and trunks in SQL, projected into Redis for KEMI (store.projected)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from conference.extensions import ExtensionSettings, TrunkSettings
+from store import live
+from store.projected import ProjectedRepository, Table
+from store.sql import Extension, Trunk
+
+_EXTENSION_COLUMNS = tuple(f.name for f in dataclasses.fields(ExtensionSettings))
+
+
+def _extension(row: Extension) -> ExtensionSettings:
+    return ExtensionSettings(**{name: getattr(row, name) for name in _EXTENSION_COLUMNS})
+
+
+def _trunk(row: Trunk) -> TrunkSettings:
+    return TrunkSettings(row.name, row.gateway, tuple(json.loads(row.sources)), tuple(json.loads(row.prefixes)),
+                         json.loads(row.inbound))
+
+
+def _trunk_row(trunk: TrunkSettings) -> dict[str, Any]:
+    data = trunk.as_dict()
+    return {**data, **{name: json.dumps(data[name]) for name in ("sources", "prefixes", "inbound")}}
+
+
+EXTENSIONS = Table("extension", Extension, "number", live.EXTENSIONS, _extension, ExtensionSettings.as_dict)
+TRUNKS = Table("trunk", Trunk, "name", live.TRUNKS, _trunk, _trunk_row)
+
+
+def extensions(sessions: sessionmaker[Session], client: redis.Redis) -> ProjectedRepository[ExtensionSettings]:
+    return ProjectedRepository(EXTENSIONS, sessions, client)
+
+
+def trunks(sessions: sessionmaker[Session], client: redis.Redis) -> ProjectedRepository[TrunkSettings]:
+    return ProjectedRepository(TRUNKS, sessions, client)

@@ -1,0 +1,82 @@
+"""/api/v1/extensions and /api/v1/trunks: thin views; rules in conference.extensions,
+storage in store.directory. Rooms and extensions share one number space."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, url_for
+from flask.typing import ResponseReturnValue
+
+from conference.extensions import (
+    ExtensionSettings,
+    patch_extension,
+    patch_trunk,
+    public_extension,
+    validate_extension,
+    validate_trunk,
+)
+from web.rooms import json_body
+from web.services import services
+
+blueprint = Blueprint("phones", __name__)
+
+
+@blueprint.get("/extensions")
+def list_extensions() -> ResponseReturnValue:
+    return jsonify([public_extension(e) for e in services().extensions.list()])
+
+
+@blueprint.post("/extensions")
+def create_extension() -> ResponseReturnValue:
+    extension = validate_extension(json_body(), services().realm)
+    services().check_number_free(extension.number)
+    services().extensions.create(extension)
+    return jsonify(public_extension(extension)), 201, {"Location": url_for(".get_extension", number=extension.number)}
+
+
+@blueprint.get("/extensions/<number>")
+def get_extension(number: str) -> ResponseReturnValue:
+    return jsonify(public_extension(services().extensions.get(number)))
+
+
+@blueprint.patch("/extensions/<number>")
+def patch_extension_view(number: str) -> ResponseReturnValue:
+    body, realm = json_body(), services().realm
+
+    def change(current: ExtensionSettings) -> ExtensionSettings:
+        return patch_extension(current, body, realm)
+
+    return jsonify(public_extension(services().extensions.update(number, change)))
+
+
+@blueprint.delete("/extensions/<number>")
+def delete_extension(number: str) -> ResponseReturnValue:
+    services().extensions.delete(number)
+    return "", 204
+
+
+@blueprint.get("/trunks")
+def list_trunks() -> ResponseReturnValue:
+    return jsonify([t.as_dict() for t in services().trunks.list()])
+
+
+@blueprint.post("/trunks")
+def create_trunk() -> ResponseReturnValue:
+    trunk = services().trunks.create(validate_trunk(json_body()))
+    return jsonify(trunk.as_dict()), 201, {"Location": url_for(".get_trunk", name=trunk.name)}
+
+
+@blueprint.get("/trunks/<name>")
+def get_trunk(name: str) -> ResponseReturnValue:
+    return jsonify(services().trunks.get(name).as_dict())
+
+
+@blueprint.patch("/trunks/<name>")
+def patch_trunk_view(name: str) -> ResponseReturnValue:
+    body = json_body()
+    return jsonify(services().trunks.update(name, lambda current: patch_trunk(current, body)).as_dict())
+
+
+@blueprint.delete("/trunks/<name>")
+def delete_trunk(name: str) -> ResponseReturnValue:
+    services().trunks.delete(name)
+    return "", 204
