@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import KSR  # provided by Kamailio
 import redis
 
+from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.placement import NodeStatus
 from kemi import routes
 from stack import config as stack_config
@@ -41,18 +42,29 @@ class RedisLiveState:
     def __init__(self, url: str) -> None:
         self._client = live.connect(url, timeout=0.3)
 
-    def room_and_affinity(self, number: str) -> tuple[dict[str, Any] | None, str | None]:
-        return self._guard(live.room_and_affinity, number)
+    def is_room(self, number: str) -> bool:
+        return bool(self._guard(self._client.hexists, live.ROOMS, number))
+
+    def extension(self, number: str) -> ExtensionSettings | None:
+        data = self._guard(live.get_entry, self._client, live.EXTENSIONS, number)
+        return None if data is None else ExtensionSettings.from_dict(data)
+
+    def trunks(self) -> list[TrunkSettings]:
+        return [TrunkSettings.from_dict(data) for data in self._guard(live.entries, self._client, live.TRUNKS).values()]
+
+    def affinity(self, key: str) -> str | None:
+        return self._guard(live.affinity, self._client, key)
 
     def live_nodes(self) -> list[NodeStatus]:
-        return self._guard(live.live_nodes)
+        return self._guard(live.live_nodes, self._client)
 
-    def claim_affinity(self, number: str, node_id: str, previous: str | None) -> str:
-        return self._guard(live.claim_affinity, number, node_id, previous)
+    def claim_affinity(self, key: str, node_id: str, previous: str | None) -> str:
+        return self._guard(live.claim_affinity, self._client, key, node_id, previous)
 
-    def _guard(self, func: Any, *args: Any) -> Any:
+    @staticmethod
+    def _guard(func: Any, *args: Any) -> Any:
         try:
-            return func(self._client, *args)
+            return func(*args)
         except redis.RedisError as exc:
             raise routes.LiveStateError(str(exc)) from exc
 
@@ -62,24 +74,25 @@ def mod_init() -> kamailio:
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     logging.getLogger("kamconf").addHandler(handler)
     logging.getLogger("kamconf").setLevel(logging.INFO)
-    return kamailio(RedisLiveState(stack_config.load().redis_url))
+    config = stack_config.load()
+    return kamailio(RedisLiveState(config.redis_url), config.sip.realm)
 
 
 class kamailio:  # noqa: N801  (the class name app_python3 expects)
-    def __init__(self, live_state: RedisLiveState) -> None:
-        self.live = live_state
+    def __init__(self, live_state: RedisLiveState, realm: str) -> None:
+        self.live, self.realm = live_state, realm
 
     def child_init(self, rank: int) -> int:
         return 0
 
     def ksr_request_route(self, msg: Any) -> int:
-        return _guarded("request", routes.request_route, KSR, self.live)
+        return _guarded("request", routes.request_route, KSR, self.live, self.realm)
 
-    def ksr_onreply_room(self, msg: Any) -> int:
-        return _guarded("reply", routes.reply_from_room, KSR)
+    def ksr_onreply_media(self, msg: Any) -> int:
+        return _guarded("reply", routes.reply_with_media, KSR)
 
-    def ksr_failure_room(self, msg: Any) -> int:
-        return _guarded("failure", routes.room_failure, KSR)
+    def ksr_failure_media(self, msg: Any) -> int:
+        return _guarded("failure", routes.media_failure, KSR)
 
     # app_python3 in Kamailio 5.6 needs these defined, or KSR calls fail.
     def ksr_reply_route(self, msg: Any) -> int:

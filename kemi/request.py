@@ -11,16 +11,25 @@ class SipRequest:
     method: str
     user: str | None  # user part of the request URI
     in_dialog: bool  # has a To tag
-    source: str  # "ip:port" of the previous hop
+    source_ip: str  # of the previous hop
+    source_port: int
     call_id: str
+    from_user: str | None = None
+    to_user: str | None = None
 
     @classmethod
     def read(cls, ksr: Any) -> SipRequest:
-        user = ksr.pv.get("$rU")
         return cls(
             method=str(ksr.pv.get("$rm")),
-            user=None if user is None else str(user),
+            user=_text(ksr.pv.get("$rU")),
             in_dialog=ksr.siputils.has_totag() > 0,
-            source=f"{ksr.pv.get('$si')}:{ksr.pv.get('$sp')}",
+            source_ip=str(ksr.pv.get("$si")),
+            source_port=int(ksr.pv.get("$sp") or 0),
             call_id=str(ksr.pv.get("$ci")),
+            from_user=_text(ksr.pv.get("$fU")),
+            to_user=_text(ksr.pv.get("$tU")),
         )
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -9,36 +9,45 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
+from conference import numberplan
+from conference.extensions import ExtensionSettings
+from conference.numberplan import Caller, CallerKind, Refuse, ToExtension, ToLocalConference, ToRoom
 from conference.placement import NodeStatus, choose_node
 from kemi import media
 from kemi.request import SipRequest
 
 log = logging.getLogger("kamconf.kemi")
 
-ROOM_REPLY_ROUTE = "ksr_onreply_room"
-ROOM_FAILURE_ROUTE = "ksr_failure_room"
+MEDIA_REPLY_ROUTE = "ksr_onreply_media"
+MEDIA_FAILURE_ROUTE = "ksr_failure_media"
 MAX_FORWARDS = 10
 # sanity_check(msg checks, uri checks): RURI, version, method, CSeq, Content-Length,
 # Via/From/To/Call-ID presence and URI syntax (sanity module docs).
 SANITY_MSG_CHECKS = 1511
 SANITY_URI_CHECKS = 7
+AUTH_HA1 = 1  # pv_auth_check flags: the password given is HA1
+AUTH_SAME_USER = 1  # pv_auth_check checks: the auth user is the From (To for REGISTER) user
+CHALLENGE_QOP = 1  # auth_challenge flags: ask for qop=auth
+# Told to the bridge on every call it receives; never believed from outside.
+CALLER_HEADER = "X-Kamconf-Caller"
+ALLOW = "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER\r\n"
 
 
-class LiveState(Protocol):
+class LiveState(numberplan.Directory, Protocol):
     """What routing reads from Redis (store.live through kemi.main)."""
 
-    def room_and_affinity(self, number: str) -> tuple[dict[str, Any] | None, str | None]: ...
+    def affinity(self, key: str) -> str | None: ...
 
     def live_nodes(self) -> list[NodeStatus]: ...
 
-    def claim_affinity(self, number: str, node_id: str, previous: str | None) -> str: ...
+    def claim_affinity(self, key: str, node_id: str, previous: str | None) -> str: ...
 
 
 class LiveStateError(Exception):
     """Live state cannot be read: answer 503 rather than hold the caller."""
 
 
-def request_route(ksr: Any, live: LiveState) -> None:
+def request_route(ksr: Any, live: LiveState, realm: str) -> None:
     if not initial_checks(ksr):
         return
     request = SipRequest.read(ksr)
@@ -59,11 +68,22 @@ def request_route(ksr: Any, live: LiveState) -> None:
         return
     if request.method == "ACK":
         return  # stray ACK without a transaction: nothing to do
+    if request.method == "REGISTER":
+        guarded(ksr, request, lambda: register(ksr, request, live, realm))
+        return
     if request.method != "INVITE":
-        ksr.hdr.append("Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO\r\n")
+        ksr.hdr.append(ALLOW)
         ksr.sl.sl_send_reply(405, "Method Not Allowed")
         return
-    invite(ksr, request, live)
+    guarded(ksr, request, lambda: invite(ksr, request, live, realm))
+
+
+def guarded(ksr: Any, request: SipRequest, route: Any) -> None:
+    try:
+        route()
+    except LiveStateError as exc:
+        log.error("live state unavailable for %s %s: %s", request.method, request.call_id, exc)
+        service_unavailable(ksr)
 
 
 def initial_checks(ksr: Any) -> bool:
@@ -95,29 +115,94 @@ def in_dialog(ksr: Any, request: SipRequest) -> None:
     ksr.sl.sl_send_reply(404, "Not Here")
 
 
-def invite(ksr: Any, request: SipRequest, live: LiveState) -> None:
-    number = request.user or ""
-    try:
-        room, affinity = live.room_and_affinity(number) if number.isdigit() else (None, None)
-        if room is None:
-            ksr.sl.sl_send_reply(404, "Not Found")
-            return
-        node = place_room(number, affinity, live)
-    except LiveStateError as exc:
-        log.error("live state unavailable for %s: %s", request.call_id, exc)
-        service_unavailable(ksr)
+def register(ksr: Any, request: SipRequest, live: LiveState, realm: str) -> None:
+    """Digest-authenticated registration of an extension (usrloc in memory)."""
+    extension = live.extension(request.to_user or "")
+    if extension is None:
+        ksr.sl.sl_send_reply(403, "Forbidden")
         return
-    if node is None:
-        log.error("no live bridge node for room %s", number)
-        service_unavailable(ksr)
+    if not authenticated(ksr, extension, realm):
+        return
+    if ksr.registrar.save("location", 0) < 0:
+        ksr.sl.sl_reply_error()
+
+
+def authenticated(ksr: Any, extension: ExtensionSettings, realm: str) -> bool:
+    """Whether the request carries the extension's credentials; if not, it is challenged."""
+    if ksr.auth.pv_auth_check(realm, extension.ha1, AUTH_HA1, AUTH_SAME_USER) < 0:
+        ksr.auth.auth_challenge(realm, CHALLENGE_QOP)
+        return False
+    ksr.auth.consume_credentials()
+    return True
+
+
+def identify(ksr: Any, request: SipRequest, live: LiveState, realm: str) -> Caller | None:
+    """Who calls: a bridge node or trunk by source address, an extension by its credentials,
+    else anonymous. None: the request was challenged (or refused) and is answered."""
+    if any(node.address == request.source_ip and node.port == request.source_port for node in live.live_nodes()):
+        return Caller(CallerKind.BRIDGE)
+    trunk = numberplan.trunk_from(request.source_ip, request.source_port, live.trunks())
+    if trunk is not None:
+        return Caller(CallerKind.TRUNK, trunk=trunk)
+    extension = live.extension(request.from_user) if request.from_user else None
+    if extension is None:
+        return Caller(CallerKind.ANONYMOUS)
+    return Caller(CallerKind.EXTENSION, extension) if authenticated(ksr, extension, realm) else None
+
+
+def invite(ksr: Any, request: SipRequest, live: LiveState, realm: str) -> None:
+    caller = identify(ksr, request, live, realm)
+    if caller is None:
+        return
+    decision = numberplan.decide(caller, request.user or "", live)
+    if isinstance(decision, Refuse):
+        log.info("%s from %s (%s) to %s: %d %s", request.call_id, request.from_user, caller.kind, request.user,
+                 decision.code, decision.reason)
+        ksr.sl.sl_send_reply(decision.code, decision.reason)
         return
     ksr.hdr.remove("Route")
+    ksr.hdr.remove(CALLER_HEADER)
+    if isinstance(decision, ToRoom | ToLocalConference):
+        key = decision.number if isinstance(decision, ToRoom) else decision.room
+        to_bridge(ksr, request, live, key, caller)
+    elif isinstance(decision, ToExtension):
+        ksr.setuser(decision.number)
+        if ksr.registrar.lookup("location") < 0:
+            ksr.sl.sl_send_reply(480, "Temporarily Unavailable")
+            return
+        anchor_and_relay(ksr, request)
+    else:
+        ksr.setuser(decision.number)
+        ksr.sethostport(decision.trunk.gateway)
+        anchor_and_relay(ksr, request)
+
+
+def to_bridge(ksr: Any, request: SipRequest, live: LiveState, key: str, caller: Caller) -> None:
+    node = place_room(key, live.affinity(key), live)
+    if node is None:
+        log.error("no live bridge node for room %s", key)
+        service_unavailable(ksr)
+        return
+    ksr.hdr.append(f"{CALLER_HEADER}: {caller_tag(caller)}\r\n")
+    ksr.setdsturi(node.sip_uri)
+    anchor_and_relay(ksr, request)
+
+
+def caller_tag(caller: Caller) -> str:
+    """How the bridge learns who calls: "extension 100", "trunk carrier", "bridge" or "anonymous"."""
+    if caller.extension is not None:
+        return f"extension {caller.extension.number}"
+    if caller.trunk is not None:
+        return f"trunk {caller.trunk.name}"
+    return str(caller.kind)
+
+
+def anchor_and_relay(ksr: Any, request: SipRequest) -> None:
     ksr.rr.record_route()
     if media.has_sdp(ksr) and not media.offer(ksr):
         log.error("rtpengine offer failed for %s", request.call_id)
         service_unavailable(ksr)
         return
-    ksr.setdsturi(node.sip_uri)
     relay(ksr, request)
 
 
@@ -134,10 +219,10 @@ def place_room(number: str, affinity: str | None, live: LiveState) -> NodeStatus
 def relay(ksr: Any, request: SipRequest) -> None:
     initial_invite = request.method == "INVITE" and not request.in_dialog
     if request.method == "INVITE":
-        ksr.tm.t_on_reply(ROOM_REPLY_ROUTE)
+        ksr.tm.t_on_reply(MEDIA_REPLY_ROUTE)
     if initial_invite:
         # Only a failed initial INVITE ends the media session; a failed re-INVITE keeps it.
-        ksr.tm.t_on_failure(ROOM_FAILURE_ROUTE)
+        ksr.tm.t_on_failure(MEDIA_FAILURE_ROUTE)
     if ksr.tm.t_relay() < 0:
         if initial_invite:
             media.delete(ksr)
@@ -149,13 +234,13 @@ def service_unavailable(ksr: Any) -> None:
     ksr.sl.sl_send_reply(503, "Service Unavailable")
 
 
-def reply_from_room(ksr: Any) -> None:
-    """Provisional or final answer with SDP from the bridge: complete the media anchor."""
+def reply_with_media(ksr: Any) -> None:
+    """Provisional or final answer with SDP from the callee: complete the media anchor."""
     status = int(ksr.pv.get("$rs") or 0)
     if 100 < status < 300 and media.has_sdp(ksr):
         media.answer(ksr)
 
 
-def room_failure(ksr: Any) -> None:
+def media_failure(ksr: Any) -> None:
     """The INVITE ended without 2xx (CANCEL, busy, timeout): release the media anchor."""
     media.delete(ksr)

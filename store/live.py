@@ -93,15 +93,6 @@ def live_nodes(client: redis.Redis) -> list[NodeStatus]:
     return [NodeStatus.from_dict(json.loads(raw)) for raw in raws if raw]
 
 
-def room_and_affinity(client: redis.Redis, number: str) -> tuple[dict[str, Any] | None, str | None]:
-    """One round trip for what every initial INVITE needs first."""
-    pipe = client.pipeline(transaction=False)
-    pipe.hget(ROOMS, number)
-    pipe.get(AFFINITY.format(number))
-    raw_room, affinity = pipe.execute()
-    return (None if raw_room is None else json.loads(raw_room)), affinity
-
-
 def claim_affinity(client: redis.Redis, number: str, node_id: str, previous: str | None) -> str:
     """Point the room at `node_id` unless another worker chose first; return the winner."""
     key = AFFINITY.format(number)

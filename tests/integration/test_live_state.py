@@ -28,12 +28,12 @@ def test_replace_rooms_swaps_the_whole_projection(client: redis.Redis) -> None:
     assert client.hlen(live.ROOMS) == 0
 
 
-def test_room_and_affinity_in_one_read(client: redis.Redis) -> None:
-    live.put_entry(client, live.ROOMS, "1", {"number": "1", "record": True})
-    assert live.room_and_affinity(client, "1") == ({"number": "1", "record": True}, None)
-    live.claim_affinity(client, "1", "n1", None)
-    assert live.room_and_affinity(client, "1")[1] == "n1"
-    assert live.room_and_affinity(client, "9") == (None, None)
+def test_projected_entries_read_back(client: redis.Redis) -> None:
+    live.put_entry(client, live.TRUNKS, "t", {"name": "t", "sources": ["10.0.0.1"]})
+    assert live.get_entry(client, live.TRUNKS, "t") == {"name": "t", "sources": ["10.0.0.1"]}
+    assert live.entries(client, live.TRUNKS) == {"t": {"name": "t", "sources": ["10.0.0.1"]}}
+    live.delete_entry(client, live.TRUNKS, "t")
+    assert live.get_entry(client, live.TRUNKS, "t") is None and live.entries(client, live.TRUNKS) == {}
 
 
 def test_heartbeat_expires_and_deregister_removes(client: redis.Redis) -> None:

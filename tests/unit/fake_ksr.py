@@ -47,6 +47,14 @@ class FakeKSR:
         self.calls.append(("setdsturi", (uri,)))
         return 1
 
+    def setuser(self, user: str) -> int:
+        self.calls.append(("setuser", (user,)))
+        return 1
+
+    def sethostport(self, hostport: str) -> int:
+        self.calls.append(("sethostport", (hostport,)))
+        return 1
+
     def called(self, name: str) -> list[tuple[Any, ...]]:
         return [args for func, args in self.calls if func == name]
 

@@ -4,159 +4,268 @@ from typing import Any
 
 import pytest
 
+from conference.extensions import ExtensionSettings, TrunkSettings, ha1
 from conference.placement import NodeStatus
 from kemi import routes
 from tests.unit.fake_ksr import FakeKSR
 
 NODE_A = NodeStatus("a", "127.0.0.1", 5080, capacity=10, load=3)
 NODE_B = NodeStatus("b", "127.0.0.1", 5081, capacity=10, load=1)
-ROOM = {"number": "1000"}
+REALM = "kamconf"
+EXT_100 = ExtensionSettings("100", ha1("100", REALM, "password100"), display_name="Anna")
+EXT_101 = ExtensionSettings("101", ha1("101", REALM, "password101"), external_calls=False)
+CARRIER = TrunkSettings("carrier", "10.0.0.1:5090", ("10.0.0.1:5090",), ("8",), {"74950000000": "100"})
 
 
 class Live:
-    def __init__(self, room: dict[str, Any] | None = ROOM, affinity: str | None = None,
+    def __init__(self, rooms: tuple[str, ...] = ("1000",), affinity: str | None = None,
                  nodes: list[NodeStatus] | None = None, down: bool = False) -> None:
-        self.room, self.affinity, self.down = room, affinity, down
+        self.rooms, self.affinity_of, self.down = rooms, affinity, down
         self.nodes = [NODE_A, NODE_B] if nodes is None else nodes
         self.claims: list[tuple[str, str, str | None]] = []
 
-    def room_and_affinity(self, number: str) -> tuple[dict[str, Any] | None, str | None]:
+    def _up(self) -> None:
         if self.down:
             raise routes.LiveStateError("connection refused")
-        return self.room, self.affinity
+
+    def is_room(self, number: str) -> bool:
+        self._up()
+        return number in self.rooms
+
+    def extension(self, number: str) -> ExtensionSettings | None:
+        self._up()
+        return {"100": EXT_100, "101": EXT_101}.get(number)
+
+    def trunks(self) -> list[TrunkSettings]:
+        self._up()
+        return [CARRIER]
+
+    def affinity(self, key: str) -> str | None:
+        return self.affinity_of
 
     def live_nodes(self) -> list[NodeStatus]:
+        self._up()
         return self.nodes
 
-    def claim_affinity(self, number: str, node_id: str, previous: str | None) -> str:
-        self.claims.append((number, node_id, previous))
+    def claim_affinity(self, key: str, node_id: str, previous: str | None) -> str:
+        self.claims.append((key, node_id, previous))
         return node_id
 
 
-def initial(**pv: Any) -> FakeKSR:
+def initial(pv: dict[str, Any] | None = None, results: dict[str, Any] | None = None) -> FakeKSR:
     # an initial request: no To tag, not a retransmission, new transaction
     return FakeKSR(pv, {"siputils.has_totag": -1, "tmx.t_precheck_trans": -1, "tm.t_check_trans": -1,
-                        "textops.has_body_type": 1})
+                        "textops.has_body_type": 1, **(results or {})})
+
+
+def route(ksr: FakeKSR, live: Live | None = None) -> None:
+    routes.request_route(ksr, live or Live(), REALM)
 
 
 def test_invite_to_a_room_is_anchored_and_relayed_to_the_least_loaded_node() -> None:
     ksr, live = initial(), Live()
-    routes.request_route(ksr, live)
+    route(ksr, live)
     assert ksr.called("rtpengine.rtpengine_offer") == [(routes.media.OFFER_FLAGS,)]
     assert ksr.called("setdsturi") == [("sip:127.0.0.1:5081",)]
     assert ksr.called("rr.record_route") == [()]
-    assert ksr.called("tm.t_on_reply") == [(routes.ROOM_REPLY_ROUTE,)]
-    assert ksr.called("tm.t_on_failure") == [(routes.ROOM_FAILURE_ROUTE,)]
+    assert ksr.called("tm.t_on_reply") == [(routes.MEDIA_REPLY_ROUTE,)]
+    assert ksr.called("tm.t_on_failure") == [(routes.MEDIA_FAILURE_ROUTE,)]
     assert ksr.called("tm.t_relay") == [()]
     assert live.claims == [("1000", "b", None)]
+    # The bridge is told who calls, and only by us.
+    assert ksr.called("hdr.remove") == [("Route",), (routes.CALLER_HEADER,)]
+    assert ksr.called("hdr.append") == [(f"{routes.CALLER_HEADER}: anonymous\r\n",)]
 
 
 def test_a_room_follows_its_affinity_even_to_the_busier_node() -> None:
     ksr, live = initial(), Live(affinity="a")
-    routes.request_route(ksr, live)
+    route(ksr, live)
     assert ksr.called("setdsturi") == [("sip:127.0.0.1:5080",)]
     assert live.claims == []
 
 
 def test_affinity_to_a_dead_node_is_replaced() -> None:
     ksr, live = initial(), Live(affinity="gone")
-    routes.request_route(ksr, live)
+    route(ksr, live)
     assert live.claims == [("1000", "b", "gone")]
 
 
 @pytest.mark.parametrize("user", ["9999", "abc", None, ""])
 def test_unknown_numbers_get_404(user: str | None) -> None:
-    ksr = initial(**{"$rU": user})
-    routes.request_route(ksr, Live(room=None))
+    ksr = initial({"$rU": user})
+    route(ksr, Live(rooms=()))
     assert ksr.replies() == [404]
     assert not ksr.called("tm.t_relay")
 
 
 def test_redis_unavailable_answers_503_with_retry_after() -> None:
     ksr = initial()
-    routes.request_route(ksr, Live(down=True))
+    route(ksr, Live(down=True))
     assert ksr.replies() == [503]
     assert ksr.called("hdr.append") == [("Retry-After: 5\r\n",)]
 
 
 def test_no_live_node_answers_503() -> None:
     ksr = initial()
-    routes.request_route(ksr, Live(nodes=[]))
+    route(ksr, Live(nodes=[]))
     assert ksr.replies() == [503]
 
 
 def test_failed_offer_answers_503_and_does_not_relay() -> None:
     ksr = FakeKSR(results={"siputils.has_totag": -1, "tmx.t_precheck_trans": -1, "tm.t_check_trans": -1,
                            "rtpengine.rtpengine_offer": -1})
-    routes.request_route(ksr, Live())
+    route(ksr)
     assert ksr.replies() == [503]
     assert not ksr.called("tm.t_relay")
 
 
 def test_too_many_hops_gets_483() -> None:
     ksr = FakeKSR(results={"maxfwd.process_maxfwd": -1})
-    routes.request_route(ksr, Live())
+    route(ksr)
     assert ksr.replies() == [483]
 
 
 def test_malformed_request_stops_after_sanity() -> None:
     ksr = FakeKSR(results={"sanity.sanity_check": -1})
-    routes.request_route(ksr, Live())
+    route(ksr)
     assert not ksr.called("tm.t_relay")
     assert ksr.replies() == []  # sanity itself answered 400
 
 
 def test_options_is_answered() -> None:
-    ksr = initial(**{"$rm": "OPTIONS", "$rU": None})
-    routes.request_route(ksr, Live())
+    ksr = initial({"$rm": "OPTIONS", "$rU": None})
+    route(ksr)
     assert ksr.replies() == [200]
 
 
 def test_other_methods_outside_a_dialog_get_405() -> None:
-    ksr = initial(**{"$rm": "MESSAGE"})
-    routes.request_route(ksr, Live())
+    ksr = initial({"$rm": "MESSAGE"})
+    route(ksr)
     assert ksr.replies() == [405]
 
 
 def test_cancel_is_relayed_when_its_transaction_exists() -> None:
     ksr = FakeKSR({"$rm": "CANCEL"}, {"tm.t_check_trans": 1})
-    routes.request_route(ksr, Live())
+    route(ksr)
     assert ksr.called("tm.t_relay") == [()]
 
 
 def test_bye_in_dialog_releases_media_and_follows_record_route() -> None:
     ksr = FakeKSR({"$rm": "BYE"}, {"siputils.has_totag": 1, "rr.loose_route": 1})
-    routes.request_route(ksr, Live())
+    route(ksr)
     assert ksr.called("rtpengine.rtpengine_delete0") == [()]
     assert ksr.called("tm.t_relay") == [()]
 
 
 def test_reinvite_reoffers_media_but_a_failure_keeps_the_session() -> None:
     ksr = FakeKSR({"$rm": "INVITE"}, {"siputils.has_totag": 1, "rr.loose_route": 1})
-    routes.request_route(ksr, Live())
+    route(ksr)
     assert ksr.called("rtpengine.rtpengine_offer")
     assert not ksr.called("tm.t_on_failure")
 
 
 def test_in_dialog_request_without_route_gets_404() -> None:
     ksr = FakeKSR({"$rm": "INFO"}, {"siputils.has_totag": 1, "rr.loose_route": -1})
-    routes.request_route(ksr, Live())
+    route(ksr)
     assert ksr.replies() == [404]
 
 
 def test_answer_with_sdp_completes_the_anchor() -> None:
     ksr = FakeKSR({"$rs": 200})
-    routes.reply_from_room(ksr)
+    routes.reply_with_media(ksr)
     assert ksr.called("rtpengine.rtpengine_answer") == [(routes.media.ANSWER_FLAGS,)]
 
 
 def test_trying_does_not_touch_media() -> None:
     ksr = FakeKSR({"$rs": 100})
-    routes.reply_from_room(ksr)
+    routes.reply_with_media(ksr)
     assert not ksr.called("rtpengine.rtpengine_answer")
 
 
 def test_failure_releases_media() -> None:
     ksr = FakeKSR()
-    routes.room_failure(ksr)
+    routes.media_failure(ksr)
     assert ksr.called("rtpengine.rtpengine_delete0") == [()]
+
+
+def test_register_of_an_unknown_extension_is_forbidden() -> None:
+    ksr = initial({"$rm": "REGISTER", "$tU": "555"})
+    route(ksr)
+    assert ksr.replies() == [403] and not ksr.called("registrar.save")
+
+
+def test_register_without_good_credentials_is_challenged() -> None:
+    ksr = initial({"$rm": "REGISTER", "$tU": "100"}, results={"auth.pv_auth_check": -5})
+    route(ksr)
+    assert ksr.called("auth.pv_auth_check") == [(REALM, EXT_100.ha1, routes.AUTH_HA1, routes.AUTH_SAME_USER)]
+    assert ksr.called("auth.auth_challenge") == [(REALM, routes.CHALLENGE_QOP)]
+    assert not ksr.called("registrar.save")
+
+
+def test_register_with_credentials_is_saved() -> None:
+    ksr = initial({"$rm": "REGISTER", "$tU": "100"})
+    route(ksr)
+    assert ksr.called("registrar.save") == [("location", 0)]
+
+
+def test_an_extension_must_prove_itself_before_calling() -> None:
+    ksr = initial({"$fU": "100", "$rU": "101"}, results={"auth.pv_auth_check": -2})
+    route(ksr)
+    assert ksr.called("auth.auth_challenge") and not ksr.called("tm.t_relay")
+
+
+def test_an_authenticated_extension_reaches_a_registered_one() -> None:
+    ksr = initial({"$fU": "100", "$rU": "101"})
+    route(ksr)
+    assert ksr.called("auth.consume_credentials") == [()]
+    assert ksr.called("setuser") == [("101",)]
+    assert ksr.called("registrar.lookup") == [("location",)]
+    assert ksr.called("rtpengine.rtpengine_offer") and ksr.called("tm.t_relay") == [()]
+
+
+def test_an_extension_that_is_not_registered_is_unavailable() -> None:
+    ksr = initial({"$fU": "100", "$rU": "101"}, results={"registrar.lookup": -1})
+    route(ksr)
+    assert ksr.replies() == [480] and not ksr.called("tm.t_relay")
+
+
+def test_a_stranger_calling_an_extension_is_forbidden() -> None:
+    ksr = initial({"$fU": "someone", "$rU": "101", "$si": "192.0.2.9"})
+    route(ksr)
+    assert ksr.replies() == [403] and not ksr.called("auth.pv_auth_check")
+
+
+def test_external_numbers_go_to_the_trunk_gateway() -> None:
+    ksr = initial({"$fU": "100", "$rU": "84951234567"})
+    route(ksr)
+    assert ksr.called("sethostport") == [("10.0.0.1:5090",)]
+    assert ksr.called("tm.t_relay") == [()]
+
+
+def test_no_external_calls_for_extensions_without_them_nor_for_trunks() -> None:
+    ksr = initial({"$fU": "101", "$rU": "84951234567"})
+    route(ksr)
+    assert ksr.replies() == [403]
+    ksr = initial({"$fU": "anyone", "$rU": "84951234567", "$si": "10.0.0.1", "$sp": 5090})
+    route(ksr)
+    assert ksr.replies() == [403]
+
+
+def test_a_trunk_call_to_its_inbound_number_reaches_the_extension_without_auth() -> None:
+    ksr = initial({"$fU": "100", "$rU": "74950000000", "$si": "10.0.0.1", "$sp": 5090})
+    route(ksr)
+    assert not ksr.called("auth.pv_auth_check")
+    assert ksr.called("setuser") == [("100",)] and ksr.called("tm.t_relay") == [()]
+
+
+def test_the_bridge_is_recognised_by_its_address_and_may_call_out() -> None:
+    ksr = initial({"$fU": "bridge-1", "$rU": "84951234567", "$si": "127.0.0.1", "$sp": 5080})
+    route(ksr)
+    assert ksr.called("sethostport") == [("10.0.0.1:5090",)]
+
+
+def test_a_local_conference_goes_to_a_bridge_under_its_own_key() -> None:
+    ksr, live = initial({"$fU": "101", "$rU": "*8100"}), Live()
+    route(ksr, live)
+    assert live.claims == [("*8100", "b", None)]
+    assert ksr.called("hdr.append") == [(f"{routes.CALLER_HEADER}: extension 101\r\n",)]
