@@ -172,8 +172,7 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, realm: str) -> None:
             return
         anchor_and_relay(ksr, request)
     else:
-        ksr.setuser(decision.number)
-        ksr.sethostport(decision.trunk.gateway)
+        ksr.seturi(f"sip:{decision.number}@{decision.trunk.gateway}")
         anchor_and_relay(ksr, request)
 
 

@@ -3,11 +3,13 @@
 Reads one JSON command per line on stdin, writes one JSON event per line on
 stdout. Commands:
   {"cmd": "call", "uri": "sip:1000@127.0.0.1:5060", "play": "tone.wav", "record": "out.wav"}
+  {"cmd": "register", "registrar": "sip:127.0.0.1:5060", "user": "100", "password": "..."}
+      become that extension (digest credentials); a "registered" event tells the outcome
   {"cmd": "answer", "play": ..., "record": ...}    answer the ringing incoming call
   {"cmd": "dtmf", "digits": "1234#", "method": "rfc2833" | "info"}
   {"cmd": "hangup"}
   {"cmd": "quit"}
-Events: ready (with sip_port), incoming, state (with state and code), media,
+Events: ready (with sip_port), registered (with code), incoming, state (with state and code), media,
 recorded (the WAV is complete), error.
 Usage: python -m tests.phone [--address 127.0.0.1] [--codec PCMU/8000]
 """
@@ -61,6 +63,9 @@ class PhoneAccount(pj.Account):
         super().__init__()
         self.phone = phone
 
+    def onRegState(self, prm: pj.OnRegStateParam) -> None:  # noqa: N802
+        emit("registered", code=prm.code, reason=prm.reason, expiration=prm.expiration)
+
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
         call = PhoneCall(self.phone, self, prm.callId)
         if self.phone.call is not None:
@@ -100,17 +105,25 @@ class Phone:
         if codec:
             for info in self.endpoint.codecEnum2():
                 self.endpoint.codecSetPriority(info.codecId, 255 if info.codecId.startswith(codec) else 0)
-        acc_cfg = pj.AccountConfig()
-        acc_cfg.idUri = f"sip:phone-{os.getpid()}@{address}:{self.sip_port}"
-        acc_cfg.mediaConfig.transportConfig.boundAddress = address
-        self.account = PhoneAccount(self)
-        self.account.create(acc_cfg)
+        self.address = address
+        self.account = self.new_account(f"sip:phone-{os.getpid()}@{address}:{self.sip_port}")
         self.call: PhoneCall | None = None
         self.player: pj.AudioMediaPlayer | None = None
         self.recorder: pj.AudioMediaRecorder | None = None
         self.play_path: str | None = None
         self.record_path: str | None = None
         self.pending_cleanup = False
+
+    def new_account(self, id_uri: str, registrar: str = "", user: str = "", password: str = "") -> PhoneAccount:
+        acc_cfg = pj.AccountConfig()
+        acc_cfg.idUri = id_uri
+        acc_cfg.mediaConfig.transportConfig.boundAddress = self.address
+        if registrar:
+            acc_cfg.regConfig.registrarUri = registrar
+            acc_cfg.sipConfig.authCreds.append(pj.AuthCredInfo("digest", "*", user, 0, password))
+        account = PhoneAccount(self)
+        account.create(acc_cfg)
+        return account
 
     def connect_media(self, call: PhoneCall) -> None:
         try:
@@ -141,6 +154,12 @@ class Phone:
             self.play_path, self.record_path = cmd.get("play"), cmd.get("record")
             self.call = PhoneCall(self, self.account)
             self.call.makeCall(cmd["uri"], pj.CallOpParam(True))
+        elif name == "register":
+            registrar = cmd["registrar"]
+            host = registrar.split(":", 1)[1]
+            old, self.account = self.account, self.new_account(f"sip:{cmd['user']}@{host}", registrar, cmd["user"],
+                                                               cmd["password"])
+            old.shutdown()
         elif name == "answer" and self.call is not None:
             self.play_path, self.record_path = cmd.get("play"), cmd.get("record")
             ok = pj.CallOpParam()

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from stack.supervisor import wait_for
-from tests.support import rtpengine
 from tests.support.audio import last_seconds, levels, write_tone
 from tests.support.phone import TestPhone
+from tests.support.rtpengine import assert_relayed_by_rtpengine
 from tests.support.stack import Stack
 
 TONES = [600.0, 1000.0, 1500.0]
@@ -59,19 +59,3 @@ def bridge_metric(stack: Stack, name: str) -> float:
             if line.startswith(name + "{"):
                 return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"{name} not exported")
-
-
-def assert_relayed_by_rtpengine(stack: Stack, call_id: str) -> None:
-    """rtpengine holds both legs of the call (phone side and bridge side), each with RTP flowing."""
-    info = rtpengine.query(stack.config.rtpengine.address, stack.config.rtpengine.ng_port, call_id)
-    assert info.get("result") == "ok", info
-    legs = list(info["tags"].values())
-    assert len(legs) == 2, info
-    endpoints = set()
-    for leg in legs:
-        rtp = next(s for s in leg["medias"][0]["streams"] if "RTP" in s["flags"])
-        assert rtp["stats"]["packets"] > 50, leg
-        endpoints.add(rtp["endpoint"]["port"])
-    bridge = stack.config.bridge
-    assert any(bridge.rtp_port_min <= port <= bridge.rtp_port_max for port in endpoints), endpoints
-    assert any(port not in range(bridge.rtp_port_min, bridge.rtp_port_max + 1) for port in endpoints), endpoints

@@ -46,6 +46,13 @@ class TestPhone:
     def call(self, uri: str, play: Path | None = None, record: Path | None = None) -> None:
         self.send(cmd="call", uri=uri, play=str(play) if play else None, record=str(record) if record else None)
 
+    def register(self, registrar: str, user: str, password: str, expect: int = 200) -> Event:
+        self.send(cmd="register", registrar=registrar, user=user, password=password)
+        return self.wait_for("registered", 10, lambda e: e["code"] == expect)
+
+    def answer(self, play: Path | None = None, record: Path | None = None) -> None:
+        self.send(cmd="answer", play=str(play) if play else None, record=str(record) if record else None)
+
     def hangup(self) -> None:
         self.send(cmd="hangup")
 
@@ -71,6 +78,12 @@ class TestPhone:
             self.seen.append(got)
             if got["event"] == event and where(got):
                 return got
+
+    def forget(self) -> None:
+        """Drop every event so far, so waits see only what a next call brings."""
+        self.seen.clear()
+        while not self.events.empty():
+            self.events.get_nowait()
 
     def wait_state(self, state: str, timeout: float = 10) -> Event:
         return self.wait_for("state", timeout, lambda e: e["state"] == state)

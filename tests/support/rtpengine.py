@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import socket
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.support.stack import Stack
 
 
 def bencode(value: Any) -> bytes:
@@ -57,3 +60,21 @@ def command(host: str, port: int, **fields: Any) -> dict[str, Any]:
 
 def query(host: str, port: int, call_id: str) -> dict[str, Any]:
     return command(host, port, command="query", **{"call-id": call_id})
+
+
+def assert_relayed_by_rtpengine(stack: Stack, call_id: str, bridge_leg: bool = True) -> None:
+    """rtpengine holds both legs of the call (caller side and callee side: a bridge node
+    unless `bridge_leg` is False), each with RTP flowing."""
+    info = query(stack.config.rtpengine.address, stack.config.rtpengine.ng_port, call_id)
+    assert info.get("result") == "ok", info
+    legs = list(info["tags"].values())
+    assert len(legs) == 2, info
+    endpoints = set()
+    for leg in legs:
+        rtp = next(s for s in leg["medias"][0]["streams"] if "RTP" in s["flags"])
+        assert rtp["stats"]["packets"] > 50, leg
+        endpoints.add(rtp["endpoint"]["port"])
+    bridge = stack.config.bridge
+    bridge_ports = range(bridge.rtp_port_min, bridge.rtp_port_max + 1)
+    assert any(port in bridge_ports for port in endpoints) == bridge_leg, endpoints
+    assert any(port not in bridge_ports for port in endpoints), endpoints

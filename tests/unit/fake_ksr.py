@@ -51,8 +51,8 @@ class FakeKSR:
         self.calls.append(("setuser", (user,)))
         return 1
 
-    def sethostport(self, hostport: str) -> int:
-        self.calls.append(("sethostport", (hostport,)))
+    def seturi(self, uri: str) -> int:
+        self.calls.append(("seturi", (uri,)))
         return 1
 
     def called(self, name: str) -> list[tuple[Any, ...]]:

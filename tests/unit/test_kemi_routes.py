@@ -238,7 +238,7 @@ def test_a_stranger_calling_an_extension_is_forbidden() -> None:
 def test_external_numbers_go_to_the_trunk_gateway() -> None:
     ksr = initial({"$fU": "100", "$rU": "84951234567"})
     route(ksr)
-    assert ksr.called("sethostport") == [("10.0.0.1:5090",)]
+    assert ksr.called("seturi") == [("sip:84951234567@10.0.0.1:5090",)]
     assert ksr.called("tm.t_relay") == [()]
 
 
@@ -261,7 +261,7 @@ def test_a_trunk_call_to_its_inbound_number_reaches_the_extension_without_auth()
 def test_the_bridge_is_recognised_by_its_address_and_may_call_out() -> None:
     ksr = initial({"$fU": "bridge-1", "$rU": "84951234567", "$si": "127.0.0.1", "$sp": 5080})
     route(ksr)
-    assert ksr.called("sethostport") == [("10.0.0.1:5090",)]
+    assert ksr.called("seturi") == [("sip:84951234567@10.0.0.1:5090",)]
 
 
 def test_a_local_conference_goes_to_a_bridge_under_its_own_key() -> None:
