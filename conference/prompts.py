@@ -19,6 +19,8 @@ PROMPTS = (
     "welcome", "enter_pin", "wrong_pin", "too_many_attempts", "waiting_for_admin", "only_participant",
     "participant_joined", "participant_left", "conference_full", "ended_by_admin", "recording_notice",
     "count_intro_one", "count_intro_many", "noun_one", "noun_few", "noun_many",
+    "trying_to_get_through", "number_busy", "no_answer", "number_unavailable", "conference_locked",
+    "entry_locked", "entry_unlocked", "all_muted", "all_unmuted",
 )
 
 

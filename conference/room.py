@@ -1,9 +1,15 @@
 """What happens in a conference room: entry IVR, roles, waiting for the admin, notices, ending.
 
 `transition(room, event) -> (room, effects)` is the whole behaviour of the 13
-room options (seed 000). The bridge feeds it call events and carries out the
-effects (play prompts, hang up); who hears whom follows from the state
-(`links`). Pure: no I/O, no clocks.
+room options (seed 000), of local *8 conferences and of the in-call feature
+codes (seed 003: *8NUMBER invites, ## drops the last invited leg, the
+moderator's *92-*95). The bridge feeds it call events and complete feature
+codes (conference.keypad) and carries out the effects (play prompts, dial,
+hang up); who hears whom follows from the state (`links`). Pure: no I/O, no clocks.
+
+Moderator commands (an admin in a room, the owner in a local conference):
+*92 mutes everyone else, or unmutes them if all are muted; *93 locks entry, or
+unlocks it; *94 drops the participant who joined last; *95 ends the conference.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from conference import keypad
 from conference.mixing import MUSIC, Link
 from conference.prompts import MAX_COUNT, count_sentence
 from conference.rooms import RoomSettings, pin_matches
@@ -22,6 +29,7 @@ SILENCE = "silence"  # comfort-noise source: keeps RTP flowing where no music is
 
 
 class Stage(StrEnum):
+    RINGING = "ringing"  # invited by the room, not yet answered nor sending early media
     GREETING = "greeting"  # hearing the greeting
     PIN = "pin"  # asked for a PIN, typing it
     ANNOUNCING = "announcing"  # hearing what precedes entry (recording notice, count)
@@ -35,6 +43,11 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class Kind(StrEnum):
+    ROOM = "room"  # a numbered room: any extension in it may invite
+    LOCAL = "local"  # an extension's *8 conference: its owner invites and moderates
+
+
 @dataclass(frozen=True)
 class Member:
     id: str
@@ -43,12 +56,23 @@ class Member:
     role: Role | None = None
     typed: str = ""  # PIN digits so far
     tries: int = 0
+    extension: str | None = None  # the caller's extension, when it proved to be one
+    name: str = ""  # display name
+    invited_by: str | None = None  # the member whose *8 dialled this one
+    answered: bool = False  # an invited member past early media
+    muted: bool = False
+    order: int = 0  # of arrival: the last joined has the highest
 
 
 @dataclass(frozen=True)
 class Room:
     settings: RoomSettings
     members: tuple[Member, ...] = ()
+    kind: Kind = Kind.ROOM
+    owner: str | None = None  # LOCAL: the extension whose conference it is
+    announce_names: bool = False  # speak a joining extension's name (local conferences)
+    locked: bool = False  # *93: nobody new may enter (invited members still may)
+    arrivals: int = 0
 
     def member(self, member_id: str) -> Member | None:
         return next((m for m in self.members if m.id == member_id), None)
@@ -69,6 +93,33 @@ class Arrived:
     member: str
     caller: str
     locked_out: bool = False  # the caller ID failed its PIN too often lately (kept by the bridge)
+    extension: str | None = None
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Invited:
+    """The bridge dialled `number` for member `by` (after a Dial effect)."""
+
+    member: str
+    number: str
+    by: str
+
+
+@dataclass(frozen=True)
+class Connected:
+    """An invited member's media: early (ringback, announcements) or answered."""
+
+    member: str
+    answered: bool
+
+
+@dataclass(frozen=True)
+class Pressed:
+    """A complete feature code (conference.keypad) from a member in the conference."""
+
+    member: str
+    command: keypad.Command
 
 
 @dataclass(frozen=True)
@@ -85,9 +136,10 @@ class Digit:
 @dataclass(frozen=True)
 class Left:
     member: str
+    status: int = 0  # SIP status of the end: why an invited call failed
 
 
-Event = Arrived | PromptDone | Digit | Left
+Event = Arrived | PromptDone | Digit | Left | Invited | Connected | Pressed
 
 
 # Effects ---------------------------------------------------------------------
@@ -121,7 +173,15 @@ class PinFailed:
     caller: str
 
 
-Effect = Play | Notify | Hangup | PinFailed
+@dataclass(frozen=True)
+class Dial:
+    """Call `number` into the room on behalf of member `by` (who must be allowed to reach it)."""
+
+    number: str
+    by: str
+
+
+Effect = Play | Notify | Hangup | PinFailed | Dial
 
 
 @dataclass
@@ -138,24 +198,37 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
     step = _Step(room)
     if isinstance(event, Arrived):
         _arrived(step, event)
+    elif isinstance(event, Invited):
+        _add(step, Member(event.member, event.number, Stage.RINGING, Role.USER, invited_by=event.by))
     elif (member := room.member(event.member)) is not None:
         if isinstance(event, PromptDone):
             _prompt_done(step, member)
         elif isinstance(event, Digit) and member.stage in (Stage.GREETING, Stage.PIN) and _has_pin(room):
             # Digits typed during the greeting count too (type-ahead), as in any IVR.
             _digit(step, member, event.digit)
+        elif isinstance(event, Connected):
+            _connected(step, member, event.answered)
+        elif isinstance(event, Pressed) and member.stage == Stage.IN_CONFERENCE:
+            _pressed(step, member, event.command)
         elif isinstance(event, Left):
-            _left(step, member)
+            _left(step, member, event.status)
     return step.room, step.effects
+
+
+def _add(step: _Step, member: Member) -> None:
+    arrivals = step.room.arrivals + 1
+    numbered = dataclasses.replace(member, order=arrivals)
+    step.room = dataclasses.replace(step.room, members=(*step.room.members, numbered), arrivals=arrivals)
 
 
 def _arrived(step: _Step, event: Arrived) -> None:
     settings = step.room.settings
     present = [m for m in step.room.members if m.stage != Stage.LEAVING]
-    step.room = dataclasses.replace(step.room, members=(*step.room.members, Member(event.member, event.caller,
-                                                                                   Stage.GREETING)))
+    _add(step, Member(event.member, event.caller, Stage.GREETING, extension=event.extension, name=event.name))
     if event.locked_out:
         _send_away(step, event.member, "too_many_attempts")
+    elif step.room.locked:
+        _send_away(step, event.member, "conference_locked")
     elif settings.max_participants and len(present) >= settings.max_participants:
         _send_away(step, event.member, "conference_full")
     else:
@@ -167,7 +240,9 @@ def _prompt_done(step: _Step, member: Member) -> None:
     if member.stage == Stage.LEAVING:
         step.effects.append(Hangup(member.id))
     elif member.stage == Stage.GREETING:
-        if member.typed or member.tries:
+        if _is_owner(step.room, member):
+            _admit(step, member, Role.ADMIN)  # an owner needs no PIN for its own conference
+        elif member.typed or member.tries:
             step.set(dataclasses.replace(member, stage=Stage.PIN))  # typed ahead; the rest follows
         elif _has_pin(step.room):
             step.set(dataclasses.replace(member, stage=Stage.PIN))
@@ -176,6 +251,10 @@ def _prompt_done(step: _Step, member: Member) -> None:
             _admit(step, member, Role.USER)
     elif member.stage == Stage.ANNOUNCING:
         _enter(step, member)
+
+
+def _is_owner(room: Room, member: Member) -> bool:
+    return room.kind == Kind.LOCAL and member.extension is not None and member.extension == room.owner
 
 
 def _has_pin(room: Room) -> bool:
@@ -229,12 +308,77 @@ def _enter(step: _Step, member: Member) -> None:
     listeners = tuple(m.id for m in step.room.at(Stage.IN_CONFERENCE))
     for m in joining:
         step.set(dataclasses.replace(m, stage=Stage.IN_CONFERENCE))
-    if listeners and not settings.mute_notifications:
-        step.effects.append(Notify(listeners, ("participant_joined",)))
+    _joined_notice(step, member, listeners)
 
 
-def _left(step: _Step, member: Member) -> None:
+def _joined_notice(step: _Step, member: Member, listeners: tuple[str, ...]) -> None:
+    if not listeners or step.room.settings.mute_notifications:
+        return
+    pieces: tuple[str, ...] = ("participant_joined",)
+    if step.room.announce_names and member.extension is not None:
+        pieces = (f"name:{member.extension}", *pieces)
+    step.effects.append(Notify(listeners, pieces))
+
+
+def _connected(step: _Step, member: Member, answered: bool) -> None:
+    """An invited call brings media: early media is heard by everyone at once, as is the answer."""
+    if member.invited_by is None or member.stage not in (Stage.RINGING, Stage.IN_CONFERENCE):
+        return
+    listeners = tuple(m.id for m in step.room.at(Stage.IN_CONFERENCE) if m.id != member.id)
+    step.set(dataclasses.replace(member, stage=Stage.IN_CONFERENCE, answered=member.answered or answered))
+    if answered and not member.answered:
+        _joined_notice(step, member, listeners)
+
+
+# Invited calls end badly: what the inviter hears.
+_FAILURES = {486: "number_busy", 600: "number_busy", 408: "no_answer", 480: "no_answer", 487: "no_answer"}
+
+
+def _pressed(step: _Step, member: Member, command: keypad.Command) -> None:
+    room = step.room
+    may_invite = _is_owner(room, member) if room.kind == Kind.LOCAL else member.extension is not None
+    if isinstance(command, keypad.Invite) and may_invite:
+        step.effects.append(Dial(command.number, member.id))
+        step.effects.append(Notify((member.id,), ("trying_to_get_through",)))
+    elif isinstance(command, keypad.DropLast) and may_invite:
+        invited = [m for m in room.members if m.invited_by is not None and m.stage != Stage.LEAVING]
+        if invited:
+            _drop(step, max(invited, key=lambda m: m.order))
+    elif isinstance(command, keypad.Moderator) and member.role == Role.ADMIN:
+        _moderate(step, member, command.code)
+
+
+def _moderate(step: _Step, moderator: Member, code: str) -> None:
+    others = [m for m in step.room.members if m.id != moderator.id and m.stage in (Stage.IN_CONFERENCE, Stage.WAITING)]
+    if code == "92":
+        mute = any(not m.muted for m in others)
+        for other in others:
+            step.set(dataclasses.replace(other, muted=mute))
+        step.effects.append(Notify((moderator.id,), ("all_muted" if mute else "all_unmuted",)))
+    elif code == "93":
+        step.room = dataclasses.replace(step.room, locked=not step.room.locked)
+        step.effects.append(Notify((moderator.id,), ("entry_locked" if step.room.locked else "entry_unlocked",)))
+    elif code == "94" and others:
+        _drop(step, max(others, key=lambda m: m.order))
+    elif code == "95":
+        for other in step.room.members:
+            if other.stage != Stage.LEAVING:
+                _send_away(step, other.id, "ended_by_admin")
+
+
+def _drop(step: _Step, member: Member) -> None:
+    """Hang up at once: CANCEL while it rings, BYE once answered."""
+    step.set(dataclasses.replace(member, stage=Stage.LEAVING))
+    step.effects.append(Hangup(member.id))
+
+
+def _left(step: _Step, member: Member, status: int = 0) -> None:
     step.room = dataclasses.replace(step.room, members=tuple(m for m in step.room.members if m.id != member.id))
+    if member.invited_by is not None and not member.answered and member.stage != Stage.LEAVING:
+        inviter = step.room.member(member.invited_by)
+        if inviter is not None and inviter.stage == Stage.IN_CONFERENCE:
+            step.effects.append(Notify((inviter.id,), (_FAILURES.get(status, "number_unavailable"),)))
+        return
     if member.stage != Stage.IN_CONFERENCE:
         return
     settings = step.room.settings
@@ -264,8 +408,9 @@ def links(room: Room) -> frozenset[Link]:
     (or silence); a lone member hears music; members in the IVR hear only their prompts."""
     music = MUSIC if room.settings.music_on_hold else SILENCE
     inside = sorted(m.id for m in room.at(Stage.IN_CONFERENCE))
+    speaking = [m.id for m in room.at(Stage.IN_CONFERENCE) if not m.muted]
     result: set[Link] = {(music, m.id) for m in room.at(Stage.WAITING)}
     if len(inside) == 1:
         result.add((music, inside[0]))
-    result.update((src, dst) for src in inside for dst in inside if src != dst)
+    result.update((src, dst) for src in speaking for dst in inside if src != dst)
     return frozenset(result)

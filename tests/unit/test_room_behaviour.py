@@ -5,18 +5,24 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from conference.keypad import DropLast, Invite, Moderator
 from conference.mixing import MUSIC
 from conference.room import (
     SILENCE,
     Arrived,
+    Connected,
+    Dial,
     Digit,
     Effect,
     Event,
     Hangup,
+    Invited,
+    Kind,
     Left,
     Notify,
     PinFailed,
     Play,
+    Pressed,
     PromptDone,
     Role,
     Room,
@@ -233,3 +239,96 @@ def test_the_mix_is_mix_minus() -> None:
     for name in "abc":
         r, _ = join(r, name)
     assert links(r) == {(s, d) for s in "abc" for d in "abc" if s != d}
+
+
+# Local conferences, invites and moderator codes (seed 003) ------------------------------------
+
+def local(owner: str = "100", **fields: Any) -> Room:
+    return Room(validate_create({"number": "1", **fields}), kind=Kind.LOCAL, owner=owner)
+
+
+def arrive_as(start: Room, member: str, extension: str | None, pin: str | None = None) -> tuple[Room, list[Effect]]:
+    events: list[Event] = [Arrived(member, f"sip:{member}@x", extension=extension), PromptDone(member)]
+    if pin is not None:
+        events += [*(Digit(member, d) for d in pin), Digit(member, "#")]
+    after, effects = run(start, *events)
+    if stage(after, member) == Stage.ANNOUNCING:
+        after, more = transition(after, PromptDone(member))
+        effects += more
+    return after, effects
+
+
+def test_the_owner_enters_its_local_conference_without_the_pin_and_moderates() -> None:
+    r, effects = arrive_as(local(user_pin="42"), "own", "100")
+    assert stage(r, "own") == Stage.IN_CONFERENCE and r.member("own").role == Role.ADMIN  # type: ignore[union-attr]
+    assert Play("own", ("enter_pin",)) not in effects
+    r, effects = arrive_as(r, "guest", "101", pin="42")
+    assert stage(r, "guest") == Stage.IN_CONFERENCE and r.member("guest").role == Role.USER  # type: ignore[union-attr]
+
+
+def test_owner_invites_and_everyone_hears_the_early_media_then_the_answer() -> None:
+    r, _ = arrive_as(local(mute_notifications=False, announce_count=False), "own", "100")
+    r, _ = arrive_as(r, "guest", "101")
+    r, effects = transition(r, Pressed("own", Invite("89001")))
+    assert effects == [Dial("89001", "own"), Notify(("own",), ("trying_to_get_through",))]
+    r, effects = run(r, Invited("leg", "89001", "own"))
+    assert stage(r, "leg") == Stage.RINGING and not any("leg" in link for link in links(r))
+    r, effects = transition(r, Connected("leg", answered=False))
+    assert {("leg", "own"), ("leg", "guest"), ("own", "leg")} <= links(r) and effects == []
+    r, effects = transition(r, Connected("leg", answered=True))
+    assert effects == [Notify(("own", "guest"), ("participant_joined",))]
+
+
+def test_only_the_owner_invites_in_a_local_conference_and_any_extension_in_a_room() -> None:
+    r, _ = arrive_as(local(), "own", "100")
+    r, _ = arrive_as(r, "guest", "101")
+    assert transition(r, Pressed("guest", Invite("5")))[1] == []
+    r2, _ = arrive_as(room(), "ext", "101")
+    r2, _ = arrive_as(r2, "outsider", None)
+    assert transition(r2, Pressed("ext", Invite("5")))[1][0] == Dial("5", "ext")
+    assert transition(r2, Pressed("outsider", Invite("5")))[1] == []
+
+
+def test_hash_hash_drops_the_last_invited_leg_at_any_stage() -> None:
+    r, _ = arrive_as(local(), "own", "100")
+    r, _ = run(r, Invited("one", "1", "own"), Connected("one", True), Invited("two", "2", "own"))
+    r, effects = transition(r, Pressed("own", DropLast()))
+    assert effects == [Hangup("two")] and stage(r, "two") == Stage.LEAVING
+    r, effects = transition(r, Left("two", 487))
+    assert effects == []  # we cancelled it: no failure prompt
+    r, effects = transition(r, Pressed("own", DropLast()))
+    assert effects == [Hangup("one")]
+
+
+def test_a_failed_invite_tells_the_inviter_why() -> None:
+    r, _ = arrive_as(local(), "own", "100")
+    for status, prompt in ((486, "number_busy"), (480, "no_answer"), (404, "number_unavailable")):
+        _, effects = run(r, Invited("leg", "1", "own"), Left("leg", status))
+        assert effects == [Notify(("own",), (prompt,))]
+
+
+def test_moderator_mutes_locks_drops_and_ends() -> None:
+    r, _ = arrive_as(room(admin_pin="9", user_pin="1", announce_count=False), "mod", None, pin="9")
+    r, _ = arrive_as(r, "a", None, pin="1")
+    r, _ = arrive_as(r, "b", None, pin="1")
+    assert transition(r, Pressed("a", Moderator("92")))[1] == []  # users cannot
+    r, effects = transition(r, Pressed("mod", Moderator("92")))
+    assert effects == [Notify(("mod",), ("all_muted",))]
+    assert r.member("a").muted and ("a", "mod") not in links(r) and ("mod", "a") in links(r)  # type: ignore[union-attr]
+    r, effects = transition(r, Pressed("mod", Moderator("92")))
+    assert effects == [Notify(("mod",), ("all_unmuted",))] and ("a", "mod") in links(r)
+    r, effects = transition(r, Pressed("mod", Moderator("93")))
+    assert r.locked and effects == [Notify(("mod",), ("entry_locked",))]
+    r, effects = transition(r, Arrived("late", "sip:late@x"))
+    assert effects == [Play("late", ("conference_locked",))] and stage(r, "late") == Stage.LEAVING
+    r, effects = transition(r, Pressed("mod", Moderator("94")))
+    assert Hangup("b") in effects
+    r, effects = transition(r, Pressed("mod", Moderator("95")))
+    assert Play("mod", ("ended_by_admin",)) in effects and Play("a", ("ended_by_admin",)) in effects
+
+
+def test_a_local_conference_that_announces_names_says_the_joining_extension() -> None:
+    r = dataclasses.replace(local(announce_count=False), announce_names=True)
+    r, _ = arrive_as(r, "own", "100")
+    r, effects = arrive_as(r, "guest", "101")
+    assert Notify(("own",), ("name:101", "participant_joined")) in effects
