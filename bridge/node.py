@@ -21,8 +21,12 @@ from bridge import sip
 from bridge.metrics import NodeMetrics
 from bridge.players import PieceFiles, Prompt, PromptEnded
 from bridge.recorder import recover
-from bridge.rooms import LiveRoom
+from bridge.rooms import DialRequest, LiveRoom
+from conference import numberplan
+from conference import room as rules
+from conference.extensions import ExtensionSettings
 from conference.liveness import RxWatch, observe
+from conference.numberplan import LOCAL_CONFERENCE, Caller, CallerKind, Refuse
 from conference.placement import NodeStatus
 from conference.rooms import RoomSettings
 from conference.talking import Talk, observe_level
@@ -44,8 +48,9 @@ HANGUP_GRACE = 5.0
 
 class BridgeNode:
     def __init__(self, config: BridgeConfig, client: redis.Redis, queue_client: redis.Redis, sounds: Path,
-                 recordings: Path, metrics: NodeMetrics) -> None:
+                 recordings: Path, metrics: NodeMetrics, proxy: str) -> None:
         self.config = config
+        self.proxy = proxy  # Kamailio's host:port: every call this node makes goes through it
         self.client = client
         self.queue_client = queue_client  # RQ needs undecoded replies
         self.metrics = metrics
@@ -54,7 +59,7 @@ class BridgeNode:
         self.account = sip.create_account(config, self.events)
         self.music = sip.create_music(str(ensure_music(sounds, config.clock_rate)))
         self.silence = sip.create_music(str(ensure_silence(sounds, config.clock_rate)))
-        self.files = PieceFiles(config.clock_rate, sounds / "library")
+        self.files = PieceFiles(config.clock_rate, sounds / "library", sounds / "names")
         self.recordings = recordings
         for recording_id in recover(recordings):
             log.warning("recording %s was left running by a stopped node; completed it", recording_id)
@@ -86,6 +91,7 @@ class BridgeNode:
                 next_watch = now + WATCH_INTERVAL
             if now >= next_level:
                 self.sample_talking(now)
+                self.tick_rooms(now)
                 next_level = now + LEVEL_INTERVAL
             if self.farewells and self.farewells[0][0] <= now:
                 self.hangup(self.farewells.pop(0)[1])
@@ -103,6 +109,15 @@ class BridgeNode:
             except Exception:  # nor a missing file or a bug in one room's handling
                 log.exception("failed to handle %s", type(event).__name__)
 
+    def tick_rooms(self, now: float) -> None:
+        for room in list(self.rooms.values()):
+            try:
+                room.tick(now)
+            except pj.Error as exc:
+                log.error("room %s: pjsua2 error on tick: %s", room.number, exc.info())
+            except Exception:  # one room's failure must not stop the node
+                log.exception("room %s: tick failed", room.number)
+
     def handle(self, event: object) -> None:
         if isinstance(event, sip.Incoming):
             self.incoming(event)
@@ -110,9 +125,15 @@ class BridgeNode:
             self.media_ready(event.call)
         elif isinstance(event, sip.Ended):
             self.ended(event)
+        elif isinstance(event, DialRequest):
+            if (room := self.rooms.get(event.room)) is not None:
+                self.dial(room, event.number, event.by)
+        elif isinstance(event, sip.Answered):
+            if (room := self.rooms.get(event.call.room or "")) is not None:
+                room.answered(event.call)
         elif isinstance(event, sip.Digit):
             if (room := self.rooms.get(event.call.room or "")) is not None:
-                room.digit(event.call, event.digit, event.method)
+                room.digit(event.call, event.digit, event.method, time.monotonic())
         elif isinstance(event, PromptEnded):
             for room in self.rooms.values():
                 room.prompt_ended(event.player)
@@ -123,9 +144,9 @@ class BridgeNode:
         call = event.call
         call_id = call.key
         self.calls[call_id] = call
-        call.room, call.caller = event.room, event.caller
+        call.room, call.caller, call.extension, call.name = event.room, event.caller, event.extension, event.name
         answer = pj.CallOpParam()
-        if event.room is None:
+        if event.room is None or not self.may_enter(event.room, event.extension):
             answer.statusCode = 404
         elif self.stopping or len(self.calls) > self.config.capacity:
             answer.statusCode = 503
@@ -135,34 +156,98 @@ class BridgeNode:
         self.metrics.call("answered" if answer.statusCode == 200 else f"refused_{answer.statusCode}")
         call.answer(answer)
 
+    def may_enter(self, room: str, extension: str | None) -> bool:
+        """A local conference exists once its owner opened it; only then may others join."""
+        return not room.startswith(LOCAL_CONFERENCE) or room in self.rooms or extension == room[2:]
+
     def media_ready(self, call: sip.RoomCall) -> None:
         if call.ended or call.room is None or call.audio() is None:
             return
         room = self.rooms.get(call.room)
         if room is not None and call.participant_id in room.calls:
-            room.reconnect(call)
+            self.watch(call)
+            room.media(call)
             return
-        settings = self.room_settings(call.room)
-        if settings is None:
+        template = self.room_template(call.room)
+        if template is None:
             log.warning("room %s no longer exists; hanging up %s", call.room, call.caller)
             self.hangup(call, 404)
             return
         if room is None:
-            room = self.rooms[call.room] = LiveRoom(call.room, settings, self)
-        self.watches[call.key] = RxWatch(since=time.monotonic())
-        self.talks[call.key] = Talk()
+            room = self.rooms[call.room] = LiveRoom(call.room, template, self)
+        self.watch(call)
         locked = self.ask(live.pin_locked, call.room, call.caller, default=False)
-        room.arrive(call, settings, locked_out=bool(locked))
+        room.arrive(call, template.settings, locked_out=bool(locked))
 
-    def room_settings(self, number: str) -> RoomSettings | None:
-        """The room as the API last wrote it; Redis down: the settings in use, else defaults."""
+    def watch(self, call: sip.RoomCall) -> None:
+        """From its first media on, a call without RTP for rtp_timeout is dropped."""
+        if call.key not in self.watches:
+            self.watches[call.key] = RxWatch(since=time.monotonic())
+            self.talks[call.key] = Talk()
+
+    def room_template(self, number: str) -> rules.Room | None:
+        """An empty room as the API last wrote it (a local conference: as its owner's extension
+        says); Redis down: the settings in use, else defaults. None: no such room."""
+        if number.startswith(LOCAL_CONFERENCE):
+            return self.local_conference(number)
         projected = self.ask(live.get_entry, live.ROOMS, number, default=...)
         if projected is ...:
             room = self.rooms.get(number)
-            return room.state.settings if room else RoomSettings(number)
+            return rules.Room(room.state.settings if room else RoomSettings(number))
         if not isinstance(projected, dict):
             return None
-        return RoomSettings.from_dict(projected)
+        return rules.Room(RoomSettings.from_dict(projected))
+
+    def local_conference(self, number: str) -> rules.Room | None:
+        owner = number[len(LOCAL_CONFERENCE):]
+        room = self.rooms.get(number)
+        projected = self.ask(live.get_entry, live.EXTENSIONS, owner, default=...)
+        if projected is ...:
+            return room.state if room else None
+        if not isinstance(projected, dict):
+            return None
+        extension = ExtensionSettings.from_dict(projected)
+        # Seed 003: a PIN for guests, ending with the owner, names spoken instead of plain notices.
+        settings = RoomSettings(number, language=extension.language, user_pin=extension.conference_pin,
+                                end_on_admin_exit=extension.conference_end_on_exit, announce_count=False,
+                                mute_notifications=not extension.conference_announce_caller_name)
+        return rules.Room(settings, kind=rules.Kind.LOCAL, owner=owner,
+                          announce_names=extension.conference_announce_caller_name)
+
+    def dial(self, room: LiveRoom, number: str, by: str) -> None:
+        """Call `number` into the room for member `by`, through Kamailio, if `by` may reach it."""
+        call = sip.RoomCall(self.account)
+        call.room, call.caller = room.number, number
+        decision = self.allowed(room.state.member(by), number)
+        if isinstance(decision, Refuse):
+            log.warning("room %s: %s may not invite %s (%d)", room.number, by, number, decision.code)
+            room.invited(call, by)
+            room.leave(call, decision.code)
+            return
+        try:
+            call.dial(f"sip:{number}@{self.proxy}")
+        except pj.Error as exc:
+            log.error("room %s: cannot dial %s: %s", room.number, number, exc.info())
+            room.invited(call, by)
+            room.leave(call, 503)
+            return
+        self.calls[call.key] = call
+        self.metrics.call("dialled")
+        room.invited(call, by)
+
+    def allowed(self, inviter: rules.Member | None, number: str) -> numberplan.Decision:
+        """The number plan as for the inviting extension calling `number` itself: no toll fraud by *8."""
+        if inviter is None or inviter.extension is None:
+            return numberplan.FORBIDDEN
+        try:
+            directory = live.Directory(self.client)
+            extension = directory.extension(inviter.extension)
+            if extension is None:
+                return numberplan.FORBIDDEN
+            return numberplan.decide(Caller(CallerKind.EXTENSION, extension), number, directory)
+        except redis.RedisError as exc:
+            log.error("redis: %s", exc)
+            return Refuse(503, "Service Unavailable")
 
     def ended(self, event: sip.Ended) -> None:
         call = event.call

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import pjsua2 as pj
 
 from stack.prompts import OUTPUT, prompt_file
+
+log = logging.getLogger("kamconf.bridge")
 
 
 @dataclass(frozen=True)
@@ -24,14 +27,17 @@ class Prompt:
     def __init__(self, files: list[Path], member: str, overlay: bool) -> None:
         self.member, self.overlay = member, overlay
         self.seconds = sum(_seconds(path) for path in files)
-        names = pj.StringVector()
-        for path in files:
-            names.append(str(path))
-        self.player = pj.AudioMediaPlayer()
-        self.player.createPlaylist(names, "prompt", pj.PJMEDIA_FILE_NO_LOOP)
+        self.player: pj.AudioMediaPlayer | None = None  # None: nothing to say; it ends at once
+        if files:
+            names = pj.StringVector()
+            for path in files:
+                names.append(str(path))
+            self.player = pj.AudioMediaPlayer()
+            self.player.createPlaylist(names, "prompt", pj.PJMEDIA_FILE_NO_LOOP)
 
     def play_to(self, call_audio: pj.AudioMedia) -> None:
-        self.player.startTransmit(call_audio)
+        if self.player is not None:
+            self.player.startTransmit(call_audio)
 
 
 def _seconds(path: Path) -> float:
@@ -42,17 +48,25 @@ def _seconds(path: Path) -> float:
 class PieceFiles:
     """Where each piece of a prompt is: synthesized prompts by language, library sounds by id."""
 
-    def __init__(self, rate: int, library: Path, prompts: Path = OUTPUT) -> None:
-        self.rate, self.library, self.prompts = rate, library, prompts
+    def __init__(self, rate: int, library: Path, names: Path, prompts: Path = OUTPUT) -> None:
+        self.rate, self.library, self.names, self.prompts = rate, library, names, prompts
 
     def resolve(self, pieces: tuple[str, ...], language: str) -> list[Path]:
+        """The files to play; a missing one is left out (and logged), so a prompt never stalls a call."""
         files = []
         for piece in pieces:
             if piece.startswith("sound:"):
                 # ids only, never names: an uploaded file's name is never a path
                 path = self.library / f"{int(piece[6:])}-{self.rate}.wav"
-                fallback = prompt_file(language, self.rate, "welcome", self.prompts)
-                files.append(path if path.exists() else fallback)
+                if not path.exists():
+                    path = prompt_file(language, self.rate, "welcome", self.prompts)
+            elif piece.startswith("name:"):
+                # extension numbers are digits (checked by the API), never a path
+                path = self.names / f"{int(piece[5:])}-{self.rate}.wav"
             else:
-                files.append(prompt_file(language, self.rate, piece, self.prompts))
+                path = prompt_file(language, self.rate, piece, self.prompts)
+            if path.exists():
+                files.append(path)
+            elif not piece.startswith("name:"):
+                log.error("prompt piece %s has no file %s", piece, path)
         return files

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pjsua2 as pj
@@ -17,6 +18,7 @@ import pjsua2 as pj
 from bridge import sip
 from bridge.players import Prompt
 from bridge.recorder import SessionRecording
+from conference import keypad
 from conference import room as rules
 from conference.mixing import MUSIC, Link, link_changes
 from conference.rooms import RoomSettings
@@ -30,12 +32,20 @@ log = logging.getLogger("kamconf.bridge")
 JOINED = (rules.Stage.WAITING, rules.Stage.IN_CONFERENCE)
 
 
+@dataclass(frozen=True)
+class DialRequest:
+    room: str
+    number: str
+    by: str  # member id
+
+
 class LiveRoom:
-    def __init__(self, number: str, settings: RoomSettings, node: BridgeNode) -> None:
+    def __init__(self, number: str, state: rules.Room, node: BridgeNode) -> None:
         self.number = number
         self.node = node
-        self.state = rules.Room(settings)
+        self.state = state
         self.calls: dict[str, sip.RoomCall] = {}  # by member (participant) id
+        self.keypads: dict[str, keypad.Keypad] = {}  # feature codes being typed, by member
         self.links: frozenset[Link] = frozenset()
         self.prompts: dict[str, Prompt] = {}  # what each member in the IVR hears now
         self.overlays: list[Prompt] = []  # notices over the mix, until they end
@@ -50,7 +60,23 @@ class LiveRoom:
         self.state = dataclasses.replace(self.state, settings=settings)
         log.info("room %s: %s arrived as %s%s", self.number, call.caller, call.participant_id,
                  " (locked out)" if locked_out else "")
-        self.feed(rules.Arrived(call.participant_id, call.caller, locked_out))
+        self.feed(rules.Arrived(call.participant_id, call.caller, locked_out, call.extension, call.name))
+
+    def invited(self, call: sip.RoomCall, by: str) -> None:
+        """The node dialled `call` for member `by`; it joins on early media or answer."""
+        self.calls[call.participant_id] = call
+        log.info("room %s: %s invited by %s", self.number, call.caller, by)
+        self.feed(rules.Invited(call.participant_id, call.caller, by))
+
+    def media(self, call: sip.RoomCall) -> None:
+        member = self.state.member(call.participant_id)
+        if member is not None and member.stage == rules.Stage.RINGING:
+            self.feed(rules.Connected(member.id, answered=False))
+        else:
+            self.reconnect(call)
+
+    def answered(self, call: sip.RoomCall) -> None:
+        self.feed(rules.Connected(call.participant_id, answered=True))
 
     def reconnect(self, call: sip.RoomCall) -> None:
         """A re-INVITE may have given the call a new mixer port: connect it afresh."""
@@ -65,6 +91,7 @@ class LiveRoom:
         if self.calls.pop(member, None) is None:
             return
         self.prompts.pop(member, None)
+        self.keypads.pop(member, None)
         # The mixer dropped the gone port already; only forget its links.
         self.links = frozenset(link for link in self.links if member not in link)
         self.feed(rules.Left(member), left_status=status)
@@ -86,12 +113,18 @@ class LiveRoom:
         elif isinstance(effect, rules.Notify):
             listeners = [self.calls[m] for m in effect.members if m in self.calls]
             if listeners:
-                self.overlays.append(self.play(effect.pieces, listeners, "", overlay=True))
+                # A newer notice to the same people replaces the one still playing ("trying to
+                # get through", then "busy"): two at once would be heard as noise.
+                self.overlays = [p for p in self.overlays if p.member != ",".join(effect.members)]
+                self.overlays.append(self.play(effect.pieces, listeners, ",".join(effect.members), overlay=True))
         elif isinstance(effect, rules.Hangup):
             if effect.member in self.calls:
                 self.node.hangup_soon(self.calls[effect.member])
         elif isinstance(effect, rules.PinFailed):
             self.node.safely(live.pin_failed, self.number, effect.caller)
+        elif isinstance(effect, rules.Dial):
+            # After this transition is carried out, not within it: dialling feeds the room again.
+            self.node.events.append(DialRequest(self.number, effect.number, effect.by))
 
     def play(self, pieces: tuple[str, ...], calls: list[sip.RoomCall], member: str, overlay: bool) -> Prompt:
         files = self.node.files.resolve(pieces, self.state.settings.language)
@@ -108,12 +141,30 @@ class LiveRoom:
             del self.prompts[prompt.member]
             self.feed(rules.PromptDone(prompt.member))
 
-    def digit(self, call: sip.RoomCall, digit: str, method: str) -> None:
+    def digit(self, call: sip.RoomCall, digit: str, method: str, now: float) -> None:
         settings = self.state.settings
         # In a room with PINs a digit may be part of one: never write it to the log.
         shown = "a key" if settings.user_pin or settings.admin_pin else digit
         log.info("room %s: %s pressed %s (%s)", self.number, call.caller, shown, method)
-        self.feed(rules.Digit(call.participant_id, digit))
+        member = self.state.member(call.participant_id)
+        if member is None or member.stage != rules.Stage.IN_CONFERENCE:
+            self.feed(rules.Digit(call.participant_id, digit))
+            return
+        pad, commands = keypad.press(self.keypads.get(member.id, keypad.Keypad()), digit, now)
+        self.keypads[member.id] = pad
+        self.press(member.id, commands)
+
+    def tick(self, now: float) -> None:
+        """Feature codes that silence completes (a number after *8)."""
+        for member_id, pad in list(self.keypads.items()):
+            pad, command = keypad.expire(pad, now)
+            self.keypads[member_id] = pad
+            self.press(member_id, [command] if command else [])
+
+    def press(self, member_id: str, commands: list[keypad.Command]) -> None:
+        for command in commands:
+            log.info("room %s: %s", self.number, type(command).__name__)
+            self.feed(rules.Pressed(member_id, command))
 
     def remix(self) -> None:
         wanted = rules.links(self.state)
@@ -157,14 +208,20 @@ class LiveRoom:
     def report(self, before: dict[str, rules.Member], left_status: int) -> None:
         after = {m.id: m for m in self.state.members}
         for member_id, old in before.items():
-            if member_id not in after and old.stage in JOINED:
+            new = after.get(member_id)
+            # Sent away (ended, dropped) counts as gone now, not when the hang-up completes.
+            if old.stage in JOINED and (new is None or new.stage not in JOINED):
                 self.node.safely(live.remove_participant, self.number, member_id)
                 self.node.safely(live.room_event, "left", self.number, participant=member_id,
                                  caller=old.caller, status=left_status, present=self.present)
         for member_id, new in after.items():
             was = before.get(member_id)
-            if new.stage in JOINED and (was is None or (was.stage, was.role) != (new.stage, new.role)):
+            if new.stage in JOINED and (was is None or (was.stage, was.role, was.muted) != (new.stage, new.role,
+                                                                                          new.muted)):
                 self.publish(new, joined=was is None or was.stage not in JOINED)
+                if was is not None and was.muted != new.muted:
+                    self.node.safely(live.room_event, "muted" if new.muted else "unmuted", self.number,
+                                     participant=new.id)
 
     def publish(self, member: rules.Member, joined: bool) -> None:
         call = self.calls[member.id]
@@ -174,8 +231,9 @@ class LiveRoom:
                              role=str(member.role), present=self.present)
             log.info("room %s: %s joined as %s (%d present)", self.number, member.caller, member.role,
                      self.present)
-        participant = {"id": member.id, "caller": member.caller, "role": str(member.role),
-                       "state": str(member.stage), "joined_at": call.joined_at, "node": self.node.config.id}
+        state = "muted" if member.muted else str(member.stage)
+        participant = {"id": member.id, "caller": member.caller, "role": str(member.role), "state": state,
+                       "joined_at": call.joined_at, "node": self.node.config.id}
         self.node.safely(live.put_participant, self.number, member.id, participant)
 
     @property

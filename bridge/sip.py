@@ -18,6 +18,9 @@ from stack.config import BridgeConfig
 _REQUEST_LINE = re.compile(r"^INVITE\s+sips?:([^@;>\s]+)@", re.IGNORECASE)
 _FROM = re.compile(r"^(?:From|f)\s*:\s*(.*)$", re.IGNORECASE | re.MULTILINE)
 _URI = re.compile(r"<([^>]*)>|(\S+?)(?:;|$)")
+_DISPLAY = re.compile(r'^\s*(?:"((?:[^"\\]|\\.)*)"|([^<"]*?))\s*<')
+# Kamailio strips this header from what callers send and sets it (kemi.routes.CALLER_HEADER).
+_CALLER = re.compile(r"^X-Kamconf-Caller\s*:\s*extension\s+([0-9]+)\s*$", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,8 @@ class Incoming:
     call: RoomCall
     room: str | None
     caller: str
+    extension: str | None = None  # the caller proved to Kamailio to be this extension
+    name: str = ""  # display name of the From header
 
 
 @dataclass(frozen=True)
@@ -40,13 +45,20 @@ class Ended:
 
 
 @dataclass(frozen=True)
+class Answered:
+    """An outgoing call (an invite) was answered."""
+
+    call: RoomCall
+
+
+@dataclass(frozen=True)
 class Digit:
     call: RoomCall
     digit: str
     method: str  # "rfc2833" or "info"
 
 
-Event = Incoming | MediaReady | Ended | Digit
+Event = Incoming | MediaReady | Ended | Answered | Digit
 
 
 def room_number(whole_msg: str) -> str | None:
@@ -54,6 +66,20 @@ def room_number(whole_msg: str) -> str | None:
     first = whole_msg.lstrip().split("\r\n", 1)[0].split("\n", 1)[0]
     match = _REQUEST_LINE.match(first)
     return match.group(1) if match else None
+
+
+def extension_of(whole_msg: str) -> str | None:
+    """The extension Kamailio vouches the caller is, if any."""
+    match = _CALLER.search(whole_msg)
+    return match.group(1) if match else None
+
+
+def display_name_of(whole_msg: str) -> str:
+    header = _FROM.search(whole_msg)
+    match = _DISPLAY.match(header.group(1)) if header else None
+    if not match:
+        return ""
+    return (match.group(1) if match.group(1) is not None else match.group(2) or "").strip()
 
 
 def caller_of(whole_msg: str) -> str:
@@ -72,15 +98,25 @@ class RoomCall(pj.Call):
         self.events = account.events
         self.room: str | None = None
         self.caller = ""
+        self.extension: str | None = None  # the caller's extension, as Kamailio vouches
+        self.name = ""  # the caller's display name
         self.ended = False
         self.participant_id = uuid.uuid4().hex[:16]  # stable across nodes and restarts, unlike `key`
         self.joined_at: float | None = None  # wall clock, for people and history
+        self.outgoing = False  # dialled by this node (an invite), not answered by it
+
+    def dial(self, uri: str) -> None:
+        self.outgoing = True
+        self.makeCall(uri, pj.CallOpParam(True))
+        self.key = self.getId()
 
     def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
         info = self.getInfo()
         if info.state == pj.PJSIP_INV_STATE_DISCONNECTED and not self.ended:
             self.ended = True
             self.events.append(Ended(self, info.lastStatusCode, info.lastReason))
+        elif info.state == pj.PJSIP_INV_STATE_CONFIRMED and self.outgoing:
+            self.events.append(Answered(self))
 
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
         self.events.append(MediaReady(self))
@@ -110,7 +146,8 @@ class NodeAccount(pj.Account):
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
         call = RoomCall(self, prm.callId)
         message = prm.rdata.wholeMsg
-        self.events.append(Incoming(call, room_number(message), caller_of(message)))
+        self.events.append(Incoming(call, room_number(message), caller_of(message), extension_of(message),
+                                    display_name_of(message)))
 
 
 def start_endpoint(config: BridgeConfig) -> pj.Endpoint:

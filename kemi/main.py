@@ -41,16 +41,16 @@ class RedisLiveState:
 
     def __init__(self, url: str) -> None:
         self._client = live.connect(url, timeout=0.3)
+        self._directory = live.Directory(self._client)
 
     def is_room(self, number: str) -> bool:
-        return bool(self._guard(self._client.hexists, live.ROOMS, number))
+        return self._guard(self._directory.is_room, number)
 
     def extension(self, number: str) -> ExtensionSettings | None:
-        data = self._guard(live.get_entry, self._client, live.EXTENSIONS, number)
-        return None if data is None else ExtensionSettings.from_dict(data)
+        return self._guard(self._directory.extension, number)
 
     def trunks(self) -> list[TrunkSettings]:
-        return [TrunkSettings.from_dict(data) for data in self._guard(live.entries, self._client, live.TRUNKS).values()]
+        return self._guard(self._directory.trunks)
 
     def affinity(self, key: str) -> str | None:
         return self._guard(live.affinity, self._client, key)

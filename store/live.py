@@ -13,6 +13,7 @@ from typing import Any
 
 import redis
 
+from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.placement import NodeStatus
 
 ROOMS = "kamconf:rooms"  # hash: room number -> room settings (JSON)
@@ -66,6 +67,23 @@ def get_entry(client: redis.Redis, table: str, key: str) -> dict[str, Any] | Non
 
 def entries(client: redis.Redis, table: str) -> dict[str, dict[str, Any]]:
     return {str(key): json.loads(raw) for key, raw in client.hgetall(table).items()}
+
+
+class Directory:
+    """conference.numberplan.Directory over the projections (raises redis.RedisError)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def is_room(self, number: str) -> bool:
+        return bool(self.client.hexists(ROOMS, number))
+
+    def extension(self, number: str) -> ExtensionSettings | None:
+        data = get_entry(self.client, EXTENSIONS, number)
+        return None if data is None else ExtensionSettings.from_dict(data)
+
+    def trunks(self) -> list[TrunkSettings]:
+        return [TrunkSettings.from_dict(data) for data in entries(self.client, TRUNKS).values()]
 
 
 # Bridge nodes ----------------------------------------------------------------

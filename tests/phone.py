@@ -6,6 +6,8 @@ stdout. Commands:
   {"cmd": "register", "registrar": "sip:127.0.0.1:5060", "user": "100", "password": "..."}
       become that extension (digest credentials); a "registered" event tells the outcome
   {"cmd": "answer", "play": ..., "record": ...}    answer the ringing incoming call
+  {"cmd": "early", "play": ..., "record": ...}     183 with SDP: play early media, not answered yet
+  {"cmd": "reject", "code": 486}                   refuse the ringing incoming call
   {"cmd": "dtmf", "digits": "1234#", "method": "rfc2833" | "info"}
   {"cmd": "hangup"}
   {"cmd": "quit"}
@@ -147,6 +149,7 @@ class Phone:
             self.recorder = None  # deleting the recorder completes the WAV header
             emit("recorded", path=self.record_path)
         self.call = None
+        self.play_path = self.record_path = None
 
     def command(self, cmd: dict[str, Any]) -> bool:
         name = cmd.get("cmd")
@@ -160,11 +163,16 @@ class Phone:
             old, self.account = self.account, self.new_account(f"sip:{cmd['user']}@{host}", registrar, cmd["user"],
                                                                cmd["password"])
             old.shutdown()
-        elif name == "answer" and self.call is not None:
-            self.play_path, self.record_path = cmd.get("play"), cmd.get("record")
+        elif name in ("answer", "early") and self.call is not None:
+            if self.play_path is None and self.record_path is None:
+                self.play_path, self.record_path = cmd.get("play"), cmd.get("record")
             ok = pj.CallOpParam()
-            ok.statusCode = 200
+            ok.statusCode = 200 if name == "answer" else 183
             self.call.answer(ok)
+        elif name == "reject" and self.call is not None:
+            refuse = pj.CallOpParam()
+            refuse.statusCode = int(cmd.get("code", 486))
+            self.call.hangup(refuse)
         elif name == "dtmf" and self.call is not None:
             self.send_dtmf(cmd["digits"], cmd.get("method", "rfc2833"))
         elif name == "hangup" and self.call is not None:

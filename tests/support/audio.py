@@ -77,3 +77,11 @@ def _best_match(heard: np.ndarray, piece: np.ndarray) -> float:
     energy = window[len(piece):] - window[: len(heard) - len(piece) + 1]
     scores = correlation[: len(energy)] / np.sqrt(np.maximum(energy, 1e-12) * np.sum(piece**2))
     return float(scores.max())
+
+
+def peak_level(path: Path, freq: float, window: float = 1.0) -> float:
+    """The loudest `window` seconds of the tone anywhere in the recording, in dBFS."""
+    samples, rate = read_wav(path)
+    size, step = int(window * rate), int(window * rate / 4)
+    starts = range(0, max(1, len(samples) - size + 1), step)
+    return max(band_db(samples[i : i + size], rate, freq) for i in starts)

@@ -53,6 +53,12 @@ class TestPhone:
     def answer(self, play: Path | None = None, record: Path | None = None) -> None:
         self.send(cmd="answer", play=str(play) if play else None, record=str(record) if record else None)
 
+    def early(self, play: Path | None = None, record: Path | None = None) -> None:
+        self.send(cmd="early", play=str(play) if play else None, record=str(record) if record else None)
+
+    def reject(self, code: int = 486) -> None:
+        self.send(cmd="reject", code=code)
+
     def hangup(self) -> None:
         self.send(cmd="hangup")
 

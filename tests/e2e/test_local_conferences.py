@@ -1,0 +1,72 @@
+"""Seed 003 with real phones: *8 local conferences, *8NUMBER invites with early media, ##,
+and the moderator's *92-*95 in a room."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.e2e.test_extensions_and_trunks import extension, gateway
+from tests.support.audio import peak_level, write_tone
+from tests.support.phone import TestPhone
+from tests.support.stack import Stack
+
+HEARD_ABOVE_DBFS = -30.0
+OWNER, GUEST, EARLY, ANSWER = 500.0, 900.0, 1700.0, 2300.0
+
+
+def test_a_local_conference_invites_outside_numbers_and_drops_them(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    owner, owner_number = extension(stack, phones, conference_pin="55")
+    guest, _ = extension(stack, phones)
+    carrier = gateway(stack, phones, "carrier-c", prefixes=["86"])
+    room = f"*8{owner_number}"
+
+    guest.call(f"sip:{room}@{stack.sip}")  # nobody opened it yet
+    assert guest.wait_state("DISCONNECTED")["code"] == 404
+    guest.forget()
+
+    owner_heard, guest_heard = audio_dir / "owner.wav", audio_dir / "guest.wav"
+    owner.call(f"sip:{room}@{stack.sip}", play=write_tone(audio_dir / "o.wav", OWNER, 60), record=owner_heard)
+    stack.wait_in_conference(room, 1)  # the owner needs no PIN
+    guest.call(f"sip:{room}@{stack.sip}", play=write_tone(audio_dir / "g.wav", GUEST, 60), record=guest_heard)
+    guest.wait_state("CONFIRMED")
+    guest.dtmf("55#")
+    stack.wait_in_conference(room, 2)
+
+    owner.dtmf("*886001234#")
+    carrier.wait_for("incoming", 10)
+    carrier.early(play=write_tone(audio_dir / "early.wav", EARLY, 60))
+    time.sleep(3)  # everyone hears the early media
+    owner.dtmf("##")  # drop it while it rings: CANCEL
+    assert carrier.wait_state("DISCONNECTED")["code"] == 487
+    carrier.forget()
+
+    owner.dtmf("*886005678")  # ended by 3 s of silence, not #
+    carrier.wait_for("incoming", 10)
+    carrier.answer(play=write_tone(audio_dir / "answer.wav", ANSWER, 60))
+    carrier.wait_state("CONFIRMED")
+    stack.wait_in_conference(room, 3)
+    time.sleep(3)
+    owner.dtmf("##")  # drop it once answered: BYE
+    carrier.wait_state("DISCONNECTED")
+    stack.wait_in_conference(room, 2)
+
+    owner.hangup()
+    guest.hangup()
+    owner.wait_for("recorded", 15)
+    guest.wait_for("recorded", 15)
+    for recording in (owner_heard, guest_heard):
+        assert peak_level(recording, EARLY) > HEARD_ABOVE_DBFS, recording
+        assert peak_level(recording, ANSWER) > HEARD_ABOVE_DBFS, recording
+    assert peak_level(owner_heard, GUEST) > HEARD_ABOVE_DBFS
+    assert peak_level(guest_heard, OWNER) > HEARD_ABOVE_DBFS
+
+
+def test_only_extensions_open_local_conferences(stack: Stack, phones: Callable[..., TestPhone]) -> None:
+    _, number = extension(stack, phones)
+    stranger = phones("stranger8")
+    stranger.call(f"sip:*8{number}@{stack.sip}")
+    assert stranger.wait_state("DISCONNECTED")["code"] == 403
