@@ -66,7 +66,7 @@ def _schemas() -> dict[str, Any]:
         "Participant": {"type": "object", "properties": {
             "id": {"type": "string"}, "caller": {"type": "string", "description": "The caller's SIP URI"},
             "role": {"type": "string", "enum": ["user", "admin"]},
-            "state": {"type": "string", "enum": ["waiting", "in_conference"]},
+            "state": {"type": "string", "enum": ["waiting", "in_conference", "muted"]},
             "joined_at": {"type": "number", "description": "Unix time"},
             "node": {"type": "string", "description": "The bridge node mixing the room"}}},
         "Room": {"type": "object", "additionalProperties": False, "required": list(room_properties),

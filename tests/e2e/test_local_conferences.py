@@ -7,8 +7,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from stack.supervisor import wait_for
+from store import live
 from tests.e2e.test_extensions_and_trunks import extension, gateway
-from tests.support.audio import peak_level, write_tone
+from tests.e2e.test_room_options import HEARD, Caller, heard
+from tests.support.audio import levels, peak_level, write_tone
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
 
@@ -70,3 +73,45 @@ def test_only_extensions_open_local_conferences(stack: Stack, phones: Callable[.
     stranger = phones("stranger8")
     stranger.call(f"sip:*8{number}@{stack.sip}")
     assert stranger.wait_state("DISCONNECTED")["code"] == 403
+
+
+def test_the_moderator_mutes_locks_drops_and_ends_a_room(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    stack.create_room("6100", user_pin="1", admin_pin="2", mute_notifications=True, announce_count=False)
+    mod = Caller(stack, phones, audio_dir, "mod").dial("6100", OWNER).pin("2#")
+    t0 = time.monotonic()  # about when mod's recording starts
+    user = Caller(stack, phones, audio_dir, "user").dial("6100", GUEST).pin("1#")
+    stack.wait_in_conference("6100", 2)
+    last = Caller(stack, phones, audio_dir, "last").dial("6100", ANSWER).pin("1#")
+    stack.wait_in_conference("6100", 3)
+    all_in = time.monotonic() - t0
+    time.sleep(2.5)
+    user.pin("*92")  # a user cannot moderate
+    time.sleep(1)
+    mod.pin("*92")
+    assert wait_for(lambda: sum(p["state"] == "muted" for p in participants(stack, "6100")) == 2, timeout=5)
+    muted_at = time.monotonic() - t0
+    time.sleep(3)
+    mod.pin("*93")  # lock: nobody new gets in
+    time.sleep(1.5)
+    late = Caller(stack, phones, audio_dir, "late").dial("6100")
+    assert late.hung_up_by_bridge()
+    mod.pin("*94")  # drops the last joined
+    assert last.hung_up_by_bridge()
+    mod.pin("*95")  # ends it for everyone
+    assert user.hung_up_by_bridge() and mod.hung_up_by_bridge()
+
+    recording = mod.finish()
+    before = levels(recording, [GUEST, ANSWER], all_in + 0.5, all_in + 2.0)
+    after = levels(recording, [GUEST, ANSWER], muted_at + 1.0, muted_at + 2.5)
+    for tone in (GUEST, ANSWER):
+        assert before[tone] > HEARD_ABOVE_DBFS, (before, after)
+        assert after[tone] < before[tone] - 30, (before, after)
+    assert heard(late.finish(), "conference_locked") > HEARD
+    assert heard(recording, "all_muted") > HEARD and heard(recording, "entry_locked") > HEARD
+    assert heard(user.finish(), "ended_by_admin") > HEARD
+
+
+def participants(stack: Stack, room: str) -> list[dict[str, object]]:
+    return live.participants(live.connect(stack.config.redis_url), room)
