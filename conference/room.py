@@ -46,6 +46,7 @@ class Role(StrEnum):
 class Kind(StrEnum):
     ROOM = "room"  # a numbered room: any extension in it may invite
     LOCAL = "local"  # an extension's *8 conference: its owner invites and moderates
+    CALL = "call"  # a call anchored for "#" consult and merge (conference.consult)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,13 @@ class Room:
     announce_names: bool = False  # speak a joining extension's name (local conferences)
     locked: bool = False  # *93: nobody new may enter (invited members still may)
     arrivals: int = 0
+    # CALL rooms (conference.consult) ---------------------------------------------
+    anchor: str = ""  # the number the caller dialled; the room calls it
+    controller_is_caller: bool = True  # whose "#" works: the caller's, or the called extension's
+    controller: str | None = None  # member ids
+    customer: str | None = None
+    held: bool = False  # the controller pressed "#": the others hear music
+    consulting: str | None = None  # the member being consulted privately
 
     def member(self, member_id: str) -> Member | None:
         return next((m for m in self.members if m.id == member_id), None)
@@ -104,7 +112,7 @@ class Invited:
     member: str
     number: str
     by: str
-
+    extension: str | None = None  # the number is this extension
 
 @dataclass(frozen=True)
 class Connected:
@@ -181,11 +189,26 @@ class Dial:
     by: str
 
 
-Effect = Play | Notify | Hangup | PinFailed | Dial
+@dataclass(frozen=True)
+class Answer:
+    """Answer the member's incoming call now (the call it made was answered)."""
+
+    member: str
+
+
+@dataclass(frozen=True)
+class Reject:
+    """Refuse the member's incoming call with the status the far end gave."""
+
+    member: str
+    status: int
+
+
+Effect = Play | Notify | Hangup | PinFailed | Dial | Answer | Reject
 
 
 @dataclass
-class _Step:
+class Step:
     room: Room
     effects: list[Effect] = field(default_factory=list)
 
@@ -195,11 +218,12 @@ class _Step:
 
 
 def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
-    step = _Step(room)
+    step = Step(room)
     if isinstance(event, Arrived):
         _arrived(step, event)
     elif isinstance(event, Invited):
-        _add(step, Member(event.member, event.number, Stage.RINGING, Role.USER, invited_by=event.by))
+        add_member(step, Member(event.member, event.number, Stage.RINGING, Role.USER, invited_by=event.by,
+                                extension=event.extension))
     elif (member := room.member(event.member)) is not None:
         if isinstance(event, PromptDone):
             _prompt_done(step, member)
@@ -215,16 +239,16 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
     return step.room, step.effects
 
 
-def _add(step: _Step, member: Member) -> None:
+def add_member(step: Step, member: Member) -> None:
     arrivals = step.room.arrivals + 1
     numbered = dataclasses.replace(member, order=arrivals)
     step.room = dataclasses.replace(step.room, members=(*step.room.members, numbered), arrivals=arrivals)
 
 
-def _arrived(step: _Step, event: Arrived) -> None:
+def _arrived(step: Step, event: Arrived) -> None:
     settings = step.room.settings
     present = [m for m in step.room.members if m.stage != Stage.LEAVING]
-    _add(step, Member(event.member, event.caller, Stage.GREETING, extension=event.extension, name=event.name))
+    add_member(step, Member(event.member, event.caller, Stage.GREETING, extension=event.extension, name=event.name))
     if event.locked_out:
         _send_away(step, event.member, "too_many_attempts")
     elif step.room.locked:
@@ -236,7 +260,7 @@ def _arrived(step: _Step, event: Arrived) -> None:
         step.effects.append(Play(event.member, (greeting,)))
 
 
-def _prompt_done(step: _Step, member: Member) -> None:
+def _prompt_done(step: Step, member: Member) -> None:
     if member.stage == Stage.LEAVING:
         step.effects.append(Hangup(member.id))
     elif member.stage == Stage.GREETING:
@@ -261,7 +285,7 @@ def _has_pin(room: Room) -> bool:
     return bool(room.settings.user_pin or room.settings.admin_pin)
 
 
-def _digit(step: _Step, member: Member, digit: str) -> None:
+def _digit(step: Step, member: Member, digit: str) -> None:
     if digit != "#":
         if digit.isdigit() and len(member.typed) < MAX_PIN_DIGITS:
             step.set(dataclasses.replace(member, typed=member.typed + digit))
@@ -281,7 +305,7 @@ def _digit(step: _Step, member: Member, digit: str) -> None:
             step.effects.append(Play(member.id, ("wrong_pin", "enter_pin")))
 
 
-def _admit(step: _Step, member: Member, role: Role) -> None:
+def _admit(step: Step, member: Member, role: Role) -> None:
     settings = step.room.settings
     pieces: list[str] = []
     if settings.record:
@@ -299,7 +323,7 @@ def _admit(step: _Step, member: Member, role: Role) -> None:
         _enter(step, admitted)
 
 
-def _enter(step: _Step, member: Member) -> None:
+def _enter(step: Step, member: Member) -> None:
     settings = step.room.settings
     if settings.wait_for_admin and member.role == Role.USER and not step.room.admin_in:
         step.set(dataclasses.replace(member, stage=Stage.WAITING))
@@ -311,7 +335,7 @@ def _enter(step: _Step, member: Member) -> None:
     _joined_notice(step, member, listeners)
 
 
-def _joined_notice(step: _Step, member: Member, listeners: tuple[str, ...]) -> None:
+def _joined_notice(step: Step, member: Member, listeners: tuple[str, ...]) -> None:
     if not listeners or step.room.settings.mute_notifications:
         return
     pieces: tuple[str, ...] = ("participant_joined",)
@@ -320,7 +344,7 @@ def _joined_notice(step: _Step, member: Member, listeners: tuple[str, ...]) -> N
     step.effects.append(Notify(listeners, pieces))
 
 
-def _connected(step: _Step, member: Member, answered: bool) -> None:
+def _connected(step: Step, member: Member, answered: bool) -> None:
     """An invited call brings media: early media is heard by everyone at once, as is the answer."""
     if member.invited_by is None or member.stage not in (Stage.RINGING, Stage.IN_CONFERENCE):
         return
@@ -334,7 +358,11 @@ def _connected(step: _Step, member: Member, answered: bool) -> None:
 _FAILURES = {486: "number_busy", 600: "number_busy", 408: "no_answer", 480: "no_answer", 487: "no_answer"}
 
 
-def _pressed(step: _Step, member: Member, command: keypad.Command) -> None:
+def failure_prompt(status: int) -> str:
+    return _FAILURES.get(status, "number_unavailable")
+
+
+def _pressed(step: Step, member: Member, command: keypad.Command) -> None:
     room = step.room
     may_invite = _is_owner(room, member) if room.kind == Kind.LOCAL else member.extension is not None
     if isinstance(command, keypad.Invite) and may_invite:
@@ -343,12 +371,12 @@ def _pressed(step: _Step, member: Member, command: keypad.Command) -> None:
     elif isinstance(command, keypad.DropLast) and may_invite:
         invited = [m for m in room.members if m.invited_by is not None and m.stage != Stage.LEAVING]
         if invited:
-            _drop(step, max(invited, key=lambda m: m.order))
+            drop_member(step, max(invited, key=lambda m: m.order))
     elif isinstance(command, keypad.Moderator) and member.role == Role.ADMIN:
         _moderate(step, member, command.code)
 
 
-def _moderate(step: _Step, moderator: Member, code: str) -> None:
+def _moderate(step: Step, moderator: Member, code: str) -> None:
     others = [m for m in step.room.members if m.id != moderator.id and m.stage in (Stage.IN_CONFERENCE, Stage.WAITING)]
     if code == "92":
         mute = any(not m.muted for m in others)
@@ -359,25 +387,25 @@ def _moderate(step: _Step, moderator: Member, code: str) -> None:
         step.room = dataclasses.replace(step.room, locked=not step.room.locked)
         step.effects.append(Notify((moderator.id,), ("entry_locked" if step.room.locked else "entry_unlocked",)))
     elif code == "94" and others:
-        _drop(step, max(others, key=lambda m: m.order))
+        drop_member(step, max(others, key=lambda m: m.order))
     elif code == "95":
         for other in step.room.members:
             if other.stage != Stage.LEAVING:
                 _send_away(step, other.id, "ended_by_admin")
 
 
-def _drop(step: _Step, member: Member) -> None:
+def drop_member(step: Step, member: Member) -> None:
     """Hang up at once: CANCEL while it rings, BYE once answered."""
     step.set(dataclasses.replace(member, stage=Stage.LEAVING))
     step.effects.append(Hangup(member.id))
 
 
-def _left(step: _Step, member: Member, status: int = 0) -> None:
+def _left(step: Step, member: Member, status: int = 0) -> None:
     step.room = dataclasses.replace(step.room, members=tuple(m for m in step.room.members if m.id != member.id))
     if member.invited_by is not None and not member.answered and member.stage != Stage.LEAVING:
         inviter = step.room.member(member.invited_by)
         if inviter is not None and inviter.stage == Stage.IN_CONFERENCE:
-            step.effects.append(Notify((inviter.id,), (_FAILURES.get(status, "number_unavailable"),)))
+            step.effects.append(Notify((inviter.id,), (failure_prompt(status),)))
         return
     if member.stage != Stage.IN_CONFERENCE:
         return
@@ -396,7 +424,7 @@ def _left(step: _Step, member: Member, status: int = 0) -> None:
         step.effects.append(Notify(listeners, ("participant_left",)))
 
 
-def _send_away(step: _Step, member_id: str, prompt: str) -> None:
+def _send_away(step: Step, member_id: str, prompt: str) -> None:
     member = step.room.member(member_id)
     if member is not None:
         step.set(dataclasses.replace(member, stage=Stage.LEAVING))
