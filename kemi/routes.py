@@ -6,12 +6,13 @@ worker is its own interpreter, so shared state is Redis (store/live.py).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any, Protocol
 
 from conference import numberplan
 from conference.extensions import ExtensionSettings
-from conference.numberplan import Caller, CallerKind, Refuse, ToExtension, ToLocalConference, ToRoom
+from conference.numberplan import Caller, CallerKind, Refuse, ToExtension, ToLocalConference, ToRoom, ToTrunk
 from conference.placement import NodeStatus, choose_node
 from kemi import media
 from kemi.request import SipRequest
@@ -30,6 +31,8 @@ AUTH_SAME_USER = 1  # pv_auth_check checks: the auth user is the From (To for RE
 CHALLENGE_QOP = 1  # auth_challenge flags: ask for qop=auth
 # Told to the bridge on every call it receives; never believed from outside.
 CALLER_HEADER = "X-Kamconf-Caller"
+# A call anchored for "#": the number the bridge is to call, and whose "#" it is ("caller" or "callee").
+ANCHOR_HEADER = "X-Kamconf-Anchor"
 ALLOW = "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER\r\n"
 
 
@@ -162,7 +165,15 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, realm: str) -> None:
         return
     ksr.hdr.remove("Route")
     ksr.hdr.remove(CALLER_HEADER)
-    if isinstance(decision, ToRoom | ToLocalConference):
+    ksr.hdr.remove(ANCHOR_HEADER)
+    side = consult_side(caller, decision, live)
+    if side is not None and isinstance(decision, ToExtension | ToTrunk):
+        # Seed 002: the call runs through a bridge node from its first INVITE, so "#" can build a conference.
+        key = "call-" + hashlib.sha1(request.call_id.encode()).hexdigest()[:16]
+        ksr.setuser(key)
+        ksr.hdr.append(f"{ANCHOR_HEADER}: {decision.number} {side}\r\n")
+        to_bridge(ksr, request, live, key, caller)
+    elif isinstance(decision, ToRoom | ToLocalConference):
         key = decision.number if isinstance(decision, ToRoom) else decision.room
         to_bridge(ksr, request, live, key, caller)
     elif isinstance(decision, ToExtension):
@@ -174,6 +185,19 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, realm: str) -> None:
     else:
         ksr.seturi(f"sip:{decision.number}@{decision.trunk.gateway}")
         anchor_and_relay(ksr, request)
+
+
+def consult_side(caller: Caller, decision: numberplan.Decision, live: LiveState) -> str | None:
+    """Whose "#" consults and merges on this call, if anyone's: the calling or the called extension's."""
+    if caller.kind == CallerKind.BRIDGE or not isinstance(decision, ToExtension | ToTrunk):
+        return None
+    if caller.extension is not None and caller.extension.consult_merge:
+        return "caller"
+    if isinstance(decision, ToExtension):
+        callee = live.extension(decision.number)
+        if callee is not None and callee.consult_merge:
+            return "callee"
+    return None
 
 
 def to_bridge(ksr: Any, request: SipRequest, live: LiveState, key: str, caller: Caller) -> None:

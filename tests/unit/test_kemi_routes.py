@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ NODE_B = NodeStatus("b", "127.0.0.1", 5081, capacity=10, load=1)
 REALM = "kamconf"
 EXT_100 = ExtensionSettings("100", ha1("100", REALM, "password100"), display_name="Anna")
 EXT_101 = ExtensionSettings("101", ha1("101", REALM, "password101"), external_calls=False)
+EXT_102 = ExtensionSettings("102", ha1("102", REALM, "password102"), consult_merge=True)
 CARRIER = TrunkSettings("carrier", "10.0.0.1:5090", ("10.0.0.1:5090",), ("8",), {"74950000000": "100"})
 
 
@@ -34,7 +36,7 @@ class Live:
 
     def extension(self, number: str) -> ExtensionSettings | None:
         self._up()
-        return {"100": EXT_100, "101": EXT_101}.get(number)
+        return {"100": EXT_100, "101": EXT_101, "102": EXT_102}.get(number)
 
     def trunks(self) -> list[TrunkSettings]:
         self._up()
@@ -73,7 +75,7 @@ def test_invite_to_a_room_is_anchored_and_relayed_to_the_least_loaded_node() -> 
     assert ksr.called("tm.t_relay") == [()]
     assert live.claims == [("1000", "b", None)]
     # The bridge is told who calls, and only by us.
-    assert ksr.called("hdr.remove") == [("Route",), (routes.CALLER_HEADER,)]
+    assert ksr.called("hdr.remove") == [("Route",), (routes.CALLER_HEADER,), (routes.ANCHOR_HEADER,)]
     assert ksr.called("hdr.append") == [(f"{routes.CALLER_HEADER}: anonymous\r\n",)]
 
 
@@ -269,3 +271,24 @@ def test_a_local_conference_goes_to_a_bridge_under_its_own_key() -> None:
     route(ksr, live)
     assert live.claims == [("*8100", "b", None)]
     assert ksr.called("hdr.append") == [(f"{routes.CALLER_HEADER}: extension 101\r\n",)]
+
+
+def test_calls_of_a_consult_merge_extension_are_anchored_in_a_bridge() -> None:
+    ksr, live = initial({"$fU": "102", "$rU": "84951234567", "$ci": "abc"}), Live()
+    route(ksr, live)
+    key = "call-" + hashlib.sha1(b"abc").hexdigest()[:16]
+    assert ksr.called("setuser") == [(key,)] and live.claims == [(key, "b", None)]
+    assert (f"{routes.ANCHOR_HEADER}: 84951234567 caller\r\n",) in ksr.called("hdr.append")
+    ksr = initial({"$fU": "anyone", "$rU": "74950000000", "$si": "10.0.0.1", "$sp": 5090})
+    route(ksr)
+    # EXT_100 has no consult_merge: straight to it
+    assert ksr.called("registrar.lookup") == [("location",)] and not ksr.called("setdsturi")
+    ksr = initial({"$fU": "100", "$rU": "102"})
+    route(ksr)
+    assert (f"{routes.ANCHOR_HEADER}: 102 callee\r\n",) in ksr.called("hdr.append")
+
+
+def test_the_bridge_own_calls_are_never_anchored_again() -> None:
+    ksr = initial({"$fU": "x", "$rU": "102", "$si": "127.0.0.1", "$sp": 5080})
+    route(ksr)
+    assert ksr.called("registrar.lookup") == [("location",)] and not ksr.called("setdsturi")
