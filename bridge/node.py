@@ -44,6 +44,7 @@ LEVEL_INTERVAL = 0.2  # how often speech levels are sampled for talking / not ta
 # hanging up at once would cut "Goodbye".
 FAREWELL_DRAIN = 0.6
 HANGUP_GRACE = 5.0
+ANCHORED = "call-"  # rooms of calls anchored for "#" (kemi.routes names them)
 
 
 class BridgeNode:
@@ -146,19 +147,47 @@ class BridgeNode:
         self.calls[call_id] = call
         call.room, call.caller, call.extension, call.name = event.room, event.caller, event.extension, event.name
         answer = pj.CallOpParam()
-        if event.room is None or not self.may_enter(event.room, event.extension):
+        if event.room is None or not self.may_enter(event.room, event.anchor is not None, event.extension):
             answer.statusCode = 404
         elif self.stopping or len(self.calls) > self.config.capacity:
             answer.statusCode = 503
             log.warning("node full or stopping (%d calls): refusing %s", len(self.calls), event.caller)
+        elif event.anchor is not None:
+            self.anchored_call(call, event.anchor)
+            return
         else:
             answer.statusCode = 200
         self.metrics.call("answered" if answer.statusCode == 200 else f"refused_{answer.statusCode}")
         call.answer(answer)
 
-    def may_enter(self, room: str, extension: str | None) -> bool:
-        """A local conference exists once its owner opened it; only then may others join."""
+    def may_enter(self, room: str, anchored: bool, extension: str | None) -> bool:
+        """A local conference exists once its owner opened it; only then may others join.
+        A "#" call's room is made by its first INVITE only, which says what to call."""
+        if room.startswith(ANCHORED) or anchored:
+            return room.startswith(ANCHORED) and anchored and room not in self.rooms
         return not room.startswith(LOCAL_CONFERENCE) or room in self.rooms or extension == room[2:]
+
+    def anchored_call(self, call: sip.RoomCall, anchor: tuple[str, bool]) -> None:
+        """A "#" call (seed 002): it rings while the room calls the number it dialled."""
+        ringing = pj.CallOpParam()
+        ringing.statusCode = 180
+        call.answer(ringing)
+        self.metrics.call("anchored")
+        number, controller_is_caller = anchor
+        state = rules.Room(RoomSettings(call.room or ""), kind=rules.Kind.CALL, anchor=number,
+                           controller_is_caller=controller_is_caller)
+        room = self.rooms[call.room or ""] = LiveRoom(call.room or "", state, self)
+        room.arrive(call, state.settings, locked_out=False)
+
+    def answer(self, call: sip.RoomCall) -> None:
+        if call.ended:
+            return
+        ok = pj.CallOpParam()
+        ok.statusCode = 200
+        try:
+            call.answer(ok)
+        except pj.Error as exc:
+            log.error("answer failed: %s", exc.info())
 
     def media_ready(self, call: sip.RoomCall) -> None:
         if call.ended or call.room is None or call.audio() is None:
@@ -218,7 +247,10 @@ class BridgeNode:
         """Call `number` into the room for member `by`, through Kamailio, if `by` may reach it."""
         call = sip.RoomCall(self.account)
         call.room, call.caller = room.number, number
-        decision = self.allowed(room.state.member(by), number)
+        state = room.state
+        # A "#" call's first dial is the number its caller dialled, which Kamailio already allowed.
+        first = state.kind == rules.Kind.CALL and None in (state.customer, state.controller)
+        decision = self.allowed(state.member(by), number, on_behalf=not first)
         if isinstance(decision, Refuse):
             log.warning("room %s: %s may not invite %s (%d)", room.number, by, number, decision.code)
             room.invited(call, by)
@@ -233,15 +265,16 @@ class BridgeNode:
             return
         self.calls[call.key] = call
         self.metrics.call("dialled")
-        room.invited(call, by)
+        room.invited(call, by, decision.number if isinstance(decision, numberplan.ToExtension) else None)
 
-    def allowed(self, inviter: rules.Member | None, number: str) -> numberplan.Decision:
-        """The number plan as for the inviting extension calling `number` itself: no toll fraud by *8."""
-        if inviter is None or inviter.extension is None:
-            return numberplan.FORBIDDEN
+    def allowed(self, inviter: rules.Member | None, number: str, on_behalf: bool = True) -> numberplan.Decision:
+        """The number plan as for the inviting extension calling `number` itself: no toll fraud by
+        *8 or #. Not `on_behalf`: as for this node (a number Kamailio already allowed)."""
         try:
             directory = live.Directory(self.client)
-            extension = directory.extension(inviter.extension)
+            if not on_behalf:
+                return numberplan.decide(Caller(CallerKind.BRIDGE), number, directory)
+            extension = directory.extension(inviter.extension) if inviter and inviter.extension else None
             if extension is None:
                 return numberplan.FORBIDDEN
             return numberplan.decide(Caller(CallerKind.EXTENSION, extension), number, directory)

@@ -18,7 +18,7 @@ import pjsua2 as pj
 from bridge import sip
 from bridge.players import Prompt
 from bridge.recorder import SessionRecording
-from conference import keypad
+from conference import consult, keypad
 from conference import room as rules
 from conference.mixing import MUSIC, Link, link_changes
 from conference.rooms import RoomSettings
@@ -46,6 +46,11 @@ class LiveRoom:
         self.state = state
         self.calls: dict[str, sip.RoomCall] = {}  # by member (participant) id
         self.keypads: dict[str, keypad.Keypad] = {}  # feature codes being typed, by member
+        # A "#" call has rules of its own (conference.consult); every other room, conference.room's.
+        anchored = state.kind == rules.Kind.CALL
+        self.transition = consult.transition if anchored else rules.transition
+        self.rules_links = consult.links if anchored else rules.links
+        self.keys = keypad.KeyMap.CONSULT if anchored else keypad.KeyMap.CONFERENCE
         self.links: frozenset[Link] = frozenset()
         self.prompts: dict[str, Prompt] = {}  # what each member in the IVR hears now
         self.overlays: list[Prompt] = []  # notices over the mix, until they end
@@ -62,11 +67,11 @@ class LiveRoom:
                  " (locked out)" if locked_out else "")
         self.feed(rules.Arrived(call.participant_id, call.caller, locked_out, call.extension, call.name))
 
-    def invited(self, call: sip.RoomCall, by: str) -> None:
+    def invited(self, call: sip.RoomCall, by: str, extension: str | None = None) -> None:
         """The node dialled `call` for member `by`; it joins on early media or answer."""
         self.calls[call.participant_id] = call
         log.info("room %s: %s invited by %s", self.number, call.caller, by)
-        self.feed(rules.Invited(call.participant_id, call.caller, by))
+        self.feed(rules.Invited(call.participant_id, call.caller, by, extension))
 
     def media(self, call: sip.RoomCall) -> None:
         member = self.state.member(call.participant_id)
@@ -94,11 +99,14 @@ class LiveRoom:
         self.keypads.pop(member, None)
         # The mixer dropped the gone port already; only forget its links.
         self.links = frozenset(link for link in self.links if member not in link)
-        self.feed(rules.Left(member), left_status=status)
+        self.feed(rules.Left(member, status), left_status=status)
 
     def feed(self, event: rules.Event, left_status: int = 0) -> None:
         before = {m.id: m for m in self.state.members}
-        self.state, effects = rules.transition(self.state, event)
+        consulting = self.state.consulting
+        self.state, effects = self.transition(self.state, event)
+        if consulting and not self.state.consulting and self.state.controller:
+            self.keypads.pop(self.state.controller, None)  # the consultation is over: "#" holds again
         for effect in effects:
             self.carry_out(effect)
         self.remix()
@@ -122,6 +130,12 @@ class LiveRoom:
                 self.node.hangup_soon(self.calls[effect.member])
         elif isinstance(effect, rules.PinFailed):
             self.node.safely(live.pin_failed, self.number, effect.caller)
+        elif isinstance(effect, rules.Answer):
+            if effect.member in self.calls:
+                self.node.answer(self.calls[effect.member])
+        elif isinstance(effect, rules.Reject):
+            if effect.member in self.calls:
+                self.node.hangup(self.calls[effect.member], effect.status if effect.status >= 300 else 480)
         elif isinstance(effect, rules.Dial):
             # After this transition is carried out, not within it: dialling feeds the room again.
             self.node.events.append(DialRequest(self.number, effect.number, effect.by))
@@ -150,7 +164,7 @@ class LiveRoom:
         if member is None or member.stage != rules.Stage.IN_CONFERENCE:
             self.feed(rules.Digit(call.participant_id, digit))
             return
-        pad, commands = keypad.press(self.keypads.get(member.id, keypad.Keypad()), digit, now)
+        pad, commands = keypad.press(self.keypads.get(member.id, keypad.Keypad(self.keys)), digit, now)
         self.keypads[member.id] = pad
         self.press(member.id, commands)
 
@@ -167,7 +181,7 @@ class LiveRoom:
             self.feed(rules.Pressed(member_id, command))
 
     def remix(self) -> None:
-        wanted = rules.links(self.state)
+        wanted = self.rules_links(self.state)
         stop, start = link_changes(self.links, wanted)
         for src, dst in stop:
             self.port(src).stopTransmit(self.port(dst))

@@ -20,6 +20,7 @@ _FROM = re.compile(r"^(?:From|f)\s*:\s*(.*)$", re.IGNORECASE | re.MULTILINE)
 _URI = re.compile(r"<([^>]*)>|(\S+?)(?:;|$)")
 _DISPLAY = re.compile(r'^\s*(?:"((?:[^"\\]|\\.)*)"|([^<"]*?))\s*<')
 # Kamailio strips this header from what callers send and sets it (kemi.routes.CALLER_HEADER).
+_ANCHOR = re.compile(r"^X-Kamconf-Anchor\s*:\s*(\+?[0-9]+)\s+(caller|callee)\s*$", re.IGNORECASE | re.MULTILINE)
 _CALLER = re.compile(r"^X-Kamconf-Caller\s*:\s*extension\s+([0-9]+)\s*$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -30,6 +31,7 @@ class Incoming:
     caller: str
     extension: str | None = None  # the caller proved to Kamailio to be this extension
     name: str = ""  # display name of the From header
+    anchor: tuple[str, bool] | None = None  # a "#" call: (number to call, the caller controls it)
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,12 @@ def extension_of(whole_msg: str) -> str | None:
     """The extension Kamailio vouches the caller is, if any."""
     match = _CALLER.search(whole_msg)
     return match.group(1) if match else None
+
+
+def anchor_of(whole_msg: str) -> tuple[str, bool] | None:
+    """For a call anchored for "#" (kemi.routes.ANCHOR_HEADER): the number and whether the caller controls."""
+    match = _ANCHOR.search(whole_msg)
+    return (match.group(1), match.group(2).lower() == "caller") if match else None
 
 
 def display_name_of(whole_msg: str) -> str:
@@ -147,7 +155,7 @@ class NodeAccount(pj.Account):
         call = RoomCall(self, prm.callId)
         message = prm.rdata.wholeMsg
         self.events.append(Incoming(call, room_number(message), caller_of(message), extension_of(message),
-                                    display_name_of(message)))
+                                    display_name_of(message), anchor_of(message)))
 
 
 def start_endpoint(config: BridgeConfig) -> pj.Endpoint:

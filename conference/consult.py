@@ -7,7 +7,8 @@ then on the controller (the employee whose extension has `consult_merge`) may:
   NUMBER #     consult NUMBER privately (its ringback and answer reach only the controller)
   #            merge everyone into one conference; # again consults the next number
   *            abandon the consultation and go back
-A consultation that fails tells the controller why and goes back. It all ends
+A consultation that fails tells the controller why (the others still on hold)
+and goes back. It all ends
 when the customer (the controller's original counterpart) hangs up, or when no
 employee (a member that is an extension) is left.
 
@@ -30,8 +31,9 @@ from conference.room import (
     Invited,
     Left,
     Member,
-    Notify,
+    Play,
     Pressed,
+    PromptDone,
     Reject,
     Role,
     Room,
@@ -56,6 +58,8 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
             _pressed(step, member, event.command)
         elif isinstance(event, Left):
             _left(step, member, event.status)
+        elif isinstance(event, PromptDone) and member.id == room.controller and room.consulting is None:
+            step.room = dataclasses.replace(room, held=False)
     return step.room, step.effects
 
 
@@ -122,10 +126,13 @@ def _left(step: Step, member: Member, status: int) -> None:
     established = any(_is_anchor(room, m) and m.answered for m in room.members)
     step.room = dataclasses.replace(room, members=tuple(m for m in room.members if m.id != member.id))
     if member.id == room.consulting:
-        step.room = dataclasses.replace(step.room, held=False, consulting=None)
         controller = step.room.member(room.controller or "")
         if not member.answered and member.stage != Stage.LEAVING and controller is not None:
-            step.effects.append(Notify((controller.id,), (failure_prompt(status),)))
+            # Still held while the controller hears why; back together when the prompt ends.
+            step.room = dataclasses.replace(step.room, consulting=None)
+            step.effects.append(Play(controller.id, (failure_prompt(status),)))
+        else:
+            step.room = dataclasses.replace(step.room, held=False, consulting=None)
         return
     if not established and _is_anchor(room, member) and member.stage != Stage.LEAVING:
         # The original call failed: the caller hears it as the far end said it (busy, ...).

@@ -16,8 +16,9 @@ from conference.room import (
     Invited,
     Kind,
     Left,
-    Notify,
+    Play,
     Pressed,
+    PromptDone,
     Reject,
     Room,
     Stage,
@@ -100,7 +101,8 @@ def test_a_failed_consultation_says_why_and_goes_back() -> None:
     room, _ = run(talking(), Pressed("emp", Hold()), Pressed("emp", Consult("101")),
                   Invited("colleague", "101", "emp", extension="101"))
     room, effects = transition(room, Left("colleague", 486))
-    assert effects == [Notify(("emp",), ("number_busy",))]
+    assert effects == [Play("emp", ("number_busy",))] and room.held  # the customer hears music meanwhile
+    room, _ = transition(room, PromptDone("emp"))
     assert not room.held and links(room) == {("emp", "cust"), ("cust", "emp")}
 
 
