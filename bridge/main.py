@@ -20,7 +20,8 @@ def main() -> None:
     metrics.serve(config.bridge.address, config.bridge.metrics_port)
     queue_client = redis.Redis.from_url(config.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
     node = BridgeNode(config.bridge, live.connect(config.redis_url), queue_client, config.var_path / "sounds",
-                      config.var_path / "recordings", metrics, proxy=f"{config.sip.address}:{config.sip.port}")
+                      config.var_path / "recordings", metrics, proxy=f"{config.sip.address}:{config.sip.port}",
+                      cdrs=config.var_path / "cdrs")
 
     def stop(*_: object) -> None:
         node.stopping = True

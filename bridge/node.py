@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import logging
 import time
+import uuid
 import weakref
 from collections import deque
 from pathlib import Path
@@ -22,7 +23,7 @@ from bridge.metrics import NodeMetrics
 from bridge.players import PieceFiles, Prompt, PromptEnded
 from bridge.recorder import recover
 from bridge.rooms import DialRequest, LiveRoom
-from conference import numberplan
+from conference import billing, numberplan
 from conference import room as rules
 from conference.extensions import ExtensionSettings
 from conference.liveness import RxWatch, observe
@@ -33,7 +34,8 @@ from conference.talking import Talk, observe_level
 from stack.config import BridgeConfig
 from stack.sounds import ensure_music, ensure_silence
 from store import live
-from workers.jobs import enqueue_import
+from store.cdrs import spool
+from workers.jobs import enqueue_cdr, enqueue_import
 
 log = logging.getLogger("kamconf.bridge")
 
@@ -47,9 +49,22 @@ HANGUP_GRACE = 5.0
 ANCHORED = "call-"  # rooms of calls anchored for "#" (kemi.routes names them)
 
 
+def leg(room: rules.Room, inviter: rules.Member | None, number: str, first: bool) -> billing.Leg:
+    """How a dialled leg is billed (seed 002): a "#" call's original call and every number it
+    adds are outgoing calls of the employee; a *8 invitation is the inviter's."""
+    extension = inviter.extension if inviter and inviter.extension else ""
+    caller = extension or (inviter.caller if inviter else "")
+    if room.kind != rules.Kind.CALL:
+        return billing.Leg(room.settings.number, billing.LegKind.INVITED, caller, number, extension)
+    if first:
+        return billing.Leg(room.settings.number, billing.LegKind.ORIGINAL, caller, number,
+                           extension if room.controller_is_caller else "")
+    return billing.Leg(room.settings.number, billing.LegKind.ADDED, caller, number, extension)
+
+
 class BridgeNode:
     def __init__(self, config: BridgeConfig, client: redis.Redis, queue_client: redis.Redis, sounds: Path,
-                 recordings: Path, metrics: NodeMetrics, proxy: str) -> None:
+                 recordings: Path, metrics: NodeMetrics, proxy: str, cdrs: Path) -> None:
         self.config = config
         self.proxy = proxy  # Kamailio's host:port: every call this node makes goes through it
         self.client = client
@@ -62,6 +77,7 @@ class BridgeNode:
         self.silence = sip.create_music(str(ensure_silence(sounds, config.clock_rate)))
         self.files = PieceFiles(config.clock_rate, sounds / "library", sounds / "names")
         self.recordings = recordings
+        self.cdrs = cdrs
         for recording_id in recover(recordings):
             log.warning("recording %s was left running by a stopped node; completed it", recording_id)
             self.file_recording(recording_id)
@@ -250,11 +266,14 @@ class BridgeNode:
         state = room.state
         # A "#" call's first dial is the number its caller dialled, which Kamailio already allowed.
         first = state.kind == rules.Kind.CALL and None in (state.customer, state.controller)
-        decision = self.allowed(state.member(by), number, on_behalf=not first)
+        inviter = state.member(by)
+        call.leg = leg(state, inviter, number, first)
+        decision = self.allowed(inviter, number, on_behalf=not first)
         if isinstance(decision, Refuse):
             log.warning("room %s: %s may not invite %s (%d)", room.number, by, number, decision.code)
             room.invited(call, by)
             room.leave(call, decision.code)
+            self.bill(call, decision.code)
             return
         try:
             call.dial(f"sip:{number}@{self.proxy}")
@@ -262,6 +281,7 @@ class BridgeNode:
             log.error("room %s: cannot dial %s: %s", room.number, number, exc.info())
             room.invited(call, by)
             room.leave(call, 503)
+            self.bill(call, 503)
             return
         self.calls[call.key] = call
         self.metrics.call("dialled")
@@ -290,6 +310,7 @@ class BridgeNode:
         del self.calls[call_id]
         self.watches.pop(call_id, None)
         self.talks.pop(call_id, None)
+        self.bill(call, event.status)
         room = self.rooms.get(call.room or "")
         if room is None:
             return
@@ -349,9 +370,26 @@ class BridgeNode:
     def hangup_soon(self, call: sip.RoomCall) -> None:
         self.farewells.append((time.monotonic() + FAREWELL_DRAIN, call))
 
+    def bill(self, call: sip.RoomCall, status: int) -> None:
+        """A dialled leg ended: its call detail record, spooled to a file first so none is lost."""
+        if call.leg is None:
+            return
+        cdr = billing.record(call.leg, uuid.uuid4().hex, self.config.id, status, call.started_at, call.answered_at,
+                             time.time(), call.cancelled)
+        try:
+            spool(self.cdrs, cdr)
+        except OSError as exc:
+            log.error("call record of %s not written: %s (%s)", call.caller, exc, cdr)
+            return
+        try:
+            enqueue_cdr(self.queue_client, str(cdr["id"]))
+        except redis.RedisError as exc:
+            log.error("call record %s not queued for filing (%s); the next start files it", cdr["id"], exc)
+
     def hangup(self, call: sip.RoomCall, status: int = 200) -> None:
         if call.ended:
             return
+        call.cancelled = call.outgoing and call.answered_at is None
         param = pj.CallOpParam()
         param.statusCode = status
         try:

@@ -7,12 +7,14 @@ the queue after every libHandleEvents, so no decision is taken inside PJSIP.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
 
 import pjsua2 as pj
 
+from conference.billing import Leg
 from stack.config import BridgeConfig
 
 _REQUEST_LINE = re.compile(r"^INVITE\s+sips?:([^@;>\s]+)@", re.IGNORECASE)
@@ -112,6 +114,10 @@ class RoomCall(pj.Call):
         self.participant_id = uuid.uuid4().hex[:16]  # stable across nodes and restarts, unlike `key`
         self.joined_at: float | None = None  # wall clock, for people and history
         self.outgoing = False  # dialled by this node (an invite), not answered by it
+        self.leg: Leg | None = None  # what its call detail record bills (dialled calls only)
+        self.started_at = time.time()
+        self.answered_at: float | None = None
+        self.cancelled = False  # hung up by this node before it answered
 
     def dial(self, uri: str) -> None:
         self.outgoing = True
@@ -123,7 +129,8 @@ class RoomCall(pj.Call):
         if info.state == pj.PJSIP_INV_STATE_DISCONNECTED and not self.ended:
             self.ended = True
             self.events.append(Ended(self, info.lastStatusCode, info.lastReason))
-        elif info.state == pj.PJSIP_INV_STATE_CONFIRMED and self.outgoing:
+        elif info.state == pj.PJSIP_INV_STATE_CONFIRMED and self.outgoing and self.answered_at is None:
+            self.answered_at = time.time()
             self.events.append(Answered(self))
 
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802

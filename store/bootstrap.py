@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from stack import config as stack_config
 from store import directory, live
+from store.cdrs import CdrRepository
 from store.migrations import migrated_engine
 from store.recordings import RecordingRepository
 from store.rooms import RoomRepository
@@ -84,10 +85,12 @@ def main() -> int:
         count = project(config, engine)
         # Recordings whose import job was never queued (Redis was down) are filed here.
         filed = RecordingRepository(make_sessions(engine), config.var_path / "recordings").import_all()
+        records = CdrRepository(make_sessions(engine), config.var_path / "cdrs").import_all()
     except BootstrapError as exc:
         print(f"bootstrap: {exc}", file=sys.stderr)
         return 1
-    print(f"bootstrap: schema up to date; {count} room(s) projected into Redis; {filed} recording(s) filed")
+    print(f"bootstrap: schema up to date; {count} room(s) projected into Redis; {filed} recording(s) and "
+          f"{records} call record(s) filed")
     return 0
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import re
 import wave
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from store.sql import Recording
+from store.sql import Recording, from_epoch, iso
 
 # Ids are made by the bridge; anything else is never turned into a path.
 _ID = re.compile(r"^[0-9]{1,32}-[0-9]{10,16}-[A-Za-z0-9_.-]{1,64}$")
@@ -42,7 +41,7 @@ class RecordingRepository:
         with wave.open(str(audio)) as wav:
             duration_ms = round(1000 * wav.getnframes() / wav.getframerate())
         row = Recording(id=recording_id, room=str(meta["room"]), node=str(meta["node"]),
-                        started_at=_time(meta["started_at"]), ended_at=_time(meta["ended_at"]),
+                        started_at=from_epoch(meta["started_at"]), ended_at=from_epoch(meta["ended_at"]),
                         duration_ms=duration_ms, participants=json.dumps(list(meta["participants"])))
         with self.sessions() as session:
             session.merge(row)
@@ -70,13 +69,6 @@ class RecordingRepository:
 
 
 def public(row: Recording) -> dict[str, Any]:
-    return {"id": row.id, "room": row.room, "start": _iso(row.started_at), "end": _iso(row.ended_at),
+    return {"id": row.id, "room": row.room, "start": iso(row.started_at), "end": iso(row.ended_at),
             "duration_seconds": row.duration_ms / 1000, "participants": json.loads(row.participants)}
 
-
-def _time(epoch: float) -> datetime:
-    return datetime.fromtimestamp(float(epoch), tz=UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()

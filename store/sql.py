@@ -21,6 +21,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def from_epoch(epoch: float) -> datetime:
+    return datetime.fromtimestamp(float(epoch), tz=UTC)
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 in UTC; SQLite gives timestamps back without their zone."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -130,6 +139,26 @@ class Trunk(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
 
     __mapper_args__: dict[str, Any] = {"version_id_col": version}
+
+
+class Cdr(Base):
+    """A call detail record of one leg a bridge node dialled (conference.billing)."""
+
+    __tablename__ = "cdrs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # made by the bridge
+    call: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    caller: Mapped[str] = mapped_column(String(255), nullable=False)
+    callee: Mapped[str] = mapped_column(String(64), nullable=False)
+    billed_to: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    node: Mapped[str] = mapped_column(String(64), nullable=False)
+    status: Mapped[int] = mapped_column(Integer, nullable=False)
+    disposition: Mapped[str] = mapped_column(String(16), nullable=False)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    billable_seconds: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class StoreUnavailableError(Exception):

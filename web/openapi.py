@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from conference import extensions, rooms
+from conference.billing import Disposition, LegKind
 from store.audio import RATES
+from store.cdrs import MAX_LIST
 from store.sounds import MIN_SECONDS
 from web.errors import ERROR_IDS
 from web.sounds import MAX_FILENAME_LENGTH, MAX_NAME_LENGTH, MAX_SOUND_BYTES
@@ -353,7 +355,35 @@ def _crud(plural: str, kind: str, key: str, what: str) -> dict[str, Any]:
 
 
 def _phone_paths() -> dict[str, Any]:
-    return {**_crud("extensions", "Extension", "number", "extension"), **_crud("trunks", "Trunk", "name", "trunk")}
+    text = {"type": "string"}
+    filters = [
+        {"name": "since", "in": "query", "schema": {**text, "format": "date-time"},
+         "description": "Started at or after (ISO 8601; UTC unless a zone is given)."},
+        {"name": "until", "in": "query", "schema": {**text, "format": "date-time"}, "description": "Started before."},
+        {"name": "extension", "in": "query", "schema": text, "description": "Billed to or placed by this extension."},
+        {"name": "number", "in": "query", "schema": text, "description": "Called or calling number."},
+        {"name": "call", "in": "query", "schema": text, "description": "Legs of one call or room."},
+        {"name": "disposition", "in": "query", "schema": {"type": "string", "enum": list(Disposition)}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIST,
+                                                    "default": 100}},
+    ]
+    cdr = {"type": "object", "properties": {
+        "id": text, "call": {**text, "description": "The room or \"#\" call the leg belonged to"},
+        "kind": {"type": "string", "enum": list(LegKind), "description": "original: the call a # conference was "
+                 "built on; added: a number # consulted; invited: a number *8 invited"},
+        "caller": text, "callee": text,
+        "billed_to": {**text, "description": "The extension billed for an outgoing call; empty if none"},
+        "status": {"type": "integer", "description": "Final SIP status"},
+        "disposition": {"type": "string", "enum": list(Disposition)},
+        "start": {**text, "format": "date-time"}, "answer": {"type": ["string", "null"], "format": "date-time"},
+        "end": {**text, "format": "date-time"}, "billable_seconds": {"type": "integer"}, "node": text}}
+    return {
+        **_crud("extensions", "Extension", "number", "extension"), **_crud("trunks", "Trunk", "name", "trunk"),
+        "/cdrs": {"get": {"operationId": "listCdrs", "summary": "Call detail records of the legs bridge nodes "
+                          "dialled, newest first", "parameters": filters,
+                          "responses": _authed(**{"200": _json({"type": "array", "items": cdr}, "Records"),
+                                                  "400": _ref("Invalid")})}},
+    }
 
 
 def document() -> dict[str, Any]:

@@ -6,6 +6,7 @@ import redis
 from rq import Queue
 
 from stack import config as stack_config
+from store.cdrs import CdrRepository
 from store.migrations import migrated_engine
 from store.recordings import RecordingRepository
 from store.sql import make_sessions
@@ -26,3 +27,17 @@ def enqueue_import(client: redis.Redis, recording_id: str) -> None:
     # A deterministic job id: a retried enqueue never files the recording twice at once.
     Queue(QUEUE, connection=client).enqueue(import_recording, recording_id,
                                             job_id=f"import-recording-{recording_id}", result_ttl=3600)
+
+
+def cdr_spool(config: stack_config.Config) -> CdrRepository:
+    return CdrRepository(make_sessions(migrated_engine(config)), config.var_path / "cdrs")
+
+
+def import_cdr(record_id: str) -> bool:
+    """File a call detail record the bridge spooled when a leg ended."""
+    return cdr_spool(stack_config.load()).import_one(record_id)
+
+
+def enqueue_cdr(client: redis.Redis, record_id: str) -> None:
+    Queue(QUEUE, connection=client).enqueue(import_cdr, record_id, job_id=f"import-cdr-{record_id}",
+                                            result_ttl=3600)

@@ -4,10 +4,13 @@ everyone hears everyone (tones), the customer hanging up ends it, failed consult
 from __future__ import annotations
 
 import time
+import urllib.parse
 import wave
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from stack.supervisor import wait_for
 from tests.e2e.test_extensions_and_trunks import extension, gateway
 from tests.e2e.test_room_options import HEARD, heard
 from tests.support.audio import levels, write_tone
@@ -17,6 +20,12 @@ from tests.support.stack import Stack
 HEARD_ABOVE_DBFS = -30.0
 ABSENT_BELOW_DBFS = -50.0
 CUSTOMER, EMPLOYEE, COLLEAGUE, SECOND = 600.0, 1000.0, 1400.0, 1800.0
+
+
+def cdrs(stack: Stack, **filters: str) -> list[dict[str, Any]]:
+    status, body = stack.request("GET", "/cdrs?" + urllib.parse.urlencode(filters))
+    assert status == 200, body
+    return list(body)
 
 
 def recording_seconds(path: Path) -> float:
@@ -79,6 +88,15 @@ def test_hash_consults_merges_three_then_four_and_the_customer_ends_it(
     assert min(three.values()) > HEARD_ABOVE_DBFS, three
     four = levels(records["customer"], [EMPLOYEE, COLLEAGUE, SECOND], four_at - 2.5, four_at - 0.3)
     assert min(four.values()) > HEARD_ABOVE_DBFS, four
+    # Billed as seed 002 says: the original call, plus an outgoing call to each added number.
+    assert wait_for(lambda: len(cdrs(stack, extension=employee_number)) == 2, timeout=10)
+    added = cdrs(stack, extension=employee_number)
+    assert {(r["kind"], r["callee"], r["disposition"]) for r in added} == {
+        ("added", colleague_number, "answered"), ("added", second_number, "answered")}
+    assert all(r["billable_seconds"] >= 4 and r["billed_to"] == employee_number for r in added)
+    legs = cdrs(stack, call=added[0]["call"])
+    original = [(r["callee"], r["billed_to"], r["disposition"]) for r in legs if r["kind"] == "original"]
+    assert len(legs) == 3 and original == [(employee_number, "", "answered")]  # incoming: nobody billed
     tones = {"customer": CUSTOMER, "employee": EMPLOYEE, "colleague": COLLEAGUE, "second": SECOND}
     for name in ("employee", "colleague", "second"):
         end = recording_seconds(records[name])
@@ -92,7 +110,7 @@ def test_hash_consults_merges_three_then_four_and_the_customer_ends_it(
 def test_a_failed_consultation_says_why_and_returns_to_the_customer(
     stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
 ) -> None:
-    employee, _ = extension(stack, phones, consult_merge=True)
+    employee, employee_number = extension(stack, phones, consult_merge=True)
     busy, busy_number = extension(stack, phones)
     outside = gateway(stack, phones, "carrier-e", prefixes=["84"])
     employee_heard = audio_dir / "employee.wav"
@@ -111,6 +129,10 @@ def test_a_failed_consultation_says_why_and_returns_to_the_customer(
     employee.hangup()
     outside.wait_state("DISCONNECTED", 10)
     employee.wait_for("recorded", 15)
+    assert wait_for(lambda: len(cdrs(stack, extension=employee_number)) == 3, timeout=10)
+    billed = {(r["kind"], r["callee"], r["disposition"]) for r in cdrs(stack, extension=employee_number)}
+    assert billed == {("original", "84001112233", "answered"), ("added", busy_number, "busy"),
+                      ("added", "999", "failed")}
     assert heard(employee_heard, "number_busy") > HEARD
     assert heard(employee_heard, "number_unavailable") > HEARD
     end = recording_seconds(employee_heard)

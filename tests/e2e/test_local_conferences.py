@@ -78,24 +78,24 @@ def test_only_extensions_open_local_conferences(stack: Stack, phones: Callable[.
 def test_the_moderator_mutes_locks_drops_and_ends_a_room(
     stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
 ) -> None:
-    stack.create_room("6100", user_pin="1", admin_pin="2", mute_notifications=True, announce_count=False)
-    mod = Caller(stack, phones, audio_dir, "mod").dial("6100", OWNER).pin("2#")
+    stack.create_room("7100", user_pin="1", admin_pin="2", mute_notifications=True, announce_count=False)
+    mod = Caller(stack, phones, audio_dir, "mod").dial("7100", OWNER).pin("2#")
     t0 = time.monotonic()  # about when mod's recording starts
-    user = Caller(stack, phones, audio_dir, "user").dial("6100", GUEST).pin("1#")
-    stack.wait_in_conference("6100", 2)
-    last = Caller(stack, phones, audio_dir, "last").dial("6100", ANSWER).pin("1#")
-    stack.wait_in_conference("6100", 3)
+    user = Caller(stack, phones, audio_dir, "user").dial("7100", GUEST).pin("1#")
+    stack.wait_in_conference("7100", 2)
+    last = Caller(stack, phones, audio_dir, "last").dial("7100", ANSWER).pin("1#")
+    stack.wait_in_conference("7100", 3)
     all_in = time.monotonic() - t0
     time.sleep(2.5)
     user.pin("*92")  # a user cannot moderate
     time.sleep(1)
     mod.pin("*92")
-    assert wait_for(lambda: sum(p["state"] == "muted" for p in participants(stack, "6100")) == 2, timeout=5)
+    assert wait_for(lambda: sum(p["state"] == "muted" for p in participants(stack, "7100")) == 2, timeout=5)
     muted_at = time.monotonic() - t0
     time.sleep(3)
     mod.pin("*93")  # lock: nobody new gets in
     time.sleep(1.5)
-    late = Caller(stack, phones, audio_dir, "late").dial("6100")
+    late = Caller(stack, phones, audio_dir, "late").dial("7100")
     assert late.hung_up_by_bridge()
     mod.pin("*94")  # drops the last joined
     assert last.hung_up_by_bridge()

@@ -384,7 +384,8 @@ def test_bootstrap_migrates_and_rebuilds_the_projection(
         assert RoomSettings.from_dict(projected(client)["42"]) == repository.get("42")
         assert pin_matches(projected(client)["42"]["user_pin"], "4242")
     out = capsys.readouterr().out.splitlines()
-    assert out[-1] == "bootstrap: schema up to date; 1 room(s) projected into Redis; 0 recording(s) filed"
+    assert out[-1] == ("bootstrap: schema up to date; 1 room(s) projected into Redis; 0 recording(s) and "
+                       "0 call record(s) filed")
 
 
 def test_bootstrap_says_in_one_line_what_is_unreachable(tmp_path: Path, redis_srv: RedisServer) -> None:

@@ -1,0 +1,60 @@
+"""Call detail records: how one leg the bridge dialled is billed (seed 002). Pure.
+
+A "#" call bills the original call and an outgoing call to every number added;
+a *8 invitation bills the inviter for an outgoing call. Billable time runs from
+the answer to the hang-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class LegKind(StrEnum):
+    ORIGINAL = "original"  # the call a "#" conference was built on
+    ADDED = "added"  # a number consulted (and maybe merged) by "#"
+    INVITED = "invited"  # a number invited into a conference by *8
+
+
+class Disposition(StrEnum):
+    ANSWERED = "answered"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Leg:
+    """What the bridge knows when it dials; the record is made when the leg ends."""
+
+    call: str  # the room the leg belongs to
+    kind: LegKind
+    caller: str  # who is calling: an extension number, or the caller's SIP URI
+    callee: str  # the number dialled
+    billed_to: str  # the extension paying for it; "" when nobody in kamconf does (an incoming call)
+
+
+def disposition(status: int, answered: bool, cancelled: bool) -> Disposition:
+    if answered:
+        return Disposition.ANSWERED
+    if cancelled:
+        return Disposition.CANCELLED
+    if status in (486, 600):
+        return Disposition.BUSY
+    if status in (408, 480):
+        return Disposition.NO_ANSWER
+    return Disposition.FAILED
+
+
+def record(leg: Leg, record_id: str, node: str, status: int, started: float, answered: float | None,
+           ended: float, cancelled: bool) -> dict[str, object]:
+    """The CDR of a finished leg, as the spool file and the API hold it (times are Unix seconds)."""
+    return {
+        "id": record_id, "call": leg.call, "kind": str(leg.kind), "caller": leg.caller, "callee": leg.callee,
+        "billed_to": leg.billed_to, "node": node, "status": status,
+        "disposition": str(disposition(status, answered is not None, cancelled)),
+        "started_at": started, "answered_at": answered, "ended_at": ended,
+        "billable_seconds": 0 if answered is None else max(0, round(ended - answered)),
+    }

@@ -1,0 +1,53 @@
+"""/api/v1/cdrs: call detail records, newest first, with filters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from conference.billing import Disposition
+from store.cdrs import MAX_LIST, CdrFilter, CdrRepository
+from web.errors import ApiError
+
+blueprint = Blueprint("cdrs", __name__)
+EXTENSION = "kamconf.cdrs"
+FILTERS = ("since", "until", "extension", "number", "call", "disposition", "limit")
+
+
+def cdrs() -> CdrRepository:
+    found: CdrRepository = current_app.extensions[EXTENSION]
+    return found
+
+
+@blueprint.get("/cdrs")
+def list_cdrs() -> ResponseReturnValue:
+    args = request.args
+    unknown = sorted(set(args) - set(FILTERS))
+    if unknown:
+        raise ApiError(400, "unknown_field", f"unknown filter {unknown[0]!r}; known: {', '.join(FILTERS)}", unknown[0])
+    for name in ("extension", "number"):
+        value = args.get(name)
+        if value is not None and not (value.lstrip("+").isdigit() and value.isascii() and len(value) <= 33):
+            raise ApiError(400, "invalid_field", f"{name} must be a number", name)
+    disposition = args.get("disposition")
+    if disposition is not None and disposition not in set(Disposition):
+        raise ApiError(400, "invalid_field", f"disposition must be one of {', '.join(Disposition)}", "disposition")
+    limit = args.get("limit", "100")
+    if not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= MAX_LIST):
+        raise ApiError(400, "invalid_field", f"limit must be an integer 1-{MAX_LIST}", "limit")
+    where = CdrFilter(since=_moment("since"), until=_moment("until"), extension=args.get("extension"),
+                      number=args.get("number"), call=args.get("call"), disposition=disposition, limit=int(limit))
+    return jsonify(cdrs().list(where))
+
+
+def _moment(name: str) -> datetime | None:
+    value = request.args.get(name)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_field", f"{name} must be an ISO 8601 date or time", name) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
