@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import signal
 
-import redis
-
 from bridge.metrics import NodeMetrics
 from bridge.node import BridgeNode
 from stack import config as stack_config
@@ -18,7 +16,7 @@ def main() -> None:
     config = stack_config.load()
     metrics = NodeMetrics(config.bridge.id)
     metrics.serve(config.bridge.address, config.bridge.metrics_port)
-    queue_client = redis.Redis.from_url(config.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    queue_client = live.queue_connection(config.redis_url)
     node = BridgeNode(config.bridge, live.connect(config.redis_url), queue_client, config.var_path / "sounds",
                       config.var_path / "recordings", metrics, proxy=f"{config.sip.address}:{config.sip.port}",
                       cdrs=config.var_path / "cdrs")

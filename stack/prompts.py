@@ -71,17 +71,31 @@ def generate(language: str, root: Path = OUTPUT, catalogues: Path = CATALOGUES) 
 
 def synthesize(piece: str, text: str, voice: str, speed: int, work: Path) -> None:
     spoken = work / f"{piece}.espeak.wav"
-    run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(spoken), text])
+    # On stdin, so no text (a caller's name from the API) is ever read as an option.
+    run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(spoken), "--stdin"], text)
     for rate in RATES:
         run(["sox", str(spoken), "-r", str(rate), "-c", "1", "-b", "16", str(work / "set" / str(rate) / f"{piece}.wav"),
              # trim leading and trailing silence so pieces join into one sentence; level them alike
              "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%", "reverse", "norm", "-6"])
 
 
-def run(argv: list[str]) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+def run(argv: list[str], stdin: str = "") -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, input=stdin)
     if done.returncode != 0:
         raise RuntimeError(f"{argv[0]} failed: {done.stderr.strip()[:500]}")
+
+
+def speak(text: str, language: str, folder: Path, stem: str) -> None:
+    """One utterance (a caller's name) as `folder/<stem>-<rate>.wav` at every rate, each written whole."""
+    catalogue = load_catalogue(language)
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".speak-") as tmp:
+        work = Path(tmp)
+        for rate in RATES:
+            (work / "set" / str(rate)).mkdir(parents=True)
+        synthesize("utterance", text, str(catalogue["voice"]), int(catalogue.get("speed", 150)), work)
+        for rate in RATES:
+            (work / "set" / str(rate) / "utterance.wav").replace(folder / f"{stem}-{rate}.wav")
 
 
 def main() -> int:

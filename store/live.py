@@ -37,6 +37,11 @@ def connect(url: str, timeout: float = 0.5) -> redis.Redis:
     )
 
 
+def queue_connection(url: str, timeout: float = 0.5) -> redis.Redis:
+    """A connection for RQ, which needs replies undecoded."""
+    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+
+
 # Projections of SQL tables: rooms, extensions, trunks ----------------------------
 
 EXTENSIONS = "kamconf:extensions"  # hash: extension number -> extension (JSON, digest HA1, never a password)

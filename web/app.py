@@ -38,7 +38,7 @@ def create_app(config: stack_config.Config | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]  # rooms read best in RoomSettings order
     app.extensions[EXTENSION] = Services(engine, sessions, client, RoomRepository(sessions, client),
                                          directory.extensions(sessions, client), directory.trunks(sessions, client),
-                                         config.sip.realm)
+                                         config.sip.realm, live.queue_connection(config.redis_url))
     app.extensions[sounds.EXTENSION] = SoundRepository(sessions, config.var_path / "sounds" / "library")
     app.extensions[recordings.EXTENSION] = RecordingRepository(sessions, config.var_path / "recordings")
     app.extensions[cdrs.EXTENSION] = CdrRepository(sessions, config.var_path / "cdrs")

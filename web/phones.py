@@ -30,6 +30,7 @@ def create_extension() -> ResponseReturnValue:
     extension = validate_extension(json_body(), services().realm)
     services().check_number_free(extension.number)
     services().extensions.create(extension)
+    services().speak_name_later(extension.number)
     return jsonify(public_extension(extension)), 201, {"Location": url_for(".get_extension", number=extension.number)}
 
 
@@ -45,12 +46,15 @@ def patch_extension_view(number: str) -> ResponseReturnValue:
     def change(current: ExtensionSettings) -> ExtensionSettings:
         return patch_extension(current, body, realm)
 
-    return jsonify(public_extension(services().extensions.update(number, change)))
+    changed = services().extensions.update(number, change)
+    services().speak_name_later(number)
+    return jsonify(public_extension(changed))
 
 
 @blueprint.delete("/extensions/<number>")
 def delete_extension(number: str) -> ResponseReturnValue:
     services().extensions.delete(number)
+    services().speak_name_later(number)  # which removes the spoken name
     return "", 204
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import redis
@@ -15,6 +16,9 @@ from store import migrations
 from store.projected import ExistsError, NotFoundError, ProjectedRepository
 from store.rooms import RoomRepository
 from web.errors import ApiError
+from workers.jobs import enqueue_name
+
+log = logging.getLogger("kamconf.web")
 
 EXTENSION = "kamconf"
 
@@ -28,6 +32,14 @@ class Services:
     extensions: ProjectedRepository[ExtensionSettings]
     trunks: ProjectedRepository[TrunkSettings]
     realm: str  # of extensions' digest passwords
+    queue: redis.Redis  # RQ's connection (undecoded replies)
+
+    def speak_name_later(self, number: str) -> None:
+        """Have the worker (re)make the extension's spoken name; the change itself is already saved."""
+        try:
+            enqueue_name(self.queue, number)
+        except redis.RedisError as exc:
+            log.error("extension %s: its name is not re-spoken (%s); save it again later", number, exc)
 
     def check_number_free(self, number: str) -> None:
         """Rooms and extensions share one number space: a new one must be neither."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import redis
 from rq import Queue
+from sqlalchemy import select
 
 from stack import config as stack_config
+from stack.prompts import RATES, speak
 from store.cdrs import CdrRepository
 from store.migrations import migrated_engine
 from store.recordings import RecordingRepository
-from store.sql import make_sessions
+from store.sql import Extension, make_sessions
 
 QUEUE = "kamconf"
 
@@ -41,3 +43,25 @@ def import_cdr(record_id: str) -> bool:
 def enqueue_cdr(client: redis.Redis, record_id: str) -> None:
     Queue(QUEUE, connection=client).enqueue(import_cdr, record_id, job_id=f"import-cdr-{record_id}",
                                             result_ttl=3600)
+
+
+def speak_name(number: str) -> bool:
+    """Synthesize an extension's display name for local conferences that announce callers
+    (sounds/names/<number>-<rate>.wav); no extension or no name: no file. True if spoken."""
+    config = stack_config.load()
+    folder = config.var_path / "sounds" / "names"
+    with make_sessions(migrated_engine(config))() as session:
+        extension = session.scalars(select(Extension).where(Extension.number == number)).first()
+        name, language = (extension.display_name.strip(), extension.language) if extension else ("", "en")
+    if not (number.isascii() and number.isdigit()):
+        return False  # never a path made of anything else
+    if not name:
+        for rate in RATES:
+            (folder / f"{number}-{rate}.wav").unlink(missing_ok=True)
+        return False
+    speak(name, language, folder, number)
+    return True
+
+
+def enqueue_name(client: redis.Redis, number: str) -> None:
+    Queue(QUEUE, connection=client).enqueue(speak_name, number, result_ttl=600)

@@ -11,7 +11,7 @@ from stack.supervisor import wait_for
 from store import live
 from tests.e2e.test_extensions_and_trunks import extension, gateway
 from tests.e2e.test_room_options import HEARD, Caller, heard
-from tests.support.audio import levels, peak_level, write_tone
+from tests.support.audio import levels, peak_level, similarity, write_tone
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
 
@@ -115,3 +115,27 @@ def test_the_moderator_mutes_locks_drops_and_ends_a_room(
 
 def participants(stack: Stack, room: str) -> list[dict[str, object]]:
     return live.participants(live.connect(stack.config.redis_url), room)
+
+
+def test_a_local_conference_speaks_joining_names_and_ends_with_its_owner(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    owner, owner_number = extension(stack, phones, conference_announce_caller_name=True,
+                                    conference_end_on_exit=True)
+    guest, guest_number = extension(stack, phones, display_name="Boris Petrov")
+    spoken = stack.config.var_path / "sounds" / "names" / f"{guest_number}-8000.wav"
+    assert wait_for(spoken.exists, timeout=20)  # the worker synthesized the name
+    room = f"*8{owner_number}"
+    owner_heard, guest_heard = audio_dir / "owner.wav", audio_dir / "guest.wav"
+    owner.call(f"sip:{room}@{stack.sip}", record=owner_heard)
+    stack.wait_in_conference(room, 1)
+    guest.call(f"sip:{room}@{stack.sip}", record=guest_heard)
+    stack.wait_in_conference(room, 2)
+    time.sleep(4)  # the name, then "has joined"
+    owner.hangup()
+    assert guest.wait_state("DISCONNECTED", 15)["code"] == 200  # hung up by the bridge
+    owner.wait_for("recorded", 15)
+    guest.wait_for("recorded", 15)
+    assert similarity(owner_heard, spoken) > HEARD
+    assert heard(owner_heard, "participant_joined") > HEARD
+    assert heard(guest_heard, "ended_by_admin") > HEARD
