@@ -170,7 +170,6 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, realm: str) -> None:
     if side is not None and isinstance(decision, ToExtension | ToTrunk):
         # Seed 002: the call runs through a bridge node from its first INVITE, so "#" can build a conference.
         key = "call-" + hashlib.sha1(request.call_id.encode()).hexdigest()[:16]
-        ksr.setuser(key)
         ksr.hdr.append(f"{ANCHOR_HEADER}: {decision.number} {side}\r\n")
         to_bridge(ksr, request, live, key, caller)
     elif isinstance(decision, ToRoom | ToLocalConference):
@@ -207,6 +206,7 @@ def to_bridge(ksr: Any, request: SipRequest, live: LiveState, key: str, caller: 
         service_unavailable(ksr)
         return
     ksr.hdr.append(f"{CALLER_HEADER}: {caller_tag(caller)}\r\n")
+    ksr.setuser(key)  # the bridge knows the room by it (a trunk's number or a forwarding led here)
     ksr.setdsturi(node.sip_uri)
     anchor_and_relay(ksr, request)
 

@@ -139,3 +139,26 @@ def test_a_local_conference_speaks_joining_names_and_ends_with_its_owner(
     assert similarity(owner_heard, spoken) > HEARD
     assert heard(owner_heard, "participant_joined") > HEARD
     assert heard(guest_heard, "ended_by_admin") > HEARD
+
+
+def test_a_room_reached_through_a_trunk_where_an_extension_invites_an_outside_number(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    stack.create_room("7200", mute_notifications=True, announce_count=False)
+    member, _ = extension(stack, phones)
+    customer = gateway(stack, phones, "carrier-f", inbound={"74953330000": "7200"})
+    invited = gateway(stack, phones, "carrier-g", prefixes=["82"])
+    member.call(f"sip:7200@{stack.sip}", play=write_tone(audio_dir / "m.wav", OWNER, 60))
+    stack.wait_in_conference("7200", 1)
+    customer_heard = audio_dir / "customer.wav"
+    customer.call(f"sip:74953330000@{stack.sip}", record=customer_heard)  # the trunk's number for the room
+    stack.wait_in_conference("7200", 2)
+    member.dtmf("*882001#")  # any extension in a room may invite
+    invited.wait_for("incoming", 10)
+    invited.answer(play=write_tone(audio_dir / "i.wav", ANSWER, 60))
+    stack.wait_in_conference("7200", 3)
+    time.sleep(3)
+    customer.hangup()
+    customer.wait_for("recorded", 15)
+    assert peak_level(customer_heard, OWNER) > HEARD_ABOVE_DBFS
+    assert peak_level(customer_heard, ANSWER) > HEARD_ABOVE_DBFS

@@ -16,7 +16,8 @@ REALM = "kamconf"
 EXT_100 = ExtensionSettings("100", ha1("100", REALM, "password100"), display_name="Anna")
 EXT_101 = ExtensionSettings("101", ha1("101", REALM, "password101"), external_calls=False)
 EXT_102 = ExtensionSettings("102", ha1("102", REALM, "password102"), consult_merge=True)
-CARRIER = TrunkSettings("carrier", "10.0.0.1:5090", ("10.0.0.1:5090",), ("8",), {"74950000000": "100"})
+CARRIER = TrunkSettings("carrier", "10.0.0.1:5090", ("10.0.0.1:5090",), ("8",),
+                        {"74950000000": "100", "74951000000": "1000"})
 
 
 class Live:
@@ -292,3 +293,10 @@ def test_the_bridge_own_calls_are_never_anchored_again() -> None:
     ksr = initial({"$fU": "x", "$rU": "102", "$si": "127.0.0.1", "$sp": 5080})
     route(ksr)
     assert ksr.called("registrar.lookup") == [("location",)] and not ksr.called("setdsturi")
+
+
+def test_a_trunk_number_of_a_room_reaches_the_bridge_as_that_room() -> None:
+    ksr, live = initial({"$fU": "x", "$rU": "74951000000", "$si": "10.0.0.1", "$sp": 5090}), Live()
+    route(ksr, live)
+    assert ksr.called("setuser") == [("1000",)] and live.claims == [("1000", "b", None)]
+    assert (f"{routes.CALLER_HEADER}: trunk carrier\r\n",) in ksr.called("hdr.append")
