@@ -1,0 +1,236 @@
+"""Scheduled conferences (seeds 001 and 004): their fields, local time, states and end rules.
+
+Pure: the clock comes in as an argument. Times are kept in UTC together with the
+owner's IANA zone; the owner gives a date and start/end wall times in that zone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from conference.fields import FieldError, Rule, boolean, clean, digits, integer, or_null, require, text
+from conference.rooms import MAX_NAME_LENGTH, MAX_PIN_LENGTH, MAX_SOUND_ID, hash_pin
+
+AUTO_EXTEND_STEPS = (0, 15, 30, 45, 60)  # minutes (seed 004)
+IMMEDIATE_MINUTES = 60  # an immediate conference without an end lasts this long (and may run on)
+MAX_PARTICIPANTS = 500
+MAX_REMINDER_MINUTES = 7 * 24 * 60
+_EMAIL = re.compile(r"^[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
+_NUMBER = re.compile(r"^\+?[0-9]{1,32}$")
+_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
+
+
+class State(StrEnum):
+    SCHEDULED = "scheduled"
+    CURRENT = "current"
+    PAST = "past"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Person:
+    number: str | None = None  # an extension or an external number to call
+    email: str | None = None
+    name: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Meeting:
+    code: str  # the dial-in code; unique
+    topic: str
+    owner: Person
+    zone: str  # the owner's IANA time zone: how its times are shown and were given
+    start: datetime  # UTC
+    end: datetime  # UTC; moved on by auto-extension or the API
+    participants: tuple[Person, ...] = ()
+    greeting_sound_id: int | None = None
+    chair_password: str | None = None  # hash_pin() of it
+    guest_password: str | None = None
+    max_participants: int = 0  # 0 = unlimited
+    auto_invite: bool = True  # call everyone at the start
+    auto_extend: int = 0  # minutes added at the end while someone is in; 0 = none
+    reminder_minutes: int = 0  # mail a reminder this long before the start; 0 = none
+    cancelled: bool = False
+    ended_at: datetime | None = None
+    locked: bool = False
+
+    def state(self, now: datetime) -> State:
+        if self.cancelled:
+            return State.CANCELLED
+        if self.ended_at is not None:
+            return State.PAST
+        return State.SCHEDULED if now < self.start else State.CURRENT
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(ZoneInfo(self.zone))
+
+
+def _email(value: Any) -> bool:
+    return isinstance(value, str) and bool(_EMAIL.match(value))
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, str) and bool(_NUMBER.match(value))
+
+
+def _person(value: Any) -> bool:
+    if not isinstance(value, dict) or not set(value) <= {"number", "email", "name"}:
+        return False
+    return (or_null(_number)(value.get("number")) and or_null(_email)(value.get("email"))
+            and text(MAX_NAME_LENGTH)(value.get("name", "")) and bool(value.get("number") or value.get("email")))
+
+
+def _people(value: Any) -> bool:
+    return isinstance(value, list) and len(value) <= MAX_PARTICIPANTS and all(_person(p) for p in value)
+
+
+def _zone(value: Any) -> bool:
+    if not isinstance(value, str) or not value or len(value) > 64 or ".." in value or value.startswith("/"):
+        return False
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _day(value: Any) -> bool:
+    try:
+        date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return False
+    return isinstance(value, str) and len(value) == 10
+
+
+_RULES: dict[str, Rule] = {
+    "topic": (text(MAX_NAME_LENGTH), f"a string of at most {MAX_NAME_LENGTH} characters, no control characters"),
+    "owner": (lambda v: _person(v) and bool(v.get("number")), "an object with the owner's number, and email, name"),
+    "zone": (_zone, "an IANA time zone such as Europe/Moscow"),
+    "date": (_day, "a date, YYYY-MM-DD, in the owner's zone"),
+    "start": (lambda v: isinstance(v, str) and bool(_CLOCK.match(v)), "a 24-hour time HH:MM"),
+    "end": (lambda v: isinstance(v, str) and bool(_CLOCK.match(v)), "a 24-hour time HH:MM"),
+    "immediate": (boolean, "true or false"),
+    "participants": (_people, f"a list of at most {MAX_PARTICIPANTS} objects, each with a number and/or an email"),
+    "greeting_sound_id": (or_null(integer(1, MAX_SOUND_ID)), f"null or an integer 1-{MAX_SOUND_ID}"),
+    "chair_password": (or_null(digits(MAX_PIN_LENGTH)), f"null or 1-{MAX_PIN_LENGTH} digits"),
+    "guest_password": (or_null(digits(MAX_PIN_LENGTH)), f"null or 1-{MAX_PIN_LENGTH} digits"),
+    "max_participants": (integer(0, MAX_PARTICIPANTS), f"an integer 0-{MAX_PARTICIPANTS} (0 = unlimited)"),
+    "auto_invite": (boolean, "true or false"),
+    "auto_extend": (lambda v: v in AUTO_EXTEND_STEPS and not isinstance(v, bool),
+                    f"one of {', '.join(map(str, AUTO_EXTEND_STEPS))} (minutes)"),
+    "reminder_minutes": (integer(0, MAX_REMINDER_MINUTES), f"an integer 0-{MAX_REMINDER_MINUTES} (0 = none)"),
+}
+FIELDS = tuple(_RULES)
+
+
+def wall_to_utc(day: date, clock: time, zone: str, field: str) -> datetime:
+    """A wall time in `zone` as UTC. A time the clocks skip (spring forward) is refused; one they
+    pass twice (fall back) means the first."""
+    local = datetime.combine(day, clock, tzinfo=ZoneInfo(zone))
+    utc = local.astimezone(UTC)
+    if utc.astimezone(ZoneInfo(zone)).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise FieldError(field, "invalid_field", f"{day} {clock:%H:%M} does not exist in {zone} (the clocks skip it)")
+    return utc
+
+
+def validate(payload: Any, code: str, now: datetime, current: Meeting | None = None) -> Meeting:
+    """A new meeting (current is None) or `current` changed by the payload. `now` for "immediate"
+    and for refusing a start in the past."""
+    fields = clean(payload, _RULES)
+    if current is None:
+        require(fields, "topic", "owner", "zone")
+        if not fields.get("immediate"):
+            require(fields, "date", "start", "end")
+    base = _as_payload(current) if current is not None else {}
+    merged = {**base, **fields}
+    zone = str(merged["zone"])
+    if fields.get("immediate"):
+        start = now.replace(microsecond=0)
+        end = start + timedelta(minutes=IMMEDIATE_MINUTES)
+    else:
+        day = date.fromisoformat(str(merged["date"]))
+        start = wall_to_utc(day, time.fromisoformat(str(merged["start"])), zone, "start")
+        end = wall_to_utc(day, time.fromisoformat(str(merged["end"])), zone, "end")
+        if end <= start:
+            raise FieldError("end", "invalid_field", "end must be after start on the same day")
+        moved = current is None or bool({"date", "start", "zone"} & set(fields))
+        if moved and end <= now:
+            raise FieldError("date", "invalid_field", "the conference would be over already")
+    if fields.get("chair_password") and fields.get("chair_password") == fields.get("guest_password"):
+        raise FieldError("guest_password", "invalid_field", "chair and guest passwords must differ")
+    return Meeting(
+        code=code, topic=str(merged["topic"]), owner=Person(**merged["owner"]), zone=zone, start=start, end=end,
+        participants=tuple(Person(**p) for p in merged.get("participants", [])),
+        greeting_sound_id=merged.get("greeting_sound_id"), max_participants=int(merged.get("max_participants", 0)),
+        auto_invite=bool(merged.get("auto_invite", True)), auto_extend=int(merged.get("auto_extend", 0)),
+        reminder_minutes=int(merged.get("reminder_minutes", 0)),
+        chair_password=_password(fields, "chair_password", current),
+        guest_password=_password(fields, "guest_password", current),
+    )
+
+
+def _password(fields: dict[str, Any], name: str, current: Meeting | None) -> str | None:
+    """Sent: hashed (null removes it); not sent: as it was."""
+    if name in fields:
+        return hash_pin(fields[name]) if fields[name] else None
+    return getattr(current, name) if current is not None else None
+
+
+def _as_payload(meeting: Meeting) -> dict[str, Any]:
+    start, end = meeting.local(meeting.start), meeting.local(meeting.end)
+    return {"topic": meeting.topic, "owner": meeting.owner.as_dict(), "zone": meeting.zone,
+            "date": start.date().isoformat(), "start": f"{start:%H:%M}", "end": f"{end:%H:%M}",
+            "participants": [p.as_dict() for p in meeting.participants],
+            "greeting_sound_id": meeting.greeting_sound_id, "max_participants": meeting.max_participants,
+            "auto_invite": meeting.auto_invite, "auto_extend": meeting.auto_extend,
+            "reminder_minutes": meeting.reminder_minutes}
+
+
+def repeat_payload(meeting: Meeting, today: date) -> dict[str, Any]:
+    """A past meeting copied for today (seed 001 "repeat"): same fields and times, today's date."""
+    return {**_as_payload(meeting), "date": today.isoformat()}
+
+
+# What happens at the end time ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class End:
+    pass
+
+
+@dataclass(frozen=True)
+class Extend:
+    until: datetime
+    minutes: int
+
+
+@dataclass(frozen=True)
+class RunOn:
+    """Someone is in and there is no auto-extension: it goes on until the last one leaves."""
+
+
+def at_end(meeting: Meeting, present: int) -> End | Extend | RunOn:
+    if present == 0:
+        return End()
+    if meeting.auto_extend:
+        return Extend(meeting.end + timedelta(minutes=meeting.auto_extend), meeting.auto_extend)
+    return RunOn()
+
+
+def counts(meetings: list[Meeting], now: datetime) -> Mapping[str, int]:
+    """How many in each state, e.g. {"current": 1, "scheduled": 4, ...}."""
+    found = dict.fromkeys((str(s) for s in State), 0)
+    for meeting in meetings:
+        found[str(meeting.state(now))] += 1
+    return found

@@ -1,0 +1,102 @@
+"""conference.schedule: local times (DST included), states, end rules, validation."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from conference.fields import FieldError
+from conference.rooms import pin_matches
+from conference.schedule import End, Extend, Meeting, RunOn, State, at_end, counts, repeat_payload, validate
+
+NOW = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
+BASE = {"topic": "Projects", "owner": {"number": "100", "email": "anna@example.com", "name": "Anna"},
+        "zone": "Europe/Berlin", "date": "2026-03-25", "start": "12:00", "end": "13:00",
+        "participants": [{"number": "101"}, {"number": "+74951234567", "email": "boris@example.org", "name": "Boris"},
+                         {"email": "only-mail@example.net"}]}
+
+
+def meeting(**changes: Any) -> Meeting:
+    return validate({**BASE, **changes}, "123456", NOW)
+
+
+def test_wall_times_become_utc_in_the_owners_zone_across_dst() -> None:
+    winter = meeting()  # CET, UTC+1
+    assert winter.start == datetime(2026, 3, 25, 11, 0, tzinfo=UTC)
+    assert winter.end == datetime(2026, 3, 25, 12, 0, tzinfo=UTC)
+    summer = meeting(date="2026-03-30")  # CEST since the 29th, UTC+2
+    assert summer.start == datetime(2026, 3, 30, 10, 0, tzinfo=UTC)
+    assert summer.local(summer.start).strftime("%H:%M %Z") == "12:00 CEST"
+
+
+def test_a_skipped_wall_time_is_refused_and_a_doubled_one_is_the_first() -> None:
+    with pytest.raises(FieldError) as caught:
+        meeting(date="2026-03-29", start="02:30", end="03:30")  # 02:00-03:00 does not exist that night
+    assert caught.value.field == "start"
+    autumn = meeting(date="2026-10-25", start="02:30", end="03:30")  # 02:00-03:00 happens twice
+    assert autumn.start == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # the first 02:30 (CEST)
+
+
+def test_states_follow_the_clock_and_the_end() -> None:
+    m = meeting()
+    assert m.state(NOW) == State.SCHEDULED
+    assert m.state(m.start) == State.CURRENT
+    assert m.state(m.end + timedelta(hours=5)) == State.CURRENT  # over only once it has ended
+    assert replace(m, ended_at=m.end).state(m.end) == State.PAST
+    assert replace(m, cancelled=True).state(NOW) == State.CANCELLED
+    assert counts([m, replace(m, ended_at=m.end), replace(m, cancelled=True)], NOW) == {
+        "scheduled": 1, "current": 0, "past": 1, "cancelled": 1}
+
+
+def test_at_the_end_time() -> None:
+    m = meeting(auto_extend=15)
+    assert at_end(m, present=0) == End()
+    assert at_end(m, present=2) == Extend(m.end + timedelta(minutes=15), 15)
+    assert at_end(meeting(), present=1) == RunOn()
+
+
+def test_immediate_starts_now_for_an_hour() -> None:
+    m = validate({k: v for k, v in BASE.items() if k not in ("date", "start", "end")} | {"immediate": True},
+                 "1", NOW)
+    assert (m.start, m.end, m.state(NOW)) == (NOW, NOW + timedelta(hours=1), State.CURRENT)
+
+
+def test_passwords_are_hashed_and_must_differ() -> None:
+    m = meeting(chair_password="1234", guest_password="99")
+    assert m.chair_password and pin_matches(m.chair_password, "1234") and m.guest_password
+    with pytest.raises(FieldError):
+        meeting(chair_password="1", guest_password="1")
+    kept = validate({"topic": "New"}, "123456", NOW, current=m)
+    assert (kept.chair_password, kept.topic, kept.start) == (m.chair_password, "New", m.start)
+    cleared = validate({"guest_password": None}, "123456", NOW, current=m)
+    assert cleared.guest_password is None and cleared.chair_password == m.chair_password
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"zone": "Mars/Olympus"}, "zone"),
+    ({"zone": "../../etc/passwd"}, "zone"),
+    ({"date": "2026-02-30"}, "date"),
+    ({"start": "25:00"}, "start"),
+    ({"end": "11:00"}, "end"),
+    ({"date": "2026-03-19"}, "date"),  # over already
+    ({"owner": {"email": "a@example.com"}}, "owner"),
+    ({"participants": [{"name": "nobody"}]}, "participants"),
+    ({"participants": [{"email": "not-an-address"}]}, "participants"),
+    ({"auto_extend": 20}, "auto_extend"),
+    ({"auto_extend": True}, "auto_extend"),
+    ({"colour": "red"}, "colour"),
+])
+def test_bad_fields_are_named(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(FieldError) as caught:
+        meeting(**change)
+    assert caught.value.field == field
+
+
+def test_repeat_copies_a_meeting_to_today() -> None:
+    payload = repeat_payload(meeting(), date(2026, 4, 1))
+    again = validate(payload, "654321", NOW)
+    assert again.start == datetime(2026, 4, 1, 10, 0, tzinfo=UTC)  # 12:00 CEST
+    assert again.participants == meeting().participants and again.topic == "Projects"
