@@ -18,8 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from conference.rooms import RoomSettings
 from stack import config as stack_config
 from stack.supervisor import Supervisor
+from store import live
 from tests.support.audio import write_tone
 from tests.support.stack import write_config
 
@@ -68,7 +70,10 @@ def main() -> None:
         try:
             bridge_pid = supervisor.procs["bridge"].pid
             subprocess.run(["taskset", "-apc", "0", str(bridge_pid)], check=True, capture_output=True)
-            # Rooms must exist for nothing here (the bridge answers any number); the tone is what callers send.
+            rooms = live.connect(config.redis_url)
+            for number in range(8000, 8000 + args.max // ROOM_SIZE + 1):  # loadgen's room numbers
+                settings = RoomSettings(str(number), announce_count=False, mute_notifications=True)
+                live.put_entry(rooms, live.ROOMS, str(number), settings.as_dict())
             tone = write_tone(Path(tmp) / "tone.wav", 440.0, 30)
             target = f"{config.bridge.address}:{config.bridge.sip_port}"
             for calls in range(args.start, args.max + 1, args.step):

@@ -367,6 +367,10 @@ class BridgeNode:
         self.prompt_count += 1
         heapq.heappush(self.prompt_ends, (time.monotonic() + prompt.seconds, self.prompt_count, weakref.ref(prompt)))
 
+    def has_free_port(self) -> bool:
+        """Room in the mixer for one more player (a few spare for music and recorders)."""
+        return int(self.endpoint.mediaActivePorts()) + 4 < int(self.endpoint.mediaMaxPorts())
+
     def hangup_soon(self, call: sip.RoomCall) -> None:
         self.farewells.append((time.monotonic() + FAREWELL_DRAIN, call))
 

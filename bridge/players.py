@@ -32,8 +32,14 @@ class Prompt:
             names = pj.StringVector()
             for path in files:
                 names.append(str(path))
-            self.player = pj.AudioMediaPlayer()
-            self.player.createPlaylist(names, "prompt", pj.PJMEDIA_FILE_NO_LOOP)
+            player = pj.AudioMediaPlayer()
+            try:
+                player.createPlaylist(names, "prompt", pj.PJMEDIA_FILE_NO_LOOP)
+            except pj.Error as exc:  # out of players: the call goes on without this prompt
+                log.error("prompt not played: %s", exc.info())
+                self.seconds = 0.0
+                return
+            self.player = player
 
     def play_to(self, call_audio: pj.AudioMedia) -> None:
         if self.player is not None:

@@ -142,6 +142,9 @@ class LiveRoom:
 
     def play(self, pieces: tuple[str, ...], calls: list[sip.RoomCall], member: str, overlay: bool) -> Prompt:
         files = self.node.files.resolve(pieces, self.state.settings.language)
+        if not self.node.has_free_port():
+            log.error("room %s: mixer full, prompt %s not played", self.number, "+".join(pieces))
+            files = []  # PJSIP aborts the process when its mixer is out of ports
         prompt = Prompt(files, member, overlay)
         for call in calls:
             prompt.play_to(call.getAudioMedia(-1))
@@ -193,7 +196,7 @@ class LiveRoom:
         """With `record` on, the session runs from the first entry to the room's end."""
         inside = {m.id: (m.caller, self.calls[m.id].getAudioMedia(-1))
                   for m in self.state.at(rules.Stage.IN_CONFERENCE) if m.id in self.calls}
-        if self.recording is None and inside and self.state.settings.record:
+        if self.recording is None and inside and self.state.settings.record and self.node.has_free_port():
             self.recording = SessionRecording(self.node.recordings, self.number, self.node.config.id)
             log.info("room %s: recording %s", self.number, self.recording.id)
         if self.recording is not None:

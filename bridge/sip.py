@@ -181,7 +181,8 @@ def start_endpoint(config: BridgeConfig) -> pj.Endpoint:
     media.channelCount = 1
     media.noVad = True
     media.ecTailLen = 0
-    media.maxMediaPorts = min(config.capacity + 16, 1024) + 64
+    # A port per call, and one more while its prompt plays, plus music, silence and recorders.
+    media.maxMediaPorts = 2 * min(config.capacity + 16, 1024) + 64
     endpoint.libInit(ep_cfg)
     transport = pj.TransportConfig()
     transport.boundAddress = config.address
