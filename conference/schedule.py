@@ -7,6 +7,7 @@ owner's IANA zone; the owner gives a date and start/end wall times in that zone.
 from __future__ import annotations
 
 import dataclasses
+import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from conference.fields import FieldError, Rule, boolean, clean, digits, integer, or_null, require, text
-from conference.rooms import MAX_NAME_LENGTH, MAX_PIN_LENGTH, MAX_SOUND_ID, hash_pin
+from conference.rooms import MAX_NAME_LENGTH, MAX_PIN_LENGTH, MAX_SOUND_ID
 
 AUTO_EXTEND_STEPS = (0, 15, 30, 45, 60)  # minutes (seed 004)
 IMMEDIATE_MINUTES = 60  # an immediate conference without an end lasts this long (and may run on)
@@ -39,6 +40,7 @@ class Person:
     number: str | None = None  # an extension or an external number to call
     email: str | None = None
     name: str = ""
+    zone: str | None = None  # where mail to this person gives the times; None: the owner's
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -54,7 +56,9 @@ class Meeting:
     end: datetime  # UTC; moved on by auto-extension or the API
     participants: tuple[Person, ...] = ()
     greeting_sound_id: int | None = None
-    chair_password: str | None = None  # hash_pin() of it
+    # Kept as given, unlike room PINs: each invitation, update and reminder mails them again
+    # (seed 004 shows them in the portal too). Compared in constant time (`role_for`).
+    chair_password: str | None = None
     guest_password: str | None = None
     max_participants: int = 0  # 0 = unlimited
     auto_invite: bool = True  # call everyone at the start
@@ -84,10 +88,11 @@ def _number(value: Any) -> bool:
 
 
 def _person(value: Any) -> bool:
-    if not isinstance(value, dict) or not set(value) <= {"number", "email", "name"}:
+    if not isinstance(value, dict) or not set(value) <= {"number", "email", "name", "zone"}:
         return False
     return (or_null(_number)(value.get("number")) and or_null(_email)(value.get("email"))
-            and text(MAX_NAME_LENGTH)(value.get("name", "")) and bool(value.get("number") or value.get("email")))
+            and text(MAX_NAME_LENGTH)(value.get("name", "")) and or_null(_zone)(value.get("zone"))
+            and bool(value.get("number") or value.get("email")))
 
 
 def _people(value: Any) -> bool:
@@ -180,10 +185,20 @@ def validate(payload: Any, code: str, now: datetime, current: Meeting | None = N
 
 
 def _password(fields: dict[str, Any], name: str, current: Meeting | None) -> str | None:
-    """Sent: hashed (null removes it); not sent: as it was."""
+    """Sent: the new one (null removes it); not sent: as it was."""
     if name in fields:
-        return hash_pin(fields[name]) if fields[name] else None
+        return str(fields[name]) if fields[name] else None
     return getattr(current, name) if current is not None else None
+
+
+def role_for(meeting: Meeting, typed: str) -> str | None:
+    """What a password typed at dial-in makes the caller: "chair", "guest", or None (wrong).
+    Without a guest password anyone who is not the chair is a guest."""
+    if meeting.chair_password and hmac.compare_digest(meeting.chair_password.encode(), typed.encode()):
+        return "chair"
+    if not meeting.guest_password or hmac.compare_digest(meeting.guest_password.encode(), typed.encode()):
+        return "guest"
+    return None
 
 
 def _as_payload(meeting: Meeting) -> dict[str, Any]:

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from conference.fields import FieldError
-from conference.rooms import pin_matches
-from conference.schedule import End, Extend, Meeting, RunOn, State, at_end, counts, repeat_payload, validate
+from conference.schedule import End, Extend, Meeting, RunOn, State, at_end, counts, repeat_payload, role_for, validate
 
 NOW = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
 BASE = {"topic": "Projects", "owner": {"number": "100", "email": "anna@example.com", "name": "Anna"},
@@ -64,9 +63,10 @@ def test_immediate_starts_now_for_an_hour() -> None:
     assert (m.start, m.end, m.state(NOW)) == (NOW, NOW + timedelta(hours=1), State.CURRENT)
 
 
-def test_passwords_are_hashed_and_must_differ() -> None:
+def test_passwords_decide_the_role_and_must_differ() -> None:
     m = meeting(chair_password="1234", guest_password="99")
-    assert m.chair_password and pin_matches(m.chair_password, "1234") and m.guest_password
+    assert (role_for(m, "1234"), role_for(m, "99"), role_for(m, "5")) == ("chair", "guest", None)
+    assert role_for(meeting(chair_password="1234"), "") == "guest"  # no guest password: guests just enter
     with pytest.raises(FieldError):
         meeting(chair_password="1", guest_password="1")
     kept = validate({"topic": "New"}, "123456", NOW, current=m)
@@ -85,6 +85,7 @@ def test_passwords_are_hashed_and_must_differ() -> None:
     ({"owner": {"email": "a@example.com"}}, "owner"),
     ({"participants": [{"name": "nobody"}]}, "participants"),
     ({"participants": [{"email": "not-an-address"}]}, "participants"),
+    ({"participants": [{"email": "a@example.com", "zone": "Nowhere/Land"}]}, "participants"),
     ({"auto_extend": 20}, "auto_extend"),
     ({"auto_extend": True}, "auto_extend"),
     ({"colour": "red"}, "colour"),
