@@ -67,7 +67,7 @@ class Meeting:
     cancelled: bool = False
     ended_at: datetime | None = None
     locked: bool = False
-
+    revision: int = 0  # bumped by every edit: the calendar's SEQUENCE
     def state(self, now: datetime) -> State:
         if self.cancelled:
             return State.CANCELLED

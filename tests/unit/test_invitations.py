@@ -1,0 +1,62 @@
+"""conference.invitations: mail texts in each recipient's zone and a valid iCalendar."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import icalendar
+
+from conference.invitations import Mail, body, ics, message, recipients, when
+from conference.schedule import Person, validate
+
+NOW = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
+MEETING = validate({
+    "topic": "Budget; Q2, \\final\\", "owner": {"number": "100", "email": "anna@example.com", "name": "Anna"},
+    "zone": "Europe/Moscow", "date": "2026-03-25", "start": "12:00", "end": "13:30", "chair_password": "4321",
+    "guest_password": "777",
+    "participants": [{"number": "+74951234567", "email": "boris@example.org", "name": "Борис " * 12},
+                     {"email": "ANNA@example.com"}, {"email": "carl@example.net", "zone": "America/New_York"}],
+}, "482913", NOW)
+
+
+def test_each_address_once_owner_first() -> None:
+    assert [p.email for p in recipients(MEETING)] == ["anna@example.com", "boris@example.org", "carl@example.net"]
+
+
+def test_times_are_in_each_recipients_zone() -> None:
+    carl = MEETING.participants[2]
+    assert when(MEETING, MEETING.owner) == "2026-03-25 12:00-13:30 (Europe/Moscow, MSK)"
+    assert when(MEETING, carl) == "2026-03-25 05:00-06:30 (America/New_York, EDT)"
+
+
+def test_the_owner_gets_the_chair_password_and_guests_theirs() -> None:
+    owner_text = body(Mail.INVITATION, MEETING, MEETING.owner, "7000")
+    guest_text = body(Mail.INVITATION, MEETING, MEETING.participants[0], "7000")
+    assert "call 7000, enter the conference code 482913 and then *" in owner_text
+    assert "4321" in owner_text and "777" not in owner_text
+    assert "777" in guest_text and "4321" not in guest_text
+    assert "calls you at +74951234567" in guest_text
+    cancelled = body(Mail.CANCELLATION, MEETING, MEETING.owner, "7000")
+    assert "cancelled" in cancelled and "4321" not in cancelled
+
+
+def test_the_calendar_parses_and_says_what_the_meeting_is() -> None:
+    text = ics(MEETING, "REQUEST", "7000", NOW, "kamconf.example")
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+    calendar = icalendar.Calendar.from_ical(text)
+    event = next(iter(calendar.walk("VEVENT")))
+    assert str(event["SUMMARY"]) == "Budget; Q2, \\final\\"
+    assert event.decoded("DTSTART") == datetime(2026, 3, 25, 9, 0, tzinfo=UTC)
+    assert event.decoded("DTEND") == datetime(2026, 3, 25, 10, 30, tzinfo=UTC)
+    assert str(event["UID"]) == "conference-482913@kamconf.example" and str(calendar["METHOD"]) == "REQUEST"
+    assert len(list(event.get("ATTENDEE", []))) == 2
+    cancel = icalendar.Calendar.from_ical(ics(MEETING, "CANCEL", "7000", NOW, "kamconf.example"))
+    assert str(next(iter(cancel.walk("VEVENT")))["STATUS"]) == "CANCELLED"
+
+
+def test_the_message_carries_the_calendar() -> None:
+    mail = message(Mail.REMINDER, MEETING, Person(email="x@example.com"), "conf@example.com", "7000", NOW,
+                   "kamconf.example")
+    assert mail["Subject"] == "Reminder: Budget; Q2, \\final\\ (482913)"
+    attachment = next(part for part in mail.iter_attachments())
+    assert attachment.get_content_type() == "text/calendar" and attachment.get_param("method") == "REQUEST"
