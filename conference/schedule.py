@@ -216,6 +216,31 @@ def repeat_payload(meeting: Meeting, today: date) -> dict[str, Any]:
     return {**_as_payload(meeting), "date": today.isoformat()}
 
 
+# Changes of a stored meeting ------------------------------------------------------------
+
+
+def edited(current: Meeting, changed: Meeting) -> Meeting:
+    """An edit (only while scheduled) keeps the meeting's life and bumps its revision."""
+    return dataclasses.replace(changed, cancelled=current.cancelled, ended_at=current.ended_at,
+                               locked=current.locked, revision=current.revision + 1)
+
+
+def cancelled(meeting: Meeting) -> Meeting:
+    return dataclasses.replace(meeting, cancelled=True, revision=meeting.revision + 1)
+
+
+def locked(meeting: Meeting, flag: bool) -> Meeting:
+    return dataclasses.replace(meeting, locked=flag)
+
+
+def extended(meeting: Meeting, minutes: int) -> Meeting:
+    return dataclasses.replace(meeting, end=meeting.end + timedelta(minutes=minutes))
+
+
+def ended(meeting: Meeting, at: datetime) -> Meeting:
+    return dataclasses.replace(meeting, ended_at=at)
+
+
 # What happens at the end time ------------------------------------------------------
 
 

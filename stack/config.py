@@ -72,6 +72,24 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
+class ConferencesConfig:
+    dial_in: str = "7000"  # the number callers dial to join a scheduled conference by its code
+    ring_seconds: int = 45  # how long a start-time call rings before it counts as unanswered
+    retries: int = 2  # calls again after an unanswered or failed start-time call
+    retry_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class MailConfig:
+    host: str = "127.0.0.1"  # SMTP server for invitations and reminders
+    port: int = 25
+    sender: str = "kamconf@localhost"
+    username: str = ""  # with a password: log in (STARTTLS first if the server offers it)
+    password: str = ""
+    domain: str = "kamconf.local"  # of calendar UIDs
+
+
+@dataclass(frozen=True)
 class Config:
     var_dir: str = "var"  # relative to the project root
     sip: SipConfig = field(default_factory=SipConfig)
@@ -79,6 +97,8 @@ class Config:
     redis: RedisConfig = field(default_factory=RedisConfig)
     bridge: BridgeConfig = field(default_factory=BridgeConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    conferences: ConferencesConfig = field(default_factory=ConferencesConfig)
+    mail: MailConfig = field(default_factory=MailConfig)
 
     @property
     def var_path(self) -> Path:

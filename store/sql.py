@@ -25,9 +25,13 @@ def from_epoch(epoch: float) -> datetime:
     return datetime.fromtimestamp(float(epoch), tz=UTC)
 
 
+def aware(moment: datetime) -> datetime:
+    """A stored time with its zone: SQLite gives timestamps back without it (they are UTC)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def iso(moment: datetime) -> str:
-    """ISO 8601 in UTC; SQLite gives timestamps back without their zone."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+    return aware(moment).isoformat()
 
 
 class Base(DeclarativeBase):
@@ -159,6 +163,79 @@ class Cdr(Base):
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     billable_seconds: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class Conference(Base):
+    """A scheduled conference (conference.schedule.Meeting); people as JSON text."""
+
+    __tablename__ = "conferences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True, nullable=False)
+    topic: Mapped[str] = mapped_column(String(100), nullable=False)
+    owner: Mapped[str] = mapped_column(String, nullable=False)
+    zone: Mapped[str] = mapped_column(String(64), nullable=False)
+    start_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    end_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    participants: Mapped[str] = mapped_column(String, nullable=False, default="[]")
+    greeting_sound_id: Mapped[int | None] = mapped_column(Integer)
+    chair_password: Mapped[str | None] = mapped_column(String(16))
+    guest_password: Mapped[str | None] = mapped_column(String(16))
+    max_participants: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    auto_invite: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    auto_extend: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    reminder_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    cancelled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    revision: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+
+    __mapper_args__: dict[str, Any] = {"version_id_col": version}
+
+
+class ConferenceTemplate(Base):
+    """Saved conference fields to create new ones from (seed 004)."""
+
+    __tablename__ = "conference_templates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    fields: Mapped[str] = mapped_column(String, nullable=False)  # JSON: a conference payload without a date
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Attendance(Base):
+    """Who was in a scheduled conference, when, and how they came (history)."""
+
+    __tablename__ = "attendance"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # the bridge's participant id
+    code: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    caller: Mapped[str] = mapped_column(String(255), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    joined_by: Mapped[str] = mapped_column(String(16), nullable=False)  # "called" or "dial-in"
+    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OutgoingMail(Base):
+    """A mail to send (the outbox): written with the change it tells of, sent by the worker,
+    retried with growing pauses until it goes, so a mail server that is down loses nothing."""
+
+    __tablename__ = "outgoing_mail"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # conference.invitations.Mail
+    recipient: Mapped[str] = mapped_column(String(320), nullable=False)
+    revision: Mapped[int] = mapped_column(Integer, nullable=False)  # of the meeting when queued
+    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    next_try_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str] = mapped_column(String(500), nullable=False, default="")
 
 
 class StoreUnavailableError(Exception):

@@ -14,11 +14,12 @@ from flask.typing import ResponseReturnValue
 from stack import config as stack_config
 from store import directory, live
 from store.cdrs import CdrRepository
+from store.conferences import MeetingRepository
 from store.recordings import RecordingRepository
 from store.rooms import RoomRepository
 from store.sounds import SoundRepository
 from store.sql import make_engine, make_sessions
-from web import cdrs, errors, phones, recordings, rooms, sounds
+from web import cdrs, conferences, errors, phones, recordings, rooms, sounds
 from web.auth import API_PREFIX, require_token
 from web.openapi import document
 from web.services import EXTENSION, Services, services
@@ -38,10 +39,12 @@ def create_app(config: stack_config.Config | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]  # rooms read best in RoomSettings order
     app.extensions[EXTENSION] = Services(engine, sessions, client, RoomRepository(sessions, client),
                                          directory.extensions(sessions, client), directory.trunks(sessions, client),
-                                         config.sip.realm, live.queue_connection(config.redis_url))
+                                         config.sip.realm, live.queue_connection(config.redis_url),
+                                         config.conferences.dial_in)
     app.extensions[sounds.EXTENSION] = SoundRepository(sessions, config.var_path / "sounds" / "library")
     app.extensions[recordings.EXTENSION] = RecordingRepository(sessions, config.var_path / "recordings")
     app.extensions[cdrs.EXTENSION] = CdrRepository(sessions, config.var_path / "cdrs")
+    app.extensions[conferences.EXTENSION] = MeetingRepository(sessions)
     errors.register(app)
     app.before_request(require_token)
 
@@ -51,6 +54,7 @@ def create_app(config: stack_config.Config | None = None) -> Flask:
     api.register_blueprint(recordings.blueprint)
     api.register_blueprint(phones.blueprint)
     api.register_blueprint(cdrs.blueprint)
+    api.register_blueprint(conferences.blueprint)
     api.add_url_rule("/openapi.json", "openapi", openapi)
     app.register_blueprint(api)
     app.add_url_rule("/healthz", "healthz", healthz)

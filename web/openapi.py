@@ -80,6 +80,7 @@ def _schemas() -> dict[str, Any]:
                 "field": {"type": "string", "description": "The request field at fault, when there is one."}}}}},
         **_sound_schemas(),
         **_phone_schemas(),
+        **_conference_schemas(),
         "Health": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}},
     }
 
@@ -386,6 +387,137 @@ def _phone_paths() -> dict[str, Any]:
     }
 
 
+_PERSON = {"type": "object", "additionalProperties": False, "properties": {
+    "number": {**_NUMBER, "type": ["string", "null"], "description": "Extension or external number to call"},
+    "email": {"type": ["string", "null"], "format": "email"}, "name": {"type": "string"},
+    "zone": {"type": ["string", "null"], "description": "IANA zone of the times in mail to this person "
+                                                       "(default: the owner's)"}},
+    "description": "A number, an e-mail address, or both."}
+CONFERENCE_FIELDS: dict[str, Any] = {
+    "topic": {"type": "string", "maxLength": rooms.MAX_NAME_LENGTH},
+    "owner": {**_PERSON, "description": "Enters without waiting (the chair); others hear music until it does. "
+                                        "Needs a number."},
+    "zone": {"type": "string", "description": "The owner's IANA time zone; date, start and end are wall "
+                                              "times there (stored in UTC). A time the clocks skip is refused; "
+                                              "one they pass twice means the first."},
+    "date": {"type": "string", "format": "date"}, "start": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+    "end": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "description": "After start, same day."},
+    "immediate": {"type": "boolean", "description": "Start now, for an hour (instead of date/start/end)."},
+    "participants": {"type": "array", "items": _PERSON},
+    "greeting_sound_id": {"type": ["integer", "null"], "description": "Played to each on answer."},
+    "chair_password": {"type": ["string", "null"], "pattern": "^[0-9]{1,16}$",
+                       "description": "Dial-in password of the chair; kept as given, since every mail gives it."},
+    "guest_password": {"type": ["string", "null"], "pattern": "^[0-9]{1,16}$",
+                       "description": "Dial-in password of guests; none: guests enter without."},
+    "max_participants": {"type": "integer", "minimum": 0, "description": "0 = unlimited"},
+    "auto_invite": {"type": "boolean", "default": True, "description": "Call everyone at the start."},
+    "auto_extend": {"type": "integer", "enum": [0, 15, 30, 45, 60], "default": 0,
+                    "description": "Minutes added (and announced) at the end while someone is in."},
+    "reminder_minutes": {"type": "integer", "minimum": 0, "default": 0,
+                         "description": "Mail a reminder this long before the start; 0 = none."},
+}
+
+
+def _conference_schemas() -> dict[str, Any]:
+    shown = {**CONFERENCE_FIELDS, "code": {"type": "string", "description": "The unique dial-in code"},
+             "state": {"type": "string", "enum": ["scheduled", "current", "past", "cancelled"]},
+             "start_utc": {"type": "string", "format": "date-time"}, "end_utc": {"type": "string",
+                                                                                 "format": "date-time"},
+             "locked": {"type": "boolean"}, "ended_at": {"type": ["string", "null"], "format": "date-time"},
+             "dial_in": {"type": "string", "description": "The number to call, then the code and *"}}
+    shown.pop("immediate")
+    return {
+        "ConferenceCreate": {"type": "object", "additionalProperties": False,
+                             "properties": {**CONFERENCE_FIELDS, "template": {
+                                 "type": "string", "description": "Start from this template's fields"}},
+                             "description": "topic, owner and zone, and date, start and end unless immediate, "
+                                            "are required (from the template too). " + _STRICT},
+        "ConferencePatch": {"type": "object", "additionalProperties": False, "properties": CONFERENCE_FIELDS,
+                            "description": "Only while scheduled; the participants get an update mail. " + _STRICT},
+        "Conference": {"type": "object", "properties": shown},
+    }
+
+
+def _conference_paths() -> dict[str, Any]:
+    code = [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}]
+    one = {"$ref": "#/components/schemas/Conference"}
+    state = _error("Not in the state this needs (conflict): edits and cancelling only while scheduled, "
+                   "repeat only when past, lock/extend/end only while current.")
+    missing = _error("No conference with this code (not_found).")
+    writes = {"400": _ref("Invalid"), "413": _ref("TooLarge"), "415": _ref("NotJson")}
+    live = {"200": _json(one, "As it is now"), "404": missing, "409": state, **writes}
+    listing = {"type": "object", "properties": {
+        "counts": {"type": "object", "additionalProperties": {"type": "integer"},
+                   "description": 'How many in each state, e.g. {"current": 1, "scheduled": 4, ...}'},
+        "conferences": {"type": "array", "items": one}}}
+    text = {"type": "string"}
+    return {
+        "/conferences": {
+            "get": {"operationId": "listConferences", "summary": "Scheduled conferences, earliest first",
+                    "parameters": [
+                        {"name": "state", "in": "query", "schema": {
+                            "type": "string", "enum": ["scheduled", "current", "past", "cancelled"]}},
+                        {"name": "year", "in": "query", "schema": {"type": "integer"},
+                         "description": "Of the local start date"},
+                        {"name": "month", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 12}}],
+                    "responses": _authed(**{"200": _json(listing, "Counts (of the period) and conferences"),
+                                            "400": _ref("Invalid")})},
+            "post": {"operationId": "createConference", "summary": "Schedule a conference; everyone with an "
+                     "address is mailed an invitation with a calendar entry", "requestBody": _body("ConferenceCreate"),
+                     "responses": _authed(**writes, **{"201": _json(one, "Created"),
+                                                       "404": _error("No such template (not_found).")})},
+        },
+        "/conferences/{code}": {
+            "parameters": code,
+            "get": {"operationId": "getConference", "summary": "One conference",
+                    "responses": _authed(**{"200": _json(one, "It"), "404": missing})},
+            "patch": {"operationId": "updateConference", "summary": "Change it (while scheduled)",
+                      "requestBody": _body("ConferencePatch"), "responses": _authed(**live)},
+            "delete": {"operationId": "cancelConference", "summary": "Cancel it (while scheduled); the "
+                       "participants are mailed the cancellation", "responses": _authed(**{
+                           "204": {"description": "Cancelled"}, "404": missing, "409": state})},
+        },
+        "/conferences/{code}/repeat": {"parameters": code, "post": {
+            "operationId": "repeatConference", "summary": "A past conference again, today at its times; the "
+            "body (optional) changes fields", "responses": _authed(**{**live, "201": _json(one, "Created")})}},
+        "/conferences/{code}/lock": {"parameters": code, "post": {
+            "operationId": "lockConference", "summary": "Lock or unlock entry ({\"locked\": true})",
+            "responses": _authed(**live)}},
+        "/conferences/{code}/extend": {"parameters": code, "post": {
+            "operationId": "extendConference", "summary": "Move the end on ({\"minutes\": 15})",
+            "responses": _authed(**live)}},
+        "/conferences/{code}/end": {"parameters": code, "post": {
+            "operationId": "endConference", "summary": "End it now", "responses": _authed(**live)}},
+        "/conferences/{code}/mail": {"parameters": code, "get": {
+            "operationId": "conferenceMail", "summary": "What was mailed about it and whether it went",
+            "responses": _authed(**{"200": _json({"type": "array", "items": {"type": "object"}}, "Mail"),
+                                    "404": missing})}},
+        "/conferences/{code}/attendance": {"parameters": code, "get": {
+            "operationId": "conferenceAttendance", "summary": "Who joined, when, how (called or dial-in), "
+            "and when they left", "responses": _authed(**{"200": _json({"type": "array", "items": {
+                "type": "object"}}, "Attendance"), "404": missing})}},
+        "/history": {"get": {
+            "operationId": "history", "summary": "Conferences that started in [since, until), with attendance",
+            "parameters": [{"name": "since", "in": "query", "required": True, "schema": {**text, "format": "date"}},
+                           {"name": "until", "in": "query", "required": True, "schema": {**text, "format": "date"}}],
+            "responses": _authed(**{"200": _json({"type": "array", "items": one}, "Conferences"),
+                                    "400": _ref("Invalid")})}},
+        "/templates": {
+            "get": {"operationId": "listTemplates", "summary": "Conference templates",
+                    "responses": _authed(**{"200": _json({"type": "array", "items": {"type": "object"}}, "All")})},
+            "post": {"operationId": "createTemplate", "summary": "Save conference fields under a name "
+                     "(date and times are not kept)", "responses": _authed(**writes, **{
+                         "201": _json({"type": "object"}, "Saved"), "409": _error("The name is taken (duplicate).")})},
+        },
+        "/templates/{name}": {
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": text}],
+            "delete": {"operationId": "deleteTemplate", "summary": "Delete a template",
+                       "responses": _authed(**{"204": {"description": "Deleted"},
+                                               "404": _error("No such template (not_found).")})},
+        },
+    }
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -406,5 +538,5 @@ def document() -> dict[str, Any]:
             "schemas": _schemas(),
             "responses": _RESPONSES,
         },
-        "paths": {**_paths(), **_sound_paths(), **_phone_paths()},
+        "paths": {**_paths(), **_sound_paths(), **_phone_paths(), **_conference_paths()},
     }

@@ -12,12 +12,11 @@ from flask import Blueprint, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
-from conference.fields import FieldError
 from conference.rooms import RoomSettings, validate_create, validate_patch
 from store import live
 from web.errors import ApiError
 from web.services import services
-from web.sounds import library
+from web.sounds import check_greeting
 
 blueprint = Blueprint("rooms", __name__)
 
@@ -40,12 +39,7 @@ def json_body() -> Any:
 
 
 def with_known_greeting(settings: RoomSettings, current: RoomSettings | None = None) -> RoomSettings:
-    """`settings`, unless it newly names a greeting sound the library lacks (a storage
-    fact, so checked here rather than in the pure conference.rooms)."""
-    sound_id = settings.greeting_sound_id
-    unchanged = current is not None and sound_id == current.greeting_sound_id
-    if sound_id is not None and not unchanged and not library().exists(sound_id):
-        raise FieldError("greeting_sound_id", "invalid_field", f"no sound {sound_id} in the library")
+    check_greeting(settings.greeting_sound_id, current.greeting_sound_id if current else None)
     return settings
 
 

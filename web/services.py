@@ -17,6 +17,7 @@ from store.projected import ExistsError, NotFoundError, ProjectedRepository
 from store.rooms import RoomRepository
 from web.errors import ApiError
 from workers.jobs import enqueue_name
+from workers.meetings import enqueue_tick
 
 log = logging.getLogger("kamconf.web")
 
@@ -33,6 +34,15 @@ class Services:
     trunks: ProjectedRepository[TrunkSettings]
     realm: str  # of extensions' digest passwords
     queue: redis.Redis  # RQ's connection (undecoded replies)
+    dial_in: str  # the scheduled conferences' service number
+
+    def meetings_changed(self) -> None:
+        """Have the worker look at the conferences now (mail, start, end); it also does every few
+        seconds on its own, so a Redis outage here only delays it."""
+        try:
+            enqueue_tick(self.queue)
+        except redis.RedisError as exc:
+            log.error("the worker is not told of a conference change now (%s); its next round sees it", exc)
 
     def speak_name_later(self, number: str) -> None:
         """Have the worker (re)make the extension's spoken name; the change itself is already saved."""

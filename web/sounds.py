@@ -15,6 +15,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from conference.audio_format import HEAD_BYTES, sniff
+from conference.fields import FieldError
 from store.audio import RATES
 from store.sounds import SoundInfo, SoundNotFoundError, SoundRepository, Upload
 from web.errors import ApiError
@@ -32,6 +33,13 @@ MAX_FILENAME_LENGTH = 255
 def library() -> SoundRepository:
     found: SoundRepository = current_app.extensions[EXTENSION]
     return found
+
+
+def check_greeting(sound_id: int | None, current: int | None = None) -> None:
+    """A newly named greeting must be in the library (a storage fact, so checked here and not
+    in the pure rules); one already in use stays acceptable."""
+    if sound_id is not None and sound_id != current and not library().exists(sound_id):
+        raise FieldError("greeting_sound_id", "invalid_field", f"no sound {sound_id} in the library")
 
 
 def public(sound: SoundInfo) -> dict[str, Any]:
