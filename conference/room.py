@@ -47,6 +47,7 @@ class Kind(StrEnum):
     ROOM = "room"  # a numbered room: any extension in it may invite
     LOCAL = "local"  # an extension's *8 conference: its owner invites and moderates
     CALL = "call"  # a call anchored for "#" consult and merge (conference.consult)
+    SCHEDULED = "scheduled"  # a scheduled conference (seed 001): it calls everyone; its owner chairs
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class Room:
     settings: RoomSettings
     members: tuple[Member, ...] = ()
     kind: Kind = Kind.ROOM
-    owner: str | None = None  # LOCAL: the extension whose conference it is
+    owner: str | None = None  # LOCAL: the extension whose conference it is; SCHEDULED: the owner's number
     announce_names: bool = False  # speak a joining extension's name (local conferences)
     locked: bool = False  # *93: nobody new may enter (invited members still may)
     arrivals: int = 0
@@ -103,6 +104,7 @@ class Arrived:
     locked_out: bool = False  # the caller ID failed its PIN too often lately (kept by the bridge)
     extension: str | None = None
     name: str = ""
+    role: Role | None = None  # decided before the room (a scheduled conference's dial-in password)
 
 
 @dataclass(frozen=True)
@@ -248,7 +250,8 @@ def add_member(step: Step, member: Member) -> None:
 def _arrived(step: Step, event: Arrived) -> None:
     settings = step.room.settings
     present = [m for m in step.room.members if m.stage != Stage.LEAVING]
-    add_member(step, Member(event.member, event.caller, Stage.GREETING, extension=event.extension, name=event.name))
+    add_member(step, Member(event.member, event.caller, Stage.GREETING, role=event.role, extension=event.extension,
+                            name=event.name))
     if event.locked_out:
         _send_away(step, event.member, "too_many_attempts")
     elif step.room.locked:
@@ -266,6 +269,8 @@ def _prompt_done(step: Step, member: Member) -> None:
     elif member.stage == Stage.GREETING:
         if _is_owner(step.room, member):
             _admit(step, member, Role.ADMIN)  # an owner needs no PIN for its own conference
+        elif member.role is not None:
+            _admit(step, member, member.role)  # decided before it came in (or called by the room)
         elif member.typed or member.tries:
             step.set(dataclasses.replace(member, stage=Stage.PIN))  # typed ahead; the rest follows
         elif _has_pin(step.room):
@@ -278,6 +283,8 @@ def _prompt_done(step: Step, member: Member) -> None:
 
 
 def _is_owner(room: Room, member: Member) -> bool:
+    if room.kind == Kind.SCHEDULED:
+        return room.owner is not None and member.invited_by is not None and member.caller == room.owner
     return room.kind == Kind.LOCAL and member.extension is not None and member.extension == room.owner
 
 
@@ -345,8 +352,16 @@ def _joined_notice(step: Step, member: Member, listeners: tuple[str, ...]) -> No
 
 
 def _connected(step: Step, member: Member, answered: bool) -> None:
-    """An invited call brings media: early media is heard by everyone at once, as is the answer."""
+    """An invited call brings media: early media is heard by everyone at once, as is the answer.
+    A scheduled conference's call is answered by a person it greets and seats (seed 001)."""
     if member.invited_by is None or member.stage not in (Stage.RINGING, Stage.IN_CONFERENCE):
+        return
+    if step.room.kind == Kind.SCHEDULED:
+        if answered and member.stage == Stage.RINGING:
+            step.set(dataclasses.replace(member, stage=Stage.GREETING, answered=True))
+            settings = step.room.settings
+            greeting = f"sound:{settings.greeting_sound_id}" if settings.greeting_sound_id else "welcome"
+            step.effects.append(Play(member.id, (greeting,)))
         return
     listeners = tuple(m.id for m in step.room.at(Stage.IN_CONFERENCE) if m.id != member.id)
     step.set(dataclasses.replace(member, stage=Stage.IN_CONFERENCE, answered=member.answered or answered))

@@ -332,3 +332,32 @@ def test_a_local_conference_that_announces_names_says_the_joining_extension() ->
     r, _ = arrive_as(r, "own", "100")
     r, effects = arrive_as(r, "guest", "101")
     assert Notify(("own",), ("name:101", "participant_joined")) in effects
+
+
+# Scheduled conferences (seed 001) ----------------------------------------------------------------
+
+def scheduled() -> Room:
+    settings = validate_create({"number": "1", "wait_for_admin": True, "announce_count": False,
+                                "mute_notifications": True})
+    return Room(settings, kind=Kind.SCHEDULED, owner="100")
+
+
+def test_called_participants_hear_the_greeting_then_music_until_the_owner_is_in() -> None:
+    r, effects = run(scheduled(), Invited("p", "101", "schedule"), Connected("p", False))
+    assert effects == [] and stage(r, "p") == Stage.RINGING  # early media is not a person
+    r, effects = transition(r, Connected("p", True))
+    assert effects == [Play("p", ("welcome",))] and stage(r, "p") == Stage.GREETING
+    r, effects = run(r, PromptDone("p"), PromptDone("p"))
+    assert stage(r, "p") == Stage.WAITING and (MUSIC, "p") in links(r)
+    r, _ = run(r, Invited("o", "100", "schedule"), Connected("o", True), PromptDone("o"))
+    assert r.member("o").role == Role.ADMIN and stage(r, "p") == Stage.IN_CONFERENCE  # type: ignore[union-attr]
+    assert ("o", "p") in links(r)
+    r, _ = transition(r, Left("o", 200))  # the owner leaves: music again until it is back
+    assert stage(r, "p") == Stage.WAITING
+
+
+def test_a_dial_in_callers_role_comes_with_it() -> None:
+    r, _ = run(scheduled(), Arrived("c", "sip:c@x", role=Role.ADMIN), PromptDone("c"))
+    assert r.member("c").role == Role.ADMIN  # type: ignore[union-attr]
+    r, _ = run(r, Arrived("g", "sip:g@x", role=Role.USER), PromptDone("g"))
+    assert stage(r, "g") == Stage.IN_CONFERENCE  # the chair is in
