@@ -22,8 +22,10 @@ import dataclasses
 from conference import keypad
 from conference.mixing import MUSIC, Link
 from conference.room import (
+    Announce,
     Answer,
     Arrived,
+    Close,
     Connected,
     Dial,
     Effect,
@@ -37,6 +39,7 @@ from conference.room import (
     Reject,
     Role,
     Room,
+    SetLocked,
     Stage,
     Step,
     add_member,
@@ -51,6 +54,8 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
         _arrived(step, event)
     elif isinstance(event, Invited):
         _invited(step, event)
+    elif isinstance(event, Close | Announce | SetLocked):
+        pass  # scheduled conferences' commands; a "#" call never gets them
     elif (member := room.member(event.member)) is not None:
         if isinstance(event, Connected):
             _connected(step, member, event.answered)

@@ -149,7 +149,26 @@ class Left:
     status: int = 0  # SIP status of the end: why an invited call failed
 
 
-Event = Arrived | PromptDone | Digit | Left | Invited | Connected | Pressed
+@dataclass(frozen=True)
+class Close:
+    """The conference is over (a scheduled one's end): everyone hears `prompt` and is hung up."""
+
+    prompt: str
+
+
+@dataclass(frozen=True)
+class Announce:
+    """Say something to everyone in the conference (a scheduled one was extended)."""
+
+    prompt: str
+
+
+@dataclass(frozen=True)
+class SetLocked:
+    locked: bool
+
+
+Event = Arrived | PromptDone | Digit | Left | Invited | Connected | Pressed | Close | Announce | SetLocked
 
 
 # Effects ---------------------------------------------------------------------
@@ -223,6 +242,18 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
     step = Step(room)
     if isinstance(event, Arrived):
         _arrived(step, event)
+    elif isinstance(event, Close):
+        for other in room.members:
+            if other.stage == Stage.RINGING:
+                drop_member(step, other)
+            elif other.stage != Stage.LEAVING:
+                _send_away(step, other.id, event.prompt)
+    elif isinstance(event, Announce):
+        listeners = tuple(m.id for m in room.at(Stage.IN_CONFERENCE))
+        if listeners:
+            step.effects.append(Notify(listeners, (event.prompt,)))
+    elif isinstance(event, SetLocked):
+        step.room = dataclasses.replace(room, locked=event.locked)
     elif isinstance(event, Invited):
         add_member(step, Member(event.member, event.number, Stage.RINGING, Role.USER, invited_by=event.by,
                                 extension=event.extension))

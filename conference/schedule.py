@@ -20,6 +20,8 @@ from conference.fields import FieldError, Rule, boolean, clean, digits, integer,
 from conference.rooms import MAX_NAME_LENGTH, MAX_PIN_LENGTH, MAX_SOUND_ID
 
 AUTO_EXTEND_STEPS = (0, 15, 30, 45, 60)  # minutes (seed 004)
+ROOM_PREFIX = "conf-"  # a scheduled conference's room on a bridge node: conf-<code>
+DIAL_IN_ROOM = "dial-in"  # the dial-in service's room; scheduled conferences run on its node
 IMMEDIATE_MINUTES = 60  # an immediate conference without an end lasts this long (and may run on)
 MAX_PARTICIPANTS = 500
 MAX_REMINDER_MINUTES = 7 * 24 * 60
@@ -77,6 +79,26 @@ class Meeting:
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(ZoneInfo(self.zone))
+
+    @property
+    def room(self) -> str:
+        return ROOM_PREFIX + self.code
+
+    def numbers(self) -> list[str]:
+        """Whom the conference calls at its start: the owner first, each number once."""
+        found: list[str] = []
+        for person in (self.owner, *self.participants):
+            if person.number and person.number not in found:
+                found.append(person.number)
+        return found
+
+    def projected(self) -> dict[str, Any]:
+        """What a bridge node needs of it (store.live.MEETINGS)."""
+        return {"code": self.code, "owner": self.owner.number, "numbers": self.numbers(),
+                "greeting_sound_id": self.greeting_sound_id, "max_participants": self.max_participants,
+                "chair_password": self.chair_password, "guest_password": self.guest_password,
+                "start": self.start.timestamp(), "end": self.end.timestamp(), "locked": self.locked,
+                "auto_invite": self.auto_invite}
 
 
 def _email(value: Any) -> bool:

@@ -44,6 +44,7 @@ def queue_connection(url: str, timeout: float = 0.5) -> redis.Redis:
 
 # Projections of SQL tables: rooms, extensions, trunks ----------------------------
 
+MEETINGS = "kamconf:meetings"  # hash: dial-in code -> scheduled or current conference (JSON), for the bridge
 EXTENSIONS = "kamconf:extensions"  # hash: extension number -> extension (JSON, digest HA1, never a password)
 TRUNKS = "kamconf:trunks"  # hash: trunk name -> trunk (JSON)
 
@@ -197,3 +198,26 @@ def pin_failed(client: redis.Redis, room: str, caller: str, now: float | None = 
 
 def pin_locked(client: redis.Redis, room: str, caller: str) -> bool:
     return bool(client.exists(PIN_LOCK.format(room, caller)))
+
+
+# Commands to a bridge node (from the worker), and launches done once ------------------
+
+COMMANDS = "kamconf:commands:{}"  # stream per node: {"op": "start" | "end" | "extended" | "lock", "code": ...}
+COMMANDS_MAXLEN = 1000
+LAUNCHED = "kamconf:launched:{}"  # present once a conference's start was handed to a node
+
+
+def command(client: redis.Redis, node_id: str, **fields: str) -> None:
+    entry: dict[Any, Any] = dict(fields)
+    client.xadd(COMMANDS.format(node_id), entry, maxlen=COMMANDS_MAXLEN, approximate=True)
+
+
+def commands(client: redis.Redis, node_id: str, after: str) -> list[tuple[str, dict[str, str]]]:
+    """Commands newer than `after` (a stream id), without waiting."""
+    found: Any = client.xread({COMMANDS.format(node_id): after}, count=100)
+    return [(str(entry_id), dict(fields)) for _, entries in found or [] for entry_id, fields in entries]
+
+
+def launch_once(client: redis.Redis, code: str, revision: int, ttl: int = 3 * 86400) -> bool:
+    """True the first time for this revision of the conference."""
+    return bool(client.set(LAUNCHED.format(f"{code}:{revision}"), "1", nx=True, ex=ttl))

@@ -1,6 +1,8 @@
-"""The worker's side of scheduled conferences: a round every few seconds that mails what the
-outbox holds and queues reminders. A round is idempotent; the API asks for one after
-every change so mail goes at once, and the periodic chain catches anything missed."""
+"""The worker's side of scheduled conferences: a round every few seconds (and one at each start
+time) that projects them into Redis, hands a due one to the bridge node of the dial-in
+service, applies the end rules, queues reminders and mails what the outbox holds. A round
+is idempotent; the API asks for one after every change, and the periodic chain catches
+anything missed (a Redis outage, a worker restart)."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ import redis
 from rq import Queue
 
 from conference.invitations import message, recipients
-from conference.schedule import State
+from conference.placement import choose_node
+from conference.schedule import DIAL_IN_ROOM, End, Extend, Meeting, State, at_end, ended, extended
 from stack import config as stack_config
+from store import live
 from store.conferences import MeetingRepository
 from store.migrations import migrated_engine
 from store.sql import make_sessions
@@ -37,13 +41,17 @@ def enqueue_tick(client: redis.Redis, periodic: bool = False) -> None:
 def tick(periodic: bool = False) -> None:
     config = stack_config.load()
     repository = MeetingRepository(make_sessions(migrated_engine(config)))
+    client = live.connect(config.redis_url, timeout=2.0)
     now = datetime.now(UTC)
     try:
+        alive = project(repository, client, now)
+        start_and_end(repository, client, alive, now)
+        next_start(live.queue_connection(config.redis_url), alive, now)
         queue_reminders(repository, now)
         deliver(repository, config, now)
     finally:
         if periodic:
-            enqueue_tick(redis.Redis.from_url(config.redis_url), periodic=True)
+            enqueue_tick(live.queue_connection(config.redis_url), periodic=True)
 
 
 def queue_reminders(repository: MeetingRepository, now: datetime) -> None:
@@ -82,3 +90,84 @@ def send(settings: stack_config.MailConfig, mail: object) -> None:
                 smtp.starttls()
             smtp.login(settings.username, settings.password)
         smtp.send_message(mail)  # type: ignore[arg-type]
+
+
+# Starting and ending ---------------------------------------------------------------------
+
+def project(repository: MeetingRepository, client: redis.Redis, now: datetime) -> list[Meeting]:
+    """Scheduled and current conferences into Redis for the bridge (dial-in, start); returns them."""
+    # A current one may have started long ago if people stayed on; a week back is plenty.
+    alive = [m for m in repository.between(now - timedelta(days=7), now + timedelta(days=400))
+             if m.state(now) in (State.SCHEDULED, State.CURRENT)]
+    live.replace_table(client, live.MEETINGS, {m.code: m.projected() for m in alive})
+    return alive
+
+
+def conference_node(client: redis.Redis) -> str | None:
+    """Scheduled conferences run on the node of the dial-in service, so both meet in one place."""
+    nodes = live.live_nodes(client)
+    affinity = live.affinity(client, DIAL_IN_ROOM)
+    node = choose_node(affinity, nodes)
+    if node is None:
+        return None
+    if node.id != affinity:
+        return live.claim_affinity(client, DIAL_IN_ROOM, node.id, affinity)
+    return node.id
+
+
+def start_and_end(repository: MeetingRepository, client: redis.Redis, alive: list[Meeting], now: datetime) -> None:
+    for meeting in alive:
+        if meeting.state(now) != State.CURRENT:
+            continue
+        if now >= meeting.end:
+            end_time(repository, client, meeting, now)
+        elif not client.exists(live.LAUNCHED.format(f"{meeting.code}:{meeting.revision}")):
+            node = conference_node(client)
+            if node is None:
+                log.error("conference %s: no live bridge node to start it on; trying again next round",
+                          meeting.code)
+            elif live.launch_once(client, meeting.code, meeting.revision):
+                live.command(client, node, op="start", code=meeting.code)
+                log.info("conference %s started on %s", meeting.code, node)
+
+
+def end_time(repository: MeetingRepository, client: redis.Redis, meeting: Meeting, now: datetime) -> None:
+    present = sum(1 for p in live.participants(client, meeting.room) if p.get("state") != "ringing")
+    outcome = at_end(meeting, present)
+    node = live.affinity(client, DIAL_IN_ROOM)
+    if isinstance(outcome, End):
+        repository.update(meeting.code, lambda m: ended(m, now))
+        if node:
+            live.command(client, node, op="end", code=meeting.code)
+        log.info("conference %s ended at its end time", meeting.code)
+    elif isinstance(outcome, Extend):
+        repository.update(meeting.code, lambda m: extended(m, outcome.minutes))
+        if node:
+            live.command(client, node, op="extended", code=meeting.code, minutes=str(outcome.minutes))
+        log.info("conference %s extended by %d minutes", meeting.code, outcome.minutes)
+    # RunOn: it ends when the last one leaves (meeting_emptied).
+
+
+def meeting_emptied(code: str) -> None:
+    """The bridge's room of a current conference emptied: the last one hung up, so it is over."""
+    config = stack_config.load()
+    repository = MeetingRepository(make_sessions(migrated_engine(config)))
+    now = datetime.now(UTC)
+    meeting = repository.get(code)
+    if meeting.state(now) == State.CURRENT:
+        repository.update(code, lambda m: ended(m, now))
+        log.info("conference %s ended: the last participant left", code)
+
+
+def enqueue_emptied(client: redis.Redis, code: str) -> None:
+    Queue(QUEUE, connection=client).enqueue(meeting_emptied, code, result_ttl=0)
+
+
+def next_start(client: redis.Redis, alive: list[Meeting], now: datetime) -> None:
+    """A round at the very start time of the next conference, not up to a round later."""
+    upcoming = [m for m in alive if m.state(now) == State.SCHEDULED]
+    if upcoming:
+        soonest = min(upcoming, key=lambda m: m.start)
+        Queue(QUEUE, connection=client).enqueue_at(soonest.start, tick, False,
+                                                   job_id=f"meetings-start-{soonest.code}-{soonest.revision}",
+                                                   result_ttl=0)
