@@ -19,7 +19,7 @@ def main() -> None:
     queue_client = live.queue_connection(config.redis_url)
     node = BridgeNode(config.bridge, live.connect(config.redis_url), queue_client, config.var_path / "sounds",
                       config.var_path / "recordings", metrics, proxy=f"{config.sip.address}:{config.sip.port}",
-                      cdrs=config.var_path / "cdrs")
+                      cdrs=config.var_path / "cdrs", conferences=config.conferences)
 
     def stop(*_: object) -> None:
         node.stopping = True

@@ -19,6 +19,8 @@ import pjsua2 as pj
 import redis
 
 from bridge import sip
+from bridge.meetings import SCHEDULE, Meetings
+from bridge.meetings import template as meeting_room
 from bridge.metrics import NodeMetrics
 from bridge.players import PieceFiles, Prompt, PromptEnded
 from bridge.recorder import recover
@@ -30,8 +32,9 @@ from conference.liveness import RxWatch, observe
 from conference.numberplan import LOCAL_CONFERENCE, Caller, CallerKind, Refuse
 from conference.placement import NodeStatus
 from conference.rooms import RoomSettings
+from conference.schedule import ROOM_PREFIX
 from conference.talking import Talk, observe_level
-from stack.config import BridgeConfig
+from stack.config import BridgeConfig, ConferencesConfig
 from stack.sounds import ensure_music, ensure_silence
 from store import live
 from store.cdrs import spool
@@ -51,7 +54,11 @@ ANCHORED = "call-"  # rooms of calls anchored for "#" (kemi.routes names them)
 
 def leg(room: rules.Room, inviter: rules.Member | None, number: str, first: bool) -> billing.Leg:
     """How a dialled leg is billed (seed 002): a "#" call's original call and every number it
-    adds are outgoing calls of the employee; a *8 invitation is the inviter's."""
+    adds are outgoing calls of the employee; a *8 invitation is the inviter's; a scheduled
+    conference's calls are its owner's."""
+    if room.kind == rules.Kind.SCHEDULED and inviter is None:
+        return billing.Leg(room.settings.number, billing.LegKind.SCHEDULED, room.settings.number, number,
+                           room.owner or "")
     extension = inviter.extension if inviter and inviter.extension else ""
     caller = extension or (inviter.caller if inviter else "")
     if room.kind != rules.Kind.CALL:
@@ -64,7 +71,8 @@ def leg(room: rules.Room, inviter: rules.Member | None, number: str, first: bool
 
 class BridgeNode:
     def __init__(self, config: BridgeConfig, client: redis.Redis, queue_client: redis.Redis, sounds: Path,
-                 recordings: Path, metrics: NodeMetrics, proxy: str, cdrs: Path) -> None:
+                 recordings: Path, metrics: NodeMetrics, proxy: str, cdrs: Path,
+                 conferences: ConferencesConfig | None = None) -> None:
         self.config = config
         self.proxy = proxy  # Kamailio's host:port: every call this node makes goes through it
         self.client = client
@@ -90,6 +98,7 @@ class BridgeNode:
         self.prompt_ends: list[tuple[float, int, weakref.ref[Prompt]]] = []
         self.prompt_count = 0
         self.stopping = False
+        self.meetings = Meetings(self, conferences or ConferencesConfig())
 
     # The loop ------------------------------------------------------------------
 
@@ -109,6 +118,7 @@ class BridgeNode:
             if now >= next_level:
                 self.sample_talking(now)
                 self.tick_rooms(now)
+                self.meetings.poll(now)
                 next_level = now + LEVEL_INTERVAL
             if self.farewells and self.farewells[0][0] <= now:
                 self.hangup(self.farewells.pop(0)[1])
@@ -218,11 +228,16 @@ class BridgeNode:
             log.warning("room %s no longer exists; hanging up %s", call.room, call.caller)
             self.hangup(call, 404)
             return
-        if room is None:
-            room = self.rooms[call.room] = LiveRoom(call.room, template, self)
+        room = self.open_room(call.room, template)
         self.watch(call)
         locked = self.ask(live.pin_locked, call.room, call.caller, default=False)
         room.arrive(call, template.settings, locked_out=bool(locked))
+
+    def open_room(self, number: str, template: rules.Room) -> LiveRoom:
+        room = self.rooms.get(number)
+        if room is None:
+            room = self.rooms[number] = LiveRoom(number, template, self)
+        return room
 
     def watch(self, call: sip.RoomCall) -> None:
         """From its first media on, a call without RTP for rtp_timeout is dropped."""
@@ -235,6 +250,9 @@ class BridgeNode:
         says); Redis down: the settings in use, else defaults. None: no such room."""
         if number.startswith(LOCAL_CONFERENCE):
             return self.local_conference(number)
+        if number.startswith(ROOM_PREFIX):
+            meeting = self.ask(live.get_entry, live.MEETINGS, number[len(ROOM_PREFIX):], default=None)
+            return meeting_room(meeting) if isinstance(meeting, dict) else None
         projected = self.ask(live.get_entry, live.ROOMS, number, default=...)
         if projected is ...:
             room = self.rooms.get(number)
@@ -259,22 +277,24 @@ class BridgeNode:
         return rules.Room(settings, kind=rules.Kind.LOCAL, owner=owner,
                           announce_names=extension.conference_announce_caller_name)
 
-    def dial(self, room: LiveRoom, number: str, by: str) -> None:
-        """Call `number` into the room for member `by`, through Kamailio, if `by` may reach it."""
+    def dial(self, room: LiveRoom, number: str, by: str) -> sip.RoomCall | None:
+        """Call `number` into the room for member `by` (or for the room itself: SCHEDULE), through
+        Kamailio, if `by` may reach it. The call, or None if it could not be made."""
         call = sip.RoomCall(self.account)
         call.room, call.caller = room.number, number
         state = room.state
-        # A "#" call's first dial is the number its caller dialled, which Kamailio already allowed.
+        # A "#" call's first dial is the number its caller dialled, which Kamailio already allowed;
+        # a scheduled conference calls the people its owner listed.
         first = state.kind == rules.Kind.CALL and None in (state.customer, state.controller)
         inviter = state.member(by)
         call.leg = leg(state, inviter, number, first)
-        decision = self.allowed(inviter, number, on_behalf=not first)
+        decision = self.allowed(inviter, number, on_behalf=not (first or by == SCHEDULE))
         if isinstance(decision, Refuse):
             log.warning("room %s: %s may not invite %s (%d)", room.number, by, number, decision.code)
             room.invited(call, by)
             room.leave(call, decision.code)
             self.bill(call, decision.code)
-            return
+            return None
         try:
             call.dial(f"sip:{number}@{self.proxy}")
         except pj.Error as exc:
@@ -282,10 +302,11 @@ class BridgeNode:
             room.invited(call, by)
             room.leave(call, 503)
             self.bill(call, 503)
-            return
+            return None
         self.calls[call.key] = call
         self.metrics.call("dialled")
         room.invited(call, by, decision.number if isinstance(decision, numberplan.ToExtension) else None)
+        return call
 
     def allowed(self, inviter: rules.Member | None, number: str, on_behalf: bool = True) -> numberplan.Decision:
         """The number plan as for the inviting extension calling `number` itself: no toll fraud by
@@ -315,8 +336,10 @@ class BridgeNode:
         if room is None:
             return
         log.info("room %s: %s hung up (%d, %s)", room.number, call.caller, event.status, event.reason)
+        self.meetings.ended(call, event.status)
         room.leave(call, event.status)
         if room.empty:
+            self.meetings.emptied(room)
             room.close()
             del self.rooms[room.number]
             self.safely(live.room_event, "ended", room.number, node=self.config.id)

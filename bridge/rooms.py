@@ -228,6 +228,7 @@ class LiveRoom:
             new = after.get(member_id)
             # Sent away (ended, dropped) counts as gone now, not when the hang-up completes.
             if old.stage in JOINED and (new is None or new.stage not in JOINED):
+                self.node.meetings.member_changed(self, old, joined=False, when=time.time())
                 self.node.safely(live.remove_participant, self.number, member_id)
                 self.node.safely(live.room_event, "left", self.number, participant=member_id,
                                  caller=old.caller, status=left_status, present=self.present)
@@ -244,6 +245,7 @@ class LiveRoom:
         call = self.calls[member.id]
         if joined:
             call.joined_at = time.time()
+            self.node.meetings.member_changed(self, member, joined=True, when=call.joined_at)
             self.node.safely(live.room_event, "joined", self.number, participant=member.id, caller=member.caller,
                              role=str(member.role), present=self.present)
             log.info("room %s: %s joined as %s (%d present)", self.number, member.caller, member.role,

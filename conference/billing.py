@@ -15,6 +15,7 @@ class LegKind(StrEnum):
     ORIGINAL = "original"  # the call a "#" conference was built on
     ADDED = "added"  # a number consulted (and maybe merged) by "#"
     INVITED = "invited"  # a number invited into a conference by *8
+    SCHEDULED = "scheduled"  # a scheduled conference calling a participant at its start (its owner's)
 
 
 class Disposition(StrEnum):

@@ -27,7 +27,7 @@ MAX_PARTICIPANTS = 500
 MAX_REMINDER_MINUTES = 7 * 24 * 60
 _EMAIL = re.compile(r"^[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 _NUMBER = re.compile(r"^\+?[0-9]{1,32}$")
-_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
+_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])(:[0-5][0-9])?$")  # seconds for tests and scripts
 
 
 class State(StrEnum):
@@ -144,8 +144,8 @@ _RULES: dict[str, Rule] = {
     "owner": (lambda v: _person(v) and bool(v.get("number")), "an object with the owner's number, and email, name"),
     "zone": (_zone, "an IANA time zone such as Europe/Moscow"),
     "date": (_day, "a date, YYYY-MM-DD, in the owner's zone"),
-    "start": (lambda v: isinstance(v, str) and bool(_CLOCK.match(v)), "a 24-hour time HH:MM"),
-    "end": (lambda v: isinstance(v, str) and bool(_CLOCK.match(v)), "a 24-hour time HH:MM"),
+    "start": (lambda v: isinstance(v, str) and bool(_CLOCK.match(v)), "a 24-hour time HH:MM (or HH:MM:SS)"),
+    "end": (lambda v: isinstance(v, str) and bool(_CLOCK.match(v)), "a 24-hour time HH:MM (or HH:MM:SS)"),
     "immediate": (boolean, "true or false"),
     "participants": (_people, f"a list of at most {MAX_PARTICIPANTS} objects, each with a number and/or an email"),
     "greeting_sound_id": (or_null(integer(1, MAX_SOUND_ID)), f"null or an integer 1-{MAX_SOUND_ID}"),

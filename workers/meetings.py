@@ -171,3 +171,19 @@ def next_start(client: redis.Redis, alive: list[Meeting], now: datetime) -> None
         Queue(QUEUE, connection=client).enqueue_at(soonest.start, tick, False,
                                                    job_id=f"meetings-start-{soonest.code}-{soonest.revision}",
                                                    result_ttl=0)
+
+
+def record_attendance(participant: str, code: str, caller: str, role: str, how: str, when: float,
+                      joined: bool) -> None:
+    config = stack_config.load()
+    repository = MeetingRepository(make_sessions(migrated_engine(config)))
+    if joined:
+        repository.attended(participant, code, caller, role, how, when)
+    else:
+        repository.left(participant, when)
+
+
+def enqueue_attendance(client: redis.Redis, participant: str, code: str, caller: str, role: str, how: str,
+                       when: float, joined: bool) -> None:
+    Queue(QUEUE, connection=client).enqueue(record_attendance, participant, code, caller, role, how, when, joined,
+                                            result_ttl=0)

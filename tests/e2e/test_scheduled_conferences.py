@@ -1,0 +1,92 @@
+"""Seed 001 with the real stack, worker and scheduler: a conference scheduled a few seconds ahead
+calls everyone; they wait with music until the owner answers; the last one leaving ends it."""
+
+from __future__ import annotations
+
+import time
+import wave
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from stack.supervisor import wait_for
+from store import live
+from tests.e2e.test_extensions_and_trunks import extension, gateway
+from tests.support.audio import levels, write_tone
+from tests.support.phone import TestPhone
+from tests.support.stack import Stack
+
+MUSIC = (261.63, 392.0)  # the generated music-on-hold's notes
+OWNER, COLLEAGUE, OUTSIDE = 500.0, 900.0, 1300.0
+
+
+def schedule(stack: Stack, seconds_ahead: float, **fields: Any) -> dict[str, Any]:
+    start = datetime.now(UTC) + timedelta(seconds=seconds_ahead)
+    end = start + timedelta(minutes=30)
+    if end.date() != start.date():  # the test runs just before midnight UTC: the conference must fit in a day
+        start, end = start + timedelta(minutes=31), end + timedelta(minutes=31)
+    status, body = stack.request("POST", "/conferences", {
+        "topic": "E2E", "zone": "UTC", "date": start.date().isoformat(), "start": f"{start:%H:%M:%S}",
+        "end": f"{end:%H:%M:%S}", **fields})
+    assert status == 201, body
+    return dict(body)
+
+
+def duration(path: Path) -> float:
+    with wave.open(str(path)) as wav:
+        return wav.getnframes() / wav.getframerate()
+
+
+def test_everyone_is_called_at_the_start_and_waits_with_music_for_the_owner(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    owner, owner_number = extension(stack, phones)
+    colleague, colleague_number = extension(stack, phones)
+    outside = gateway(stack, phones, "carrier-s", prefixes=["80"])
+    made = schedule(stack, 4, owner={"number": owner_number, "name": "Owner"},
+                    participants=[{"number": colleague_number}, {"number": "80012345678"}])
+    started_at = datetime.fromisoformat(made["start_utc"])
+    for phone in (owner, colleague, outside):
+        phone.wait_for("incoming", 20)
+    rung = datetime.now(UTC)
+    assert rung >= started_at - timedelta(seconds=1)  # not before its time
+
+    heard = audio_dir / "colleague.wav"
+    colleague.answer(play=write_tone(audio_dir / "c.wav", COLLEAGUE, 60), record=heard)
+    outside.answer(play=write_tone(audio_dir / "o.wav", OUTSIDE, 60))
+    assert wait_for(lambda: [p["state"] for p in people(stack, made["code"])] == ["waiting", "waiting"], timeout=15)
+    waiting_from = time.monotonic()
+    time.sleep(4)  # music, and not each other, until the owner is in
+    owner.answer(play=write_tone(audio_dir / "w.wav", OWNER, 60))
+    assert wait_for(lambda: sum(p["state"] == "in_conference" for p in people(stack, made["code"])) == 3,
+                    timeout=15)
+    time.sleep(3)
+    for phone in (colleague, outside, owner):
+        phone.hangup()
+    colleague.wait_for("recorded", 15)
+
+    total = time.monotonic() - waiting_from
+    length = duration(heard)
+    waiting = levels(heard, [*MUSIC, OUTSIDE, OWNER], length - total + 0.5, length - total + 3.5)
+    assert max(waiting[MUSIC[0]], waiting[MUSIC[1]]) > -45.0, waiting
+    assert waiting[OUTSIDE] < -55.0, waiting
+    joined = levels(heard, [OUTSIDE, OWNER], length - 2.5, length - 0.5)
+    assert min(joined.values()) > -25.0, joined
+
+    # The last one hanging up ended it; who came, when and how is in its history.
+    assert wait_for(lambda: get(stack, made["code"])["state"] == "past", timeout=20)
+    status, attended = stack.request("GET", f"/conferences/{made['code']}/attendance")
+    assert status == 200 and sorted(a["joined_by"] for a in attended) == ["called"] * 3
+    assert all(a["left_at"] for a in attended)
+    assert {a["role"] for a in attended} == {"admin", "user"}
+
+
+def people(stack: Stack, code: str) -> list[dict[str, Any]]:
+    return live.participants(live.connect(stack.config.redis_url), f"conf-{code}")
+
+
+def get(stack: Stack, code: str) -> dict[str, Any]:
+    status, body = stack.request("GET", f"/conferences/{code}")
+    assert status == 200
+    return dict(body)
