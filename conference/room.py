@@ -64,6 +64,8 @@ class Member:
     answered: bool = False  # an invited member past early media
     muted: bool = False
     order: int = 0  # of arrival: the last joined has the highest
+    target: str = ""  # dial-in service: the conference code asked for ("?" while it is looked up)
+    passwords: tuple[str | None, str | None] = (None, None)  # dial-in service: its chair and guest passwords
 
 
 @dataclass(frozen=True)

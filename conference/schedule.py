@@ -213,12 +213,12 @@ def _password(fields: dict[str, Any], name: str, current: Meeting | None) -> str
     return getattr(current, name) if current is not None else None
 
 
-def role_for(meeting: Meeting, typed: str) -> str | None:
+def dial_in_role(chair: str | None, guest: str | None, typed: str) -> str | None:
     """What a password typed at dial-in makes the caller: "chair", "guest", or None (wrong).
     Without a guest password anyone who is not the chair is a guest."""
-    if meeting.chair_password and hmac.compare_digest(meeting.chair_password.encode(), typed.encode()):
+    if chair and hmac.compare_digest(chair.encode(), typed.encode()):
         return "chair"
-    if not meeting.guest_password or hmac.compare_digest(meeting.guest_password.encode(), typed.encode()):
+    if not guest or hmac.compare_digest(guest.encode(), typed.encode()):
         return "guest"
     return None
 

@@ -9,7 +9,18 @@ from typing import Any
 import pytest
 
 from conference.fields import FieldError
-from conference.schedule import End, Extend, Meeting, RunOn, State, at_end, counts, repeat_payload, role_for, validate
+from conference.schedule import (
+    End,
+    Extend,
+    Meeting,
+    RunOn,
+    State,
+    at_end,
+    counts,
+    dial_in_role,
+    repeat_payload,
+    validate,
+)
 
 NOW = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
 BASE = {"topic": "Projects", "owner": {"number": "100", "email": "anna@example.com", "name": "Anna"},
@@ -65,8 +76,9 @@ def test_immediate_starts_now_for_an_hour() -> None:
 
 def test_passwords_decide_the_role_and_must_differ() -> None:
     m = meeting(chair_password="1234", guest_password="99")
-    assert (role_for(m, "1234"), role_for(m, "99"), role_for(m, "5")) == ("chair", "guest", None)
-    assert role_for(meeting(chair_password="1234"), "") == "guest"  # no guest password: guests just enter
+    roles = [dial_in_role(m.chair_password, m.guest_password, typed) for typed in ("1234", "99", "5")]
+    assert roles == ["chair", "guest", None]
+    assert dial_in_role("1234", None, "") == "guest"  # no guest password: guests just enter
     with pytest.raises(FieldError):
         meeting(chair_password="1", guest_password="1")
     kept = validate({"topic": "New"}, "123456", NOW, current=m)

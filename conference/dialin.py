@@ -1,0 +1,128 @@
+"""The dial-in service of scheduled conferences (seed 001): "enter the conference code, then *",
+then the password if the conference has one; the caller is then moved into the conference.
+
+Pure, on conference.room's Member, events and effects: a caller types the code in stage
+GREETING and the password in stage PIN. Looking the code up is I/O: the room asks for it
+(Lookup) and is told (Looked).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from conference.mixing import Link
+from conference.room import (
+    MAX_PIN_TRIES,
+    Arrived,
+    Digit,
+    Effect,
+    Event,
+    Hangup,
+    Left,
+    Member,
+    Play,
+    PromptDone,
+    Role,
+    Room,
+    Stage,
+    Step,
+    add_member,
+)
+from conference.schedule import dial_in_role
+
+MAX_CODE = 16
+
+
+@dataclass(frozen=True)
+class Lookup:
+    member: str
+    code: str
+
+
+@dataclass(frozen=True)
+class Looked:
+    """What the live state holds for the code: None, or the projected conference."""
+
+    member: str
+    meeting: dict[str, Any] | None
+    now: float  # Unix time
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """Move the caller into the conference with this role."""
+
+    member: str
+    code: str
+    role: Role
+
+
+def transition(room: Room, event: Event | Looked) -> tuple[Room, list[Effect | Lookup | Transfer]]:
+    step = Step(room)
+    effects: list[Effect | Lookup | Transfer] = []
+    if isinstance(event, Arrived):
+        add_member(step, Member(event.member, event.caller, Stage.GREETING))
+        effects.append(Play(event.member, ("enter_code",)))
+    elif isinstance(event, Digit | Looked | PromptDone | Left) and (member := room.member(event.member)) is not None:
+        if isinstance(event, Digit):
+            _digit(step, member, event.digit, effects)
+        elif isinstance(event, Looked):
+            _looked(step, member, event, effects)
+        elif isinstance(event, PromptDone) and member.stage == Stage.LEAVING:
+            effects.append(Hangup(member.id))
+        elif isinstance(event, Left):
+            step.room = dataclasses.replace(room, members=tuple(m for m in room.members if m.id != member.id))
+    return step.room, [*step.effects, *effects]
+
+
+def _digit(step: Step, member: Member, digit: str, effects: list[Effect | Lookup | Transfer]) -> None:
+    ends = "*" if member.stage == Stage.GREETING else "#"
+    if member.stage not in (Stage.GREETING, Stage.PIN) or member.target == "?":
+        return  # leaving, or waiting for the lookup
+    if digit != ends:
+        if digit.isdigit() and len(member.typed) < MAX_CODE:
+            step.set(dataclasses.replace(member, typed=member.typed + digit))
+        return
+    if member.stage == Stage.GREETING:
+        step.set(dataclasses.replace(member, target="?", typed=""))
+        effects.append(Lookup(member.id, member.typed))
+        return
+    role = dial_in_role(*member.passwords, member.typed)
+    if role is not None:
+        step.set(dataclasses.replace(member, stage=Stage.ANNOUNCING, typed=""))
+        effects.append(Transfer(member.id, member.target, Role.ADMIN if role == "chair" else Role.USER))
+        return
+    tries = member.tries + 1
+    step.set(dataclasses.replace(member, typed="", tries=tries))
+    if tries >= MAX_PIN_TRIES:
+        _goodbye(step, member.id, "too_many_attempts")
+    else:
+        step.effects.append(Play(member.id, ("wrong_pin", "enter_password")))
+
+
+def _looked(step: Step, member: Member, event: Looked, effects: list[Effect | Lookup | Transfer]) -> None:
+    meeting = event.meeting
+    if meeting is None:
+        _goodbye(step, member.id, "no_such_conference")
+    elif event.now < float(meeting["start"]):
+        _goodbye(step, member.id, "not_started")
+    elif meeting.get("chair_password") or meeting.get("guest_password"):
+        passwords = (meeting.get("chair_password"), meeting.get("guest_password"))
+        step.set(dataclasses.replace(member, stage=Stage.PIN, target=str(meeting["code"]), passwords=passwords))
+        step.effects.append(Play(member.id, ("enter_password",)))
+    else:
+        step.set(dataclasses.replace(member, stage=Stage.ANNOUNCING, target=str(meeting["code"])))
+        effects.append(Transfer(member.id, str(meeting["code"]), Role.USER))
+
+
+def _goodbye(step: Step, member_id: str, prompt: str) -> None:
+    member = step.room.member(member_id)
+    if member is not None:
+        step.set(dataclasses.replace(member, stage=Stage.LEAVING))
+        step.effects.append(Play(member_id, (prompt,)))
+
+
+def links(room: Room) -> frozenset[Link]:
+    return frozenset()  # callers of the service hear only its prompts

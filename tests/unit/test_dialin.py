@@ -1,0 +1,62 @@
+"""conference.dialin: code, then password, then into the conference; or why not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conference.dialin import Looked, Lookup, Transfer, transition
+from conference.room import Arrived, Digit, Hangup, Left, Play, PromptDone, Role, Room, Stage
+from conference.rooms import RoomSettings
+
+NOW = 1_800_000_000.0
+OPEN = {"code": "123456", "start": NOW - 60, "chair_password": None, "guest_password": None}
+GUARDED = {**OPEN, "chair_password": "11", "guest_password": "22"}
+
+
+def run(room: Room, *events: Any) -> tuple[Room, list[Any]]:
+    effects: list[Any] = []
+    for event in events:
+        room, new = transition(room, event)
+        effects += new
+    return room, effects
+
+
+def caller() -> tuple[Room, list[Any]]:
+    return run(Room(RoomSettings("dial-in")), Arrived("c", "sip:c@x"))
+
+
+def test_the_code_then_star_is_looked_up() -> None:
+    room, effects = caller()
+    assert effects == [Play("c", ("enter_code",))]
+    room, effects = run(room, *(Digit("c", d) for d in "123456*"))
+    assert effects == [Lookup("c", "123456")]
+    assert run(room, Digit("c", "9"), Digit("c", "*"))[1] == []  # nothing more while it is looked up
+
+
+def test_an_open_conference_takes_the_caller_as_a_guest() -> None:
+    room, _ = run(caller()[0], *(Digit("c", d) for d in "123456*"))
+    room, effects = transition(room, Looked("c", OPEN, NOW))
+    assert effects == [Transfer("c", "123456", Role.USER)]
+
+
+def test_passwords_decide_the_role_and_three_wrong_ones_hang_up() -> None:
+    room, _ = run(caller()[0], *(Digit("c", d) for d in "123456*"))
+    room, effects = transition(room, Looked("c", GUARDED, NOW))
+    assert effects == [Play("c", ("enter_password",))] and room.member("c").stage == Stage.PIN  # type: ignore[union-attr]
+    _, effects = run(room, Digit("c", "1"), Digit("c", "1"), Digit("c", "#"))
+    assert effects == [Transfer("c", "123456", Role.ADMIN)]
+    _, effects = run(room, Digit("c", "2"), Digit("c", "2"), Digit("c", "#"))
+    assert effects == [Transfer("c", "123456", Role.USER)]
+    room, effects = run(room, *[Digit("c", d) for d in "9#9#9#"])
+    assert effects[-1] == Play("c", ("too_many_attempts",))
+    assert transition(room, PromptDone("c"))[1] == [Hangup("c")]
+
+
+def test_too_early_or_unknown_codes_are_told_so_and_hung_up() -> None:
+    room, _ = run(caller()[0], *(Digit("c", d) for d in "1*"))
+    _, effects = transition(room, Looked("c", {**OPEN, "start": NOW + 600}, NOW))
+    assert effects == [Play("c", ("not_started",))]
+    room, effects = transition(room, Looked("c", None, NOW))
+    assert effects == [Play("c", ("no_such_conference",))]
+    assert transition(room, PromptDone("c"))[1] == [Hangup("c")]
+    assert transition(room, Left("c"))[0].members == ()
