@@ -29,8 +29,8 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=10, help="new calls per second")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, running_stack(Path(tmp) / "var") as stack:
-        stack.create_room("7000")
-        done = sipp(stack.sip, "invite_bye", "-s", "7000", "-m", str(args.calls), "-r", str(args.rate),
+        stack.create_room("7700")
+        done = sipp(stack.sip, "invite_bye", "-s", "7700", "-m", str(args.calls), "-r", str(args.rate),
                     "-l", str(args.rate * 3), "-trace_rtt", "-rtt_freq", "1",
                     "-set", "pt", "0", "-set", "codec", "PCMU/8000", timeout=args.calls, cwd=Path(tmp))
         # sipp's per-call response times (timer 1: INVITE -> 200), whole milliseconds.

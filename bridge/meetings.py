@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from bridge import sip
+from conference import dialin
 from conference import room as rules
 from conference.rooms import RoomSettings
 from conference.schedule import ROOM_PREFIX
@@ -29,9 +30,10 @@ REPLAY_SECONDS = 60  # commands this recent are still carried out by a node that
 SCHEDULE = "schedule"  # who dials for a scheduled conference: the room itself
 
 
-def template(meeting: dict[str, Any]) -> rules.Room:
+def template(meeting: dict[str, Any], language: str) -> rules.Room:
     """The room of a scheduled conference (seed 001): greeting on answer, music until the owner."""
-    settings = RoomSettings(ROOM_PREFIX + str(meeting["code"]), greeting_sound_id=meeting.get("greeting_sound_id"),
+    settings = RoomSettings(ROOM_PREFIX + str(meeting["code"]), language=language,
+                            greeting_sound_id=meeting.get("greeting_sound_id"),
                             wait_for_admin=True, music_on_hold=True, announce_count=False,
                             max_participants=int(meeting.get("max_participants") or 0))
     return rules.Room(settings, kind=rules.Kind.SCHEDULED, owner=meeting.get("owner"),
@@ -88,7 +90,7 @@ class Meetings:
         if not isinstance(meeting, dict):
             log.error("conference %s: not in the live state; not started", code)
             return
-        room = self.node.open_room(ROOM_PREFIX + code, template(meeting))
+        room = self.node.open_room(ROOM_PREFIX + code, template(meeting, self.settings.language))
         if meeting.get("auto_invite", True):
             for number in meeting.get("numbers", []):
                 self.call(room.number, str(number), 1)
@@ -97,7 +99,7 @@ class Meetings:
         meeting = self.node.ask(live.get_entry, live.MEETINGS, room_name[len(ROOM_PREFIX):], default=None)
         if not isinstance(meeting, dict):
             return  # the conference is over: no more calls for it
-        room = self.node.open_room(room_name, template(meeting))
+        room = self.node.open_room(room_name, template(meeting, self.settings.language))
         call = self.node.dial(room, number, SCHEDULE)
         if call is not None:
             self.rings[call.key] = time.monotonic() + self.settings.ring_seconds
@@ -121,6 +123,26 @@ class Meetings:
             log.warning("room %s: %s not reached (%d) after %d tries", call.room, call.caller, status, attempt)
         self.node.safely(live.room_event, "call_failed", call.room or "", number=call.caller, status=status,
                          attempt=attempt)
+
+    def look_up(self, room: LiveRoom, member: str, code: str) -> None:
+        """The dial-in service asks for a code: what the live state holds for it."""
+        meeting = self.node.ask(live.get_entry, live.MEETINGS, code, default=None) if code else None
+        room.feed(dialin.Looked(member, meeting if isinstance(meeting, dict) else None, time.time()))
+
+    def transfer(self, service: LiveRoom, member: str, code: str, role: rules.Role) -> None:
+        """Move a dial-in caller into its conference (on this node: the conferences run here)."""
+        call = service.calls.get(member)
+        meeting = self.node.ask(live.get_entry, live.MEETINGS, code, default=None)
+        if call is None or call.ended:
+            return
+        if not isinstance(meeting, dict):
+            service.feed(dialin.Looked(member, None, time.time()))  # it ended meanwhile
+            return
+        service.release(call)
+        room = self.node.open_room(ROOM_PREFIX + code, template(meeting, self.settings.language))
+        call.room = room.number
+        log.info("room %s: %s came in by dial-in as %s", room.number, call.caller, role)
+        room.arrive(call, room.state.settings, locked_out=False, role=role)
 
     def member_changed(self, room: LiveRoom, member: rules.Member, joined: bool, when: float) -> None:
         """Attendance (history) of scheduled conferences, filed by the worker."""

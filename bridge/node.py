@@ -25,14 +25,14 @@ from bridge.metrics import NodeMetrics
 from bridge.players import PieceFiles, Prompt, PromptEnded
 from bridge.recorder import recover
 from bridge.rooms import DialRequest, LiveRoom
-from conference import billing, numberplan
+from conference import billing, dialin, numberplan
 from conference import room as rules
 from conference.extensions import ExtensionSettings
 from conference.liveness import RxWatch, observe
 from conference.numberplan import LOCAL_CONFERENCE, Caller, CallerKind, Refuse
 from conference.placement import NodeStatus
 from conference.rooms import RoomSettings
-from conference.schedule import ROOM_PREFIX
+from conference.schedule import DIAL_IN_ROOM, ROOM_PREFIX
 from conference.talking import Talk, observe_level
 from stack.config import BridgeConfig, ConferencesConfig
 from stack.sounds import ensure_music, ensure_silence
@@ -155,6 +155,12 @@ class BridgeNode:
         elif isinstance(event, DialRequest):
             if (room := self.rooms.get(event.room)) is not None:
                 self.dial(room, event.number, event.by)
+        elif isinstance(event, dialin.Lookup | dialin.Transfer):
+            if (service := self.rooms.get(DIAL_IN_ROOM)) is not None:
+                if isinstance(event, dialin.Lookup):
+                    self.meetings.look_up(service, event.member, event.code)
+                else:
+                    self.meetings.transfer(service, event.member, event.code, event.role)
         elif isinstance(event, sip.Answered):
             if (room := self.rooms.get(event.call.room or "")) is not None:
                 room.answered(event.call)
@@ -252,7 +258,9 @@ class BridgeNode:
             return self.local_conference(number)
         if number.startswith(ROOM_PREFIX):
             meeting = self.ask(live.get_entry, live.MEETINGS, number[len(ROOM_PREFIX):], default=None)
-            return meeting_room(meeting) if isinstance(meeting, dict) else None
+            return meeting_room(meeting, self.meetings.settings.language) if isinstance(meeting, dict) else None
+        if number == DIAL_IN_ROOM:
+            return rules.Room(RoomSettings(number, language=self.meetings.settings.language), kind=rules.Kind.DIAL_IN)
         projected = self.ask(live.get_entry, live.ROOMS, number, default=...)
         if projected is ...:
             room = self.rooms.get(number)

@@ -11,14 +11,14 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pjsua2 as pj
 
 from bridge import sip
 from bridge.players import Prompt
 from bridge.recorder import SessionRecording
-from conference import consult, keypad
+from conference import consult, dialin, keypad
 from conference import room as rules
 from conference.mixing import MUSIC, Link, link_changes
 from conference.rooms import RoomSettings
@@ -48,8 +48,9 @@ class LiveRoom:
         self.keypads: dict[str, keypad.Keypad] = {}  # feature codes being typed, by member
         # A "#" call has rules of its own (conference.consult); every other room, conference.room's.
         anchored = state.kind == rules.Kind.CALL
-        self.transition = consult.transition if anchored else rules.transition
-        self.rules_links = consult.links if anchored else rules.links
+        rulebook: Any = {rules.Kind.CALL: consult, rules.Kind.DIAL_IN: dialin}.get(state.kind, rules)
+        self.transition = rulebook.transition
+        self.rules_links = rulebook.links
         self.keys = keypad.KeyMap.CONSULT if anchored else keypad.KeyMap.CONFERENCE
         self.links: frozenset[Link] = frozenset()
         self.prompts: dict[str, Prompt] = {}  # what each member in the IVR hears now
@@ -60,12 +61,22 @@ class LiveRoom:
     def empty(self) -> bool:
         return not self.calls
 
-    def arrive(self, call: sip.RoomCall, settings: RoomSettings, locked_out: bool) -> None:
+    def arrive(self, call: sip.RoomCall, settings: RoomSettings, locked_out: bool,
+               role: rules.Role | None = None) -> None:
         self.calls[call.participant_id] = call
         self.state = dataclasses.replace(self.state, settings=settings)
         log.info("room %s: %s arrived as %s%s", self.number, call.caller, call.participant_id,
                  " (locked out)" if locked_out else "")
-        self.feed(rules.Arrived(call.participant_id, call.caller, locked_out, call.extension, call.name))
+        self.feed(rules.Arrived(call.participant_id, call.caller, locked_out, call.extension, call.name, role))
+
+    def release(self, call: sip.RoomCall) -> None:
+        """The call leaves this room for another, still up (the dial-in service's callers)."""
+        member = call.participant_id
+        if self.calls.pop(member, None) is None:
+            return
+        self.prompts.pop(member, None)
+        self.links = frozenset(link for link in self.links if member not in link)
+        self.feed(rules.Left(member))
 
     def invited(self, call: sip.RoomCall, by: str, extension: str | None = None) -> None:
         """The node dialled `call` for member `by`; it joins on early media or answer."""
@@ -101,7 +112,7 @@ class LiveRoom:
         self.links = frozenset(link for link in self.links if member not in link)
         self.feed(rules.Left(member, status), left_status=status)
 
-    def feed(self, event: rules.Event, left_status: int = 0) -> None:
+    def feed(self, event: rules.Event | dialin.Looked, left_status: int = 0) -> None:
         before = {m.id: m for m in self.state.members}
         consulting = self.state.consulting
         self.state, effects = self.transition(self.state, event)
@@ -113,7 +124,7 @@ class LiveRoom:
         self.record()
         self.report(before, left_status)
 
-    def carry_out(self, effect: rules.Effect) -> None:
+    def carry_out(self, effect: rules.Effect | dialin.Lookup | dialin.Transfer) -> None:
         if isinstance(effect, rules.Play):
             call = self.calls.get(effect.member)
             if call is not None:
@@ -136,6 +147,8 @@ class LiveRoom:
         elif isinstance(effect, rules.Reject):
             if effect.member in self.calls:
                 self.node.hangup(self.calls[effect.member], effect.status if effect.status >= 300 else 480)
+        elif isinstance(effect, dialin.Lookup | dialin.Transfer):
+            self.node.events.append(effect)  # after this transition: both feed rooms again
         elif isinstance(effect, rules.Dial):
             # After this transition is carried out, not within it: dialling feeds the room again.
             self.node.events.append(DialRequest(self.number, effect.number, effect.by))

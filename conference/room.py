@@ -48,6 +48,7 @@ class Kind(StrEnum):
     LOCAL = "local"  # an extension's *8 conference: its owner invites and moderates
     CALL = "call"  # a call anchored for "#" consult and merge (conference.consult)
     SCHEDULED = "scheduled"  # a scheduled conference (seed 001): it calls everyone; its owner chairs
+    DIAL_IN = "dial_in"  # the scheduled conferences' dial-in service (conference.dialin)
 
 
 @dataclass(frozen=True)

@@ -75,18 +75,18 @@ def mod_init() -> kamailio:
     logging.getLogger("kamconf").addHandler(handler)
     logging.getLogger("kamconf").setLevel(logging.INFO)
     config = stack_config.load()
-    return kamailio(RedisLiveState(config.redis_url), config.sip.realm)
+    return kamailio(RedisLiveState(config.redis_url), config.sip.realm, config.conferences.dial_in)
 
 
 class kamailio:  # noqa: N801  (the class name app_python3 expects)
-    def __init__(self, live_state: RedisLiveState, realm: str) -> None:
-        self.live, self.realm = live_state, realm
+    def __init__(self, live_state: RedisLiveState, realm: str, dial_in: str) -> None:
+        self.live, self.realm, self.dial_in = live_state, realm, dial_in
 
     def child_init(self, rank: int) -> int:
         return 0
 
     def ksr_request_route(self, msg: Any) -> int:
-        return _guarded("request", routes.request_route, KSR, self.live, self.realm)
+        return _guarded("request", routes.request_route, KSR, self.live, self.realm, self.dial_in)
 
     def ksr_onreply_media(self, msg: Any) -> int:
         return _guarded("reply", routes.reply_with_media, KSR)

@@ -14,6 +14,7 @@ from conference import numberplan
 from conference.extensions import ExtensionSettings
 from conference.numberplan import Caller, CallerKind, Refuse, ToExtension, ToLocalConference, ToRoom, ToTrunk
 from conference.placement import NodeStatus, choose_node
+from conference.schedule import DIAL_IN_ROOM
 from kemi import media
 from kemi.request import SipRequest
 
@@ -50,7 +51,7 @@ class LiveStateError(Exception):
     """Live state cannot be read: answer 503 rather than hold the caller."""
 
 
-def request_route(ksr: Any, live: LiveState, realm: str) -> None:
+def request_route(ksr: Any, live: LiveState, realm: str, dial_in: str = "") -> None:
     if not initial_checks(ksr):
         return
     request = SipRequest.read(ksr)
@@ -78,7 +79,7 @@ def request_route(ksr: Any, live: LiveState, realm: str) -> None:
         ksr.hdr.append(ALLOW)
         ksr.sl.sl_send_reply(405, "Method Not Allowed")
         return
-    guarded(ksr, request, lambda: invite(ksr, request, live, realm))
+    guarded(ksr, request, lambda: invite(ksr, request, live, realm, dial_in))
 
 
 def guarded(ksr: Any, request: SipRequest, route: Any) -> None:
@@ -153,9 +154,16 @@ def identify(ksr: Any, request: SipRequest, live: LiveState, realm: str) -> Call
     return Caller(CallerKind.EXTENSION, extension) if authenticated(ksr, extension, realm) else None
 
 
-def invite(ksr: Any, request: SipRequest, live: LiveState, realm: str) -> None:
+def invite(ksr: Any, request: SipRequest, live: LiveState, realm: str, dial_in: str = "") -> None:
     caller = identify(ksr, request, live, realm)
     if caller is None:
+        return
+    if dial_in and request.user == dial_in:
+        # The scheduled conferences' service number is open to anyone, as a room is.
+        ksr.hdr.remove("Route")
+        ksr.hdr.remove(CALLER_HEADER)
+        ksr.hdr.remove(ANCHOR_HEADER)
+        to_bridge(ksr, request, live, DIAL_IN_ROOM, caller)
         return
     decision = numberplan.decide(caller, request.user or "", live)
     if isinstance(decision, Refuse):

@@ -74,6 +74,7 @@ class WebConfig:
 @dataclass(frozen=True)
 class ConferencesConfig:
     dial_in: str = "7000"  # the number callers dial to join a scheduled conference by its code
+    language: str = "en"  # of the dial-in service's and scheduled conferences' prompts
     ring_seconds: int = 45  # how long a start-time call rings before it counts as unanswered
     retries: int = 2  # calls again after an unanswered or failed start-time call
     retry_seconds: int = 60

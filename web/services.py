@@ -52,7 +52,9 @@ class Services:
             log.error("extension %s: its name is not re-spoken (%s); save it again later", number, exc)
 
     def check_number_free(self, number: str) -> None:
-        """Rooms and extensions share one number space: a new one must be neither."""
+        """Rooms, extensions and the dial-in service share one number space: a new one must be none."""
+        if number == self.dial_in:
+            raise ExistsError("service (the scheduled conferences' dial-in number)", number)
         for repository in (self.rooms, self.extensions):
             try:
                 repository.get(number)

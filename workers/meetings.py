@@ -137,6 +137,7 @@ def end_time(repository: MeetingRepository, client: redis.Redis, meeting: Meetin
     node = live.affinity(client, DIAL_IN_ROOM)
     if isinstance(outcome, End):
         repository.update(meeting.code, lambda m: ended(m, now))
+        live.delete_entry(client, live.MEETINGS, meeting.code)
         if node:
             live.command(client, node, op="end", code=meeting.code)
         log.info("conference %s ended at its end time", meeting.code)
@@ -156,6 +157,7 @@ def meeting_emptied(code: str) -> None:
     meeting = repository.get(code)
     if meeting.state(now) == State.CURRENT:
         repository.update(code, lambda m: ended(m, now))
+        live.delete_entry(live.connect(config.redis_url), live.MEETINGS, code)  # dial-in: no longer exists
         log.info("conference %s ended: the last participant left", code)
 
 

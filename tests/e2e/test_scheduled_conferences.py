@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from stack.prompts import prompt_file
 from stack.supervisor import wait_for
 from store import live
 from tests.e2e.test_extensions_and_trunks import extension, gateway
-from tests.support.audio import levels, write_tone
+from tests.support.audio import levels, similarity, write_tone
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
 
@@ -90,3 +91,51 @@ def get(stack: Stack, code: str) -> dict[str, Any]:
     status, body = stack.request("GET", f"/conferences/{code}")
     assert status == 200
     return dict(body)
+
+
+def dial_in(stack: Stack, phone: TestPhone, code: str, record: Path, play: Path | None = None) -> None:
+    phone.forget()
+    phone.call(f"sip:{stack.config.conferences.dial_in}@{stack.sip}", play=play, record=record)
+    phone.wait_state("CONFIRMED")
+    time.sleep(0.5)
+    phone.dtmf(f"{code}*")
+
+
+def test_dial_in_before_during_and_after(stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path) -> None:
+    _, owner_number = extension(stack, phones)
+    later = schedule(stack, 3600, owner={"number": owner_number})
+    now = schedule(stack, 0, owner={"number": owner_number}, auto_invite=False, chair_password="11",
+                   guest_password="22")
+    early, chair, guest = phones("early"), phones("chair"), phones("guest")
+
+    dial_in(stack, early, later["code"], audio_dir / "early.wav")
+    assert early.wait_state("DISCONNECTED", 20)["code"] == 200  # told, then hung up by the service
+    early.wait_for("recorded", 10)
+    assert heard_prompt(audio_dir / "early.wav", "not_started")
+
+    chair_heard, guest_heard = audio_dir / "chair.wav", audio_dir / "guest.wav"
+    dial_in(stack, chair, now["code"], chair_heard, write_tone(audio_dir / "1.wav", OWNER, 60))
+    time.sleep(2.5)
+    chair.dtmf("11#")
+    dial_in(stack, guest, now["code"], guest_heard, write_tone(audio_dir / "2.wav", COLLEAGUE, 60))
+    time.sleep(2.5)
+    guest.dtmf("22#")
+    assert wait_for(lambda: sorted((p["role"], p["state"]) for p in people(stack, now["code"])) == [
+        ("admin", "in_conference"), ("user", "in_conference")], timeout=20)
+    time.sleep(3)
+    guest.hangup()
+    chair.hangup()
+    guest.wait_for("recorded", 15)
+    assert levels(guest_heard, [OWNER], duration(guest_heard) - 2.5, duration(guest_heard) - 0.5)[OWNER] > -25.0
+    assert wait_for(lambda: get(stack, now["code"])["state"] == "past", timeout=20)
+    status, attended = stack.request("GET", f"/conferences/{now['code']}/attendance")
+    assert status == 200 and [a["joined_by"] for a in attended] == ["dial-in", "dial-in"]
+
+    dial_in(stack, early, now["code"], audio_dir / "after.wav")  # over: it no longer exists
+    assert early.wait_state("DISCONNECTED", 20)["code"] == 200
+    early.wait_for("recorded", 10)
+    assert heard_prompt(audio_dir / "after.wav", "no_such_conference")
+
+
+def heard_prompt(recording: Path, piece: str) -> bool:
+    return similarity(recording, prompt_file("en", 8000, piece)) > 0.75
