@@ -11,7 +11,7 @@ from rq import Queue, Worker
 
 from stack import config as stack_config
 from workers.jobs import QUEUE
-from workers.meetings import enqueue_tick
+from workers.meetings import keep_rounds_going
 
 
 def main() -> None:
@@ -20,7 +20,7 @@ def main() -> None:
     connection = redis.Redis.from_url(config.redis_url)
     name = f"kamconf-{socket.gethostname()}-{os.getpid()}"
     worker = Worker([Queue(QUEUE, connection=connection)], connection=connection, name=name)
-    enqueue_tick(connection, periodic=True)  # the conferences' rounds (workers.meetings)
+    keep_rounds_going(connection)  # the scheduled conferences' rounds (workers.meetings)
     worker.work(with_scheduler=True)
 
 

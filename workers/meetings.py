@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -26,32 +27,43 @@ from workers.jobs import QUEUE
 log = logging.getLogger("kamconf.worker")
 
 ROUND = timedelta(seconds=5)
-CHAIN = "meetings-round"  # the one periodic job; re-enqueued under this id, so never two chains
+CHAIN = "kamconf:meetings:chain"  # present while the periodic rounds run (refreshed by each)
 SMTP_TIMEOUT = 10
 
 
 def enqueue_tick(client: redis.Redis, periodic: bool = False) -> None:
     queue = Queue(QUEUE, connection=client)
     if periodic:
-        queue.enqueue_in(ROUND, tick, True, job_id=CHAIN, result_ttl=0)
+        # A new id each time: RQ deletes a finished job's id, which would take the next one with it.
+        queue.enqueue_in(ROUND, tick, True, job_id=f"meetings-round-{time.time_ns()}", result_ttl=0)
     else:
         queue.enqueue(tick, False, result_ttl=0)
+
+
+def keep_rounds_going(client: redis.Redis) -> None:
+    """Start the periodic rounds unless they run (a worker start, or a chain lost with Redis)."""
+    if client.set(CHAIN, "1", nx=True, ex=int(ROUND.total_seconds()) * 6):
+        enqueue_tick(client, periodic=True)
 
 
 def tick(periodic: bool = False) -> None:
     config = stack_config.load()
     repository = MeetingRepository(make_sessions(migrated_engine(config)))
     client = live.connect(config.redis_url, timeout=2.0)
+    queue_client = live.queue_connection(config.redis_url)
     now = datetime.now(UTC)
     try:
         alive = project(repository, client, now)
         start_and_end(repository, client, alive, now)
-        next_start(live.queue_connection(config.redis_url), alive, now)
+        next_start(queue_client, alive, now)
         queue_reminders(repository, now)
         deliver(repository, config, now)
     finally:
         if periodic:
-            enqueue_tick(live.queue_connection(config.redis_url), periodic=True)
+            queue_client.set(CHAIN, "1", ex=int(ROUND.total_seconds()) * 6)
+            enqueue_tick(queue_client, periodic=True)
+        else:
+            keep_rounds_going(queue_client)
 
 
 def queue_reminders(repository: MeetingRepository, now: datetime) -> None:

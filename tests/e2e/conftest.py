@@ -5,13 +5,25 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.mail import Inbox, smtp_server
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack, running_stack
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("stack")) as running:
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def inbox(smtp: tuple[Inbox, int]) -> Inbox:
+    return smtp[0]
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, smtp: tuple[Inbox, int]) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("stack"), mail_port=smtp[1]) as running:
         yield running
 
 

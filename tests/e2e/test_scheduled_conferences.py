@@ -10,11 +10,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import icalendar
+
 from stack.prompts import prompt_file
 from stack.supervisor import wait_for
 from store import live
 from tests.e2e.test_extensions_and_trunks import extension, gateway
 from tests.support.audio import levels, similarity, write_tone
+from tests.support.mail import Inbox
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
 
@@ -22,9 +25,10 @@ MUSIC = (261.63, 392.0)  # the generated music-on-hold's notes
 OWNER, COLLEAGUE, OUTSIDE = 500.0, 900.0, 1300.0
 
 
-def schedule(stack: Stack, seconds_ahead: float, **fields: Any) -> dict[str, Any]:
+def schedule(stack: Stack, seconds_ahead: float, length: timedelta = timedelta(minutes=30),
+             **fields: Any) -> dict[str, Any]:
     start = datetime.now(UTC) + timedelta(seconds=seconds_ahead)
-    end = start + timedelta(minutes=30)
+    end = start + length
     if end.date() != start.date():  # the test runs just before midnight UTC: the conference must fit in a day
         start, end = start + timedelta(minutes=31), end + timedelta(minutes=31)
     status, body = stack.request("POST", "/conferences", {
@@ -139,3 +143,64 @@ def test_dial_in_before_during_and_after(stack: Stack, phones: Callable[..., Tes
 
 def heard_prompt(recording: Path, piece: str) -> bool:
     return similarity(recording, prompt_file("en", 8000, piece)) > 0.75
+
+
+def test_mail_is_sent_for_creation_edit_and_cancellation(stack: Stack, inbox: Inbox) -> None:
+    made = schedule(stack, 7200, owner={"number": "100", "email": "owner@example.com"},
+                    participants=[{"email": "guest@example.org", "zone": "America/New_York"}],
+                    guest_password="5151")
+    code = made["code"]
+    assert wait_for(lambda: len(inbox.about(code)) == 2, timeout=20)
+    status, _ = stack.request("PATCH", f"/conferences/{code}", {"topic": "E2E moved"})
+    assert status == 200
+    assert wait_for(lambda: len(inbox.about(code)) == 4, timeout=20)
+    assert stack.request("DELETE", f"/conferences/{code}")[0] == 204
+    assert wait_for(lambda: len(inbox.about(code)) == 6, timeout=20)
+    subjects = sorted(str(m["Subject"]).split(":")[0] for m in inbox.about(code))
+    assert subjects == ["Cancelled"] * 2 + ["Changed"] * 2 + ["Invitation"] * 2
+    guest = next(m for m in inbox.about(code) if m["To"] == "guest@example.org" and "Invitation" in m["Subject"])
+    body = guest.get_body(preferencelist=("plain",))
+    assert body is not None and "5151" in body.get_content() and "(America/New_York," in body.get_content()
+    calendar = next(p for p in guest.iter_attachments() if p.get_content_type() == "text/calendar")
+    event = next(iter(icalendar.Calendar.from_ical(calendar.get_content()).walk("VEVENT")))
+    assert event.decoded("DTSTART").isoformat() == made["start_utc"]
+
+
+def test_an_unanswered_call_is_tried_again_and_the_end_time_extends_a_busy_conference(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    owner, owner_number = extension(stack, phones)
+    shy, shy_number = extension(stack, phones)
+    made = schedule(stack, 0, length=timedelta(seconds=25), owner={"number": owner_number},
+                    participants=[{"number": shy_number}], auto_extend=15)
+    owner.wait_for("incoming", 15)
+    heard = audio_dir / "owner.wav"
+    owner.answer(record=heard)
+    shy.wait_for("incoming", 15)  # rings for ring_seconds (6 s in these tests), unanswered
+    shy.wait_state("DISCONNECTED", 15)
+    shy.forget()
+    shy.wait_for("incoming", 15)  # tried again retry_seconds (2 s) later
+    shy.reject(486)  # and that was the last try (retries = 1)
+    assert stack.request("PATCH", f"/conferences/{made['code']}", {"topic": "x"})[0] == 409  # current
+    end = datetime.fromisoformat(made["end_utc"])
+    # At its end time the owner is still in: 15 more minutes, announced.
+    assert wait_for(lambda: datetime.fromisoformat(get(stack, made["code"])["end_utc"]) == end + timedelta(minutes=15),
+                    timeout=40)
+    time.sleep(3)
+    owner.hangup()
+    owner.wait_for("recorded", 15)
+    assert heard_prompt(heard, "conference_extended")
+    assert wait_for(lambda: get(stack, made["code"])["state"] == "past", timeout=20)
+    failed = [e for e in events(stack) if e.get("type") == "call_failed" and e.get("room") == f"conf-{made['code']}"]
+    assert [int(e["attempt"]) for e in failed] == [1, 2]
+
+
+def test_at_its_end_time_an_empty_conference_is_over(stack: Stack) -> None:
+    made = schedule(stack, 0, length=timedelta(seconds=8), owner={"number": "89990000000"}, auto_invite=False)
+    assert get(stack, made["code"])["state"] == "current"
+    assert wait_for(lambda: get(stack, made["code"])["state"] == "past", timeout=30)
+
+
+def events(stack: Stack) -> list[dict[str, Any]]:
+    entries: Any = live.connect(stack.config.redis_url).xrange(live.EVENTS)
+    return [dict(fields) for _, fields in entries]

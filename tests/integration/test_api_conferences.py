@@ -3,17 +3,13 @@ server (aiosmtpd) on loopback."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import icalendar
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -22,6 +18,7 @@ from stack import config as stack_config
 from store.conferences import MeetingRepository
 from store.sql import make_engine, make_sessions
 from tests.integration.conftest import write_config
+from tests.support.mail import Inbox, smtp_server
 from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer
 from workers.meetings import deliver, queue_reminders
@@ -33,23 +30,10 @@ MEETING = {"topic": "Weekly", "owner": {"number": "100", "email": "owner@example
            "guest_password": "4242", "reminder_minutes": 2 * 24 * 60}
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append(parsed)
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
+    with smtp_server() as server:
+        yield server
 
 
 def post(api: FlaskClient, auth: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:

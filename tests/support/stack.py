@@ -23,7 +23,7 @@ from tests.support.ports import free_port, free_range
 E2E_RTP_TIMEOUT = 4.0
 
 
-def write_config(var_dir: Path, **bridge: Any) -> Path:
+def write_config(var_dir: Path, mail_port: int | None = None, **bridge: Any) -> Path:
     rtp_min, rtp_max = free_range(2000)
     node_min, node_max = free_range(2000)
     bridge_settings = {
@@ -36,6 +36,9 @@ def write_config(var_dir: Path, **bridge: Any) -> Path:
         "redis": {"port": free_port()},
         "bridge": bridge_settings,
         "web": {"port": free_port(), "workers": 1},
+        # Scheduled conferences' calls ring briefly and are retried soon, so tests watch it happen.
+        "conferences": {"ring_seconds": 6, "retries": 1, "retry_seconds": 2},
+        "mail": {"port": mail_port or free_port()},
     }
     lines = [f'var_dir = "{var_dir}"']
     for name, values in sections.items():
@@ -48,8 +51,8 @@ def write_config(var_dir: Path, **bridge: Any) -> Path:
 
 
 @contextmanager
-def running_stack(var_dir: Path, **bridge: Any) -> Iterator[Stack]:
-    path = write_config(var_dir, **bridge)
+def running_stack(var_dir: Path, mail_port: int | None = None, **bridge: Any) -> Iterator[Stack]:
+    path = write_config(var_dir, mail_port, **bridge)
     config = stack_config.load(path)
     supervisor = Supervisor(config, path, echo=None)
     try:
