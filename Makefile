@@ -35,3 +35,4 @@ test: setup lint
 bench: setup
 	@$(PY) -m bench.join_latency
 	@$(PY) -m bench.bridge_capacity
+	@$(PY) -m bench.scheduled_ring
