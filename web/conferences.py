@@ -132,6 +132,7 @@ def repeat_conference(code: str) -> ResponseReturnValue:
 def lock_conference(code: str) -> ResponseReturnValue:
     locked = _flag(json_body(), "locked")
     meeting = meetings().update(code, lambda m: schedule.locked(in_state(m, State.CURRENT), locked))
+    services().tell_bridge("lock", code, locked="1" if locked else "0")
     services().meetings_changed()
     return jsonify(public(meeting, now()))
 
@@ -143,6 +144,7 @@ def extend_conference(code: str) -> ResponseReturnValue:
     if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 24 * 60:
         raise FieldError("minutes", "invalid_field", "minutes must be an integer 1-1440")
     meeting = meetings().update(code, lambda m: schedule.extended(in_state(m, State.CURRENT), minutes))
+    services().tell_bridge("extended", code, minutes=str(minutes))
     services().meetings_changed()
     return jsonify(public(meeting, now()))
 
@@ -151,6 +153,7 @@ def extend_conference(code: str) -> ResponseReturnValue:
 def end_conference(code: str) -> ResponseReturnValue:
     at = now()
     meeting = meetings().update(code, lambda m: schedule.ended(in_state(m, State.CURRENT), at))
+    services().tell_bridge("end", code)
     services().meetings_changed()
     return jsonify(public(meeting, at))
 

@@ -12,7 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from conference.extensions import ExtensionSettings, TrunkSettings
-from store import migrations
+from conference.schedule import DIAL_IN_ROOM
+from store import live, migrations
 from store.projected import ExistsError, NotFoundError, ProjectedRepository
 from store.rooms import RoomRepository
 from web.errors import ApiError
@@ -43,6 +44,15 @@ class Services:
             enqueue_tick(self.queue)
         except redis.RedisError as exc:
             log.error("the worker is not told of a conference change now (%s); its next round sees it", exc)
+
+    def tell_bridge(self, op: str, code: str, **fields: str) -> None:
+        """A live change of a current conference (lock, end, extended) to the node running it."""
+        try:
+            node = live.affinity(self.client, DIAL_IN_ROOM)
+            if node is not None:
+                live.command(self.client, node, op=op, code=code, **fields)
+        except redis.RedisError as exc:
+            log.error("conference %s: the bridge is not told to %s (%s)", code, op, exc)
 
     def speak_name_later(self, number: str) -> None:
         """Have the worker (re)make the extension's spoken name; the change itself is already saved."""

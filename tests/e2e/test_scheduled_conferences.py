@@ -204,3 +204,24 @@ def test_at_its_end_time_an_empty_conference_is_over(stack: Stack) -> None:
 def events(stack: Stack) -> list[dict[str, Any]]:
     entries: Any = live.connect(stack.config.redis_url).xrange(live.EVENTS)
     return [dict(fields) for _, fields in entries]
+
+
+def test_lock_and_end_through_the_api(stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path) -> None:
+    owner, owner_number = extension(stack, phones)
+    made = schedule(stack, 0, owner={"number": owner_number})
+    owner.wait_for("incoming", 15)
+    heard = audio_dir / "owner.wav"
+    owner.answer(record=heard)
+    assert wait_for(lambda: len(people(stack, made["code"])) == 1, timeout=15)
+    assert stack.request("POST", f"/conferences/{made['code']}/lock", {"locked": True})[0] == 200
+    late = phones("late")
+    time.sleep(1)
+    dial_in(stack, late, made["code"], audio_dir / "late.wav")
+    assert late.wait_state("DISCONNECTED", 20)["code"] == 200
+    late.wait_for("recorded", 10)
+    assert heard_prompt(audio_dir / "late.wav", "conference_locked")
+    assert stack.request("POST", f"/conferences/{made['code']}/end", {})[0] == 200
+    assert owner.wait_state("DISCONNECTED", 20)["code"] == 200  # the bridge ended it
+    owner.wait_for("recorded", 10)
+    assert heard_prompt(heard, "conference_over")
+    assert get(stack, made["code"])["state"] == "past"
