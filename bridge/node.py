@@ -351,7 +351,8 @@ class BridgeNode:
             room.close()
             del self.rooms[room.number]
             self.safely(live.room_event, "ended", room.number, node=self.config.id)
-            self.safely(live.release_affinity, room.number, self.config.id)
+            if room.number != DIAL_IN_ROOM:  # the scheduled conferences' home stays here
+                self.safely(live.release_affinity, room.number, self.config.id)
 
     def sample_talking(self, now: float) -> None:
         for room in self.rooms.values():

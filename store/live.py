@@ -14,7 +14,7 @@ from typing import Any
 import redis
 
 from conference.extensions import ExtensionSettings, TrunkSettings
-from conference.placement import NodeStatus
+from conference.placement import NodeStatus, choose_node
 
 ROOMS = "kamconf:rooms"  # hash: room number -> room settings (JSON)
 NODES = "kamconf:nodes"  # set of node ids ever registered
@@ -137,6 +137,17 @@ def claim_affinity(client: redis.Redis, number: str, node_id: str, previous: str
             return node_id
         except redis.WatchError:
             return str(client.get(key) or node_id)
+
+
+def home_node(client: redis.Redis, key: str) -> str | None:
+    """The node a key (a room) lives on: its affinity if that node lives, else the least-loaded
+    live node, claimed for it. None when no node lives."""
+    nodes = live_nodes(client)
+    current = affinity(client, key)
+    node = choose_node(current, nodes)
+    if node is None:
+        return None
+    return node.id if node.id == current else claim_affinity(client, key, node.id, current)
 
 
 def release_affinity(client: redis.Redis, number: str, node_id: str) -> None:

@@ -48,7 +48,7 @@ class Services:
     def tell_bridge(self, op: str, code: str, **fields: str) -> None:
         """A live change of a current conference (lock, end, extended) to the node running it."""
         try:
-            node = live.affinity(self.client, DIAL_IN_ROOM)
+            node = live.home_node(self.client, DIAL_IN_ROOM)
             if node is not None:
                 live.command(self.client, node, op=op, code=code, **fields)
         except redis.RedisError as exc:

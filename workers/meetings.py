@@ -15,7 +15,6 @@ import redis
 from rq import Queue
 
 from conference.invitations import message, recipients
-from conference.placement import choose_node
 from conference.schedule import DIAL_IN_ROOM, End, Extend, Meeting, State, at_end, ended, extended
 from stack import config as stack_config
 from store import live
@@ -115,18 +114,6 @@ def project(repository: MeetingRepository, client: redis.Redis, now: datetime) -
     return alive
 
 
-def conference_node(client: redis.Redis) -> str | None:
-    """Scheduled conferences run on the node of the dial-in service, so both meet in one place."""
-    nodes = live.live_nodes(client)
-    affinity = live.affinity(client, DIAL_IN_ROOM)
-    node = choose_node(affinity, nodes)
-    if node is None:
-        return None
-    if node.id != affinity:
-        return live.claim_affinity(client, DIAL_IN_ROOM, node.id, affinity)
-    return node.id
-
-
 def start_and_end(repository: MeetingRepository, client: redis.Redis, alive: list[Meeting], now: datetime) -> None:
     for meeting in alive:
         if meeting.state(now) != State.CURRENT:
@@ -134,7 +121,8 @@ def start_and_end(repository: MeetingRepository, client: redis.Redis, alive: lis
         if now >= meeting.end:
             end_time(repository, client, meeting, now)
         elif not client.exists(live.LAUNCHED.format(f"{meeting.code}:{meeting.revision}")):
-            node = conference_node(client)
+            # Scheduled conferences run on the node of the dial-in service, so both meet in one place.
+            node = live.home_node(client, DIAL_IN_ROOM)
             if node is None:
                 log.error("conference %s: no live bridge node to start it on; trying again next round",
                           meeting.code)
@@ -146,7 +134,7 @@ def start_and_end(repository: MeetingRepository, client: redis.Redis, alive: lis
 def end_time(repository: MeetingRepository, client: redis.Redis, meeting: Meeting, now: datetime) -> None:
     present = sum(1 for p in live.participants(client, meeting.room) if p.get("state") != "ringing")
     outcome = at_end(meeting, present)
-    node = live.affinity(client, DIAL_IN_ROOM)
+    node = live.home_node(client, DIAL_IN_ROOM)
     if isinstance(outcome, End):
         repository.update(meeting.code, lambda m: ended(m, now))
         live.delete_entry(client, live.MEETINGS, meeting.code)

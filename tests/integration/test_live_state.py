@@ -107,3 +107,14 @@ def test_old_failures_fall_out_of_the_window(client: redis.Redis) -> None:
     for minute in range(11):
         live.pin_failed(client, "1", "sip:a@x", now=minute * 100.0)  # 11 failures over 1000 s
     assert not live.pin_locked(client, "1", "sip:a@x")
+
+
+def test_home_node_keeps_a_live_affinity_and_replaces_a_dead_one(client: redis.Redis) -> None:
+    assert live.home_node(client, "dial-in") is None  # no node lives
+    live.heartbeat(client, NODE, ttl=5)
+    assert live.home_node(client, "dial-in") == "n1" and live.affinity(client, "dial-in") == "n1"
+    other = NodeStatus("n2", "127.0.0.1", 5081, capacity=10, load=0)
+    live.heartbeat(client, other, ttl=5)
+    assert live.home_node(client, "dial-in") == "n1"  # stays where it is, though n2 is emptier
+    live.deregister(client, "n1")
+    assert live.home_node(client, "dial-in") == "n2"
