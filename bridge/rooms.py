@@ -98,8 +98,9 @@ class LiveRoom:
         """A re-INVITE may have given the call a new mixer port: connect it afresh."""
         member = call.participant_id
         self.links = frozenset(link for link in self.links if member not in link)
-        if member in self.prompts:
-            self.prompts[member].play_to(call.getAudioMedia(-1))
+        audio = call.audio()
+        if member in self.prompts and audio is not None:
+            self.prompts[member].play_to(audio)
         self.remix()
 
     def leave(self, call: sip.RoomCall, status: int) -> None:
@@ -160,7 +161,9 @@ class LiveRoom:
             files = []  # PJSIP aborts the process when its mixer is out of ports
         prompt = Prompt(files, member, overlay)
         for call in calls:
-            prompt.play_to(call.getAudioMedia(-1))
+            audio = call.audio()
+            if audio is not None:
+                prompt.play_to(audio)
         self.node.expect_end(prompt)
         return prompt
 
@@ -197,18 +200,27 @@ class LiveRoom:
             self.feed(rules.Pressed(member_id, command))
 
     def remix(self) -> None:
+        """Make the mixer's links what the rules want. A call whose media is already gone (its
+        hang-up is still queued) has no port: its links are simply not there."""
         wanted = self.rules_links(self.state)
         stop, start = link_changes(self.links, wanted)
         for src, dst in stop:
-            self.port(src).stopTransmit(self.port(dst))
+            source, sink = self.port(src), self.port(dst)
+            if source is not None and sink is not None:
+                source.stopTransmit(sink)
+        missing = set()
         for src, dst in start:
-            self.port(src).startTransmit(self.port(dst))
-        self.links = wanted
+            source, sink = self.port(src), self.port(dst)
+            if source is not None and sink is not None:
+                source.startTransmit(sink)
+            else:
+                missing.add((src, dst))
+        self.links = wanted - missing
 
     def record(self) -> None:
         """With `record` on, the session runs from the first entry to the room's end."""
-        inside = {m.id: (m.caller, self.calls[m.id].getAudioMedia(-1))
-                  for m in self.state.at(rules.Stage.IN_CONFERENCE) if m.id in self.calls}
+        ports = {m.id: (m.caller, self.port(m.id)) for m in self.state.at(rules.Stage.IN_CONFERENCE)}
+        inside = {member: (caller, port) for member, (caller, port) in ports.items() if port is not None}
         if self.recording is None and inside and self.state.settings.record and self.node.has_free_port():
             self.recording = SessionRecording(self.node.recordings, self.number, self.node.config.id)
             log.info("room %s: recording %s", self.number, self.recording.id)
@@ -223,12 +235,13 @@ class LiveRoom:
             log.info("room %s: recording %s finished", self.number, meta["id"])
             self.node.file_recording(meta["id"])
 
-    def port(self, name: str) -> pj.AudioMedia:
+    def port(self, name: str) -> pj.AudioMedia | None:
         if name == MUSIC:
             return self.node.music
         if name == rules.SILENCE:
             return self.node.silence
-        return self.calls[name].getAudioMedia(-1)
+        call = self.calls.get(name)
+        return None if call is None else call.audio()
 
     def members_in(self) -> list[tuple[str, sip.RoomCall]]:
         return [(m.id, self.calls[m.id]) for m in self.state.at(rules.Stage.IN_CONFERENCE) if m.id in self.calls]

@@ -141,6 +141,9 @@ class RoomCall(pj.Call):
         self.events.append(Digit(self, prm.digit, method))
 
     def audio(self) -> pj.AudioMedia | None:
+        """Its port in the mixer; None once its media is gone (ended, or not up yet)."""
+        if self.ended:
+            return None
         try:
             return self.getAudioMedia(-1)
         except pj.Error:

@@ -171,13 +171,13 @@ def test_an_unanswered_call_is_tried_again_and_the_end_time_extends_a_busy_confe
 ) -> None:
     owner, owner_number = extension(stack, phones)
     shy, shy_number = extension(stack, phones)
-    made = schedule(stack, 0, length=timedelta(seconds=25), owner={"number": owner_number},
+    made = schedule(stack, 0, length=timedelta(seconds=35), owner={"number": owner_number},
                     participants=[{"number": shy_number}], auto_extend=15)
     owner.wait_for("incoming", 15)
     heard = audio_dir / "owner.wav"
     owner.answer(record=heard)
-    shy.wait_for("incoming", 15)  # rings for ring_seconds (6 s in these tests), unanswered
-    shy.wait_state("DISCONNECTED", 15)
+    shy.wait_for("incoming", 15)  # rings for ring_seconds (12 s in these tests), unanswered
+    shy.wait_state("DISCONNECTED", 25)
     shy.forget()
     shy.wait_for("incoming", 15)  # tried again retry_seconds (2 s) later
     shy.reject(486)  # and that was the last try (retries = 1)

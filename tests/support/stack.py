@@ -37,7 +37,7 @@ def write_config(var_dir: Path, mail_port: int | None = None, **bridge: Any) -> 
         "bridge": bridge_settings,
         "web": {"port": free_port(), "workers": 1},
         # Scheduled conferences' calls ring briefly and are retried soon, so tests watch it happen.
-        "conferences": {"ring_seconds": 6, "retries": 1, "retry_seconds": 2},
+        "conferences": {"ring_seconds": 12, "retries": 1, "retry_seconds": 2},
         "mail": {"port": mail_port or free_port()},
     }
     lines = [f'var_dir = "{var_dir}"']
