@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 import urllib.parse
-import wave
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 from stack.supervisor import wait_for
 from tests.e2e.test_extensions_and_trunks import extension, gateway
 from tests.e2e.test_room_options import HEARD, heard
-from tests.support.audio import levels, write_tone
+from tests.support.audio import duration, levels, write_tone
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
 
@@ -26,11 +25,6 @@ def cdrs(stack: Stack, **filters: str) -> list[dict[str, Any]]:
     status, body = stack.request("GET", "/cdrs?" + urllib.parse.urlencode(filters))
     assert status == 200, body
     return list(body)
-
-
-def recording_seconds(path: Path) -> float:
-    with wave.open(str(path)) as wav:
-        return wav.getnframes() / wav.getframerate()
 
 
 def test_hash_consults_merges_three_then_four_and_the_customer_ends_it(
@@ -99,7 +93,7 @@ def test_hash_consults_merges_three_then_four_and_the_customer_ends_it(
     assert len(legs) == 3 and original == [(employee_number, "", "answered")]  # incoming: nobody billed
     tones = {"customer": CUSTOMER, "employee": EMPLOYEE, "colleague": COLLEAGUE, "second": SECOND}
     for name in ("employee", "colleague", "second"):
-        end = recording_seconds(records[name])
+        end = duration(records[name])
         # The last seconds before the customer left (everyone is hung up about 0.6 s after).
         heard_levels = levels(records[name], list(tones.values()), end - 3.5, end - 1.5)
         for other, tone in tones.items():
@@ -135,5 +129,5 @@ def test_a_failed_consultation_says_why_and_returns_to_the_customer(
                       ("added", "999", "failed")}
     assert heard(employee_heard, "number_busy") > HEARD
     assert heard(employee_heard, "number_unavailable") > HEARD
-    end = recording_seconds(employee_heard)
+    end = duration(employee_heard)
     assert levels(employee_heard, [CUSTOMER], end - 2.0, end - 0.5)[CUSTOMER] > HEARD_ABOVE_DBFS

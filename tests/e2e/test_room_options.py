@@ -12,7 +12,7 @@ from typing import Any
 from stack.prompts import prompt_file
 from stack.supervisor import wait_for
 from store import live
-from tests.support.audio import last_seconds, levels, similarity, write_tone
+from tests.support.audio import duration, last_seconds, levels, similarity, write_tone
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
 
@@ -100,12 +100,12 @@ def test_wait_for_admin_music_then_the_admin_starts_the_conference(
     recording = first.finish()
     second.finish()
     total = time.monotonic() - waiting_from
-    duration = _duration(recording)
-    wait_window = (duration - total - 0.5 + 0.5, duration - total + 3.5)
+    length = duration(recording)
+    wait_window = (length - total - 0.5 + 0.5, length - total + 3.5)
     while_waiting = levels(recording, [261.63, 392.0, 1000.0], *wait_window)
     assert max(while_waiting[261.63], while_waiting[392.0]) > -45.0, while_waiting  # music
     assert while_waiting[1000.0] < -55.0, while_waiting  # not the other waiting caller
-    after = levels(recording, [1000.0], duration - 2.5, duration - 0.5)
+    after = levels(recording, [1000.0], length - 2.5, length - 0.5)
     assert after[1000.0] > -25.0, after  # the admin's entry started the mix
     assert heard(recording, "waiting_for_admin") > HEARD
 
@@ -143,13 +143,6 @@ def test_newcomers_hear_the_count_in_their_language(
     assert heard(second_heard, "number_1", "ru") > HEARD and heard(second_heard, "noun_one", "ru") > HEARD
     assert heard(second_heard, "welcome", "ru") > HEARD
     assert heard(first_heard, "participant_joined", "ru") > HEARD
-
-
-def _duration(recording: Path) -> float:
-    import wave
-
-    with wave.open(str(recording)) as wav:
-        return wav.getnframes() / wav.getframerate()
 
 
 def test_participants_api_shows_who_is_in(stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path) -> None:

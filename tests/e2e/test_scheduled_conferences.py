@@ -4,7 +4,6 @@ calls everyone; they wait with music until the owner answers; the last one leavi
 from __future__ import annotations
 
 import time
-import wave
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +15,7 @@ from stack.prompts import prompt_file
 from stack.supervisor import wait_for
 from store import live
 from tests.e2e.test_extensions_and_trunks import extension, gateway
-from tests.support.audio import levels, similarity, write_tone
+from tests.support.audio import duration, levels, similarity, write_tone
 from tests.support.mail import Inbox
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
@@ -36,11 +35,6 @@ def schedule(stack: Stack, seconds_ahead: float, length: timedelta = timedelta(m
         "end": f"{end:%H:%M:%S}", **fields})
     assert status == 201, body
     return dict(body)
-
-
-def duration(path: Path) -> float:
-    with wave.open(str(path)) as wav:
-        return wav.getnframes() / wav.getframerate()
 
 
 def test_everyone_is_called_at_the_start_and_waits_with_music_for_the_owner(

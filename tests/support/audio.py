@@ -45,11 +45,15 @@ def levels(path: Path, freqs: list[float], start: float, end: float) -> dict[flo
     return {f: band_db(chunk, rate, f) for f in freqs}
 
 
+def duration(recording: Path) -> float:
+    with wave.open(str(recording)) as wav:
+        return wav.getnframes() / wav.getframerate()
+
+
 def last_seconds(recording: Path, seconds: float) -> tuple[float, float]:
     """(start, end) of the recording's last `seconds`, less the final half second that hang-ups cut."""
-    with wave.open(str(recording)) as wav:
-        duration = wav.getnframes() / wav.getframerate()
-    return max(0.0, duration - seconds - 0.5), duration - 0.5
+    length = duration(recording)
+    return max(0.0, length - seconds - 0.5), length - 0.5
 
 
 def similarity(recording: Path, prompt: Path, chunk_seconds: float = 0.5) -> float:
