@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -47,3 +47,15 @@ def choose_node(affinity: str | None, nodes: Sequence[NodeStatus]) -> NodeStatus
     if not candidates:
         return None
     return min(candidates, key=lambda node: (node.load / max(node.capacity, 1), node.load, node.id))
+
+
+def place(affinity: str | None, nodes: Sequence[NodeStatus],
+          claim: Callable[[str, str | None], str]) -> NodeStatus | None:
+    """`choose_node`, and a new choice recorded with `claim(node_id, previous)`, which answers the
+    node that won: another KEMI worker or the scheduler may have placed the room first, and its
+    choice is followed while that node lives."""
+    node = choose_node(affinity, nodes)
+    if node is None or node.id == affinity:
+        return node
+    winner = claim(node.id, affinity)
+    return next((n for n in nodes if n.id == winner), node)

@@ -11,9 +11,9 @@ import logging
 from typing import Any, Protocol
 
 from conference import numberplan
-from conference.extensions import ExtensionSettings
+from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.numberplan import Caller, CallerKind, Refuse, ToExtension, ToLocalConference, ToRoom, ToTrunk
-from conference.placement import NodeStatus, choose_node
+from conference.placement import NodeStatus, place
 from conference.schedule import DIAL_IN_ROOM
 from kemi import media
 from kemi.request import SipRequest
@@ -51,6 +51,41 @@ class LiveStateError(Exception):
     """Live state cannot be read: answer 503 rather than hold the caller."""
 
 
+class ReadOnce:
+    """The live state as one request sees it: nodes, trunks and each extension read at most once
+    (identifying the caller, deciding the route and placing the room all ask)."""
+
+    def __init__(self, live: LiveState) -> None:
+        self.live = live
+        self._nodes: list[NodeStatus] | None = None
+        self._trunks: list[TrunkSettings] | None = None
+        self._extensions: dict[str, ExtensionSettings | None] = {}
+
+    def live_nodes(self) -> list[NodeStatus]:
+        if self._nodes is None:
+            self._nodes = list(self.live.live_nodes())
+        return self._nodes
+
+    def trunks(self) -> list[TrunkSettings]:
+        if self._trunks is None:
+            self._trunks = list(self.live.trunks())
+        return self._trunks
+
+    def extension(self, number: str) -> ExtensionSettings | None:
+        if number not in self._extensions:
+            self._extensions[number] = self.live.extension(number)
+        return self._extensions[number]
+
+    def is_room(self, number: str) -> bool:
+        return self.live.is_room(number)
+
+    def affinity(self, key: str) -> str | None:
+        return self.live.affinity(key)
+
+    def claim_affinity(self, key: str, node_id: str, previous: str | None) -> str:
+        return self.live.claim_affinity(key, node_id, previous)
+
+
 def request_route(ksr: Any, live: LiveState, realm: str, dial_in: str = "") -> None:
     if not initial_checks(ksr):
         return
@@ -79,7 +114,7 @@ def request_route(ksr: Any, live: LiveState, realm: str, dial_in: str = "") -> N
         ksr.hdr.append(ALLOW)
         ksr.sl.sl_send_reply(405, "Method Not Allowed")
         return
-    guarded(ksr, request, lambda: invite(ksr, request, live, realm, dial_in))
+    guarded(ksr, request, lambda: invite(ksr, request, ReadOnce(live), realm, dial_in))
 
 
 def guarded(ksr: Any, request: SipRequest, route: Any) -> None:
@@ -158,11 +193,11 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, realm: str, dial_in: 
     caller = identify(ksr, request, live, realm)
     if caller is None:
         return
+    ksr.hdr.remove("Route")
+    ksr.hdr.remove(CALLER_HEADER)
+    ksr.hdr.remove(ANCHOR_HEADER)
     if dial_in and request.user == dial_in:
         # The scheduled conferences' service number is open to anyone, as a room is.
-        ksr.hdr.remove("Route")
-        ksr.hdr.remove(CALLER_HEADER)
-        ksr.hdr.remove(ANCHOR_HEADER)
         to_bridge(ksr, request, live, DIAL_IN_ROOM, caller)
         return
     decision = numberplan.decide(caller, request.user or "", live)
@@ -171,9 +206,6 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, realm: str, dial_in: 
                  decision.code, decision.reason)
         ksr.sl.sl_send_reply(decision.code, decision.reason)
         return
-    ksr.hdr.remove("Route")
-    ksr.hdr.remove(CALLER_HEADER)
-    ksr.hdr.remove(ANCHOR_HEADER)
     side = consult_side(caller, decision, live)
     if side is not None and isinstance(decision, ToExtension | ToTrunk):
         # Seed 002: the call runs through a bridge node from its first INVITE, so "#" can build a conference.
@@ -208,7 +240,8 @@ def consult_side(caller: Caller, decision: numberplan.Decision, live: LiveState)
 
 
 def to_bridge(ksr: Any, request: SipRequest, live: LiveState, key: str, caller: Caller) -> None:
-    node = place_room(key, live.affinity(key), live)
+    node = place(live.affinity(key), live.live_nodes(),
+                 lambda node_id, previous: live.claim_affinity(key, node_id, previous))
     if node is None:
         log.error("no live bridge node for room %s", key)
         service_unavailable(ksr)
@@ -235,16 +268,6 @@ def anchor_and_relay(ksr: Any, request: SipRequest) -> None:
         service_unavailable(ksr)
         return
     relay(ksr, request)
-
-
-def place_room(number: str, affinity: str | None, live: LiveState) -> NodeStatus | None:
-    nodes = live.live_nodes()
-    node = choose_node(affinity, nodes)
-    if node is None or node.id == affinity:
-        return node
-    winner = live.claim_affinity(number, node.id, affinity)
-    # Another worker placed the room first: follow its choice if that node lives.
-    return next((n for n in nodes if n.id == winner), node)
 
 
 def relay(ksr: Any, request: SipRequest) -> None:

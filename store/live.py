@@ -14,7 +14,7 @@ from typing import Any
 import redis
 
 from conference.extensions import ExtensionSettings, TrunkSettings
-from conference.placement import NodeStatus, choose_node
+from conference.placement import NodeStatus, place
 
 ROOMS = "kamconf:rooms"  # hash: room number -> room settings (JSON)
 NODES = "kamconf:nodes"  # set of node ids ever registered
@@ -142,12 +142,9 @@ def claim_affinity(client: redis.Redis, number: str, node_id: str, previous: str
 def home_node(client: redis.Redis, key: str) -> str | None:
     """The node a key (a room) lives on: its affinity if that node lives, else the least-loaded
     live node, claimed for it. None when no node lives."""
-    nodes = live_nodes(client)
-    current = affinity(client, key)
-    node = choose_node(current, nodes)
-    if node is None:
-        return None
-    return node.id if node.id == current else claim_affinity(client, key, node.id, current)
+    node = place(affinity(client, key), live_nodes(client),
+                 lambda node_id, previous: claim_affinity(client, key, node_id, previous))
+    return None if node is None else node.id
 
 
 def release_affinity(client: redis.Redis, number: str, node_id: str) -> None:

@@ -26,6 +26,7 @@ class Live:
         self.rooms, self.affinity_of, self.down = rooms, affinity, down
         self.nodes = [NODE_A, NODE_B] if nodes is None else nodes
         self.claims: list[tuple[str, str, str | None]] = []
+        self.reads: list[str] = []
 
     def _up(self) -> None:
         if self.down:
@@ -41,6 +42,7 @@ class Live:
 
     def trunks(self) -> list[TrunkSettings]:
         self._up()
+        self.reads.append("trunks")
         return [CARRIER]
 
     def affinity(self, key: str) -> str | None:
@@ -48,6 +50,7 @@ class Live:
 
     def live_nodes(self) -> list[NodeStatus]:
         self._up()
+        self.reads.append("nodes")
         return self.nodes
 
     def claim_affinity(self, key: str, node_id: str, previous: str | None) -> str:
@@ -300,3 +303,9 @@ def test_a_trunk_number_of_a_room_reaches_the_bridge_as_that_room() -> None:
     route(ksr, live)
     assert ksr.called("setuser") == [("1000",)] and live.claims == [("1000", "b", None)]
     assert (f"{routes.CALLER_HEADER}: trunk carrier\r\n",) in ksr.called("hdr.append")
+
+
+def test_an_invite_reads_nodes_and_trunks_once() -> None:
+    ksr, live = initial({"$fU": "102", "$rU": "84951234567"}), Live()  # identified, routed, placed
+    route(ksr, live)
+    assert sorted(live.reads) == ["nodes", "trunks"]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from conference.placement import NodeStatus, choose_node
+from conference.placement import NodeStatus, choose_node, place
 
 
 def node(node_id: str, load: int, capacity: int = 10) -> NodeStatus:
@@ -35,3 +35,17 @@ def test_status_round_trips_through_a_dict() -> None:
     status = node("a", 3)
     assert NodeStatus.from_dict(status.as_dict()) == status
     assert status.sip_uri == "sip:127.0.0.1:5080"
+
+
+def test_place_records_a_new_choice_and_follows_a_faster_claim() -> None:
+    a, b = NodeStatus("a", "h", 1, 10, 5), NodeStatus("b", "h", 2, 10, 1)
+    claims: list[tuple[str, str | None]] = []
+
+    def claim(node_id: str, previous: str | None) -> str:
+        claims.append((node_id, previous))
+        return "a"  # another worker chose a first
+
+    assert place("a", [a, b], claim) == a and claims == []  # its live node: no claim
+    assert place(None, [a, b], claim) == a and claims == [("b", None)]
+    assert place("gone", [b], lambda node_id, previous: node_id) == b
+    assert place(None, [], claim) is None
