@@ -155,12 +155,10 @@ class BridgeNode:
         elif isinstance(event, DialRequest):
             if (room := self.rooms.get(event.room)) is not None:
                 self.dial(room, event.number, event.by)
-        elif isinstance(event, dialin.Lookup | dialin.Transfer):
-            if (service := self.rooms.get(DIAL_IN_ROOM)) is not None:
-                if isinstance(event, dialin.Lookup):
-                    self.meetings.look_up(service, event.member, event.code)
-                else:
-                    self.meetings.transfer(service, event.member, event.code, event.role)
+        elif isinstance(event, dialin.Lookup) and (service := self.rooms.get(DIAL_IN_ROOM)) is not None:
+            self.meetings.look_up(service, event.member, event.code)
+        elif isinstance(event, dialin.Transfer) and (service := self.rooms.get(DIAL_IN_ROOM)) is not None:
+            self.meetings.transfer(service, event.member, event.code, event.role)
         elif isinstance(event, sip.Answered):
             if (room := self.rooms.get(event.call.room or "")) is not None:
                 room.answered(event.call)
@@ -208,8 +206,7 @@ class BridgeNode:
         number, controller_is_caller = anchor
         state = rules.Room(RoomSettings(call.room or ""), kind=rules.Kind.CALL, anchor=number,
                            controller_is_caller=controller_is_caller)
-        room = self.rooms[call.room or ""] = LiveRoom(call.room or "", state, self)
-        room.arrive(call, state.settings, locked_out=False)
+        self.open_room(call.room or "", state).arrive(call, state.settings, locked_out=False)
 
     def answer(self, call: sip.RoomCall) -> None:
         if call.ended:
@@ -299,22 +296,24 @@ class BridgeNode:
         decision = self.allowed(inviter, number, on_behalf=not (first or by == SCHEDULE))
         if isinstance(decision, Refuse):
             log.warning("room %s: %s may not invite %s (%d)", room.number, by, number, decision.code)
-            room.invited(call, by)
-            room.leave(call, decision.code)
-            self.bill(call, decision.code)
+            self.not_dialled(room, call, by, decision.code)
             return None
         try:
             call.dial(f"sip:{number}@{self.proxy}")
         except pj.Error as exc:
             log.error("room %s: cannot dial %s: %s", room.number, number, exc.info())
-            room.invited(call, by)
-            room.leave(call, 503)
-            self.bill(call, 503)
+            self.not_dialled(room, call, by, 503)
             return None
         self.calls[call.key] = call
         self.metrics.call("dialled")
         room.invited(call, by, decision.number if isinstance(decision, numberplan.ToExtension) else None)
         return call
+
+    def not_dialled(self, room: LiveRoom, call: sip.RoomCall, by: str, status: int) -> None:
+        """A call that never went out fails like one refused at once: the room says why, and it is billed."""
+        room.invited(call, by)
+        room.leave(call, status)
+        self.bill(call, status)
 
     def allowed(self, inviter: rules.Member | None, number: str, on_behalf: bool = True) -> numberplan.Decision:
         """The number plan as for the inviting extension calling `number` itself: no toll fraud by

@@ -132,7 +132,7 @@ def start_and_end(repository: MeetingRepository, client: redis.Redis, alive: lis
 
 
 def end_time(repository: MeetingRepository, client: redis.Redis, meeting: Meeting, now: datetime) -> None:
-    present = sum(1 for p in live.participants(client, meeting.room) if p.get("state") != "ringing")
+    present = len(live.participants(client, meeting.room))  # only those past the greeting are listed
     outcome = at_end(meeting, present)
     node = live.home_node(client, DIAL_IN_ROOM)
     if isinstance(outcome, End):
