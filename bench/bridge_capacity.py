@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import settings
 from conference.rooms import RoomSettings
-from stack import config as stack_config
 from stack.supervisor import Supervisor
 from store import live
 from tests.support.audio import write_tone
@@ -64,7 +64,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         var = Path(tmp) / "var"
         path = write_config(var, capacity=1000)
-        config = stack_config.load(path)
+        config = settings.load(path)
         supervisor = Supervisor(config, path, echo=None)
         supervisor.start(only={"redis", "bridge"})
         try:
@@ -72,8 +72,8 @@ def main() -> None:
             subprocess.run(["taskset", "-apc", "0", str(bridge_pid)], check=True, capture_output=True)
             rooms = live.connect(config.redis_url)
             for number in range(8000, 8000 + args.max // ROOM_SIZE + 1):  # loadgen's room numbers
-                settings = RoomSettings(str(number), announce_count=False, mute_notifications=True)
-                live.put_entry(rooms, live.ROOMS, str(number), settings.as_dict())
+                room = RoomSettings(str(number), announce_count=False, mute_notifications=True)
+                live.put_entry(rooms, live.ROOMS, str(number), room.as_dict())
             tone = write_tone(Path(tmp) / "tone.wav", 440.0, 30)
             target = f"{config.bridge.address}:{config.bridge.sip_port}"
             for calls in range(args.start, args.max + 1, args.step):

@@ -15,7 +15,7 @@ import time
 import pjsua2 as pj
 
 from bridge import sip
-from stack.config import BridgeConfig
+from settings import BridgeConfig
 
 
 class LoadCall(pj.Call):

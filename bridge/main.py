@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 import signal
 
+import settings
 from bridge.metrics import NodeMetrics
 from bridge.node import BridgeNode
-from stack import config as stack_config
 from store import live
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    config = stack_config.load()
+    config = settings.load()
     metrics = NodeMetrics(config.bridge.id)
     metrics.serve(config.bridge.address, config.bridge.metrics_port)
     queue_client = live.queue_connection(config.redis_url)

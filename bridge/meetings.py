@@ -16,7 +16,7 @@ from conference import dialin
 from conference import room as rules
 from conference.rooms import RoomSettings
 from conference.schedule import ROOM_PREFIX
-from stack.config import ConferencesConfig
+from settings import ConferencesConfig
 from store import live
 from workers.meetings import enqueue_attendance, enqueue_emptied
 

@@ -34,7 +34,7 @@ from conference.placement import NodeStatus
 from conference.rooms import RoomSettings
 from conference.schedule import DIAL_IN_ROOM, ROOM_PREFIX
 from conference.talking import Talk, observe_level
-from stack.config import BridgeConfig, ConferencesConfig
+from settings import BridgeConfig, ConferencesConfig
 from stack.sounds import ensure_music, ensure_silence
 from store import live
 from store.cdrs import spool

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pjsua2 as pj
 
 from conference.billing import Leg
-from stack.config import BridgeConfig
+from settings import BridgeConfig
 
 _REQUEST_LINE = re.compile(r"^INVITE\s+sips?:([^@;>\s]+)@", re.IGNORECASE)
 _FROM = re.compile(r"^(?:From|f)\s*:\s*(.*)$", re.IGNORECASE | re.MULTILINE)

@@ -16,10 +16,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import KSR  # provided by Kamailio
 import redis
 
+import settings
 from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.placement import NodeStatus
 from kemi import routes
-from stack import config as stack_config
 from store import live
 
 
@@ -74,7 +74,7 @@ def mod_init() -> kamailio:
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     logging.getLogger("kamconf").addHandler(handler)
     logging.getLogger("kamconf").setLevel(logging.INFO)
-    config = stack_config.load()
+    config = settings.load()
     return kamailio(RedisLiveState(config.redis_url), config.sip.realm, config.conferences.dial_in)
 
 

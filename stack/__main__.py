@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from stack import config as stack_config
+import settings
 from stack.components import components
 from stack.supervisor import START_TIMEOUT, StartError, Supervisor, wait_for
 
@@ -22,21 +22,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stack")
     parser.add_argument("command", choices=["run", "up", "down", "status"])
     args = parser.parse_args(argv)
-    config_file = Path(os.environ.get("KAMCONF_CONFIG") or stack_config.DEFAULT_FILE).resolve()
+    config_file = Path(os.environ.get("KAMCONF_CONFIG") or settings.DEFAULT_FILE).resolve()
     try:
-        config = stack_config.load(config_file if config_file.exists() else None)
-    except stack_config.ConfigError as exc:
+        config = settings.load(config_file if config_file.exists() else None)
+    except settings.ConfigError as exc:
         print(f"kamconf: bad configuration: {exc}", file=sys.stderr)
         return 2
     handler = {"run": run, "up": up, "down": down, "status": status}[args.command]
     return handler(config, config_file)
 
 
-def pid_file(config: stack_config.Config) -> Path:
+def pid_file(config: settings.Config) -> Path:
     return config.var_path / "run" / "stack.pid"
 
 
-def run(config: stack_config.Config, config_file: Path) -> int:
+def run(config: settings.Config, config_file: Path) -> int:
     supervisor = Supervisor(config, config_file)
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -61,7 +61,7 @@ def run(config: stack_config.Config, config_file: Path) -> int:
     return 1 if exited else 0
 
 
-def running_pid(config: stack_config.Config) -> int | None:
+def running_pid(config: settings.Config) -> int | None:
     try:
         pid = int(pid_file(config).read_text().strip())
         os.kill(pid, 0)
@@ -70,7 +70,7 @@ def running_pid(config: stack_config.Config) -> int | None:
         return None
 
 
-def up(config: stack_config.Config, config_file: Path) -> int:
+def up(config: settings.Config, config_file: Path) -> int:
     if running_pid(config):
         print("kamconf: already up")
         return status(config, config_file)
@@ -94,7 +94,7 @@ def up(config: stack_config.Config, config_file: Path) -> int:
     return 1
 
 
-def report_failure(config: stack_config.Config, log_path: Path) -> None:
+def report_failure(config: settings.Config, log_path: Path) -> None:
     lines = log_path.read_text(errors="replace").splitlines()
     failed = [line for line in lines if line.startswith(FAILED_MARK)]
     if not failed:
@@ -111,7 +111,7 @@ def report_failure(config: stack_config.Config, log_path: Path) -> None:
         print("\n".join(tail), file=sys.stderr)
 
 
-def down(config: stack_config.Config, config_file: Path) -> int:
+def down(config: settings.Config, config_file: Path) -> int:
     pid = running_pid(config)
     if pid is None:
         print("kamconf: not running")
@@ -127,7 +127,7 @@ def down(config: stack_config.Config, config_file: Path) -> int:
     return 0
 
 
-def status(config: stack_config.Config, config_file: Path) -> int:
+def status(config: settings.Config, config_file: Path) -> int:
     all_up = True
     for component in components(config, config_file):
         healthy = component.healthy()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stack.config import ROOT, Config
+from settings import ROOT, Config
 
 PYTHON = sys.executable
 

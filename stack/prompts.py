@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from conference.prompts import LANGUAGES, pieces
-from stack.config import ROOT
+from settings import ROOT
 
 CATALOGUES = ROOT / "prompts"
 OUTPUT = ROOT / "build" / "prompts"

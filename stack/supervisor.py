@@ -18,8 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from settings import Config
 from stack.components import components, missing_programs, prepare_dirs
-from stack.config import Config
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0

@@ -14,7 +14,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from stack import config as stack_config
+import settings
 from store import directory, live
 from store.cdrs import CdrRepository
 from store.migrations import migrated_engine
@@ -41,7 +41,7 @@ def shown_url(url: str) -> str:
         return "(malformed URL)"
 
 
-def migrate(config: stack_config.Config) -> Engine:
+def migrate(config: settings.Config) -> Engine:
     """The configured database, created if it is a new SQLite file, at the newest schema."""
     where = shown_url(config.database_url)
     try:
@@ -53,7 +53,7 @@ def migrate(config: stack_config.Config) -> Engine:
         raise BootstrapError(f"database {where}: cannot migrate: {one_line(exc)}") from exc
 
 
-def project(config: stack_config.Config, engine: Engine) -> int:
+def project(config: settings.Config, engine: Engine) -> int:
     """Replace the Redis projections (rooms, extensions, trunks) with what SQL holds; the number of rooms."""
     sessions, client = make_sessions(engine), live.connect(config.redis_url)
     try:
@@ -67,10 +67,10 @@ def project(config: stack_config.Config, engine: Engine) -> int:
         raise BootstrapError(f"database {shown_url(config.database_url)}: {one_line(cause)}") from exc
 
 
-def load_config(program: str) -> stack_config.Config | None:
+def load_config(program: str) -> settings.Config | None:
     """The configuration, or None after saying on stderr why it cannot be read."""
     try:
-        return stack_config.load()
+        return settings.load()
     except (ValueError, OSError) as exc:  # a missing file, bad TOML, an unknown or mistyped setting
         print(f"{program}: config: {one_line(exc)}", file=sys.stderr)
         return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, jsonify
 from flask.typing import ResponseReturnValue
 
-from stack import config as stack_config
+import settings
 from store import directory, live
 from store.cdrs import CdrRepository
 from store.conferences import MeetingRepository
@@ -29,8 +29,8 @@ from web.services import EXTENSION, Services, services
 MAX_BODY = 64 * 1024
 
 
-def create_app(config: stack_config.Config | None = None) -> Flask:
-    config = config or stack_config.load()
+def create_app(config: settings.Config | None = None) -> Flask:
+    config = config or settings.load()
     engine = make_engine(config.database_url)
     sessions = make_sessions(engine)
     client = live.connect(config.redis_url)

@@ -6,7 +6,7 @@ import redis
 from rq import Queue
 from sqlalchemy import select
 
-from stack import config as stack_config
+import settings
 from stack.prompts import RATES, speak
 from store.cdrs import CdrRepository
 from store.migrations import migrated_engine
@@ -16,13 +16,13 @@ from store.sql import Extension, make_sessions
 QUEUE = "kamconf"
 
 
-def recordings_folder(config: stack_config.Config) -> RecordingRepository:
+def recordings_folder(config: settings.Config) -> RecordingRepository:
     return RecordingRepository(make_sessions(migrated_engine(config)), config.var_path / "recordings")
 
 
 def import_recording(recording_id: str) -> bool:
     """File a finished recording in SQL (the bridge enqueues this when a session ends)."""
-    return recordings_folder(stack_config.load()).import_one(recording_id)
+    return recordings_folder(settings.load()).import_one(recording_id)
 
 
 def enqueue_import(client: redis.Redis, recording_id: str) -> None:
@@ -31,13 +31,13 @@ def enqueue_import(client: redis.Redis, recording_id: str) -> None:
                                             job_id=f"import-recording-{recording_id}", result_ttl=3600)
 
 
-def cdr_spool(config: stack_config.Config) -> CdrRepository:
+def cdr_spool(config: settings.Config) -> CdrRepository:
     return CdrRepository(make_sessions(migrated_engine(config)), config.var_path / "cdrs")
 
 
 def import_cdr(record_id: str) -> bool:
     """File a call detail record the bridge spooled when a leg ended."""
-    return cdr_spool(stack_config.load()).import_one(record_id)
+    return cdr_spool(settings.load()).import_one(record_id)
 
 
 def enqueue_cdr(client: redis.Redis, record_id: str) -> None:
@@ -48,7 +48,7 @@ def enqueue_cdr(client: redis.Redis, record_id: str) -> None:
 def speak_name(number: str) -> bool:
     """Synthesize an extension's display name for local conferences that announce callers
     (sounds/names/<number>-<rate>.wav); no extension or no name: no file. True if spoken."""
-    config = stack_config.load()
+    config = settings.load()
     folder = config.var_path / "sounds" / "names"
     with make_sessions(migrated_engine(config))() as session:
         extension = session.scalars(select(Extension).where(Extension.number == number)).first()

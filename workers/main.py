@@ -9,14 +9,14 @@ import socket
 import redis
 from rq import Queue, Worker
 
-from stack import config as stack_config
+import settings
 from workers.jobs import QUEUE
 from workers.meetings import keep_rounds_going
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    config = stack_config.load()
+    config = settings.load()
     connection = redis.Redis.from_url(config.redis_url)
     name = f"kamconf-{socket.gethostname()}-{os.getpid()}"
     worker = Worker([Queue(QUEUE, connection=connection)], connection=connection, name=name)

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 import redis
 from rq import Queue
 
+import settings
 from conference.invitations import message, recipients
 from conference.schedule import DIAL_IN_ROOM, End, Extend, Meeting, State, at_end, ended, extended
-from stack import config as stack_config
 from store import live
 from store.conferences import MeetingRepository
 from store.migrations import migrated_engine
@@ -46,7 +46,7 @@ def keep_rounds_going(client: redis.Redis) -> None:
 
 
 def tick(periodic: bool = False) -> None:
-    config = stack_config.load()
+    config = settings.load()
     repository = MeetingRepository(make_sessions(migrated_engine(config)))
     client = live.connect(config.redis_url, timeout=2.0)
     queue_client = live.queue_connection(config.redis_url)
@@ -74,7 +74,7 @@ def queue_reminders(repository: MeetingRepository, now: datetime) -> None:
             repository.remind_once(meeting)
 
 
-def deliver(repository: MeetingRepository, config: stack_config.Config, now: datetime) -> None:
+def deliver(repository: MeetingRepository, config: settings.Config, now: datetime) -> None:
     for mail_id, code, kind, recipient in repository.mail_due(now):
         meeting = repository.get(code)
         person = next((p for p in recipients(meeting) if p.email == recipient), None)
@@ -93,13 +93,13 @@ def deliver(repository: MeetingRepository, config: stack_config.Config, now: dat
         log.info("conference %s: %s sent to %s", code, kind, recipient)
 
 
-def send(settings: stack_config.MailConfig, mail: object) -> None:
-    with smtplib.SMTP(settings.host, settings.port, timeout=SMTP_TIMEOUT) as smtp:
-        if settings.username:
+def send(server: settings.MailConfig, mail: object) -> None:
+    with smtplib.SMTP(server.host, server.port, timeout=SMTP_TIMEOUT) as smtp:
+        if server.username:
             smtp.ehlo()
             if smtp.has_extn("starttls"):
                 smtp.starttls()
-            smtp.login(settings.username, settings.password)
+            smtp.login(server.username, server.password)
         smtp.send_message(mail)  # type: ignore[arg-type]
 
 
@@ -151,7 +151,7 @@ def end_time(repository: MeetingRepository, client: redis.Redis, meeting: Meetin
 
 def meeting_emptied(code: str) -> None:
     """The bridge's room of a current conference emptied: the last one hung up, so it is over."""
-    config = stack_config.load()
+    config = settings.load()
     repository = MeetingRepository(make_sessions(migrated_engine(config)))
     now = datetime.now(UTC)
     meeting = repository.get(code)
@@ -177,7 +177,7 @@ def next_start(client: redis.Redis, alive: list[Meeting], now: datetime) -> None
 
 def record_attendance(participant: str, code: str, caller: str, role: str, how: str, when: float,
                       joined: bool) -> None:
-    config = stack_config.load()
+    config = settings.load()
     repository = MeetingRepository(make_sessions(migrated_engine(config)))
     if joined:
         repository.attended(participant, code, caller, role, how, when)

@@ -15,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-from stack.config import Config
+from settings import Config
 from store.sql import make_engine
 
 HERE = Path(__file__).resolve().parent

@@ -8,7 +8,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from stack import config as stack_config
+import settings
 from stack.components import components
 from stack.supervisor import wait_for
 from tests.support.stack import write_config
@@ -43,7 +43,7 @@ def test_up_status_token_down(tmp_path: Path) -> None:
 
 def test_up_names_the_component_that_failed(tmp_path: Path) -> None:
     config = write_config(tmp_path / "var")
-    sip_port = stack_config.load(config).sip.port
+    sip_port = settings.load(config).sip.port
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
         taken.bind(("127.0.0.1", sip_port))  # something else holds Kamailio's port
         up = make("up", config)
@@ -55,7 +55,7 @@ def test_up_names_the_component_that_failed(tmp_path: Path) -> None:
 
 def test_ctrl_c_stops_everything_make_run_started(tmp_path: Path) -> None:
     config_file = write_config(tmp_path / "var")
-    config = stack_config.load(config_file)
+    config = settings.load(config_file)
     # make and the supervisor share a process group, as in a terminal; Ctrl-C signals the group.
     run = subprocess.Popen(["make", "-s", "run"], cwd=ROOT, env={**os.environ, "KAMCONF_CONFIG": str(config_file)},
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)

@@ -11,7 +11,7 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from stack import config as stack_config
+import settings
 from store import live
 from store.migrations import upgrade
 from store.sql import make_engine, make_sessions
@@ -44,13 +44,13 @@ def write_config(folder: Path, redis_port: int, extra: str = "", var_dir: Path |
 
 
 @pytest.fixture
-def config(tmp_path: Path, redis_srv: RedisServer) -> stack_config.Config:
+def config(tmp_path: Path, redis_srv: RedisServer) -> settings.Config:
     """Configuration for this test; its file is var_path / "kamconf.toml"."""
-    return stack_config.load(write_config(tmp_path, redis_srv.port), env={})
+    return settings.load(write_config(tmp_path, redis_srv.port), env={})
 
 
 @pytest.fixture
-def app(config: stack_config.Config, client: redis.Redis) -> Flask:
+def app(config: settings.Config, client: redis.Redis) -> Flask:
     upgrade(make_engine(config.database_url))
     return create_app(config)
 
@@ -61,6 +61,6 @@ def api(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def auth(config: stack_config.Config, app: Flask) -> dict[str, str]:
+def auth(config: settings.Config, app: Flask) -> dict[str, str]:
     token = create_token(make_sessions(make_engine(config.database_url)))
     return {"Authorization": f"Bearer {token}"}

@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+import settings
 from conference.schedule import ended
-from stack import config as stack_config
 from store.conferences import MeetingRepository
 from store.sql import make_engine, make_sessions
 from tests.integration.conftest import write_config
@@ -42,12 +42,12 @@ def post(api: FlaskClient, auth: dict[str, str], body: dict[str, Any]) -> dict[s
     return dict(response.get_json())
 
 
-def repository(config: stack_config.Config) -> MeetingRepository:
+def repository(config: settings.Config) -> MeetingRepository:
     return MeetingRepository(make_sessions(make_engine(config.database_url)))
 
 
 def test_a_conference_is_scheduled_listed_edited_and_cancelled(
-    api: FlaskClient, auth: dict[str, str], config: stack_config.Config
+    api: FlaskClient, auth: dict[str, str], config: settings.Config
 ) -> None:
     made = post(api, auth, MEETING)
     assert made["code"].isdigit() and len(made["code"]) == 6 and made["state"] == "scheduled"
@@ -79,7 +79,7 @@ def test_a_conference_is_scheduled_listed_edited_and_cancelled(
     assert api.patch(f"/api/v1/conferences/{made['code']}", json={"topic": "x"}, headers=auth).status_code == 409
 
 
-def test_live_changes_repeat_and_templates(api: FlaskClient, auth: dict[str, str], config: stack_config.Config) -> None:
+def test_live_changes_repeat_and_templates(api: FlaskClient, auth: dict[str, str], config: settings.Config) -> None:
     now = post(api, auth, {**MEETING, "immediate": True})
     extended = api.post(f"/api/v1/conferences/{now['code']}/extend", json={"minutes": 15}, headers=auth)
     assert extended.get_json()["end_utc"] > now["end_utc"]
@@ -116,19 +116,19 @@ def test_bad_conferences_name_the_field(api: FlaskClient, auth: dict[str, str], 
 
 def test_mail_goes_out_with_a_calendar_and_waits_out_a_dead_server(
     tmp_path: Path, redis_srv: RedisServer, app: Flask, api: FlaskClient, auth: dict[str, str],
-    smtp: tuple[Inbox, int], config: stack_config.Config
+    smtp: tuple[Inbox, int], config: settings.Config
 ) -> None:
     inbox, port = smtp
     made = post(api, auth, MEETING)
     repo = repository(config)
-    dead = stack_config.load(write_config(tmp_path, redis_srv.port, f"[mail]\nport = {free_port()}\n"), env={})
+    dead = settings.load(write_config(tmp_path, redis_srv.port, f"[mail]\nport = {free_port()}\n"), env={})
     deliver(repo, dead, datetime.now(UTC))  # nobody listens there: kept, to try again
     status = api.get(f"/api/v1/conferences/{made['code']}/mail", headers=auth).get_json()
     assert all(m["attempts"] == 1 and not m["sent"] and m["last_error"] for m in status)
-    deliver(repo, stack_config.load(write_config(tmp_path, redis_srv.port, f"[mail]\nport = {port}\n"), env={}),
+    deliver(repo, settings.load(write_config(tmp_path, redis_srv.port, f"[mail]\nport = {port}\n"), env={}),
             datetime.now(UTC))
     assert inbox.messages == []  # not before its retry time
-    live = stack_config.load(write_config(tmp_path, redis_srv.port, f"[mail]\nport = {port}\n"), env={})
+    live = settings.load(write_config(tmp_path, redis_srv.port, f"[mail]\nport = {port}\n"), env={})
     deliver(repo, live, datetime.now(UTC) + timedelta(minutes=2))
     assert sorted(m["To"] for m in inbox.messages) == ["boris@example.org", "owner@example.com"]
     guest = next(m for m in inbox.messages if m["To"] == "boris@example.org")
@@ -144,7 +144,7 @@ def test_mail_goes_out_with_a_calendar_and_waits_out_a_dead_server(
     assert kinds.count("reminder") == 2  # one per address
 
 
-def test_meeting_end_is_recorded(config: stack_config.Config, app: Flask, api: FlaskClient,
+def test_meeting_end_is_recorded(config: settings.Config, app: Flask, api: FlaskClient,
                                  auth: dict[str, str]) -> None:
     made = post(api, auth, {**MEETING, "immediate": True})
     at = datetime.now(UTC)

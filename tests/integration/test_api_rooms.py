@@ -25,9 +25,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
+import settings
 from conference.fields import FieldError
 from conference.rooms import RoomSettings, pin_matches, validate_create, validate_patch
-from stack import config as stack_config
 from store import bootstrap, live
 from store.migrations import upgrade
 from store.projected import ConflictError
@@ -219,12 +219,12 @@ def test_an_unexpected_failure_is_a_json_500(app: Flask, api: FlaskClient, auth:
 
 
 def test_redis_refusing_means_503_and_sql_unchanged(
-    config: stack_config.Config, app: Flask, auth: dict[str, str], client: redis.Redis
+    config: settings.Config, app: Flask, auth: dict[str, str], client: redis.Redis
 ) -> None:
     api = app.test_client()
     api.post("/api/v1/rooms", json={"number": "20", "name": "before"}, headers=auth)
     elsewhere = write_config(config.var_path / "down", free_port(), var_dir=config.var_path)
-    down = create_app(stack_config.load(elsewhere, env={})).test_client()
+    down = create_app(settings.load(elsewhere, env={})).test_client()
     failed(down.post("/api/v1/rooms", json={"number": "21"}, headers=auth), 503, "unavailable")
     failed(down.patch("/api/v1/rooms/20", json={"name": "after"}, headers=auth), 503, "unavailable")
     failed(down.delete("/api/v1/rooms/20", headers=auth), 503, "unavailable")
@@ -267,7 +267,7 @@ class FailingCommit(Session):
 
 
 def test_a_failed_commit_takes_the_change_back_out_of_redis(
-    config: stack_config.Config, app: Flask, client: redis.Redis
+    config: settings.Config, app: Flask, client: redis.Redis
 ) -> None:
     engine = make_engine(config.database_url)
     good = RoomRepository(make_sessions(engine), client)
@@ -284,7 +284,7 @@ def test_a_failed_commit_takes_the_change_back_out_of_redis(
 
 
 def test_concurrent_changes_of_one_room_are_both_kept(
-    config: stack_config.Config, app: Flask, client: redis.Redis
+    config: settings.Config, app: Flask, client: redis.Redis
 ) -> None:
     sessions = make_sessions(make_engine(config.database_url))
     mine, theirs = RoomRepository(sessions, client), RoomRepository(sessions, client)
@@ -321,12 +321,12 @@ def test_health(api: FlaskClient) -> None:
     assert response.status_code == 200 and response.get_json() == {"status": "ok"}
 
 
-def test_health_refuses_a_database_that_is_not_migrated(config: stack_config.Config, client: redis.Redis) -> None:
+def test_health_refuses_a_database_that_is_not_migrated(config: settings.Config, client: redis.Redis) -> None:
     message = failed(create_app(config).test_client().get("/healthz"), 503, "unavailable")
     assert "store.bootstrap" in message
 
 
-def test_the_migrations_build_exactly_the_models(config: stack_config.Config) -> None:
+def test_the_migrations_build_exactly_the_models(config: settings.Config) -> None:
     engine = make_engine(config.database_url)
     upgrade(engine)
     upgrade(engine)  # idempotent
@@ -369,7 +369,7 @@ def run(module: str, config_file: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_bootstrap_migrates_and_rebuilds_the_projection(
-    config: stack_config.Config, client: redis.Redis, monkeypatch: pytest.MonkeyPatch,
+    config: settings.Config, client: redis.Redis, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("KAMCONF_CONFIG", str(config.var_path / "kamconf.toml"))
@@ -399,7 +399,7 @@ def test_bootstrap_says_in_one_line_what_is_unreachable(tmp_path: Path, redis_sr
                         no_db.stderr)
 
 
-def test_token_prints_one_working_token_and_nothing_else(config: stack_config.Config, client: redis.Redis) -> None:
+def test_token_prints_one_working_token_and_nothing_else(config: settings.Config, client: redis.Redis) -> None:
     config_file = config.var_path / "kamconf.toml"
     first, second = run("web.token", config_file), run("web.token", config_file)  # migrates a new DB once
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
@@ -409,7 +409,7 @@ def test_token_prints_one_working_token_and_nothing_else(config: stack_config.Co
         assert api.get("/api/v1/rooms", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 
-def test_gunicorn_serves_the_app_from_kamconf_config(config: stack_config.Config, client: redis.Redis) -> None:
+def test_gunicorn_serves_the_app_from_kamconf_config(config: settings.Config, client: redis.Redis) -> None:
     config_file = config.var_path / "kamconf.toml"
     assert run("store.bootstrap", config_file).returncode == 0
     token = run("web.token", config_file).stdout.strip()

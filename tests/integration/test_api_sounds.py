@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from stack import config as stack_config
+import settings
 from tests.integration.test_api_rooms import failed
 from tests.support.audio import levels
 from web.sounds import library
@@ -36,7 +36,7 @@ def upload(api: FlaskClient, auth: dict[str, str], data: bytes, filename: str = 
 
 
 @pytest.fixture
-def folder(config: stack_config.Config) -> Path:
+def folder(config: settings.Config) -> Path:
     return config.var_path / "sounds" / "library"
 
 

@@ -7,20 +7,20 @@ import uuid
 from flask import Flask
 from flask.testing import FlaskClient
 
+import settings
 from conference.billing import Leg, LegKind, record
-from stack import config as stack_config
 from store.cdrs import CdrRepository, spool
 from store.sql import make_engine, make_sessions
 
 
-def spooled(config: stack_config.Config, leg: Leg, status: int, answered: float | None, started: float) -> str:
+def spooled(config: settings.Config, leg: Leg, status: int, answered: float | None, started: float) -> str:
     cdr = record(leg, uuid.uuid4().hex, "bridge-1", status, started, answered, started + 70, cancelled=False)
     spool(config.var_path / "cdrs", cdr)
     return str(cdr["id"])
 
 
 def test_spooled_records_are_filed_once_and_listed_with_filters(
-    config: stack_config.Config, app: Flask, api: FlaskClient, auth: dict[str, str]
+    config: settings.Config, app: Flask, api: FlaskClient, auth: dict[str, str]
 ) -> None:
     repository = CdrRepository(make_sessions(make_engine(config.database_url)), config.var_path / "cdrs")
     day = 1_780_000_000.0  # 2026-05-28

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import redis
 
+import settings
 from conference.placement import NodeStatus
 from conference.rooms import RoomSettings
-from stack import config as stack_config
 from store import live
 from store.migrations import upgrade
 from store.rooms import RoomRepository
@@ -68,7 +68,7 @@ def test_release_only_by_the_node_that_holds_the_room(client: redis.Redis) -> No
     assert live.affinity(client, "1") is None
 
 
-def test_bootstrap_migrates_and_rebuilds_the_projection(config: stack_config.Config, client: redis.Redis) -> None:
+def test_bootstrap_migrates_and_rebuilds_the_projection(config: settings.Config, client: redis.Redis) -> None:
     engine = make_engine(config.database_url)
     upgrade(engine)
     RoomRepository(make_sessions(engine), client).create(RoomSettings(number="42", name="kept"))

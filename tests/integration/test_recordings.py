@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+import settings
 from bridge.recorder import RUNNING, recover, write_sidecar
-from stack import config as stack_config
 from store.migrations import migrated_engine
 from store.recordings import RecordingRepository
 from store.sql import make_sessions
@@ -19,17 +19,17 @@ from tests.support.audio import levels, write_tone
 RECORDING_ID = "4100-1795350000000-bridge-1"
 
 
-def folder(config: stack_config.Config) -> Path:
+def folder(config: settings.Config) -> Path:
     path = config.var_path / "recordings"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def repository(config: stack_config.Config) -> RecordingRepository:
+def repository(config: settings.Config) -> RecordingRepository:
     return RecordingRepository(make_sessions(migrated_engine(config)), folder(config))
 
 
-def finished(config: stack_config.Config, tmp_path: Path, recording_id: str = RECORDING_ID) -> Path:
+def finished(config: settings.Config, tmp_path: Path, recording_id: str = RECORDING_ID) -> Path:
     audio = write_tone(folder(config) / f"{recording_id}.wav", 440.0, 2.0)
     write_sidecar(folder(config), {"id": recording_id, "room": "4100", "node": "bridge-1",
                                    "started_at": 1795350000.0, "ended_at": 1795350002.0,
@@ -37,7 +37,7 @@ def finished(config: stack_config.Config, tmp_path: Path, recording_id: str = RE
     return audio
 
 
-def test_a_recording_left_running_is_completed_with_all_its_audio(config: stack_config.Config,
+def test_a_recording_left_running_is_completed_with_all_its_audio(config: settings.Config,
                                                                    tmp_path: Path) -> None:
     whole = write_tone(tmp_path / "whole.wav", 440.0, 3.0)
     running = folder(config) / f"{RECORDING_ID}{RUNNING}"
@@ -52,7 +52,7 @@ def test_a_recording_left_running_is_completed_with_all_its_audio(config: stack_
     assert not running.exists()
 
 
-def test_import_is_idempotent_and_import_all_files_what_the_queue_missed(config: stack_config.Config,
+def test_import_is_idempotent_and_import_all_files_what_the_queue_missed(config: settings.Config,
                                                                           tmp_path: Path) -> None:
     finished(config, tmp_path)
     repo = repository(config)
@@ -65,13 +65,13 @@ def test_import_is_idempotent_and_import_all_files_what_the_queue_missed(config:
     assert only["start"].startswith("2026-11-22")
 
 
-def test_a_sidecar_without_audio_is_not_filed(config: stack_config.Config) -> None:
+def test_a_sidecar_without_audio_is_not_filed(config: settings.Config) -> None:
     write_sidecar(folder(config), {"id": RECORDING_ID, "room": "4100", "node": "n", "started_at": 0,
                                    "ended_at": 1, "participants": [], "file": "x.wav"})
     assert repository(config).import_one(RECORDING_ID) is False
 
 
-def test_api_lists_and_serves_recordings(config: stack_config.Config, api: FlaskClient, auth: dict[str, str],
+def test_api_lists_and_serves_recordings(config: settings.Config, api: FlaskClient, auth: dict[str, str],
                                          tmp_path: Path) -> None:
     finished(config, tmp_path)
     repository(config).import_all()

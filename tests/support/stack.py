@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from stack import config as stack_config
+import settings
 from stack.supervisor import Supervisor, wait_for
 from store import live
 from tests.support.ports import free_port, free_range
@@ -53,7 +53,7 @@ def write_config(var_dir: Path, mail_port: int | None = None, **bridge: Any) -> 
 @contextmanager
 def running_stack(var_dir: Path, mail_port: int | None = None, **bridge: Any) -> Iterator[Stack]:
     path = write_config(var_dir, mail_port, **bridge)
-    config = stack_config.load(path)
+    config = settings.load(path)
     supervisor = Supervisor(config, path, echo=None)
     try:
         supervisor.start()
@@ -63,7 +63,7 @@ def running_stack(var_dir: Path, mail_port: int | None = None, **bridge: Any) ->
 
 
 class Stack:
-    def __init__(self, config: stack_config.Config, path: Path, supervisor: Supervisor) -> None:
+    def __init__(self, config: settings.Config, path: Path, supervisor: Supervisor) -> None:
         self.config = config
         self.config_file = path
         self.supervisor = supervisor

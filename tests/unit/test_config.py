@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from stack import config
+import settings as config
 
 
 def test_defaults_match_the_documented_contract() -> None:
