@@ -177,7 +177,10 @@ class BridgeNode:
         self.calls[call_id] = call
         call.room, call.caller, call.extension, call.name = event.room, event.caller, event.extension, event.name
         answer = pj.CallOpParam()
-        if event.room is None or not self.may_enter(event.room, event.anchor is not None, event.extension):
+        if event.refused:
+            answer.statusCode = event.refused
+            log.warning("refused a call from %s: %d (not vouched for by Kamailio)", event.source, event.refused)
+        elif event.room is None or not self.may_enter(event.room, event.anchor is not None, event.extension):
             answer.statusCode = 404
         elif self.stopping or len(self.calls) > self.config.capacity:
             answer.statusCode = 503

@@ -34,6 +34,8 @@ class Incoming:
     extension: str | None = None  # the caller proved to Kamailio to be this extension
     name: str = ""  # display name of the From header
     anchor: tuple[str, bool] | None = None  # a "#" call: (number to call, the caller controls it)
+    refused: int = 0  # a SIP status: the request is not one Kamailio vouched for, refuse it
+    source: str = ""  # the previous hop's address, ip:port
 
 
 @dataclass(frozen=True)
