@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from conference.address import local
 from conference.extensions import ExtensionSettings, TrunkSettings
 
-LOCAL_CONFERENCE = "*8"
+LOCAL_CONFERENCE = "*8"  # what a phone dials: *8<extension>; the room's own name is conference.address's
 MAX_FORWARDS = 5
 
 
@@ -71,7 +72,7 @@ class ToLocalConference:
     @property
     def room(self) -> str:
         """How the bridge and the affinity map know the conference."""
-        return LOCAL_CONFERENCE + self.owner
+        return str(local(self.owner))
 
 
 @dataclass(frozen=True)

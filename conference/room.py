@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from conference import keypad
+from conference.address import Kind  # owned by the room address; kept importable here as rules.Kind
 from conference.mixing import MUSIC, Link
 from conference.prompts import MAX_COUNT, count_sentence
 from conference.rooms import RoomSettings, pin_matches
@@ -41,14 +42,6 @@ class Stage(StrEnum):
 class Role(StrEnum):
     USER = "user"
     ADMIN = "admin"
-
-
-class Kind(StrEnum):
-    ROOM = "room"  # a numbered room: any extension in it may invite
-    LOCAL = "local"  # an extension's *8 conference: its owner invites and moderates
-    CALL = "call"  # a call anchored for "#" consult and merge (conference.consult)
-    SCHEDULED = "scheduled"  # a scheduled conference (seed 001): it calls everyone; its owner chairs
-    DIAL_IN = "dial_in"  # the scheduled conferences' dial-in service (conference.dialin)
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,11 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from conference.address import _PREFIX, DIAL_IN, Kind, RoomAddress, scheduled
 from conference.fields import FieldError, Rule, boolean, clean, digits, integer, or_null, require, text
 from conference.rooms import MAX_NAME_LENGTH, MAX_PIN_LENGTH, MAX_SOUND_ID
 
 AUTO_EXTEND_STEPS = (0, 15, 30, 45, 60)  # minutes (seed 004)
-ROOM_PREFIX = "conf-"  # a scheduled conference's room on a bridge node: conf-<code>
-DIAL_IN_ROOM = "dial-in"  # the dial-in service's room; scheduled conferences run on its node
 IMMEDIATE_MINUTES = 60  # an immediate conference without an end lasts this long (and may run on)
 MAX_PARTICIPANTS = 500
 MAX_REMINDER_MINUTES = 7 * 24 * 60
@@ -30,11 +29,23 @@ _NUMBER = re.compile(r"^\+?[0-9]{1,32}$")
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])(:[0-5][0-9])?$")  # seconds for tests and scripts
 
 
+# Until bridge/ and kemi/ format and parse through conference.address (issue 8); remove then.
+ROOM_PREFIX = _PREFIX[Kind.SCHEDULED]
+DIAL_IN_ROOM = str(DIAL_IN)
+
+
 class State(StrEnum):
     SCHEDULED = "scheduled"
     CURRENT = "current"
     PAST = "past"
     CANCELLED = "cancelled"
+
+
+class JoinedBy(StrEnum):
+    """How a participant came into a scheduled conference (its attendance)."""
+
+    CALLED = "called"  # the conference called them (at its start, or invited by *8)
+    DIAL_IN = "dial-in"  # through the dial-in service, with the conference code
 
 
 @dataclass(frozen=True)
@@ -81,8 +92,9 @@ class Meeting:
         return moment.astimezone(ZoneInfo(self.zone))
 
     @property
-    def room(self) -> str:
-        return ROOM_PREFIX + self.code
+    def address(self) -> RoomAddress:
+        """Its room on the bridge node (of the dial-in service: scheduled conferences run there)."""
+        return scheduled(self.code)
 
     def numbers(self) -> list[str]:
         """Whom the conference calls at its start: the owner first, each number once."""

@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from conference.address import DIAL_IN
 from conference.extensions import ExtensionSettings, TrunkSettings
-from conference.schedule import DIAL_IN_ROOM
 from store import live, migrations
 from store.projected import ExistsError, NotFoundError, ProjectedRepository
 from store.rooms import RoomRepository
@@ -48,7 +48,7 @@ class Services:
     def tell_bridge(self, op: str, code: str, **fields: str) -> None:
         """A live change of a current conference (lock, end, extended) to the node running it."""
         try:
-            node = live.home_node(self.client, DIAL_IN_ROOM)
+            node = live.home_node(self.client, str(DIAL_IN))
             if node is not None:
                 live.command(self.client, node, op=op, code=code, **fields)
         except redis.RedisError as exc:

@@ -15,8 +15,9 @@ import redis
 from rq import Queue
 
 import settings
+from conference.address import DIAL_IN
 from conference.invitations import message, recipients
-from conference.schedule import DIAL_IN_ROOM, End, Extend, Meeting, State, at_end, ended, extended
+from conference.schedule import End, Extend, Meeting, State, at_end, ended, extended
 from store import live
 from store.conferences import MeetingRepository
 from store.migrations import migrated_engine
@@ -122,7 +123,7 @@ def start_and_end(repository: MeetingRepository, client: redis.Redis, alive: lis
             end_time(repository, client, meeting, now)
         elif not client.exists(live.LAUNCHED.format(f"{meeting.code}:{meeting.revision}")):
             # Scheduled conferences run on the node of the dial-in service, so both meet in one place.
-            node = live.home_node(client, DIAL_IN_ROOM)
+            node = live.home_node(client, str(DIAL_IN))
             if node is None:
                 log.error("conference %s: no live bridge node to start it on; trying again next round",
                           meeting.code)
@@ -132,9 +133,9 @@ def start_and_end(repository: MeetingRepository, client: redis.Redis, alive: lis
 
 
 def end_time(repository: MeetingRepository, client: redis.Redis, meeting: Meeting, now: datetime) -> None:
-    present = len(live.participants(client, meeting.room))  # only those past the greeting are listed
+    present = len(live.participants(client, str(meeting.address)))  # only those past the greeting are listed
     outcome = at_end(meeting, present)
-    node = live.home_node(client, DIAL_IN_ROOM)
+    node = live.home_node(client, str(DIAL_IN))
     if isinstance(outcome, End):
         repository.update(meeting.code, lambda m: ended(m, now))
         live.delete_entry(client, live.MEETINGS, meeting.code)

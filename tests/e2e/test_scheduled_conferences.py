@@ -11,6 +11,7 @@ from typing import Any
 
 import icalendar
 
+from conference import address
 from stack.prompts import prompt_file
 from stack.supervisor import wait_for
 from store import live
@@ -82,7 +83,7 @@ def test_everyone_is_called_at_the_start_and_waits_with_music_for_the_owner(
 
 
 def people(stack: Stack, code: str) -> list[dict[str, Any]]:
-    return live.participants(live.connect(stack.config.redis_url), f"conf-{code}")
+    return live.participants(live.connect(stack.config.redis_url), str(address.scheduled(code)))
 
 
 def get(stack: Stack, code: str) -> dict[str, Any]:
@@ -185,7 +186,8 @@ def test_an_unanswered_call_is_tried_again_and_the_end_time_extends_a_busy_confe
     owner.wait_for("recorded", 15)
     assert heard_prompt(heard, "conference_extended")
     assert wait_for(lambda: get(stack, made["code"])["state"] == "past", timeout=20)
-    failed = [e for e in events(stack) if e.get("type") == "call_failed" and e.get("room") == f"conf-{made['code']}"]
+    room = str(address.scheduled(made["code"]))
+    failed = [e for e in events(stack) if e.get("type") == "call_failed" and e.get("room") == room]
     assert [int(e["attempt"]) for e in failed] == [1, 2]
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import redis
 
 import settings
+from conference.address import DIAL_IN
 from conference.placement import NodeStatus
 from conference.rooms import RoomSettings
 from store import live
@@ -110,11 +111,12 @@ def test_old_failures_fall_out_of_the_window(client: redis.Redis) -> None:
 
 
 def test_home_node_keeps_a_live_affinity_and_replaces_a_dead_one(client: redis.Redis) -> None:
-    assert live.home_node(client, "dial-in") is None  # no node lives
+    service = str(DIAL_IN)
+    assert live.home_node(client, service) is None  # no node lives
     live.heartbeat(client, NODE, ttl=5)
-    assert live.home_node(client, "dial-in") == "n1" and live.affinity(client, "dial-in") == "n1"
+    assert live.home_node(client, service) == "n1" and live.affinity(client, service) == "n1"
     other = NodeStatus("n2", "127.0.0.1", 5081, capacity=10, load=0)
     live.heartbeat(client, other, ttl=5)
-    assert live.home_node(client, "dial-in") == "n1"  # stays where it is, though n2 is emptier
+    assert live.home_node(client, service) == "n1"  # stays where it is, though n2 is emptier
     live.deregister(client, "n1")
-    assert live.home_node(client, "dial-in") == "n2"
+    assert live.home_node(client, service) == "n2"

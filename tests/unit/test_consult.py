@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conference import address
 from conference.consult import links, transition
 from conference.keypad import Abandon, Consult, Hold, Merge
 from conference.mixing import MUSIC
@@ -27,7 +28,8 @@ from conference.rooms import RoomSettings
 
 
 def call(controller_is_caller: bool = True) -> Room:
-    return Room(RoomSettings("call-1"), kind=Kind.CALL, anchor="89001", controller_is_caller=controller_is_caller)
+    return Room(RoomSettings(str(address.call("1"))), kind=Kind.CALL, anchor="89001",
+                controller_is_caller=controller_is_caller)
 
 
 def run(start: Room, *events: Event) -> tuple[Room, list[Effect]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conference.address import DIAL_IN
 from conference.dialin import Looked, Lookup, Transfer, transition
 from conference.room import Arrived, Digit, Hangup, Left, Play, PromptDone, Role, Room, Stage
 from conference.rooms import RoomSettings
@@ -22,7 +23,7 @@ def run(room: Room, *events: Any) -> tuple[Room, list[Any]]:
 
 
 def caller() -> tuple[Room, list[Any]]:
-    return run(Room(RoomSettings("dial-in")), Arrived("c", "sip:c@x"))
+    return run(Room(RoomSettings(str(DIAL_IN))), Arrived("c", "sip:c@x"))
 
 
 def test_the_code_then_star_is_looked_up() -> None:
