@@ -15,10 +15,9 @@ from conference.address import DIAL_IN
 from conference.extensions import ExtensionSettings, TrunkSettings
 from store import live, migrations
 from store.projected import ExistsError, NotFoundError, ProjectedRepository
+from store.queue import enqueue_name, enqueue_tick
 from store.rooms import RoomRepository
 from web.errors import ApiError
-from workers.jobs import enqueue_name
-from workers.meetings import enqueue_tick
 
 log = logging.getLogger("kamconf.web")
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import redis
-from rq import Queue
 from sqlalchemy import select
 
 import settings
 from stack.prompts import RATES, speak
 from store.cdrs import CdrRepository
 from store.migrations import migrated_engine
+from store.queue import QUEUE as QUEUE  # re-exported until workers/main.py imports it from store.queue
+from store.queue import enqueue_cdr as enqueue_cdr  # re-exported until bridge/ imports it from store.queue
+from store.queue import enqueue_import as enqueue_import  # likewise
 from store.recordings import RecordingRepository
 from store.sql import Extension, make_sessions
-
-QUEUE = "kamconf"
 
 
 def recordings_folder(config: settings.Config) -> RecordingRepository:
@@ -25,12 +24,6 @@ def import_recording(recording_id: str) -> bool:
     return recordings_folder(settings.load()).import_one(recording_id)
 
 
-def enqueue_import(client: redis.Redis, recording_id: str) -> None:
-    # A deterministic job id: a retried enqueue never files the recording twice at once.
-    Queue(QUEUE, connection=client).enqueue(import_recording, recording_id,
-                                            job_id=f"import-recording-{recording_id}", result_ttl=3600)
-
-
 def cdr_spool(config: settings.Config) -> CdrRepository:
     return CdrRepository(make_sessions(migrated_engine(config)), config.var_path / "cdrs")
 
@@ -38,11 +31,6 @@ def cdr_spool(config: settings.Config) -> CdrRepository:
 def import_cdr(record_id: str) -> bool:
     """File a call detail record the bridge spooled when a leg ended."""
     return cdr_spool(settings.load()).import_one(record_id)
-
-
-def enqueue_cdr(client: redis.Redis, record_id: str) -> None:
-    Queue(QUEUE, connection=client).enqueue(import_cdr, record_id, job_id=f"import-cdr-{record_id}",
-                                            result_ttl=3600)
 
 
 def speak_name(number: str) -> bool:
@@ -61,7 +49,3 @@ def speak_name(number: str) -> bool:
         return False
     speak(name, language, folder, number)
     return True
-
-
-def enqueue_name(client: redis.Redis, number: str) -> None:
-    Queue(QUEUE, connection=client).enqueue(speak_name, number, result_ttl=600)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import time
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -21,23 +20,15 @@ from conference.schedule import End, Extend, Meeting, State, at_end, ended, exte
 from store import live
 from store.conferences import MeetingRepository
 from store.migrations import migrated_engine
+from store.queue import QUEUE, ROUND, enqueue_tick
+from store.queue import enqueue_attendance as enqueue_attendance  # re-exported until bridge/ imports store.queue
+from store.queue import enqueue_emptied as enqueue_emptied  # likewise
 from store.sql import make_sessions
-from workers.jobs import QUEUE
 
 log = logging.getLogger("kamconf.worker")
 
-ROUND = timedelta(seconds=5)
 CHAIN = "kamconf:meetings:chain"  # present while the periodic rounds run (refreshed by each)
 SMTP_TIMEOUT = 10
-
-
-def enqueue_tick(client: redis.Redis, periodic: bool = False) -> None:
-    queue = Queue(QUEUE, connection=client)
-    if periodic:
-        # A new id each time: RQ deletes a finished job's id, which would take the next one with it.
-        queue.enqueue_in(ROUND, tick, True, job_id=f"meetings-round-{time.time_ns()}", result_ttl=0)
-    else:
-        queue.enqueue(tick, False, result_ttl=0)
 
 
 def keep_rounds_going(client: redis.Redis) -> None:
@@ -162,10 +153,6 @@ def meeting_emptied(code: str) -> None:
         log.info("conference %s ended: the last participant left", code)
 
 
-def enqueue_emptied(client: redis.Redis, code: str) -> None:
-    Queue(QUEUE, connection=client).enqueue(meeting_emptied, code, result_ttl=0)
-
-
 def next_start(client: redis.Redis, alive: list[Meeting], now: datetime) -> None:
     """A round at the very start time of the next conference, not up to a round later."""
     upcoming = [m for m in alive if m.state(now) == State.SCHEDULED]
@@ -184,9 +171,3 @@ def record_attendance(participant: str, code: str, caller: str, role: str, how: 
         repository.attended(participant, code, caller, role, how, when)
     else:
         repository.left(participant, when)
-
-
-def enqueue_attendance(client: redis.Redis, participant: str, code: str, caller: str, role: str, how: str,
-                       when: float, joined: bool) -> None:
-    Queue(QUEUE, connection=client).enqueue(record_attendance, participant, code, caller, role, how, when, joined,
-                                            result_ttl=0)
