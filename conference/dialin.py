@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
 from conference.mixing import Link
 from conference.room import (
@@ -30,7 +29,7 @@ from conference.room import (
     Step,
     add_member,
 )
-from conference.schedule import dial_in_role
+from conference.schedule import LiveMeeting, dial_in_role
 
 MAX_CODE = 16
 
@@ -46,7 +45,7 @@ class Looked:
     """What the live state holds for the code: None, or the projected conference."""
 
     member: str
-    meeting: dict[str, Any] | None
+    meeting: LiveMeeting | None
     now: float  # Unix time
 
 
@@ -106,15 +105,15 @@ def _looked(step: Step, member: Member, event: Looked, effects: list[Effect | Lo
     meeting = event.meeting
     if meeting is None:
         _goodbye(step, member.id, "no_such_conference")
-    elif event.now < float(meeting["start"]):
+    elif event.now < meeting.start:
         _goodbye(step, member.id, "not_started")
-    elif meeting.get("chair_password") or meeting.get("guest_password"):
-        passwords = (meeting.get("chair_password"), meeting.get("guest_password"))
-        step.set(dataclasses.replace(member, stage=Stage.PIN, target=str(meeting["code"]), passwords=passwords))
+    elif meeting.chair_password or meeting.guest_password:
+        passwords = (meeting.chair_password, meeting.guest_password)
+        step.set(dataclasses.replace(member, stage=Stage.PIN, target=meeting.code, passwords=passwords))
         step.effects.append(Play(member.id, ("enter_password",)))
     else:
-        step.set(dataclasses.replace(member, stage=Stage.ANNOUNCING, target=str(meeting["code"])))
-        effects.append(Transfer(member.id, str(meeting["code"]), Role.USER))
+        step.set(dataclasses.replace(member, stage=Stage.ANNOUNCING, target=meeting.code))
+        effects.append(Transfer(member.id, meeting.code, Role.USER))
 
 
 def _goodbye(step: Step, member_id: str, prompt: str) -> None:

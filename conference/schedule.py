@@ -60,6 +60,43 @@ class Person:
 
 
 @dataclass(frozen=True)
+class LiveMeeting:
+    """What a bridge node needs of a scheduled or current conference, projected by the worker
+    into Redis (store.live.MEETINGS) for the dial-in service and the start."""
+
+    code: str
+    start: float  # Unix time: before it, dial-in callers hear "not started"
+    end: float  # Unix time, as now planned
+    owner: str | None = None  # the owner's number: who chairs
+    numbers: tuple[str, ...] = ()  # called at the start (auto_invite), the owner first
+    greeting_sound_id: int | None = None
+    max_participants: int = 0  # 0 = unlimited
+    chair_password: str | None = None
+    guest_password: str | None = None
+    locked: bool = False
+    auto_invite: bool = True
+
+    @property
+    def address(self) -> RoomAddress:
+        return scheduled(self.code)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "numbers": list(self.numbers)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LiveMeeting:
+        """Read back from the projection. Keys this version does not know are ignored and missing
+        ones (but the code and times) take their defaults, so a worker and a bridge of different
+        versions can share one projection during an upgrade."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        fields = {key: value for key, value in data.items() if key in known}
+        fields.update(code=str(data["code"]), start=float(data["start"]), end=float(data["end"]),
+                      numbers=tuple(str(number) for number in fields.get("numbers") or ()),
+                      max_participants=int(fields.get("max_participants") or 0))
+        return cls(**fields)
+
+
+@dataclass(frozen=True)
 class Meeting:
     code: str  # the dial-in code; unique
     topic: str
@@ -104,13 +141,12 @@ class Meeting:
                 found.append(person.number)
         return found
 
-    def projected(self) -> dict[str, Any]:
+    def projected(self) -> LiveMeeting:
         """What a bridge node needs of it (store.live.MEETINGS)."""
-        return {"code": self.code, "owner": self.owner.number, "numbers": self.numbers(),
-                "greeting_sound_id": self.greeting_sound_id, "max_participants": self.max_participants,
-                "chair_password": self.chair_password, "guest_password": self.guest_password,
-                "start": self.start.timestamp(), "end": self.end.timestamp(), "locked": self.locked,
-                "auto_invite": self.auto_invite}
+        return LiveMeeting(self.code, self.start.timestamp(), self.end.timestamp(), owner=self.owner.number,
+                           numbers=tuple(self.numbers()), greeting_sound_id=self.greeting_sound_id,
+                           max_participants=self.max_participants, chair_password=self.chair_password,
+                           guest_password=self.guest_password, locked=self.locked, auto_invite=self.auto_invite)
 
 
 def _email(value: Any) -> bool:

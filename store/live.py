@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import redis
 
 from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.placement import NodeStatus, place
+from conference.schedule import LiveMeeting
 
 ROOMS = "kamconf:rooms"  # hash: room number -> room settings (JSON)
 NODES = "kamconf:nodes"  # set of node ids ever registered
@@ -69,6 +70,17 @@ def replace_table(client: redis.Redis, table: str, entries: Mapping[str, Mapping
 def get_entry(client: redis.Redis, table: str, key: str) -> dict[str, Any] | None:
     raw = client.hget(table, key)
     return None if raw is None else json.loads(raw)
+
+
+def replace_meetings(client: redis.Redis, meetings: Iterable[LiveMeeting]) -> None:
+    """The scheduled and current conferences, all of them (the worker's round)."""
+    replace_table(client, MEETINGS, {meeting.code: meeting.as_dict() for meeting in meetings})
+
+
+def meeting(client: redis.Redis, code: str) -> LiveMeeting | None:
+    """The scheduled or current conference with dial-in code `code`; None: none (or no longer)."""
+    data = get_entry(client, MEETINGS, code)
+    return None if data is None else LiveMeeting.from_dict(data)
 
 
 def entries(client: redis.Redis, table: str) -> dict[str, dict[str, Any]]:

@@ -102,7 +102,7 @@ def project(repository: MeetingRepository, client: redis.Redis, now: datetime) -
     # A current one may have started long ago if people stayed on; a week back is plenty.
     alive = [m for m in repository.between(now - timedelta(days=7), now + timedelta(days=400))
              if m.state(now) in (State.SCHEDULED, State.CURRENT)]
-    live.replace_table(client, live.MEETINGS, {m.code: m.projected() for m in alive})
+    live.replace_meetings(client, [m.projected() for m in alive])
     return alive
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from conference.address import DIAL_IN
 from conference.dialin import Looked, Lookup, Transfer, transition
 from conference.room import Arrived, Digit, Hangup, Left, Play, PromptDone, Role, Room, Stage
 from conference.rooms import RoomSettings
+from conference.schedule import LiveMeeting
 
 NOW = 1_800_000_000.0
-OPEN = {"code": "123456", "start": NOW - 60, "chair_password": None, "guest_password": None}
-GUARDED = {**OPEN, "chair_password": "11", "guest_password": "22"}
+OPEN = LiveMeeting("123456", start=NOW - 60, end=NOW + 3600)
+GUARDED = replace(OPEN, chair_password="11", guest_password="22")
 
 
 def run(room: Room, *events: Any) -> tuple[Room, list[Any]]:
@@ -55,7 +57,7 @@ def test_passwords_decide_the_role_and_three_wrong_ones_hang_up() -> None:
 
 def test_too_early_or_unknown_codes_are_told_so_and_hung_up() -> None:
     room, _ = run(caller()[0], *(Digit("c", d) for d in "1*"))
-    _, effects = transition(room, Looked("c", {**OPEN, "start": NOW + 600}, NOW))
+    _, effects = transition(room, Looked("c", replace(OPEN, start=NOW + 600), NOW))
     assert effects == [Play("c", ("not_started",))]
     room, effects = transition(room, Looked("c", None, NOW))
     assert effects == [Play("c", ("no_such_conference",))]
