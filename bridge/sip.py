@@ -6,7 +6,6 @@ the queue after every libHandleEvents, so no decision is taken inside PJSIP.
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from collections import deque
@@ -14,17 +13,9 @@ from dataclasses import dataclass
 
 import pjsua2 as pj
 
+from bridge.inbound import Gate, read_invite
 from conference.billing import Leg
 from settings import BridgeConfig
-
-_REQUEST_LINE = re.compile(r"^INVITE\s+sips?:([^@;>\s]+)@", re.IGNORECASE)
-_FROM = re.compile(r"^(?:From|f)\s*:\s*(.*)$", re.IGNORECASE | re.MULTILINE)
-_URI = re.compile(r"<([^>]*)>|(\S+?)(?:;|$)")
-_DISPLAY = re.compile(r'^\s*(?:"((?:[^"\\]|\\.)*)"|([^<"]*?))\s*<')
-# Kamailio strips this header from what callers send and sets it (kemi.routes.CALLER_HEADER).
-_ANCHOR = re.compile(r"^X-Kamconf-Anchor\s*:\s*(\+?[0-9]+)\s+(caller|callee)\s*$", re.IGNORECASE | re.MULTILINE)
-_CALLER = re.compile(r"^X-Kamconf-Caller\s*:\s*extension\s+([0-9]+)\s*$", re.IGNORECASE | re.MULTILINE)
-
 
 @dataclass(frozen=True)
 class Incoming:
@@ -65,42 +56,6 @@ class Digit:
 
 
 Event = Incoming | MediaReady | Ended | Answered | Digit
-
-
-def room_number(whole_msg: str) -> str | None:
-    """The room is the user part of the INVITE's request URI (it survives proxies)."""
-    first = whole_msg.lstrip().split("\r\n", 1)[0].split("\n", 1)[0]
-    match = _REQUEST_LINE.match(first)
-    return match.group(1) if match else None
-
-
-def extension_of(whole_msg: str) -> str | None:
-    """The extension Kamailio vouches the caller is, if any."""
-    match = _CALLER.search(whole_msg)
-    return match.group(1) if match else None
-
-
-def anchor_of(whole_msg: str) -> tuple[str, bool] | None:
-    """For a call anchored for "#" (kemi.routes.ANCHOR_HEADER): the number and whether the caller controls."""
-    match = _ANCHOR.search(whole_msg)
-    return (match.group(1), match.group(2).lower() == "caller") if match else None
-
-
-def display_name_of(whole_msg: str) -> str:
-    header = _FROM.search(whole_msg)
-    match = _DISPLAY.match(header.group(1)) if header else None
-    if not match:
-        return ""
-    return (match.group(1) if match.group(1) is not None else match.group(2) or "").strip()
-
-
-def caller_of(whole_msg: str) -> str:
-    """The From URI, without display name or tag."""
-    header = _FROM.search(whole_msg)
-    if not header:
-        return ""
-    uri = _URI.search(header.group(1).strip())
-    return (uri.group(1) or uri.group(2) or "") if uri else ""
 
 
 class RoomCall(pj.Call):
@@ -159,15 +114,18 @@ class RoomCall(pj.Call):
 
 
 class NodeAccount(pj.Account):
-    def __init__(self, events: deque[object]) -> None:
+    def __init__(self, events: deque[object], gate: Gate) -> None:
         super().__init__()
         self.events = events
+        self.gate = gate
 
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
         call = RoomCall(self, prm.callId)
-        message = prm.rdata.wholeMsg
-        self.events.append(Incoming(call, room_number(message), caller_of(message), extension_of(message),
-                                    display_name_of(message), anchor_of(message)))
+        source = str(prm.rdata.srcAddress)
+        invite = read_invite(prm.rdata.wholeMsg, source, self.gate, time.time())
+        vouched = invite.vouched
+        self.events.append(Incoming(call, invite.room, invite.caller, vouched.extension, invite.name,
+                                    vouched.anchored, invite.refused, source))
 
 
 def start_endpoint(config: BridgeConfig) -> pj.Endpoint:
@@ -209,7 +167,7 @@ def _prefer_codecs(endpoint: pj.Endpoint, wideband: bool) -> None:
         endpoint.codecSetPriority(codec.codecId, priority)
 
 
-def create_account(config: BridgeConfig, events: deque[object]) -> NodeAccount:
+def create_account(config: BridgeConfig, events: deque[object], gate: Gate) -> NodeAccount:
     acc_cfg = pj.AccountConfig()
     acc_cfg.idUri = f"sip:{config.id}@{config.address}:{config.sip_port}"
     acc_cfg.mediaConfig.transportConfig.boundAddress = config.address
@@ -217,7 +175,7 @@ def create_account(config: BridgeConfig, events: deque[object]) -> NodeAccount:
     acc_cfg.mediaConfig.transportConfig.port = config.rtp_port_min
     acc_cfg.mediaConfig.transportConfig.portRange = config.rtp_port_max - config.rtp_port_min
     acc_cfg.natConfig.iceEnabled = False
-    account = NodeAccount(events)
+    account = NodeAccount(events, gate)
     account.create(acc_cfg, True)
     return account
 

@@ -75,18 +75,19 @@ def mod_init() -> kamailio:
     logging.getLogger("kamconf").addHandler(handler)
     logging.getLogger("kamconf").setLevel(logging.INFO)
     config = settings.load()
-    return kamailio(RedisLiveState(config.redis_url), config.sip.realm, config.conferences.dial_in)
+    site = routes.Site(config.sip.realm, settings.read_secret(config), config.conferences.dial_in)
+    return kamailio(RedisLiveState(config.redis_url), site)
 
 
 class kamailio:  # noqa: N801  (the class name app_python3 expects)
-    def __init__(self, live_state: RedisLiveState, realm: str, dial_in: str) -> None:
-        self.live, self.realm, self.dial_in = live_state, realm, dial_in
+    def __init__(self, live_state: RedisLiveState, site: routes.Site) -> None:
+        self.live, self.site = live_state, site
 
     def child_init(self, rank: int) -> int:
         return 0
 
     def ksr_request_route(self, msg: Any) -> int:
-        return _guarded("request", routes.request_route, KSR, self.live, self.realm, self.dial_in)
+        return _guarded("request", routes.request_route, KSR, self.live, self.site)
 
     def ksr_onreply_media(self, msg: Any) -> int:
         return _guarded("reply", routes.reply_with_media, KSR)

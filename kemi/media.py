@@ -10,7 +10,9 @@ ANSWER_FLAGS = "replace-origin replace-session-connection ICE=remove"
 
 
 def has_sdp(ksr: Any) -> bool:
-    return ksr.textops.has_body_type("application/sdp") > 0
+    """An SDP body, or a multipart one (SIP-I trunks add ISUP beside the SDP): rtpengine rewrites
+    the SDP part of either, so no media reaches a bridge node around it."""
+    return any(ksr.textops.has_body_type(kind) > 0 for kind in ("application/sdp", "multipart/mixed"))
 
 
 def offer(ksr: Any) -> bool:

@@ -6,15 +6,17 @@ worker is its own interpreter, so shared state is Redis (store/live.py).
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from conference import numberplan
+from conference import address, numberplan, vouch
 from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.numberplan import Caller, CallerKind, Refuse, ToExtension, ToLocalConference, ToRoom, ToTrunk
 from conference.placement import NodeStatus, place
-from conference.schedule import DIAL_IN_ROOM
 from kemi import media
 from kemi.request import SipRequest
 
@@ -30,11 +32,20 @@ SANITY_URI_CHECKS = 7
 AUTH_HA1 = 1  # pv_auth_check flags: the password given is HA1
 AUTH_SAME_USER = 1  # pv_auth_check checks: the auth user is the From (To for REGISTER) user
 CHALLENGE_QOP = 1  # auth_challenge flags: ask for qop=auth
-# Told to the bridge on every call it receives; never believed from outside.
-CALLER_HEADER = "X-Kamconf-Caller"
-# A call anchored for "#": the number the bridge is to call, and whose "#" it is ("caller" or "callee").
-ANCHOR_HEADER = "X-Kamconf-Anchor"
+# Headers of ours in what a caller sends are removed whatever their case (a POSIX class per letter:
+# Kamailio's header-name regex is case-sensitive).
+OUR_HEADERS = "^" + "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in vouch.PREFIX)
 ALLOW = "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER\r\n"
+
+
+@dataclass(frozen=True)
+class Site:
+    """This installation's routing settings: the digest realm, the dial-in number, the vouching key."""
+
+    realm: str
+    secret: bytes
+    dial_in: str = ""
+    clock: Callable[[], float] = time.time
 
 
 class LiveState(numberplan.Directory, Protocol):
@@ -86,7 +97,7 @@ class ReadOnce:
         return self.live.claim_affinity(key, node_id, previous)
 
 
-def request_route(ksr: Any, live: LiveState, realm: str, dial_in: str = "") -> None:
+def request_route(ksr: Any, live: LiveState, site: Site) -> None:
     if not initial_checks(ksr):
         return
     request = SipRequest.read(ksr)
@@ -108,13 +119,13 @@ def request_route(ksr: Any, live: LiveState, realm: str, dial_in: str = "") -> N
     if request.method == "ACK":
         return  # stray ACK without a transaction: nothing to do
     if request.method == "REGISTER":
-        guarded(ksr, request, lambda: register(ksr, request, live, realm))
+        guarded(ksr, request, lambda: register(ksr, request, live, site.realm))
         return
     if request.method != "INVITE":
         ksr.hdr.append(ALLOW)
         ksr.sl.sl_send_reply(405, "Method Not Allowed")
         return
-    guarded(ksr, request, lambda: invite(ksr, request, ReadOnce(live), realm, dial_in))
+    guarded(ksr, request, lambda: invite(ksr, request, ReadOnce(live), site))
 
 
 def guarded(ksr: Any, request: SipRequest, route: Any) -> None:
@@ -189,16 +200,15 @@ def identify(ksr: Any, request: SipRequest, live: LiveState, realm: str) -> Call
     return Caller(CallerKind.EXTENSION, extension) if authenticated(ksr, extension, realm) else None
 
 
-def invite(ksr: Any, request: SipRequest, live: LiveState, realm: str, dial_in: str = "") -> None:
-    caller = identify(ksr, request, live, realm)
+def invite(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> None:
+    caller = identify(ksr, request, live, site.realm)
     if caller is None:
         return
     ksr.hdr.remove("Route")
-    ksr.hdr.remove(CALLER_HEADER)
-    ksr.hdr.remove(ANCHOR_HEADER)
-    if dial_in and request.user == dial_in:
+    ksr.textops.remove_hf_re(OUR_HEADERS)
+    if site.dial_in and request.user == site.dial_in:
         # The scheduled conferences' service number is open to anyone, as a room is.
-        to_bridge(ksr, request, live, DIAL_IN_ROOM, caller)
+        to_bridge(ksr, request, live, site, str(address.DIAL_IN), vouched(caller))
         return
     decision = numberplan.decide(caller, request.user or "", live)
     if isinstance(decision, Refuse):
@@ -209,12 +219,11 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, realm: str, dial_in: 
     side = consult_side(caller, decision, live)
     if side is not None and isinstance(decision, ToExtension | ToTrunk):
         # Seed 002: the call runs through a bridge node from its first INVITE, so "#" can build a conference.
-        key = "call-" + hashlib.sha1(request.call_id.encode()).hexdigest()[:16]
-        ksr.hdr.append(f"{ANCHOR_HEADER}: {decision.number} {side}\r\n")
-        to_bridge(ksr, request, live, key, caller)
+        anchored = dataclasses.replace(vouched(caller), anchor=decision.number, controller_is_caller=side == "caller")
+        to_bridge(ksr, request, live, site, str(address.call(request.call_id)), anchored)
     elif isinstance(decision, ToRoom | ToLocalConference):
         key = decision.number if isinstance(decision, ToRoom) else decision.room
-        to_bridge(ksr, request, live, key, caller)
+        to_bridge(ksr, request, live, site, key, vouched(caller))
     elif isinstance(decision, ToExtension):
         ksr.setuser(decision.number)
         if ksr.registrar.lookup("location") < 0:
@@ -239,26 +248,27 @@ def consult_side(caller: Caller, decision: numberplan.Decision, live: LiveState)
     return None
 
 
-def to_bridge(ksr: Any, request: SipRequest, live: LiveState, key: str, caller: Caller) -> None:
+def to_bridge(ksr: Any, request: SipRequest, live: LiveState, site: Site, key: str, caller: vouch.Vouched) -> None:
     node = place(live.affinity(key), live.live_nodes(),
                  lambda node_id, previous: live.claim_affinity(key, node_id, previous))
     if node is None:
         log.error("no live bridge node for room %s", key)
         service_unavailable(ksr)
         return
-    ksr.hdr.append(f"{CALLER_HEADER}: {caller_tag(caller)}\r\n")
+    signed = vouch.sign(site.secret, request.call_id, key, caller, site.clock())
+    ksr.hdr.append(f"{vouch.HEADER}: {signed}\r\n")
     ksr.setuser(key)  # the bridge knows the room by it (a trunk's number or a forwarding led here)
     ksr.setdsturi(node.sip_uri)
     anchor_and_relay(ksr, request)
 
 
-def caller_tag(caller: Caller) -> str:
-    """How the bridge learns who calls: "extension 100", "trunk carrier", "bridge" or "anonymous"."""
+def vouched(caller: Caller) -> vouch.Vouched:
+    """What the bridge is told of who calls: an extension, a trunk, a bridge node, or anonymous."""
     if caller.extension is not None:
-        return f"extension {caller.extension.number}"
+        return vouch.Vouched("extension", caller.extension.number)
     if caller.trunk is not None:
-        return f"trunk {caller.trunk.name}"
-    return str(caller.kind)
+        return vouch.Vouched("trunk", caller.trunk.name)
+    return vouch.Vouched(str(caller.kind))
 
 
 def anchor_and_relay(ksr: Any, request: SipRequest) -> None:

@@ -28,6 +28,9 @@ class SipConfig:
     port: int = 5060
     # Digest realm of extensions' passwords: changing it invalidates every stored password.
     realm: str = "kamconf"
+    # Kamailio signs what it vouches for to bridge nodes with this key (conference.vouch). Relative
+    # to var_dir; made at the first start. Every Kamailio and bridge host needs the same file.
+    secret_file: str = "secrets/vouch.key"
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ class BridgeConfig:
     heartbeat_interval: float = 2.0
     heartbeat_ttl: int = 6
     metrics_port: int = 9180  # Prometheus scrape endpoint, on `address`
+    # Other Kamailio nodes whose calls this node takes (ip:port, comma-separated); [sip]'s always.
+    trusted_proxies: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,16 @@ class Config:
         return ROOT / self.var_dir
 
     @property
+    def secret_path(self) -> Path:
+        return self.var_path / self.sip.secret_file
+
+    @property
+    def proxies(self) -> frozenset[str]:
+        """The Kamailio addresses (ip:port) a bridge node takes calls from."""
+        extra = {p.strip() for p in self.bridge.trusted_proxies.split(",") if p.strip()}
+        return frozenset({f"{self.sip.address}:{self.sip.port}", *extra})
+
+    @property
     def redis_url(self) -> str:
         return f"redis://{self.redis.address}:{self.redis.port}/{self.redis.db}"
 
@@ -120,6 +135,20 @@ class Config:
 
 class ConfigError(ValueError):
     pass
+
+
+MIN_SECRET_CHARS = 32
+
+
+def read_secret(config: Config) -> bytes:
+    """The key Kamailio and the bridge share; a missing or short one is a configuration error."""
+    try:
+        secret = config.secret_path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the vouching key {config.secret_path}: {exc.strerror}") from exc
+    if len(secret) < MIN_SECRET_CHARS:
+        raise ConfigError(f"the vouching key {config.secret_path} is shorter than {MIN_SECRET_CHARS} characters")
+    return secret.encode()
 
 
 def load(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Config:

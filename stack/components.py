@@ -7,6 +7,7 @@ which start the same stack on random ports.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import sys
@@ -119,6 +120,17 @@ def components(config: Config, config_file: Path) -> list[Component]:
 def prepare_dirs(config: Config) -> None:
     for sub in ("redis", "run/kamailio", "log"):
         (config.var_path / sub).mkdir(parents=True, exist_ok=True)
+    make_secret(config.secret_path)
+
+
+def make_secret(path: Path) -> None:
+    """The key Kamailio signs caller identity with for the bridge: random, readable by the owner only."""
+    if path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
 
 
 def missing_programs() -> list[str]:

@@ -3,6 +3,8 @@
 Reads one JSON command per line on stdin, writes one JSON event per line on
 stdout. Commands:
   {"cmd": "call", "uri": "sip:1000@127.0.0.1:5060", "play": "tone.wav", "record": "out.wav"}
+      optional "headers": [[name, value], ...] and "parts": [["text/plain", body], ...] (multipart/mixed
+      body: the SDP offer and these parts)
   {"cmd": "register", "registrar": "sip:127.0.0.1:5060", "user": "100", "password": "..."}
       become that extension (digest credentials); a "registered" event tells the outcome
   {"cmd": "answer", "play": ..., "record": ...}    answer the ringing incoming call
@@ -58,6 +60,24 @@ class PhoneCall(pj.Call):
 
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
         self.phone.connect_media(self)
+
+
+def with_extras(param: pj.CallOpParam, cmd: dict[str, Any]) -> pj.CallOpParam:
+    """Extra headers, and body parts sent beside the SDP in a multipart/mixed body (what an attacker
+    might send: the tests check nobody believes them)."""
+    for name, value in cmd.get("headers") or []:
+        header = pj.SipHeader()
+        header.hName, header.hValue = name, value
+        param.txOption.headers.append(header)
+    for content_type, body in cmd.get("parts") or []:
+        part = pj.SipMultipartPart()
+        part.contentType.type, part.contentType.subType = content_type.split("/", 1)
+        part.body = body
+        param.txOption.multipartParts.append(part)
+    if cmd.get("parts"):
+        param.txOption.multipartContentType.type = "multipart"
+        param.txOption.multipartContentType.subType = "mixed"
+    return param
 
 
 class PhoneAccount(pj.Account):
@@ -156,7 +176,7 @@ class Phone:
         if name == "call":
             self.play_path, self.record_path = cmd.get("play"), cmd.get("record")
             self.call = PhoneCall(self, self.account)
-            self.call.makeCall(cmd["uri"], pj.CallOpParam(True))
+            self.call.makeCall(cmd["uri"], with_extras(pj.CallOpParam(True), cmd))
         elif name == "register":
             registrar = cmd["registrar"]
             host = registrar.split(":", 1)[1]

@@ -43,8 +43,10 @@ class TestPhone:
         self.proc.stdin.write(json.dumps(command) + "\n")
         self.proc.stdin.flush()
 
-    def call(self, uri: str, play: Path | None = None, record: Path | None = None) -> None:
-        self.send(cmd="call", uri=uri, play=str(play) if play else None, record=str(record) if record else None)
+    def call(self, uri: str, play: Path | None = None, record: Path | None = None,
+             headers: list[tuple[str, str]] | None = None, parts: list[tuple[str, str]] | None = None) -> None:
+        self.send(cmd="call", uri=uri, play=str(play) if play else None, record=str(record) if record else None,
+                  headers=headers or [], parts=parts or [])
 
     def register(self, registrar: str, user: str, password: str, expect: int = 200) -> Event:
         self.send(cmd="register", registrar=registrar, user=user, password=password)

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-import hashlib
+import re
 from typing import Any
 
 import pytest
 
+from conference import address, vouch
 from conference.extensions import ExtensionSettings, TrunkSettings, ha1
 from conference.placement import NodeStatus
 from kemi import routes
@@ -64,8 +65,22 @@ def initial(pv: dict[str, Any] | None = None, results: dict[str, Any] | None = N
                         "textops.has_body_type": 1, **(results or {})})
 
 
+SECRET = b"k" * 32
+NOW = 1_800_000_000.0
+SITE = routes.Site(REALM, SECRET, clock=lambda: NOW)
+
+
 def route(ksr: FakeKSR, live: Live | None = None) -> None:
-    routes.request_route(ksr, live or Live(), REALM)
+    routes.request_route(ksr, live or Live(), SITE)
+
+
+def told(ksr: FakeKSR, room: str) -> vouch.Vouched | None:
+    """What the bridge receiving this request verifies of its identity header."""
+    call_id = str(ksr.pv.get("$ci"))
+    headers = [args[0] for args in ksr.called("hdr.append") if args[0].startswith(vouch.HEADER + ":")]
+    assert len(headers) == 1, headers
+    value = headers[0].split(":", 1)[1].strip()
+    return vouch.verify(SECRET, value, call_id, room, NOW)
 
 
 def test_invite_to_a_room_is_anchored_and_relayed_to_the_least_loaded_node() -> None:
@@ -78,9 +93,11 @@ def test_invite_to_a_room_is_anchored_and_relayed_to_the_least_loaded_node() -> 
     assert ksr.called("tm.t_on_failure") == [(routes.MEDIA_FAILURE_ROUTE,)]
     assert ksr.called("tm.t_relay") == [()]
     assert live.claims == [("1000", "b", None)]
-    # The bridge is told who calls, and only by us.
-    assert ksr.called("hdr.remove") == [("Route",), (routes.CALLER_HEADER,), (routes.ANCHOR_HEADER,)]
-    assert ksr.called("hdr.append") == [(f"{routes.CALLER_HEADER}: anonymous\r\n",)]
+    # The bridge is told who calls, and only by us: headers of ours from the caller are gone, whatever their case.
+    assert ksr.called("hdr.remove") == [("Route",)]
+    assert ksr.called("textops.remove_hf_re") == [(routes.OUR_HEADERS,)]
+    assert re.match(routes.OUR_HEADERS, "x-KAMCONF-identity") and not re.match(routes.OUR_HEADERS, "X-Other")
+    assert told(ksr, "1000") == vouch.ANONYMOUS
 
 
 def test_a_room_follows_its_affinity_even_to_the_busier_node() -> None:
@@ -274,22 +291,22 @@ def test_a_local_conference_goes_to_a_bridge_under_its_own_key() -> None:
     ksr, live = initial({"$fU": "101", "$rU": "*8100"}), Live()
     route(ksr, live)
     assert live.claims == [("*8100", "b", None)]
-    assert ksr.called("hdr.append") == [(f"{routes.CALLER_HEADER}: extension 101\r\n",)]
+    assert told(ksr, "*8100") == vouch.Vouched("extension", "101")
 
 
 def test_calls_of_a_consult_merge_extension_are_anchored_in_a_bridge() -> None:
     ksr, live = initial({"$fU": "102", "$rU": "84951234567", "$ci": "abc"}), Live()
     route(ksr, live)
-    key = "call-" + hashlib.sha1(b"abc").hexdigest()[:16]
+    key = str(address.call("abc"))
     assert ksr.called("setuser") == [(key,)] and live.claims == [(key, "b", None)]
-    assert (f"{routes.ANCHOR_HEADER}: 84951234567 caller\r\n",) in ksr.called("hdr.append")
+    assert told(ksr, key) == vouch.Vouched("extension", "102", "84951234567", controller_is_caller=True)
     ksr = initial({"$fU": "anyone", "$rU": "74950000000", "$si": "10.0.0.1", "$sp": 5090})
     route(ksr)
     # EXT_100 has no consult_merge: straight to it
     assert ksr.called("registrar.lookup") == [("location",)] and not ksr.called("setdsturi")
     ksr = initial({"$fU": "100", "$rU": "102"})
     route(ksr)
-    assert (f"{routes.ANCHOR_HEADER}: 102 callee\r\n",) in ksr.called("hdr.append")
+    assert told(ksr, str(address.call("call-1"))) == vouch.Vouched("extension", "100", "102")
 
 
 def test_the_bridge_own_calls_are_never_anchored_again() -> None:
@@ -302,7 +319,7 @@ def test_a_trunk_number_of_a_room_reaches_the_bridge_as_that_room() -> None:
     ksr, live = initial({"$fU": "x", "$rU": "74951000000", "$si": "10.0.0.1", "$sp": 5090}), Live()
     route(ksr, live)
     assert ksr.called("setuser") == [("1000",)] and live.claims == [("1000", "b", None)]
-    assert (f"{routes.CALLER_HEADER}: trunk carrier\r\n",) in ksr.called("hdr.append")
+    assert told(ksr, "1000") == vouch.Vouched("trunk", "carrier")
 
 
 def test_an_invite_reads_nodes_and_trunks_once() -> None:
