@@ -6,6 +6,7 @@ import logging
 import signal
 
 import settings
+from bridge.inbound import Gate
 from bridge.metrics import NodeMetrics
 from bridge.node import BridgeNode
 from store import live
@@ -19,7 +20,8 @@ def main() -> None:
     queue_client = live.queue_connection(config.redis_url)
     node = BridgeNode(config.bridge, live.connect(config.redis_url), queue_client, config.var_path / "sounds",
                       config.var_path / "recordings", metrics, proxy=f"{config.sip.address}:{config.sip.port}",
-                      cdrs=config.var_path / "cdrs", conferences=config.conferences)
+                      cdrs=config.var_path / "cdrs", gate=Gate(config.proxies, settings.read_secret(config)),
+                      conferences=config.conferences)
 
     def stop(*_: object) -> None:
         node.stopping = True

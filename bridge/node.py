@@ -21,6 +21,7 @@ import redis
 from bridge import sip
 from bridge.meetings import SCHEDULE, Meetings
 from bridge.meetings import template as meeting_room
+from bridge.inbound import Gate
 from bridge.metrics import NodeMetrics
 from bridge.players import PieceFiles, Prompt, PromptEnded
 from bridge.recorder import recover
@@ -71,7 +72,7 @@ def leg(room: rules.Room, inviter: rules.Member | None, number: str, first: bool
 
 class BridgeNode:
     def __init__(self, config: BridgeConfig, client: redis.Redis, queue_client: redis.Redis, sounds: Path,
-                 recordings: Path, metrics: NodeMetrics, proxy: str, cdrs: Path,
+                 recordings: Path, metrics: NodeMetrics, proxy: str, cdrs: Path, gate: Gate,
                  conferences: ConferencesConfig | None = None) -> None:
         self.config = config
         self.proxy = proxy  # Kamailio's host:port: every call this node makes goes through it
@@ -80,7 +81,7 @@ class BridgeNode:
         self.metrics = metrics
         self.events: deque[object] = deque()
         self.endpoint = sip.start_endpoint(config)
-        self.account = sip.create_account(config, self.events)
+        self.account = sip.create_account(config, self.events, gate)
         self.music = sip.create_music(str(ensure_music(sounds, config.clock_rate)))
         self.silence = sip.create_music(str(ensure_silence(sounds, config.clock_rate)))
         self.files = PieceFiles(config.clock_rate, sounds / "library", sounds / "names")
