@@ -2,43 +2,50 @@
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 import settings
 from stack.prompts import RATES, speak
 from store.cdrs import CdrRepository
-from store.migrations import migrated_engine
 from store.queue import QUEUE as QUEUE  # re-exported until workers/main.py imports it from store.queue
 from store.queue import enqueue_cdr as enqueue_cdr  # re-exported until bridge/ imports it from store.queue
 from store.queue import enqueue_import as enqueue_import  # likewise
 from store.recordings import RecordingRepository
-from store.sql import Extension, make_sessions
+from store.sql import Extension, make_engine, make_sessions
 
 
-def recordings_folder(config: settings.Config) -> RecordingRepository:
-    return RecordingRepository(make_sessions(migrated_engine(config)), config.var_path / "recordings")
+@functools.cache
+def config() -> settings.Config:
+    """This process's configuration, read once."""
+    return settings.load()
+
+
+@functools.cache
+def sessions() -> sessionmaker[Session]:
+    """The database, read once per process and never migrated here: the schema is brought up to date
+    by store.bootstrap, the `before` step the supervisor runs (for the web app) before it starts the
+    worker. RQ forks a work horse per job, so there this lives for one job."""
+    return make_sessions(make_engine(config().database_url))
 
 
 def import_recording(recording_id: str) -> bool:
     """File a finished recording in SQL (the bridge enqueues this when a session ends)."""
-    return recordings_folder(settings.load()).import_one(recording_id)
-
-
-def cdr_spool(config: settings.Config) -> CdrRepository:
-    return CdrRepository(make_sessions(migrated_engine(config)), config.var_path / "cdrs")
+    return RecordingRepository(sessions(), config().var_path / "recordings").import_one(recording_id)
 
 
 def import_cdr(record_id: str) -> bool:
     """File a call detail record the bridge spooled when a leg ended."""
-    return cdr_spool(settings.load()).import_one(record_id)
+    return CdrRepository(sessions(), config().var_path / "cdrs").import_one(record_id)
 
 
 def speak_name(number: str) -> bool:
     """Synthesize an extension's display name for local conferences that announce callers
     (sounds/names/<number>-<rate>.wav); no extension or no name: no file. True if spoken."""
-    config = settings.load()
-    folder = config.var_path / "sounds" / "names"
-    with make_sessions(migrated_engine(config))() as session:
+    folder = config().var_path / "sounds" / "names"
+    with sessions()() as session:
         extension = session.scalars(select(Extension).where(Extension.number == number)).first()
         name, language = (extension.display_name.strip(), extension.language) if extension else ("", "en")
     if not (number.isascii() and number.isdigit()):

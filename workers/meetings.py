@@ -19,11 +19,10 @@ from conference.invitations import message, recipients
 from conference.schedule import End, Extend, Meeting, State, at_end, ended, extended
 from store import live
 from store.conferences import MeetingRepository
-from store.migrations import migrated_engine
 from store.queue import QUEUE, ROUND, enqueue_tick
 from store.queue import enqueue_attendance as enqueue_attendance  # re-exported until bridge/ imports store.queue
 from store.queue import enqueue_emptied as enqueue_emptied  # likewise
-from store.sql import make_sessions
+from workers import jobs
 
 log = logging.getLogger("kamconf.worker")
 
@@ -38,8 +37,8 @@ def keep_rounds_going(client: redis.Redis) -> None:
 
 
 def tick(periodic: bool = False) -> None:
-    config = settings.load()
-    repository = MeetingRepository(make_sessions(migrated_engine(config)))
+    config = jobs.config()
+    repository = MeetingRepository(jobs.sessions())
     client = live.connect(config.redis_url, timeout=2.0)
     queue_client = live.queue_connection(config.redis_url)
     now = datetime.now(UTC)
@@ -143,8 +142,8 @@ def end_time(repository: MeetingRepository, client: redis.Redis, meeting: Meetin
 
 def meeting_emptied(code: str) -> None:
     """The bridge's room of a current conference emptied: the last one hung up, so it is over."""
-    config = settings.load()
-    repository = MeetingRepository(make_sessions(migrated_engine(config)))
+    config = jobs.config()
+    repository = MeetingRepository(jobs.sessions())
     now = datetime.now(UTC)
     meeting = repository.get(code)
     if meeting.state(now) == State.CURRENT:
@@ -165,8 +164,7 @@ def next_start(client: redis.Redis, alive: list[Meeting], now: datetime) -> None
 
 def record_attendance(participant: str, code: str, caller: str, role: str, how: str, when: float,
                       joined: bool) -> None:
-    config = settings.load()
-    repository = MeetingRepository(make_sessions(migrated_engine(config)))
+    repository = MeetingRepository(jobs.sessions())
     if joined:
         repository.attended(participant, code, caller, role, how, when)
     else:

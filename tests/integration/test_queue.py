@@ -14,6 +14,7 @@ from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 from rq.utils import import_attribute
 
+from conference.schedule import JoinedBy
 from store import live, queue
 from tests.support.redis_server import RedisServer
 
@@ -44,7 +45,7 @@ def queued(client: redis.Redis) -> list[Job]:
     (lambda c: queue.enqueue_name(c, "201"), None, 600),
     (lambda c: queue.enqueue_tick(c), None, 0),
     (lambda c: queue.enqueue_emptied(c, "123456"), None, 0),
-    (lambda c: queue.enqueue_attendance(c, "m1", "123456", "sip:a@x", "user", "dial-in", 1.0, True), None, 0),
+    (lambda c: queue.enqueue_attendance(c, "m1", "123456", "sip:a@x", "user", JoinedBy.DIAL_IN, 1.0, True), None, 0),
 ])
 def test_each_job_names_a_worker_function(rq_client: redis.Redis, enqueue: Callable[[redis.Redis], None],
                                          job_id: str | None, ttl: int) -> None:
