@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -47,18 +48,16 @@ def run(config: settings.Config, config_file: Path) -> int:
         print(f"{FAILED_MARK}{exc}", flush=True)
         supervisor.stop()
         return 1
+    # A component that exits from now on is restarted alone; only a signal stops them all.
+    supervisor.keep_running()
     pid_file(config).write_text(str(os.getpid()))
     print("kamconf: all components up; Ctrl-C stops them", flush=True)
-    exited = None
-    while not stopping.wait(0.5):
-        exited = supervisor.first_exited()
-        if exited:
-            print(f"kamconf: {exited} exited unexpectedly; stopping the stack", flush=True)
-            break
+    while not stopping.wait(1.0):
+        pass  # the signal handlers run on this thread between waits
     supervisor.stop()
     pid_file(config).unlink(missing_ok=True)
     print("kamconf: stopped", flush=True)
-    return 1 if exited else 0
+    return 0
 
 
 def running_pid(config: settings.Config) -> int | None:
@@ -129,11 +128,26 @@ def down(config: settings.Config, config_file: Path) -> int:
 
 def status(config: settings.Config, config_file: Path) -> int:
     all_up = True
+    kept = supervised(config)
     for component in components(config, config_file):
         healthy = component.healthy()
         all_up = all_up and healthy
-        print(f"{component.name:<10} {'up' if healthy else 'down':<5} {component.address}")
+        line = f"{component.name:<10} {'up' if healthy else 'down':<5} {component.address}"
+        if component.name in kept:
+            line += f"  restarts {kept[component.name].get('restarts', 0)}"
+        print(line)
     return 0 if all_up else 1
+
+
+def supervised(config: settings.Config) -> dict[str, dict[str, int]]:
+    """What the running supervisor reports per component (restarts, pid); empty if none runs."""
+    if running_pid(config) is None:
+        return {}
+    path = Supervisor.status_file(config)
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return {}
 
 
 if __name__ == "__main__":

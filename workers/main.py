@@ -5,23 +5,78 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import uuid
 
 import redis
 from rq import Queue, Worker
+from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
+from rq.scripts import release_lock
 
 import settings
 from workers.jobs import QUEUE
 from workers.meetings import keep_rounds_going
+
+log = logging.getLogger("workers.main")
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = settings.load()
     connection = redis.Redis.from_url(config.redis_url)
-    name = f"kamconf-{socket.gethostname()}-{os.getpid()}"
-    worker = Worker([Queue(QUEUE, connection=connection)], connection=connection, name=name)
+    forget_dead_predecessors(connection)
+    worker = Worker([Queue(QUEUE, connection=connection)], connection=connection, name=worker_name())
     keep_rounds_going(connection)  # the scheduled conferences' rounds (workers.meetings)
     worker.work(with_scheduler=True)
+
+
+def worker_name() -> str:
+    # New on every start: a worker killed without deregistering leaves its name registered for
+    # RQ's worker TTL (8 min), and RQ refuses a second worker under a name that looks alive.
+    # The pid alone repeats (always 1 as a container's first process).
+    return f"kamconf-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def forget_dead_predecessors(connection: redis.Redis) -> None:
+    """Deregister workers of this host whose process is gone, and free the scheduler lock one held.
+
+    A worker killed with SIGKILL stays listed (and looks healthy) for minutes, and its
+    scheduler's lock would keep ours from scheduling (RQ tries again only every 10 minutes),
+    so scheduled conferences would not start. Only this host's processes can be checked.
+    """
+    host = socket.gethostname()
+    for worker in Worker.all(connection=connection):
+        if worker.hostname == host and worker.pid and not process_exists(worker.pid):
+            log.info("deregistering %s: its process %d is gone", worker.name, worker.pid)
+            worker.register_death()
+    free_dead_scheduler_lock(connection, host)
+
+
+def free_dead_scheduler_lock(connection: redis.Redis, host: str) -> None:
+    lock = RQScheduler.get_locking_key(QUEUE)
+    holder = text(connection.get(lock) or b"")
+    if not holder:
+        return
+    owner = {text(k): text(v) for k, v in connection.hgetall(SCHEDULER_KEY_TEMPLATE % holder).items()}
+    pid = int(owner.get("pid") or 0)
+    if owner.get("hostname") != host or not pid or process_exists(pid):
+        return
+    # Released only if that dead scheduler still holds it (an atomic compare and delete).
+    if release_lock(connection, lock, holder):
+        log.info("freed the scheduler lock of %s: its process %d is gone", holder, pid)
+
+
+def text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
 
 
 if __name__ == "__main__":

@@ -57,6 +57,7 @@ def running_stack(var_dir: Path, mail_port: int | None = None, **bridge: Any) ->
     supervisor = Supervisor(config, path, echo=None)
     try:
         supervisor.start()
+        supervisor.keep_running()  # as `make run` does: a component that dies is restarted alone
         yield Stack(config, path, supervisor)
     finally:
         supervisor.stop()

@@ -1,0 +1,264 @@
+"""A crashed process is restarted alone: live calls keep their audio, and the stack never goes down with it.
+
+The supervision itself first, on throw-away processes (fast, every branch); then the real
+stack of this module (its own, since these tests kill its processes): the RQ worker killed
+mid-call, then the bridge node.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import struct
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import settings
+from stack.components import Component
+from stack.restart import Backoff
+from stack.supervisor import Supervisor, wait_for
+from store import live
+from tests.support.audio import duration, levels, write_tone
+from tests.support.phone import TestPhone
+from tests.support.stack import Stack, running_stack, write_config
+
+OTHER_ABOVE_DBFS = -25.0  # as the three-tone test: others are heard at about -12 dBFS
+WAV_HEADER = 44
+
+
+# The supervision on stand-in processes ----------------------------------------------------
+
+
+def sleeper(name: str, var: Path, fail_after_first: bool = False) -> Component:
+    """A process that is healthy once it has written its pid file; optionally one that only
+    ever starts once (every later start exits with code 3, as a component with a broken
+    config or a lost dependency would)."""
+    pid_path = var / f"{name}.pid"
+    script = (
+        "import os, pathlib, sys, time\n"
+        f"path = pathlib.Path({str(pid_path)!r})\n"
+        f"if {fail_after_first} and path.exists(): sys.exit(3)\n"
+        "path.write_text(str(os.getpid()))\n"
+        "time.sleep(600)\n"
+    )
+
+    def healthy() -> bool:
+        # Its own pid, alive: a file left by a killed predecessor does not count.
+        try:
+            os.kill(int(pid_path.read_text()), 0)
+        except (OSError, ValueError):
+            return False
+        return True
+
+    return Component(name=name, argv=[sys.executable, "-c", script], address=name, healthy=healthy,
+                     exclusive=False)
+
+
+@pytest.fixture
+def make_supervisor(tmp_path: Path) -> Iterator[Callable[..., Supervisor]]:
+    made: list[Supervisor] = []
+
+    def make(*parts: Component) -> Supervisor:
+        config = settings.load(write_config(tmp_path / "var"))
+        supervisor = Supervisor(config, tmp_path / "var" / "kamconf.toml", echo=None,
+                                backoff=Backoff(first=0.2, factor=2.0, cap=1.0), parts=list(parts))
+        made.append(supervisor)
+        return supervisor
+
+    yield make
+    for supervisor in made:
+        supervisor.stop()
+
+
+def test_a_killed_process_is_restarted_alone_and_logged(tmp_path: Path, make_supervisor: Callable[..., Supervisor]
+                                                        ) -> None:
+    supervisor = make_supervisor(sleeper("first", tmp_path), sleeper("second", tmp_path))
+    supervisor.start()
+    supervisor.keep_running()
+    first, second = supervisor.procs["first"], supervisor.procs["second"]
+    first.kill()
+
+    def log() -> str:
+        return supervisor.log_path("first").read_text()
+
+    assert wait_for(lambda: "first restarted" in log(), timeout=10)
+    again = supervisor.procs["first"]
+    assert again.pid != first.pid and again.poll() is None and supervisor.restarts["first"] == 1
+    assert supervisor.procs["second"] is second and second.poll() is None  # untouched
+    assert "first exited with code -9 (SIGKILL) (crash 1); starting it again in 0.2 s" in log()
+    assert f"first restarted (pid {again.pid}, restarts 1)" in log()
+
+
+def test_a_process_stopped_on_purpose_stays_stopped(tmp_path: Path, make_supervisor: Callable[..., Supervisor]
+                                                    ) -> None:
+    supervisor = make_supervisor(sleeper("one", tmp_path), sleeper("other", tmp_path))
+    supervisor.start()
+    supervisor.keep_running()
+    assert supervisor.stop_one("one") == -signal.SIGTERM
+    # A crash of the other, noticed and restarted meanwhile, shows the watcher was looking.
+    supervisor.procs["other"].kill()
+    assert wait_for(lambda: supervisor.restarts["other"] == 1, timeout=10)
+    assert "one" not in supervisor.procs and supervisor.restarts["one"] == 0
+    assert "exited" not in supervisor.log_path("one").read_text()
+
+
+def test_a_restart_that_fails_is_retried_with_growing_waits_and_stop_ends_it(
+    tmp_path: Path, make_supervisor: Callable[..., Supervisor]
+) -> None:
+    supervisor = make_supervisor(sleeper("broken", tmp_path, fail_after_first=True), sleeper("fine", tmp_path))
+    supervisor.start()
+    supervisor.keep_running()
+    fine = supervisor.procs["fine"]
+    supervisor.procs["broken"].kill()
+
+    def log() -> str:
+        return supervisor.log_path("broken").read_text()
+
+    assert wait_for(lambda: "(crash 4)" in log(), timeout=15)
+    assert "failed to come back: broken: exited after start (broken) (crash 2); starting it again in 0.4 s" in log()
+    assert "(crash 3); starting it again in 0.8 s" in log() and "(crash 4); starting it again in 1 s" in log()
+    assert fine.poll() is None and supervisor.procs["fine"] is fine
+    supervisor.stop()  # during a backoff or a start: either way nothing is started after this
+    assert not supervisor.watching and supervisor.procs == {} and fine.poll() is not None
+
+
+# The real stack ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("supervised")) as stack:
+        yield stack
+
+
+def recorded_seconds(recording: Path) -> float:
+    """How much a phone has recorded so far (its WAV header is completed only at hang-up)."""
+    try:
+        with recording.open("rb") as wav:
+            header = wav.read(WAV_HEADER)
+        rate = struct.unpack_from("<I", header, 24)[0]
+        return max(0.0, (recording.stat().st_size - WAV_HEADER) / (2 * rate))
+    except (OSError, struct.error):
+        return 0.0
+
+
+def wait_recorded(recordings: list[Path], seconds: float) -> None:
+    assert wait_for(lambda: all(recorded_seconds(r) >= seconds for r in recordings), timeout=seconds + 15)
+
+
+class Caller:
+    def __init__(self, phone: TestPhone, recording: Path, tone: float) -> None:
+        self.phone, self.recording, self.tone = phone, recording, tone
+
+
+def join(stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path, room: str, tone: float) -> Caller:
+    phone = phones(f"{room}-{tone:.0f}")
+    recording = audio_dir / f"{room}-heard-by-{tone:.0f}.wav"
+    phone.call(stack.room_uri(room), play=write_tone(audio_dir / f"{tone:.0f}.wav", tone, 60), record=recording)
+    phone.wait_state("CONFIRMED")
+    return Caller(phone, recording, tone)
+
+
+def hang_up(callers: list[Caller]) -> None:
+    for caller in callers:
+        caller.phone.hangup()
+    for caller in callers:
+        caller.phone.wait_for("recorded", timeout=15)
+
+
+def quiet_windows(caller: Caller, tone: float, start: float, end: float) -> list[tuple[float, float]]:
+    """The 1 s windows between start and end (every 0.5 s) where `tone` is not clearly heard."""
+    quiet = []
+    at = start
+    while at + 1.0 <= end:
+        level = levels(caller.recording, [tone], at, at + 1.0)[tone]
+        if level <= OTHER_ABOVE_DBFS:
+            quiet.append((at, level))
+        at += 0.5
+    return quiet
+
+
+def registered_worker_pids(stack: Stack) -> set[int]:
+    from rq import Worker
+
+    return {w.pid for w in Worker.all(connection=live.queue_connection(stack.config.redis_url)) if w.pid}
+
+
+def recordings_of(stack: Stack, room: str) -> list[dict[str, Any]]:
+    status, found = stack.request("GET", f"/recordings?room={room}")
+    assert status == 200
+    return list(found)
+
+
+def test_a_killed_worker_comes_back_and_the_call_never_notices(
+    own_stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    stack = own_stack
+    stack.create_room("5100", record=True, mute_notifications=True)
+    callers = [join(stack, phones, audio_dir, "5100", tone) for tone in (600.0, 1000.0)]
+    stack.wait_in_conference("5100", 2)
+    in_mix = [recorded_seconds(c.recording) for c in callers]
+    wait_recorded([c.recording for c in callers], max(in_mix) + 2.0)
+
+    old = stack.supervisor.procs["worker"]
+    killed_at = [recorded_seconds(c.recording) for c in callers]
+    os.kill(old.pid, signal.SIGKILL)
+    assert wait_for(lambda: stack.supervisor.procs["worker"].pid != old.pid, timeout=10)
+    new = stack.supervisor.procs["worker"]
+    # Registered under its own name, and its dead predecessor deregistered.
+    assert wait_for(lambda: registered_worker_pids(stack) == {new.pid}, timeout=15), registered_worker_pids(stack)
+    assert stack.supervisor.restarts["worker"] == 1
+    assert "worker exited with code -9 (SIGKILL)" in stack.log("worker")
+    wait_recorded([c.recording for c in callers], max(killed_at) + 3.0)
+    hang_up(callers)
+
+    for caller, kill, other in zip(callers, killed_at, reversed(callers), strict=True):
+        # From 2 s before the kill to the hang-up, every second of the mix carries the other's tone.
+        assert quiet_windows(caller, other.tone, kill - 2.0, duration(caller.recording) - 0.5) == []
+    # The session's recording is filed by a job: the restarted worker ran it.
+    assert wait_for(lambda: len(recordings_of(stack, "5100")) == 1, timeout=20)
+
+
+def test_a_killed_bridge_comes_back_registers_and_takes_new_calls(
+    own_stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    stack = own_stack
+    client = live.connect(stack.config.redis_url)
+    node = stack.config.bridge.id
+    old = stack.supervisor.procs["bridge"]
+    os.kill(old.pid, signal.SIGKILL)
+    assert wait_for(lambda: stack.supervisor.procs["bridge"].pid != old.pid, timeout=10)
+    # The dead node's entry outlives it until its TTL; drop it as the TTL would, so an entry
+    # seen from now on is the new process's own registration.
+    live.deregister(client, node)
+    assert wait_for(lambda: [n.id for n in live.live_nodes(client)] == [node], timeout=15)
+    assert "bridge exited with code -9 (SIGKILL)" in stack.log("bridge")
+
+    stack.create_room("5200", mute_notifications=True)
+    callers = [join(stack, phones, audio_dir, "5200", tone) for tone in (700.0, 1300.0)]
+    stack.wait_in_conference("5200", 2)
+    joined = max(recorded_seconds(c.recording) for c in callers)
+    wait_recorded([c.recording for c in callers], joined + 3.0)
+    hang_up(callers)
+    for caller, other in zip(callers, reversed(callers), strict=True):
+        assert quiet_windows(caller, other.tone, joined, duration(caller.recording) - 0.5) == []
+
+
+def test_status_shows_the_restarts(own_stack: Stack) -> None:
+    """`make status` (`python -m stack status`) reads the running supervisor's counts."""
+    stack = own_stack
+    pid_file = stack.config.var_path / "run" / "stack.pid"
+    pid_file.write_text(str(os.getpid()))  # this process is the supervisor here
+    try:
+        done = subprocess.run([sys.executable, "-m", "stack", "status"], capture_output=True, text=True,
+                              env={**os.environ, "KAMCONF_CONFIG": str(stack.config_file)}, timeout=60)
+    finally:
+        pid_file.unlink()
+    lines = {line.split()[0]: line for line in done.stdout.splitlines()}
+    assert lines["redis"].endswith("restarts 0"), done.stdout
+    assert lines["worker"].endswith(f"restarts {stack.supervisor.restarts['worker']}"), done.stdout
