@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from conference import address
 from stack.supervisor import wait_for
 from store import live
 from tests.e2e.test_extensions_and_trunks import extension, gateway
@@ -25,16 +26,16 @@ def test_a_local_conference_invites_outside_numbers_and_drops_them(
     owner, owner_number = extension(stack, phones, conference_pin="55")
     guest, _ = extension(stack, phones)
     carrier = gateway(stack, phones, "carrier-c", prefixes=["86"])
-    room = f"*8{owner_number}"
+    dialled, room = f"*8{owner_number}", str(address.local(owner_number))  # the feature code; its room
 
-    guest.call(f"sip:{room}@{stack.sip}")  # nobody opened it yet
+    guest.call(f"sip:{dialled}@{stack.sip}")  # nobody opened it yet
     assert guest.wait_state("DISCONNECTED")["code"] == 404
     guest.forget()
 
     owner_heard, guest_heard = audio_dir / "owner.wav", audio_dir / "guest.wav"
-    owner.call(f"sip:{room}@{stack.sip}", play=write_tone(audio_dir / "o.wav", OWNER, 60), record=owner_heard)
+    owner.call(f"sip:{dialled}@{stack.sip}", play=write_tone(audio_dir / "o.wav", OWNER, 60), record=owner_heard)
     stack.wait_in_conference(room, 1)  # the owner needs no PIN
-    guest.call(f"sip:{room}@{stack.sip}", play=write_tone(audio_dir / "g.wav", GUEST, 60), record=guest_heard)
+    guest.call(f"sip:{dialled}@{stack.sip}", play=write_tone(audio_dir / "g.wav", GUEST, 60), record=guest_heard)
     guest.wait_state("CONFIRMED")
     guest.dtmf("55#")
     stack.wait_in_conference(room, 2)
@@ -125,11 +126,11 @@ def test_a_local_conference_speaks_joining_names_and_ends_with_its_owner(
     guest, guest_number = extension(stack, phones, display_name="Boris Petrov")
     spoken = stack.config.var_path / "sounds" / "names" / f"{guest_number}-8000.wav"
     assert wait_for(spoken.exists, timeout=20)  # the worker synthesized the name
-    room = f"*8{owner_number}"
+    dialled, room = f"*8{owner_number}", str(address.local(owner_number))  # the feature code; its room
     owner_heard, guest_heard = audio_dir / "owner.wav", audio_dir / "guest.wav"
-    owner.call(f"sip:{room}@{stack.sip}", record=owner_heard)
+    owner.call(f"sip:{dialled}@{stack.sip}", record=owner_heard)
     stack.wait_in_conference(room, 1)
-    guest.call(f"sip:{room}@{stack.sip}", record=guest_heard)
+    guest.call(f"sip:{dialled}@{stack.sip}", record=guest_heard)
     stack.wait_in_conference(room, 2)
     time.sleep(4)  # the name, then "has joined"
     owner.hangup()

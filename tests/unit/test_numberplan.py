@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from conference import address
 from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.numberplan import (
     FORBIDDEN,
@@ -102,7 +103,7 @@ def test_forwarding_is_followed_to_rooms_and_out_but_not_in_a_loop() -> None:
 
 def test_local_conferences_are_for_extensions_of_existing_owners() -> None:
     assert decide(EXT_101, "*8100", PLAN) == ToLocalConference("100")
-    assert ToLocalConference("100").room == "*8100"
+    assert ToLocalConference("100").room == str(address.local("100"))  # the room the bridge knows
     assert decide(EXT_100, "*8999", PLAN) == NOT_FOUND
     for caller in (FROM_CARRIER, BRIDGE, STRANGER):
         assert decide(caller, "*8100", PLAN) == FORBIDDEN
