@@ -141,6 +141,7 @@ def test_the_bridge_takes_no_call_that_did_not_come_through_kamailio(
     stack: Stack, victim: tuple[TestPhone, str, TestPhone]
 ) -> None:
     _, number, trunk = victim
+    trunk.forget()
     bridge = f"{stack.config.bridge.address}:{stack.config.bridge.sip_port}"
     room = str(next(_rooms))
     stack.create_room(room)
