@@ -55,6 +55,7 @@ class Supervisor:
         # One launch (before step, spawn, health wait) at a time per component.
         self._launching = {c.name: threading.Lock() for c in self.components}
         self._stopping = threading.Event()
+        self._stopped = threading.Event()
         self._keepers: list[threading.Thread] = []
         self._echo_lock = threading.Lock()
         self._pumps: list[threading.Thread] = []
@@ -177,6 +178,14 @@ class Supervisor:
         return any(keeper.is_alive() for keeper in self._keepers)
 
     def _keep(self, name: str) -> None:
+        try:
+            self._keep_restarting(name)
+        finally:
+            # What this thread started gets SIGTERM when the thread ends (PR_SET_PDEATHSIG follows
+            # the forking thread, not the process): stay until stop() has stopped it in order.
+            self._stopped.wait()
+
+    def _keep_restarting(self, name: str) -> None:
         state = RestartState()
         while True:
             ended = self._wait_for_exit(name)
@@ -218,11 +227,11 @@ class Supervisor:
             try:
                 proc = self._launch(component)
                 self._wait_healthy(component, proc, START_TIMEOUT)
-            except StartError as exc:
+            except Exception as exc:  # a boundary: the watcher must outlive any failed start, and says why
                 if self._stopping.is_set() or name not in self._wanted:
                     return None
                 self._stop_proc(name, self.procs.get(name))  # an unhealthy process counts as crashed
-                return str(exc)
+                return str(exc) if isinstance(exc, StartError) else f"{name}: {exc!r}"
         self._note(name, f"{name} restarted (pid {proc.pid}, restarts {self.restarts[name]})")
         self._publish()
         return None
@@ -251,11 +260,12 @@ class Supervisor:
 
     def stop(self) -> None:
         """End the watching, then SIGTERM in reverse start order, waiting for each (the bridge hangs up)."""
-        self._stopping.set()
-        for keeper in self._keepers:
-            keeper.join(timeout=5)  # a restart in progress sees _stopping and gives up
+        self._stopping.set()  # from here on nothing is started: a restart in progress gives up
         for component in reversed(self.components):
             self.stop_one(component.name)
+        self._stopped.set()
+        for keeper in self._keepers:
+            keeper.join(timeout=5)
         for pump in self._pumps:
             pump.join(timeout=2)
         self.status_file(self.config).unlink(missing_ok=True)

@@ -40,9 +40,14 @@ def sleeper(name: str, var: Path, fail_after_first: bool = False) -> Component:
     config or a lost dependency would)."""
     pid_path = var / f"{name}.pid"
     script = (
-        "import os, pathlib, sys, time\n"
+        "import os, pathlib, signal, sys, time\n"
         f"path = pathlib.Path({str(pid_path)!r})\n"
         f"if {fail_after_first} and path.exists(): sys.exit(3)\n"
+        # Each one notes when SIGTERM reaches it and when it is done (taking a moment, as the
+        # bridge does to hang up), so a test can check that each stops only after the next one.
+        f"def note(what): open({str(var / 'stopped')!r}, 'a').write({name!r} + what + ' ')\n"
+        "def stop(*_): note(':asked'); time.sleep(0.5); note(':gone'); sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, stop)\n"
         "path.write_text(str(os.getpid()))\n"
         "time.sleep(600)\n"
     )
@@ -92,6 +97,9 @@ def test_a_killed_process_is_restarted_alone_and_logged(tmp_path: Path, make_sup
     assert supervisor.procs["second"] is second and second.poll() is None  # untouched
     assert "first exited with code -9 (SIGKILL) (crash 1); starting it again in 0.2 s" in log()
     assert f"first restarted (pid {again.pid}, restarts 1)" in log()
+    supervisor.stop()
+    # In reverse start order, the restarted one too (nothing else stopped it first).
+    assert (tmp_path / "stopped").read_text().split() == ["second:asked", "second:gone", "first:asked", "first:gone"]
 
 
 def test_a_process_stopped_on_purpose_stays_stopped(tmp_path: Path, make_supervisor: Callable[..., Supervisor]
@@ -99,7 +107,7 @@ def test_a_process_stopped_on_purpose_stays_stopped(tmp_path: Path, make_supervi
     supervisor = make_supervisor(sleeper("one", tmp_path), sleeper("other", tmp_path))
     supervisor.start()
     supervisor.keep_running()
-    assert supervisor.stop_one("one") == -signal.SIGTERM
+    assert supervisor.stop_one("one") == 0
     # A crash of the other, noticed and restarted meanwhile, shows the watcher was looking.
     supervisor.procs["other"].kill()
     assert wait_for(lambda: supervisor.restarts["other"] == 1, timeout=10)
