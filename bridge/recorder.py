@@ -13,6 +13,7 @@ import json
 import os
 import struct
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ class SessionRecording:
         self.recorded: set[str] = set()  # members whose voice goes into the file
         self.participants: list[str] = []  # everyone who was in, in order
 
-    def follow(self, members: dict[str, tuple[str, pj.AudioMedia]]) -> None:
+    def follow(self, members: Mapping[str, tuple[str, pj.AudioMedia]]) -> None:
         """Record exactly the members now in the conference (id -> (caller, port))."""
         for member, (caller, port) in members.items():
             if member not in self.recorded:

@@ -1,50 +1,56 @@
-"""One room on a bridge node: feeds conference.room, carries out its effects on pjsua2.
+"""One room on a bridge node: feeds conference.room, carries out its effects.
 
 The decisions (who is let in, who hears what, which prompt) are conference/room.py's;
-this class only turns them into players, links and hang-ups, and reports
-who is in the room to Redis.
+this class only turns them into prompts, mixer links, calls and hang-ups, and reports
+who is in the room, all through the narrow interfaces of bridge/edge.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import Any
 
-import pjsua2 as pj
-
-from bridge import sip
-from bridge.players import Prompt
-from bridge.recorder import SessionRecording
-from conference import consult, dialin, keypad
+from bridge.edge import DialRequest, Leg, LiveState, Mixer, Playback, Port, Recording, Switchboard
+from conference import billing, consult, dialin, keypad
 from conference import room as rules
+from conference.address import RoomAddress
 from conference.mixing import MUSIC, Link, link_changes
 from conference.rooms import RoomSettings
-from store import live
-
-if TYPE_CHECKING:
-    from bridge.node import BridgeNode
+from conference.schedule import JoinedBy
 
 log = logging.getLogger("kamconf.bridge")
 
 JOINED = (rules.Stage.WAITING, rules.Stage.IN_CONFERENCE)
+SCHEDULE = "schedule"  # who dials for a scheduled conference: the room itself
 
 
-@dataclass(frozen=True)
-class DialRequest:
-    room: str
-    number: str
-    by: str  # member id
+def billed_leg(room: rules.Room, inviter: rules.Member | None, number: str, first: bool) -> billing.Leg:
+    """How a dialled leg is billed (seed 002): a "#" call's original call and every number it
+    adds are outgoing calls of the employee; a *8 invitation is the inviter's; a scheduled
+    conference's calls are its owner's."""
+    if room.kind == rules.Kind.SCHEDULED and inviter is None:
+        return billing.Leg(room.settings.number, billing.LegKind.SCHEDULED, room.settings.number, number,
+                           room.owner or "")
+    extension = inviter.extension if inviter and inviter.extension else ""
+    caller = extension or (inviter.caller if inviter else "")
+    if room.kind != rules.Kind.CALL:
+        return billing.Leg(room.settings.number, billing.LegKind.INVITED, caller, number, extension)
+    if first:
+        return billing.Leg(room.settings.number, billing.LegKind.ORIGINAL, caller, number,
+                           extension if room.controller_is_caller else "")
+    return billing.Leg(room.settings.number, billing.LegKind.ADDED, caller, number, extension)
 
 
 class LiveRoom:
-    def __init__(self, number: str, state: rules.Room, node: BridgeNode) -> None:
-        self.number = number
-        self.node = node
+    def __init__(self, address: RoomAddress, state: rules.Room, switchboard: Switchboard, mixer: Mixer,
+                 live: LiveState) -> None:
+        self.address = address
+        self.number = str(address)  # its name on the wire, in Redis and in the log
+        self.switchboard, self.mixer, self.live = switchboard, mixer, live
         self.state = state
-        self.calls: dict[str, sip.RoomCall] = {}  # by member (participant) id
+        self.calls: dict[str, Leg] = {}  # by member (participant) id
         self.keypads: dict[str, keypad.Keypad] = {}  # feature codes being typed, by member
         # A "#" call has rules of its own (conference.consult); every other room, conference.room's.
         anchored = state.kind == rules.Kind.CALL
@@ -53,15 +59,16 @@ class LiveRoom:
         self.rules_links = rulebook.links
         self.keys = keypad.KeyMap.CONSULT if anchored else keypad.KeyMap.CONFERENCE
         self.links: frozenset[Link] = frozenset()
-        self.prompts: dict[str, Prompt] = {}  # what each member in the IVR hears now
-        self.overlays: list[Prompt] = []  # notices over the mix, until they end
-        self.recording: SessionRecording | None = None
+        self.prompts: dict[str, Playback] = {}  # what each member in the IVR hears now
+        self.overlays: list[Playback] = []  # notices over the mix, until they end
+        self.recording: Recording | None = None
+        self.attended = False  # somebody has been in (a scheduled conference that empties is over)
 
     @property
     def empty(self) -> bool:
         return not self.calls
 
-    def arrive(self, call: sip.RoomCall, settings: RoomSettings, locked_out: bool,
+    def arrive(self, call: Leg, settings: RoomSettings, locked_out: bool,
                role: rules.Role | None = None) -> None:
         self.calls[call.participant_id] = call
         self.state = dataclasses.replace(self.state, settings=settings)
@@ -69,7 +76,7 @@ class LiveRoom:
                  " (locked out)" if locked_out else "")
         self.feed(rules.Arrived(call.participant_id, call.caller, locked_out, call.extension, call.name, role))
 
-    def release(self, call: sip.RoomCall) -> None:
+    def release(self, call: Leg) -> None:
         """The call leaves this room for another, still up (the dial-in service's callers)."""
         member = call.participant_id
         if self.calls.pop(member, None) is None:
@@ -78,23 +85,23 @@ class LiveRoom:
         self.links = frozenset(link for link in self.links if member not in link)
         self.feed(rules.Left(member))
 
-    def invited(self, call: sip.RoomCall, by: str, extension: str | None = None) -> None:
+    def invited(self, call: Leg, by: str, extension: str | None = None) -> None:
         """The node dialled `call` for member `by`; it joins on early media or answer."""
         self.calls[call.participant_id] = call
         log.info("room %s: %s invited by %s", self.number, call.caller, by)
         self.feed(rules.Invited(call.participant_id, call.caller, by, extension))
 
-    def media(self, call: sip.RoomCall) -> None:
+    def media(self, call: Leg) -> None:
         member = self.state.member(call.participant_id)
         if member is not None and member.stage == rules.Stage.RINGING:
             self.feed(rules.Connected(member.id, answered=False))
         else:
             self.reconnect(call)
 
-    def answered(self, call: sip.RoomCall) -> None:
+    def answered(self, call: Leg) -> None:
         self.feed(rules.Connected(call.participant_id, answered=True))
 
-    def reconnect(self, call: sip.RoomCall) -> None:
+    def reconnect(self, call: Leg) -> None:
         """A re-INVITE may have given the call a new mixer port: connect it afresh."""
         member = call.participant_id
         self.links = frozenset(link for link in self.links if member not in link)
@@ -103,7 +110,7 @@ class LiveRoom:
             self.prompts[member].play_to(audio)
         self.remix()
 
-    def leave(self, call: sip.RoomCall, status: int) -> None:
+    def leave(self, call: Leg, status: int) -> None:
         member = call.participant_id
         if self.calls.pop(member, None) is None:
             return
@@ -139,42 +146,49 @@ class LiveRoom:
                 self.overlays.append(self.play(effect.pieces, listeners, ",".join(effect.members), overlay=True))
         elif isinstance(effect, rules.Hangup):
             if effect.member in self.calls:
-                self.node.hangup_soon(self.calls[effect.member])
+                self.switchboard.hangup_soon(self.calls[effect.member])
         elif isinstance(effect, rules.PinFailed):
-            self.node.safely(live.pin_failed, self.number, effect.caller)
+            self.live.pin_failed(self.number, effect.caller)
         elif isinstance(effect, rules.Answer):
             if effect.member in self.calls:
-                self.node.answer(self.calls[effect.member])
+                self.switchboard.answer(self.calls[effect.member])
         elif isinstance(effect, rules.Reject):
             if effect.member in self.calls:
-                self.node.hangup(self.calls[effect.member], effect.status if effect.status >= 300 else 480)
+                self.switchboard.hangup(self.calls[effect.member], effect.status if effect.status >= 300 else 480)
         elif isinstance(effect, dialin.Lookup | dialin.Transfer):
-            self.node.events.append(effect)  # after this transition: both feed rooms again
+            self.switchboard.after(effect)  # after this transition: both feed rooms again
         elif isinstance(effect, rules.Dial):
             # After this transition is carried out, not within it: dialling feeds the room again.
-            self.node.events.append(DialRequest(self.number, effect.number, effect.by))
+            self.switchboard.after(DialRequest(self.number, effect.number, effect.by))
 
-    def play(self, pieces: tuple[str, ...], calls: list[sip.RoomCall], member: str, overlay: bool) -> Prompt:
-        files = self.node.files.resolve(pieces, self.state.settings.language)
-        if not self.node.has_free_port():
-            log.error("room %s: mixer full, prompt %s not played", self.number, "+".join(pieces))
-            files = []  # PJSIP aborts the process when its mixer is out of ports
-        prompt = Prompt(files, member, overlay)
-        for call in calls:
-            audio = call.audio()
-            if audio is not None:
-                prompt.play_to(audio)
-        self.node.expect_end(prompt)
-        return prompt
+    def play(self, pieces: tuple[str, ...], calls: list[Leg], member: str, overlay: bool) -> Playback:
+        ports = [port for call in calls if (port := call.audio()) is not None]
+        return self.mixer.play(pieces, self.state.settings.language, ports, member, overlay)
 
-    def prompt_ended(self, prompt: Prompt) -> None:
+    def dial(self, number: str, by: str) -> Leg | None:
+        """Call `number` into the room for member `by` (or for the room itself: SCHEDULE), if `by`
+        may reach it. The call, or None if it never went out (the inviter hears why)."""
+        state = self.state
+        # A "#" call's first dial is the number its caller dialled, which Kamailio already allowed;
+        # a scheduled conference calls the people its owner listed.
+        first = state.kind == rules.Kind.CALL and None in (state.customer, state.controller)
+        inviter = state.member(by)
+        dialled = self.switchboard.dial(self.number, number, billed_leg(state, inviter, number, first), inviter,
+                                        on_behalf=not (first or by == SCHEDULE))
+        self.invited(dialled.call, by, dialled.extension)
+        if dialled.refused:
+            self.leave(dialled.call, dialled.refused)  # as a call the far end refused at once
+            return None
+        return dialled.call
+
+    def prompt_ended(self, prompt: Playback) -> None:
         if prompt.overlay:
             self.overlays = [p for p in self.overlays if p is not prompt]
         elif self.prompts.get(prompt.member) is prompt:
             del self.prompts[prompt.member]
             self.feed(rules.PromptDone(prompt.member))
 
-    def digit(self, call: sip.RoomCall, digit: str, method: str, now: float) -> None:
+    def digit(self, call: Leg, digit: str, method: str, now: float) -> None:
         settings = self.state.settings
         # In a room with PINs a digit may be part of one: never write it to the log.
         shown = "a key" if settings.user_pin or settings.admin_pin else digit
@@ -207,12 +221,12 @@ class LiveRoom:
         for src, dst in stop:
             source, sink = self.port(src), self.port(dst)
             if source is not None and sink is not None:
-                source.stopTransmit(sink)
+                self.mixer.disconnect(source, sink)
         missing = set()
         for src, dst in start:
             source, sink = self.port(src), self.port(dst)
             if source is not None and sink is not None:
-                source.startTransmit(sink)
+                self.mixer.connect(source, sink)
             else:
                 missing.add((src, dst))
         self.links = wanted - missing
@@ -221,29 +235,28 @@ class LiveRoom:
         """With `record` on, the session runs from the first entry to the room's end."""
         ports = {m.id: (m.caller, self.port(m.id)) for m in self.state.at(rules.Stage.IN_CONFERENCE)}
         inside = {member: (caller, port) for member, (caller, port) in ports.items() if port is not None}
-        if self.recording is None and inside and self.state.settings.record and self.node.has_free_port():
-            self.recording = SessionRecording(self.node.recordings, self.number, self.node.config.id)
-            log.info("room %s: recording %s", self.number, self.recording.id)
+        if self.recording is None and inside and self.state.settings.record:
+            self.recording = self.mixer.record(self.number)
+            if self.recording is not None:
+                log.info("room %s: recording %s", self.number, self.recording.id)
         if self.recording is not None:
             self.recording.follow(inside)
 
     def close(self) -> None:
         """The room is empty: finish its recording, if any, and have it filed."""
         if self.recording is not None:
-            meta = self.recording.close()
-            self.recording = None
-            log.info("room %s: recording %s finished", self.number, meta["id"])
-            self.node.file_recording(meta["id"])
+            recording, self.recording = self.recording, None
+            recording.close()
+            log.info("room %s: recording %s finished", self.number, recording.id)
+            self.live.file_recording(recording.id)
 
-    def port(self, name: str) -> pj.AudioMedia | None:
-        if name == MUSIC:
-            return self.node.music
-        if name == rules.SILENCE:
-            return self.node.silence
+    def port(self, name: str) -> Port | None:
+        if name in (MUSIC, rules.SILENCE):
+            return self.mixer.background(name)
         call = self.calls.get(name)
         return None if call is None else call.audio()
 
-    def members_in(self) -> list[tuple[str, sip.RoomCall]]:
+    def members_in(self) -> list[tuple[str, Leg]]:
         return [(m.id, self.calls[m.id]) for m in self.state.at(rules.Stage.IN_CONFERENCE) if m.id in self.calls]
 
     # Who is in the room, for the panel, metrics and history -------------------------
@@ -254,33 +267,70 @@ class LiveRoom:
             new = after.get(member_id)
             # Sent away (ended, dropped) counts as gone now, not when the hang-up completes.
             if old.stage in JOINED and (new is None or new.stage not in JOINED):
-                self.node.meetings.member_changed(self, old, joined=False, when=time.time())
-                self.node.safely(live.remove_participant, self.number, member_id)
-                self.node.safely(live.room_event, "left", self.number, participant=member_id,
-                                 caller=old.caller, status=left_status, present=self.present)
+                self.attend(old, joined=False, when=self.live.now())
+                self.live.remove_participant(self.number, member_id)
+                self.live.room_event("left", self.number, participant=member_id, caller=old.caller,
+                                     status=left_status, present=self.present)
         for member_id, new in after.items():
             was = before.get(member_id)
             if new.stage in JOINED and (was is None or (was.stage, was.role, was.muted) != (new.stage, new.role,
                                                                                           new.muted)):
                 self.publish(new, joined=was is None or was.stage not in JOINED)
                 if was is not None and was.muted != new.muted:
-                    self.node.safely(live.room_event, "muted" if new.muted else "unmuted", self.number,
-                                     participant=new.id)
+                    self.live.room_event("muted" if new.muted else "unmuted", self.number, participant=new.id)
 
     def publish(self, member: rules.Member, joined: bool) -> None:
         call = self.calls[member.id]
         if joined:
-            call.joined_at = time.time()
-            self.node.meetings.member_changed(self, member, joined=True, when=call.joined_at)
-            self.node.safely(live.room_event, "joined", self.number, participant=member.id, caller=member.caller,
-                             role=str(member.role), present=self.present)
+            call.joined_at = self.live.now()
+            self.attend(member, joined=True, when=call.joined_at)
+            self.live.room_event("joined", self.number, participant=member.id, caller=member.caller,
+                                 role=str(member.role), present=self.present)
             log.info("room %s: %s joined as %s (%d present)", self.number, member.caller, member.role,
                      self.present)
         state = "muted" if member.muted else str(member.stage)
         participant = {"id": member.id, "caller": member.caller, "role": str(member.role), "state": state,
-                       "joined_at": call.joined_at, "node": self.node.config.id}
-        self.node.safely(live.put_participant, self.number, member.id, participant)
+                       "joined_at": call.joined_at, "node": self.live.node_id}
+        self.live.put_participant(self.number, member.id, participant)
+
+    def attend(self, member: rules.Member, joined: bool, when: float) -> None:
+        """Attendance (history) of scheduled conferences, filed by the worker."""
+        if self.address.kind != rules.Kind.SCHEDULED:
+            return
+        self.attended = self.attended or joined
+        how = JoinedBy.CALLED if member.invited_by is not None else JoinedBy.DIAL_IN
+        self.live.file_attendance(self.address.id, member, how, when, joined)
 
     @property
     def present(self) -> int:
         return sum(1 for m in self.state.members if m.stage in JOINED)
+
+
+class Rooms:
+    """The rooms open on this node, by their wire name."""
+
+    def __init__(self, switchboard: Switchboard, mixer: Mixer, live: LiveState) -> None:
+        self.switchboard, self.mixer, self.live = switchboard, mixer, live
+        self.by_name: dict[str, LiveRoom] = {}
+
+    def get(self, name: str | None) -> LiveRoom | None:
+        return None if name is None else self.by_name.get(name)
+
+    def open(self, address: RoomAddress, template: rules.Room) -> LiveRoom:
+        """The room at `address`, made from `template` unless it is open already."""
+        room = self.by_name.get(str(address))
+        if room is None:
+            room = self.by_name[str(address)] = LiveRoom(address, template, self.switchboard, self.mixer, self.live)
+        return room
+
+    def remove(self, room: LiveRoom) -> None:
+        del self.by_name[room.number]
+
+    def clear(self) -> None:
+        self.by_name.clear()
+
+    def __iter__(self) -> Iterator[LiveRoom]:
+        return iter(list(self.by_name.values()))  # a copy: handling a room may close it
+
+    def __len__(self) -> int:
+        return len(self.by_name)

@@ -1,0 +1,158 @@
+"""What a room's and a scheduled conference's orchestration asks of the world around it.
+
+LiveRoom (bridge/rooms.py) and Meetings (bridge/meetings.py) decide nothing themselves
+(conference/ does) and do no I/O themselves: they carry decisions out through three
+narrow interfaces, Switchboard (BridgeNode), Mixer (bridge/mixer.py, pjsua2's conference bridge)
+and LiveState (bridge/redis_state.py, Redis and the worker's queue). Unit tests fake them
+and record what was asked, so nothing here may import pjsua2, Redis or the node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from conference import billing, dialin
+from conference import room as rules
+from conference.schedule import LiveMeeting
+
+Fields = str | int | float | bool  # of a room event (store.live.room_event)
+
+
+class Port(Protocol):
+    """A port of the conference mixer (pjsua2's AudioMedia): only a Mixer does anything with it."""
+
+
+class Leg(Protocol):
+    """A call as a room sees it (bridge.sip.RoomCall): who it is, and its port in the mixer."""
+
+    key: int  # PJSIP's call id
+    participant_id: str  # the member id in the room
+    room: str | None  # the wire name of the room it is in
+    caller: str
+    extension: str | None  # as Kamailio vouches
+    name: str
+    joined_at: float | None  # wall clock
+    answered_at: float | None  # an outgoing call: when it was answered
+    ended: bool
+
+    def audio(self) -> Port | None:
+        """Its port in the mixer; None while its media is not up or gone."""
+
+
+class Playback(Protocol):
+    """A prompt playing (bridge.players.Prompt); its end comes back as a PromptEnded event."""
+
+    @property
+    def member(self) -> str: ...
+
+    @property
+    def overlay(self) -> bool: ...
+
+    def play_to(self, port: Port) -> None: ...
+
+
+class Recording(Protocol):
+    """A room's session being recorded (bridge.recorder.SessionRecording)."""
+
+    @property
+    def id(self) -> str: ...
+
+    def follow(self, members: Mapping[str, tuple[str, Port]]) -> None:
+        """Record exactly these members (id -> (caller, port))."""
+
+    def close(self) -> object:
+        """Finish the file and its metadata beside it."""
+
+
+class Mixer(Protocol):
+    """Who hears what: links between ports, prompts, recordings."""
+
+    def background(self, name: str) -> Port:
+        """The looping source named `name`: conference.mixing.MUSIC or conference.room.SILENCE."""
+
+    def connect(self, source: Port, sink: Port) -> None: ...
+
+    def disconnect(self, source: Port, sink: Port) -> None: ...
+
+    def play(self, pieces: tuple[str, ...], language: str, to: Sequence[Port], member: str,
+             overlay: bool) -> Playback:
+        """Play prompt pieces once to these ports; `member` names who it is for."""
+
+    def record(self, room: str) -> Recording | None:
+        """Start recording a session; None if the mixer has no port left for it."""
+
+
+@dataclass(frozen=True)
+class DialRequest:
+    """A room wants `number` called for member `by`: done after the transition that asked."""
+
+    room: str
+    number: str
+    by: str  # member id
+
+
+Request = DialRequest | dialin.Lookup | dialin.Transfer
+
+
+@dataclass(frozen=True)
+class Dialled:
+    """A call a room asked for. `refused`: a SIP status, the call never went out (not allowed,
+    or it could not be placed) and its call record is already written."""
+
+    call: Leg
+    refused: int = 0
+    extension: str | None = None  # the number called is this extension
+
+
+class Switchboard(Protocol):
+    """The node's SIP calls, as rooms act on them (BridgeNode)."""
+
+    def answer(self, call: Leg) -> None: ...
+
+    def hangup(self, call: Leg, status: int = 200) -> None: ...
+
+    def hangup_soon(self, call: Leg) -> None:
+        """Hang up once the last prompt's frames have drained (a farewell heard to its end)."""
+
+    def dial(self, room: str, number: str, billed: billing.Leg, inviter: rules.Member | None,
+             on_behalf: bool) -> Dialled:
+        """Call `number` through Kamailio if the number plan lets `inviter` reach it (`on_behalf`),
+        or as the node itself (a number Kamailio already allowed)."""
+
+    def after(self, request: Request) -> None:
+        """Carry `request` out once the current transition is done: it feeds rooms again."""
+
+
+class LiveState(Protocol):
+    """Redis and the worker's queue (bridge.redis_state.RedisState): what the panel, the history
+    and the worker learn of rooms, and what the worker tells this node. Lost while Redis is down."""
+
+    @property
+    def node_id(self) -> str: ...
+
+    def now(self) -> float:
+        """Wall-clock time (Unix); intervals are measured on the monotonic time passed in."""
+
+    def room_event(self, kind: str, room: str, **fields: Fields) -> None: ...
+
+    def put_participant(self, room: str, member: str, data: Mapping[str, Any]) -> None: ...
+
+    def remove_participant(self, room: str, member: str) -> None: ...
+
+    def pin_failed(self, room: str, caller: str) -> None: ...
+
+    def file_recording(self, recording_id: str) -> None: ...
+
+    def file_attendance(self, code: str, member: rules.Member, how: str, when: float, joined: bool) -> None:
+        """A member joined or left scheduled conference `code` (its history)."""
+
+    def report_emptied(self, code: str) -> None:
+        """Scheduled conference `code` emptied after somebody had been in: it is over."""
+
+    def meeting(self, code: str) -> LiveMeeting | None:
+        """The live conference with dial-in code `code`; None: none (or no longer), or Redis is down."""
+
+    def commands(self, after: str) -> list[tuple[str, dict[str, str]]]:
+        """The worker's commands to this node since stream entry `after` (none while Redis is down)."""

@@ -1,0 +1,84 @@
+"""PJSIP's conference bridge as rooms use it (bridge.edge.Mixer): links between ports,
+prompts played once, sessions recorded, music and silence looping for whoever waits.
+
+It keeps a reference to every player it hands to PJSIP until `close()`, which must come
+before libDestroy.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import time
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+
+import pjsua2 as pj
+
+from bridge import sip
+from bridge.players import PieceFiles, Prompt
+from bridge.recorder import SessionRecording
+from conference.mixing import MUSIC
+from conference.room import SILENCE
+from stack.sounds import ensure_music, ensure_silence
+
+log = logging.getLogger("kamconf.bridge")
+
+SPARE_PORTS = 4  # kept free for music and recorders: PJSIP aborts the process when its mixer is full
+
+
+class BridgeMixer:
+    def __init__(self, endpoint: pj.Endpoint, clock_rate: int, sounds: Path, recordings: Path, node_id: str) -> None:
+        self.endpoint = endpoint
+        self.loops: dict[str, pj.AudioMediaPlayer] = {
+            MUSIC: sip.create_music(str(ensure_music(sounds, clock_rate))),
+            SILENCE: sip.create_music(str(ensure_silence(sounds, clock_rate))),
+        }
+        self.files = PieceFiles(clock_rate, sounds / "library", sounds / "names")
+        self.recordings, self.node_id = recordings, node_id
+        # (when, tie-breaker, prompt): weak, so a prompt replaced early stops playing at once
+        self.prompt_ends: list[tuple[float, int, weakref.ref[Prompt]]] = []
+        self.prompt_count = 0
+
+    def background(self, name: str) -> pj.AudioMedia:
+        return self.loops[name]
+
+    def connect(self, source: pj.AudioMedia, sink: pj.AudioMedia) -> None:
+        source.startTransmit(sink)
+
+    def disconnect(self, source: pj.AudioMedia, sink: pj.AudioMedia) -> None:
+        source.stopTransmit(sink)
+
+    def play(self, pieces: tuple[str, ...], language: str, to: Sequence[pj.AudioMedia], member: str,
+             overlay: bool) -> Prompt:
+        files = self.files.resolve(pieces, language)
+        if not self.has_free_port():
+            log.error("mixer full: prompt %s for %s not played", "+".join(pieces), member)
+            files = []
+        prompt = Prompt(files, member, overlay)
+        for port in to:
+            prompt.play_to(port)
+        self.prompt_count += 1
+        heapq.heappush(self.prompt_ends, (time.monotonic() + prompt.seconds, self.prompt_count, weakref.ref(prompt)))
+        return prompt
+
+    def ended_prompts(self, now: float) -> list[Prompt]:
+        """Prompts that have played to their end by `now`, and are still wanted."""
+        ended = []
+        while self.prompt_ends and self.prompt_ends[0][0] <= now:
+            prompt = heapq.heappop(self.prompt_ends)[2]()
+            if prompt is not None:
+                ended.append(prompt)
+        return ended
+
+    def record(self, room: str) -> SessionRecording | None:
+        return SessionRecording(self.recordings, room, self.node_id) if self.has_free_port() else None
+
+    def has_free_port(self) -> bool:
+        return int(self.endpoint.mediaActivePorts()) + SPARE_PORTS < int(self.endpoint.mediaMaxPorts())
+
+    def close(self) -> None:
+        """Drop every player: PJSIP asserts if one outlives the library."""
+        self.prompt_ends.clear()
+        self.loops = {}

@@ -1,0 +1,155 @@
+"""Redis and the worker's queue as one bridge node uses them (bridge.edge.LiveState and the
+node's own registry). Redis down: reads fall back, writes are lost and logged, and the node
+keeps mixing the calls it has."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import redis
+
+from bridge import templates
+from bridge.edge import Fields
+from conference import numberplan
+from conference import room as rules
+from conference.address import Kind, RoomAddress
+from conference.numberplan import Caller, CallerKind, Refuse
+from conference.placement import NodeStatus
+from conference.rooms import RoomSettings
+from conference.schedule import LiveMeeting
+from store import live, queue
+from store.cdrs import spool
+
+log = logging.getLogger("kamconf.bridge")
+
+T = TypeVar("T")
+
+
+class RedisState:
+    def __init__(self, client: redis.Redis, queue_client: redis.Redis, node_id: str, cdrs: Path) -> None:
+        self.client = client
+        self.queue_client = queue_client  # RQ needs undecoded replies
+        self.node_id = node_id
+        self.cdrs = cdrs
+
+    def now(self) -> float:
+        return time.time()
+
+    # Reads ---------------------------------------------------------------------
+
+    def room_template(self, room: RoomAddress, current: rules.Room | None, language: str) -> rules.Room | None:
+        """An empty room as the API last wrote it (a local conference: as its owner's extension says,
+        a scheduled one: as the worker projected it). `current`: the room's state if it is open, what a
+        numbered room or a local conference keeps while Redis is down. None: no such room."""
+        try:
+            if room.kind == Kind.LOCAL:
+                return templates.local_conference(live.get_entry(self.client, live.EXTENSIONS, room.id), room)
+            if room.kind == Kind.SCHEDULED:
+                meeting = live.meeting(self.client, room.id)
+                return None if meeting is None else templates.scheduled_conference(meeting, language)
+            if room.kind == Kind.DIAL_IN:
+                return rules.Room(RoomSettings(str(room), language=language), kind=Kind.DIAL_IN)
+            if room.kind == Kind.CALL:
+                return None  # made by its first INVITE only (BridgeNode.anchored_call)
+            projected = live.get_entry(self.client, live.ROOMS, room.id)
+            return None if projected is None else rules.Room(RoomSettings.from_dict(projected))
+        except redis.RedisError as exc:
+            log.error("redis: %s", exc)
+            if room.kind == Kind.LOCAL:
+                return current
+            if room.kind == Kind.ROOM:
+                return rules.Room(current.settings if current else RoomSettings(str(room)))
+            return None
+
+    def allowed(self, inviter: rules.Member | None, number: str, on_behalf: bool) -> numberplan.Decision:
+        """The number plan as for the inviting extension calling `number` itself: no toll fraud by
+        *8 or #. Not `on_behalf`: as for this node (a number Kamailio already allowed)."""
+        try:
+            directory = live.Directory(self.client)
+            if not on_behalf:
+                return numberplan.decide(Caller(CallerKind.BRIDGE), number, directory)
+            extension = directory.extension(inviter.extension) if inviter and inviter.extension else None
+            if extension is None:
+                return numberplan.FORBIDDEN
+            return numberplan.decide(Caller(CallerKind.EXTENSION, extension), number, directory)
+        except redis.RedisError as exc:
+            log.error("redis: %s", exc)
+            return Refuse(503, "Service Unavailable")
+
+    def pin_locked(self, room: str, caller: str) -> bool:
+        return self.ask(live.pin_locked, room, caller, default=False)
+
+    def meeting(self, code: str) -> LiveMeeting | None:
+        return self.ask(live.meeting, code, default=None)
+
+    def commands(self, after: str) -> list[tuple[str, dict[str, str]]]:
+        return self.ask(live.commands, self.node_id, after, default=[])
+
+    # Writes --------------------------------------------------------------------
+
+    def room_event(self, kind: str, room: str, **fields: Fields) -> None:
+        self.safely(live.room_event, kind, room, **fields)
+
+    def put_participant(self, room: str, member: str, data: Mapping[str, Any]) -> None:
+        self.safely(live.put_participant, room, member, data)
+
+    def remove_participant(self, room: str, member: str) -> None:
+        self.safely(live.remove_participant, room, member)
+
+    def pin_failed(self, room: str, caller: str) -> None:
+        self.safely(live.pin_failed, room, caller)
+
+    def heartbeat(self, status: NodeStatus, ttl: int) -> None:
+        self.safely(live.heartbeat, status, ttl)
+
+    def deregister(self) -> None:
+        self.safely(live.deregister, self.node_id)
+
+    def release_affinity(self, room: str) -> None:
+        self.safely(live.release_affinity, room, self.node_id)
+
+    # The worker's queue --------------------------------------------------------
+
+    def file_recording(self, recording_id: str) -> None:
+        """Have the worker import a finished recording into SQL."""
+        self.enqueue(queue.enqueue_import, recording_id,
+                     lost=f"recording {recording_id} not queued for filing; the next start files it")
+
+    def file_cdr(self, cdr: dict[str, Any]) -> None:
+        """A call detail record: spooled to a file first so none is lost, then queued for filing."""
+        try:
+            spool(self.cdrs, cdr)
+        except OSError as exc:
+            log.error("call record not written: %s (%s)", exc, cdr)
+            return
+        self.enqueue(queue.enqueue_cdr, str(cdr["id"]),
+                     lost=f"call record {cdr['id']} not queued for filing; the next start files it")
+
+    def file_attendance(self, code: str, member: rules.Member, how: str, when: float, joined: bool) -> None:
+        self.enqueue(queue.enqueue_attendance, member.id, code, member.caller, str(member.role), how, when, joined,
+                     lost=f"attendance of {member.caller} not filed")
+
+    def report_emptied(self, code: str) -> None:
+        self.enqueue(queue.enqueue_emptied, code, lost=f"conference {code}: end not reported; its end time ends it")
+
+    # Redis is down -------------------------------------------------------------
+
+    def safely(self, func: Callable[..., object], *args: object, **kwargs: object) -> None:
+        self.ask(func, *args, default=None, **kwargs)
+
+    def ask(self, func: Callable[..., T], *args: object, default: T, **kwargs: object) -> T:
+        try:
+            return func(self.client, *args, **kwargs)
+        except redis.RedisError as exc:
+            log.error("redis: %s", exc)
+            return default
+
+    def enqueue(self, job: Callable[..., None], *args: object, lost: str) -> None:
+        try:
+            job(self.queue_client, *args)
+        except redis.RedisError as exc:
+            log.error("%s (%s)", lost, exc)

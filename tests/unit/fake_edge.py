@@ -1,0 +1,221 @@
+"""Fakes of bridge.edge's Switchboard, Mixer and LiveState that record what a room or the
+scheduled conferences asked for, so their orchestration runs without PJSIP or Redis."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.edge import Dialled, Fields, Leg, Port, Request
+from bridge.rooms import Rooms
+from conference import billing
+from conference import room as rules
+from conference.schedule import LiveMeeting
+
+_keys = itertools.count(1)
+
+
+@dataclass(eq=False)
+class FakeLeg:
+    caller: str
+    room: str | None = None
+    extension: str | None = None
+    name: str = ""
+    key: int = field(default_factory=lambda: next(_keys))
+    participant_id: str = ""
+    joined_at: float | None = None
+    answered_at: float | None = None
+    ended: bool = False
+
+    def __post_init__(self) -> None:
+        self.participant_id = self.participant_id or f"m{self.key}"
+
+    def audio(self) -> Port | None:
+        """Its port is its member id: the mixer's links read as (who, hears whom)."""
+        return None if self.ended else self.participant_id
+
+
+@dataclass(frozen=True)
+class Played:
+    pieces: tuple[str, ...]
+    to: tuple[Port, ...]
+    member: str
+    overlay: bool
+
+
+@dataclass(eq=False)
+class FakePlayback:
+    member: str
+    overlay: bool
+    heard_by: list[Port] = field(default_factory=list)
+
+    def play_to(self, port: Port) -> None:
+        self.heard_by.append(port)
+
+
+@dataclass(eq=False)
+class FakeRecording:
+    id: str
+    recorded: dict[str, str] = field(default_factory=dict)  # member -> caller
+    closed: bool = False
+
+    def follow(self, members: Mapping[str, tuple[str, Port]]) -> None:
+        self.recorded = {member: caller for member, (caller, _) in members.items()}
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeMixer:
+    def __init__(self, free_ports: bool = True) -> None:
+        self.links: set[tuple[Port, Port]] = set()
+        self.played: list[tuple[Played, FakePlayback]] = []
+        self.recordings: list[FakeRecording] = []
+        self.free_ports = free_ports
+
+    def background(self, name: str) -> Port:
+        return name
+
+    def connect(self, source: Port, sink: Port) -> None:
+        self.links.add((source, sink))
+
+    def disconnect(self, source: Port, sink: Port) -> None:
+        self.links.discard((source, sink))
+
+    def play(self, pieces: tuple[str, ...], language: str, to: Sequence[Port], member: str,
+             overlay: bool) -> FakePlayback:
+        playback = FakePlayback(member, overlay, list(to))
+        self.played.append((Played(pieces, tuple(to), member, overlay), playback))
+        return playback
+
+    def record(self, room: str) -> FakeRecording | None:
+        if not self.free_ports:
+            return None
+        self.recordings.append(FakeRecording(f"{room}-rec{len(self.recordings) + 1}"))
+        return self.recordings[-1]
+
+    def port_gone(self, port: Port) -> None:
+        """A call's media ended: PJSIP's conference bridge drops its links by itself."""
+        self.links = {link for link in self.links if port not in link}
+
+    def heard(self, port: Port) -> list[tuple[str, ...]]:
+        """The pieces of every prompt played to `port`, in order."""
+        return [played.pieces for played, _ in self.played if port in played.to]
+
+    def last(self, port: Port) -> FakePlayback:
+        """The newest prompt played to `port` (to end it: LiveRoom.prompt_ended)."""
+        return next(playback for played, playback in reversed(self.played) if port in played.to)
+
+
+@dataclass(frozen=True)
+class DialAsk:
+    room: str
+    number: str
+    billed: billing.Leg
+    inviter: rules.Member | None
+    on_behalf: bool
+
+
+class FakeSwitchboard:
+    def __init__(self) -> None:
+        self.answered: list[Leg] = []
+        self.hung_up: list[tuple[Leg, int]] = []
+        self.farewells: list[Leg] = []
+        self.requests: list[Request] = []
+        self.dialled: list[DialAsk] = []
+        self.legs: list[FakeLeg] = []
+        self.refuse: dict[str, int] = {}  # number -> SIP status it is refused with
+
+    def answer(self, call: Leg) -> None:
+        self.answered.append(call)
+
+    def hangup(self, call: Leg, status: int = 200) -> None:
+        self.hung_up.append((call, status))
+
+    def hangup_soon(self, call: Leg) -> None:
+        self.farewells.append(call)
+
+    def after(self, request: Request) -> None:
+        self.requests.append(request)
+
+    def dial(self, room: str, number: str, billed: billing.Leg, inviter: rules.Member | None,
+             on_behalf: bool) -> Dialled:
+        self.dialled.append(DialAsk(room, number, billed, inviter, on_behalf))
+        leg = FakeLeg(number, room=room)
+        self.legs.append(leg)
+        return Dialled(leg, refused=self.refuse.get(number, 0))
+
+
+class FakeLive:
+    node_id = "node-t"
+
+    def __init__(self, clock: float = 1_800_000_000.0) -> None:
+        self.clock = clock
+        self.events: list[tuple[str, str, dict[str, Fields]]] = []
+        self.participants: dict[tuple[str, str], Mapping[str, Any]] = {}
+        self.pin_failures: list[tuple[str, str]] = []
+        self.filed_recordings: list[str] = []
+        self.attendance: list[tuple[str, str, str, bool]] = []  # (code, caller, how, joined)
+        self.emptied: list[str] = []
+        self.meetings: dict[str, LiveMeeting] = {}
+        self.pending: list[tuple[str, dict[str, str]]] = []  # commands from the worker, not yet read
+
+    def now(self) -> float:
+        return self.clock
+
+    def room_event(self, kind: str, room: str, **fields: Fields) -> None:
+        self.events.append((kind, room, fields))
+
+    def put_participant(self, room: str, member: str, data: Mapping[str, Any]) -> None:
+        self.participants[(room, member)] = data
+
+    def remove_participant(self, room: str, member: str) -> None:
+        self.participants.pop((room, member), None)
+
+    def pin_failed(self, room: str, caller: str) -> None:
+        self.pin_failures.append((room, caller))
+
+    def file_recording(self, recording_id: str) -> None:
+        self.filed_recordings.append(recording_id)
+
+    def file_attendance(self, code: str, member: rules.Member, how: str, when: float, joined: bool) -> None:
+        self.attendance.append((code, member.caller, how, joined))
+
+    def report_emptied(self, code: str) -> None:
+        self.emptied.append(code)
+
+    def meeting(self, code: str) -> LiveMeeting | None:
+        return self.meetings.get(code)
+
+    def commands(self, after: str) -> list[tuple[str, dict[str, str]]]:
+        found, self.pending = self.pending, []
+        return found
+
+    def command(self, op: str, code: str, **fields: str) -> None:
+        self.pending.append((f"{len(self.events)}-{len(self.pending)}", {"op": op, "code": code, **fields}))
+
+    def kinds(self, room: str) -> list[str]:
+        return [kind for kind, where, _ in self.events if where == room]
+
+
+@dataclass
+class Bridge:
+    """The orchestration under test, wired to fakes."""
+
+    switchboard: FakeSwitchboard = field(default_factory=FakeSwitchboard)
+    mixer: FakeMixer = field(default_factory=FakeMixer)
+    live: FakeLive = field(default_factory=FakeLive)
+    rooms: Rooms = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rooms = Rooms(self.switchboard, self.mixer, self.live)
+
+    def hang_up(self, call: FakeLeg, status: int = 200) -> None:
+        """The far end hung up (as BridgeNode.ended tells the room)."""
+        call.ended = True
+        self.mixer.port_gone(call.participant_id)
+        room = self.rooms.get(call.room)
+        assert room is not None
+        room.leave(call, status)

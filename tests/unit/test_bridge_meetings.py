@@ -1,0 +1,182 @@
+"""Scheduled conferences on a bridge node (bridge.meetings.Meetings) against fakes of bridge.edge:
+the worker's commands, calls at the start, rings that time out, redials, dial-in transfers and
+the end reported. Time is passed in; nothing sleeps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bridge.meetings import Meetings
+from bridge.rooms import LiveRoom
+from conference import address, billing, dialin
+from conference.room import Kind, Role, Room, Stage
+from conference.rooms import RoomSettings
+from conference.schedule import JoinedBy, LiveMeeting
+from settings import ConferencesConfig
+from tests.unit.fake_edge import Bridge, FakeLeg
+
+CODE = "4242"
+ROOM = str(address.scheduled(CODE))
+T0 = 500.0  # monotonic
+RING, RETRY = 45, 60
+
+
+def setup(**meeting: Any) -> tuple[Bridge, Meetings]:
+    bridge = Bridge()
+    clock = bridge.live.clock
+    fields: dict[str, Any] = {"owner": "201", "numbers": ("201", "5551234"), **meeting}
+    bridge.live.meetings[CODE] = LiveMeeting(CODE, start=clock - 60, end=clock + 3600, **fields)
+    config = ConferencesConfig(ring_seconds=RING, retries=2, retry_seconds=RETRY)
+    return bridge, Meetings(bridge.switchboard, bridge.live, bridge.rooms, config)
+
+
+def started(**meeting: Any) -> tuple[Bridge, Meetings, LiveRoom]:
+    bridge, meetings = setup(**meeting)
+    bridge.live.command("start", CODE)
+    meetings.poll(T0)
+    room = bridge.rooms.get(ROOM)
+    assert room is not None
+    return bridge, meetings, room
+
+
+def ended(bridge: Bridge, meetings: Meetings, room: LiveRoom, call: FakeLeg, status: int, now: float) -> None:
+    """What BridgeNode.ended does with a call of a scheduled conference."""
+    meetings.ended(room, call, status, now)
+    bridge.hang_up(call, status)
+
+
+def test_the_start_command_calls_every_listed_number_for_the_owner() -> None:
+    bridge, _, room = started()
+    assert [ask.number for ask in bridge.switchboard.dialled] == ["201", "5551234"]
+    for ask in bridge.switchboard.dialled:
+        assert (ask.room, ask.inviter, ask.on_behalf) == (ROOM, None, False)  # numbers its owner listed
+        assert ask.billed == billing.Leg(ROOM, billing.LegKind.SCHEDULED, ROOM, ask.number, "201")
+    assert room.state.kind == Kind.SCHEDULED and room.state.owner == "201"
+    assert [m.stage for m in room.state.members] == [Stage.RINGING, Stage.RINGING]
+
+
+def test_without_auto_invite_the_start_opens_the_room_and_calls_nobody() -> None:
+    bridge, _, _ = started(auto_invite=False)
+    assert bridge.switchboard.dialled == []
+
+
+def test_a_start_for_a_conference_not_in_the_live_state_does_nothing() -> None:
+    bridge, meetings = setup()
+    bridge.live.meetings.clear()
+    bridge.live.command("start", CODE)
+    meetings.poll(T0)
+    assert bridge.rooms.get(ROOM) is None and bridge.switchboard.dialled == []
+
+
+def test_a_command_with_a_code_that_is_no_conference_code_is_ignored() -> None:
+    bridge, meetings = setup()
+    bridge.live.command("start", "../4242")
+    meetings.poll(T0)
+    assert len(bridge.rooms) == 0 and bridge.switchboard.dialled == []
+
+
+def test_an_unanswered_call_is_hung_up_when_its_ring_ends_and_redialled_after_retry_seconds() -> None:
+    bridge, meetings, room = started(numbers=("5551234",))
+    [call] = bridge.switchboard.legs
+    meetings.poll(T0 + RING - 1)
+    assert bridge.switchboard.hung_up == []
+    meetings.poll(T0 + RING)
+    assert bridge.switchboard.hung_up == [(call, 200)]
+
+    ended(bridge, meetings, room, call, 487, now=T0 + RING)
+    assert ("call_failed", ROOM, {"number": "5551234", "status": 487, "attempt": 1}) in bridge.live.events
+    meetings.poll(T0 + RING + RETRY - 1)
+    assert len(bridge.switchboard.dialled) == 1
+    meetings.poll(T0 + RING + RETRY)
+    assert [ask.number for ask in bridge.switchboard.dialled] == ["5551234", "5551234"]
+
+
+def test_after_the_last_retry_the_number_is_not_called_again() -> None:
+    bridge, meetings, room = started(numbers=("5551234",))
+    now = T0
+    for _ in range(3):  # the first try and two retries
+        ended(bridge, meetings, room, bridge.switchboard.legs[-1], 486, now)
+        now += RETRY
+        meetings.poll(now)
+    assert len(bridge.switchboard.dialled) == 3
+    assert bridge.live.events[-1] == ("call_failed", ROOM, {"number": "5551234", "status": 486, "attempt": 3})
+
+
+def test_an_answered_call_is_neither_timed_out_nor_redialled() -> None:
+    bridge, meetings, room = started(numbers=("5551234",))
+    [call] = bridge.switchboard.legs
+    call.answered_at = bridge.live.clock
+    room.answered(call)
+    meetings.poll(T0 + RING)
+    assert bridge.switchboard.hung_up == []
+    ended(bridge, meetings, room, call, 200, now=T0 + RING)
+    meetings.poll(T0 + RING + RETRY)
+    assert len(bridge.switchboard.dialled) == 1
+
+
+def test_a_dial_in_transfer_moves_the_call_into_the_conference_room() -> None:
+    bridge, meetings = setup()
+    service = bridge.rooms.open(address.DIAL_IN, Room(RoomSettings(str(address.DIAL_IN)), kind=Kind.DIAL_IN))
+    carol = FakeLeg("sip:carol@example.com", room=service.number)
+    service.arrive(carol, service.state.settings, locked_out=False)
+    assert bridge.mixer.heard(carol.participant_id) == [("enter_code",)]
+    for digit in CODE + "*":
+        service.digit(carol, digit, "rfc2833", T0)
+    assert bridge.switchboard.requests == [dialin.Lookup(carol.participant_id, CODE)]
+
+    meetings.look_up(service, carol.participant_id, CODE)
+    assert bridge.switchboard.requests[-1] == dialin.Transfer(carol.participant_id, CODE, Role.USER)
+    meetings.transfer(service, carol.participant_id, CODE, Role.USER)
+
+    room = bridge.rooms.get(ROOM)
+    assert room is not None and carol.room == ROOM
+    assert service.empty and list(room.calls) == [carol.participant_id]
+    assert bridge.mixer.heard(carol.participant_id)[-1] == ("welcome",)
+
+
+def test_a_dial_in_caller_whose_conference_ended_meanwhile_is_told_so() -> None:
+    bridge, meetings = setup()
+    service = bridge.rooms.open(address.DIAL_IN, Room(RoomSettings(str(address.DIAL_IN)), kind=Kind.DIAL_IN))
+    carol = FakeLeg("sip:carol@example.com", room=service.number)
+    service.arrive(carol, service.state.settings, locked_out=False)
+    bridge.live.meetings.clear()
+    meetings.transfer(service, carol.participant_id, CODE, Role.USER)
+    assert bridge.rooms.get(ROOM) is None and carol.room == service.number
+    assert bridge.mixer.heard(carol.participant_id)[-1] == ("no_such_conference",)
+
+
+def test_a_conference_somebody_was_in_is_reported_over_when_it_empties() -> None:
+    bridge, meetings, room = started(numbers=("201",))
+    [owner] = bridge.switchboard.legs
+    owner.answered_at = bridge.live.clock
+    room.answered(owner)
+    room.prompt_ended(bridge.mixer.last(owner.participant_id))  # the greeting: the owner chairs
+    chair = room.state.member(owner.participant_id)
+    assert chair is not None and chair.role == Role.ADMIN
+    assert bridge.live.attendance == [(CODE, "201", JoinedBy.CALLED, True)]
+
+    ended(bridge, meetings, room, owner, 200, now=T0 + 600)
+    assert room.empty
+    meetings.emptied(room)
+    assert bridge.live.attendance[-1] == (CODE, "201", JoinedBy.CALLED, False)
+    assert bridge.live.emptied == [CODE]
+
+
+def test_a_conference_nobody_was_in_is_not_reported_when_it_empties() -> None:
+    bridge, meetings, room = started(numbers=("5551234",))
+    ended(bridge, meetings, room, bridge.switchboard.legs[0], 486, now=T0)
+    meetings.emptied(room)
+    assert bridge.live.emptied == [] and bridge.live.attendance == []
+
+
+def test_the_end_command_sends_everyone_away_with_a_last_prompt() -> None:
+    bridge, meetings, room = started(numbers=("201",))
+    [owner] = bridge.switchboard.legs
+    owner.answered_at = bridge.live.clock
+    room.answered(owner)
+    room.prompt_ended(bridge.mixer.last(owner.participant_id))
+    bridge.live.command("end", CODE)
+    meetings.poll(T0 + 1)
+    assert bridge.mixer.heard(owner.participant_id)[-1] == ("conference_over",)
+    room.prompt_ended(bridge.mixer.last(owner.participant_id))
+    assert bridge.switchboard.farewells == [owner]

@@ -1,0 +1,160 @@
+"""A room's orchestration (bridge.rooms.LiveRoom) against fakes of bridge.edge: what it plays,
+links, publishes, dials and hangs up as conference.room decides. No PJSIP, no Redis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bridge.edge import DialRequest
+from bridge.rooms import LiveRoom
+from conference import address, billing
+from conference.mixing import MUSIC
+from conference.room import Room
+from conference.rooms import RoomSettings, hash_pin
+from tests.unit.fake_edge import Bridge, FakeLeg
+
+NOW = 1000.0  # monotonic, for the keypad
+
+
+def open_room(bridge: Bridge, **settings: Any) -> LiveRoom:
+    return bridge.rooms.open(address.room("100"), Room(RoomSettings("100", announce_count=False, **settings)))
+
+
+def arrive(bridge: Bridge, room: LiveRoom, caller: str, extension: str | None = None) -> FakeLeg:
+    call = FakeLeg(caller, room=room.number, extension=extension)
+    room.arrive(call, room.state.settings, locked_out=False)
+    return call
+
+
+def finish_prompt(bridge: Bridge, room: LiveRoom, call: FakeLeg) -> None:
+    room.prompt_ended(bridge.mixer.last(call.participant_id))
+
+
+def press(room: LiveRoom, call: FakeLeg, digits: str, now: float = NOW) -> None:
+    for digit in digits:
+        room.digit(call, digit, "rfc2833", now)
+
+
+def enter_with_pin(bridge: Bridge, room: LiveRoom, caller: str, pin: str) -> FakeLeg:
+    call = arrive(bridge, room, caller)
+    finish_prompt(bridge, room, call)  # the greeting, then "enter the PIN"
+    press(room, call, pin + "#")
+    return call
+
+
+def test_a_caller_in_a_pin_room_hears_the_greeting_then_is_asked_for_the_pin() -> None:
+    bridge = Bridge()
+    room = open_room(bridge, user_pin=hash_pin("1234"))
+    alice = arrive(bridge, room, "sip:alice@example.com")
+    assert bridge.mixer.heard(alice.participant_id) == [("welcome",)]
+    finish_prompt(bridge, room, alice)
+    assert bridge.mixer.heard(alice.participant_id)[-1] == ("enter_pin",)
+    assert bridge.live.participants == {}  # not in yet: nobody sees it on the panel
+    assert bridge.mixer.links == set()  # in the IVR it hears its prompts only
+
+
+def test_pin_then_hash_joins_publishes_the_participant_and_links_the_mix() -> None:
+    bridge = Bridge()
+    room = open_room(bridge, user_pin=hash_pin("1234"))
+    alice = enter_with_pin(bridge, room, "sip:alice@example.com", "1234")
+    published = bridge.live.participants[("100", alice.participant_id)]
+    assert (published["caller"], published["role"], published["state"], published["node"]) == (
+        "sip:alice@example.com", "user", "in_conference", "node-t")
+    assert published["joined_at"] == bridge.live.clock == alice.joined_at
+    assert bridge.live.kinds("100") == ["joined"]
+    assert bridge.mixer.links == {(MUSIC, alice.participant_id)}  # alone: music keeps RTP flowing
+
+    bob = enter_with_pin(bridge, room, "sip:bob@example.com", "1234")
+    a, b = alice.participant_id, bob.participant_id
+    assert bridge.mixer.links == {(a, b), (b, a)}
+    assert bridge.mixer.heard(alice.participant_id)[-1] == ("participant_joined",)
+    assert bridge.live.kinds("100") == ["joined", "joined"]
+
+
+def test_a_wrong_pin_is_counted_for_the_lockout_and_asked_again() -> None:
+    bridge = Bridge()
+    room = open_room(bridge, user_pin=hash_pin("1234"))
+    alice = enter_with_pin(bridge, room, "sip:alice@example.com", "9")
+    assert bridge.live.pin_failures == [("100", "sip:alice@example.com")]
+    assert bridge.mixer.heard(alice.participant_id)[-1] == ("wrong_pin", "enter_pin")
+    assert bridge.live.participants == {}
+
+
+def test_the_last_admin_leaving_ends_the_room_for_everyone_after_a_farewell() -> None:
+    bridge = Bridge()
+    room = open_room(bridge, user_pin=hash_pin("1234"), admin_pin=hash_pin("9999"), end_on_admin_exit=True)
+    admin = enter_with_pin(bridge, room, "sip:admin@example.com", "9999")
+    users = [enter_with_pin(bridge, room, f"sip:user{n}@example.com", "1234") for n in (1, 2)]
+
+    bridge.hang_up(admin)
+
+    assert ("left", "100") in [(kind, where) for kind, where, _ in bridge.live.events]
+    for user in users:
+        assert bridge.mixer.heard(user.participant_id)[-1] == ("ended_by_admin",)
+        assert ("100", user.participant_id) not in bridge.live.participants  # gone from the panel at once
+    assert bridge.mixer.links == set()
+    assert bridge.switchboard.farewells == []  # not before the farewell is heard
+    for user in users:
+        finish_prompt(bridge, room, user)
+    assert bridge.switchboard.farewells == users
+    assert bridge.switchboard.hung_up == []  # the node hangs up once the farewell drained
+
+
+def test_an_extension_invites_a_number_with_star_8_and_the_room_dials_it_on_its_behalf() -> None:
+    bridge = Bridge()
+    room = open_room(bridge)
+    alice = arrive(bridge, room, "sip:201@example.com", extension="201")
+    finish_prompt(bridge, room, alice)
+    press(room, alice, "*8555#")
+    assert bridge.switchboard.requests == [DialRequest("100", "555", alice.participant_id)]
+    assert bridge.mixer.heard(alice.participant_id)[-1] == ("trying_to_get_through",)
+
+    invited = room.dial("555", alice.participant_id)
+
+    ask = bridge.switchboard.dialled[0]
+    assert (ask.room, ask.number, ask.on_behalf, ask.inviter and ask.inviter.extension) == ("100", "555", True, "201")
+    assert ask.billed == billing.Leg("100", billing.LegKind.INVITED, "201", "555", "201")
+    assert invited is not None and invited.participant_id in room.calls
+    room.media(invited)  # early media: heard by the room at once
+    assert (invited.participant_id, alice.participant_id) in bridge.mixer.links
+
+
+def test_a_call_the_number_plan_refuses_never_rings_and_the_inviter_hears_why() -> None:
+    bridge = Bridge()
+    bridge.switchboard.refuse["900"] = 403
+    room = open_room(bridge)
+    alice = arrive(bridge, room, "sip:201@example.com", extension="201")
+    finish_prompt(bridge, room, alice)
+
+    assert room.dial("900", alice.participant_id) is None
+
+    assert list(room.calls) == [alice.participant_id]
+    assert bridge.mixer.heard(alice.participant_id)[-1] == ("number_unavailable",)
+
+
+def test_a_recorded_session_follows_who_is_in_and_is_filed_when_the_room_closes() -> None:
+    bridge = Bridge()
+    room = open_room(bridge, record=True)
+    alice = arrive(bridge, room, "sip:alice@example.com")
+    finish_prompt(bridge, room, alice)
+    assert bridge.mixer.heard(alice.participant_id)[-1] == ("recording_notice",)
+    finish_prompt(bridge, room, alice)
+    [recording] = bridge.mixer.recordings
+    assert recording.recorded == {alice.participant_id: "sip:alice@example.com"}
+
+    bridge.hang_up(alice)
+    assert room.empty and recording.recorded == {}
+    room.close()
+    assert recording.closed and bridge.live.filed_recordings == [recording.id]
+
+
+def test_no_recording_when_the_mixer_has_no_port_left() -> None:
+    bridge = Bridge()
+    bridge.mixer.free_ports = False
+    room = open_room(bridge, record=True)
+    alice = arrive(bridge, room, "sip:alice@example.com")
+    finish_prompt(bridge, room, alice)
+    finish_prompt(bridge, room, alice)
+    assert room.recording is None and bridge.live.kinds("100") == ["joined"]
+    room.close()
+    assert bridge.live.filed_recordings == []
