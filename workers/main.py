@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import uuid
+from pathlib import Path
 
 import redis
 from rq import Queue, Worker
@@ -70,13 +71,21 @@ def text(value: bytes | str) -> str:
 
 
 def process_exists(pid: int) -> bool:
+    """Whether `pid` is a live process. A killed one that its new parent has not reaped yet (a
+    zombie, for seconds under some inits) is dead: its scheduler will never release its lock."""
+    if not Path("/proc/self").exists():  # no procfs: zombies cannot be told apart
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True  # someone else's process: alive
+        return True
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
-    except PermissionError:
-        return True  # someone else's process: alive
-    return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"  # the state follows the (command name)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,13 @@ import struct
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rq import Queue
+from rq.job import JobStatus
 
 import settings
 from stack.components import Component
@@ -26,6 +29,7 @@ from store import live
 from tests.support.audio import duration, levels, write_tone
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack, running_stack, write_config
+from workers.jobs import QUEUE
 
 OTHER_ABOVE_DBFS = -25.0  # as the three-tone test: others are heard at about -12 dBFS
 WAV_HEADER = 44
@@ -230,6 +234,11 @@ def test_a_killed_worker_comes_back_and_the_call_never_notices(
         assert quiet_windows(caller, other.tone, kill - 2.0, duration(caller.recording) - 0.5) == []
     # The session's recording is filed by a job: the restarted worker ran it.
     assert wait_for(lambda: len(recordings_of(stack, "5100")) == 1, timeout=20)
+    # And it schedules again (scheduled conferences start this way): its dead predecessor's
+    # scheduler lock would otherwise hold for a minute, and RQ tries again only every 10.
+    job = Queue(QUEUE, connection=live.queue_connection(stack.config.redis_url)).enqueue_in(
+        timedelta(seconds=1), "workers.jobs.speak_name", "0")
+    assert wait_for(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, timeout=20), job.get_status()
 
 
 def test_a_killed_bridge_comes_back_registers_and_takes_new_calls(
