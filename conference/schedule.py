@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from conference.address import _PREFIX, DIAL_IN, Kind, RoomAddress, scheduled
+from conference.address import RoomAddress, scheduled
 from conference.fields import FieldError, Rule, boolean, clean, digits, integer, or_null, require, text
 from conference.rooms import MAX_NAME_LENGTH, MAX_PIN_LENGTH, MAX_SOUND_ID
 
@@ -27,11 +27,6 @@ MAX_REMINDER_MINUTES = 7 * 24 * 60
 _EMAIL = re.compile(r"^[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 _NUMBER = re.compile(r"^\+?[0-9]{1,32}$")
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])(:[0-5][0-9])?$")  # seconds for tests and scripts
-
-
-# Until bridge/ and kemi/ format and parse through conference.address (issue 8); remove then.
-ROOM_PREFIX = _PREFIX[Kind.SCHEDULED]
-DIAL_IN_ROOM = str(DIAL_IN)
 
 
 class State(StrEnum):

@@ -11,8 +11,6 @@ import settings
 from stack.prompts import RATES, speak
 from store.cdrs import CdrRepository
 from store.queue import QUEUE as QUEUE  # re-exported until workers/main.py imports it from store.queue
-from store.queue import enqueue_cdr as enqueue_cdr  # re-exported until bridge/ imports it from store.queue
-from store.queue import enqueue_import as enqueue_import  # likewise
 from store.recordings import RecordingRepository
 from store.sql import Extension, make_engine, make_sessions
 

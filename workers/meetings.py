@@ -20,8 +20,6 @@ from conference.schedule import End, Extend, Meeting, State, at_end, ended, exte
 from store import live
 from store.conferences import MeetingRepository
 from store.queue import QUEUE, ROUND, enqueue_tick
-from store.queue import enqueue_attendance as enqueue_attendance  # re-exported until bridge/ imports store.queue
-from store.queue import enqueue_emptied as enqueue_emptied  # likewise
 from workers import jobs
 
 log = logging.getLogger("kamconf.worker")
