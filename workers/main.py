@@ -19,13 +19,21 @@ from workers.meetings import keep_rounds_going
 
 log = logging.getLogger("workers.main")
 
+# RQ's scheduler process dies when Redis goes away (a Redis restart), and the worker starts it
+# again only at its next maintenance, which it looks at only between jobs or when its wait for
+# one times out (worker TTL - 15 s): by default up to 10 minutes without scheduled conferences,
+# as nothing else queues jobs then. Maintenance (cleaning RQ's registries) is cheap at this pace.
+MAINTENANCE_SECONDS = 10
+WORKER_TTL = 20  # waits for a job 5 s at a time; a dead worker's entry expires after 80 s
+
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = settings.load()
     connection = redis.Redis.from_url(config.redis_url)
     forget_dead_predecessors(connection)
-    worker = Worker([Queue(QUEUE, connection=connection)], connection=connection, name=worker_name())
+    worker = Worker([Queue(QUEUE, connection=connection)], connection=connection, name=worker_name(),
+                    maintenance_interval=MAINTENANCE_SECONDS, worker_ttl=WORKER_TTL)
     keep_rounds_going(connection)  # the scheduled conferences' rounds (workers.meetings)
     worker.work(with_scheduler=True)
 

@@ -7,6 +7,7 @@ mid-call, then the bridge node.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import struct
@@ -266,16 +267,89 @@ def test_a_killed_bridge_comes_back_registers_and_takes_new_calls(
         assert quiet_windows(caller, other.tone, joined, duration(caller.recording) - 0.5) == []
 
 
-def test_status_shows_the_restarts(own_stack: Stack) -> None:
-    """`make status` (`python -m stack status`) reads the running supervisor's counts."""
+def test_a_killed_kamailio_comes_back_and_calls_go_on_to_their_bye(
+    own_stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
     stack = own_stack
-    pid_file = stack.config.var_path / "run" / "stack.pid"
-    pid_file.write_text(str(os.getpid()))  # this process is the supervisor here
+    stack.create_room("5300", mute_notifications=True)
+    callers = [join(stack, phones, audio_dir, "5300", tone) for tone in (800.0, 1200.0)]
+    stack.wait_in_conference("5300", 2)
+    wait_recorded([c.recording for c in callers], max(recorded_seconds(c.recording) for c in callers) + 2.0)
+
+    old = stack.supervisor.procs["kamailio"]
+    killed_at = [recorded_seconds(c.recording) for c in callers]
+    os.kill(old.pid, signal.SIGKILL)
+    assert wait_for(lambda: "kamailio restarted" in stack.log("kamailio"), timeout=20)
+    wait_recorded([c.recording for c in callers], max(killed_at) + 2.0)
+    # The BYE finds the bridge through the new Kamailio by its Route headers alone (record-route
+    # keeps no state in Kamailio), and the bridge answers it.
+    leaving, staying = callers
+    leaving.phone.hangup()
+    assert leaving.phone.wait_state("DISCONNECTED")["code"] == 200
+    assert wait_for(lambda: stack.in_conference("5300") == 1, timeout=10)
+    hang_up([staying])
+    leaving.phone.wait_for("recorded", timeout=15)
+
+    # Media never passed through Kamailio: the mix went on across its death.
+    for caller, kill, other in zip(callers, killed_at, reversed(callers), strict=True):
+        end = kill + 2.0 if caller is staying else duration(caller.recording) - 0.5
+        assert quiet_windows(caller, other.tone, kill - 2.0, end) == []
+
+
+def in_append_only_file(stack: Stack, text: str) -> bool:
+    """Whether Redis has written `text` to its append-only files (then a SIGKILL cannot lose it)."""
+    folder = stack.config.var_path / "redis" / "appendonlydir"
+    return any(text.encode() in part.read_bytes() for part in folder.glob("*.aof"))
+
+
+def test_a_killed_redis_comes_back_from_its_append_only_file(
+    own_stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    stack = own_stack
+    stack.create_room("5400", mute_notifications=True)
+    assert wait_for(lambda: in_append_only_file(stack, "5400"), timeout=10)
+    old = stack.supervisor.procs["redis"]
+    os.kill(old.pid, signal.SIGKILL)
+    assert wait_for(lambda: "redis restarted" in stack.log("redis"), timeout=20)
+
+    client = live.connect(stack.config.redis_url)
+    assert live.get_entry(client, live.ROOMS, "5400") is not None  # read back from the file
+    # Every client of Redis finds it again: the bridge registers, KEMI routes, a worker runs jobs.
+    assert wait_for(lambda: [n.id for n in live.live_nodes(client)] == [stack.config.bridge.id], timeout=15)
+    caller = join(stack, phones, audio_dir, "5400", 500.0)
+    stack.wait_in_conference("5400", 1)
+    hang_up([caller])
+    # Scheduled jobs too: RQ's scheduler process died with the connection, and comes back.
+    job = Queue(QUEUE, connection=live.queue_connection(stack.config.redis_url)).enqueue_in(
+        timedelta(seconds=1), "workers.jobs.speak_name", "0")
+    assert wait_for(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, timeout=30), job.get_status()
+
+
+def stack_command(command: str, config_file: Path) -> subprocess.CompletedProcess[str]:
+    """What `make up/status/down` run."""
+    return subprocess.run([sys.executable, "-m", "stack", command], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "KAMCONF_CONFIG": str(config_file)})
+
+
+def test_up_restarts_a_killed_component_status_counts_it_and_down_stops_all(tmp_path: Path) -> None:
+    config_file = write_config(tmp_path / "var")
+    config = settings.load(config_file)
     try:
-        done = subprocess.run([sys.executable, "-m", "stack", "status"], capture_output=True, text=True,
-                              env={**os.environ, "KAMCONF_CONFIG": str(stack.config_file)}, timeout=60)
+        assert stack_command("up", config_file).returncode == 0
+        pids = json.loads(Supervisor.status_file(config).read_text())
+        os.kill(pids["rtpengine"]["pid"], signal.SIGKILL)
+
+        def status() -> dict[str, str]:
+            return {line.split()[0]: line for line in stack_command("status", config_file).stdout.splitlines()}
+
+        assert wait_for(lambda: status()["rtpengine"].split()[1] == "up"
+                        and status()["rtpengine"].endswith("restarts 1"), timeout=30), status()
+        assert all(line.split()[1] == "up" for line in status().values()), status()
+        assert status()["kamailio"].endswith("restarts 0")
     finally:
-        pid_file.unlink()
-    lines = {line.split()[0]: line for line in done.stdout.splitlines()}
-    assert lines["redis"].endswith("restarts 0"), done.stdout
-    assert lines["worker"].endswith(f"restarts {stack.supervisor.restarts['worker']}"), done.stdout
+        down = stack_command("down", config_file)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert all(line.split()[1] == "down" for line in stack_command("status", config_file).stdout.splitlines())
+    log = (config.var_path / "log" / "stack.log").read_text()
+    assert "rtpengine | kamconf: rtpengine exited with code -9 (SIGKILL) (crash 1)" in log
+    assert "kamconf: stopped" in log
