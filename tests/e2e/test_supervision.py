@@ -339,13 +339,15 @@ def test_up_restarts_a_killed_component_status_counts_it_and_down_stops_all(tmp_
         pids = json.loads(Supervisor.status_file(config).read_text())
         os.kill(pids["rtpengine"]["pid"], signal.SIGKILL)
 
-        def status() -> dict[str, str]:
-            return {line.split()[0]: line for line in stack_command("status", config_file).stdout.splitlines()}
+        lines: dict[str, str] = {}
 
-        assert wait_for(lambda: status()["rtpengine"].split()[1] == "up"
-                        and status()["rtpengine"].endswith("restarts 1"), timeout=30), status()
-        assert all(line.split()[1] == "up" for line in status().values()), status()
-        assert status()["kamailio"].endswith("restarts 0")
+        def back() -> bool:
+            lines.update((line.split()[0], line) for line in stack_command("status", config_file).stdout.splitlines())
+            return lines["rtpengine"].split()[1] == "up" and lines["rtpengine"].endswith("restarts 1")
+
+        assert wait_for(back, timeout=30), lines
+        assert all(line.split()[1] == "up" for line in lines.values()), lines
+        assert lines["kamailio"].endswith("restarts 0")
     finally:
         down = stack_command("down", config_file)
     assert down.returncode == 0, down.stdout + down.stderr
