@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from conference import vouch
+from conference import address, vouch
 from stack.supervisor import wait_for
 from tests.e2e.test_extensions_and_trunks import extension, gateway
 from tests.support.audio import write_tone
@@ -147,7 +147,7 @@ def test_the_bridge_takes_no_call_that_did_not_come_through_kamailio(
     stack.create_room(room)
     direct = invite(bridge, room).replace("Content-Length: 0\r\n", forged(number) + "Content-Length: 0\r\n")
     assert final_response(bridge, direct) == 403
-    anchored = invite(bridge, "call-0123456789abcdef").replace("Content-Length: 0\r\n",
+    anchored = invite(bridge, str(address.call("stolen"))).replace("Content-Length: 0\r\n",
                                                                forged(number) + "Content-Length: 0\r\n")
     assert final_response(bridge, anchored) == 403
     assert not rang(trunk)

@@ -288,10 +288,11 @@ def test_the_bridge_is_recognised_by_its_address_and_may_call_out() -> None:
 
 
 def test_a_local_conference_goes_to_a_bridge_under_its_own_key() -> None:
-    ksr, live = initial({"$fU": "101", "$rU": "*8100"}), Live()
+    ksr, live = initial({"$fU": "101", "$rU": "*8100"}), Live()  # what the phone dials
     route(ksr, live)
-    assert live.claims == [("*8100", "b", None)]
-    assert told(ksr, "*8100") == vouch.Vouched("extension", "101")
+    room = str(address.local("100"))
+    assert live.claims == [(room, "b", None)]
+    assert told(ksr, room) == vouch.Vouched("extension", "101")
 
 
 def test_calls_of_a_consult_merge_extension_are_anchored_in_a_bridge() -> None:
