@@ -58,7 +58,10 @@ class Supervisor:
         self._stopped = threading.Event()
         self._keepers: list[threading.Thread] = []
         self._echo_lock = threading.Lock()
+        self._publish_lock = threading.Lock()
         self._pumps: list[threading.Thread] = []
+        # Processes whose session was killed once: their group id may belong to someone else later.
+        self._cleaned: set[subprocess.Popen[bytes]] = set()
 
     def log_path(self, name: str) -> Path:
         return self.config.var_path / "log" / f"{name}.log"
@@ -110,7 +113,7 @@ class Supervisor:
         env = {**os.environ, **component.env}
         if component.before:
             done = subprocess.run(component.before, env=env, capture_output=True, text=True)
-            self._write(component.name, done.stdout + done.stderr)
+            self._log(component.name, done.stdout + done.stderr)
             if done.returncode != 0:
                 raise StartError(component.name, (done.stderr or done.stdout).strip())
         with self._state:
@@ -154,11 +157,16 @@ class Supervisor:
 
     def _note(self, name: str, text: str) -> None:
         """A supervisor message about one component: on the console and in that component's log."""
-        line = f"kamconf: {text}"
-        self._write(name, line)
+        self._log(name, f"kamconf: {text}\n")
+
+    def _log(self, name: str, text: str) -> None:
+        """Text that is not the process's own output (its before step's, ours): console and log file."""
+        self._write(name, text)
+        if not text:
+            return
         try:
             with self.log_path(name).open("a") as log:
-                log.write(line + "\n")
+                log.write(text if text.endswith("\n") else text + "\n")
         except OSError as exc:
             self._write(name, f"kamconf: cannot write {self.log_path(name)}: {exc}")
 
@@ -224,13 +232,15 @@ class Supervisor:
             if self._stopping.is_set() or name not in self._wanted or self._running(name) is not None:
                 return None  # stopping, stopped on purpose, or someone started it already
             self.restarts[name] += 1
+            dead = self.procs.get(name)
             try:
                 proc = self._launch(component)
                 self._wait_healthy(component, proc, START_TIMEOUT)
             except Exception as exc:  # a boundary: the watcher must outlive any failed start, and says why
                 if self._stopping.is_set() or name not in self._wanted:
                     return None
-                self._stop_proc(name, self.procs.get(name))  # an unhealthy process counts as crashed
+                if self.procs.get(name) is not dead:
+                    self._stop_proc(name, self.procs.get(name))  # an unhealthy process counts as crashed
                 return str(exc) if isinstance(exc, StartError) else f"{name}: {exc!r}"
         self._note(name, f"{name} restarted (pid {proc.pid}, restarts {self.restarts[name]})")
         self._publish()
@@ -238,7 +248,11 @@ class Supervisor:
 
     def _kill_leftovers(self, proc: subprocess.Popen[bytes]) -> None:
         # What the component forked (RQ's scheduler and work horses, Kamailio's children) would
-        # outlive it, hold its ports and locks, and fight its successor: end its whole session.
+        # outlive it, hold its ports and locks, and fight its successor: end its whole session,
+        # once, right after it ended (its id is not reused while any of the group lives).
+        if proc in self._cleaned:
+            return
+        self._cleaned.add(proc)
         with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is gone: nothing left
             os.killpg(proc.pid, signal.SIGKILL)
 
@@ -249,10 +263,11 @@ class Supervisor:
                        for name, proc in self.procs.items() if name in self._wanted}
         path = self.status_file(self.config)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            scratch = path.with_suffix(".tmp")
-            scratch.write_text(json.dumps(entries))
-            scratch.replace(path)
+            with self._publish_lock:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                scratch = path.with_suffix(".tmp")
+                scratch.write_text(json.dumps(entries))
+                scratch.replace(path)
         except OSError as exc:
             self._write("stack", f"kamconf: cannot write {path}: {exc}")
 

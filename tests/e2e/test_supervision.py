@@ -325,6 +325,15 @@ def test_a_killed_redis_comes_back_from_its_append_only_file(
     assert wait_for(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, timeout=30), job.get_status()
 
 
+def test_a_killed_web_server_comes_back_after_its_start_steps(own_stack: Stack) -> None:
+    stack = own_stack
+    ran = stack.log("web").count("bootstrap: schema up to date")
+    os.kill(stack.supervisor.procs["web"].pid, signal.SIGKILL)  # gunicorn's master; its workers go with it
+    assert wait_for(lambda: "web restarted" in stack.log("web"), timeout=30)
+    assert stack.log("web").count("bootstrap: schema up to date") == ran + 1  # migrations, projection
+    assert stack.create_room("5500")["number"] == "5500"
+
+
 def stack_command(command: str, config_file: Path) -> subprocess.CompletedProcess[str]:
     """What `make up/status/down` run."""
     return subprocess.run([sys.executable, "-m", "stack", command], capture_output=True, text=True, timeout=300,
