@@ -1,8 +1,9 @@
 """A crashed process is restarted alone: live calls keep their audio, and the stack never goes down with it.
 
-The supervision itself first, on throw-away processes (fast, every branch); then the real
-stack of this module (its own, since these tests kill its processes): the RQ worker killed
-mid-call, then the bridge node.
+The supervision itself first, on stand-in processes (fast: restart, stop order, stopped on
+purpose, failing restarts and backoff); then a real stack of this module's own (these tests
+kill its processes): the RQ worker killed mid-call, the bridge node, Kamailio mid-call,
+Redis, the web server; last `python -m stack up/status/down` (what the make targets run).
 """
 
 from __future__ import annotations
