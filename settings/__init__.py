@@ -47,6 +47,9 @@ class RedisConfig:
     # Not 6379, so the stack's own redis-server never meets a system one.
     port: int = 6399
     db: int = 0
+    # Every component authenticates with the password in this file (relative to var_dir; made at
+    # the first start). Without the file, no password is sent (a Redis of one's own, e.g. in tests).
+    password_file: str = "secrets/redis.pass"
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,25 @@ class Config:
 
     @property
     def redis_url(self) -> str:
+        password = self.redis_password
+        login = f":{password}@" if password else ""
+        return f"redis://{login}{self.redis.address}:{self.redis.port}/{self.redis.db}"
+
+    @property
+    def redis_shown(self) -> str:
+        """The Redis URL for logs and status lines: never the password."""
         return f"redis://{self.redis.address}:{self.redis.port}/{self.redis.db}"
+
+    @property
+    def redis_password_path(self) -> Path:
+        return self.var_path / self.redis.password_file
+
+    @property
+    def redis_password(self) -> str:
+        try:
+            return self.redis_password_path.read_text().strip()
+        except FileNotFoundError:
+            return ""
 
     @property
     def database_url(self) -> str:

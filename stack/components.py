@@ -54,7 +54,8 @@ def components(config: Config, config_file: Path) -> list[Component]:
         Component(
             name="redis",
             argv=[
-                "redis-server", "--bind", config.redis.address, "--port", str(config.redis.port),
+                "redis-server", str(redis_conf(config)),
+                "--bind", config.redis.address, "--port", str(config.redis.port),
                 "--dir", str(var / "redis"), "--daemonize", "no", "--save", "60 1",
                 "--appendonly", "yes", "--logfile", "",
             ],
@@ -109,7 +110,7 @@ def components(config: Config, config_file: Path) -> list[Component]:
         Component(
             name="worker",
             argv=[PYTHON, "-m", "workers.main"],
-            address=f"rq queues on {config.redis_url}",
+            address=f"rq queues on {config.redis_shown}",
             healthy=lambda: worker_alive(config.redis_url),
             env=env,
             exclusive=False,
@@ -121,16 +122,26 @@ def prepare_dirs(config: Config) -> None:
     for sub in ("redis", "run/kamailio", "log"):
         (config.var_path / sub).mkdir(parents=True, exist_ok=True)
     make_secret(config.secret_path)
+    make_secret(config.redis_password_path)
+    write_private(redis_conf(config), f"requirepass {config.redis_password}\n")
+
+
+def redis_conf(config: Config) -> Path:
+    """Redis's own settings file: its password stays off the command line (which any user can read)."""
+    return config.var_path / "run" / "redis.conf"
 
 
 def make_secret(path: Path) -> None:
-    """The key Kamailio signs caller identity with for the bridge: random, readable by the owner only."""
-    if path.exists():
-        return
+    """A random key (Kamailio's vouching key, Redis's password), readable by the owner only; made once."""
+    if not path.exists():
+        write_private(path, secrets.token_hex(32) + "\n")
+
+
+def write_private(path: Path, text: str) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_hex(32) + "\n")
+        handle.write(text)
 
 
 def missing_programs() -> list[str]:

@@ -63,7 +63,7 @@ def project(config: settings.Config, engine: Engine) -> int:
     except StoreUnavailableError as exc:
         cause = exc.__cause__ or exc
         if isinstance(cause, redis.RedisError):
-            raise BootstrapError(f"redis {config.redis_url} unreachable: {one_line(cause)}") from exc
+            raise BootstrapError(f"redis {config.redis_shown} unreachable: {one_line(cause)}") from exc
         raise BootstrapError(f"database {shown_url(config.database_url)}: {one_line(cause)}") from exc
 
 
