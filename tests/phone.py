@@ -27,9 +27,12 @@ import os
 import queue
 import sys
 import threading
+import time
 from typing import Any
 
 import pjsua2 as pj
+
+INFO_KEY_INTERVAL = 0.15  # seconds between keys sent by SIP INFO (a quick typist)
 
 _STATES = {
     pj.PJSIP_INV_STATE_CALLING: "CALLING",
@@ -135,6 +138,8 @@ class Phone:
         self.play_path: str | None = None
         self.record_path: str | None = None
         self.pending_cleanup = False
+        self.info_digits = ""  # keys still to send by SIP INFO
+        self.next_info = 0.0
 
     def new_account(self, id_uri: str, registrar: str = "", user: str = "", password: str = "") -> PhoneAccount:
         acc_cfg = pj.AccountConfig()
@@ -164,6 +169,7 @@ class Phone:
 
     def cleanup(self) -> None:
         self.pending_cleanup = False
+        self.info_digits = ""
         self.player = None
         if self.recorder is not None:
             self.recorder = None  # deleting the recorder completes the WAV header
@@ -206,13 +212,20 @@ class Phone:
     def send_dtmf(self, digits: str, method: str) -> None:
         assert self.call is not None
         if method == "info":
-            for digit in digits:
-                param = pj.CallSendDtmfParam()
-                param.method = pj.PJSUA_DTMF_METHOD_SIP_INFO
-                param.digits = digit
-                self.call.sendDtmf(param)
+            self.info_digits += digits  # sent one by one from the loop, as keys are pressed
         else:
             self.call.dialDtmf(digits)
+
+    def press_info_key(self, now: float) -> None:
+        """One SIP INFO per key, a key press apart: sent back to back, they can overtake one another
+        through a proxy's parallel workers, and the receiver refuses an INFO older than the last."""
+        if not self.info_digits or now < self.next_info or self.call is None:
+            return
+        param = pj.CallSendDtmfParam()
+        param.method = pj.PJSUA_DTMF_METHOD_SIP_INFO
+        param.digits, self.info_digits = self.info_digits[0], self.info_digits[1:]
+        self.next_info = now + INFO_KEY_INTERVAL
+        self.call.sendDtmf(param)
 
     def shutdown(self) -> None:
         if self.call is not None and not self.pending_cleanup:
@@ -247,6 +260,7 @@ def main() -> None:
     running = True
     while running:
         phone.endpoint.libHandleEvents(10)
+        phone.press_info_key(time.monotonic())
         if phone.pending_cleanup:
             phone.cleanup()
         while running and not commands.empty():
