@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 MAKEFLAGS += --no-print-directory
 
-.PHONY: setup run up down status test lint unit token bench
+.PHONY: setup run up down status test lint unit token admin bench
 
 setup:
 	@bash stack/setup.sh
@@ -21,6 +21,10 @@ status:
 
 token: setup
 	@$(PY) -m web.token
+
+# The first admin (asks for a name and password; KAMCONF_ADMIN_PASSWORD for scripts).
+admin: setup
+	@$(PY) -m web.admin
 
 lint: setup
 	@$(PY) -m ruff check .

@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 import settings
 from store import directory, live
+from store.accounts import AccountRepository
 from store.cdrs import CdrRepository
 from store.migrations import migrated_engine
 from store.recordings import RecordingRepository
@@ -86,9 +87,13 @@ def main() -> int:
         # Recordings whose import job was never queued (Redis was down) are filed here.
         filed = RecordingRepository(make_sessions(engine), config.var_path / "recordings").import_all()
         records = CdrRepository(make_sessions(engine), config.var_path / "cdrs").import_all()
+        nobody_can_sign_in = not AccountRepository(make_sessions(engine)).admin_can_sign_in()
     except BootstrapError as exc:
         print(f"bootstrap: {exc}", file=sys.stderr)
         return 1
+    if nobody_can_sign_in:
+        print("bootstrap: no admin can sign in yet: create the first one with `make admin` "
+              "(scripts: KAMCONF_ADMIN_PASSWORD=... python -m web.admin)")
     print(f"bootstrap: schema up to date; {count} room(s) projected into Redis; {filed} recording(s) and "
           f"{records} call record(s) filed")
     return 0

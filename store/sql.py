@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Integer, String, create_engine, event, text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -65,13 +65,38 @@ class Room(Base):
     __mapper_args__: dict[str, Any] = {"version_id_col": version}
 
 
+class Account(Base):
+    """Who may use the panel and the API (store.accounts). An admin or operator signs in with its
+    name and a password kept as an argon2 hash; a user's name is its extension number and its
+    password is that extension's (checked against the extension's HA1, so password_hash is null)."""
+
+    __tablename__ = "accounts"
+    # Ids are never reused, so a session or client holding an old id cannot get another account.
+    __table_args__: dict[str, Any] = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # Bumped when the password changes: sessions signed in before it end.
+    credential_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
 class ApiToken(Base):
+    """A bearer token of an account (store.tokens): it acts with the account's role."""
+
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
-    role: Mapped[str] = mapped_column(String(16), nullable=False, default="admin")
+    account_id: Mapped[int] = mapped_column(Integer, ForeignKey("accounts.id"), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Sound(Base):

@@ -13,14 +13,18 @@ from flask.typing import ResponseReturnValue
 
 import settings
 from store import directory, live
+from store.accounts import AccountRepository
 from store.cdrs import CdrRepository
 from store.conferences import MeetingRepository
 from store.recordings import RecordingRepository
 from store.rooms import RoomRepository
+from store.signin import SignIn
 from store.sounds import SoundRepository
 from store.sql import make_engine, make_sessions
-from web import cdrs, conferences, errors, phones, recordings, rooms, sounds
-from web.auth import API_PREFIX, require_token
+from store.tokens import TokenRepository
+from web import accounts, auth, cdrs, conferences, cookies, errors, phones, recordings, rooms, signin, sounds
+from web.access import public
+from web.auth import API_PREFIX, Auth
 from web.openapi import document
 from web.services import EXTENSION, Services, services
 
@@ -45,22 +49,30 @@ def create_app(config: settings.Config | None = None) -> Flask:
     app.extensions[recordings.EXTENSION] = RecordingRepository(sessions, config.var_path / "recordings")
     app.extensions[cdrs.EXTENSION] = CdrRepository(sessions, config.var_path / "cdrs")
     app.extensions[conferences.EXTENSION] = MeetingRepository(sessions)
+    account_repository = AccountRepository(sessions)
+    app.extensions[auth.EXTENSION] = Auth(account_repository, TokenRepository(sessions),
+                                          SignIn(account_repository, client, config.sip.realm))
+    cookies.configure(app, config.var_path / "secrets" / "web.key")
     errors.register(app)
-    app.before_request(require_token)
+    app.before_request(auth.guard)
 
     api = Blueprint("api", __name__, url_prefix=API_PREFIX)
     api.register_blueprint(rooms.blueprint)
     api.register_blueprint(sounds.blueprint)
     api.register_blueprint(recordings.blueprint)
     api.register_blueprint(phones.blueprint)
+    api.register_blueprint(phones.trunks)
     api.register_blueprint(cdrs.blueprint)
     api.register_blueprint(conferences.blueprint)
+    api.register_blueprint(signin.blueprint)
+    api.register_blueprint(accounts.blueprint)
     api.add_url_rule("/openapi.json", "openapi", openapi)
     app.register_blueprint(api)
     app.add_url_rule("/healthz", "healthz", healthz)
     return app
 
 
+@public
 def openapi() -> ResponseReturnValue:
     return jsonify(document())
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from conference.billing import Disposition
+from store.accounts import Role
 from store.cdrs import MAX_LIST, CdrFilter, CdrRepository
+from web.access import ApiBlueprint
 from web.errors import ApiError
 
-blueprint = Blueprint("cdrs", __name__)
+blueprint = ApiBlueprint("cdrs", __name__, role=Role.OPERATOR)
 EXTENSION = "kamconf.cdrs"
 FILTERS = ("since", "until", "extension", "number", "call", "disposition", "limit")
 

@@ -10,20 +10,22 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from conference import schedule
 from conference.fields import FieldError, text
 from conference.invitations import Mail
 from conference.schedule import Meeting, State
+from store.accounts import Role
 from store.conferences import MeetingRepository
+from web.access import ApiBlueprint
 from web.errors import ApiError
 from web.rooms import json_body
 from web.services import services
 from web.sounds import check_greeting
 
-blueprint = Blueprint("conferences", __name__)
+blueprint = ApiBlueprint("conferences", __name__, role=Role.OPERATOR)
 EXTENSION = "kamconf.conferences"
 MAX_TEMPLATE_NAME = 100
 

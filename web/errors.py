@@ -15,8 +15,10 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from conference.fields import FieldError
+from store.accounts import LastAdminError
 from store.audio import AudioError
 from store.projected import ConflictError, ExistsError, NotFoundError
+from store.signin import LockedError, WrongCredentialsError
 from store.sounds import SoundInUseError, SoundNotFoundError
 from store.sql import StoreUnavailableError
 
@@ -25,11 +27,13 @@ log = logging.getLogger("kamconf.web")
 # Every id the API answers with.
 ERROR_IDS = (
     "bad_request", "invalid_field", "unknown_field", "missing_field", "immutable_field",
-    "unauthorized", "not_found", "method_not_allowed", "duplicate", "conflict", "in_use",
-    "too_large", "unsupported_media_type", "unavailable", "internal_error",
+    "unauthorized", "forbidden", "bad_csrf_token", "not_found", "method_not_allowed", "duplicate", "conflict",
+    "in_use", "last_admin", "too_large", "unsupported_media_type", "too_many_requests", "unavailable",
+    "internal_error",
 )
-_HTTP_IDS = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-             413: "too_large", 415: "unsupported_media_type", 500: "internal_error", 503: "unavailable"}
+_HTTP_IDS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+             413: "too_large", 415: "unsupported_media_type", 429: "too_many_requests", 500: "internal_error",
+             503: "unavailable"}
 
 
 class ApiError(Exception):
@@ -61,6 +65,9 @@ def register(app: Flask) -> None:
     app.register_error_handler(SoundNotFoundError, _sound_not_found)
     app.register_error_handler(SoundInUseError, _sound_in_use)
     app.register_error_handler(AudioError, _bad_audio)
+    app.register_error_handler(LastAdminError, _last_admin)
+    app.register_error_handler(LockedError, _locked)
+    app.register_error_handler(WrongCredentialsError, _wrong_credentials)
     app.register_error_handler(StoreUnavailableError, _store_unavailable)
     app.register_error_handler(SQLAlchemyError, _database_down)
     app.register_error_handler(RedisError, _redis_down)
@@ -101,6 +108,23 @@ def _sound_in_use(err: SoundInUseError) -> Response:
 
 def _bad_audio(err: AudioError) -> Response:
     return error_response(400, "invalid_field", str(err), "file")
+
+
+def _last_admin(_err: LastAdminError) -> Response:
+    return error_response(409, "last_admin", "this is the last enabled admin: make another admin first")
+
+
+def _locked(err: LockedError) -> Response:
+    response = error_response(429, "too_many_requests", str(err))
+    response.headers["Retry-After"] = str(err.retry_after)
+    return response
+
+
+def _wrong_credentials(_err: WrongCredentialsError) -> Response:
+    # One answer for an unknown name, a wrong password and a disabled account.
+    response = error_response(401, "unauthorized", "wrong name or password, or the account is disabled")
+    response.headers["WWW-Authenticate"] = 'Bearer realm="kamconf"'
+    return response
 
 
 def _store_unavailable(err: StoreUnavailableError) -> Response:

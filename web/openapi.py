@@ -13,6 +13,7 @@ from conference.billing import Disposition, LegKind
 from store.audio import RATES
 from store.cdrs import MAX_LIST
 from store.sounds import MIN_SECONDS
+from web import openapi_access
 from web.errors import ERROR_IDS
 from web.sounds import MAX_FILENAME_LENGTH, MAX_NAME_LENGTH, MAX_SOUND_BYTES
 
@@ -81,6 +82,7 @@ def _schemas() -> dict[str, Any]:
         **_sound_schemas(),
         **_phone_schemas(),
         **_conference_schemas(),
+        **openapi_access.schemas(),
         "Health": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}},
     }
 
@@ -118,7 +120,8 @@ def _error(description: str) -> dict[str, Any]:
 _RESPONSES = {
     "Invalid": _error("A field is wrong (error.id invalid_field, unknown_field, missing_field or immutable_field, "
                       "error.field names it) or the body is not a JSON object (bad_request)."),
-    "Unauthorized": {**_error("No bearer token, or an unknown one (unauthorized)."),
+    "Unauthorized": {**_error("No credentials (bearer token or session cookie), or ones that are unknown, "
+                              "expired, revoked or of a disabled account (unauthorized)."),
                      "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}}},
     "NotFound": _error("No room with this number (not_found)."),
     "TooLarge": _error("The body is over 64 KiB (too_large)."),
@@ -127,6 +130,7 @@ _RESPONSES = {
     "Unavailable": _error("The database or Redis does not answer (unavailable). A change is all or nothing: "
                           "nothing was written. Retry later."),
     "Internal": _error("An unexpected error, logged on the server (internal_error)."),
+    **openapi_access.responses(),
 }
 
 
@@ -148,7 +152,8 @@ def _body(schema: str) -> dict[str, Any]:
 
 
 def _authed(**responses: Any) -> dict[str, Any]:
-    return {**responses, "401": _ref("Unauthorized"), "500": _ref("Internal"), "503": _ref("Unavailable")}
+    return {**responses, "401": _ref("Unauthorized"), "403": _ref("Forbidden"), "500": _ref("Internal"),
+            "503": _ref("Unavailable")}
 
 
 def _paths() -> dict[str, Any]:
@@ -525,18 +530,19 @@ def document() -> dict[str, Any]:
             "title": "kamconf API", "version": "1",
             "description": (
                 "Conference rooms of a kamconf system and its sound library. Every path under /api/v1 except "
-                "this document needs `Authorization: Bearer <token>` (`python -m web.token` prints a new one). "
+                "this document and signing in (POST /session) needs credentials. " + openapi_access.SECURITY + " "
                 "Every error, whatever its status, has the Error shape; unknown paths under /api/v1 answer 404 "
                 "not_found and unsupported methods 405 method_not_allowed (with Allow). Each change of a room is "
                 "written to SQL and to the live state KEMI and the bridge read (Redis) as one unit, or not at all."),
             "license": {"name": "GPL-2.0-or-later", "identifier": "GPL-2.0-or-later"},
         },
         "servers": [{"url": "/api/v1"}],
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"session": []}],
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                "session": {"type": "apiKey", "in": "cookie", "name": "kamconf_session"}},
             "schemas": _schemas(),
             "responses": _RESPONSES,
         },
-        "paths": {**_paths(), **_sound_paths(), **_phone_paths(), **_conference_paths()},
+        "paths": {**_paths(), **_sound_paths(), **_phone_paths(), **_conference_paths(), **openapi_access.paths()},
     }

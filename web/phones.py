@@ -1,9 +1,9 @@
-"""/api/v1/extensions and /api/v1/trunks: thin views; rules in conference.extensions,
-storage in store.directory. Rooms and extensions share one number space."""
+"""/api/v1/extensions (operators; a user reads its own) and /api/v1/trunks (admins): thin views;
+rules in conference.extensions, storage in store.directory. Rooms and extensions share one number space."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, url_for
+from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
 
 from conference.extensions import (
@@ -14,10 +14,13 @@ from conference.extensions import (
     validate_extension,
     validate_trunk,
 )
+from store.accounts import Role
+from web.access import ApiBlueprint, own_extension, requires
 from web.rooms import json_body
 from web.services import services
 
-blueprint = Blueprint("phones", __name__)
+blueprint = ApiBlueprint("phones", __name__, role=Role.OPERATOR)
+trunks = ApiBlueprint("trunks", __name__, role=Role.ADMIN)  # carriers: what every call may cost
 
 
 @blueprint.get("/extensions")
@@ -35,6 +38,7 @@ def create_extension() -> ResponseReturnValue:
 
 
 @blueprint.get("/extensions/<number>")
+@requires(Role.OPERATOR, unless=own_extension)
 def get_extension(number: str) -> ResponseReturnValue:
     return jsonify(public_extension(services().extensions.get(number)))
 
@@ -58,29 +62,29 @@ def delete_extension(number: str) -> ResponseReturnValue:
     return "", 204
 
 
-@blueprint.get("/trunks")
+@trunks.get("/trunks")
 def list_trunks() -> ResponseReturnValue:
     return jsonify([t.as_dict() for t in services().trunks.list()])
 
 
-@blueprint.post("/trunks")
+@trunks.post("/trunks")
 def create_trunk() -> ResponseReturnValue:
     trunk = services().trunks.create(validate_trunk(json_body()))
     return jsonify(trunk.as_dict()), 201, {"Location": url_for(".get_trunk", name=trunk.name)}
 
 
-@blueprint.get("/trunks/<name>")
+@trunks.get("/trunks/<name>")
 def get_trunk(name: str) -> ResponseReturnValue:
     return jsonify(services().trunks.get(name).as_dict())
 
 
-@blueprint.patch("/trunks/<name>")
+@trunks.patch("/trunks/<name>")
 def patch_trunk_view(name: str) -> ResponseReturnValue:
     body = json_body()
     return jsonify(services().trunks.update(name, lambda current: patch_trunk(current, body)).as_dict())
 
 
-@blueprint.delete("/trunks/<name>")
+@trunks.delete("/trunks/<name>")
 def delete_trunk(name: str) -> ResponseReturnValue:
     services().trunks.delete(name)
     return "", 204

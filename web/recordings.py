@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request, send_file
+from flask import current_app, jsonify, request, send_file
 from flask.typing import ResponseReturnValue
 
+from store.accounts import Role
 from store.recordings import RecordingRepository
+from web.access import ApiBlueprint
 from web.errors import ApiError
 
-blueprint = Blueprint("recordings", __name__)
+blueprint = ApiBlueprint("recordings", __name__, role=Role.OPERATOR)
 EXTENSION = "kamconf.recordings"
 
 

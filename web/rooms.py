@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
 from conference.rooms import RoomSettings, validate_create, validate_patch
 from store import live
+from store.accounts import Role
+from web.access import ApiBlueprint
 from web.errors import ApiError
 from web.services import services
 from web.sounds import check_greeting
 
-blueprint = Blueprint("rooms", __name__)
+blueprint = ApiBlueprint("rooms", __name__, role=Role.OPERATOR)
 
 
 def public(room: RoomSettings) -> dict[str, Any]:

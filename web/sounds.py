@@ -9,18 +9,20 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request, send_file, url_for
+from flask import current_app, jsonify, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from conference.audio_format import HEAD_BYTES, sniff
 from conference.fields import FieldError
+from store.accounts import Role
 from store.audio import RATES
 from store.sounds import SoundInfo, SoundNotFoundError, SoundRepository, Upload
+from web.access import ApiBlueprint
 from web.errors import ApiError
 
-blueprint = Blueprint("sounds", __name__)
+blueprint = ApiBlueprint("sounds", __name__, role=Role.OPERATOR)
 
 EXTENSION = "kamconf.sounds"
 MAX_SOUND_BYTES = 25_000_000  # 25 MB of upload

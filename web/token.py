@@ -1,5 +1,8 @@
 """`python -m web.token` (`make token`): migrate the database if needed, then print
-one new admin API token on one line, and nothing else, on stdout."""
+one new admin API token on one line, and nothing else, on stdout.
+
+The token belongs to the oldest enabled admin account (the built-in `admin` unless it was
+deleted); `GET /api/v1/tokens` with it lists it, `DELETE` revokes it."""
 
 from __future__ import annotations
 
@@ -8,8 +11,9 @@ import sys
 from sqlalchemy.exc import SQLAlchemyError
 
 from store.bootstrap import BootstrapError, load_config, migrate, one_line, shown_url
-from store.sql import make_sessions
-from store.tokens import ADMIN, create_token
+from store.projected import NotFoundError
+from store.sql import StoreUnavailableError, make_sessions
+from store.tokens import create_token
 
 
 def main() -> int:
@@ -17,12 +21,16 @@ def main() -> int:
     if config is None:
         return 1
     try:
-        token = create_token(make_sessions(migrate(config)), role=ADMIN)
+        token = create_token(make_sessions(migrate(config)))
     except BootstrapError as exc:
         print(f"token: {exc}", file=sys.stderr)
         return 1
-    except SQLAlchemyError as exc:
-        print(f"token: database {shown_url(config.database_url)}: {one_line(exc)}", file=sys.stderr)
+    except NotFoundError:
+        print("token: no enabled admin account; make one with `make admin`", file=sys.stderr)
+        return 1
+    except (SQLAlchemyError, StoreUnavailableError) as exc:
+        cause = exc.__cause__ or exc
+        print(f"token: database {shown_url(config.database_url)}: {one_line(cause)}", file=sys.stderr)
         return 1
     print(token)
     return 0

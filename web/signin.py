@@ -1,0 +1,97 @@
+"""/api/v1/session (sign in, who am I, sign out) and /api/v1/tokens (an account's own API tokens).
+
+Any signed-in account, whatever its role, manages its own session and tokens; a token acts
+with its account's role. Rules and storage: store.signin, store.tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from flask import jsonify, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from conference.fields import clean, integer, or_null, require, text
+from store import tokens
+from store.accounts import Role
+from web.access import ApiBlueprint, number_of, public
+from web.auth import auth, principal
+from web.rooms import json_body
+
+log = logging.getLogger("kamconf.web")
+blueprint = ApiBlueprint("signin", __name__, role=Role.USER)
+
+MAX_LOGIN_NAME = 64  # no account name is longer
+MAX_LOGIN_PASSWORD = 1024  # bounds the hashing work a request can ask for
+
+_SIGN_IN = {
+    "name": (lambda v: isinstance(v, str) and 1 <= len(v) <= MAX_LOGIN_NAME, "the account's name or extension number"),
+    "password": (lambda v: isinstance(v, str) and 1 <= len(v) <= MAX_LOGIN_PASSWORD, "the password"),
+}
+_NEW_TOKEN = {
+    "name": (text(tokens.MAX_NAME), f"a string of at most {tokens.MAX_NAME} characters, no control characters"),
+    "expires_in_days": (or_null(integer(1, tokens.MAX_DAYS)), f"null (never) or 1-{tokens.MAX_DAYS} days"),
+}
+
+
+@blueprint.post("/session")
+@public
+def sign_in() -> ResponseReturnValue:
+    """A JSON body only: a page of another site cannot send one without the browser asking this
+    server first (CORS), so signing in needs no CSRF token of its own."""
+    fields = clean(json_body(), _SIGN_IN)
+    require(fields, "name", "password")
+    source = request.remote_addr or "unknown"
+    account = auth().signin.sign_in(fields["name"], fields["password"], source)
+    previous = session.get("sid")
+    if isinstance(previous, str):
+        auth().signin.close_session(previous)  # a new session id at each sign-in (no fixation)
+    session_id, csrf = auth().signin.open_session(account)
+    session.clear()
+    session["sid"] = session_id
+    session.permanent = True
+    log.info("account %s (%s) signed in from %s", account.name, account.role, source)
+    return jsonify({"account": account.as_dict(), "csrf_token": csrf, "via": "session"}), {"Cache-Control": "no-store"}
+
+
+@blueprint.get("/session")
+def current_session() -> ResponseReturnValue:
+    caller = principal()
+    via = "token" if caller.session_id is None else "session"
+    return jsonify({"account": caller.account.as_dict(), "csrf_token": caller.csrf, "via": via})
+
+
+@blueprint.delete("/session")
+def sign_out() -> ResponseReturnValue:
+    caller = principal()
+    if caller.session_id is not None:
+        auth().signin.close_session(caller.session_id)
+        log.info("account %s signed out", caller.account.name)
+    session.clear()
+    return "", 204
+
+
+@blueprint.get("/tokens")
+def list_tokens() -> ResponseReturnValue:
+    return jsonify([info.as_dict() for info in auth().tokens.list(principal().account.id)])
+
+
+@blueprint.post("/tokens")
+def create_token() -> ResponseReturnValue:
+    fields = clean(json_body(), _NEW_TOKEN)
+    expires_at = tokens.expiry(fields.get("expires_in_days"), datetime.now(UTC))
+    account = principal().account
+    info, secret = auth().tokens.create(account.id, fields.get("name", ""), expires_at)
+    log.info("account %s made API token %d", account.name, info.id)
+    return (jsonify({**info.as_dict(), "token": secret}), 201,
+            {"Location": url_for(".list_tokens"), "Cache-Control": "no-store"})
+
+
+@blueprint.delete("/tokens/<token_id>")
+def revoke_token(token_id: str) -> ResponseReturnValue:
+    account = principal().account
+    number = number_of("token", token_id)
+    auth().tokens.revoke(account.id, number)
+    log.info("account %s revoked API token %d", account.name, number)
+    return "", 204
