@@ -26,7 +26,7 @@ from tests.support.sip import final_response, invite
 from tests.support.stack import Stack
 
 OUTSIDE = "831234567"  # behind the test trunk (prefix 83)
-_rooms = itertools.count(3900)
+_rooms = itertools.count(4200)
 
 
 def cdrs(stack: Stack, number: str) -> list[dict[str, Any]]:
