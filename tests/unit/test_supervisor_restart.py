@@ -49,3 +49,10 @@ def test_every_crash_is_counted_and_the_restart_time_is_on_the_given_clock() -> 
 def test_the_policy_is_a_parameter() -> None:
     policy = Backoff(first=0.1, factor=3.0, cap=1.0, stable_after=5.0)
     assert crash_loop([(0, 1), (1, 2), (2, 3), (3, 4), (10, 16)], policy) == [0.1, 0.1 * 3, 0.1 * 9, 1.0, 0.1]
+
+
+def test_exit_codes_are_logged_with_the_signal_that_ended_the_process() -> None:
+    from stack.supervisor import describe_exit  # the supervisor's own module (threads, no I/O at import)
+
+    described = [describe_exit(code) for code in (0, 3, -9, -15, -200)]
+    assert described == ["0", "3", "-9 (SIGKILL)", "-15 (SIGTERM)", "-200"]
