@@ -1,8 +1,10 @@
 """A bridge node: answers room calls, keeps each room's mix, registers itself in Redis.
 
 The loop is the only thread that touches pjsua2. Callbacks queue events
-(bridge/sip.py); the loop handles them, applies conference/ decisions and
-keeps explicit references to every Call and player it hands to PJSIP.
+(bridge/sip.py); the loop hands them to the rooms (bridge/rooms.py), which carry
+out conference/ decisions through the node's calls, the mixer (bridge/mixer.py)
+and Redis (bridge/redis_state.py). The node keeps an explicit reference to every
+Call it hands to PJSIP, the mixer to every player.
 """
 
 from __future__ import annotations
