@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import redis
 from rq import Queue
+from rq.serializers import JSONSerializer
 
 QUEUE = "kamconf"
 ROUND = timedelta(seconds=5)  # between the scheduled conferences' periodic rounds
@@ -25,43 +26,45 @@ MEETING_EMPTIED = "workers.meetings.meeting_emptied"
 RECORD_ATTENDANCE = "workers.meetings.record_attendance"
 
 
-def _queue(client: redis.Redis) -> Queue:
-    return Queue(QUEUE, connection=client)
+def queue(client: redis.Redis) -> Queue:
+    """kamconf's queue. Jobs travel as JSON, never pickles: whoever can write to Redis must not be
+    able to make the worker run code of their choosing."""
+    return Queue(QUEUE, connection=client, serializer=JSONSerializer)
 
 
 def enqueue_import(client: redis.Redis, recording_id: str) -> None:
     """File a finished recording in SQL (the bridge, when a recording session ends)."""
     # A deterministic job id: a retried enqueue never files the recording twice at once.
-    _queue(client).enqueue(IMPORT_RECORDING, recording_id, job_id=f"import-recording-{recording_id}",
+    queue(client).enqueue(IMPORT_RECORDING, recording_id, job_id=f"import-recording-{recording_id}",
                            result_ttl=3600)
 
 
 def enqueue_cdr(client: redis.Redis, record_id: str) -> None:
     """File a call detail record the bridge spooled when a leg ended."""
-    _queue(client).enqueue(IMPORT_CDR, record_id, job_id=f"import-cdr-{record_id}", result_ttl=3600)
+    queue(client).enqueue(IMPORT_CDR, record_id, job_id=f"import-cdr-{record_id}", result_ttl=3600)
 
 
 def enqueue_name(client: redis.Redis, number: str) -> None:
     """Synthesize (or remove) an extension's spoken display name."""
-    _queue(client).enqueue(SPEAK_NAME, number, result_ttl=600)
+    queue(client).enqueue(SPEAK_NAME, number, result_ttl=600)
 
 
 def enqueue_tick(client: redis.Redis, periodic: bool = False) -> None:
     """A round of the scheduled conferences: now, or (periodic) one ROUND from now, which enqueues the next."""
     if periodic:
         # A new id each time: RQ deletes a finished job's id, which would take the next one with it.
-        _queue(client).enqueue_in(ROUND, MEETINGS_TICK, True, job_id=f"meetings-round-{time.time_ns()}",
+        queue(client).enqueue_in(ROUND, MEETINGS_TICK, True, job_id=f"meetings-round-{time.time_ns()}",
                                   result_ttl=0)
     else:
-        _queue(client).enqueue(MEETINGS_TICK, False, result_ttl=0)
+        queue(client).enqueue(MEETINGS_TICK, False, result_ttl=0)
 
 
 def enqueue_emptied(client: redis.Redis, code: str) -> None:
     """The bridge's room of scheduled conference `code` emptied."""
-    _queue(client).enqueue(MEETING_EMPTIED, code, result_ttl=0)
+    queue(client).enqueue(MEETING_EMPTIED, code, result_ttl=0)
 
 
 def enqueue_attendance(client: redis.Redis, participant: str, code: str, caller: str, role: str, how: str,
                        when: float, joined: bool) -> None:
     """A participant joined (or left) scheduled conference `code`; `how` is a schedule.JoinedBy."""
-    _queue(client).enqueue(RECORD_ATTENDANCE, participant, code, caller, role, how, when, joined, result_ttl=0)
+    queue(client).enqueue(RECORD_ATTENDANCE, participant, code, caller, role, how, when, joined, result_ttl=0)

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session, sessionmaker
 import settings
 from stack.prompts import RATES, speak
 from store.cdrs import CdrRepository
-from store.queue import QUEUE as QUEUE  # re-exported until workers/main.py imports it from store.queue
 from store.recordings import RecordingRepository
 from store.sql import Extension, make_engine, make_sessions
 

@@ -9,12 +9,13 @@ import uuid
 from pathlib import Path
 
 import redis
-from rq import Queue, Worker
+from rq import Worker
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 from rq.scripts import release_lock
+from rq.serializers import JSONSerializer
 
 import settings
-from workers.jobs import QUEUE
+from store.queue import QUEUE, queue
 from workers.meetings import keep_rounds_going
 
 log = logging.getLogger("workers.main")
@@ -32,7 +33,7 @@ def main() -> None:
     config = settings.load()
     connection = redis.Redis.from_url(config.redis_url)
     forget_dead_predecessors(connection)
-    worker = Worker([Queue(QUEUE, connection=connection)], connection=connection, name=worker_name(),
+    worker = Worker([queue(connection)], connection=connection, name=worker_name(), serializer=JSONSerializer,
                     maintenance_interval=MAINTENANCE_SECONDS, worker_ttl=WORKER_TTL)
     keep_rounds_going(connection)  # the scheduled conferences' rounds (workers.meetings)
     worker.work(with_scheduler=True)

@@ -11,7 +11,6 @@ import smtplib
 from datetime import UTC, datetime, timedelta
 
 import redis
-from rq import Queue
 
 import settings
 from conference.address import DIAL_IN
@@ -19,7 +18,7 @@ from conference.invitations import message, recipients
 from conference.schedule import End, Extend, Meeting, State, at_end, ended, extended
 from store import live
 from store.conferences import MeetingRepository
-from store.queue import QUEUE, ROUND, enqueue_tick
+from store.queue import ROUND, enqueue_tick, queue
 from workers import jobs
 
 log = logging.getLogger("kamconf.worker")
@@ -155,9 +154,8 @@ def next_start(client: redis.Redis, alive: list[Meeting], now: datetime) -> None
     upcoming = [m for m in alive if m.state(now) == State.SCHEDULED]
     if upcoming:
         soonest = min(upcoming, key=lambda m: m.start)
-        Queue(QUEUE, connection=client).enqueue_at(soonest.start, tick, False,
-                                                   job_id=f"meetings-start-{soonest.code}-{soonest.revision}",
-                                                   result_ttl=0)
+        queue(client).enqueue_at(soonest.start, tick, False, job_id=f"meetings-start-{soonest.code}-{soonest.revision}",
+                                 result_ttl=0)
 
 
 def record_attendance(participant: str, code: str, caller: str, role: str, how: str, when: float,

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rq import Queue
 from rq.job import JobStatus
 
 import settings
@@ -28,10 +27,10 @@ from stack.components import Component
 from stack.restart import Backoff
 from stack.supervisor import Supervisor, wait_for
 from store import live
+from store.queue import queue
 from tests.support.audio import duration, levels, write_tone
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack, running_stack, write_config
-from workers.jobs import QUEUE
 
 OTHER_ABOVE_DBFS = -25.0  # as the three-tone test: others are heard at about -12 dBFS
 WAV_HEADER = 44
@@ -238,7 +237,7 @@ def test_a_killed_worker_comes_back_and_the_call_never_notices(
     assert wait_for(lambda: len(recordings_of(stack, "5100")) == 1, timeout=20)
     # And it schedules again (scheduled conferences start this way): its dead predecessor's
     # scheduler lock would otherwise hold for a minute, and RQ tries again only every 10.
-    job = Queue(QUEUE, connection=live.queue_connection(stack.config.redis_url)).enqueue_in(
+    job = queue(live.queue_connection(stack.config.redis_url)).enqueue_in(
         timedelta(seconds=1), "workers.jobs.speak_name", "0")
     assert wait_for(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, timeout=20), job.get_status()
 
@@ -321,7 +320,7 @@ def test_a_killed_redis_comes_back_from_its_append_only_file(
     stack.wait_in_conference("5400", 1)
     hang_up([caller])
     # Scheduled jobs too: RQ's scheduler process died with the connection, and comes back.
-    job = Queue(QUEUE, connection=live.queue_connection(stack.config.redis_url)).enqueue_in(
+    job = queue(live.queue_connection(stack.config.redis_url)).enqueue_in(
         timedelta(seconds=1), "workers.jobs.speak_name", "0")
     assert wait_for(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, timeout=30), job.get_status()
 

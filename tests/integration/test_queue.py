@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 import redis
 from rq import Queue
+from rq.exceptions import DeserializationError
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry
+from rq.serializers import JSONSerializer
 from rq.utils import import_attribute
 
 from conference.schedule import JoinedBy
@@ -36,7 +38,7 @@ def rq_client(client: redis.Redis, redis_srv: RedisServer) -> redis.Redis:
 
 
 def queued(client: redis.Redis) -> list[Job]:
-    return Queue(queue.QUEUE, connection=client).get_jobs()
+    return queue.queue(client).get_jobs()
 
 
 @pytest.mark.parametrize(("enqueue", "job_id", "ttl"), [
@@ -60,5 +62,15 @@ def test_each_job_names_a_worker_function(rq_client: redis.Redis, enqueue: Calla
 def test_the_periodic_round_is_scheduled_one_round_ahead(rq_client: redis.Redis) -> None:
     queue.enqueue_tick(rq_client, periodic=True)
     [job_id] = ScheduledJobRegistry(queue.QUEUE, connection=rq_client).get_job_ids()
-    job = Job.fetch(job_id, connection=rq_client)
-    assert job.func_name == queue.MEETINGS_TICK and job.args == (True,) and job_id.startswith("meetings-round-")
+    job = Job.fetch(job_id, connection=rq_client, serializer=JSONSerializer)
+    assert job.func_name == queue.MEETINGS_TICK and list(job.args) == [True] and job_id.startswith("meetings-round-")
+
+
+def test_a_pickled_job_is_never_unpickled(rq_client: redis.Redis, tmp_path: Path) -> None:
+    # Whoever can write to Redis could queue a pickle that runs code as it is loaded; kamconf's
+    # queue reads JSON only, so such a job fails to load instead.
+    marker = tmp_path / "ran"
+    planted = Queue(queue.QUEUE, connection=rq_client).enqueue(Path.touch, marker)  # RQ's default: pickle
+    with pytest.raises(DeserializationError):
+        Job.fetch(planted.id, connection=rq_client, serializer=JSONSerializer).args  # noqa: B018
+    assert not marker.exists()
