@@ -13,11 +13,14 @@ from flask.testing import FlaskClient
 
 import settings
 from store import live
+from store.accounts import Account, NewAccount, Role
 from store.migrations import upgrade
 from store.sql import make_engine, make_sessions
 from store.tokens import create_token
 from tests.support.redis_server import RedisServer
 from web.app import create_app
+from web.auth import EXTENSION as AUTH_EXTENSION
+from web.auth import Auth
 
 
 @pytest.fixture(scope="session")
@@ -64,3 +67,40 @@ def api(app: Flask) -> FlaskClient:
 def auth(config: settings.Config, app: Flask) -> dict[str, str]:
     token = create_token(make_sessions(make_engine(config.database_url)))
     return {"Authorization": f"Bearer {token}"}
+
+
+# Accounts of each role, and their tokens -------------------------------------------
+
+ADMIN_PASSWORD = "admin-password-1"
+OPERATOR_PASSWORD = "operator-password-1"
+EXTENSION_PASSWORD = "sip-secret-1"  # of the user account's extension
+
+
+def bearer(app: Flask, account_id: int) -> dict[str, str]:
+    """Authorization headers with a new token of the account."""
+    return {"Authorization": f"Bearer {auth_services(app).tokens.create(account_id)[1]}"}
+
+
+def auth_services(app: Flask) -> Auth:
+    found: Auth = app.extensions[AUTH_EXTENSION]
+    return found
+
+
+@pytest.fixture
+def people(app: Flask, api: FlaskClient, auth: dict[str, str]) -> dict[str, Account]:
+    """An admin `boss`, an operator `op` and the user of extension 2001, each with a password."""
+    accounts = auth_services(app).accounts
+    made = {
+        "admin": accounts.create(NewAccount("boss", Role.ADMIN, ADMIN_PASSWORD)),
+        "operator": accounts.create(NewAccount("op", Role.OPERATOR, OPERATOR_PASSWORD)),
+    }
+    created = api.post("/api/v1/extensions", json={"number": "2001", "password": EXTENSION_PASSWORD}, headers=auth)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    made["user"] = accounts.create(NewAccount("2001", Role.USER, None))
+    return made
+
+
+@pytest.fixture
+def headers(app: Flask, people: dict[str, Account]) -> dict[str, dict[str, str]]:
+    """Bearer headers per role: "admin", "operator", "user", and "none" (no credentials)."""
+    return {**{role: bearer(app, account.id) for role, account in people.items()}, "none": {}}
