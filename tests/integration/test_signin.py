@@ -12,12 +12,14 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
+import settings
 import store.signin
 from store.accounts import Account
 from store.signin import ACCOUNT_FAILURES, SOURCE_FAILURES, WINDOW
 from tests.integration.conftest import ADMIN_PASSWORD, EXTENSION_PASSWORD, OPERATOR_PASSWORD
 from tests.integration.test_api_rooms import failed
 from tests.support.redis_server import RedisServer
+from web.app import create_app
 
 
 def sign_in(api: FlaskClient, name: str, password: str, source: str = "192.0.2.1") -> tuple[int, Any]:
@@ -216,3 +218,12 @@ def test_passwords_and_tokens_never_reach_responses_or_logs(
     shown = "".join(response.get_data(as_text=True) for response in responses) + caplog.text
     assert caplog.text and not [secret for secret in secrets if secret in shown]
     assert "$argon2" not in shown
+
+
+def test_secure_cookies_can_be_forced_for_a_tls_proxy(
+    config: settings.Config, people: dict[str, Account], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KAMCONF_WEB_SECURE_COOKIES", "1")
+    response = create_app(config).test_client().post("/api/v1/session", json={"name": "boss",
+                                                                               "password": ADMIN_PASSWORD})
+    assert response.status_code == 200 and "Secure" in response.headers["Set-Cookie"]
