@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from conference.fields import FieldError, Rule, boolean, clean, digits, or_null, require, text
-from conference.rooms import LANGUAGES, MAX_NAME_LENGTH, MAX_NUMBER_LENGTH, MAX_PIN_LENGTH, hash_pin
+from conference.rooms import (
+    LANGUAGES,
+    MAX_NAME_LENGTH,
+    MAX_NUMBER_LENGTH,
+    MAX_PIN_LENGTH,
+    MIN_PIN_LENGTH,
+    PIN_RULE,
+    hash_pin,
+)
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 64
@@ -69,7 +77,7 @@ _EXTENSION_RULES: dict[str, Rule] = {
     "external_calls": (boolean, "true or false"),
     "forward_to": (or_null(lambda v: isinstance(v, str) and bool(_PHONE_NUMBER.match(v))),
                    "null or a number: digits, optionally after +"),
-    "conference_pin": (or_null(digits(MAX_PIN_LENGTH)), f"null or a string of 1-{MAX_PIN_LENGTH} digits"),
+    "conference_pin": (or_null(digits(MAX_PIN_LENGTH, MIN_PIN_LENGTH)), PIN_RULE),
     "conference_end_on_exit": (boolean, "true or false"),
     "conference_announce_caller_name": (boolean, "true or false"),
 }

@@ -40,9 +40,10 @@ def require(clean_payload: dict[str, Any], *names: str) -> None:
             raise FieldError(name, "missing_field", f"{name} is required")
 
 
-def digits(longest: int) -> Callable[[Any], bool]:
+def digits(longest: int, shortest: int = 1) -> Callable[[Any], bool]:
     # isascii: str.isdigit() also accepts other scripts' digits and superscripts.
-    return lambda value: isinstance(value, str) and value.isascii() and value.isdigit() and 1 <= len(value) <= longest
+    return lambda value: (isinstance(value, str) and value.isascii() and value.isdigit()
+                          and shortest <= len(value) <= longest)
 
 
 def text(longest: int) -> Callable[[Any], bool]:

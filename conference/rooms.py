@@ -21,6 +21,9 @@ LANGUAGES = ("en", "ru")
 MAX_NUMBER_LENGTH = 32
 MAX_NAME_LENGTH = 100
 MAX_PIN_LENGTH = 16
+# A shorter PIN is guessed within the lockout's allowance (10 tries per caller in 15 min) too often.
+MIN_PIN_LENGTH = 4
+PIN_RULE = f"null or a string of {MIN_PIN_LENGTH}-{MAX_PIN_LENGTH} digits"
 MAX_PARTICIPANTS = 10000
 MAX_SOUND_ID = 2**31 - 1  # a 32-bit SQL integer, the widest every database stores
 
@@ -91,8 +94,8 @@ _RULES: dict[str, Rule] = {
     "number": (digits(MAX_NUMBER_LENGTH), f"a string of 1-{MAX_NUMBER_LENGTH} digits"),
     "name": (text(MAX_NAME_LENGTH), f"a string of at most {MAX_NAME_LENGTH} characters, no control characters"),
     "language": (lambda value: isinstance(value, str) and value in LANGUAGES, f"one of {', '.join(LANGUAGES)}"),
-    "user_pin": (or_null(digits(MAX_PIN_LENGTH)), f"null or a string of 1-{MAX_PIN_LENGTH} digits"),
-    "admin_pin": (or_null(digits(MAX_PIN_LENGTH)), f"null or a string of 1-{MAX_PIN_LENGTH} digits"),
+    "user_pin": (or_null(digits(MAX_PIN_LENGTH, MIN_PIN_LENGTH)), PIN_RULE),
+    "admin_pin": (or_null(digits(MAX_PIN_LENGTH, MIN_PIN_LENGTH)), PIN_RULE),
     **{name: (boolean, "true or false") for name in BOOLEANS},
     "max_participants": (integer(0, MAX_PARTICIPANTS), f"an integer 0-{MAX_PARTICIPANTS} (0 = unlimited)"),
     "greeting_sound_id": (or_null(integer(1, MAX_SOUND_ID)), f"null or an integer 1-{MAX_SOUND_ID}"),

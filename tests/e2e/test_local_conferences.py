@@ -23,7 +23,7 @@ OWNER, GUEST, EARLY, ANSWER = 500.0, 900.0, 1700.0, 2300.0
 def test_a_local_conference_invites_outside_numbers_and_drops_them(
     stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
 ) -> None:
-    owner, owner_number = extension(stack, phones, conference_pin="55")
+    owner, owner_number = extension(stack, phones, conference_pin="5555")
     guest, _ = extension(stack, phones)
     carrier = gateway(stack, phones, "carrier-c", prefixes=["86"])
     dialled, room = f"*8{owner_number}", str(address.local(owner_number))  # the feature code; its room
@@ -37,7 +37,7 @@ def test_a_local_conference_invites_outside_numbers_and_drops_them(
     stack.wait_in_conference(room, 1)  # the owner needs no PIN
     guest.call(f"sip:{dialled}@{stack.sip}", play=write_tone(audio_dir / "g.wav", GUEST, 60), record=guest_heard)
     guest.wait_state("CONFIRMED")
-    guest.dtmf("55#")
+    guest.dtmf("5555#")
     stack.wait_in_conference(room, 2)
 
     owner.dtmf("*886001234#")
@@ -79,12 +79,12 @@ def test_only_extensions_open_local_conferences(stack: Stack, phones: Callable[.
 def test_the_moderator_mutes_locks_drops_and_ends_a_room(
     stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
 ) -> None:
-    stack.create_room("7100", user_pin="1", admin_pin="2", mute_notifications=True, announce_count=False)
-    mod = Caller(stack, phones, audio_dir, "mod").dial("7100", OWNER).pin("2#")
+    stack.create_room("7100", user_pin="1111", admin_pin="2222", mute_notifications=True, announce_count=False)
+    mod = Caller(stack, phones, audio_dir, "mod").dial("7100", OWNER).pin("2222#")
     t0 = time.monotonic()  # about when mod's recording starts
-    user = Caller(stack, phones, audio_dir, "user").dial("7100", GUEST).pin("1#")
+    user = Caller(stack, phones, audio_dir, "user").dial("7100", GUEST).pin("1111#")
     stack.wait_in_conference("7100", 2)
-    last = Caller(stack, phones, audio_dir, "last").dial("7100", ANSWER).pin("1#")
+    last = Caller(stack, phones, audio_dir, "last").dial("7100", ANSWER).pin("1111#")
     stack.wait_in_conference("7100", 3)
     all_in = time.monotonic() - t0
     time.sleep(2.5)

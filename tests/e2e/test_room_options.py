@@ -87,14 +87,14 @@ def test_pins_give_roles_and_three_wrong_pins_hang_up(
 def test_wait_for_admin_music_then_the_admin_starts_the_conference(
     stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
 ) -> None:
-    stack.create_room("5200", user_pin="1", admin_pin="2", wait_for_admin=True, mute_notifications=True)
-    first = Caller(stack, phones, audio_dir, "first").dial("5200", tone=600.0).pin("1#")
-    second = Caller(stack, phones, audio_dir, "second").dial("5200", tone=1000.0).pin("1#")
+    stack.create_room("5200", user_pin="1111", admin_pin="2222", wait_for_admin=True, mute_notifications=True)
+    first = Caller(stack, phones, audio_dir, "first").dial("5200", tone=600.0).pin("1111#")
+    second = Caller(stack, phones, audio_dir, "second").dial("5200", tone=1000.0).pin("1111#")
     assert wait_for(lambda: [(person(stack, "5200", c) or {}).get("state") for c in (first, second)]
                     == ["waiting", "waiting"], timeout=20)
     waiting_from = time.monotonic()
     time.sleep(4)  # what the waiting callers hear, recorded
-    Caller(stack, phones, audio_dir, "boss").dial("5200").pin("2#")
+    Caller(stack, phones, audio_dir, "boss").dial("5200").pin("2222#")
     assert wait_for(lambda: stack.in_conference("5200") == 3, timeout=20)
     time.sleep(3)  # what they hear once the conference runs
     recording = first.finish()
@@ -111,9 +111,9 @@ def test_wait_for_admin_music_then_the_admin_starts_the_conference(
 
 
 def test_end_on_admin_exit(stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path) -> None:
-    stack.create_room("5300", user_pin="1", admin_pin="2", end_on_admin_exit=True)
-    boss = Caller(stack, phones, audio_dir, "boss").dial("5300").pin("2#")
-    user = Caller(stack, phones, audio_dir, "user").dial("5300").pin("1#")
+    stack.create_room("5300", user_pin="1111", admin_pin="2222", end_on_admin_exit=True)
+    boss = Caller(stack, phones, audio_dir, "boss").dial("5300").pin("2222#")
+    user = Caller(stack, phones, audio_dir, "user").dial("5300").pin("1111#")
     assert wait_for(lambda: stack.in_conference("5300") == 2, timeout=20)
     boss.phone.hangup()
     assert user.hung_up_by_bridge()
@@ -146,14 +146,14 @@ def test_newcomers_hear_the_count_in_their_language(
 
 
 def test_participants_api_shows_who_is_in(stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path) -> None:
-    stack.create_room("5600", user_pin="1", admin_pin="2", wait_for_admin=True)
-    user = Caller(stack, phones, audio_dir, "user").dial("5600").pin("1#")
+    stack.create_room("5600", user_pin="1111", admin_pin="2222", wait_for_admin=True)
+    user = Caller(stack, phones, audio_dir, "user").dial("5600").pin("1111#")
     assert wait_for(lambda: stack.request("GET", "/rooms/5600/participants")[1] != [], timeout=20)
     status, people = stack.request("GET", "/rooms/5600/participants")
     assert status == 200
     assert [(p["role"], p["state"]) for p in people] == [("user", "waiting")]
     assert people[0]["caller"] == f"sip:phone-{user.phone.proc.pid}@127.0.0.1"
-    Caller(stack, phones, audio_dir, "boss").dial("5600").pin("2#")
+    Caller(stack, phones, audio_dir, "boss").dial("5600").pin("2222#")
     assert wait_for(lambda: sorted((p["role"], p["state"]) for p in stack.request(
         "GET", "/rooms/5600/participants")[1]) == [("admin", "in_conference"), ("user", "in_conference")], timeout=20)
     assert stack.request("GET", "/rooms/5699/participants")[0] == 404
@@ -162,7 +162,7 @@ def test_participants_api_shows_who_is_in(stack: Stack, phones: Callable[..., Te
 def test_a_locked_out_caller_id_is_turned_away(
     stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
 ) -> None:
-    stack.create_room("5700", user_pin="1")
+    stack.create_room("5700", user_pin="1111")
     caller = Caller(stack, phones, audio_dir, "locked")
     client = live.connect(stack.config.redis_url)
     for second in range(11):  # what eleven wrong PINs within 15 minutes leave behind
@@ -189,9 +189,9 @@ def test_the_greeting_from_the_sound_library_replaces_the_welcome(
 def test_without_music_on_hold_waiting_callers_hear_silence(
     stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
 ) -> None:
-    stack.create_room("5900", user_pin="1", admin_pin="2", wait_for_admin=True, music_on_hold=False,
+    stack.create_room("5900", user_pin="1111", admin_pin="2222", wait_for_admin=True, music_on_hold=False,
                       announce_count=False)
-    caller = Caller(stack, phones, audio_dir, "waits").dial("5900").pin("1#")
+    caller = Caller(stack, phones, audio_dir, "waits").dial("5900").pin("1111#")
     assert wait_for(lambda: (person(stack, "5900", caller) or {}).get("state") == "waiting", timeout=20)
     time.sleep(3)  # what a waiting caller hears
     assert (person(stack, "5900", caller) or {}).get("state") == "waiting"  # still there, still waiting

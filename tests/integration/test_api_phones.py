@@ -11,7 +11,7 @@ from store import live
 
 def test_an_extensions_life(api: FlaskClient, auth: dict[str, str], client: redis.Redis) -> None:
     created = api.post("/api/v1/extensions", json={"number": "100", "password": "first-pass",
-                                                   "display_name": "Anna", "conference_pin": "77"}, headers=auth)
+                                                   "display_name": "Anna", "conference_pin": "7777"}, headers=auth)
     assert created.status_code == 201 and created.headers["Location"].endswith("/api/v1/extensions/100")
     body = created.get_json()
     assert body["display_name"] == "Anna" and body["has_conference_pin"] is True

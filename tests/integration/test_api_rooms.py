@@ -148,10 +148,10 @@ def test_a_refused_create_names_the_field_and_writes_nothing(
 
 
 def test_a_refused_patch_changes_nothing(api: FlaskClient, auth: dict[str, str], client: redis.Redis) -> None:
-    api.post("/api/v1/rooms", json={"number": "7", "name": "seven", "admin_pin": "55"}, headers=auth)
+    api.post("/api/v1/rooms", json={"number": "7", "name": "seven", "admin_pin": "5555"}, headers=auth)
     before = projected(client)
     failed(api.patch("/api/v1/rooms/7", json={"number": "8"}, headers=auth), 400, "immutable_field", "number")
-    failed(api.patch("/api/v1/rooms/7", json={"user_pin": "55"}, headers=auth), 400, "invalid_field", "user_pin")
+    failed(api.patch("/api/v1/rooms/7", json={"user_pin": "5555"}, headers=auth), 400, "invalid_field", "user_pin")
     failed(api.patch("/api/v1/rooms/7", json={"name": "x", "record": 0}, headers=auth), 400, "invalid_field",
            "record")
     failed(api.patch("/api/v1/rooms/7", json={"pin": "1"}, headers=auth), 400, "unknown_field", "pin")

@@ -27,9 +27,9 @@ def test_ha1_is_the_rfc_2617_digest() -> None:
 
 
 def test_an_extension_keeps_only_hashes() -> None:
-    extension = validate_extension({"number": "100", "password": "s3cret-pw", "conference_pin": "42"}, "kamconf")
+    extension = validate_extension({"number": "100", "password": "s3cret-pw", "conference_pin": "4242"}, "kamconf")
     assert extension.ha1 == ha1("100", "kamconf", "s3cret-pw")
-    assert extension.conference_pin is not None and pin_matches(extension.conference_pin, "42")
+    assert extension.conference_pin is not None and pin_matches(extension.conference_pin, "4242")
     shown = public_extension(extension)
     assert "ha1" not in shown and "password" not in shown and "conference_pin" not in shown
     assert shown["has_conference_pin"] is True

@@ -49,7 +49,7 @@ def test_settings_are_frozen() -> None:
 
 
 EVERYTHING = {
-    "number": "0042", "name": "Board: Совет", "language": "ru", "user_pin": "1", "admin_pin": "9" * 16,
+    "number": "0042", "name": "Board: Совет", "language": "ru", "user_pin": "1111", "admin_pin": "9" * 16,
     "record": True, "announce_count": False, "music_on_hold": False, "end_on_admin_exit": True,
     "mute_notifications": True, "wait_for_admin": True, "max_participants": 10000, "greeting_sound_id": 2**31 - 1,
 }
@@ -59,7 +59,7 @@ def test_every_field_at_its_limits_is_kept() -> None:
     room = validate_create(EVERYTHING)
     kept = {k: v for k, v in room.as_dict().items() if not k.endswith("_pin")}
     assert kept == {k: v for k, v in EVERYTHING.items() if not k.endswith("_pin")}
-    assert pin_matches(room.user_pin, "1") and pin_matches(room.admin_pin, "9" * 16)
+    assert pin_matches(room.user_pin, "1111") and pin_matches(room.admin_pin, "9" * 16)
     assert validate_create({"number": "1" * 32, "name": "x" * 100}).name == "x" * 100
 
 
@@ -70,7 +70,7 @@ def test_every_field_at_its_limits_is_kept() -> None:
     ("name", "\ud800"),
     ("language", "de"), ("language", "EN"), ("language", None), ("language", ["en"]),
     ("user_pin", ""), ("user_pin", "1" * 17), ("user_pin", "12ab"), ("user_pin", 1234), ("user_pin", "1 2"),
-    ("user_pin", "١٢"),
+    ("user_pin", "١٢٣٤"), ("user_pin", "123"), ("admin_pin", "1"),
     ("admin_pin", ""), ("admin_pin", "1" * 17), ("admin_pin", "*9"), ("admin_pin", 7), ("admin_pin", False),
     ("record", "yes"), ("record", 1), ("record", None), ("announce_count", 0), ("music_on_hold", "true"),
     ("end_on_admin_exit", None), ("mute_notifications", []), ("wait_for_admin", 1),
@@ -107,20 +107,20 @@ def test_a_body_that_is_not_an_object_is_a_bad_request(payload: Any) -> None:
 
 
 def test_pins_must_differ() -> None:
-    assert refused({"number": "1", "user_pin": "11", "admin_pin": "11"}) == ("admin_pin", "invalid_field")
-    assert validate_create({"number": "1", "user_pin": "11", "admin_pin": "011"}).admin_pin
+    assert refused({"number": "1", "user_pin": "1111", "admin_pin": "1111"}) == ("admin_pin", "invalid_field")
+    assert validate_create({"number": "1", "user_pin": "1111", "admin_pin": "01111"}).admin_pin
 
 
 def test_a_patched_pin_must_differ_from_the_stored_one() -> None:
-    current = validate_create({"number": "1", "user_pin": "11", "admin_pin": "22"})
-    assert refused({"admin_pin": "11"}, current) == ("admin_pin", "invalid_field")
-    assert refused({"user_pin": "22"}, current) == ("user_pin", "invalid_field")
-    assert refused({"user_pin": "33", "admin_pin": "33"}, current) == ("admin_pin", "invalid_field")
-    swapped = validate_patch(current, {"user_pin": "22", "admin_pin": "11"})
-    assert pin_matches(swapped.user_pin, "22") and pin_matches(swapped.admin_pin, "11")
+    current = validate_create({"number": "1", "user_pin": "1111", "admin_pin": "2222"})
+    assert refused({"admin_pin": "1111"}, current) == ("admin_pin", "invalid_field")
+    assert refused({"user_pin": "2222"}, current) == ("user_pin", "invalid_field")
+    assert refused({"user_pin": "3333", "admin_pin": "3333"}, current) == ("admin_pin", "invalid_field")
+    swapped = validate_patch(current, {"user_pin": "2222", "admin_pin": "1111"})
+    assert pin_matches(swapped.user_pin, "2222") and pin_matches(swapped.admin_pin, "1111")
     # Removing one PIN frees its digits for the other.
-    moved = validate_patch(current, {"user_pin": None, "admin_pin": "11"})
-    assert moved.user_pin is None and pin_matches(moved.admin_pin, "11")
+    moved = validate_patch(current, {"user_pin": None, "admin_pin": "1111"})
+    assert moved.user_pin is None and pin_matches(moved.admin_pin, "1111")
 
 
 def test_the_number_cannot_change() -> None:
@@ -130,7 +130,7 @@ def test_the_number_cannot_change() -> None:
 
 
 def test_a_patch_changes_only_what_it_sends() -> None:
-    current = validate_create({"number": "1", "name": "a", "user_pin": "1", "record": True})
+    current = validate_create({"number": "1", "name": "a", "user_pin": "1111", "record": True})
     patched = validate_patch(current, {"name": "b", "max_participants": 5, "greeting_sound_id": 3})
     assert patched == dataclasses.replace(current, name="b", max_participants=5, greeting_sound_id=3)
     assert validate_patch(current, {}) == current
@@ -146,13 +146,13 @@ def test_a_refused_patch_leaves_the_current_settings_alone() -> None:
 
 
 def test_pins_are_stored_hashed_salted_and_verifiable() -> None:
-    room = validate_create({"number": "1", "user_pin": "0042", "admin_pin": "7"})
+    room = validate_create({"number": "1", "user_pin": "0042", "admin_pin": "7777"})
     assert room.user_pin is not None and "0042" not in room.user_pin
     scheme, iterations, salt, digest = room.user_pin.split("$")
     assert (scheme, int(iterations), len(digest)) == ("pbkdf2_sha256", PIN_ITERATIONS, 64) and salt
     assert pin_matches(room.user_pin, "0042")
     assert not pin_matches(room.user_pin, "42") and not pin_matches(room.user_pin, "00420")
-    assert pin_matches(room.admin_pin, "7") and not pin_matches(room.admin_pin, "0042")
+    assert pin_matches(room.admin_pin, "7777") and not pin_matches(room.admin_pin, "0042")
     assert hash_pin("1234") != hash_pin("1234")
     assert hash_pin("1234", salt="s") == hash_pin("1234", salt="s")
 
