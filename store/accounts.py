@@ -16,6 +16,8 @@ At least one enabled admin always exists: the last one cannot be deleted, disabl
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,6 +81,14 @@ class Account:
 def _account(row: AccountRow) -> Account:
     return Account(row.id, row.name, Role(row.role), row.disabled, row.password_hash is not None,
                    row.credential_version, row.created_at, row.updated_at)
+
+
+def _stamp(row: AccountRow, ha1: str | None) -> str:
+    # A user's password is its extension's, which changes with its HA1 (never stored in Redis
+    # as it is); an admin's or operator's changes bump credential_version.
+    if row.role == Role.USER:
+        return hashlib.sha256(f"{row.name}:{ha1}".encode()).hexdigest()
+    return f"v{row.credential_version}"
 
 
 def is_extension_name(name: str) -> bool:
@@ -181,18 +191,28 @@ class AccountRepository:
             row = session.scalars(select(AccountRow).where(AccountRow.name == name)).first()
             return None if row is None else (_account(row), row.password_hash)
 
-    def active(self, account_id: int, credential_version: int | None = None) -> Account | None:
+    def active(self, account_id: int, stamp: str | None = None) -> Account | None:
         """The account a token or session acts for, if it may still act: it exists, is enabled, a
-        user's extension still exists and (for a session) its password has not changed since."""
+        user's extension still exists and (for a session) its password has not changed since:
+        `stamp` is what credential_stamp() said when the session began."""
         with reading(self.sessions) as session:
             row = session.get(AccountRow, account_id)
             if row is None or row.disabled:
                 return None
-            if credential_version is not None and row.credential_version != credential_version:
+            ha1 = self._ha1(session, row.name) if row.role == Role.USER else None
+            if row.role == Role.USER and ha1 is None:
                 return None
-            if row.role == Role.USER and self._ha1(session, row.name) is None:
+            if stamp is not None and not hmac.compare_digest(stamp, _stamp(row, ha1)):
                 return None
             return _account(row)
+
+    def credential_stamp(self, account_id: int) -> str:
+        """What a new session remembers of the account's password, so that a new one ends it."""
+        with reading(self.sessions) as session:
+            row = session.get(AccountRow, account_id)
+            if row is None:
+                raise NotFoundError("account", str(account_id))
+            return _stamp(row, self._ha1(session, row.name) if row.role == Role.USER else None)
 
     def extension_ha1(self, number: str) -> str | None:
         with reading(self.sessions) as session:

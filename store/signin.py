@@ -31,7 +31,7 @@ SESSION_SECONDS = 12 * 3600  # a working day; then sign in again
 
 _FAILURES_OF_NAME = "kamconf:signin:failures:name:{}"  # int with TTL WINDOW
 _FAILURES_OF_SOURCE = "kamconf:signin:failures:source:{}"
-_SESSION = "kamconf:session:{}"  # hash with TTL: account, credential_version, csrf; keyed by SHA-256 of the id
+_SESSION = "kamconf:session:{}"  # hash with TTL: account, stamp, csrf; keyed by SHA-256 of the id
 
 
 class LockedError(Exception):
@@ -54,7 +54,7 @@ class Limits:
 @dataclass(frozen=True)
 class SessionRecord:
     account_id: int
-    credential_version: int
+    stamp: str  # AccountRepository.credential_stamp() when it began
     csrf: str
 
 
@@ -129,10 +129,9 @@ class SignIn:
     def open_session(self, account: Account) -> tuple[str, str]:
         """A new session of the account: (its id, for the cookie; its CSRF token)."""
         session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        key = _session_key(session_id)
+        key, stamp = _session_key(session_id), self.accounts.credential_stamp(account.id)
         pipe = self.client.pipeline(transaction=True)
-        pipe.hset(key, mapping={"account": account.id, "credential_version": account.credential_version,
-                                "csrf": csrf})
+        pipe.hset(key, mapping={"account": account.id, "stamp": stamp, "csrf": csrf})
         pipe.expire(key, SESSION_SECONDS)
         pipe.execute()
         return session_id, csrf
@@ -141,7 +140,7 @@ class SignIn:
         found = self.client.hgetall(_session_key(session_id))
         if not found:
             return None
-        return SessionRecord(int(found["account"]), int(found["credential_version"]), str(found["csrf"]))
+        return SessionRecord(int(found["account"]), str(found["stamp"]), str(found["csrf"]))
 
     def close_session(self, session_id: str) -> None:
         self.client.delete(_session_key(session_id))

@@ -89,7 +89,7 @@ def _authenticate() -> Principal:
     session_id = session.get("sid")
     if isinstance(session_id, str):
         record = auth().signin.session(session_id)
-        account = auth().accounts.active(record.account_id, record.credential_version) if record else None
+        account = auth().accounts.active(record.account_id, record.stamp) if record else None
         if record is not None and account is not None:
             return Principal(account, session_id, record.csrf)
         session.clear()  # ended, expired or its account changed: the cookie goes too

@@ -180,7 +180,10 @@ def test_a_user_signs_in_with_its_extension_and_sip_password(
     assert api.get("/api/v1/extensions/2005").get_json()["number"] == "2005"
     failed(api.get("/api/v1/extensions"), 403, "forbidden")
     failed(api.get("/api/v1/rooms"), 403, "forbidden")
+    assert api.patch("/api/v1/extensions/2005", json={"display_name": "Ann"}, headers=auth).status_code == 200
+    assert api.get("/api/v1/session").status_code == 200
     assert api.patch("/api/v1/extensions/2005", json={"password": "another-sip-1"}, headers=auth).status_code == 200
+    failed(api.get("/api/v1/session"), 401, "unauthorized")  # a new SIP password ends the user's sessions
     assert sign_in(api, "2005", EXTENSION_PASSWORD)[0] == 401
     assert sign_in(api, "2005", "another-sip-1")[0] == 200
     assert api.delete("/api/v1/extensions/2005", headers=auth).status_code == 204
