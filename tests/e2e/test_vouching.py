@@ -115,8 +115,8 @@ def test_nothing_a_caller_writes_makes_it_an_extension(
         (person,) = people(stack, room)
         assert person["caller"].startswith("sip:phone-"), person  # the From it wrote, not an extension
         # The keys reached the room, whose rules let no anonymous member invite.
-        assert wait_for(lambda r=room: f"room {r}: Invite" in stack.log("bridge"), 10), (headers, parts,
-                                                                                      attacker.seen)
+        invited = f"room {room}: Invite"
+        assert wait_for(lambda: invited in stack.log("bridge"), 10), (headers, parts, attacker.seen)  # noqa: B023
         assert not [r for r in cdrs(stack, OUTSIDE) if r["billed_to"] == number], (headers, parts)
         attacker.hangup()
         attacker.wait_state("DISCONNECTED")

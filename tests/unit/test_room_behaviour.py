@@ -35,8 +35,10 @@ from conference.rooms import RoomSettings, hash_pin, validate_create
 
 def settings(number: str, **fields: Any) -> RoomSettings:
     """Room settings as stored; PINs of any length (the rules do not care what the API allows)."""
-    pins = {name: hash_pin(fields.pop(name)) for name in ("user_pin", "admin_pin") if fields.get(name)}
-    return dataclasses.replace(validate_create({"number": number, **fields}), **pins)
+    user_pin, admin_pin = fields.pop("user_pin", None), fields.pop("admin_pin", None)
+    return dataclasses.replace(validate_create({"number": number, **fields}),
+                               user_pin=hash_pin(user_pin) if user_pin else None,
+                               admin_pin=hash_pin(admin_pin) if admin_pin else None)
 
 
 def room(**fields: Any) -> Room:
