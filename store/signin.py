@@ -76,31 +76,39 @@ class SignIn:
     def sign_in(self, name: str, password: str, source: str) -> Account:
         """The account, if name and password are right and neither the name nor the source is locked."""
         name = name.lower()
-        account = self._check(name, password)  # the full work first, whatever the lock says
+        right = self._password_right(name, password)  # the full work first, whatever the lock says
         locked_for = self._locked_for(name, source)
         if locked_for:
             raise LockedError(locked_for)
+        account = self._account(name, password) if right else None
         if account is None:
             self._count_failure(name, source)
             raise WrongCredentialsError()
         self.client.delete(_FAILURES_OF_NAME.format(name))
         return account
 
-    def _check(self, name: str, password: str) -> Account | None:
+    def _password_right(self, name: str, password: str) -> bool:
         if is_extension_name(name):
             stored = self.accounts.extension_ha1(name)
             # Extensions keep only HA1 = MD5(number:realm:password) (what Kamailio checks): the
             # typed password is checked by computing its HA1, compared in constant time.
-            right = hmac.compare_digest(ha1(name, self.realm, password), stored or _DUMMY_HA1) and stored is not None
-            account = self.accounts.user_of_extension(name) if right else None
+            return hmac.compare_digest(ha1(name, self.realm, password), stored or _DUMMY_HA1) and stored is not None
+        found = self.accounts.by_name(name)
+        hashed = found[1] if found else None
+        return password_matches(hashed or _dummy_hash(), password) and hashed is not None
+
+    def _account(self, name: str, password: str) -> Account | None:
+        """The account whose password was right, unless it is disabled; a user's is made at its first sign-in."""
+        if is_extension_name(name):
+            account = self.accounts.user_of_extension(name)
         else:
             found = self.accounts.by_name(name)
-            hashed = found[1] if found else None
-            right = password_matches(hashed or _dummy_hash(), password) and hashed is not None
-            account = found[0] if found and right else None
-            if account is not None and hashed is not None and HASHER.check_needs_rehash(hashed):
+            if found is None:
+                return None
+            account, hashed = found
+            if hashed is not None and HASHER.check_needs_rehash(hashed):
                 self.accounts.rehash(account.id, password)
-        if account is None or account.disabled or (account.role is Role.USER) != is_extension_name(name):
+        if account.disabled or (account.role is Role.USER) != is_extension_name(name):
             return None
         return account
 

@@ -9,14 +9,17 @@ from typing import Any
 
 import pytest
 import redis
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
 import settings
 import store.signin
-from store.accounts import Account
+from store.accounts import HASHER, Account
 from store.signin import ACCOUNT_FAILURES, SOURCE_FAILURES, WINDOW
-from tests.integration.conftest import ADMIN_PASSWORD, EXTENSION_PASSWORD, OPERATOR_PASSWORD
+from store.sql import Account as AccountRow
+from tests.integration.conftest import ADMIN_PASSWORD, EXTENSION_PASSWORD, OPERATOR_PASSWORD, auth_services
 from tests.integration.test_api_rooms import failed
 from tests.support.redis_server import RedisServer
 from web.app import create_app
@@ -230,3 +233,16 @@ def test_secure_cookies_can_be_forced_for_a_tls_proxy(
     response = create_app(config).test_client().post("/api/v1/session", json={"name": "boss",
                                                                                "password": ADMIN_PASSWORD})
     assert response.status_code == 200 and "Secure" in response.headers["Set-Cookie"]
+
+
+def test_a_hash_with_old_parameters_is_made_again_at_sign_in(
+    app: Flask, api: FlaskClient, people: dict[str, Account]
+) -> None:
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(OPERATOR_PASSWORD)
+    with auth_services(app).accounts.sessions() as session:
+        session.execute(update(AccountRow).where(AccountRow.name == "op").values(password_hash=weak))
+        session.commit()
+    assert sign_in(api, "op", OPERATOR_PASSWORD)[0] == 200
+    found = auth_services(app).accounts.by_name("op")
+    assert found is not None and found[1] != weak and not HASHER.check_needs_rehash(found[1] or "")
+    assert sign_in(api, "op", OPERATOR_PASSWORD)[0] == 200
