@@ -13,7 +13,9 @@ import logging
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pjsua2 as pj
 import redis
@@ -82,20 +84,30 @@ class BridgeNode:
             self.drain()
             now = time.monotonic()
             if now >= next_beat:
-                self.heartbeat()
+                self.step("heartbeat", self.heartbeat)
                 next_beat = now + self.config.heartbeat_interval
             if now >= next_watch:
-                self.drop_silent_legs(now)
+                self.step("RTP watch", self.drop_silent_legs, now)
                 next_watch = now + WATCH_INTERVAL
             if now >= next_level:
-                self.sample_talking(now)
+                self.step("talk levels", self.sample_talking, now)
                 self.tick_rooms(now)
-                self.meetings.poll(now)
+                self.step("scheduled conferences", self.meetings.poll, now)
                 next_level = now + LEVEL_INTERVAL
             if self.farewells and self.farewells[0][0] <= now:
-                self.hangup(self.farewells.pop(0)[1])
-            self.end_prompts(now)
+                self.step("farewell", self.hangup, self.farewells.pop(0)[1])
+            self.step("prompt ends", self.end_prompts, now)
         self.shutdown()
+
+    def step(self, what: str, action: Callable[..., object], *args: Any) -> None:
+        """One periodic step of the loop: its failure (a bug, a malformed entry in Redis) is logged,
+        and the loop, with every call it carries, goes on."""
+        try:
+            action(*args)
+        except pj.Error as exc:
+            log.error("%s: pjsua2 error: %s", what, exc.info())
+        except Exception:
+            log.exception("%s failed", what)
 
     def drain(self) -> None:
         while self.events:

@@ -22,7 +22,7 @@ from conference.placement import NodeStatus
 from conference.rooms import RoomSettings
 from conference.schedule import LiveMeeting
 from store import live, queue
-from store.cdrs import spool
+from store.spool import spool
 
 log = logging.getLogger("kamconf.bridge")
 

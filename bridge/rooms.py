@@ -289,8 +289,9 @@ class LiveRoom:
             log.info("room %s: %s joined as %s (%d present)", self.number, member.caller, member.role,
                      self.present)
         state = "muted" if member.muted else str(member.stage)
-        participant = {"id": member.id, "caller": member.caller, "role": str(member.role), "state": state,
-                       "joined_at": call.joined_at, "node": self.live.node_id}
+        participant = {"id": member.id, "caller": member.caller, "extension": member.extension,
+                       "role": str(member.role), "state": state, "joined_at": call.joined_at,
+                       "node": self.live.node_id}
         self.live.put_participant(self.number, member.id, participant)
 
     def attend(self, member: rules.Member, joined: bool, when: float) -> None:

@@ -7,9 +7,7 @@ Redis outage nor a stopped worker loses one; filing is idempotent.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,17 +20,6 @@ from store.sql import Cdr, from_epoch, iso, reading
 
 _ID = re.compile(r"^[0-9a-f]{32}$")  # made by the bridge (uuid4 hex); nothing else becomes a path
 MAX_LIST = 1000
-
-
-def spool(directory: Path, cdr: dict[str, Any]) -> None:
-    """Write one record atomically (the bridge, when a leg ends)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".cdr-", suffix=".tmp")
-    with os.fdopen(handle, "w") as out:
-        json.dump(cdr, out)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, directory / f"{cdr['id']}.json")
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ def test_nothing_a_caller_writes_makes_it_an_extension(
         method = "info" if index % 2 else "rfc2833"
         join_and_dial_out(stack, attacker, room, method, audio_dir, headers, parts)
         (person,) = people(stack, room)
-        assert person["caller"].startswith("sip:phone-"), person  # the From it wrote, not an extension
+        assert person["extension"] is None and person["caller"].startswith("sip:phone-"), person  # anonymous
         # The keys reached the room, whose rules let no anonymous member invite.
         invited = f"room {room}: Invite"
         assert wait_for(lambda: invited in stack.log("bridge"), 10), (headers, parts, attacker.seen)  # noqa: B023
@@ -130,6 +130,7 @@ def test_the_same_keys_dial_out_for_the_real_extension(
     room = str(next(_rooms))
     stack.create_room(room)
     join_and_dial_out(stack, phone, room, "info", audio_dir)
+    assert [person["extension"] for person in people(stack, room)] == [number]
     trunk.wait_for("incoming", 10)
     trunk.reject(486)
     assert wait_for(lambda: any(r["billed_to"] == number for r in cdrs(stack, OUTSIDE)), 10)

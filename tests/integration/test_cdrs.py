@@ -9,7 +9,8 @@ from flask.testing import FlaskClient
 
 import settings
 from conference.billing import Leg, LegKind, record
-from store.cdrs import CdrRepository, spool
+from store.cdrs import CdrRepository
+from store.spool import spool
 from store.sql import make_engine, make_sessions
 
 

@@ -5,9 +5,12 @@ stays importable without PJSIP, Redis or the node."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
-BRIDGE = Path(__file__).resolve().parents[2] / "bridge"
+ROOT = Path(__file__).resolve().parents[2]
+BRIDGE = ROOT / "bridge"
 ORCHESTRATION = ("bridge.edge", "bridge.rooms", "bridge.meetings", "bridge.templates")
 
 Graph = dict[str, set[str]]
@@ -96,3 +99,13 @@ def test_the_orchestration_needs_neither_pjsip_nor_redis_nor_the_node() -> None:
         assert "bridge.node" not in closure, module
         outside = {name.split(".")[0] for inside in closure for name in modules[inside]}
         assert not outside & {"pjsua2", "redis", "store", "workers"}, (module, sorted(closure))
+
+
+def test_the_bridge_process_loads_no_sql_and_no_worker() -> None:
+    # What `python -m bridge.main` imports, in a fresh interpreter: SQLAlchemy, Alembic and the
+    # workers' jobs belong to other processes.
+    probe = "import sys, bridge.main; print(sorted({m.split('.')[0] for m in sys.modules}))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                            cwd=ROOT).stdout
+    for package in ("sqlalchemy", "alembic", "workers", "flask"):
+        assert f"'{package}'" not in loaded, package
