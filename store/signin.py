@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ import redis
 
 from conference.extensions import ha1
 from store.accounts import HASHER, Account, AccountRepository, Role, is_extension_name, password_matches
+
+log = logging.getLogger("kamconf.signin")
 
 WINDOW = 15 * 60  # seconds a failure counts
 ACCOUNT_FAILURES = 5
@@ -130,7 +133,14 @@ class SignIn:
         for key in (_FAILURES_OF_NAME.format(name), _FAILURES_OF_SOURCE.format(source)):
             pipe.incr(key)
             pipe.expire(key, self.limits.window, nx=True)  # the window starts at the first failure
-        pipe.execute()
+        of_name, _, of_source, _ = pipe.execute()
+        # The name is not logged: people type passwords into name fields.
+        if of_name == self.limits.account_failures:
+            log.warning("sign-in: %d failures for one name (the last from %s): it is locked for up to %d s",
+                        of_name, source, self.limits.window)
+        if of_source == self.limits.source_failures:
+            log.warning("sign-in: %d failures from %s: it is locked for up to %d s", of_source, source,
+                        self.limits.window)
 
     # Sessions ------------------------------------------------------------------------------------
 

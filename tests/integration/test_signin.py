@@ -105,10 +105,11 @@ def test_unknown_names_lock_as_known_ones_do(api: FlaskClient, people: dict[str,
 
 
 def test_too_many_failures_from_one_source_lock_it_for_every_name(
-    api: FlaskClient, people: dict[str, Account]
+    api: FlaskClient, people: dict[str, Account], caplog: pytest.LogCaptureFixture
 ) -> None:
     for attempt in range(SOURCE_FAILURES):
         assert sign_in(api, f"guess{attempt}", "wrong", source="203.0.113.9")[0] == 401
+    assert f"sign-in: {SOURCE_FAILURES} failures from 203.0.113.9: it is locked" in caplog.text
     assert sign_in(api, "boss", ADMIN_PASSWORD, source="203.0.113.9")[0] == 429
     assert sign_in(api, "boss", ADMIN_PASSWORD, source="203.0.113.10")[0] == 200
 
