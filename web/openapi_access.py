@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from store import accounts, tokens
+from store.signin import ACCOUNT_FAILURES, SOURCE_FAILURES, WINDOW
+from web.signin import MAX_LOGIN_NAME, MAX_LOGIN_PASSWORD
 
 ROLES = {
     "admin": "everything, including accounts and trunks",
@@ -62,8 +64,8 @@ def schemas() -> dict[str, Any]:
                "updated_at": {"type": "string", "format": "date-time"}}
     return {
         "SignIn": {"type": "object", "additionalProperties": False, "required": ["name", "password"], "properties": {
-            "name": {"type": "string", "maxLength": 64, "description": "Account name, or extension number"},
-            "password": {"type": "string", "maxLength": 1024, "writeOnly": True,
+            "name": {"type": "string", "maxLength": MAX_LOGIN_NAME, "description": "Account name, or extension number"},
+            "password": {"type": "string", "maxLength": MAX_LOGIN_PASSWORD, "writeOnly": True,
                          "description": "The account's password, or the extension's SIP password"}}},
         "Session": {"type": "object", "required": ["account", "csrf_token", "via"], "properties": {
             "account": _ref("schemas", "Account"),
@@ -109,8 +111,9 @@ def paths() -> dict[str, Any]:
                          "200": _json(_ref("schemas", "Session"), "Signed in"), **writes,
                          "401": _error("Unknown name, wrong password or disabled account: one answer for all "
                                        "(unauthorized)."),
-                         "429": {**_error("Too many failed sign-ins of this name (5 in 15 min) or from this address "
-                                          "(20); wait Retry-After seconds (too_many_requests)."),
+                         "429": {**_error(f"Too many failed sign-ins of this name ({ACCOUNT_FAILURES} in "
+                                          f"{WINDOW // 60} min) or from this address ({SOURCE_FAILURES}); wait "
+                                          "Retry-After seconds (too_many_requests)."),
                                  "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
                          "503": _ref("responses", "Unavailable")}},
             "get": {"operationId": "currentSession", "summary": "Who is signed in, and the session's CSRF token",
