@@ -32,6 +32,7 @@ class Leg(Protocol):
     room: str | None  # the wire name of the room it is in
     caller: str
     extension: str | None  # as Kamailio vouches
+    lockout: str  # whom its wrong PINs count against ("" for a call the node placed)
     name: str
     joined_at: float | None  # wall clock
     answered_at: float | None  # an outgoing call: when it was answered
@@ -141,7 +142,7 @@ class LiveState(Protocol):
 
     def remove_participant(self, room: str, member: str) -> None: ...
 
-    def pin_failed(self, room: str, caller: str) -> None: ...
+    def pin_failed(self, room: str, lockout: str) -> None: ...
 
     def file_recording(self, recording_id: str) -> None: ...
 

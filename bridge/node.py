@@ -159,6 +159,7 @@ class BridgeNode:
         call_id = call.key
         self.calls[call_id] = call
         call.room, call.caller, call.extension, call.name = event.room, event.caller, event.extension, event.name
+        call.lockout = event.lockout
         where = RoomAddress.parse(event.room or "")
         answer = pj.CallOpParam()
         if event.refused:
@@ -223,7 +224,7 @@ class BridgeNode:
             return
         room = self.rooms.open(where, template)
         self.watch(call)
-        room.arrive(call, template.settings, locked_out=self.live.pin_locked(call.room, call.caller))
+        room.arrive(call, template.settings, locked_out=self.live.pin_locked(call.room, call.lockout))
 
     def watch(self, call: sip.RoomCall) -> None:
         """From its first media on, a call without RTP for rtp_timeout is dropped."""

@@ -80,8 +80,8 @@ class RedisState:
             log.error("redis: %s", exc)
             return Refuse(503, "Service Unavailable")
 
-    def pin_locked(self, room: str, caller: str) -> bool:
-        return self.ask(live.pin_locked, room, caller, default=False)
+    def pin_locked(self, room: str, lockout: str) -> bool:
+        return bool(lockout) and self.ask(live.pin_locked, room, lockout, default=False)
 
     def meeting(self, code: str) -> LiveMeeting | None:
         return self.ask(live.meeting, code, default=None)
@@ -100,8 +100,8 @@ class RedisState:
     def remove_participant(self, room: str, member: str) -> None:
         self.safely(live.remove_participant, room, member)
 
-    def pin_failed(self, room: str, caller: str) -> None:
-        self.safely(live.pin_failed, room, caller)
+    def pin_failed(self, room: str, lockout: str) -> None:
+        self.safely(live.pin_failed, room, lockout)
 
     def heartbeat(self, status: NodeStatus, ttl: int) -> None:
         self.safely(live.heartbeat, status, ttl)

@@ -148,7 +148,8 @@ class LiveRoom:
             if effect.member in self.calls:
                 self.switchboard.hangup_soon(self.calls[effect.member])
         elif isinstance(effect, rules.PinFailed):
-            self.live.pin_failed(self.number, effect.caller)
+            if (call := self.calls.get(effect.member)) is not None and call.lockout:
+                self.live.pin_failed(self.number, call.lockout)
         elif isinstance(effect, rules.Answer):
             if effect.member in self.calls:
                 self.switchboard.answer(self.calls[effect.member])

@@ -17,6 +17,7 @@ from bridge.inbound import Gate, read_invite
 from conference.billing import Leg
 from settings import BridgeConfig
 
+
 @dataclass(frozen=True)
 class Incoming:
     call: RoomCall
@@ -27,6 +28,7 @@ class Incoming:
     anchor: tuple[str, bool] | None = None  # a "#" call: (number to call, the caller controls it)
     refused: int = 0  # a SIP status: the request is not one Kamailio vouched for, refuse it
     source: str = ""  # the previous hop's address, ip:port
+    lockout: str = ""  # whom wrong PINs count against (conference.vouch.Vouched.lockout_key)
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class RoomCall(pj.Call):
         self.room: str | None = None
         self.caller = ""
         self.extension: str | None = None  # the caller's extension, as Kamailio vouches
+        self.lockout = ""  # whom its wrong PINs count against; "" for calls this node placed
         self.name = ""  # the caller's display name
         self.ended = False
         self.participant_id = uuid.uuid4().hex[:16]  # stable across nodes and restarts, unlike `key`
@@ -125,7 +128,7 @@ class NodeAccount(pj.Account):
         invite = read_invite(prm.rdata.wholeMsg, source, self.gate, time.time())
         vouched = invite.vouched
         self.events.append(Incoming(call, invite.room, invite.caller, vouched.extension, invite.name,
-                                    vouched.anchored, invite.refused, source))
+                                    vouched.anchored, invite.refused, source, vouched.lockout_key(invite.caller)))
 
 
 def start_endpoint(config: BridgeConfig) -> pj.Endpoint:

@@ -21,6 +21,7 @@ from conference.room import (
     Hangup,
     Left,
     Member,
+    PinFailed,
     Play,
     PromptDone,
     Role,
@@ -63,7 +64,10 @@ def transition(room: Room, event: Event | Looked) -> tuple[Room, list[Effect | L
     effects: list[Effect | Lookup | Transfer] = []
     if isinstance(event, Arrived):
         add_member(step, Member(event.member, event.caller, Stage.GREETING))
-        effects.append(Play(event.member, ("enter_code",)))
+        if event.locked_out:
+            _goodbye(step, event.member, "too_many_attempts")
+        else:
+            effects.append(Play(event.member, ("enter_code",)))
     elif isinstance(event, Digit | Looked | PromptDone | Left) and (member := room.member(event.member)) is not None:
         if isinstance(event, Digit):
             _digit(step, member, event.digit, effects)
@@ -95,6 +99,7 @@ def _digit(step: Step, member: Member, digit: str, effects: list[Effect | Lookup
         return
     tries = member.tries + 1
     step.set(dataclasses.replace(member, typed="", tries=tries))
+    step.effects.append(PinFailed(member.id))
     if tries >= MAX_PIN_TRIES:
         _goodbye(step, member.id, "too_many_attempts")
     else:
@@ -103,10 +108,11 @@ def _digit(step: Step, member: Member, digit: str, effects: list[Effect | Lookup
 
 def _looked(step: Step, member: Member, event: Looked, effects: list[Effect | Lookup | Transfer]) -> None:
     meeting = event.meeting
-    if meeting is None:
-        _goodbye(step, member.id, "no_such_conference")
-    elif event.now < meeting.start:
-        _goodbye(step, member.id, "not_started")
+    if meeting is None or event.now < meeting.start:
+        # One answer for both, or the service would tell a guesser which codes exist; a guess
+        # counts towards the lockout like a wrong password.
+        step.effects.append(PinFailed(member.id))
+        _goodbye(step, member.id, "conference_unavailable")
     elif meeting.chair_password or meeting.guest_password:
         passwords = (meeting.chair_password, meeting.guest_password)
         step.set(dataclasses.replace(member, stage=Stage.PIN, target=meeting.code, passwords=passwords))

@@ -21,7 +21,7 @@ PROMPTS = (
     "count_intro_one", "count_intro_many", "noun_one", "noun_few", "noun_many",
     "trying_to_get_through", "number_busy", "no_answer", "number_unavailable", "conference_locked",
     "entry_locked", "entry_unlocked", "all_muted", "all_unmuted", "conference_over", "conference_extended",
-    "enter_code", "not_started", "no_such_conference", "enter_password",
+    "enter_code", "conference_unavailable", "enter_password",
 )
 
 

@@ -193,9 +193,9 @@ class Hangup:
 
 @dataclass(frozen=True)
 class PinFailed:
-    """A wrong PIN, for the per-caller lockout the bridge keeps in Redis."""
+    """A wrong PIN (or dial-in code or password), for the lockout the bridge keeps in Redis."""
 
-    caller: str
+    member: str
 
 
 @dataclass(frozen=True)
@@ -330,7 +330,7 @@ def _digit(step: Step, member: Member, digit: str) -> None:
     elif pin_matches(settings.user_pin, member.typed):
         _admit(step, member, Role.USER)
     else:
-        step.effects.append(PinFailed(member.caller))
+        step.effects.append(PinFailed(member.id))
         tries = member.tries + 1
         step.set(dataclasses.replace(member, typed="", tries=tries))
         if tries >= MAX_PIN_TRIES:

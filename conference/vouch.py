@@ -22,6 +22,7 @@ MAX_AGE = 64.0  # seconds: an INVITE's retransmissions (timer B) all fall inside
 MIN_SECRET_BYTES = 16
 _MAX_FIELD = 128
 _DIGITS = frozenset("0123456789")
+_ADDRESS = frozenset("0123456789abcdefABCDEF.:[]-")  # IPv4, IPv6, or "-"
 _NAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
@@ -33,6 +34,17 @@ class Vouched:
     name: str = ""  # the extension's number or the trunk's name
     anchor: str = ""  # a "#" call: the number the bridge is to call
     controller_is_caller: bool = False  # a "#" call: the caller's "#" consults (else the callee's)
+    source: str = ""  # the address the call came to Kamailio from
+
+    def lockout_key(self, caller: str) -> str:
+        """Whom wrong PINs and codes are counted against. An extension is itself; a trunk carries
+        many callers from one address, so there the number it asserts; anyone else is the address
+        it calls from, since the From URI is whatever the caller writes."""
+        if self.kind == "extension":
+            return f"extension:{self.name}"
+        if self.kind != "trunk" and self.source:
+            return f"address:{self.source}"
+        return f"caller:{caller}"
 
     @property
     def extension(self) -> str | None:
@@ -66,7 +78,7 @@ def verify(secret: bytes, value: str, call_id: str, room: str, now: float) -> Vo
 def _fields(vouched: Vouched, when: int) -> str:
     side = "caller" if vouched.controller_is_caller else "callee"
     anchor = f"{vouched.anchor}/{side}" if vouched.anchor else "-"
-    return f"{VERSION};ts={when};who={vouched.kind}:{vouched.name or '-'};anchor={anchor}"
+    return f"{VERSION};ts={when};who={vouched.kind}:{vouched.name or '-'};anchor={anchor};src={vouched.source or '-'}"
 
 
 def _mac(secret: bytes, call_id: str, room: str, fields: str) -> str:
@@ -77,21 +89,22 @@ def _mac(secret: bytes, call_id: str, room: str, fields: str) -> str:
 
 def _parse(fields: str, now: float) -> Vouched | None:
     parts = fields.split(";")
-    if len(parts) != 4 or parts[0] != VERSION:
+    if len(parts) != 5 or parts[0] != VERSION:
         return None
     values = dict(part.partition("=")[::2] for part in parts[1:])
-    when, who, anchor = values.get("ts", ""), values.get("who", ""), values.get("anchor", "")
+    when, who, anchor, source = (values.get(key, "") for key in ("ts", "who", "anchor", "src"))
     if not when.isdigit() or abs(now - int(when)) > MAX_AGE:
         return None
     kind, _, name = who.partition(":")
-    if kind not in _KINDS or not _valid_name(name):
+    if kind not in _KINDS or not _valid_name(name) or not 0 < len(source) <= 45 or not set(source) <= _ADDRESS:
         return None
-    number, _, side = anchor.partition("/")
+    name, source = ("" if name == "-" else name), ("" if source == "-" else source)
     if anchor == "-":
-        return Vouched(kind, "" if name == "-" else name)
+        return Vouched(kind, name, source=source)
+    number, _, side = anchor.partition("/")
     if not _is_number(number) or side not in ("caller", "callee"):
         return None
-    return Vouched(kind, "" if name == "-" else name, number, side == "caller")
+    return Vouched(kind, name, number, side == "caller", source)
 
 
 def _valid_name(name: str) -> bool:

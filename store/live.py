@@ -195,17 +195,18 @@ def participants(client: redis.Redis, room: str) -> list[dict[str, Any]]:
     return sorted((json.loads(v) for v in raw.values()), key=lambda p: (p.get("joined_at", 0), p.get("id", "")))
 
 
-# PIN failures per caller ID and room, shared by every bridge node -----------------
+# PIN failures per caller and room, shared by every bridge node ---------------------
+# `who` is conference.vouch.Vouched.lockout_key: an extension, a trunk's caller, or an address.
 
 PIN_FAILURES = "kamconf:pinfail:{}:{}"  # sorted set of failure times
 PIN_LOCK = "kamconf:pinlock:{}:{}"  # present while the caller is locked out of the room
 
 
-def pin_failed(client: redis.Redis, room: str, caller: str, now: float | None = None,
+def pin_failed(client: redis.Redis, room: str, who: str, now: float | None = None,
                limit: int = 10, window: int = 900) -> None:
     """Count a wrong PIN; more than `limit` within `window` seconds locks the caller out for `window`."""
     now = time.time() if now is None else now
-    key = PIN_FAILURES.format(room, caller)
+    key = PIN_FAILURES.format(room, who)
     pipe = client.pipeline(transaction=True)
     pipe.zadd(key, {f"{now:.6f}": now})
     pipe.zremrangebyscore(key, 0, now - window)
@@ -213,11 +214,11 @@ def pin_failed(client: redis.Redis, room: str, caller: str, now: float | None = 
     pipe.expire(key, window)
     failures = pipe.execute()[2]
     if failures > limit:
-        client.set(PIN_LOCK.format(room, caller), "1", ex=window)
+        client.set(PIN_LOCK.format(room, who), "1", ex=window)
 
 
-def pin_locked(client: redis.Redis, room: str, caller: str) -> bool:
-    return bool(client.exists(PIN_LOCK.format(room, caller)))
+def pin_locked(client: redis.Redis, room: str, who: str) -> bool:
+    return bool(client.exists(PIN_LOCK.format(room, who)))
 
 
 # Commands to a bridge node (from the worker), and launches done once ------------------

@@ -110,7 +110,7 @@ def test_dial_in_before_during_and_after(stack: Stack, phones: Callable[..., Tes
     dial_in(stack, early, later["code"], audio_dir / "early.wav")
     assert early.wait_state("DISCONNECTED", 20)["code"] == 200  # told, then hung up by the service
     early.wait_for("recorded", 10)
-    assert heard_prompt(audio_dir / "early.wav", "not_started")
+    assert heard_prompt(audio_dir / "early.wav", "conference_unavailable")  # one answer: no code oracle
 
     chair_heard, guest_heard = audio_dir / "chair.wav", audio_dir / "guest.wav"
     dial_in(stack, chair, now["code"], chair_heard, write_tone(audio_dir / "1.wav", OWNER, 60))
@@ -133,7 +133,7 @@ def test_dial_in_before_during_and_after(stack: Stack, phones: Callable[..., Tes
     dial_in(stack, early, now["code"], audio_dir / "after.wav")  # over: it no longer exists
     assert early.wait_state("DISCONNECTED", 20)["code"] == 200
     early.wait_for("recorded", 10)
-    assert heard_prompt(audio_dir / "after.wav", "no_such_conference")
+    assert heard_prompt(audio_dir / "after.wav", "conference_unavailable")
 
 
 def heard_prompt(recording: Path, piece: str) -> bool:

@@ -23,6 +23,7 @@ class FakeLeg:
     room: str | None = None
     extension: str | None = None
     name: str = ""
+    lockout: str = "address:192.0.2.1"
     key: int = field(default_factory=lambda: next(_keys))
     participant_id: str = ""
     joined_at: float | None = None
@@ -174,8 +175,8 @@ class FakeLive:
     def remove_participant(self, room: str, member: str) -> None:
         self.participants.pop((room, member), None)
 
-    def pin_failed(self, room: str, caller: str) -> None:
-        self.pin_failures.append((room, caller))
+    def pin_failed(self, room: str, lockout: str) -> None:
+        self.pin_failures.append((room, lockout))
 
     def file_recording(self, recording_id: str) -> None:
         self.filed_recordings.append(recording_id)

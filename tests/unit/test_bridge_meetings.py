@@ -142,7 +142,7 @@ def test_a_dial_in_caller_whose_conference_ended_meanwhile_is_told_so() -> None:
     bridge.live.meetings.clear()
     meetings.transfer(service, carol.participant_id, CODE, Role.USER)
     assert bridge.rooms.get(ROOM) is None and carol.room == service.number
-    assert bridge.mixer.heard(carol.participant_id)[-1] == ("no_such_conference",)
+    assert bridge.mixer.heard(carol.participant_id)[-1] == ("conference_unavailable",)
 
 
 def test_a_conference_somebody_was_in_is_reported_over_when_it_empties() -> None:

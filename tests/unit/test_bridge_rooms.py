@@ -75,7 +75,7 @@ def test_a_wrong_pin_is_counted_for_the_lockout_and_asked_again() -> None:
     bridge = Bridge()
     room = open_room(bridge, user_pin=hash_pin("1234"))
     alice = enter_with_pin(bridge, room, "sip:alice@example.com", "9")
-    assert bridge.live.pin_failures == [("100", "sip:alice@example.com")]
+    assert bridge.live.pin_failures == [("100", "address:192.0.2.1")]  # the address it called from
     assert bridge.mixer.heard(alice.participant_id)[-1] == ("wrong_pin", "enter_pin")
     assert bridge.live.participants == {}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from conference.address import DIAL_IN
 from conference.dialin import Looked, Lookup, Transfer, transition
-from conference.room import Arrived, Digit, Hangup, Left, Play, PromptDone, Role, Room, Stage
+from conference.room import Arrived, Digit, Hangup, Left, PinFailed, Play, PromptDone, Role, Room, Stage
 from conference.rooms import RoomSettings
 from conference.schedule import LiveMeeting
 
@@ -26,6 +26,12 @@ def run(room: Room, *events: Any) -> tuple[Room, list[Any]]:
 
 def caller() -> tuple[Room, list[Any]]:
     return run(Room(RoomSettings(str(DIAL_IN))), Arrived("c", "sip:c@x"))
+
+
+def test_a_locked_out_caller_is_told_and_hung_up() -> None:
+    room, effects = transition(Room(RoomSettings(str(DIAL_IN))), Arrived("c", "sip:c@x", locked_out=True))
+    assert effects == [Play("c", ("too_many_attempts",))]
+    assert transition(room, PromptDone("c"))[1] == [Hangup("c")]
 
 
 def test_the_code_then_star_is_looked_up() -> None:
@@ -52,14 +58,15 @@ def test_passwords_decide_the_role_and_three_wrong_ones_hang_up() -> None:
     assert effects == [Transfer("c", "123456", Role.USER)]
     room, effects = run(room, *[Digit("c", d) for d in "9#9#9#"])
     assert effects[-1] == Play("c", ("too_many_attempts",))
+    assert effects.count(PinFailed("c")) == 3  # each wrong password counts towards the lockout
     assert transition(room, PromptDone("c"))[1] == [Hangup("c")]
 
 
-def test_too_early_or_unknown_codes_are_told_so_and_hung_up() -> None:
+def test_too_early_or_unknown_codes_get_one_answer_count_as_a_failure_and_are_hung_up() -> None:
     room, _ = run(caller()[0], *(Digit("c", d) for d in "1*"))
     _, effects = transition(room, Looked("c", replace(OPEN, start=NOW + 600), NOW))
-    assert effects == [Play("c", ("not_started",))]
+    assert effects == [PinFailed("c"), Play("c", ("conference_unavailable",))]
     room, effects = transition(room, Looked("c", None, NOW))
-    assert effects == [Play("c", ("no_such_conference",))]
+    assert effects == [PinFailed("c"), Play("c", ("conference_unavailable",))]
     assert transition(room, PromptDone("c"))[1] == [Hangup("c")]
     assert transition(room, Left("c"))[0].members == ()

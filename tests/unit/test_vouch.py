@@ -11,7 +11,8 @@ ANCHORED = vouch.Vouched("extension", "102", "84951234567", controller_is_caller
 
 
 @pytest.mark.parametrize("who", [vouch.ANONYMOUS, ALICE, ANCHORED, vouch.Vouched("trunk", "carrier-a"),
-                                 vouch.Vouched("bridge"), vouch.Vouched("anonymous", "", "+100", False)])
+                                 vouch.Vouched("bridge"), vouch.Vouched("anonymous", "", "+100", False),
+                                 vouch.Vouched("anonymous", source="192.0.2.7"), vouch.Vouched(source="2001:db8::1")])
 def test_what_kamailio_signs_the_bridge_verifies(who: vouch.Vouched) -> None:
     value = vouch.sign(SECRET, "call-1@host", "1000", who, NOW)
     assert vouch.verify(SECRET, value, "call-1@host", "1000", NOW + 3) == who
@@ -35,7 +36,15 @@ def test_another_call_room_key_or_time_does_not_verify() -> None:
 def test_a_changed_field_breaks_the_signature() -> None:
     value = vouch.sign(SECRET, "call-1", "1000", vouch.ANONYMOUS, NOW)
     forged = value.replace("who=anonymous:-", "who=extension:201")
+    assert vouch.verify(SECRET, value.replace("src=-", "src=10.0.0.1"), "call-1", "1000", NOW) is None
     assert forged != value and vouch.verify(SECRET, forged, "call-1", "1000", NOW) is None
+
+
+def test_wrong_pins_count_against_the_extension_the_trunks_caller_or_else_the_address() -> None:
+    assert ALICE.lockout_key("sip:x@h") == "extension:201"
+    assert vouch.Vouched("trunk", "carrier", source="10.0.0.1").lockout_key("sip:+7495@h") == "caller:sip:+7495@h"
+    assert vouch.Vouched(source="192.0.2.7").lockout_key("sip:anything@h") == "address:192.0.2.7"
+    assert vouch.ANONYMOUS.lockout_key("sip:a@h") == "caller:sip:a@h"
 
 
 @pytest.mark.parametrize("value", ["", "extension 201", ";sig=", "v1;sig=00", "x" * 100_000 + ";sig=ab",
@@ -46,9 +55,11 @@ def test_garbage_is_not_believed(value: str) -> None:
 
 def test_malformed_fields_are_refused_even_when_signed() -> None:
     # A key compromise aside, only Kamailio signs; still, what it signs is checked for shape.
-    for fields in ("v2;ts=1800000000;who=anonymous:-;anchor=-", "v1;ts=x;who=anonymous:-;anchor=-",
-                   "v1;ts=1800000000;who=admin:1;anchor=-", "v1;ts=1800000000;who=extension:2 1;anchor=-",
-                   "v1;ts=1800000000;who=anonymous:-;anchor=12a/caller",
-                   "v1;ts=1800000000;who=anonymous:-;anchor=12/both"):
+    for fields in ("v2;ts=1800000000;who=anonymous:-;anchor=-;src=-", "v1;ts=x;who=anonymous:-;anchor=-;src=-",
+                   "v1;ts=1800000000;who=admin:1;anchor=-;src=-", "v1;ts=1800000000;who=extension:2 1;anchor=-;src=-",
+                   "v1;ts=1800000000;who=anonymous:-;anchor=12a/caller;src=-",
+                   "v1;ts=1800000000;who=anonymous:-;anchor=12/both;src=-",
+                   "v1;ts=1800000000;who=anonymous:-;anchor=-;src=1.2.3.4/x",
+                   "v1;ts=1800000000;who=anonymous:-;anchor=-"):
         value = f"{fields};sig={vouch._mac(SECRET, 'c', 'r', fields)}"
         assert vouch.verify(SECRET, value, "c", "r", NOW) is None, fields
