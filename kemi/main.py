@@ -20,6 +20,7 @@ import settings
 from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.placement import NodeStatus
 from kemi import routes
+from kemi.edge import Limits
 from store import live
 
 
@@ -75,8 +76,18 @@ def mod_init() -> kamailio:
     logging.getLogger("kamconf").addHandler(handler)
     logging.getLogger("kamconf").setLevel(logging.INFO)
     config = settings.load()
-    site = routes.Site(config.sip.realm, settings.read_secret(config), config.conferences.dial_in)
-    return kamailio(RedisLiveState(config.redis_url), site)
+    return kamailio(RedisLiveState(config.redis_url), site_of(config))
+
+
+def site_of(config: settings.Config) -> routes.Site:
+    edge = config.edge
+    return routes.Site(
+        config.sip.realm, settings.read_secret(config), config.conferences.dial_in,
+        limits=Limits(edge.max_message_bytes, edge.max_uri_chars, edge.auth_failures, edge.auth_ban_seconds),
+        trusted_hosts=frozenset({config.sip.address, config.bridge.address}),
+        own_addresses=frozenset({f"{config.sip.address}:{config.sip.port}",
+                                 f"{config.bridge.address}:{config.bridge.sip_port}"}),
+    )
 
 
 class kamailio:  # noqa: N801  (the class name app_python3 expects)

@@ -16,6 +16,7 @@ class SipRequest:
     call_id: str
     from_user: str | None = None
     to_user: str | None = None
+    from_tag: str | None = None
 
     @classmethod
     def read(cls, ksr: Any) -> SipRequest:
@@ -28,6 +29,7 @@ class SipRequest:
             call_id=str(ksr.pv.get("$ci")),
             from_user=_text(ksr.pv.get("$fU")),
             to_user=_text(ksr.pv.get("$tU")),
+            from_tag=_text(ksr.pv.get("$ft")),
         )
 
 

@@ -7,6 +7,8 @@ worker is its own interpreter, so shared state is Redis (store/live.py).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import logging
 import time
 from collections.abc import Callable
@@ -17,7 +19,7 @@ from conference import address, numberplan, vouch
 from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.numberplan import Caller, CallerKind, Refuse, ToExtension, ToLocalConference, ToRoom, ToTrunk
 from conference.placement import NodeStatus, place
-from kemi import media
+from kemi import dialogs, edge, media
 from kemi.request import SipRequest
 
 log = logging.getLogger("kamconf.kemi")
@@ -25,12 +27,15 @@ log = logging.getLogger("kamconf.kemi")
 MEDIA_REPLY_ROUTE = "ksr_onreply_media"
 MEDIA_FAILURE_ROUTE = "ksr_failure_media"
 MAX_FORWARDS = 10
-# sanity_check(msg checks, uri checks): RURI, version, method, CSeq, Content-Length,
-# Via/From/To/Call-ID presence and URI syntax (sanity module docs).
-SANITY_MSG_CHECKS = 1511
+# sanity_check(msg checks, uri checks): every check the module has: RURI version and scheme,
+# Via/From/To/Call-ID/CSeq present, CSeq method and value, Content-Length, Expires, Proxy-Require
+# (420 for any extension: we support none), URI syntax, digest credentials syntax (sanity docs).
+SANITY_MSG_CHECKS = 4071
 SANITY_URI_CHECKS = 7
 AUTH_HA1 = 1  # pv_auth_check flags: the password given is HA1
 AUTH_SAME_USER = 1  # pv_auth_check checks: the auth user is the From (To for REGISTER) user
+# pv_auth_check results that are a wrong answer (not a missing, stale or replayed one): counted per source.
+AUTH_FAILED = frozenset({-2, -3, -8})
 CHALLENGE_QOP = 1  # auth_challenge flags: ask for qop=auth
 # Headers of ours in what a caller sends are removed whatever their case (a POSIX class per letter:
 # Kamailio's header-name regex is case-sensitive).
@@ -46,6 +51,9 @@ class Site:
     secret: bytes
     dial_in: str = ""
     clock: Callable[[], float] = time.time
+    limits: edge.Limits = dataclasses.field(default_factory=edge.Limits)
+    trusted_hosts: frozenset[str] = frozenset()  # never banned: Kamailio's and the bridge's own address
+    own_addresses: frozenset[str] = frozenset()  # host:port no Contact may point at (Kamailio, bridge)
 
 
 class LiveState(numberplan.Directory, Protocol):
@@ -98,6 +106,10 @@ class ReadOnce:
 
 
 def request_route(ksr: Any, live: LiveState, site: Site) -> None:
+    source_ip = str(ksr.pv.get("$si"))
+    once = ReadOnce(live)
+    if not edge.admit(ksr, source_ip, lambda: trusted_source(ksr, source_ip, once, site), site.limits):
+        return
     if not initial_checks(ksr):
         return
     request = SipRequest.read(ksr)
@@ -106,7 +118,7 @@ def request_route(ksr: Any, live: LiveState, site: Site) -> None:
             relay(ksr, request)
         return
     if request.in_dialog:
-        in_dialog(ksr, request)
+        in_dialog(ksr, request, site.secret)
         return
     if ksr.tmx.t_precheck_trans() > 0:
         ksr.tm.t_check_trans()
@@ -119,13 +131,13 @@ def request_route(ksr: Any, live: LiveState, site: Site) -> None:
     if request.method == "ACK":
         return  # stray ACK without a transaction: nothing to do
     if request.method == "REGISTER":
-        guarded(ksr, request, lambda: register(ksr, request, live, site.realm))
+        guarded(ksr, request, lambda: register(ksr, request, once, site))
         return
     if request.method != "INVITE":
         ksr.hdr.append(ALLOW)
         ksr.sl.sl_send_reply(405, "Method Not Allowed")
         return
-    guarded(ksr, request, lambda: invite(ksr, request, ReadOnce(live), site))
+    guarded(ksr, request, lambda: invite(ksr, request, once, site))
 
 
 def guarded(ksr: Any, request: SipRequest, route: Any) -> None:
@@ -148,8 +160,33 @@ def initial_checks(ksr: Any) -> bool:
     return True
 
 
-def in_dialog(ksr: Any, request: SipRequest) -> None:
+def trusted_source(ksr: Any, source_ip: str, live: LiveState, site: Site) -> bool:
+    """A bridge node's or trunk's address (or our own) is never banned, whatever it sends."""
+    if source_ip in site.trusted_hosts:
+        return True
+
+    def decide() -> bool | None:
+        try:
+            nodes = {node.address for node in live.live_nodes()}
+            trunks = {address.rpartition(":")[0] or address
+                      for trunk in live.trunks() for address in (*trunk.sources, trunk.gateway)}
+        except LiveStateError:
+            return None
+        return source_ip in nodes or source_ip in trunks
+
+    return edge.cached_trust(ksr, source_ip, decide)
+
+
+def in_dialog(ksr: Any, request: SipRequest, secret: bytes) -> None:
+    verdict = dialogs.verdict(ksr, request)
+    if verdict == dialogs.Verdict.STRANGER:
+        refuse_in_dialog(ksr, request, verdict, 403, "Forbidden")
+        return
     if ksr.rr.loose_route() > 0:
+        if verdict == dialogs.Verdict.UNKNOWN and not dialogs.signed_bye(ksr, request, secret):
+            # Never relayed, never offered to rtpengine: a forged To tag and Route lead nowhere.
+            refuse_in_dialog(ksr, request, verdict, 404, "Not Here")
+            return
         if request.method == "BYE":
             media.delete(ksr)
         elif request.method == "INVITE" and media.has_sdp(ksr):
@@ -165,28 +202,68 @@ def in_dialog(ksr: Any, request: SipRequest) -> None:
     ksr.sl.sl_send_reply(404, "Not Here")
 
 
-def register(ksr: Any, request: SipRequest, live: LiveState, realm: str) -> None:
-    """Digest-authenticated registration of an extension (usrloc in memory)."""
-    extension = live.extension(request.to_user or "")
-    if extension is None:
-        ksr.sl.sl_send_reply(403, "Forbidden")
+def refuse_in_dialog(ksr: Any, request: SipRequest, verdict: dialogs.Verdict, code: int, reason: str) -> None:
+    log.warning("%s %s from %s:%s refused: %s", request.method, request.call_id, request.source_ip,
+                request.source_port, verdict)
+    if request.method != "ACK":
+        ksr.sl.sl_send_reply(code, reason)
+
+
+def register(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> None:
+    """Digest-authenticated registration of an extension (usrloc in memory). An unknown user gets
+    the very challenge a known one gets (a password that nothing verifies), so REGISTER tells no
+    one which extensions exist."""
+    user = request.to_user or ""
+    known = live.extension(user)
+    extension = known or ExtensionSettings(user, unusable_ha1(site.secret, user))
+    if not authenticated(ksr, request, extension, live, site):
         return
-    if not authenticated(ksr, extension, realm):
+    if known is None:  # cannot happen short of breaking HMAC; challenged again all the same
+        ksr.auth.auth_challenge(site.realm, CHALLENGE_QOP)
+        return
+    forbidden = forbidden_contact(ksr, live, site)
+    if forbidden is not None:
+        log.warning("REGISTER of %s from %s refused: Contact %s", user, request.source_ip, forbidden)
+        ksr.sl.sl_send_reply(403, "Forbidden Contact")
         return
     if ksr.registrar.save("location", 0) < 0:
-        ksr.sl.sl_reply_error()
+        # save() has answered (e.g. 503 beyond max_contacts); a second answer would confuse the phone.
+        log.warning("REGISTER of %s from %s not saved", user, request.source_ip)
 
 
-def authenticated(ksr: Any, extension: ExtensionSettings, realm: str) -> bool:
-    """Whether the request carries the extension's credentials; if not, it is challenged."""
-    if ksr.auth.pv_auth_check(realm, extension.ha1, AUTH_HA1, AUTH_SAME_USER) < 0:
-        ksr.auth.auth_challenge(realm, CHALLENGE_QOP)
+def unusable_ha1(secret: bytes, user: str) -> str:
+    """An HA1-shaped secret no one can answer (nobody knows a password that hashes to it)."""
+    return hmac.new(secret, b"no such extension\n" + user.encode(), hashlib.md5).hexdigest()
+
+
+def forbidden_contact(ksr: Any, live: LiveState, site: Site) -> str | None:
+    """A Contact pointing at a trunk gateway or at kamconf itself would let a phone's calls, once
+    "to itself", go out or loop; None if every Contact is elsewhere."""
+    contacts = edge.contact_hosts(str(ksr.pv.get("$(hdr(Contact)[*])") or ""))
+    if contacts is None:
+        return "(too many)"
+    forbidden = {*site.own_addresses, *(f"{node.address}:{node.port}" for node in live.live_nodes())}
+    for trunk in live.trunks():
+        forbidden.update((trunk.gateway, *trunk.sources))
+    return edge.forbidden_contact(contacts, forbidden)
+
+
+def authenticated(ksr: Any, request: SipRequest, extension: ExtensionSettings, live: LiveState,
+                  site: Site) -> bool:
+    """Whether the request carries the extension's credentials; if not, it is challenged. Wrong
+    answers are counted per source, and too many ban it (edge.note_auth_failure)."""
+    result = ksr.auth.pv_auth_check(site.realm, extension.ha1, AUTH_HA1, AUTH_SAME_USER)
+    if result < 0:
+        if result in AUTH_FAILED and edge.note_auth_failure(
+                ksr, request.source_ip, lambda: trusted_source(ksr, request.source_ip, live, site), site.limits):
+            return False  # banned: no more answers
+        ksr.auth.auth_challenge(site.realm, CHALLENGE_QOP)
         return False
     ksr.auth.consume_credentials()
     return True
 
 
-def identify(ksr: Any, request: SipRequest, live: LiveState, realm: str) -> Caller | None:
+def identify(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> Caller | None:
     """Who calls: a bridge node or trunk by source address, an extension by its credentials,
     else anonymous. None: the request was challenged (or refused) and is answered."""
     if any(node.address == request.source_ip and node.port == request.source_port for node in live.live_nodes()):
@@ -197,11 +274,12 @@ def identify(ksr: Any, request: SipRequest, live: LiveState, realm: str) -> Call
     extension = live.extension(request.from_user) if request.from_user else None
     if extension is None:
         return Caller(CallerKind.ANONYMOUS)
-    return Caller(CallerKind.EXTENSION, extension) if authenticated(ksr, extension, realm) else None
+    authentic = authenticated(ksr, request, extension, live, site)
+    return Caller(CallerKind.EXTENSION, extension) if authentic else None
 
 
 def invite(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> None:
-    caller = identify(ksr, request, live, site.realm)
+    caller = identify(ksr, request, live, site)
     if caller is None:
         return
     ksr.hdr.remove("Route")
@@ -229,10 +307,10 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> None:
         if ksr.registrar.lookup("location") < 0:
             ksr.sl.sl_send_reply(480, "Temporarily Unavailable")
             return
-        anchor_and_relay(ksr, request)
+        anchor_and_relay(ksr, request, site)
     else:
         ksr.seturi(f"sip:{decision.number}@{decision.trunk.gateway}")
-        anchor_and_relay(ksr, request)
+        anchor_and_relay(ksr, request, site)
 
 
 def consult_side(caller: Caller, decision: numberplan.Decision, live: LiveState) -> str | None:
@@ -255,11 +333,13 @@ def to_bridge(ksr: Any, request: SipRequest, live: LiveState, site: Site, key: s
         log.error("no live bridge node for room %s", key)
         service_unavailable(ksr)
         return
+    # The caller's address too: wrong PINs of anonymous callers count against it, not the From they wrote.
+    caller = dataclasses.replace(caller, source=request.source_ip)
     signed = vouch.sign(site.secret, request.call_id, key, caller, site.clock())
     ksr.hdr.append(f"{vouch.HEADER}: {signed}\r\n")
     ksr.setuser(key)  # the bridge knows the room by it (a trunk's number or a forwarding led here)
     ksr.setdsturi(node.sip_uri)
-    anchor_and_relay(ksr, request)
+    anchor_and_relay(ksr, request, site)
 
 
 def vouched(caller: Caller) -> vouch.Vouched:
@@ -271,7 +351,8 @@ def vouched(caller: Caller) -> vouch.Vouched:
     return vouch.Vouched(str(caller.kind))
 
 
-def anchor_and_relay(ksr: Any, request: SipRequest) -> None:
+def anchor_and_relay(ksr: Any, request: SipRequest, site: Site) -> None:
+    dialogs.track(ksr, request, site.secret)
     ksr.rr.record_route()
     if media.has_sdp(ksr) and not media.offer(ksr):
         log.error("rtpengine offer failed for %s", request.call_id)
@@ -301,6 +382,8 @@ def service_unavailable(ksr: Any) -> None:
 def reply_with_media(ksr: Any) -> None:
     """Provisional or final answer with SDP from the callee: complete the media anchor."""
     status = int(ksr.pv.get("$rs") or 0)
+    if 200 <= status < 300:
+        dialogs.note_answer(ksr)
     if 100 < status < 300 and media.has_sdp(ksr):
         media.answer(ksr)
 

@@ -34,6 +34,24 @@ class SipConfig:
 
 
 @dataclass(frozen=True)
+class EdgeConfig:
+    """What Kamailio refuses before routing: floods, scanners, oversized requests, password guessing."""
+
+    flood_requests: int = 16  # a source sending more than this per flood_seconds (pike) ...
+    flood_seconds: int = 2
+    ban_seconds: int = 300  # ... is dropped this long; bridge nodes and trunks are never banned
+    auth_failures: int = 10  # failed digest authentications from one source within
+    auth_failure_seconds: int = 600  # this window ban it for
+    auth_ban_seconds: int = 900
+    max_contacts: int = 3  # registered devices per extension
+    max_message_bytes: int = 16384  # larger requests get 513
+    max_uri_chars: int = 512  # longer request URIs get 414
+    # A call's dialog is forgotten (and BYE sent to both sides) after this long without any
+    # in-dialog request; long enough for a working day of conference.
+    dialog_lifetime: int = 43200
+
+
+@dataclass(frozen=True)
 class RtpengineConfig:
     address: str = "127.0.0.1"  # media interface
     ng_port: int = 2223  # control (ng protocol, UDP)
@@ -102,6 +120,7 @@ class MailConfig:
 class Config:
     var_dir: str = "var"  # relative to the project root
     sip: SipConfig = field(default_factory=SipConfig)
+    edge: EdgeConfig = field(default_factory=EdgeConfig)
     rtpengine: RtpengineConfig = field(default_factory=RtpengineConfig)
     redis: RedisConfig = field(default_factory=RedisConfig)
     bridge: BridgeConfig = field(default_factory=BridgeConfig)

@@ -82,6 +82,7 @@ def components(config: Config, config_file: Path) -> list[Component]:
                 "-A", f'RTPENGINE_SOCK="udp:{rtpe.address}:{rtpe.ng_port}"',
                 "-A", f'KEMI_SCRIPT="{ROOT / "kemi/main.py"}"',
                 "-A", f'CTL_SOCK="unixs:{var / "run/kamailio/kamailio.ctl"}"',
+                *kamailio_edge_defines(config),
             ],
             address=f"sip:{sip} (udp, tcp)",
             healthy=lambda: sip_options_ok(config.sip.address, config.sip.port),
@@ -116,6 +117,18 @@ def components(config: Config, config_file: Path) -> list[Component]:
             exclusive=False,
         ),
     ]
+
+
+def kamailio_edge_defines(config: Config) -> list[str]:
+    """[edge] limits that are Kamailio module parameters (KEMI reads the rest from the settings)."""
+    edge = config.edge
+    defines = {
+        "PIKE_SECONDS": str(edge.flood_seconds), "PIKE_REQUESTS": str(edge.flood_requests),
+        "BAN_TABLE": f'"ipban=>size=10;autoexpire={edge.ban_seconds};"',
+        "AUTHFAIL_TABLE": f'"authfail=>size=10;initval=0;autoexpire={edge.auth_failure_seconds};"',
+        "DIALOG_LIFETIME": str(edge.dialog_lifetime), "MAX_CONTACTS": str(edge.max_contacts),
+    }
+    return [arg for name, value in defines.items() for arg in ("-A", f"{name}={value}")]
 
 
 def prepare_dirs(config: Config) -> None:

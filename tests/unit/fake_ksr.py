@@ -12,9 +12,14 @@ class _Module:
     def __getattr__(self, func: str) -> Any:
         def call(*args: Any) -> Any:
             self._ksr.calls.append((f"{self._name}.{func}", args))
-            return self._results.get(func, 1)
+            result = self._results.get(func, DEFAULTS.get(f"{self._name}.{func}", 1))
+            return result(*args) if callable(result) else result
 
         return call
+
+
+# Kamailio's answer where success (1) is not it: an empty htable reads as None (nobody banned).
+DEFAULTS: dict[str, Any] = {"htable.sht_get": None}
 
 
 class _PV:
@@ -24,9 +29,13 @@ class _PV:
     def get(self, name: str) -> Any:
         return self.values.get(name)
 
+    def sets(self, name: str, value: str) -> None:
+        self.values[name] = value
+
 
 class FakeKSR:
-    """`results` maps "module.function" to its return value (default 1, Kamailio's success)."""
+    """`results` maps "module.function" to its return value (default 1, Kamailio's success), or to
+    a function of the call's arguments giving it."""
 
     def __init__(self, pv: dict[str, Any] | None = None, results: dict[str, Any] | None = None) -> None:
         self.calls: list[tuple[str, tuple[Any, ...]]] = []

@@ -1,0 +1,71 @@
+"""Dialog tracking: an in-dialog request is relayed only for a call Kamailio set up, from one of its
+two parties. Without this, any request with a To tag and a Route header would be relayed anywhere
+(the rr module's documented open relay).
+
+The dialog module keeps the dialogs (in memory, shared by all workers); each remembers the source
+address of its caller and of the callee that answered. A Kamailio restart forgets them all: a BYE
+of such a call still passes if its Route carries the cookie this Kamailio signed into the
+Record-Route (it only ends a call), anything else gets 404.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from enum import StrEnum
+from typing import Any
+
+from kemi.request import SipRequest
+
+CALLER = "$dlg_var(caller)"  # source address of the initial INVITE
+CALLEE = "$dlg_var(callee)"  # source address of its 2xx
+COOKIE_PARAM = "kc"
+DELETED = "5"  # $dlg(state) of an ended dialog
+
+
+class Verdict(StrEnum):
+    RELAY = "relay"
+    UNKNOWN = "unknown dialog"  # 404
+    STRANGER = "not a party of the dialog"  # 403
+
+
+def track(ksr: Any, request: SipRequest, secret: bytes) -> None:
+    """An initial INVITE about to be relayed: make it a dialog; sign its Record-Route."""
+    ksr.dialog.dlg_manage()
+    ksr.pv.sets(CALLER, request.source_ip)
+    ksr.rr.add_rr_param(f";{COOKIE_PARAM}={cookie(secret, request.call_id)}")
+
+
+def note_answer(ksr: Any) -> None:
+    """A 2xx to an INVITE: its sender is the callee (the first 2xx; re-INVITEs' answers leave it)."""
+    if ksr.pv.get(CALLEE) is None:
+        ksr.pv.sets(CALLEE, str(ksr.pv.get("$si")))
+
+
+def verdict(ksr: Any, request: SipRequest) -> Verdict:
+    """For an in-dialog request, before loose_route: a stranger must not even reach the dialog
+    module's state (its BYE would end the dialog's tracking)."""
+    # An ended dialog stays in memory a while (end_timeout); it is known no more.
+    if ksr.dialog.is_known_dlg() < 0 or _text(ksr.pv.get("$dlg(state)")) == DELETED:
+        return Verdict.UNKNOWN
+    from_caller = request.from_tag == _text(ksr.pv.get("$dlg(from_tag)"))
+    party = _text(ksr.pv.get(CALLER if from_caller else CALLEE))
+    # The callee is unknown before it answers (PRACK, UPDATE, early BYE): the dialog match suffices.
+    if party is not None and party != request.source_ip:
+        return Verdict.STRANGER
+    return Verdict.RELAY
+
+
+def signed_bye(ksr: Any, request: SipRequest, secret: bytes) -> bool:
+    """A BYE of a dialog this Kamailio does not know (it restarted) that carries our Route cookie;
+    only after loose_route, which parses the Route that is ours."""
+    expected = f"{COOKIE_PARAM}={cookie(secret, request.call_id)}"
+    return request.method == "BYE" and ksr.rr.check_route_param(expected) > 0
+
+
+def cookie(secret: bytes, call_id: str) -> str:
+    return hmac.new(secret, b"record-route\n" + call_id.encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

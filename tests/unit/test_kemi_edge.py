@@ -1,0 +1,223 @@
+"""The SIP edge's walls against the fake KSR: bans, floods, scanners, sizes, Contacts, dialogs."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from kemi import dialogs, edge, routes
+from tests.unit.fake_ksr import FakeKSR
+from tests.unit.test_kemi_routes import CARRIER, EXT_100, REALM, SECRET, SITE, Live, initial, route
+
+LIMITS = edge.Limits(max_message_bytes=1000, max_uri_chars=100, auth_failures=3, auth_ban_seconds=60)
+
+
+def table(entries: dict[tuple[str, str], Any]) -> Any:
+    """An htable sht_get backed by a dict of (table, key) -> value."""
+    return lambda name, key: entries.get((name, key))
+
+
+@pytest.mark.parametrize("agent", ["friendly-scanner", "SIPVicious 0.3", "sipcli/v1.8", "VaxSIPUserAgent/3.1",
+                                   "Friendly-Scanner", "x sipvicious y"])
+def test_scanners_are_recognised_whatever_their_case(agent: str) -> None:
+    assert edge.is_scanner(agent)
+
+
+@pytest.mark.parametrize("agent", [None, "", "Linphone/5.2", "PJSUA v2.12 Linux", "Yealink SIP-T46S", "sipp"])
+def test_phones_are_not_scanners(agent: str | None) -> None:
+    assert not edge.is_scanner(agent)
+
+
+def test_scanner_check_is_linear_on_long_hostile_input() -> None:
+    hostile = "sipv" * 50_000 + "!"
+    started = time.perf_counter()
+    assert not edge.is_scanner(hostile)
+    assert time.perf_counter() - started < 0.5
+
+
+def test_size_limits() -> None:
+    assert edge.size_refusal(1000, 100, LIMITS) is None
+    assert edge.size_refusal(1001, 10, LIMITS) == (513, "Message Too Large")
+    assert edge.size_refusal(500, 101, LIMITS) == (414, "Request-URI Too Long")
+
+
+def test_contact_hosts_of_every_uri() -> None:
+    text = ('"Sip Phone" <sip:100@10.0.0.1:5090;transport=udp>;expires=60, <sips:a@[2001:db8::1]:7000>,'
+            ' sip:b@Host.Example, <sip:10.0.0.9>')
+    assert edge.contact_hosts(text) == [("10.0.0.1", 5090), ("2001:db8::1", 7000), ("host.example", 5060),
+                                        ("10.0.0.9", 5060)]
+    assert edge.contact_hosts("*") == []
+
+
+def test_contact_hosts_refuses_what_is_too_much_to_read() -> None:
+    assert edge.contact_hosts("<sip:a@h>," * 21) is None
+    assert edge.contact_hosts("x" * (edge.MAX_CONTACT_CHARS + 1)) is None
+
+
+def test_forbidden_contacts() -> None:
+    forbidden = ["10.0.0.1:5090", "gw.example", "127.0.0.1:5060"]
+    assert edge.forbidden_contact([("10.0.0.1", 5090)], forbidden) == "10.0.0.1:5090"
+    assert edge.forbidden_contact([("10.0.0.1", 5091)], forbidden) is None  # another port of that host
+    assert edge.forbidden_contact([("gw.example", 7000)], forbidden) == "gw.example:7000"  # a host alone: any port
+    assert edge.forbidden_contact([("127.0.0.1", 5060)], forbidden) == "127.0.0.1:5060"
+    assert edge.forbidden_contact([("192.0.2.7", 5060)], forbidden) is None
+
+
+def test_a_banned_source_is_dropped_unanswered() -> None:
+    ksr = initial({"$si": "192.0.2.9"}, {"htable.sht_get": table({("ipban", "192.0.2.9"): 1})})
+    route(ksr)
+    assert ksr.calls == [("htable.sht_get", ("ipban", "192.0.2.9"))]  # nothing else read, nothing answered
+
+
+def test_a_flooding_stranger_is_banned() -> None:
+    ksr = initial({"$si": "192.0.2.9"}, {"pike.pike_check_req": -2})
+    route(ksr, Live())
+    assert ksr.called("htable.sht_seti") == [("trusted", "192.0.2.9", edge.UNTRUSTED), ("ipban", "192.0.2.9", 1)]
+    assert ksr.replies() == [] and not ksr.called("tm.t_relay")
+
+
+@pytest.mark.parametrize("source", ["127.0.0.1", "10.0.0.1"])  # a bridge node's address, a trunk's
+def test_bridge_nodes_and_trunks_are_never_banned(source: str) -> None:
+    ksr = initial({"$si": source, "$sp": 5090, "$fU": "x", "$rU": "1000"}, {"pike.pike_check_req": -1})
+    route(ksr, Live())
+    assert not ksr.called("htable.sht_seti") or ksr.called("htable.sht_seti")[0][0] == "trusted"
+    assert ksr.called("tm.t_relay") == [()]
+
+
+def test_trust_is_remembered_and_not_read_again() -> None:
+    ksr = initial({"$si": "192.0.2.9"}, {"pike.pike_check_req": -1,
+                                         "htable.sht_get": table({("trusted", "192.0.2.9"): edge.TRUSTED})})
+    route(ksr, Live(down=True))  # Redis is not asked (it would fail the decision)
+    assert not ksr.called("htable.sht_seti") and ksr.called("sanity.sanity_check")
+
+
+def test_our_own_address_is_trusted_without_reading_redis() -> None:
+    site = routes.Site(REALM, SECRET, trusted_hosts=frozenset({"192.0.2.1"}))
+    ksr = initial({"$si": "192.0.2.1"}, {"pike.pike_check_req": -1})
+    routes.request_route(ksr, Live(down=True), site)
+    assert not ksr.called("htable.sht_seti")
+
+
+def test_scanners_are_dropped_unanswered() -> None:
+    ksr = initial({"$ua": "friendly-scanner"})
+    route(ksr)
+    assert ksr.replies() == [] and not ksr.called("tm.t_relay")
+
+
+def test_oversized_requests_are_refused() -> None:
+    ksr = initial({"$ml": 70_000})
+    route(ksr)
+    assert ksr.replies() == [513]
+    ksr = initial({"$ru": "sip:" + "1" * 600 + "@kamconf"})
+    route(ksr)
+    assert ksr.replies() == [414]
+
+
+def test_sanity_runs_every_check() -> None:
+    ksr = initial()
+    route(ksr)
+    # 512 Proxy-Require and 2048 digest credentials on top of the earlier 1511.
+    assert ksr.called("sanity.sanity_check") == [(4071, 7)]
+
+
+def test_wrong_passwords_are_counted_and_the_last_one_bans() -> None:
+    failures = iter([1, 2, 3])
+    results = {"auth.pv_auth_check": -2, "htable.sht_inc": lambda name, key: next(failures)}
+    site = routes.Site(REALM, SECRET, limits=LIMITS)
+    for expected_challenges in (1, 1, 0):
+        ksr = initial({"$rm": "REGISTER", "$tU": "100", "$si": "192.0.2.9"}, results)
+        routes.request_route(ksr, Live(), site)
+        assert len(ksr.called("auth.auth_challenge")) == expected_challenges
+    assert ksr.called("htable.sht_setxi") == [("ipban", "192.0.2.9", 1, 60)]
+
+
+def test_missing_or_stale_credentials_are_no_failure() -> None:
+    for result in (-5, -4, -6):
+        ksr = initial({"$rm": "REGISTER", "$tU": "100"}, {"auth.pv_auth_check": result})
+        route(ksr)
+        assert not ksr.called("htable.sht_inc") and ksr.called("auth.auth_challenge")
+
+
+def contacts_register(contact: str, site: routes.Site = SITE) -> FakeKSR:
+    ksr = initial({"$rm": "REGISTER", "$tU": "100", "$(hdr(Contact)[*])": contact})
+    routes.request_route(ksr, Live(), site)
+    return ksr
+
+
+def test_register_with_a_contact_at_a_gateway_or_at_kamconf_is_forbidden() -> None:
+    assert contacts_register(f"<sip:100@{CARRIER.gateway}>").replies() == [403]
+    assert contacts_register("<sip:100@127.0.0.1:5080>").replies() == [403]  # a bridge node
+    site = routes.Site(REALM, SECRET, own_addresses=frozenset({"192.0.2.1:5060"}))
+    assert contacts_register("<sip:100@192.0.2.1>", site).replies() == [403]  # Kamailio, port implied
+    ksr = contacts_register("<sip:100@192.0.2.50:5062>;expires=60")
+    assert ksr.replies() == [] and ksr.called("registrar.save") == [("location", 0)]
+    assert not contacts_register("<sip:a@h>," * 21).called("registrar.save")
+
+
+def test_an_initial_invite_becomes_a_dialog_with_a_signed_record_route() -> None:
+    ksr = initial({"$ci": "abc"})
+    route(ksr)
+    assert ksr.called("dialog.dlg_manage") == [()]
+    assert ksr.pv.get(dialogs.CALLER) == "127.0.0.1"
+    assert ksr.called("rr.add_rr_param") == [(f";kc={dialogs.cookie(SECRET, 'abc')}",)]
+    order = [name for name, _ in ksr.calls]
+    assert order.index("dialog.dlg_manage") < order.index("rr.record_route") < order.index("tm.t_relay")
+
+
+def test_the_first_answer_names_the_callee() -> None:
+    ksr = FakeKSR({"$rs": 200, "$si": "192.0.2.5"})
+    routes.reply_with_media(ksr)
+    ksr.pv.values["$si"] = "192.0.2.6"  # a later re-INVITE's answer, from the other side
+    routes.reply_with_media(ksr)
+    assert ksr.pv.get(dialogs.CALLEE) == "192.0.2.5"
+
+
+def in_dialog(method: str, source: str, known: bool = True, from_tag: str = "caller-tag",
+              cookie: bool = False) -> FakeKSR:
+    pv = {"$rm": method, "$si": source, "$ft": from_tag, "$dlg(from_tag)": "caller-tag",
+          dialogs.CALLER: "192.0.2.1", dialogs.CALLEE: "127.0.0.1"}
+    ksr = FakeKSR(pv, {"siputils.has_totag": 1, "rr.loose_route": 1, "dialog.is_known_dlg": 1 if known else -1,
+                       "rr.check_route_param": 1 if cookie else -1})
+    route(ksr)
+    return ksr
+
+
+def test_both_parties_of_a_known_dialog_are_relayed() -> None:
+    assert in_dialog("BYE", "192.0.2.1").called("tm.t_relay") == [()]
+    assert in_dialog("INFO", "127.0.0.1", from_tag="callee-tag").called("tm.t_relay") == [()]
+
+
+def test_a_stranger_with_a_dialog_s_tags_is_refused_before_loose_route() -> None:
+    for from_tag in ("caller-tag", "callee-tag"):
+        ksr = in_dialog("BYE", "198.51.100.7", from_tag=from_tag)
+        assert ksr.replies() == [403]
+        assert not ksr.called("rr.loose_route") and not ksr.called("rtpengine.rtpengine_delete0")
+
+
+def test_an_unknown_dialog_is_never_relayed_nor_offered_to_rtpengine() -> None:
+    ksr = in_dialog("INVITE", "192.0.2.1", known=False)
+    assert ksr.replies() == [404]
+    assert not ksr.called("tm.t_relay") and not ksr.called("rtpengine.rtpengine_offer")
+    ack = in_dialog("ACK", "192.0.2.1", known=False)
+    assert ack.replies() == [] and not ack.called("tm.t_relay")
+
+
+def test_after_a_restart_only_a_bye_with_our_cookie_passes() -> None:
+    assert in_dialog("BYE", "192.0.2.1", known=False, cookie=True).called("tm.t_relay") == [()]
+    assert in_dialog("INFO", "192.0.2.1", known=False, cookie=True).replies() == [404]
+    assert in_dialog("BYE", "192.0.2.1", known=False, cookie=False).replies() == [404]
+
+
+def test_an_ended_dialog_is_unknown() -> None:
+    pv = {"$rm": "INFO", "$si": "192.0.2.1", "$dlg(state)": dialogs.DELETED}
+    ksr = FakeKSR(pv, {"siputils.has_totag": 1, "rr.loose_route": 1, "rr.check_route_param": -1})
+    route(ksr)
+    assert ksr.replies() == [404]
+
+
+def test_the_unknown_user_s_password_is_stable_and_secret() -> None:
+    assert routes.unusable_ha1(SECRET, "555") == routes.unusable_ha1(SECRET, "555")
+    assert routes.unusable_ha1(SECRET, "555") != routes.unusable_ha1(SECRET, "556")
+    assert routes.unusable_ha1(SECRET, "100") != EXT_100.ha1
