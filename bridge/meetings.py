@@ -1,4 +1,5 @@
-"""Scheduled conferences on a bridge node: the worker's commands (start, end, extended, lock),
+"""Scheduled conferences on a bridge node: the worker's commands (start, end, extended, lock) and
+operators' commands to any room (mute, drop, lock, end: LiveRoom.command),
 calling everyone at the start with rings that time out and retries, and telling the worker
 when a conference empties. Rooms own the calls; this keeps the schedule's bookkeeping and
 reaches the world only through bridge.edge's Switchboard and LiveState."""
@@ -47,6 +48,12 @@ class Meetings:
             self.call(code, number, attempt, now)
 
     def carry_out(self, fields: dict[str, str], now: float) -> None:
+        if "room" in fields:  # an operator's command to any room (store.live.room_command)
+            room = self.rooms.get(fields["room"])
+            log.info("room %s: %s %s", fields["room"], fields.get("op"), fields.get("participant", ""))
+            if room is not None:
+                room.command(fields.get("op", ""), fields.get("participant", ""))
+            return
         op, code = fields.get("op"), fields.get("code", "")
         log.info("conference %s: %s", code, op)
         try:

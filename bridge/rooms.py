@@ -43,6 +43,10 @@ def billed_leg(room: rules.Room, inviter: rules.Member | None, number: str, firs
     return billing.Leg(room.settings.number, billing.LegKind.ADDED, caller, number, extension)
 
 
+# Rooms whose operator commands go through conference.room's rules.
+RULED = (rules.Kind.ROOM, rules.Kind.LOCAL, rules.Kind.SCHEDULED)
+
+
 class LiveRoom:
     def __init__(self, address: RoomAddress, state: rules.Room, switchboard: Switchboard, mixer: Mixer,
                  live: LiveState) -> None:
@@ -181,6 +185,27 @@ class LiveRoom:
             self.leave(dialled.call, dialled.refused)  # as a call the far end refused at once
             return None
         return dialled.call
+
+    def command(self, op: str, participant: str = "") -> None:
+        """An operator's command from the panel or the API (store.live.room_command): through the
+        room's rules where it has them; a "#" call or the dial-in service can only be hung up."""
+        by_rules = self.state.kind in RULED
+        call = self.calls.get(participant)
+        if op in ("mute", "unmute") and by_rules:
+            self.feed(rules.SetMuted(participant, op == "mute"))
+        elif op == "drop" and call is not None and by_rules:
+            self.feed(rules.Drop(participant))
+        elif op == "drop" and call is not None:
+            self.switchboard.hangup(call)
+        elif op in ("lock", "unlock") and by_rules:
+            self.feed(rules.SetLocked(op == "lock"))
+        elif op == "end" and by_rules:
+            self.feed(rules.Close("conference_over"))
+        elif op == "end":
+            for leg in list(self.calls.values()):
+                self.switchboard.hangup(leg)
+        else:
+            log.warning("room %s: %s %s is not possible here", self.number, op, participant)
 
     def prompt_ended(self, prompt: Playback) -> None:
         if prompt.overlay:

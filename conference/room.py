@@ -164,7 +164,23 @@ class SetLocked:
     locked: bool
 
 
-Event = Arrived | PromptDone | Digit | Left | Invited | Connected | Pressed | Close | Announce | SetLocked
+@dataclass(frozen=True)
+class SetMuted:
+    """An operator mutes or unmutes one participant (the panel or the API)."""
+
+    member: str
+    muted: bool
+
+
+@dataclass(frozen=True)
+class Drop:
+    """An operator drops one participant."""
+
+    member: str
+
+
+Event = (Arrived | PromptDone | Digit | Left | Invited | Connected | Pressed | Close | Announce | SetLocked | SetMuted
+         | Drop)
 
 
 # Effects ---------------------------------------------------------------------
@@ -254,7 +270,11 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
         add_member(step, Member(event.member, event.number, Stage.RINGING, Role.USER, invited_by=event.by,
                                 extension=event.extension))
     elif (member := room.member(event.member)) is not None:
-        if isinstance(event, PromptDone):
+        if isinstance(event, SetMuted) and member.stage in (Stage.IN_CONFERENCE, Stage.WAITING):
+            step.set(dataclasses.replace(member, muted=event.muted))
+        elif isinstance(event, Drop) and member.stage != Stage.LEAVING:
+            drop_member(step, member)
+        elif isinstance(event, PromptDone):
             _prompt_done(step, member)
         elif isinstance(event, Digit) and member.stage in (Stage.GREETING, Stage.PIN) and _has_pin(room):
             # Digits typed during the greeting count too (type-ahead), as in any IVR.

@@ -223,7 +223,9 @@ def pin_locked(client: redis.Redis, room: str, who: str) -> bool:
 
 # Commands to a bridge node (from the worker), and launches done once ------------------
 
-COMMANDS = "kamconf:commands:{}"  # stream per node: {"op": "start" | "end" | "extended" | "lock", "code": ...}
+# Stream per node: {"op": "start" | "end" | "extended" | "lock", "code": ...} from the worker, or
+# {"op": ..., "room": ..., "participant": ...} from an operator (room_command).
+COMMANDS = "kamconf:commands:{}"
 COMMANDS_MAXLEN = 1000
 LAUNCHED = "kamconf:launched:{}"  # present once a conference's start was handed to a node
 
@@ -231,6 +233,16 @@ LAUNCHED = "kamconf:launched:{}"  # present once a conference's start was handed
 def command(client: redis.Redis, node_id: str, **fields: str) -> None:
     entry: dict[Any, Any] = dict(fields)
     client.xadd(COMMANDS.format(node_id), entry, maxlen=COMMANDS_MAXLEN, approximate=True)
+
+
+def room_command(client: redis.Redis, room: str, op: str, participant: str = "") -> bool:
+    """An operator's command (bridge.rooms.LiveRoom.command: "mute", "unmute", "drop" with a
+    participant id; "lock", "unlock", "end") to the node holding the room. False: not live now."""
+    node_id = affinity(client, room)
+    if node_id is None:
+        return False
+    command(client, node_id, op=op, room=room, participant=participant)
+    return True
 
 
 def commands(client: redis.Redis, node_id: str, after: str) -> list[tuple[str, dict[str, str]]]:

@@ -132,3 +132,12 @@ def test_home_node_keeps_a_live_affinity_and_replaces_a_dead_one(client: redis.R
     assert live.home_node(client, service) == "n1"  # stays where it is, though n2 is emptier
     live.deregister(client, "n1")
     assert live.home_node(client, service) == "n2"
+
+
+def test_an_operator_command_reaches_the_node_holding_the_room(client: redis.Redis) -> None:
+    assert not live.room_command(client, "1000", "mute", "p1")  # not live: nowhere to send it
+    live.claim_affinity(client, "1000", "node-a", None)
+    assert live.room_command(client, "1000", "mute", "p1")
+    [(_, fields)] = live.commands(client, "node-a", "0-0")
+    assert fields == {"op": "mute", "room": "1000", "participant": "p1"}
+    assert live.commands(client, "node-b", "0-0") == []

@@ -158,3 +158,23 @@ def test_no_recording_when_the_mixer_has_no_port_left() -> None:
     assert room.recording is None and bridge.live.kinds("100") == ["joined"]
     room.close()
     assert bridge.live.filed_recordings == []
+
+
+def test_operator_commands_mute_drop_lock_and_end_through_the_rules() -> None:
+    bridge = Bridge()
+    room = open_room(bridge, user_pin=hash_pin("1234"))
+    alice = enter_with_pin(bridge, room, "sip:alice@example.com", "1234")
+    bob = enter_with_pin(bridge, room, "sip:bob@example.com", "1234")
+    a, b = alice.participant_id, bob.participant_id
+    room.command("mute", a)
+    assert bridge.mixer.links == {(b, a)}  # bob no longer hears alice; she still hears him
+    assert bridge.live.participants[("100", a)]["state"] == "muted" and bridge.live.kinds("100")[-1] == "muted"
+    room.command("unmute", a)
+    assert bridge.mixer.links == {(a, b), (b, a)}
+    room.command("lock")
+    assert room.state.locked
+    room.command("drop", b)
+    assert bob in bridge.switchboard.farewells
+    room.command("frobnicate", a)  # unknown: logged, nothing happens
+    room.command("end")
+    assert bridge.mixer.heard(a)[-1] == ("conference_over",)

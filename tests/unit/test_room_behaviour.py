@@ -13,6 +13,7 @@ from conference.room import (
     Connected,
     Dial,
     Digit,
+    Drop,
     Effect,
     Event,
     Hangup,
@@ -26,6 +27,7 @@ from conference.room import (
     PromptDone,
     Role,
     Room,
+    SetMuted,
     Stage,
     links,
     transition,
@@ -333,6 +335,18 @@ def test_moderator_mutes_locks_drops_and_ends() -> None:
     assert Hangup("b") in effects
     r, effects = transition(r, Pressed("mod", Moderator("95")))
     assert Play("mod", ("ended_by_admin",)) in effects and Play("a", ("ended_by_admin",)) in effects
+
+
+def test_an_operator_mutes_unmutes_and_drops_one_participant() -> None:
+    r, _ = arrive_as(room(announce_count=False), "a", None)
+    r, _ = arrive_as(r, "b", None)
+    r, effects = transition(r, SetMuted("a", True))
+    assert effects == [] and ("a", "b") not in links(r) and ("b", "a") in links(r)  # a still hears b
+    r, _ = transition(r, SetMuted("a", False))
+    assert ("a", "b") in links(r)
+    r, effects = transition(r, Drop("b"))
+    assert effects == [Hangup("b")] and stage(r, "b") == Stage.LEAVING
+    assert transition(r, Drop("b"))[1] == [] and transition(r, SetMuted("nobody", True))[1] == []
 
 
 def test_a_local_conference_that_announces_names_says_the_joining_extension() -> None:
