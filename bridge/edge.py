@@ -71,7 +71,8 @@ class Mixer(Protocol):
     """Who hears what: links between ports, prompts, recordings."""
 
     def background(self, name: str) -> Port:
-        """The looping source named `name`: conference.mixing.MUSIC or conference.room.SILENCE."""
+        """The looping source named `name` (conference.mixing.MUSIC, conference.room.SILENCE), or the
+        sink conference.mixing.DRAIN."""
 
     def connect(self, source: Port, sink: Port) -> None: ...
 

@@ -19,7 +19,7 @@ import pjsua2 as pj
 from bridge import sip
 from bridge.players import PieceFiles, Prompt
 from bridge.recorder import SessionRecording
-from conference.mixing import MUSIC
+from conference.mixing import DRAIN, MUSIC
 from conference.room import SILENCE
 from stack.sounds import ensure_music, ensure_silence
 
@@ -42,6 +42,9 @@ class BridgeMixer:
         self.prompt_count = 0
 
     def background(self, name: str) -> pj.AudioMedia:
+        if name == DRAIN:
+            # The mixer's port 0, the (null) sound device: what it hears is read every frame and dropped.
+            return self.endpoint.audDevManager().getPlaybackDevMedia()
         return self.loops[name]
 
     def connect(self, source: pj.AudioMedia, sink: pj.AudioMedia) -> None:

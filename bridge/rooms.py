@@ -16,7 +16,7 @@ from bridge.edge import DialRequest, Leg, LiveState, Mixer, Playback, Port, Reco
 from conference import billing, consult, dialin, keypad
 from conference import room as rules
 from conference.address import RoomAddress
-from conference.mixing import MUSIC, Link, link_changes
+from conference.mixing import DRAIN, MUSIC, Link, drained, link_changes
 from conference.rooms import RoomSettings
 from conference.schedule import JoinedBy
 
@@ -242,7 +242,7 @@ class LiveRoom:
     def remix(self) -> None:
         """Make the mixer's links what the rules want. A call whose media is already gone (its
         hang-up is still queued) has no port: its links are simply not there."""
-        wanted = self.rules_links(self.state)
+        wanted = drained(self.rules_links(self.state), self.calls)
         stop, start = link_changes(self.links, wanted)
         for src, dst in stop:
             source, sink = self.port(src), self.port(dst)
@@ -277,7 +277,7 @@ class LiveRoom:
             self.live.file_recording(recording.id)
 
     def port(self, name: str) -> Port | None:
-        if name in (MUSIC, rules.SILENCE):
+        if name in (MUSIC, rules.SILENCE, DRAIN):
             return self.mixer.background(name)
         call = self.calls.get(name)
         return None if call is None else call.audio()

@@ -3,9 +3,21 @@ conference/room.py decides which links a room wants, the bridge applies the chan
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 MUSIC = "music"
+# A sink that hears and discards: the mixer reads a source only while something hears it.
+DRAIN = "drain"
 
 Link = tuple[str, str]
+
+
+def drained(links: frozenset[Link], members: Iterable[str]) -> frozenset[Link]:
+    """The links, plus one to DRAIN from each member nobody hears (on hold, waiting, in the IVR).
+    A call's incoming audio that nobody reads still fills its jitter buffer, which is then heard
+    late and drained with skips when someone listens again; read, it stays current."""
+    heard = {source for source, _ in links}
+    return links | {(member, DRAIN) for member in members if member not in heard}
 
 
 def link_changes(current: frozenset[Link], wanted: frozenset[Link]) -> tuple[frozenset[Link], frozenset[Link]]:

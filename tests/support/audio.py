@@ -89,3 +89,26 @@ def peak_level(path: Path, freq: float, window: float = 1.0) -> float:
     size, step = int(window * rate), int(window * rate / 4)
     starts = range(0, max(1, len(samples) - size + 1), step)
     return max(band_db(samples[i : i + size], rate, freq) for i in starts)
+
+
+def tone_to_noise(path: Path, tones: list[float], start: float, end: float, window: float = 0.25,
+                  width: float = 40.0) -> list[tuple[float, float]]:
+    """For each `window` seconds in [start, end): (the weakest tone's level in dBFS, how far the rest
+    lies below it in dB). Skipped or late frames break a tone's phase and spread its energy over
+    the spectrum: the rest rises towards the tone, and a gap takes the tone's level down."""
+    samples, rate = read_wav(path)
+    size = int(window * rate)
+    found = []
+    for first in range(int(start * rate), int(end * rate) - size + 1, size):
+        chunk = samples[first : first + size]
+        hann = np.hanning(size)
+        spectrum = np.abs(np.fft.rfft(chunk * hann)) ** 2
+        freqs = np.fft.rfftfreq(size, 1 / rate)
+        near = np.zeros(len(freqs), dtype=bool)
+        for tone in tones:
+            near |= (freqs >= tone - width) & (freqs <= tone + width)
+        rest = spectrum[~near & (freqs > 100)].sum()
+        reference = (np.sum(hann) / 2) ** 2 * 2
+        weakest = min(band_db(chunk, rate, tone, width) for tone in tones)
+        found.append((weakest, weakest - float(10 * np.log10(max(rest / reference, 1e-20)))))
+    return found

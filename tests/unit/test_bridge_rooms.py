@@ -8,7 +8,7 @@ from typing import Any
 from bridge.edge import DialRequest
 from bridge.rooms import LiveRoom
 from conference import address, billing
-from conference.mixing import MUSIC
+from conference.mixing import DRAIN, MUSIC
 from conference.room import Room
 from conference.rooms import RoomSettings, hash_pin
 from tests.unit.fake_edge import Bridge, FakeLeg
@@ -50,7 +50,8 @@ def test_a_caller_in_a_pin_room_hears_the_greeting_then_is_asked_for_the_pin() -
     finish_prompt(bridge, room, alice)
     assert bridge.mixer.heard(alice.participant_id)[-1] == ("enter_pin",)
     assert bridge.live.participants == {}  # not in yet: nobody sees it on the panel
-    assert bridge.mixer.links == set()  # in the IVR it hears its prompts only
+    # In the IVR it hears its prompts only; nobody hears it, so its audio is read into the drain.
+    assert bridge.mixer.links == {(alice.participant_id, DRAIN)}
 
 
 def test_pin_then_hash_joins_publishes_the_participant_and_links_the_mix() -> None:
@@ -62,7 +63,8 @@ def test_pin_then_hash_joins_publishes_the_participant_and_links_the_mix() -> No
         "sip:alice@example.com", "user", "in_conference", "node-t")
     assert published["joined_at"] == bridge.live.clock == alice.joined_at
     assert bridge.live.kinds("100") == ["joined"]
-    assert bridge.mixer.links == {(MUSIC, alice.participant_id)}  # alone: music keeps RTP flowing
+    # Alone: music keeps RTP flowing, and what it sends is still read (into the drain).
+    assert bridge.mixer.links == {(MUSIC, alice.participant_id), (alice.participant_id, DRAIN)}
 
     bob = enter_with_pin(bridge, room, "sip:bob@example.com", "1234")
     a, b = alice.participant_id, bob.participant_id
@@ -92,7 +94,7 @@ def test_the_last_admin_leaving_ends_the_room_for_everyone_after_a_farewell() ->
     for user in users:
         assert bridge.mixer.heard(user.participant_id)[-1] == ("ended_by_admin",)
         assert ("100", user.participant_id) not in bridge.live.participants  # gone from the panel at once
-    assert bridge.mixer.links == set()
+    assert bridge.mixer.links == {(user.participant_id, DRAIN) for user in users}  # nobody hears anyone
     assert bridge.switchboard.farewells == []  # not before the farewell is heard
     for user in users:
         finish_prompt(bridge, room, user)
@@ -167,7 +169,7 @@ def test_operator_commands_mute_drop_lock_and_end_through_the_rules() -> None:
     bob = enter_with_pin(bridge, room, "sip:bob@example.com", "1234")
     a, b = alice.participant_id, bob.participant_id
     room.command("mute", a)
-    assert bridge.mixer.links == {(b, a)}  # bob no longer hears alice; she still hears him
+    assert bridge.mixer.links == {(b, a), (a, DRAIN)}  # bob no longer hears alice (still read); she hears him
     assert bridge.live.participants[("100", a)]["state"] == "muted" and bridge.live.kinds("100")[-1] == "muted"
     room.command("unmute", a)
     assert bridge.mixer.links == {(a, b), (b, a)}

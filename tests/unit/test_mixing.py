@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from conference.mixing import MUSIC, link_changes
+from conference.mixing import DRAIN, MUSIC, drained, link_changes
 
 
 def test_second_arrival_stops_the_music_and_links_both_ways() -> None:
@@ -19,3 +19,9 @@ def test_only_the_difference_changes() -> None:
     wanted = frozenset({("1", "2"), ("2", "1"), ("3", "1"), ("1", "3"), ("3", "2"), ("2", "3")})
     stop, start = link_changes(current, wanted)
     assert stop == frozenset() and start == wanted - current
+
+
+def test_whom_nobody_hears_is_read_into_the_drain() -> None:
+    links = frozenset({("a", "b"), ("b", "a"), (MUSIC, "c")})
+    assert drained(links, ["a", "b", "c"]) == links | {("c", DRAIN)}  # c is held: heard by nobody
+    assert drained(frozenset(), []) == frozenset()

@@ -1,0 +1,62 @@
+"""Every transition sounds clean: the first seconds after a "#" merge, the held party included.
+
+A leg nobody hears (on hold, waiting for the owner) still receives RTP; if the mixer stops
+reading it meanwhile, its jitter buffer fills and is drained late and with skips once it is
+heard again. These tests listen to the first seconds after such a transition.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.e2e.test_extensions_and_trunks import extension, gateway
+from tests.support.audio import tone_to_noise, write_tone
+from tests.support.phone import TestPhone
+from tests.support.stack import Stack
+
+# Not multiples of 50 Hz: a 20 ms frame of those holds whole cycles, so a skipped frame would not
+# break their phase and could not be heard.
+CUSTOMER, EMPLOYEE, COLLEAGUE = 633.0, 1077.0, 1459.0
+AUDIBLE = -30.0  # dBFS in every quarter second: no gap
+CLEAN = 20.0  # dB between the tones and everything else
+
+
+def assert_clean(recording: Path, tones: list[float], start: float, end: float) -> None:
+    windows = tone_to_noise(recording, tones, start, end)
+    weakest = min(level for level, _ in windows)
+    noisiest = min(ratio for _, ratio in windows)
+    assert weakest > AUDIBLE and noisiest > CLEAN, [(round(a, 1), round(b, 1)) for a, b in windows]
+
+
+def test_the_held_customer_is_heard_clean_from_the_first_second_after_a_merge(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    employee, employee_number = extension(stack, phones, consult_merge=True)
+    colleague, colleague_number = extension(stack, phones)
+    customer = gateway(stack, phones, "carrier-t", prefixes=["81"], inbound={"74953330000": employee_number})
+    heard_by_colleague = audio_dir / "colleague.wav"
+
+    customer.call(f"sip:74953330000@{stack.sip}", play=write_tone(audio_dir / "c.wav", CUSTOMER, 60))
+    employee.wait_for("incoming", 10)
+    employee.answer(play=write_tone(audio_dir / "e.wav", EMPLOYEE, 60))
+    customer.wait_state("CONFIRMED")
+    time.sleep(1)
+    employee.dtmf("#")  # the customer is held: music, and nobody hears it
+    time.sleep(0.5)
+    employee.dtmf(f"{colleague_number}#")
+    colleague.wait_for("incoming", 10)
+    colleague.answer(play=write_tone(audio_dir / "k.wav", COLLEAGUE, 60), record=heard_by_colleague)
+    colleague.wait_for("media")
+    start = time.monotonic()  # the colleague's recording starts with its media
+    time.sleep(5)  # the customer stays held while they talk
+    employee.dtmf("#")  # merge
+    merged = time.monotonic() - start
+    time.sleep(7)
+    customer.hangup()
+    colleague.wait_state("DISCONNECTED", 10)
+    colleague.wait_for("recorded", 15)
+    # From the merge (and the key's way through rtpengine and the bridge) on, 6 s: the customer and
+    # the employee, each clean and without a gap.
+    assert_clean(heard_by_colleague, [CUSTOMER, EMPLOYEE], merged + 0.5, merged + 6.5)
