@@ -29,9 +29,12 @@ class Verdict(StrEnum):
     STRANGER = "not a party of the dialog"  # 403
 
 
-def track(ksr: Any, request: SipRequest, secret: bytes) -> None:
+def track(ksr: Any, request: SipRequest, secret: bytes, keepalive: bool = False) -> None:
     """An initial INVITE about to be relayed: make it a dialog; sign its Record-Route."""
     ksr.dialog.dlg_manage()
+    if keepalive:  # OPTIONS to both sides every ka_interval (kamailio.cfg)
+        ksr.dialog.dlg_set_property("ka-src")
+        ksr.dialog.dlg_set_property("ka-dst")
     ksr.pv.sets(CALLER, request.source_ip)
     ksr.rr.add_rr_param(f";{COOKIE_PARAM}={cookie(secret, request.call_id)}")
 

@@ -54,6 +54,7 @@ class Site:
     limits: edge.Limits = dataclasses.field(default_factory=edge.Limits)
     trusted_hosts: frozenset[str] = frozenset()  # never banned: Kamailio's and the bridge's own address
     own_addresses: frozenset[str] = frozenset()  # host:port no Contact may point at (Kamailio, bridge)
+    keepalive: bool = False  # in-dialog OPTIONS find vanished sides ([edge] dialog_keepalive)
 
 
 class LiveState(numberplan.Directory, Protocol):
@@ -352,7 +353,7 @@ def vouched(caller: Caller) -> vouch.Vouched:
 
 
 def anchor_and_relay(ksr: Any, request: SipRequest, site: Site) -> None:
-    dialogs.track(ksr, request, site.secret)
+    dialogs.track(ksr, request, site.secret, site.keepalive)
     ksr.rr.record_route()
     if media.has_sdp(ksr) and not media.offer(ksr):
         log.error("rtpengine offer failed for %s", request.call_id)

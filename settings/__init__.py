@@ -49,6 +49,9 @@ class EdgeConfig:
     # A call's dialog is forgotten (and BYE sent to both sides) after this long without any
     # in-dialog request; long enough for a working day of conference.
     dialog_lifetime: int = 43200
+    # Seconds between in-dialog OPTIONS to both sides of each call (0: none, else at least 30); a
+    # side that answers 408 or 481 has vanished, and both sides get a BYE.
+    dialog_keepalive: int = 0
 
 
 @dataclass(frozen=True)

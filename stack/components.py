@@ -127,6 +127,7 @@ def kamailio_edge_defines(config: Config) -> list[str]:
         "BAN_TABLE": f'"ipban=>size=10;autoexpire={edge.ban_seconds};"',
         "AUTHFAIL_TABLE": f'"authfail=>size=10;initval=0;autoexpire={edge.auth_failure_seconds};"',
         "DIALOG_LIFETIME": str(edge.dialog_lifetime), "MAX_CONTACTS": str(edge.max_contacts),
+        "DIALOG_KEEPALIVE": str(edge.dialog_keepalive),
     }
     return [arg for name, value in defines.items() for arg in ("-A", f"{name}={value}")]
 

@@ -27,6 +27,7 @@ from tests.support.sip import SCENARIOS, sipp
 from tests.support.stack import Stack, running_stack
 
 AUTH_FAILURES = 3  # this stack bans a source after 3 wrong digest answers
+KEEPALIVE = 30  # and asks both sides of each call every 30 s whether they are still there
 _numbers = itertools.count(600)
 _addresses = itertools.count(10)  # 127.0.0.<n>: a fresh source for each attack
 
@@ -35,6 +36,7 @@ _addresses = itertools.count(10)  # 127.0.0.<n>: a fresh source for each attack
 def walls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("KAMCONF_EDGE_AUTH_FAILURES", str(AUTH_FAILURES))
+        env.setenv("KAMCONF_EDGE_DIALOG_KEEPALIVE", str(KEEPALIVE))
         with running_stack(tmp_path_factory.mktemp("walls")) as stack:
             yield stack
 
@@ -45,6 +47,8 @@ def fresh_source() -> str:
 
 @dataclass
 class Reply:
+    """A SIP message as the tests read it: a reply's status code (0 for a request) and its headers."""
+
     code: int
     headers: list[tuple[str, str]]
     text: str
@@ -60,7 +64,8 @@ def parse(data: bytes) -> Reply:
     text = data.decode(errors="replace")
     head = text.split("\r\n\r\n", 1)[0].split("\r\n")
     headers = [(k.strip().lower(), v.strip()) for k, _, v in (line.partition(":") for line in head[1:])]
-    return Reply(int(head[0].split(" ", 2)[1]), headers, text)
+    code = int(head[0].split(" ", 2)[1]) if head[0].startswith("SIP/2.0 ") else 0  # 0: a request
+    return Reply(code, headers, text)
 
 
 class RawUA:
@@ -79,6 +84,9 @@ class RawUA:
     def final(self, message: str, timeout: float = 5.0) -> Reply | None:
         """Send once; the first final reply, or None if nothing final came within `timeout`."""
         self.send(message)
+        return self.wait_final(timeout)
+
+    def wait_final(self, timeout: float = 5.0) -> Reply | None:
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             self.sock.settimeout(left)
@@ -372,3 +380,41 @@ def test_no_registration_points_at_a_gateway_or_at_kamconf_nor_beyond_max_contac
     assert [register(device) for device in devices[:-1]] == [200] * walls.config.edge.max_contacts
     assert register(devices[-1]) == 503  # registrar: "Too many registered contacts"
     assert waiting(gateway) is None
+
+
+def answer(ua: RawUA, invite: Reply, user: str) -> None:
+    """Answer a relayed INVITE with 200 and SDP, as a phone would."""
+    copied = [f"{name.title()}: {value}" for name, value in invite.headers
+              if name in ("via", "record-route", "from", "call-id", "cseq")]
+    body = sdp(ua)
+    ua.send("\r\n".join(["SIP/2.0 200 OK", *copied, f"To: {invite.header('to')};tag={uuid.uuid4().hex[:8]}",
+                          f"Contact: <sip:{user}@{ua.ip}:{ua.port}>", "Content-Type: application/sdp",
+                          f"Content-Length: {len(body)}"]) + "\r\n\r\n" + body)
+
+
+def received_bye(ua: RawUA) -> bool:
+    """Whether a BYE has arrived (keepalive OPTIONS, unanswered, are passed over)."""
+    while (data := waiting(ua.sock)) is not None:
+        if data.startswith(b"BYE "):
+            return True
+    return False
+
+
+def test_a_call_whose_sides_vanished_is_ended_with_a_bye_to_both(walls: Stack) -> None:
+    (caller_number, caller_password), (callee_number, callee_password) = new_extension(walls), new_extension(walls)
+    caller, callee = RawUA(fresh_source(), walls.sip), RawUA(fresh_source(), walls.sip)
+    reply = callee.final(authenticate(callee, "REGISTER", f"sip:{walls.sip}", callee_number, callee_password))
+    assert reply is not None and reply.code == 200, reply
+    signed = authenticate(caller, "INVITE", f"sip:{callee_number}@{walls.sip}", caller_number, caller_password,
+                          body=sdp(caller))
+    caller.send(signed)
+    callee.sock.settimeout(5)
+    invite = parse(callee.sock.recv(65535))
+    answer(callee, invite, callee_number)
+    call_id = invite.header("call-id")
+    tag = invite.header("from").rpartition("tag=")[2]
+    Call.answered(caller, caller.wait_final(), call_id, tag)
+    # Neither side answers the keepalive OPTIONS: after ka_interval (+ up to 10 s timer steps), the
+    # 408 and 10 s more, Kamailio ends the dialog and tells both.
+    assert wait_for(lambda: received_bye(caller), timeout=KEEPALIVE + 40), "no BYE to the caller"
+    assert wait_for(lambda: received_bye(callee), timeout=5), "no BYE to the callee"

@@ -221,3 +221,12 @@ def test_the_unknown_user_s_password_is_stable_and_secret() -> None:
     assert routes.unusable_ha1(SECRET, "555") == routes.unusable_ha1(SECRET, "555")
     assert routes.unusable_ha1(SECRET, "555") != routes.unusable_ha1(SECRET, "556")
     assert routes.unusable_ha1(SECRET, "100") != EXT_100.ha1
+
+
+def test_keepalives_are_asked_of_both_sides_when_configured() -> None:
+    ksr = initial()
+    routes.request_route(ksr, Live(), routes.Site(REALM, SECRET, keepalive=True))
+    assert ksr.called("dialog.dlg_set_property") == [("ka-src",), ("ka-dst",)]
+    ksr = initial()
+    route(ksr)
+    assert not ksr.called("dialog.dlg_set_property")
