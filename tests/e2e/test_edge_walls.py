@@ -298,7 +298,7 @@ def test_a_flood_is_banned_within_two_seconds_while_others_still_join(walls: Sta
     assert banned_after < 2.5
 
 
-def test_scanners_are_dropped_and_oversized_requests_refused(walls: Stack) -> None:
+def test_scanners_are_dropped_and_malformed_or_oversized_requests_refused(walls: Stack) -> None:
     ua = RawUA(fresh_source(), walls.sip)
     for agent in ("friendly-scanner", "SIPVicious 0.3.4", "sipcli/v1.8", "VaxSIPUserAgent/3.1"):
         assert ua.final(options(ua, f"User-Agent: {agent}"), timeout=1) is None, agent
@@ -310,6 +310,8 @@ def test_scanners_are_dropped_and_oversized_requests_refused(walls: Stack) -> No
                        tag="t")
     reply = ua.final(long_uri)
     assert reply is not None and reply.code == 414
+    reply = ua.final(options(ua, "Proxy-Require: com.example.unknown"))  # sanity: an extension we lack
+    assert reply is not None and reply.code == 420
 
 
 def test_register_tells_nobody_which_extensions_exist(walls: Stack) -> None:
