@@ -119,7 +119,7 @@ def request_route(ksr: Any, live: LiveState, site: Site) -> None:
             relay(ksr, request)
         return
     if request.in_dialog:
-        in_dialog(ksr, request, site.secret)
+        in_dialog(ksr, request, site.secret, lambda: trusted_source(ksr, source_ip, once, site))
         return
     if ksr.tmx.t_precheck_trans() > 0:
         ksr.tm.t_check_trans()
@@ -178,9 +178,10 @@ def trusted_source(ksr: Any, source_ip: str, live: LiveState, site: Site) -> boo
     return edge.cached_trust(ksr, source_ip, decide)
 
 
-def in_dialog(ksr: Any, request: SipRequest, secret: bytes) -> None:
+def in_dialog(ksr: Any, request: SipRequest, secret: bytes, trusted: Callable[[], bool]) -> None:
     verdict = dialogs.verdict(ksr, request)
-    if verdict == dialogs.Verdict.STRANGER:
+    # A carrier may answer from one of its trunk's addresses and hang up from another.
+    if verdict == dialogs.Verdict.STRANGER and not trusted():
         refuse_in_dialog(ksr, request, verdict, 403, "Forbidden")
         return
     if ksr.rr.loose_route() > 0:

@@ -196,6 +196,11 @@ def test_a_stranger_with_a_dialog_s_tags_is_refused_before_loose_route() -> None
         assert not ksr.called("rr.loose_route") and not ksr.called("rtpengine.rtpengine_delete0")
 
 
+def test_a_trunk_or_bridge_address_may_speak_for_a_dialog_party() -> None:
+    # CARRIER's source 10.0.0.1 hangs up a call whose 200 came from another of the carrier's nodes.
+    assert in_dialog("BYE", "10.0.0.1", from_tag="callee-tag").called("tm.t_relay") == [()]
+
+
 def test_an_unknown_dialog_is_never_relayed_nor_offered_to_rtpengine() -> None:
     ksr = in_dialog("INVITE", "192.0.2.1", known=False)
     assert ksr.replies() == [404]
