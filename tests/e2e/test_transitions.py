@@ -1,4 +1,5 @@
-"""Every transition sounds clean: the first seconds after a "#" merge, the held party included.
+"""Every transition sounds clean: the first seconds after a "#" merge (the held party included) and
+after a scheduled conference's owner arrives (those who waited included).
 
 A leg nobody hears (on hold, waiting for the owner) still receives RTP; if the mixer stops
 reading it meanwhile, its jitter buffer fills and is drained late and with skips once it is
@@ -11,7 +12,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from stack.supervisor import wait_for
 from tests.e2e.test_extensions_and_trunks import extension, gateway
+from tests.e2e.test_scheduled_conferences import people, schedule
 from tests.support.audio import tone_to_noise, write_tone
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
@@ -60,3 +63,31 @@ def test_the_held_customer_is_heard_clean_from_the_first_second_after_a_merge(
     # From the merge (and the key's way through rtpengine and the bridge) on, 6 s: the customer and
     # the employee, each clean and without a gap.
     assert_clean(heard_by_colleague, [CUSTOMER, EMPLOYEE], merged + 0.5, merged + 6.5)
+
+
+def test_those_who_waited_for_the_owner_are_heard_clean_from_the_first_second_after_the_owner_arrives(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    owner, owner_number = extension(stack, phones)
+    colleague, colleague_number = extension(stack, phones)
+    outside = gateway(stack, phones, "carrier-u", prefixes=["79"])
+    made = schedule(stack, 3, owner={"number": owner_number, "name": "Owner"},
+                    participants=[{"number": colleague_number}, {"number": "79012345678"}])
+    for phone in (owner, colleague, outside):
+        phone.wait_for("incoming", 20)
+    colleague.answer(play=write_tone(audio_dir / "c.wav", COLLEAGUE, 60))
+    outside.answer(play=write_tone(audio_dir / "o.wav", CUSTOMER, 60))
+    assert wait_for(lambda: [p["state"] for p in people(stack, made["code"])] == ["waiting", "waiting"], timeout=15)
+    time.sleep(5)  # they wait with music; nobody hears them
+    heard_by_owner = audio_dir / "owner.wav"
+    owner.answer(play=write_tone(audio_dir / "w.wav", EMPLOYEE, 60), record=heard_by_owner)
+    owner.wait_for("media")
+    start = time.monotonic()
+    assert wait_for(lambda: sum(p["state"] == "in_conference" for p in people(stack, made["code"])) == 3,
+                    timeout=15)
+    arrived = time.monotonic() - start
+    time.sleep(7)
+    for phone in (colleague, outside, owner):
+        phone.hangup()
+    owner.wait_for("recorded", 15)
+    assert_clean(heard_by_owner, [COLLEAGUE, CUSTOMER], arrived + 0.5, arrived + 6.5)
