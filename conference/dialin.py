@@ -63,7 +63,7 @@ def transition(room: Room, event: Event | Looked) -> tuple[Room, list[Effect | L
     step = Step(room)
     effects: list[Effect | Lookup | Transfer] = []
     if isinstance(event, Arrived):
-        add_member(step, Member(event.member, event.caller, Stage.GREETING))
+        add_member(step, Member(event.member, event.caller, Stage.GREETING, extension=event.extension))
         if event.locked_out:
             _goodbye(step, event.member, "too_many_attempts")
         else:
@@ -113,6 +113,10 @@ def _looked(step: Step, member: Member, event: Looked, effects: list[Effect | Lo
         # counts towards the lockout like a wrong password.
         step.effects.append(PinFailed(member.id))
         _goodbye(step, member.id, "conference_unavailable")
+    elif member.extension is not None and member.extension == meeting.owner:
+        # The owner proved to Kamailio who it is: it chairs without the password.
+        step.set(dataclasses.replace(member, stage=Stage.ANNOUNCING, target=meeting.code))
+        effects.append(Transfer(member.id, meeting.code, Role.ADMIN))
     elif meeting.chair_password or meeting.guest_password:
         passwords = (meeting.chair_password, meeting.guest_password)
         step.set(dataclasses.replace(member, stage=Stage.PIN, target=meeting.code, passwords=passwords))

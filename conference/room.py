@@ -330,9 +330,13 @@ def _prompt_done(step: Step, member: Member) -> None:
 
 
 def _is_owner(room: Room, member: Member) -> bool:
+    """The owner of a local conference, or of a scheduled one: called by it, or proved to Kamailio to
+    be the owner's extension (dialling in, or back after hanging up)."""
+    proved = member.extension is not None and member.extension == room.owner
     if room.kind == Kind.SCHEDULED:
-        return room.owner is not None and member.invited_by is not None and member.caller == room.owner
-    return room.kind == Kind.LOCAL and member.extension is not None and member.extension == room.owner
+        called = member.invited_by is not None and member.caller == room.owner
+        return room.owner is not None and (called or proved)
+    return room.kind == Kind.LOCAL and proved
 
 
 def _has_pin(room: Room) -> bool:

@@ -136,6 +136,27 @@ def test_dial_in_before_during_and_after(stack: Stack, phones: Callable[..., Tes
     assert heard_prompt(audio_dir / "after.wav", "conference_unavailable")
 
 
+def test_an_owner_who_missed_the_call_dials_in_and_chairs_without_the_password(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    owner, owner_number = extension(stack, phones)
+    colleague, colleague_number = extension(stack, phones)
+    made = schedule(stack, 3, owner={"number": owner_number}, participants=[{"number": colleague_number}],
+                    chair_password="4711", guest_password="0815")
+    owner.wait_for("incoming", 20)
+    owner.reject(486)  # missed it
+    colleague.wait_for("incoming", 20)
+    colleague.answer(play=write_tone(audio_dir / "c.wav", COLLEAGUE, 60))
+    assert wait_for(lambda: [p["state"] for p in people(stack, made["code"])] == ["waiting"], timeout=15)
+    owner.wait_state("DISCONNECTED")
+    # Its phone proves to Kamailio it is the owner's extension: no password, and it chairs.
+    dial_in(stack, owner, made["code"], audio_dir / "owner.wav", write_tone(audio_dir / "o.wav", OWNER, 60))
+    assert wait_for(lambda: sorted((p["role"], p["state"]) for p in people(stack, made["code"])) == [
+        ("admin", "in_conference"), ("user", "in_conference")], timeout=20)
+    for phone in (owner, colleague):
+        phone.hangup()
+
+
 def heard_prompt(recording: Path, piece: str) -> bool:
     return similarity(recording, prompt_file("en", 8000, piece)) > 0.75
 

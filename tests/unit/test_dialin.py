@@ -62,6 +62,17 @@ def test_passwords_decide_the_role_and_three_wrong_ones_hang_up() -> None:
     assert transition(room, PromptDone("c"))[1] == [Hangup("c")]
 
 
+def test_the_owner_dialling_in_chairs_without_the_password() -> None:
+    room, _ = run(Room(RoomSettings(str(DIAL_IN))), Arrived("o", "sip:100@x", extension="100"),
+                  *(Digit("o", d) for d in "123456*"))
+    owned = replace(GUARDED, owner="100")
+    _, effects = transition(room, Looked("o", owned, NOW))
+    assert effects == [Transfer("o", "123456", Role.ADMIN)]
+    room, _ = run(caller()[0], *(Digit("c", d) for d in "123456*"))  # sip:c@x, no vouched extension
+    _, effects = transition(room, Looked("c", owned, NOW))
+    assert effects == [Play("c", ("enter_password",))]
+
+
 def test_too_early_or_unknown_codes_get_one_answer_count_as_a_failure_and_are_hung_up() -> None:
     room, _ = run(caller()[0], *(Digit("c", d) for d in "1*"))
     _, effects = transition(room, Looked("c", replace(OPEN, start=NOW + 600), NOW))

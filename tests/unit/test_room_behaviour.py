@@ -383,3 +383,12 @@ def test_a_dial_in_callers_role_comes_with_it() -> None:
     assert r.member("c").role == Role.ADMIN  # type: ignore[union-attr]
     r, _ = run(r, Arrived("g", "sip:g@x", role=Role.USER), PromptDone("g"))
     assert stage(r, "g") == Stage.IN_CONFERENCE  # the chair is in
+
+
+def test_the_owner_is_recognised_by_its_vouched_extension_not_only_when_called() -> None:
+    r, _ = run(scheduled(), Invited("p", "101", "schedule"), Connected("p", True), PromptDone("p"), PromptDone("p"))
+    assert stage(r, "p") == Stage.WAITING
+    r, _ = run(r, Arrived("o", "sip:100@pbx", extension="100"), PromptDone("o"))  # dialled in itself
+    assert r.member("o").role == Role.ADMIN and stage(r, "p") == Stage.IN_CONFERENCE  # type: ignore[union-attr]
+    r, _ = run(r, Arrived("x", "sip:100@evil", extension=None, role=Role.USER), PromptDone("x"))
+    assert r.member("x").role == Role.USER  # type: ignore[union-attr]  # a From that says 100 is not enough
