@@ -22,7 +22,7 @@ from store.signin import SignIn
 from store.sounds import SoundRepository
 from store.sql import make_engine, make_sessions
 from store.tokens import TokenRepository
-from web import accounts, auth, cdrs, conferences, cookies, errors, phones, recordings, rooms, signin, sounds
+from web import accounts, auth, cdrs, conferences, cookies, errors, panel, phones, recordings, rooms, signin, sounds
 from web.access import public
 from web.auth import API_PREFIX, Auth
 from web.openapi import document
@@ -69,6 +69,7 @@ def create_app(config: settings.Config | None = None) -> Flask:
     api.add_url_rule("/openapi.json", "openapi", openapi)
     app.register_blueprint(api)
     app.add_url_rule("/healthz", "healthz", healthz)
+    panel.register(app, config)  # the operator panel's pages, under /
     return app
 
 

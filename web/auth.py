@@ -74,7 +74,7 @@ def guard() -> None:
     caller = _authenticate()
     g.principal = caller
     if caller.session_id is not None and request.method not in SAFE_METHODS:
-        _check_csrf(caller)
+        check_csrf(caller)
     if access is None:
         if request.endpoint is None:
             return  # no such route: routing answers 404 or 405 next
@@ -86,15 +86,24 @@ def guard() -> None:
 def _authenticate() -> Principal:
     if "Authorization" in request.headers:
         return Principal(_by_token(request.headers["Authorization"]))
-    session_id = session.get("sid")
-    if isinstance(session_id, str):
-        record = auth().signin.session(session_id)
-        account = auth().accounts.active(record.account_id, record.stamp) if record else None
-        if record is not None and account is not None:
-            return Principal(account, session_id, record.csrf)
-        session.clear()  # ended, expired or its account changed: the cookie goes too
+    caller = session_principal()
+    if caller is not None:
+        return caller
     raise UnauthorizedError("sign in (POST /api/v1/session) or send Authorization: Bearer <token> "
                             "(python -m web.token prints one)")
+
+
+def session_principal() -> Principal | None:
+    """The account signed in through this request's session cookie (the API's and the panel's)."""
+    session_id = session.get("sid")
+    if not isinstance(session_id, str):
+        return None
+    record = auth().signin.session(session_id)
+    account = auth().accounts.active(record.account_id, record.stamp) if record else None
+    if record is not None and account is not None:
+        return Principal(account, session_id, record.csrf)
+    session.clear()  # ended, expired or its account changed: the cookie goes too
+    return None
 
 
 def _by_token(header: str) -> Account:
@@ -109,7 +118,7 @@ def _by_token(header: str) -> Account:
     return account
 
 
-def _check_csrf(caller: Principal) -> None:
+def check_csrf(caller: Principal) -> None:
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.mimetype == "application/x-www-form-urlencoded":
         # A plain HTML form. Never a multipart one: parsing it here would read a whole upload

@@ -13,7 +13,7 @@ from conference.billing import Disposition, LegKind
 from store.audio import RATES
 from store.cdrs import MAX_LIST
 from store.sounds import MIN_SECONDS
-from web import openapi_access
+from web import openapi_access, openapi_live
 from web.errors import ERROR_IDS
 from web.sounds import MAX_FILENAME_LENGTH, MAX_NAME_LENGTH, MAX_SOUND_BYTES
 
@@ -544,5 +544,6 @@ def document() -> dict[str, Any]:
             "schemas": _schemas(),
             "responses": _RESPONSES,
         },
-        "paths": {**_paths(), **_sound_paths(), **_phone_paths(), **_conference_paths(), **openapi_access.paths()},
+        "paths": {**_paths(), **_sound_paths(), **_phone_paths(), **_conference_paths(), **openapi_access.paths(),
+                  **openapi_live.paths()},
     }

@@ -17,7 +17,7 @@ from store import live
 from store.accounts import Role
 from web.access import ApiBlueprint
 from web.errors import ApiError
-from web.services import services
+from web.services import PARTICIPANT_OPS, ROOM_OPS, services
 from web.sounds import check_greeting
 
 blueprint = ApiBlueprint("rooms", __name__, role=Role.OPERATOR)
@@ -50,11 +50,21 @@ def list_rooms() -> ResponseReturnValue:
     return jsonify([public(room) for room in services().rooms.list()])
 
 
+def create(payload: Any) -> RoomSettings:
+    """A new room from a payload (the API's JSON, the panel's form), by the same rules."""
+    settings = with_known_greeting(validate_create(payload))
+    services().check_number_free(settings.number)
+    return services().rooms.create(settings)
+
+
+def update(number: str, payload: Any) -> RoomSettings:
+    return services().rooms.update(number, lambda current: with_known_greeting(validate_patch(current, payload),
+                                                                               current))
+
+
 @blueprint.post("/rooms")
 def create_room() -> ResponseReturnValue:
-    settings = with_known_greeting(validate_create(json_body()))
-    services().check_number_free(settings.number)
-    room = services().rooms.create(settings)
+    room = create(json_body())
     return jsonify(public(room)), 201, {"Location": url_for(".get_room", number=room.number)}
 
 
@@ -65,15 +75,34 @@ def get_room(number: str) -> ResponseReturnValue:
 
 @blueprint.patch("/rooms/<number>")
 def patch_room(number: str) -> ResponseReturnValue:
-    body = json_body()
-    room = services().rooms.update(number, lambda current: with_known_greeting(validate_patch(current, body), current))
-    return jsonify(public(room))
+    return jsonify(public(update(number, json_body())))
 
 
 @blueprint.delete("/rooms/<number>")
 def delete_room(number: str) -> ResponseReturnValue:
     services().rooms.delete(number)
     return "", 204
+
+
+def participant_command(number: str, participant: str, op: str) -> ResponseReturnValue:
+    """Mute, unmute or drop one participant: sent to the bridge node, which acts within a moment."""
+    services().room_command(number, op, participant)
+    return jsonify({"room": number, "participant": participant, "op": op}), 202
+
+
+def room_command(number: str, op: str) -> ResponseReturnValue:
+    """Lock (no newcomers), unlock or end a live room: sent to the bridge node holding it."""
+    services().room_command(number, op)
+    return jsonify({"room": number, "op": op}), 202
+
+
+# One literal path per action (not a converter), as the OpenAPI document names them.
+for _op in sorted(PARTICIPANT_OPS):
+    blueprint.add_url_rule(f"/rooms/<number>/participants/<participant>/{_op}", f"participant_{_op}",
+                           participant_command, methods=["POST"], defaults={"op": _op})
+for _op in sorted(ROOM_OPS):
+    blueprint.add_url_rule(f"/rooms/<number>/{_op}", f"room_{_op}", room_command, methods=["POST"],
+                           defaults={"op": _op})
 
 
 @blueprint.get("/rooms/<number>/participants")

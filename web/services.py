@@ -22,6 +22,16 @@ from web.errors import ApiError
 log = logging.getLogger("kamconf.web")
 
 EXTENSION = "kamconf"
+PARTICIPANT_OPS = frozenset({"mute", "unmute", "drop"})
+ROOM_OPS = frozenset({"lock", "unlock", "end"})
+
+
+class NotLiveError(ApiError):
+    """No bridge node holds the room now: nobody is in it."""
+
+    def __init__(self, room: str) -> None:
+        super().__init__(404, "not_found", f"room {room} is not live now (nobody is in it)")
+        self.room = room
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,16 @@ class Services:
                 live.command(self.client, node, op=op, code=code, **fields)
         except redis.RedisError as exc:
             log.error("conference %s: the bridge is not told to %s (%s)", code, op, exc)
+
+    def room_command(self, room: str, op: str, participant: str = "") -> None:
+        """An operator's live action on a room (mute, unmute, drop a participant; lock, unlock, end
+        the room), sent to the node holding it: the one path of the API and the panel alike.
+        NotLiveError when no node holds the room now (it is empty, or not a room at all)."""
+        if op not in ROOM_OPS | PARTICIPANT_OPS or (op in PARTICIPANT_OPS) != bool(participant):
+            raise ValueError(f"no live action {op!r} (participant {participant!r})")
+        if not live.room_command(self.client, room, op, participant):
+            raise NotLiveError(room)
+        log.info("room %s: %s %s sent to its node", room, op, participant or "the room")
 
     def speak_name_later(self, number: str) -> None:
         """Have the worker (re)make the extension's spoken name; the change itself is already saved."""

@@ -14,7 +14,7 @@ from flask.typing import ResponseReturnValue
 
 from conference.fields import clean, integer, or_null, require, text
 from store import tokens
-from store.accounts import Role
+from store.accounts import Account, Role
 from web.access import ApiBlueprint, number_of, public
 from web.auth import auth, principal
 from web.rooms import json_body
@@ -44,6 +44,12 @@ def sign_in() -> ResponseReturnValue:
     require(fields, "name", "password")
     source = request.remote_addr or "unknown"
     account = auth().signin.sign_in(fields["name"], fields["password"], source)
+    csrf = start_session(account, source)
+    return jsonify({"account": account.as_dict(), "csrf_token": csrf, "via": "session"}), {"Cache-Control": "no-store"}
+
+
+def start_session(account: Account, source: str) -> str:
+    """Open a session for the account just signed in (the API's and the panel's); its CSRF token."""
     previous = session.get("sid")
     if isinstance(previous, str):
         auth().signin.close_session(previous)  # a new session id at each sign-in (no fixation)
@@ -52,7 +58,15 @@ def sign_in() -> ResponseReturnValue:
     session["sid"] = session_id
     session.permanent = True
     log.info("account %s (%s) signed in from %s", account.name, account.role, source)
-    return jsonify({"account": account.as_dict(), "csrf_token": csrf, "via": "session"}), {"Cache-Control": "no-store"}
+    return csrf
+
+
+def end_session() -> None:
+    caller = principal()
+    if caller.session_id is not None:
+        auth().signin.close_session(caller.session_id)
+        log.info("account %s signed out", caller.account.name)
+    session.clear()
 
 
 @blueprint.get("/session")
@@ -64,11 +78,7 @@ def current_session() -> ResponseReturnValue:
 
 @blueprint.delete("/session")
 def sign_out() -> ResponseReturnValue:
-    caller = principal()
-    if caller.session_id is not None:
-        auth().signin.close_session(caller.session_id)
-        log.info("account %s signed out", caller.account.name)
-    session.clear()
+    end_session()
     return "", 204
 
 

@@ -1,0 +1,123 @@
+"""Live: every room someone is in now, with its participants, kept current by server-sent events
+from the room event stream; and the operator's actions on them (web.services.room_command, the
+API's path too).
+
+The stream answers what is new and then ends (within a second when nothing happens); the page's
+script opens it again from the last event it saw. So a stream never holds a web worker for long:
+the sync workers of `make run` keep serving the page's own requests (see static/live.js).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from store import live
+from store.accounts import Role
+from web.access import requires
+from web.panel import EVENTS_CLIENT, blueprint
+from web.services import PARTICIPANT_OPS, ROOM_OPS, NotLiveError, services
+
+HOLD_MS = 1000  # how long the stream waits for an event before ending
+RETRY_MS = 200
+_STREAM_ID = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
+
+
+def active_rooms(client: redis.Redis) -> list[dict[str, Any]]:
+    """Every room with participants now: numbered rooms, local conferences, # calls, scheduled ones."""
+    prefix = live.PARTICIPANTS.format("")
+    numbers = sorted(str(key)[len(prefix):] for key in client.scan_iter(match=live.PARTICIPANTS.format("*")))
+    names = {room.number: room.name for room in services().rooms.list()}
+    found = []
+    for number in numbers:
+        people = live.participants(client, number)
+        if people:
+            for person in people:
+                person["joined"] = _clock(person.get("joined_at"))
+            found.append({"number": number, "name": names.get(number, ""), "participants": people})
+    return found
+
+
+def _clock(moment: Any) -> str:
+    if not isinstance(moment, (int, float)):
+        return ""
+    return datetime.fromtimestamp(moment, UTC).strftime("%H:%M:%S UTC")
+
+
+def _last_event(client: redis.Redis) -> str:
+    newest = client.xrevrange(live.EVENTS, count=1)
+    return str(newest[0][0]) if newest else "0-0"
+
+
+@blueprint.get("/live")
+@requires(Role.OPERATOR)
+def live_rooms() -> ResponseReturnValue:
+    client = services().client
+    after = _last_event(client)  # read first: an event between the two reads is shown twice, not lost
+    return render_template("live.html", rooms=active_rooms(client), after=after)
+
+
+@blueprint.get("/live/rooms")
+@requires(Role.OPERATOR)
+def live_fragment() -> ResponseReturnValue:
+    """The rooms part of the page, which the script swaps in when someone joins, leaves or is muted."""
+    return render_template("live_rooms.html", rooms=active_rooms(services().client))
+
+
+@blueprint.get("/live/events")
+@requires(Role.OPERATOR)
+def live_events() -> ResponseReturnValue:
+    sent = request.headers.get("Last-Event-ID") or request.args.get("after", "")
+    after = sent if _STREAM_ID.match(sent) else "$"
+    client: redis.Redis = current_app.extensions[EVENTS_CLIENT]
+    found: Any = client.xread({live.EVENTS: after}, count=200, block=HOLD_MS)
+    entries = [(str(entry_id), dict(fields)) for _, batch in found or [] for entry_id, fields in batch]
+    return Response(_stream(entries), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def _stream(entries: list[tuple[str, dict[str, str]]]) -> Iterator[str]:
+    yield f"retry: {RETRY_MS}\n\n"
+    for entry_id, fields in entries:
+        yield f"id: {entry_id}\ndata: {json.dumps(fields)}\n\n"
+    if not entries:
+        yield ": nothing new\n\n"
+
+
+def _act(room: str, op: str, participant: str = "") -> ResponseReturnValue:
+    try:
+        services().room_command(room, op, participant)
+    except NotLiveError:
+        flash(_("Room %(room)s is not live now.", room=room), "error")
+    else:
+        flash(_("Sent: %(action)s.", action=action_name(op)))
+    return redirect(url_for("panel.live_rooms"))
+
+
+def action_name(op: str) -> str:
+    return {"mute": _("mute"), "unmute": _("unmute"), "drop": _("drop"), "lock": _("lock"),
+            "unlock": _("unlock"), "end": _("end the conference")}[op]
+
+
+@blueprint.post("/live/<room>/participants/<participant>/<op>")
+@requires(Role.OPERATOR)
+def participant_action(room: str, participant: str, op: str) -> ResponseReturnValue:
+    if op not in PARTICIPANT_OPS:
+        abort(404)
+    return _act(room, op, participant)
+
+
+@blueprint.post("/live/<room>/<op>")
+@requires(Role.OPERATOR)
+def room_action(room: str, op: str) -> ResponseReturnValue:
+    if op not in ROOM_OPS:
+        abort(404)
+    return _act(room, op)
