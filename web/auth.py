@@ -118,8 +118,9 @@ def _by_token(header: str) -> Account:
     return account
 
 
-def check_csrf(caller: Principal) -> None:
-    sent = request.headers.get(CSRF_HEADER)
+def check_csrf(caller: Principal, sent: str | None = None) -> None:
+    """`sent`: the token as the caller read it; None: from the header or a url-encoded form."""
+    sent = sent if sent is not None else request.headers.get(CSRF_HEADER)
     if sent is None and request.mimetype == "application/x-www-form-urlencoded":
         # A plain HTML form. Never a multipart one: parsing it here would read a whole upload
         # before its view set the larger size limit (web.sounds); uploads send the header.

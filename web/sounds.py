@@ -72,9 +72,9 @@ def _uploaded_file() -> FileStorage:
     return file
 
 
-def _name(default: str) -> str:
+def _name(default: str, blank: bool = True) -> str:
     name = request.form.get("name")
-    if name is None:
+    if name is None or (not blank and not name.strip()):
         return _display_text(default, MAX_NAME_LENGTH)
     if len(name) > MAX_NAME_LENGTH or _display_text(name, MAX_NAME_LENGTH) != name:
         raise ApiError(400, "invalid_field", f"up to {MAX_NAME_LENGTH} characters, no control characters "
@@ -98,15 +98,20 @@ def _checked_upload(file: FileStorage) -> tuple[str, int]:
     return kind, size
 
 
-@blueprint.post("/sounds")
-def upload_sound() -> ResponseReturnValue:
+def add_uploaded(blank_name: bool = True) -> SoundInfo:
+    """The sound in this request's multipart body, checked by content and added to the library (the
+    API's upload and the panel's). `blank_name` False: an empty name field means the file's name."""
     file = _uploaded_file()
     kind, size = _checked_upload(file)
     original = _display_text(file.filename or "", MAX_FILENAME_LENGTH)
-    name = _name(original)
+    name = _name(original, blank_name)
     sounds = library()
-    upload = Upload(sounds.stage(file.stream), kind, size, name, original)
-    sound = sounds.add(upload)
+    return sounds.add(Upload(sounds.stage(file.stream), kind, size, name, original))
+
+
+@blueprint.post("/sounds")
+def upload_sound() -> ResponseReturnValue:
+    sound = add_uploaded()
     return jsonify(public(sound)), 201, {"Location": url_for(".get_sound", sound_id=sound.id)}
 
 

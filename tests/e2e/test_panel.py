@@ -213,6 +213,31 @@ def test_live_page_follows_a_call_and_mutes_by_audio(
     panel.shot("live")
 
 
+def test_a_greeting_uploaded_through_the_page_is_picked_for_a_room(panel: Panel, audio_dir: Path) -> None:
+    panel.sign_in(OPERATOR, OPERATOR_PASSWORD)
+    panel.wait("#new-room")
+    panel.open("/sounds")
+    panel.type("#name", "Panel greeting")
+    panel.find("#file").send_keys(str(write_tone(audio_dir / "greeting.wav", 880.0, 2.0)))
+    panel.find("#upload").click()
+    row = panel.wait("tr[data-sound]")
+    assert "Panel greeting" in row.text and "greeting.wav" in row.text
+    panel.shot("sounds")
+    sound_id = row.get_attribute("data-sound")
+    panel.open("/rooms/new")
+    panel.type("#number", "6300")
+    Select(panel.find("#greeting_sound_id")).select_by_value(str(sound_id))
+    assert panel.find("#play-greeting").is_enabled()
+    panel.find("#save-room").click()
+    panel.wait("tr[data-room='6300']")
+    assert panel.stack.request("GET", "/rooms/6300")[1]["greeting_sound_id"] == int(str(sound_id))
+    panel.open("/sounds")
+    panel.find(f"tr[data-sound='{sound_id}'] button[data-op='delete']").click()
+    panel.driver.switch_to.alert.accept()
+    assert "greeting of room(s) 6300" in panel.wait(".flash.error").text  # refused while in use
+    panel.shot("sounds-in-use")
+
+
 def test_russian_labels_after_switching_the_language(panel: Panel) -> None:
     panel.sign_in(OPERATOR, OPERATOR_PASSWORD)
     panel.wait("#new-room")

@@ -9,7 +9,8 @@ Content-Security-Policy, so the JavaScript lives in static files, never inline.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -24,6 +25,7 @@ import settings
 from store import live as live_state  # not `live`: web.panel.live is the Live page's module
 from store.accounts import Role
 from store.projected import NotFoundError
+from store.sounds import SoundNotFoundError
 from web.access import access_of
 from web.auth import SAFE_METHODS, Principal, check_csrf, session_principal
 from web.errors import ApiError
@@ -33,6 +35,8 @@ log = logging.getLogger("kamconf.web")
 blueprint = Blueprint("panel", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/static")
 EVENTS_CLIENT = "kamconf.panel.events"
+_UPLOAD = "kamconf_panel_upload"
+F = TypeVar("F", bound=Callable[..., Any])
 # Pages and their scripts come from this server only; no frames of them elsewhere.
 CSP = ("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "
        "base-uri 'none'; object-src 'none'")
@@ -40,13 +44,22 @@ CSP = ("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-a
 
 def register(app: Flask, config: settings.Config) -> None:
     from web.panel import live as live_pages  # noqa: F401  # the modules add their views to the blueprint
-    from web.panel import rooms, signin  # noqa: F401
+    from web.panel import rooms, signin, sounds  # noqa: F401
 
     Babel(app, locale_selector=language.select, default_translation_directories="panel/translations")
     # The event stream waits on Redis for up to a second: its own client, with a longer timeout.
     app.extensions[EVENTS_CLIENT] = live_state.connect(config.redis_url, timeout=5.0)
     app.register_blueprint(blueprint)
     app.after_request(_security_headers)
+
+
+def takes_upload(limit: int) -> Callable[[F], F]:
+    """This page takes a multipart body of up to `limit` bytes, whose csrf_token field the guard
+    reads (only after knowing who is signed in: nobody else makes the server read an upload)."""
+    def declare(view: F) -> F:
+        setattr(view, _UPLOAD, limit)
+        return view
+    return declare
 
 
 def caller() -> Principal | None:
@@ -70,8 +83,11 @@ def guard() -> ResponseReturnValue | None:
     if who is None:
         return redirect(url_for("panel.login", next=request.path))
     g.principal = who  # what web.auth.principal() answers, as for the API's views
+    limit = getattr(current_app.view_functions.get(request.endpoint or ""), _UPLOAD, None)
+    if limit is not None:
+        request.max_content_length = limit  # before the body is read, for the CSRF token in it
     if request.method not in SAFE_METHODS:
-        check_csrf(who)
+        check_csrf(who, request.form.get("csrf_token", "") if limit is not None else None)
     if not access.allows(who.account, request.view_args or {}):
         return page_error(403, _("Your account (%(role)s) may not open this page.", role=role_name(who.account.role)))
     return None
@@ -116,7 +132,8 @@ def _api_error(err: ApiError) -> ResponseReturnValue:
 
 
 @blueprint.errorhandler(NotFoundError)
-def _not_found(_err: NotFoundError) -> ResponseReturnValue:
+@blueprint.errorhandler(SoundNotFoundError)
+def _not_found(_err: Exception) -> ResponseReturnValue:
     return page_error(404, _("There is no such page."))
 
 

@@ -35,9 +35,37 @@ function greetingPlayer() {
   update();
 }
 
+// The sound upload: a file dropped on the zone goes into the file field; one too large is refused
+// here already, next to the field (the server refuses it too).
+function dropzone() {
+  var zone = document.getElementById("dropzone");
+  if (!zone) { return; }
+  var input = document.getElementById("file");
+  var error = document.getElementById("file-error");
+  function check() {
+    var file = input.files[0];
+    var tooLarge = file && file.size > Number(zone.dataset.maxBytes);
+    error.hidden = !tooLarge;
+    if (tooLarge) { error.textContent = zone.dataset.tooLarge; }
+    return !tooLarge;
+  }
+  ["dragenter", "dragover"].forEach(function (name) {
+    zone.addEventListener(name, function (event) { event.preventDefault(); zone.classList.add("over"); });
+  });
+  zone.addEventListener("dragleave", function () { zone.classList.remove("over"); });
+  zone.addEventListener("drop", function (event) {
+    event.preventDefault();
+    zone.classList.remove("over");
+    if (event.dataTransfer.files.length) { input.files = event.dataTransfer.files; check(); }
+  });
+  input.addEventListener("change", check);
+  input.form.addEventListener("submit", function (event) { if (!check()) { event.preventDefault(); } });
+}
+
 document.addEventListener("DOMContentLoaded", function () {
   confirmForms(document);
   languageSwitch();
   greetingPlayer();
+  dropzone();
 });
 window.kamconfConfirmForms = confirmForms;
