@@ -3,11 +3,14 @@ rules in conference.extensions, storage in store.directory. Rooms and extensions
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
 
 from conference.extensions import (
     ExtensionSettings,
+    TrunkSettings,
     patch_extension,
     patch_trunk,
     public_extension,
@@ -28,12 +31,42 @@ def list_extensions() -> ResponseReturnValue:
     return jsonify([public_extension(e) for e in services().extensions.list()])
 
 
-@blueprint.post("/extensions")
-def create_extension() -> ResponseReturnValue:
-    extension = validate_extension(json_body(), services().realm)
+def add_extension(payload: Any) -> ExtensionSettings:
+    """A new extension from a payload (the API's JSON, the panel's form), by the same rules."""
+    extension = validate_extension(payload, services().realm)
     services().check_number_free(extension.number)
     services().extensions.create(extension)
     services().speak_name_later(extension.number)
+    return extension
+
+
+def change_extension(number: str, payload: Any) -> ExtensionSettings:
+    realm = services().realm
+
+    def change(current: ExtensionSettings) -> ExtensionSettings:
+        return patch_extension(current, payload, realm)
+
+    changed = services().extensions.update(number, change)
+    services().speak_name_later(number)
+    return changed
+
+
+def remove_extension(number: str) -> None:
+    services().extensions.delete(number)
+    services().speak_name_later(number)  # which removes the spoken name
+
+
+def add_trunk(payload: Any) -> TrunkSettings:
+    return services().trunks.create(validate_trunk(payload))
+
+
+def change_trunk(name: str, payload: Any) -> TrunkSettings:
+    return services().trunks.update(name, lambda current: patch_trunk(current, payload))
+
+
+@blueprint.post("/extensions")
+def create_extension() -> ResponseReturnValue:
+    extension = add_extension(json_body())
     return jsonify(public_extension(extension)), 201, {"Location": url_for(".get_extension", number=extension.number)}
 
 
@@ -45,20 +78,12 @@ def get_extension(number: str) -> ResponseReturnValue:
 
 @blueprint.patch("/extensions/<number>")
 def patch_extension_view(number: str) -> ResponseReturnValue:
-    body, realm = json_body(), services().realm
-
-    def change(current: ExtensionSettings) -> ExtensionSettings:
-        return patch_extension(current, body, realm)
-
-    changed = services().extensions.update(number, change)
-    services().speak_name_later(number)
-    return jsonify(public_extension(changed))
+    return jsonify(public_extension(change_extension(number, json_body())))
 
 
 @blueprint.delete("/extensions/<number>")
 def delete_extension(number: str) -> ResponseReturnValue:
-    services().extensions.delete(number)
-    services().speak_name_later(number)  # which removes the spoken name
+    remove_extension(number)
     return "", 204
 
 
@@ -69,7 +94,7 @@ def list_trunks() -> ResponseReturnValue:
 
 @trunks.post("/trunks")
 def create_trunk() -> ResponseReturnValue:
-    trunk = services().trunks.create(validate_trunk(json_body()))
+    trunk = add_trunk(json_body())
     return jsonify(trunk.as_dict()), 201, {"Location": url_for(".get_trunk", name=trunk.name)}
 
 
@@ -80,8 +105,7 @@ def get_trunk(name: str) -> ResponseReturnValue:
 
 @trunks.patch("/trunks/<name>")
 def patch_trunk_view(name: str) -> ResponseReturnValue:
-    body = json_body()
-    return jsonify(services().trunks.update(name, lambda current: patch_trunk(current, body)).as_dict())
+    return jsonify(change_trunk(name, json_body()).as_dict())
 
 
 @trunks.delete("/trunks/<name>")

@@ -11,8 +11,10 @@ from pathlib import Path
 from flask.testing import FlaskClient
 
 from store.accounts import Account
-from tests.integration.test_panel import csrf_of, html, operator
+from tests.integration.conftest import ADMIN_PASSWORD
+from tests.integration.test_panel import csrf_of, html, operator, sign_in
 from tests.support.audio import write_tone
+from web.services import services
 
 
 def upload(api: FlaskClient, token: str | None, content: bytes, filename: str, name: str = "") -> str:
@@ -78,3 +80,61 @@ def test_the_sound_page_speaks_russian(api: FlaskClient, people: dict[str, Accou
     api.post("/language", data={"csrf_token": token, "language": "ru"})
     not_audio = upload(api, csrf_of(api.get("/sounds")), b"plain text", "x.wav")
     assert sound_error(not_audio, "file") == "Файл не является звуком WAV или MP3."
+
+
+def field_error(page: str, field: str) -> str:
+    return sound_error(page, field)
+
+
+def test_extensions_are_made_and_changed_through_forms(api: FlaskClient, people: dict[str, Account]) -> None:
+    token = operator(api, people)
+    short = api.post("/extensions/new", data={"csrf_token": token, "number": "2101", "password": "short",
+                                              "display_name": "Ann", "external_calls": "on", "language": "en"})
+    assert short.status_code == 400
+    assert field_error(html(short), "password").startswith("What the phone registers with: 8 to 64")
+    assert 'value="Ann"' in html(short) and 'value="short"' not in html(short)
+    made = api.post("/extensions/new", data={"csrf_token": token, "number": "2101", "password": "long-secret-1",
+                                             "display_name": "Ann", "consult_merge": "on", "language": "ru"})
+    assert made.status_code == 302, html(made)
+    with api.application.app_context():
+        first = services().extensions.get("2101")
+    assert (first.display_name, first.consult_merge, first.external_calls, first.language) == ("Ann", True, False,
+                                                                                              "ru")
+    taken = api.post("/extensions/new", data={"csrf_token": token, "number": "2101", "password": "long-secret-1",
+                                              "language": "en"})
+    assert field_error(html(taken), "number") == "This is taken already."
+    kept = api.post("/extensions/2101/edit", data={"csrf_token": token, "display_name": "Anna",
+                                                   "forward_to": "2001", "language": "en"})
+    assert kept.status_code == 302, html(kept)
+    with api.application.app_context():
+        changed = services().extensions.get("2101")
+    assert (changed.display_name, changed.ha1, changed.forward_to) == ("Anna", first.ha1, "2001")  # password kept
+    assert 'data-extension="2101"' in html(api.get("/extensions"))
+    assert api.post("/extensions/2101/delete", data={"csrf_token": token}).status_code == 302
+    assert api.get("/extensions/2101/edit").status_code == 404
+
+
+def test_trunks_are_for_admins_and_take_lines_and_pairs(api: FlaskClient, people: dict[str, Account]) -> None:
+    operator(api, people)
+    assert api.get("/trunks").status_code == 403
+    admin = api.application.test_client()
+    assert sign_in(admin, "boss", ADMIN_PASSWORD).status_code == 302
+    token = csrf_of(admin.get("/trunks"))
+    bad = admin.post("/trunks/new", data={"csrf_token": token, "name": "carrier", "gateway": "192.0.2.5",
+                                          "sources": "192.0.2.5\nnot-an-address"})
+    assert field_error(html(bad), "sources").startswith("The IPv4 addresses")
+    made = admin.post("/trunks/new", data={"csrf_token": token, "name": "carrier", "gateway": "192.0.2.5:5060",
+                                           "sources": "192.0.2.5\n192.0.2.6\n", "prefixes": "8\n+7",
+                                           "inbound": "+74950000000 = 2001\n"})
+    assert made.status_code == 302, html(made)
+    with api.application.app_context():
+        trunk = services().trunks.get("carrier")
+    assert trunk.as_dict() == {"name": "carrier", "gateway": "192.0.2.5:5060", "sources": ["192.0.2.5", "192.0.2.6"],
+                               "prefixes": ["8", "+7"], "inbound": {"+74950000000": "2001"}}
+    form = html(admin.get("/trunks/carrier/edit"))
+    assert "+74950000000 = 2001" in form and "192.0.2.5\n192.0.2.6" in form
+    pairs = admin.post("/trunks/carrier/edit", data={"csrf_token": token, "gateway": "192.0.2.5",
+                                                     "sources": "192.0.2.5", "inbound": "no equals sign"})
+    assert field_error(html(pairs), "inbound").startswith("One per line")
+    assert admin.post("/trunks/carrier/delete", data={"csrf_token": token}).status_code == 302
+    assert 'id="no-trunks"' in html(admin.get("/trunks"))
