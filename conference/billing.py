@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from conference.quality import Summary
+
 
 class LegKind(StrEnum):
     ORIGINAL = "original"  # the call a "#" conference was built on
@@ -50,12 +52,14 @@ def disposition(status: int, answered: bool, cancelled: bool) -> Disposition:
 
 
 def record(leg: Leg, record_id: str, node: str, status: int, started: float, answered: float | None,
-           ended: float, cancelled: bool) -> dict[str, object]:
-    """The CDR of a finished leg, as the spool file and the API hold it (times are Unix seconds)."""
+           ended: float, cancelled: bool, quality: Summary | None = None) -> dict[str, object]:
+    """The CDR of a finished leg, as the spool file and the API hold it (times are Unix seconds), with
+    its call quality (conference.quality; None figures: the leg never had media to judge)."""
     return {
         "id": record_id, "call": leg.call, "kind": str(leg.kind), "caller": leg.caller, "callee": leg.callee,
         "billed_to": leg.billed_to, "node": node, "status": status,
         "disposition": str(disposition(status, answered is not None, cancelled)),
         "started_at": started, "answered_at": answered, "ended_at": ended,
         "billable_seconds": 0 if answered is None else max(0, round(ended - answered)),
+        **(quality or Summary()).to_record(),
     }
