@@ -1,25 +1,75 @@
-"""Prometheus metrics of one bridge node (scraped per prometheus/prometheus.yml)."""
+"""Prometheus metrics of one bridge node (scraped per prometheus/prometheus.yml).
+
+Only the node's loop writes them; prometheus_client serves them from its own thread and only
+reads. Labels are bounded: the node, a call outcome, a room kind (conference.address.Kind), never
+a caller. Call quality is in base units (seconds, ratios); the participants API shows ms and %.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+from collections.abc import Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, start_http_server
+
+from conference.address import Kind
+from conference.quality import Figures
+
+LOOP_LAG_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
+JITTER_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2)
+RTT_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
+LOSS_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5)
+MOS_BUCKETS = (1.0, 2.0, 2.5, 3.0, 3.5, 3.8, 4.0, 4.2, 4.4, 4.5)
+POOR_MOS = 3.5  # a leg below this is one people complain about (the alert's threshold too)
 
 
 class NodeMetrics:
     def __init__(self, node_id: str) -> None:
-        self.registry = CollectorRegistry()
-        labels = {"node": node_id}
-        self.rooms = Gauge("kamconf_bridge_rooms", "Rooms with participants on this node",
-                           labelnames=["node"], registry=self.registry).labels(**labels)
-        self.participants = Gauge("kamconf_bridge_participants", "Participants mixed on this node",
-                                  labelnames=["node"], registry=self.registry).labels(**labels)
-        self.capacity = Gauge("kamconf_bridge_capacity", "Participants this node accepts",
-                              labelnames=["node"], registry=self.registry).labels(**labels)
-        self.calls = Counter("kamconf_bridge_calls", "Incoming calls by outcome",
-                             labelnames=["node", "outcome"], registry=self.registry)
-        self.dropped = Counter("kamconf_bridge_dropped_legs", "Legs hung up for lack of incoming RTP",
-                               labelnames=["node"], registry=self.registry).labels(**labels)
+        self.registry = registry = CollectorRegistry()
+        ProcessCollector(registry=registry)  # the node's CPU and memory (read at scrape time, from /proc)
         self.node_id = node_id
+        node = {"node": node_id}
+
+        def gauge(name: str, doc: str) -> Gauge:
+            return Gauge(name, doc, labelnames=["node"], registry=registry).labels(**node)
+
+        def histogram(name: str, doc: str, buckets: tuple[float, ...]) -> Histogram:
+            return Histogram(name, doc, labelnames=["node"], buckets=buckets, registry=registry).labels(**node)
+
+        self.rooms = gauge("kamconf_bridge_rooms", "Rooms with participants on this node")
+        self.participants = gauge("kamconf_bridge_participants", "Participants mixed on this node")
+        self.capacity = gauge("kamconf_bridge_capacity", "Participants this node accepts")
+        self.calls = Counter("kamconf_bridge_calls", "Incoming calls by outcome",
+                             labelnames=["node", "outcome"], registry=registry)
+        self.dropped = Counter("kamconf_bridge_dropped_legs", "Legs hung up for lack of incoming RTP",
+                               labelnames=["node"], registry=registry).labels(**node)
+        self.kind_rooms = Gauge("kamconf_bridge_rooms_by_kind", "Rooms open on this node, by kind of room",
+                                labelnames=["node", "kind"], registry=registry)
+        self.kind_participants = Gauge("kamconf_bridge_participants_by_kind",
+                                       "Participants on this node, by kind of room",
+                                       labelnames=["node", "kind"], registry=registry)
+        self.ports_used = gauge("kamconf_bridge_mixer_ports_used", "Ports of the conference mixer in use")
+        self.ports_max = gauge("kamconf_bridge_mixer_ports_max", "Ports the conference mixer has")
+        self.recordings = gauge("kamconf_bridge_recordings_active", "Room sessions being recorded")
+        self.prompts = Counter("kamconf_bridge_prompts_played", "Prompts (and notices) started",
+                               labelnames=["node"], registry=registry).labels(**node)
+        self.loop_lag = histogram("kamconf_bridge_loop_lag_seconds",
+                                  "How much longer than its poll each turn of the pjsua2 loop took", LOOP_LAG_BUCKETS)
+        self.jitter = histogram("kamconf_bridge_leg_jitter_seconds",
+                                "Interarrival jitter of legs' incoming RTP, per sampling interval", JITTER_BUCKETS)
+        self.loss = histogram("kamconf_bridge_leg_loss_ratio",
+                              "Share of legs' incoming RTP packets lost, per sampling interval", LOSS_BUCKETS)
+        self.rtt = histogram("kamconf_bridge_leg_rtt_seconds", "Round-trip time of legs from RTCP reports",
+                             RTT_BUCKETS)
+        self.mos = histogram("kamconf_bridge_leg_mos", "Estimated MOS of legs (E-model), per sampling interval",
+                             MOS_BUCKETS)
+        self.worst_mos = gauge("kamconf_bridge_leg_mos_worst",
+                               "Lowest estimated MOS of a leg in the last sampling round (4.5: no leg)")
+        self.poor_legs = gauge("kamconf_bridge_legs_poor_quality", "Legs whose estimated MOS was below 3.5 "
+                               "in the last sampling round")
+        self.samples = Counter("kamconf_bridge_leg_quality_samples", "Legs' stream statistics read",
+                               labelnames=["node"], registry=registry).labels(**node)
+        self.worst_mos.set(4.5)
+        self._prompts_seen = 0
 
     def serve(self, address: str, port: int) -> None:
         # prometheus_client serves from its own thread; it only reads these values.
@@ -27,3 +77,30 @@ class NodeMetrics:
 
     def call(self, outcome: str) -> None:
         self.calls.labels(node=self.node_id, outcome=outcome).inc()
+
+    def by_kind(self, rooms: Mapping[Kind, int], participants: Mapping[Kind, int]) -> None:
+        """Every kind is set, so a kind whose last room closed reads 0 rather than its old count."""
+        for kind in Kind:
+            self.kind_rooms.labels(node=self.node_id, kind=str(kind)).set(rooms.get(kind, 0))
+            self.kind_participants.labels(node=self.node_id, kind=str(kind)).set(participants.get(kind, 0))
+
+    def mixer(self, used: int, most: int, prompts_started: int, recordings: int) -> None:
+        self.ports_used.set(used)
+        self.ports_max.set(most)
+        self.recordings.set(recordings)
+        self.prompts.inc(max(0, prompts_started - self._prompts_seen))
+        self._prompts_seen = prompts_started
+
+    def leg(self, seen: Figures) -> None:
+        """One leg's figures over the last sampling interval."""
+        self.samples.inc()
+        self.jitter.observe(seen.jitter_ms / 1000)
+        self.loss.observe(seen.loss_percent / 100)
+        if seen.rtt_ms is not None:
+            self.rtt.observe(seen.rtt_ms / 1000)
+        self.mos.observe(seen.mos)
+
+    def round(self, scores: list[float]) -> None:
+        """A sampling round is over: the worst leg and how many are poor."""
+        self.worst_mos.set(min(scores, default=4.5))
+        self.poor_legs.set(sum(1 for score in scores if score < POOR_MOS))

@@ -27,6 +27,7 @@ from bridge.meetings import Meetings
 from bridge.metrics import NodeMetrics
 from bridge.mixer import BridgeMixer
 from bridge.players import PromptEnded
+from bridge.quality import QUALITY_INTERVAL, CallQuality, LoopClock, count_by_kind
 from bridge.recorder import recover
 from bridge.redis_state import RedisState
 from bridge.rooms import Rooms
@@ -36,6 +37,7 @@ from conference.address import Kind, RoomAddress
 from conference.liveness import RxWatch, observe
 from conference.numberplan import Refuse
 from conference.placement import NodeStatus
+from conference.quality import Summary
 from conference.rooms import RoomSettings
 from conference.talking import Talk, observe_level
 from settings import BridgeConfig, ConferencesConfig
@@ -71,6 +73,7 @@ class BridgeNode:
         self.watches: dict[int, RxWatch] = {}
         self.talks: dict[int, Talk] = {}
         self.farewells: list[tuple[float, Leg]] = []  # (when, call) to hang up
+        self.quality, self.clock = CallQuality(metrics), LoopClock(metrics, POLL_MS)
         self.stopping = False
         self.meetings = Meetings(self, self.live, self.rooms, conferences or ConferencesConfig())
 
@@ -78,11 +81,12 @@ class BridgeNode:
 
     def run(self) -> None:
         self.heartbeat()
-        next_beat = next_watch = next_level = time.monotonic()
+        next_beat = next_watch = next_level = next_quality = time.monotonic()
         while not self.stopping:
             self.endpoint.libHandleEvents(POLL_MS)
             self.drain()
             now = time.monotonic()
+            self.clock.turn(now)
             if now >= next_beat:
                 self.step("heartbeat", self.heartbeat)
                 next_beat = now + self.config.heartbeat_interval
@@ -94,6 +98,9 @@ class BridgeNode:
                 self.tick_rooms(now)
                 self.step("scheduled conferences", self.meetings.poll, now)
                 next_level = now + LEVEL_INTERVAL
+            if now >= next_quality:
+                self.step("call quality", self.sample_quality)
+                next_quality = now + QUALITY_INTERVAL
             if self.farewells and self.farewells[0][0] <= now:
                 self.step("farewell", self.hangup, self.farewells.pop(0)[1])
             self.step("prompt ends", self.end_prompts, now)
@@ -268,7 +275,7 @@ class BridgeNode:
         del self.calls[call_id]
         self.watches.pop(call_id, None)
         self.talks.pop(call_id, None)
-        self.bill(call, event.status)
+        self.bill(call, event.status, self.quality.forget(call_id))
         room = self.rooms.get(call.room)
         if room is None:
             return
@@ -308,6 +315,14 @@ class BridgeNode:
                 self.metrics.dropped.inc()
                 self.hangup(call, 408)
 
+    def sample_quality(self) -> None:
+        """Each leg with media: its call quality into the metrics and, if it changed, onto its participant."""
+        legs = {leg.key: (room, member) for room in self.rooms for member, leg in room.calls.items()
+                if leg.key in self.watches and self.own(leg) is not None}
+        for key, seen in self.quality.sample((key, self.calls[key]) for key in legs).items():
+            room, member = legs[key]
+            room.quality(member, seen.to_dict())
+
     def end_prompts(self, now: float) -> None:
         # A method of its own so no local of the loop keeps a player alive past libDestroy.
         for prompt in self.mixer.ended_prompts(now):
@@ -318,12 +333,12 @@ class BridgeNode:
         own = self.calls.get(call.key)
         return own if own is call else None
 
-    def bill(self, call: sip.RoomCall, status: int) -> None:
+    def bill(self, call: sip.RoomCall, status: int, heard: Summary | None = None) -> None:
         """A dialled leg ended: its call detail record, spooled to a file first so none is lost."""
         if call.leg is None:
             return
         cdr = billing.record(call.leg, uuid.uuid4().hex, self.config.id, status, call.started_at, call.answered_at,
-                             time.time(), call.cancelled)
+                             time.time(), call.cancelled, heard)
         self.live.file_cdr(cdr)
 
     def hangup(self, call: Leg, status: int = 200) -> None:
@@ -354,6 +369,9 @@ class BridgeNode:
         self.metrics.rooms.set(len(self.rooms))
         self.metrics.participants.set(sum(len(room.calls) for room in self.rooms))
         self.metrics.capacity.set(self.config.capacity)
+        self.metrics.by_kind(*count_by_kind((room.address.kind, len(room.calls)) for room in self.rooms))
+        self.metrics.mixer(self.endpoint.mediaActivePorts(), self.endpoint.mediaMaxPorts(), self.mixer.prompt_count,
+                           sum(1 for room in self.rooms if room.recording is not None))
         self.live.heartbeat(self.status(), self.config.heartbeat_ttl)
 
     # Shutdown ------------------------------------------------------------------

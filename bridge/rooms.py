@@ -67,6 +67,7 @@ class LiveRoom:
         self.overlays: list[Playback] = []  # notices over the mix, until they end
         self.recording: Recording | None = None
         self.attended = False  # somebody has been in (a scheduled conference that empties is over)
+        self.figures: dict[str, dict[str, float | None]] = {}  # call quality, by member (conference.quality)
 
     @property
     def empty(self) -> bool:
@@ -120,6 +121,7 @@ class LiveRoom:
             return
         self.prompts.pop(member, None)
         self.keypads.pop(member, None)
+        self.figures.pop(member, None)
         # The mixer dropped the gone port already; only forget its links.
         self.links = frozenset(link for link in self.links if member not in link)
         self.feed(rules.Left(member, status), left_status=status)
@@ -317,8 +319,15 @@ class LiveRoom:
         state = "muted" if member.muted else str(member.stage)
         participant = {"id": member.id, "caller": member.caller, "extension": member.extension,
                        "role": str(member.role), "state": state, "joined_at": call.joined_at,
-                       "node": self.live.node_id}
+                       "node": self.live.node_id, **self.figures.get(member.id, {})}
         self.live.put_participant(self.number, member.id, participant)
+
+    def quality(self, member_id: str, figures: dict[str, float | None]) -> None:
+        """A member's latest call quality (loss_percent, jitter_ms, rtt_ms, mos), shown with them once joined."""
+        self.figures[member_id] = figures
+        member = self.state.member(member_id)
+        if member is not None and member.stage in JOINED and member_id in self.calls:
+            self.publish(member, joined=False)
 
     def attend(self, member: rules.Member, joined: bool, when: float) -> None:
         """Attendance (history) of scheduled conferences, filed by the worker."""

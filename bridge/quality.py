@@ -1,0 +1,112 @@
+"""Call quality on a bridge node: every few seconds, each leg with media has its stream statistics
+read (pjsua2's `getStreamStat`, what pjmedia measured of the incoming RTP and learnt from RTCP
+reports), judged by conference.quality, counted in the node's metrics, shown on its participant
+and kept for its call record. Runs on the node's loop only (it calls pjsua2).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import pjsua2 as pj
+
+from bridge.metrics import NodeMetrics
+from conference import quality
+from conference.address import Kind
+from conference.quality import Figures, Sample, Summary
+
+log = logging.getLogger("kamconf.bridge")
+
+QUALITY_INTERVAL = 5.0  # seconds between two readings of a leg: enough packets to judge a loss rate
+
+
+def read_sample(call: pj.Call) -> Sample | None:
+    """The leg's incoming stream since it began; None while it has no stream."""
+    try:
+        rtcp = call.getStreamStat(0).rtcp
+    except pj.Error:
+        return None
+    rx = rtcp.rxStat
+    rtt = rtcp.rttUsec
+    # pjmedia counts jitter and round trip in microseconds; a round trip needs an RTCP report first.
+    return Sample(received=int(rx.pkt), lost=int(rx.loss), jitter_ms=rx.jitterUsec.last / 1000,
+                  rtt_ms=rtt.last / 1000 if rtt.n > 0 else None)
+
+
+@dataclass
+class LegRecord:
+    """What the node remembers of one leg between readings."""
+
+    last: Sample | None = None
+    summary: Summary = field(default_factory=Summary)
+    shown: Figures | None = None  # as its participant entry shows it
+
+
+class CallQuality:
+    """Legs' readings for one node: their intervals feed the metrics; the figures since each leg
+    began are what its participant entry shows; a summary of the intervals goes into its record."""
+
+    def __init__(self, metrics: NodeMetrics, read: Callable[[pj.Call], Sample | None] = read_sample) -> None:
+        self.metrics = metrics
+        self.read = read
+        self.legs: dict[int, LegRecord] = {}
+        self.cost = 0.0  # seconds the loop spent reading, for the benchmark
+
+    def sample(self, legs: Iterable[tuple[int, pj.Call]]) -> dict[int, Figures]:
+        """Read every leg once; the figures of the legs whose participant should be shown anew."""
+        started = time.perf_counter()
+        scores: list[float] = []
+        changed: dict[int, Figures] = {}
+        for key, call in legs:
+            sample = self.read(call)
+            if sample is None:
+                continue
+            record = self.legs.setdefault(key, LegRecord())
+            recent = quality.interval(record.last, sample)
+            record.last = sample
+            if recent.received + recent.lost == 0:
+                continue  # nothing came in (held by the far end, or just set up): nothing to judge
+            figures = quality.figures(recent)
+            self.metrics.leg(figures)
+            record.summary = record.summary.add(figures)
+            scores.append(figures.mos)
+            overall = quality.figures(sample)
+            if overall.differs(record.shown):
+                record.shown = changed[key] = overall
+        self.metrics.round(scores)
+        self.cost += time.perf_counter() - started
+        return changed
+
+    def forget(self, key: int) -> Summary:
+        """The leg ended: its summary, for its call record."""
+        record = self.legs.pop(key, None)
+        return Summary() if record is None else record.summary
+
+
+def count_by_kind(rooms: Iterable[tuple[Kind, int]]) -> tuple[Counter[Kind], Counter[Kind]]:
+    """(rooms, participants) per kind of room, from each room's (kind, participants)."""
+    room_count: Counter[Kind] = Counter()
+    people: Counter[Kind] = Counter()
+    for kind, present in rooms:
+        room_count[kind] += 1
+        people[kind] += present
+    return room_count, people
+
+
+class LoopClock:
+    """How late each turn of the node's loop comes: a turn should take at most its poll (pjsua2
+    returns early when it handled something); anything above is work that delayed the next poll."""
+
+    def __init__(self, metrics: NodeMetrics, poll_ms: int) -> None:
+        self.metrics = metrics
+        self.poll = poll_ms / 1000
+        self.last: float | None = None
+
+    def turn(self, now: float) -> None:
+        if self.last is not None:
+            self.metrics.loop_lag.observe(max(0.0, now - self.last - self.poll))
+        self.last = now
