@@ -20,6 +20,7 @@ from store.sql import Cdr, from_epoch, iso, reading
 
 _ID = re.compile(r"^[0-9a-f]{32}$")  # made by the bridge (uuid4 hex); nothing else becomes a path
 MAX_LIST = 1000
+QUALITY = ("mos_avg", "mos_min", "loss_percent_avg", "loss_percent_max", "jitter_ms_avg", "jitter_ms_max")
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ class CdrRepository:
                   status=int(data["status"]), disposition=str(data["disposition"]),
                   started_at=from_epoch(data["started_at"]),
                   answered_at=None if data["answered_at"] is None else from_epoch(data["answered_at"]),
-                  ended_at=from_epoch(data["ended_at"]), billable_seconds=int(data["billable_seconds"]))
+                  ended_at=from_epoch(data["ended_at"]), billable_seconds=int(data["billable_seconds"]),
+                  **quality_of(data))
         with self.sessions() as session:
             session.merge(row)
             session.commit()
@@ -81,10 +83,16 @@ class CdrRepository:
             return [public(row) for row in session.scalars(query)]
 
 
+def quality_of(data: dict[str, Any]) -> dict[str, float | None]:
+    """The record's call quality; a record spooled before quality was measured has none."""
+    return {name: None if data.get(name) is None else float(data[name]) for name in QUALITY}
+
+
 def public(row: Cdr) -> dict[str, Any]:
     return {"id": row.id, "call": row.call, "kind": row.kind, "caller": row.caller, "callee": row.callee,
             "billed_to": row.billed_to, "status": row.status, "disposition": row.disposition,
             "start": iso(row.started_at), "answer": None if row.answered_at is None else iso(row.answered_at),
             "end": iso(row.ended_at),
-            "billable_seconds": row.billable_seconds, "node": row.node}
+            "billable_seconds": row.billable_seconds, "node": row.node,
+            **{name: getattr(row, name) for name in QUALITY}}
 

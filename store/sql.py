@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, create_engine, event, text
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -188,6 +188,13 @@ class Cdr(Base):
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     billable_seconds: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Call quality over the leg (conference.quality.Summary); None: it never had media to judge.
+    mos_avg: Mapped[float | None] = mapped_column(Float)
+    mos_min: Mapped[float | None] = mapped_column(Float)
+    loss_percent_avg: Mapped[float | None] = mapped_column(Float)
+    loss_percent_max: Mapped[float | None] = mapped_column(Float)
+    jitter_ms_avg: Mapped[float | None] = mapped_column(Float)
+    jitter_ms_max: Mapped[float | None] = mapped_column(Float)
 
 
 class Conference(Base):
