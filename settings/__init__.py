@@ -60,6 +60,7 @@ class RtpengineConfig:
     ng_port: int = 2223  # control (ng protocol, UDP)
     port_min: int = 30000
     port_max: int = 34999
+    metrics_port: int = 9182  # its own Prometheus endpoint (--listen-http, /metrics), on `address`
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ class RedisConfig:
     # Every component authenticates with the password in this file (relative to var_dir; made at
     # the first start). Without the file, no password is sent (a Redis of one's own, e.g. in tests).
     password_file: str = "secrets/redis.pass"
+    # prometheus-redis-exporter's /metrics, on `address` (it logs in with the password file's password)
+    exporter_port: int = 9121
 
 
 @dataclass(frozen=True)

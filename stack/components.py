@@ -62,6 +62,7 @@ def components(config: Config, config_file: Path) -> list[Component]:
             address=f"{config.redis.address}:{config.redis.port}",
             healthy=lambda: redis_ping(config.redis_url),
         ),
+        redis_exporter(config),
         Component(
             name="rtpengine",
             argv=[
@@ -69,6 +70,7 @@ def components(config: Config, config_file: Path) -> list[Component]:
                 f"--interface={rtpe.address}", f"--listen-ng={rtpe.address}:{rtpe.ng_port}",
                 f"--port-min={rtpe.port_min}", f"--port-max={rtpe.port_max}",
                 f"--pidfile={var / 'run/rtpengine.pid'}",
+                f"--listen-http={rtpe.address}:{rtpe.metrics_port}",  # Prometheus: /metrics
             ],
             address=f"{rtpe.address}:{rtpe.ng_port} (ng)",
             healthy=lambda: rtpengine_ping(rtpe.address, rtpe.ng_port),
@@ -119,6 +121,21 @@ def components(config: Config, config_file: Path) -> list[Component]:
     ]
 
 
+def redis_exporter(config: Config) -> Component:
+    """Redis's metrics for Prometheus. Its password goes from the file into the exporter's environment
+    (REDIS_PASSWORD) as it starts: never onto a command line, which any user can read."""
+    redis_at = f"{config.redis.address}:{config.redis.port}"
+    listen = f"{config.redis.address}:{config.redis.exporter_port}"
+    script = 'REDIS_PASSWORD="$(cat "$1" 2>/dev/null)"; export REDIS_PASSWORD; shift; exec "$@"'
+    return Component(
+        name="redis-exporter",
+        argv=["sh", "-c", script, "redis-exporter", str(config.redis_password_path), "prometheus-redis-exporter",
+              f"-redis.addr=redis://{redis_at}", f"-web.listen-address={listen}"],
+        address=f"http://{listen}/metrics",
+        healthy=lambda: http_ok(f"http://{listen}/metrics"),
+    )
+
+
 def kamailio_edge_defines(config: Config) -> list[str]:
     """[edge] limits that are Kamailio module parameters (KEMI reads the rest from the settings)."""
     edge = config.edge
@@ -159,7 +176,8 @@ def write_private(path: Path, text: str) -> None:
 
 
 def missing_programs() -> list[str]:
-    return [p for p in ("redis-server", "rtpengine", "kamailio") if shutil.which(p) is None]
+    wanted = ("redis-server", "rtpengine", "kamailio", "prometheus-redis-exporter")
+    return [p for p in wanted if shutil.which(p) is None]
 
 
 # Health checks: each answers within about a second and never raises.

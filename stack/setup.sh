@@ -8,7 +8,7 @@ cd "$root"
 packages=(
   kamailio kamailio-python3-modules rtpengine-daemon redis-server sip-tester
   espeak-ng sox libsox-fmt-mp3 python3 python3-venv python3-dev build-essential swig
-  ca-certificates chromium chromium-driver
+  ca-certificates chromium chromium-driver prometheus prometheus-redis-exporter
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -32,7 +32,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
   [ -n "$created_policy" ] && as_root rm -f "$policy"
   if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-    as_root systemctl disable --now kamailio rtpengine-daemon >/dev/null 2>&1 || true
+    as_root systemctl disable --now kamailio rtpengine-daemon prometheus prometheus-redis-exporter \
+      >/dev/null 2>&1 || true
   fi
 fi
 

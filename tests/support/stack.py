@@ -32,8 +32,9 @@ def write_config(var_dir: Path, mail_port: int | None = None, **bridge: Any) -> 
     }
     sections = {
         "sip": {"port": free_port("both")},
-        "rtpengine": {"ng_port": free_port("udp"), "port_min": rtp_min, "port_max": rtp_max},
-        "redis": {"port": free_port()},
+        "rtpengine": {"ng_port": free_port("udp"), "port_min": rtp_min, "port_max": rtp_max,
+                      "metrics_port": free_port()},
+        "redis": {"port": free_port(), "exporter_port": free_port()},
         "bridge": bridge_settings,
         "web": {"port": free_port(), "workers": 1},
         # Scheduled conferences' calls ring briefly and are retried soon, so tests watch it happen.
