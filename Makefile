@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 MAKEFLAGS += --no-print-directory
 
-.PHONY: setup run up down status test lint unit token admin bench
+.PHONY: setup run up down status test lint unit token admin bench monitor
 
 setup:
 	@bash stack/setup.sh
@@ -18,6 +18,10 @@ down:
 
 status:
 	@$(PY) -m stack status
+
+# Prometheus (Debian's) on loopback, scraping the running stack with prometheus/rules; Ctrl-C stops it.
+monitor: setup
+	@$(PY) -m prometheus.monitor
 
 token: setup
 	@$(PY) -m web.token

@@ -1,0 +1,1 @@
+"""kamconf's Prometheus configuration, alert rules and Grafana dashboards, and `make monitor`."""
