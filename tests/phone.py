@@ -15,7 +15,9 @@ stdout. Commands:
   {"cmd": "quit"}
 Events: ready (with sip_port), registered (with code), incoming, state (with state and code), media,
 recorded (the WAV is complete), error.
-Usage: python -m tests.phone [--address 127.0.0.1] [--codec PCMU/8000]
+Usage: python -m tests.phone [--address 127.0.0.1] [--codec PCMU/8000] [--loss-percent 5]
+  --loss-percent N (or $KAMCONF_PHONE_LOSS_PERCENT): drop about N % of the RTP packets it sends, at random
+  (pjmedia's loss simulation; N >= 1)
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ class PhoneAccount(pj.Account):
 
 
 class Phone:
-    def __init__(self, address: str, codec: str | None) -> None:
+    def __init__(self, address: str, codec: str | None, loss_percent: int = 0) -> None:
         self.endpoint = pj.Endpoint()
         self.endpoint.libCreate()
         cfg = pj.EpConfig()
@@ -119,6 +121,8 @@ class Phone:
         cfg.medConfig.ecTailLen = 0
         cfg.medConfig.clockRate = 8000
         cfg.medConfig.sndClockRate = 8000
+        # pjmedia drops a packet when rand() % 100 <= txDropPct: N - 1 drops N % of them.
+        cfg.medConfig.txDropPct = max(0, loss_percent - 1)
         self.endpoint.libInit(cfg)
         transport = pj.TransportConfig()
         transport.boundAddress = address
@@ -252,8 +256,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--address", default="127.0.0.1")
     parser.add_argument("--codec", default=None, help="only this codec, e.g. PCMU/8000")
+    parser.add_argument("--loss-percent", type=int, default=int(os.environ.get("KAMCONF_PHONE_LOSS_PERCENT", "0")))
     args = parser.parse_args()
-    phone = Phone(args.address, args.codec)
+    phone = Phone(args.address, args.codec, args.loss_percent)
     commands: queue.Queue[dict[str, Any] | None] = queue.Queue()
     threading.Thread(target=read_commands, args=(commands,), daemon=True).start()
     emit("ready", sip_port=int(phone.sip_port))

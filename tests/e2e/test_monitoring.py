@@ -1,0 +1,152 @@
+"""Monitoring end to end: a real Prometheus scrapes a real stack while phones talk in a room; every
+dashboard panel and every alert rule has data, and a leg that loses packets is seen to.
+
+Every expression of every panel of prometheus/dashboards/*.json is evaluated (a new panel is
+checked without touching this test), and every alert rule Prometheus loaded, with its threshold
+turned into `bool` so the series behind it must exist even when it is not firing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prometheus import dashboards, monitor
+from stack.supervisor import wait_for
+from tests.support.audio import write_tone
+from tests.support.phone import TestPhone
+from tests.support.ports import free_port
+from tests.support.stack import Stack, running_stack
+
+LOSS_PERCENT = 5  # injected on one phone's outgoing RTP (tests/phone.py --loss-percent)
+TALK_SECONDS = 16  # enough packets (~800) to judge a 5 % loss within 2 points
+THRESHOLD = re.compile(r"(==|!=|>=|<=|>|<)\s*(-?[0-9.]+)\s*$")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("monitoring")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def prometheus(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Debian's prometheus on a free loopback port, scraping the stack every second."""
+    directory = tmp_path_factory.mktemp("prometheus")
+    config_file = monitor.write_config(stack.config, directory, interval="1s")
+    port = free_port()
+    with (directory / "prometheus.log").open("w") as log:
+        process = subprocess.Popen(monitor.command(config_file, directory / "data", "127.0.0.1", port),
+                                   stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert wait_for(lambda: ready(url), timeout=30), (directory / "prometheus.log").read_text()
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def api(url: str, path: str, **params: str) -> Any:
+    query = f"?{urllib.parse.urlencode(params)}" if params else ""
+    with urllib.request.urlopen(f"{url}/api/v1/{path}{query}", timeout=10) as response:
+        body = json.loads(response.read())
+    assert body["status"] == "success", body
+    return body["data"]
+
+
+def values(url: str, expr: str) -> list[float]:
+    data = api(url, "query", query=expr)
+    assert data["resultType"] == "vector", (expr, data)
+    return [float(sample["value"][1]) for sample in data["result"]]
+
+
+def talking_room(stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path,
+                 monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Three phones in room 3300 playing tones, the last losing LOSS_PERCENT of what it sends.
+    Their callers by role: "clean" and "lossy"."""
+    stack.create_room("3300", mute_notifications=True)
+    callers = {}
+    for index, tone in enumerate((600.0, 1000.0, 1500.0)):
+        with monkeypatch.context() as patch:
+            if index == 2:
+                patch.setenv("KAMCONF_PHONE_LOSS_PERCENT", str(LOSS_PERCENT))
+            phone = phones(f"phone{index}")
+        phone.call(stack.room_uri("3300"), play=write_tone(audio_dir / f"tone{index}.wav", tone, 60))
+        phone.wait_state("CONFIRMED")
+        callers["lossy" if index == 2 else "clean"] = f"phone{index}"
+    stack.wait_in_conference("3300", 3)
+    return callers
+
+
+def participants(stack: Stack) -> list[dict[str, Any]]:
+    status, body = stack.request("GET", "/rooms/3300/participants")
+    assert status == 200, body
+    return list(body)
+
+
+def test_every_panel_and_rule_has_data_and_a_lossy_leg_shows_its_loss(
+    stack: Stack, prometheus: str, phones: Callable[..., TestPhone], audio_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    talking_room(stack, phones, audio_dir, monkeypatch)
+    time.sleep(TALK_SECONDS)  # the length of the conversation judged, not a wait for a condition
+
+    people = participants(stack)
+    assert len(people) == 3 and all("mos" in p for p in people), people
+    # The lossy phone joined last; the test phones' callers all look alike.
+    lossy = max(people, key=lambda p: p["joined_at"])
+    clean = [p for p in people if p is not lossy]
+    assert abs(lossy["loss_percent"] - LOSS_PERCENT) <= 2, lossy
+    assert all(p["loss_percent"] < 0.5 and p["mos"] > lossy["mos"] for p in clean), people
+    assert all(p["jitter_ms"] is not None and p["mos"] >= 1 for p in people), people
+
+    # Every scrape target answered, then every panel and every rule has data.
+    targets = api(prometheus, "targets")["activeTargets"]
+    assert {t["labels"]["job"] for t in targets if t["health"] == "up"} == set(monitor.targets(stack.config))
+    missing = [f"{title}: {expr}" for title, expr in panel_expressions() if not finite(values(prometheus, expr))]
+    missing += [f"rule {name}: {expr}" for name, expr in rule_expressions(prometheus)
+                if not values(prometheus, expr)]
+    assert not missing, "\n".join(missing)
+    assert min(values(prometheus, "kamconf_bridge_leg_mos_worst")) < 4.3  # the lossy leg is the worst
+
+
+def panel_expressions() -> list[tuple[str, str]]:
+    found = []
+    for path in sorted(Path(dashboards.HERE).glob("*.json")):
+        found += [(f"{path.stem}/{title}", expr) for title, expr in dashboards.expressions(json.loads(
+            path.read_text()))]
+    assert len(found) >= 20
+    return found
+
+
+def rule_expressions(url: str) -> list[tuple[str, str]]:
+    """Each alert rule Prometheus loaded, its final threshold made a `bool` comparison."""
+    rules = [(rule["name"], rule["query"]) for group in api(url, "rules")["groups"] for rule in group["rules"]]
+    assert len(rules) >= 4
+    for name, query in rules:
+        assert THRESHOLD.search(query), f"{name}: {query} does not end in a threshold"
+    return [(name, THRESHOLD.sub(r"\1 bool \2", query)) for name, query in rules]
+
+
+def finite(found: list[float]) -> bool:
+    """Data a person can read: at least one series, and a number rather than NaN."""
+    return any(not math.isnan(v) for v in found)
