@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from flask import current_app, jsonify, request
@@ -25,7 +26,11 @@ def cdrs() -> CdrRepository:
 
 @blueprint.get("/cdrs")
 def list_cdrs() -> ResponseReturnValue:
-    args = request.args
+    return jsonify(cdrs().list(cdr_filter(request.args)))
+
+
+def cdr_filter(args: Mapping[str, str]) -> CdrFilter:
+    """The filter a query asks for (the API's and the panel's), or ApiError naming the field at fault."""
     unknown = sorted(set(args) - set(FILTERS))
     if unknown:
         raise ApiError(400, "unknown_field", f"unknown filter {unknown[0]!r}; known: {', '.join(FILTERS)}", unknown[0])
@@ -39,13 +44,12 @@ def list_cdrs() -> ResponseReturnValue:
     limit = args.get("limit", "100")
     if not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= MAX_LIST):
         raise ApiError(400, "invalid_field", f"limit must be an integer 1-{MAX_LIST}", "limit")
-    where = CdrFilter(since=_moment("since"), until=_moment("until"), extension=args.get("extension"),
-                      number=args.get("number"), call=args.get("call"), disposition=disposition, limit=int(limit))
-    return jsonify(cdrs().list(where))
+    return CdrFilter(since=_moment(args, "since"), until=_moment(args, "until"), extension=args.get("extension"),
+                     number=args.get("number"), call=args.get("call"), disposition=disposition, limit=int(limit))
 
 
-def _moment(name: str) -> datetime | None:
-    value = request.args.get(name)
+def _moment(args: Mapping[str, str], name: str) -> datetime | None:
+    value = args.get(name)
     if value is None:
         return None
     try:
