@@ -100,9 +100,15 @@ class RoomCall(pj.Call):
         method = "info" if prm.method == pj.PJSUA_DTMF_METHOD_SIP_INFO else "rfc2833"
         self.events.append(Digit(self, prm.digit, method))
 
+    @property
+    def in_pjsip(self) -> bool:
+        """PJSIP holds this call: asking it about one it never made (refused before dialling) or has
+        freed is not an error it returns but an assertion that aborts the whole node."""
+        return self.key != pj.PJSUA_INVALID_ID and not self.ended
+
     def audio(self) -> pj.AudioMedia | None:
         """Its port in the mixer; None once its media is gone (ended, or not up yet)."""
-        if self.ended:
+        if not self.in_pjsip:
             return None
         try:
             return self.getAudioMedia(-1)
@@ -110,6 +116,8 @@ class RoomCall(pj.Call):
             return None
 
     def rx_packets(self) -> int:
+        if not self.in_pjsip:
+            return -1
         try:
             return int(self.getStreamStat(0).rtcp.rxStat.pkt)
         except pj.Error:
