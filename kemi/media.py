@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-# Loopback and trunk peers speak plain RTP/AVP; ICE is ours to strip.
-OFFER_FLAGS = "replace-origin replace-session-connection ICE=remove RTP/AVP codec-transcode-PCMU codec-transcode-PCMA"
-ANSWER_FLAGS = "replace-origin replace-session-connection ICE=remove"
+# Loopback and trunk peers speak plain RTP/AVP; ICE is ours to strip. strict-source: once a stream's
+# peer is known, packets from anywhere else are dropped (no RTP or RFC 2833 injection into a leg).
+OFFER_FLAGS = ("replace-origin replace-session-connection ICE=remove RTP/AVP codec-transcode-PCMU codec-transcode-PCMA"
+               " strict-source")
+ANSWER_FLAGS = "replace-origin replace-session-connection ICE=remove strict-source"
+# A phone's media comes from where its SIP came from, whatever its SDP says (NAT, and no reflection
+# of a stream at an address of the caller's choosing). Trunks and bridge nodes keep their SDP: a
+# carrier's media gateway is rarely its signalling address.
+FROM_SIP_SOURCE = " SIP-source-address"
 
 
 def has_sdp(ksr: Any) -> bool:
@@ -15,8 +21,8 @@ def has_sdp(ksr: Any) -> bool:
     return any(ksr.textops.has_body_type(kind) > 0 for kind in ("application/sdp", "multipart/mixed"))
 
 
-def offer(ksr: Any) -> bool:
-    return ksr.rtpengine.rtpengine_offer(OFFER_FLAGS) > 0
+def offer(ksr: Any, from_sip_source: bool = False) -> bool:
+    return ksr.rtpengine.rtpengine_offer(OFFER_FLAGS + (FROM_SIP_SOURCE if from_sip_source else "")) > 0
 
 
 def answer(ksr: Any) -> bool:

@@ -57,6 +57,10 @@ class Site:
     keepalive: bool = False  # in-dialog OPTIONS find vanished sides ([edge] dialog_keepalive)
 
 
+# Callers whose media address is their SIP source's (not trunks and bridge nodes: see kemi.media).
+PHONES = (CallerKind.EXTENSION, CallerKind.ANONYMOUS)
+
+
 class LiveState(numberplan.Directory, Protocol):
     """What routing reads from Redis (store.live through kemi.main)."""
 
@@ -309,10 +313,10 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> None:
         if ksr.registrar.lookup("location") < 0:
             ksr.sl.sl_send_reply(480, "Temporarily Unavailable")
             return
-        anchor_and_relay(ksr, request, site)
+        anchor_and_relay(ksr, request, site, phone=caller.kind in PHONES)
     else:
         ksr.seturi(f"sip:{decision.number}@{decision.trunk.gateway}")
-        anchor_and_relay(ksr, request, site)
+        anchor_and_relay(ksr, request, site, phone=caller.kind in PHONES)
 
 
 def consult_side(caller: Caller, decision: numberplan.Decision, live: LiveState) -> str | None:
@@ -341,7 +345,7 @@ def to_bridge(ksr: Any, request: SipRequest, live: LiveState, site: Site, key: s
     ksr.hdr.append(f"{vouch.HEADER}: {signed}\r\n")
     ksr.setuser(key)  # the bridge knows the room by it (a trunk's number or a forwarding led here)
     ksr.setdsturi(node.sip_uri)
-    anchor_and_relay(ksr, request, site)
+    anchor_and_relay(ksr, request, site, phone=caller.kind in ("extension", "anonymous"))
 
 
 def vouched(caller: Caller) -> vouch.Vouched:
@@ -353,10 +357,11 @@ def vouched(caller: Caller) -> vouch.Vouched:
     return vouch.Vouched(str(caller.kind))
 
 
-def anchor_and_relay(ksr: Any, request: SipRequest, site: Site) -> None:
+def anchor_and_relay(ksr: Any, request: SipRequest, site: Site, phone: bool) -> None:
+    """Track the dialog, record the route, anchor the media (a phone's where its SIP came from) and relay."""
     dialogs.track(ksr, request, site.secret, site.keepalive)
     ksr.rr.record_route()
-    if media.has_sdp(ksr) and not media.offer(ksr):
+    if media.has_sdp(ksr) and not media.offer(ksr, from_sip_source=phone):
         log.error("rtpengine offer failed for %s", request.call_id)
         service_unavailable(ksr)
         return

@@ -57,7 +57,9 @@ class EdgeConfig:
 @dataclass(frozen=True)
 class RtpengineConfig:
     address: str = "127.0.0.1"  # media interface
-    ng_port: int = 2223  # control (ng protocol, UDP)
+    # Control (ng protocol, UDP): unauthenticated, so only on an internal address, apart from the media.
+    ng_address: str = "127.0.0.1"
+    ng_port: int = 2223
     port_min: int = 30000
     port_max: int = 34999
     metrics_port: int = 9182  # its own Prometheus endpoint (--listen-http, /metrics), on `address`

@@ -67,13 +67,13 @@ def components(config: Config, config_file: Path) -> list[Component]:
             name="rtpengine",
             argv=[
                 "rtpengine", f"--config-file={ROOT / 'rtpengine/rtpengine.conf'}",
-                f"--interface={rtpe.address}", f"--listen-ng={rtpe.address}:{rtpe.ng_port}",
+                f"--interface={rtpe.address}", f"--listen-ng={rtpe.ng_address}:{rtpe.ng_port}",
                 f"--port-min={rtpe.port_min}", f"--port-max={rtpe.port_max}",
                 f"--pidfile={var / 'run/rtpengine.pid'}",
                 f"--listen-http={rtpe.address}:{rtpe.metrics_port}",  # Prometheus: /metrics
             ],
-            address=f"{rtpe.address}:{rtpe.ng_port} (ng)",
-            healthy=lambda: rtpengine_ping(rtpe.address, rtpe.ng_port),
+            address=f"{rtpe.ng_address}:{rtpe.ng_port} (ng)",
+            healthy=lambda: rtpengine_ping(rtpe.ng_address, rtpe.ng_port),
         ),
         Component(
             name="kamailio",
@@ -81,7 +81,7 @@ def components(config: Config, config_file: Path) -> list[Component]:
                 "kamailio", "-f", str(ROOT / "kamailio/kamailio.cfg"), "-DD", "-E",
                 "-Y", str(var / "run/kamailio"),
                 "-A", f"SIP_ADDR={config.sip.address}", "-A", f"SIP_PORT={config.sip.port}",
-                "-A", f'RTPENGINE_SOCK="udp:{rtpe.address}:{rtpe.ng_port}"',
+                "-A", f'RTPENGINE_SOCK="udp:{rtpe.ng_address}:{rtpe.ng_port}"',
                 "-A", f'KEMI_SCRIPT="{ROOT / "kemi/main.py"}"',
                 "-A", f'CTL_SOCK="unixs:{var / "run/kamailio/kamailio.ctl"}"',
                 *kamailio_edge_defines(config),

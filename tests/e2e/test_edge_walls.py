@@ -178,7 +178,7 @@ def waiting(sock: socket.socket) -> bytes | None:
 
 
 def rtpengine_knows(stack: Stack, call_id: str) -> bool:
-    reply = rtpengine.query(stack.config.rtpengine.address, stack.config.rtpengine.ng_port, call_id)
+    reply = rtpengine.query(stack.config.rtpengine.ng_address, stack.config.rtpengine.ng_port, call_id)
     return reply.get("result") == "ok"
 
 

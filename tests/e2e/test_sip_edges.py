@@ -23,7 +23,7 @@ PCMU = ("-set", "pt", "0", "-set", "codec", "PCMU/8000")
 
 
 def rtpengine_knows(stack: Stack, call_id: str) -> bool:
-    reply = rtpengine.query(stack.config.rtpengine.address, stack.config.rtpengine.ng_port, call_id)
+    reply = rtpengine.query(stack.config.rtpengine.ng_address, stack.config.rtpengine.ng_port, call_id)
     return reply.get("result") == "ok"
 
 

@@ -65,7 +65,7 @@ def query(host: str, port: int, call_id: str) -> dict[str, Any]:
 def assert_relayed_by_rtpengine(stack: Stack, call_id: str, bridge_leg: bool = True) -> None:
     """rtpengine holds both legs of the call (caller side and callee side: a bridge node
     unless `bridge_leg` is False), each with RTP flowing."""
-    info = query(stack.config.rtpengine.address, stack.config.rtpengine.ng_port, call_id)
+    info = query(stack.config.rtpengine.ng_address, stack.config.rtpengine.ng_port, call_id)
     assert info.get("result") == "ok", info
     legs = list(info["tags"].values())
     assert len(legs) == 2, info

@@ -89,7 +89,9 @@ def told(ksr: FakeKSR, room: str) -> vouch.Vouched | None:
 def test_invite_to_a_room_is_anchored_and_relayed_to_the_least_loaded_node() -> None:
     ksr, live = initial(), Live()
     route(ksr, live)
-    assert ksr.called("rtpengine.rtpengine_offer") == [(routes.media.OFFER_FLAGS,)]
+    # An anonymous phone: its media is taken from where its SIP came from, and from nowhere else.
+    assert ksr.called("rtpengine.rtpengine_offer") == [(routes.media.OFFER_FLAGS + routes.media.FROM_SIP_SOURCE,)]
+    assert "strict-source" in routes.media.OFFER_FLAGS and "strict-source" in routes.media.ANSWER_FLAGS
     assert ksr.called("setdsturi") == [("sip:127.0.0.1:5081",)]
     assert ksr.called("rr.record_route") == [()]
     assert ksr.called("tm.t_on_reply") == [(routes.MEDIA_REPLY_ROUTE,)]
@@ -333,6 +335,7 @@ def test_a_trunk_number_of_a_room_reaches_the_bridge_as_that_room() -> None:
     route(ksr, live)
     assert ksr.called("setuser") == [("1000",)] and live.claims == [("1000", "b", None)]
     assert told(ksr, "1000") == vouch.Vouched("trunk", "carrier")
+    assert ksr.called("rtpengine.rtpengine_offer") == [(routes.media.OFFER_FLAGS,)]  # a carrier's SDP is kept
 
 
 def test_an_invite_reads_nodes_and_trunks_once() -> None:
