@@ -7,11 +7,12 @@ returned; the last enabled admin cannot be deleted, disabled or demoted (409 las
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
 
-from store.accounts import Role, validate_change, validate_new
+from store.accounts import Account, Role, validate_change, validate_new
 from web.access import ApiBlueprint, number_of
 from web.auth import auth, principal
 from web.rooms import json_body
@@ -25,10 +26,28 @@ def list_accounts() -> ResponseReturnValue:
     return jsonify([account.as_dict() for account in auth().accounts.list()])
 
 
+def add_account(payload: Any) -> Account:
+    """A new account from a payload (the API's JSON, the panel's form), by the same rules."""
+    account = auth().accounts.create(validate_new(payload))
+    log.info("account %s (%s) created by %s", account.name, account.role, principal().account.name)
+    return account
+
+
+def change_account(account_id: int, payload: Any) -> Account:
+    account = auth().accounts.change(account_id, validate_change(auth().accounts.get(account_id), payload))
+    log.info("account %s changed by %s: %s", account.name, principal().account.name, ", ".join(sorted(payload)))
+    return account
+
+
+def remove_account(account_id: int) -> None:
+    name = auth().accounts.get(account_id).name
+    auth().accounts.delete(account_id)
+    log.info("account %s deleted by %s", name, principal().account.name)
+
+
 @blueprint.post("/accounts")
 def create_account() -> ResponseReturnValue:
-    account = auth().accounts.create(validate_new(json_body()))
-    log.info("account %s (%s) created by %s", account.name, account.role, principal().account.name)
+    account = add_account(json_body())
     return jsonify(account.as_dict()), 201, {"Location": url_for(".get_account", account_id=account.id)}
 
 
@@ -39,16 +58,10 @@ def get_account(account_id: str) -> ResponseReturnValue:
 
 @blueprint.patch("/accounts/<account_id>")
 def patch_account(account_id: str) -> ResponseReturnValue:
-    body, number = json_body(), number_of("account", account_id)
-    account = auth().accounts.change(number, validate_change(auth().accounts.get(number), body))
-    log.info("account %s changed by %s: %s", account.name, principal().account.name, ", ".join(sorted(body)))
-    return jsonify(account.as_dict())
+    return jsonify(change_account(number_of("account", account_id), json_body()).as_dict())
 
 
 @blueprint.delete("/accounts/<account_id>")
 def delete_account(account_id: str) -> ResponseReturnValue:
-    number = number_of("account", account_id)
-    name = auth().accounts.get(number).name
-    auth().accounts.delete(number)
-    log.info("account %s deleted by %s", name, principal().account.name)
+    remove_account(number_of("account", account_id))
     return "", 204

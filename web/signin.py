@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import jsonify, request, session, url_for
 from flask.typing import ResponseReturnValue
@@ -89,19 +90,28 @@ def list_tokens() -> ResponseReturnValue:
 
 @blueprint.post("/tokens")
 def create_token() -> ResponseReturnValue:
-    fields = clean(json_body(), _NEW_TOKEN)
-    expires_at = tokens.expiry(fields.get("expires_in_days"), datetime.now(UTC))
-    account = principal().account
-    info, secret = auth().tokens.create(account.id, fields.get("name", ""), expires_at)
-    log.info("account %s made API token %d", account.name, info.id)
+    info, secret = new_token(json_body())
     return (jsonify({**info.as_dict(), "token": secret}), 201,
             {"Location": url_for(".list_tokens"), "Cache-Control": "no-store"})
 
 
+def new_token(payload: Any) -> tuple[tokens.TokenInfo, str]:
+    """A new API token of the caller's account (the API's and the panel's): its record and secret."""
+    fields = clean(payload, _NEW_TOKEN)
+    expires_at = tokens.expiry(fields.get("expires_in_days"), datetime.now(UTC))
+    account = principal().account
+    info, secret = auth().tokens.create(account.id, fields.get("name", ""), expires_at)
+    log.info("account %s made API token %d", account.name, info.id)
+    return info, secret
+
+
+def revoke(token_id: int) -> None:
+    account = principal().account
+    auth().tokens.revoke(account.id, token_id)
+    log.info("account %s revoked API token %d", account.name, token_id)
+
+
 @blueprint.delete("/tokens/<token_id>")
 def revoke_token(token_id: str) -> ResponseReturnValue:
-    account = principal().account
-    number = number_of("token", token_id)
-    auth().tokens.revoke(account.id, number)
-    log.info("account %s revoked API token %d", account.name, number)
+    revoke(number_of("token", token_id))
     return "", 204

@@ -26,7 +26,7 @@ CATALOGUE = PANEL / "translations" / "ru" / "LC_MESSAGES"
 METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
 # GET pages, with an example of each URL argument (made by the test below).
-ARGUMENTS = {"number": "5100", "name": "carrier"}
+ARGUMENTS = {"number": "5100", "name": "carrier", "account_id": "1"}
 
 
 def extracted() -> set[str]:
