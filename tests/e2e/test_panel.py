@@ -267,3 +267,46 @@ def test_a_user_account_gets_403_on_operator_pages(panel: Panel) -> None:
         panel.open(path)
         assert panel.wait("#error-status").text == "403"
     panel.shot("forbidden")
+
+
+def test_an_admin_walks_every_page(panel: Panel) -> None:
+    stack = panel.stack
+    status, body = stack.request("POST", "/accounts", {"name": "panel-admin", "role": "admin",
+                                                       "password": "panel-admin-pw"})
+    assert status == 201, body
+    panel.sign_in("panel-admin", "panel-admin-pw")
+    panel.wait("#nav-accounts")
+    panel.open("/extensions/new")
+    panel.type("#number", "2603")
+    panel.type("#password", "sip-secret-2603")
+    panel.type("#display_name", "Anna")
+    panel.find("#consult_merge").click()
+    panel.shot("extension-new")
+    panel.find("#save").click()
+    panel.wait("tr[data-extension='2603']")
+    panel.shot("extensions")
+    panel.open("/trunks/new")
+    panel.type("#name", "carrier")
+    panel.type("#gateway", "192.0.2.50:5060")
+    panel.type("#sources", "192.0.2.50")
+    panel.type("#inbound", "+74950000000 = 2603")
+    panel.shot("trunk-new")
+    panel.find("#save").click()
+    panel.wait("tr[data-trunk='carrier']")
+    panel.shot("trunks")
+    assert stack.request("GET", "/trunks/carrier")[1]["inbound"] == {"+74950000000": "2603"}
+    for page, path in (("recordings", "/recordings"), ("call-records", "/cdrs"), ("accounts", "/accounts"),
+                       ("account-new", "/accounts/new")):
+        panel.open(path)
+        panel.wait("h1")
+        assert "Traceback" not in panel.text()
+        panel.shot(page)
+    panel.open("/tokens")
+    panel.type("#name", "ci")
+    panel.find("#make-token").click()
+    secret = panel.wait("#token-secret").text
+    assert len(secret) > 20
+    panel.shot("tokens")
+    panel.open("/rooms/none-such/edit")
+    assert panel.wait("#error-status").text == "404"
+    panel.shot("not-found")

@@ -265,6 +265,7 @@ def test_the_live_page_lists_who_is_in_and_streams_the_events(
     assert "sip:alice@127.0.0.1" in row.group(0) and "2001" in row.group(0) and "moderator" in row.group(0)
     assert "Unmute" in row.group(0) and "08:00:00 UTC" in row.group(0)
     live.room_event(client, "talking", "5500", participant="p1")
+    assert 'data-talking="yes"' in html(api.get("/live/rooms"))  # drawn talking, from the newest event
     stream = api.get(f"/live/events?after={after.group(1)}")
     assert stream.mimetype == "text/event-stream"
     assert '"type": "talking"' in html(stream) and '"participant": "p1"' in html(stream)

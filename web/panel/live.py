@@ -28,6 +28,7 @@ from web.services import PARTICIPANT_OPS, ROOM_OPS, NotLiveError, services
 
 HOLD_MS = 1000  # how long the stream waits for an event before ending
 RETRY_MS = 200
+TALKING_LOOKBACK = 500  # events read back to know who talks when the page is drawn
 _STREAM_ID = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
 
 
@@ -36,13 +37,27 @@ def active_rooms(client: redis.Redis) -> list[dict[str, Any]]:
     prefix = live.PARTICIPANTS.format("")
     numbers = sorted(str(key)[len(prefix):] for key in client.scan_iter(match=live.PARTICIPANTS.format("*")))
     names = {room.number: room.name for room in services().rooms.list()}
+    talking = _talking(client) if numbers else {}
     found = []
     for number in numbers:
         people = live.participants(client, number)
         if people:
             for person in people:
                 person["joined"] = _clock(person.get("joined_at"))
+                person["talking"] = talking.get(str(person.get("id")), False)
             found.append({"number": number, "name": names.get(number, ""), "participants": people})
+    return found
+
+
+def _talking(client: redis.Redis) -> dict[str, bool]:
+    """Who talks now, by each participant's newest talking event among the recent ones (a page
+    loaded mid-call shows it at once, not only at the next change)."""
+    found: dict[str, bool] = {}
+    recent: Any = client.xrevrange(live.EVENTS, count=TALKING_LOOKBACK)
+    for _entry_id, fields in recent or []:
+        kind = fields.get("type")
+        if kind in ("talking", "not_talking"):
+            found.setdefault(str(fields.get("participant")), kind == "talking")
     return found
 
 

@@ -9,6 +9,7 @@
 
   function applyTalking() {
     box.querySelectorAll("tr[data-participant]").forEach(function (row) {
+      if (!(row.dataset.participant in talking)) { return; }  // as the server drew it
       var on = talking[row.dataset.participant] === true;
       row.querySelector(".talking").dataset.talking = on ? "yes" : "no";
       row.classList.toggle("is-talking", on);
