@@ -11,7 +11,7 @@ from pathlib import Path
 from flask.testing import FlaskClient
 
 from store.accounts import Account
-from tests.integration.conftest import ADMIN_PASSWORD
+from tests.integration.conftest import ADMIN_PASSWORD, EXTENSION_PASSWORD
 from tests.integration.test_panel import csrf_of, html, operator, sign_in
 from tests.support.audio import write_tone
 from web.services import services
@@ -73,6 +73,13 @@ def test_a_refused_upload_is_said_next_to_its_field(
     assert sound_error(upload(api, token, tone, "tone.wav", " padded "), "name").startswith("Up to 100")
     missing = api.post("/sounds", data={"csrf_token": token}, content_type="multipart/form-data")
     assert sound_error(html(missing), "file") == "Choose a file."
+
+
+def test_a_user_cannot_upload_a_sound(api: FlaskClient, people: dict[str, Account], tmp_path: Path) -> None:
+    assert sign_in(api, "2001", EXTENSION_PASSWORD).status_code == 302
+    token = csrf_of(api.get("/"))
+    tone = write_tone(tmp_path / "tone.wav", 440.0, 1.0).read_bytes()
+    assert upload(api, token, tone, "hello.wav").startswith("403")  # refused before the upload is read
 
 
 def test_the_sound_page_speaks_russian(api: FlaskClient, people: dict[str, Account]) -> None:

@@ -83,13 +83,13 @@ def guard() -> ResponseReturnValue | None:
     if who is None:
         return redirect(url_for("panel.login", next=request.path))
     g.principal = who  # what web.auth.principal() answers, as for the API's views
+    if not access.allows(who.account, request.view_args or {}):  # before any upload is read
+        return page_error(403, _("Your account (%(role)s) may not open this page.", role=role_name(who.account.role)))
     limit = getattr(current_app.view_functions.get(request.endpoint or ""), _UPLOAD, None)
     if limit is not None:
         request.max_content_length = limit  # before the body is read, for the CSRF token in it
     if request.method not in SAFE_METHODS:
         check_csrf(who, request.form.get("csrf_token", "") if limit is not None else None)
-    if not access.allows(who.account, request.view_args or {}):
-        return page_error(403, _("Your account (%(role)s) may not open this page.", role=role_name(who.account.role)))
     return None
 
 
