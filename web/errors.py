@@ -71,7 +71,7 @@ def register(app: Flask) -> None:
     app.register_error_handler(StoreUnavailableError, _store_unavailable)
     app.register_error_handler(SQLAlchemyError, _database_down)
     app.register_error_handler(RedisError, _redis_down)
-    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, _unexpected)
 
 
@@ -142,7 +142,7 @@ def _redis_down(err: RedisError) -> Response:
     return error_response(503, "unavailable", "live state (Redis) is unavailable; nothing was changed")
 
 
-def _http_error(err: HTTPException) -> BaseResponse:
+def http_error(err: HTTPException) -> BaseResponse:
     if err.code is not None and err.code < 400:
         return err.get_response()  # routing's redirects (e.g. "//" merged) are not errors
     status = err.code or 500

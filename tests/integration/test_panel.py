@@ -200,6 +200,16 @@ def test_an_unknown_room_is_a_plain_404_page(api: FlaskClient, people: dict[str,
     assert page.status_code == 404 and "There is no such page." in html(page)
 
 
+def test_unknown_paths_are_pages_for_people_and_json_under_the_api(api: FlaskClient) -> None:
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8", "Accept-Language": "ru"}
+    page = api.get("/no-such-page", headers=browser)
+    assert page.status_code == 404 and "Такой страницы нет." in html(page)
+    assert api.delete("/login", headers=browser).mimetype == "text/html"
+    assert api.get("/no-such-page").get_json()["error"]["id"] == "not_found"  # curl and scripts: JSON
+    assert api.get("/api/v1/no-such").get_json()["error"]["id"] == "unauthorized"  # guarded first, as before
+    assert api.delete("/healthz", headers=browser).get_json()["error"]["id"] == "method_not_allowed"
+
+
 def test_an_unexpected_failure_is_a_plain_500_page_without_a_stack_trace(
     app: Flask, api: FlaskClient, people: dict[str, Account]
 ) -> None:

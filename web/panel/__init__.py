@@ -27,8 +27,8 @@ from store.accounts import Role
 from store.projected import NotFoundError
 from store.sounds import SoundNotFoundError
 from web.access import access_of
-from web.auth import SAFE_METHODS, Principal, check_csrf, session_principal
-from web.errors import ApiError
+from web.auth import API_PREFIX, SAFE_METHODS, Principal, check_csrf, session_principal
+from web.errors import ApiError, http_error
 from web.panel import language
 
 log = logging.getLogger("kamconf.web")
@@ -51,6 +51,8 @@ def register(app: Flask, config: settings.Config) -> None:
     app.extensions[EVENTS_CLIENT] = live_state.connect(config.redis_url, timeout=5.0)
     app.register_blueprint(blueprint)
     app.after_request(_security_headers)
+    for status in (404, 405):  # a path no view has: a page for people, JSON under the API
+        app.register_error_handler(status, _unrouted)
 
 
 def takes_upload(limit: int) -> Callable[[F], F]:
@@ -120,6 +122,14 @@ def _http_error(err: HTTPException) -> ResponseReturnValue:
     messages = {404: _("There is no such page."), 405: _("This page does not take that request."),
                 413: _("What you sent is too large.")}
     return page_error(status, messages.get(status, _("The request could not be served.")))
+
+
+def _unrouted(err: HTTPException) -> ResponseReturnValue:
+    """A page for a browser (which asks for text/html by name) outside the API; else the API's JSON."""
+    api = request.path.startswith(f"{API_PREFIX}/") or request.path == "/healthz"
+    if api or "text/html" not in request.headers.get("Accept", ""):
+        return http_error(err)
+    return _http_error(err)
 
 
 @blueprint.errorhandler(ApiError)
