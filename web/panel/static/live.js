@@ -43,15 +43,18 @@
 
   function next() {
     var url = box.dataset.events + "?after=" + encodeURIComponent(after);
+    var opened = false;
     source = new EventSource(url);
+    source.addEventListener("open", function () { opened = true; });
     source.addEventListener("message", handle);
     source.addEventListener("error", function () {
-      // The server ended this stream: refresh if needed, then listen again.
+      // The server ended this stream: refresh if needed, then listen again. A stream that never
+      // opened (signed out, the server or Redis down) is retried after a pause, not at once.
       source.close();
       var wait = refreshing ? refresh() : Promise.resolve();
       refreshing = false;
-      wait.catch(function () { return new Promise(function (r) { setTimeout(r, 2000); }); })
-        .then(function () { setTimeout(next, 100); });
+      wait.catch(function () { opened = false; })
+        .then(function () { setTimeout(next, opened ? 100 : 3000); });
     });
   }
 
