@@ -16,7 +16,6 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select
 
@@ -45,12 +44,13 @@ def until(check: Callable[[], bool], timeout: float) -> bool:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
+def browser() -> Iterator[webdriver.Chrome]:
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000",
                      "--lang=en-US", "--disable-gpu"):
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console: CSP violations, script errors
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     driver.implicitly_wait(0)
     try:
@@ -62,7 +62,7 @@ def browser() -> Iterator[WebDriver]:
 class Panel:
     """The browser on the stack's panel, saving a screenshot of each page it looks at."""
 
-    def __init__(self, driver: WebDriver, stack: Stack, shots: Path) -> None:
+    def __init__(self, driver: webdriver.Chrome, stack: Stack, shots: Path) -> None:
         self.driver, self.stack, self.shots = driver, stack, shots
         self.base = f"http://{stack.config.web.address}:{stack.config.web.port}"
         self.kept = stack.config.var_path / "screenshots"
@@ -103,9 +103,14 @@ class Panel:
     def text(self) -> str:
         return str(self.find("body").text)
 
+    def console_faults(self) -> list[str]:
+        """What the console said since last asked about the Content-Security-Policy or a script error."""
+        said = [str(entry.get("message", "")) for entry in self.driver.get_log("browser")]
+        return [line for line in said if "Content Security Policy" in line or "Uncaught" in line]
+
 
 @pytest.fixture
-def panel(browser: WebDriver, stack: Stack, tmp_path: Path) -> Panel:
+def panel(browser: webdriver.Chrome, stack: Stack, tmp_path: Path) -> Panel:
     status, body = stack.request("POST", "/accounts", {"name": OPERATOR, "role": "operator",
                                                        "password": OPERATOR_PASSWORD})
     assert status in (201, 409), body  # 409: made by an earlier test of this module
@@ -211,6 +216,7 @@ def test_live_page_follows_a_call_and_mutes_by_audio(
     assert levels(heard, [SPEAKER], muted + 1, after)[SPEAKER] < SILENT
     panel.wait("#nobody", timeout=10)
     panel.shot("live")
+    assert panel.console_faults() == []
 
 
 def test_a_greeting_uploaded_through_the_page_is_picked_for_a_room(panel: Panel, audio_dir: Path) -> None:
@@ -310,3 +316,4 @@ def test_an_admin_walks_every_page(panel: Panel) -> None:
     panel.open("/rooms/none-such/edit")
     assert panel.wait("#error-status").text == "404"
     panel.shot("not-found")
+    assert panel.console_faults() == []  # nothing the policy blocked, no script failed
