@@ -30,7 +30,7 @@ def test_up_status_token_down(tmp_path: Path) -> None:
         assert status.returncode == 0
         lines = status.stdout.splitlines()
         assert [line.split()[:2] for line in lines] == [
-            [name, "up"] for name in ("redis", "rtpengine", "kamailio", "bridge", "web", "worker")]
+            [name, "up"] for name in ("redis", "redis-exporter", "rtpengine", "kamailio", "bridge", "web", "worker")]
         token = make("token", config)
         assert token.returncode == 0 and len(token.stdout.splitlines()) == 1 and len(token.stdout.strip()) >= 40
     finally:

@@ -61,15 +61,15 @@ def test_the_session_is_recorded_with_everyone_and_announced(
 def test_stopping_the_node_finishes_the_recording(
     stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
 ) -> None:
-    stack.create_room("6200", record=True)
-    phone = join(stack, phones, audio_dir, "6200", 700.0)
-    stack.wait_in_conference("6200", 1)
+    stack.create_room("6260", record=True)
+    phone = join(stack, phones, audio_dir, "6260", 700.0)
+    stack.wait_in_conference("6260", 1)
     time.sleep(3)
     assert stack.supervisor.stop_one("bridge") == 0  # what `make down` does to it
     phone.wait_state("DISCONNECTED")
     stack.supervisor.start_one("bridge")
-    assert wait_for(lambda: len(recordings_of(stack, "6200")) == 1, timeout=15)
-    (recording,) = recordings_of(stack, "6200")
+    assert wait_for(lambda: len(recordings_of(stack, "6260")) == 1, timeout=15)
+    (recording,) = recordings_of(stack, "6260")
     audio = downloaded(stack, recording, audio_dir)
     assert levels(audio, [700.0], 0.5, 2.5)[700.0] > -30.0
 
@@ -77,16 +77,16 @@ def test_stopping_the_node_finishes_the_recording(
 def test_a_node_killed_mid_session_loses_no_recording(
     stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
 ) -> None:
-    stack.create_room("6300", record=True)
-    join(stack, phones, audio_dir, "6300", 900.0)
-    stack.wait_in_conference("6300", 1)
+    stack.create_room("6360", record=True)
+    join(stack, phones, audio_dir, "6360", 900.0)
+    stack.wait_in_conference("6360", 1)
     time.sleep(3)
     bridge = stack.supervisor.procs["bridge"]
     bridge.send_signal(signal.SIGKILL)
     bridge.wait()
     stack.supervisor.start_one("bridge")  # completes what the dead node left, and files it
-    assert wait_for(lambda: len(recordings_of(stack, "6300")) == 1, timeout=15)
-    (recording,) = recordings_of(stack, "6300")
+    assert wait_for(lambda: len(recordings_of(stack, "6360")) == 1, timeout=15)
+    (recording,) = recordings_of(stack, "6360")
     assert recording["duration_seconds"] > 2.0
     audio = downloaded(stack, recording, audio_dir)
     assert levels(audio, [900.0], 0.5, recording["duration_seconds"] - 0.2)[900.0] > -30.0
