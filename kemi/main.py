@@ -87,7 +87,7 @@ def site_of(config: settings.Config) -> routes.Site:
         trusted_hosts=frozenset({config.sip.address, config.bridge.address}),
         own_addresses=frozenset({f"{config.sip.address}:{config.sip.port}",
                                  f"{config.bridge.address}:{config.bridge.sip_port}"}),
-        keepalive=edge.dialog_keepalive > 0,
+        keepalive=edge.dialog_keepalive > 0, domain=config.sip.address,
     )
 
 

@@ -55,8 +55,12 @@ class Site:
     trusted_hosts: frozenset[str] = frozenset()  # never banned: Kamailio's and the bridge's own address
     own_addresses: frozenset[str] = frozenset()  # host:port no Contact may point at (Kamailio, bridge)
     keepalive: bool = False  # in-dialog OPTIONS find vanished sides ([edge] dialog_keepalive)
+    domain: str = "127.0.0.1"  # of the identities kamconf asserts to trunks (Kamailio's SIP address)
 
 
+# Headers by which a caller could claim another identity towards a carrier (RFC 3325, 5806, the
+# RPID draft): kamconf asserts identity itself (assert_identity).
+CALLER_IDENTITY = ("P-Asserted-Identity", "P-Preferred-Identity", "Remote-Party-ID", "Diversion")
 # Callers whose media address is their SIP source's (not trunks and bridge nodes: see kemi.media).
 PHONES = (CallerKind.EXTENSION, CallerKind.ANONYMOUS)
 
@@ -316,7 +320,17 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> None:
         anchor_and_relay(ksr, request, site, phone=caller.kind in PHONES)
     else:
         ksr.seturi(f"sip:{decision.number}@{decision.trunk.gateway}")
+        assert_identity(ksr, caller, site.domain)
         anchor_and_relay(ksr, request, site, phone=caller.kind in PHONES)
+
+
+def assert_identity(ksr: Any, caller: Caller, domain: str) -> None:
+    """A carrier learns who calls from kamconf, never from what the caller wrote: the identity
+    headers a caller may set are removed, and an extension's number is asserted."""
+    for name in CALLER_IDENTITY:
+        ksr.hdr.remove(name)
+    if caller.extension is not None:
+        ksr.hdr.append(f"P-Asserted-Identity: <sip:{caller.extension.number}@{domain}>\r\n")
 
 
 def consult_side(caller: Caller, decision: numberplan.Decision, live: LiveState) -> str | None:

@@ -13,8 +13,8 @@ stdout. Commands:
   {"cmd": "dtmf", "digits": "1234#", "method": "rfc2833" | "info"}
   {"cmd": "hangup"}
   {"cmd": "quit"}
-Events: ready (with sip_port), registered (with code), incoming, state (with state and code), media,
-recorded (the WAV is complete), error.
+Events: ready (with sip_port), registered (with code), incoming (with the identity headers), state (with state
+and code), media, recorded (the WAV is complete), error.
 Usage: python -m tests.phone [--address 127.0.0.1] [--codec PCMU/8000] [--loss-percent 5]
   --loss-percent N (or $KAMCONF_PHONE_LOSS_PERCENT): drop about N % of the RTP packets it sends, at random
   (pjmedia's loss simulation; N >= 1)
@@ -85,6 +85,20 @@ def with_extras(param: pj.CallOpParam, cmd: dict[str, Any]) -> pj.CallOpParam:
     return param
 
 
+IDENTITY = ("p-asserted-identity", "p-preferred-identity", "remote-party-id", "diversion")
+
+
+def identity_headers(message: str) -> dict[str, list[str]]:
+    """The identity headers of a received request (what a carrier would bill and show)."""
+    head = message.replace("\r\n", "\n").split("\n\n", 1)[0]
+    found: dict[str, list[str]] = {}
+    for line in head.split("\n")[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() in IDENTITY:
+            found.setdefault(name.strip().lower(), []).append(value.strip())
+    return found
+
+
 class PhoneAccount(pj.Account):
     def __init__(self, phone: Phone) -> None:
         super().__init__()
@@ -104,7 +118,7 @@ class PhoneAccount(pj.Account):
         ringing = pj.CallOpParam()
         ringing.statusCode = 180
         call.answer(ringing)
-        emit("incoming", remote=call.getInfo().remoteUri)
+        emit("incoming", remote=call.getInfo().remoteUri, identity=identity_headers(prm.rdata.wholeMsg))
 
 
 class Phone:

@@ -277,6 +277,10 @@ def test_external_numbers_go_to_the_trunk_gateway() -> None:
     route(ksr)
     assert ksr.called("seturi") == [("sip:84951234567@10.0.0.1:5090",)]
     assert ksr.called("tm.t_relay") == [()]
+    # The carrier hears who calls from kamconf: whatever identity the caller wrote is removed.
+    assert [args for args in ksr.called("hdr.remove") if args[0] in routes.CALLER_IDENTITY] == [
+        (name,) for name in routes.CALLER_IDENTITY]
+    assert ("P-Asserted-Identity: <sip:100@127.0.0.1>\r\n",) in ksr.called("hdr.append")
 
 
 def test_no_external_calls_for_extensions_without_them_nor_for_trunks() -> None:
@@ -299,6 +303,7 @@ def test_the_bridge_is_recognised_by_its_address_and_may_call_out() -> None:
     ksr = initial({"$fU": "bridge-1", "$rU": "84951234567", "$si": "127.0.0.1", "$sp": 5080})
     route(ksr)
     assert ksr.called("seturi") == [("sip:84951234567@10.0.0.1:5090",)]
+    assert not [args for args in ksr.called("hdr.append") if args[0].startswith("P-Asserted-Identity")]
 
 
 def test_a_local_conference_goes_to_a_bridge_under_its_own_key() -> None:
