@@ -30,11 +30,13 @@ T = TypeVar("T")
 
 
 class RedisState:
-    def __init__(self, client: redis.Redis, queue_client: redis.Redis, node_id: str, cdrs: Path) -> None:
+    def __init__(self, client: redis.Redis, queue_client: redis.Redis, node_id: str, cdrs: Path,
+                 originations_per_minute: int = 10) -> None:
         self.client = client
         self.queue_client = queue_client  # RQ needs undecoded replies
         self.node_id = node_id
         self.cdrs = cdrs
+        self.originations_per_minute = originations_per_minute
 
     def now(self) -> float:
         return time.time()
@@ -75,7 +77,13 @@ class RedisState:
             extension = directory.extension(inviter.extension) if inviter and inviter.extension else None
             if extension is None:
                 return numberplan.FORBIDDEN
-            return numberplan.decide(Caller(CallerKind.EXTENSION, extension), number, directory)
+            decision = numberplan.decide(Caller(CallerKind.EXTENSION, extension), number, directory)
+            if not isinstance(decision, Refuse) and (
+                    live.originated(self.client, extension.number) > self.originations_per_minute):
+                log.warning("extension %s: over %d calls a minute; %s not called", extension.number,
+                            self.originations_per_minute, number)
+                return Refuse(403, "Too Many Calls")
+            return decision
         except redis.RedisError as exc:
             log.error("redis: %s", exc)
             return Refuse(503, "Service Unavailable")

@@ -25,6 +25,7 @@ from conference.prompts import MAX_COUNT, count_sentence
 from conference.rooms import RoomSettings, pin_matches
 
 MAX_PIN_TRIES = 3
+MAX_RINGING = 5  # invitations of one room ringing at once: more is someone dialling in bulk
 MAX_PIN_DIGITS = 16
 SILENCE = "silence"  # comfort-noise source: keeps RTP flowing where no music is wanted
 
@@ -431,7 +432,10 @@ def failure_prompt(status: int) -> str:
 def _pressed(step: Step, member: Member, command: keypad.Command) -> None:
     room = step.room
     may_invite = _is_owner(room, member) if room.kind == Kind.LOCAL else member.extension is not None
-    if isinstance(command, keypad.Invite) and may_invite:
+    ringing = sum(1 for m in room.members if m.stage == Stage.RINGING)
+    if isinstance(command, keypad.Invite) and may_invite and ringing >= MAX_RINGING:
+        step.effects.append(Notify((member.id,), ("number_unavailable",)))
+    elif isinstance(command, keypad.Invite) and may_invite:
         step.effects.append(Dial(command.number, member.id))
         step.effects.append(Notify((member.id,), ("trying_to_get_through",)))
     elif isinstance(command, keypad.DropLast) and may_invite:

@@ -92,8 +92,15 @@ class BridgeConfig:
     heartbeat_interval: float = 2.0
     heartbeat_ttl: int = 6
     metrics_port: int = 9180  # Prometheus scrape endpoint, on `address`
+    # Seconds between readings of each leg's stream statistics (call quality metrics, the participants'
+    # and call records' figures); 0: none.
+    quality_interval: float = 5.0
     # Other Kamailio nodes whose calls this node takes (ip:port, comma-separated); [sip]'s always.
     trusted_proxies: str = ""
+    # Participants of a room that sets no max_participants (0): anonymous callers cannot take every slot.
+    default_max_participants: int = 200
+    # Calls the node places for one extension (*8 invitations, "#" consultations) per minute.
+    originations_per_minute: int = 10
 
 
 @dataclass(frozen=True)

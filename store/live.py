@@ -202,6 +202,18 @@ PIN_FAILURES = "kamconf:pinfail:{}:{}"  # sorted set of failure times
 PIN_LOCK = "kamconf:pinlock:{}:{}"  # present while the caller is locked out of the room
 
 
+ORIGINATIONS = "kamconf:originations:{}"  # calls the bridge placed for an extension this minute
+
+
+def originated(client: redis.Redis, extension: str, window: int = 60) -> int:
+    """Count one call placed on the extension's behalf (*8, #); how many within the window so far."""
+    key = ORIGINATIONS.format(extension)
+    pipe = client.pipeline(transaction=True)
+    pipe.incr(key)
+    pipe.expire(key, window, nx=True)
+    return int(pipe.execute()[0])
+
+
 def pin_failed(client: redis.Redis, room: str, who: str, now: float | None = None,
                limit: int = 10, window: int = 900) -> None:
     """Count a wrong PIN; more than `limit` within `window` seconds locks the caller out for `window`."""

@@ -141,3 +141,9 @@ def test_an_operator_command_reaches_the_node_holding_the_room(client: redis.Red
     [(_, fields)] = live.commands(client, "node-a", "0-0")
     assert fields == {"op": "mute", "room": "1000", "participant": "p1"}
     assert live.commands(client, "node-b", "0-0") == []
+
+
+def test_originations_are_counted_per_extension_within_a_minute(client: redis.Redis) -> None:
+    assert [live.originated(client, "201") for _ in range(3)] == [1, 2, 3]
+    assert live.originated(client, "202") == 1
+    assert 0 < client.ttl(live.ORIGINATIONS.format("201")) <= 60  # the count starts again after the minute

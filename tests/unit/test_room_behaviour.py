@@ -8,6 +8,7 @@ from typing import Any
 from conference.keypad import DropLast, Invite, Moderator
 from conference.mixing import MUSIC
 from conference.room import (
+    MAX_RINGING,
     SILENCE,
     Arrived,
     Connected,
@@ -287,6 +288,16 @@ def test_owner_invites_and_everyone_hears_the_early_media_then_the_answer() -> N
     assert {("leg", "own"), ("leg", "guest"), ("own", "leg")} <= links(r) and effects == []
     r, effects = transition(r, Connected("leg", answered=True))
     assert effects == [Notify(("own", "guest"), ("participant_joined",))]
+
+
+def test_no_more_than_max_ringing_invitations_at_once() -> None:
+    r, _ = arrive_as(local(), "own", "100")
+    for n in range(MAX_RINGING):
+        r, _ = run(r, Invited(f"leg{n}", f"8900{n}", "own"))
+    r, effects = transition(r, Pressed("own", Invite("89999")))
+    assert effects == [Notify(("own",), ("number_unavailable",))]  # not dialled
+    r, _ = transition(r, Connected("leg0", answered=True))  # one answered: room for another
+    assert transition(r, Pressed("own", Invite("89999")))[1][0] == Dial("89999", "own")
 
 
 def test_only_the_owner_invites_in_a_local_conference_and_any_extension_in_a_room() -> None:
