@@ -19,6 +19,7 @@ JITTER_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2)
 RTT_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 LOSS_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5)
 MOS_BUCKETS = (1.0, 2.0, 2.5, 3.0, 3.5, 3.8, 4.0, 4.2, 4.4, 4.5)
+OUTCOMES = ("answered", "dialled", "anchored")  # besides refused_<status>
 POOR_MOS = 3.5  # a leg below this is one people complain about (the alert's threshold too)
 
 
@@ -68,7 +69,12 @@ class NodeMetrics:
                                "in the last sampling round")
         self.samples = Counter("kamconf_bridge_leg_quality_samples", "Legs' stream statistics read",
                                labelnames=["node"], registry=registry).labels(**node)
+        self.sampling = Counter("kamconf_bridge_quality_sampling_seconds",
+                                "Time the node's loop spent reading and judging legs' stream statistics",
+                                labelnames=["node"], registry=registry).labels(**node)
         self.worst_mos.set(4.5)
+        for outcome in OUTCOMES:  # from 0, so the first calls show in rate() (a series born at 1 does not)
+            self.calls.labels(node=node_id, outcome=outcome)
         self._prompts_seen = 0
 
     def serve(self, address: str, port: int) -> None:

@@ -9,6 +9,7 @@ Call it hands to PJSIP, the mixer to every player.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
@@ -27,17 +28,17 @@ from bridge.meetings import Meetings
 from bridge.metrics import NodeMetrics
 from bridge.mixer import BridgeMixer
 from bridge.players import PromptEnded
-from bridge.quality import QUALITY_INTERVAL, CallQuality, LoopClock, count_by_kind
+from bridge.quality import SLICES, CallQuality, LoopClock, count_by_kind
 from bridge.recorder import recover
 from bridge.redis_state import RedisState
-from bridge.rooms import Rooms
+from bridge.rooms import RULED, Rooms
 from conference import address, billing, dialin, numberplan
 from conference import room as rules
 from conference.address import Kind, RoomAddress
 from conference.liveness import RxWatch, observe
 from conference.numberplan import Refuse
 from conference.placement import NodeStatus
-from conference.quality import Summary
+from conference.quality import Figures, Summary
 from conference.rooms import RoomSettings
 from conference.talking import Talk, observe_level
 from settings import BridgeConfig, ConferencesConfig
@@ -59,7 +60,7 @@ class BridgeNode:
                  conferences: ConferencesConfig | None = None) -> None:
         self.config = config
         self.proxy = proxy  # Kamailio's host:port: every call this node makes goes through it
-        self.live = RedisState(client, queue_client, config.id, cdrs)
+        self.live = RedisState(client, queue_client, config.id, cdrs, config.originations_per_minute)
         self.metrics = metrics
         self.events: deque[object] = deque()
         self.endpoint = sip.start_endpoint(config)
@@ -98,9 +99,9 @@ class BridgeNode:
                 self.tick_rooms(now)
                 self.step("scheduled conferences", self.meetings.poll, now)
                 next_level = now + LEVEL_INTERVAL
-            if now >= next_quality:
+            if now >= next_quality and self.config.quality_interval > 0:
                 self.step("call quality", self.sample_quality)
-                next_quality = now + QUALITY_INTERVAL
+                next_quality = now + self.config.quality_interval / SLICES
             if self.farewells and self.farewells[0][0] <= now:
                 self.step("farewell", self.hangup, self.farewells.pop(0)[1])
             self.step("prompt ends", self.end_prompts, now)
@@ -242,7 +243,12 @@ class BridgeNode:
     def room_template(self, room: RoomAddress) -> rules.Room | None:
         """An empty room as the live state describes it (bridge.redis_state); None: no such room."""
         current = self.rooms.get(str(room))
-        return self.live.room_template(room, current.state if current else None, self.meetings.settings.language)
+        template = self.live.room_template(room, current.state if current else None, self.meetings.settings.language)
+        if template is None or template.settings.max_participants or room.kind not in RULED:
+            return template
+        # A room without a limit of its own gets the installation's: nobody can take every slot of the node.
+        limited = dataclasses.replace(template.settings, max_participants=self.config.default_max_participants)
+        return dataclasses.replace(template, settings=limited)
 
     def dial(self, room: str, number: str, billed: billing.Leg, inviter: rules.Member | None,
              on_behalf: bool) -> Dialled:
@@ -316,12 +322,16 @@ class BridgeNode:
                 self.hangup(call, 408)
 
     def sample_quality(self) -> None:
-        """Each leg with media: its call quality into the metrics and, if it changed, onto its participant."""
+        """This turn's slice of the legs with media: call quality into the metrics and, if it changed,
+        onto the participant."""
         legs = {leg.key: (room, member) for room in self.rooms for member, leg in room.calls.items()
-                if leg.key in self.watches and self.own(leg) is not None}
-        for key, seen in self.quality.sample((key, self.calls[key]) for key in legs).items():
+                if self.quality.due(leg.key) and leg.key in self.watches and self.own(leg) is not None}
+
+        def show(key: int, seen: Figures) -> None:
             room, member = legs[key]
             room.quality(member, seen.to_dict())
+
+        self.quality.sample(((key, self.calls[key]) for key in legs), show)
 
     def end_prompts(self, now: float) -> None:
         # A method of its own so no local of the loop keeps a player alive past libDestroy.

@@ -21,11 +21,15 @@ from conference.quality import Figures, Sample, Summary
 
 log = logging.getLogger("kamconf.bridge")
 
-QUALITY_INTERVAL = 5.0  # seconds between two readings of a leg: enough packets to judge a loss rate
+# Each turn reads one slice of the legs (by call id), so a round of a few hundred legs never holds the
+# loop up at once: pjsua2's getStreamStat costs tens of microseconds a leg, mostly copying structs.
+SLICES = 25
 
 
 def read_sample(call: pj.Call) -> Sample | None:
     """The leg's incoming stream since it began; None while it has no stream."""
+    if not getattr(call, "in_pjsip", True):
+        return None  # never made, or freed: PJSIP would abort the node rather than say so
     try:
         rtcp = call.getStreamStat(0).rtcp
     except pj.Error:
@@ -44,6 +48,7 @@ class LegRecord:
     last: Sample | None = None
     summary: Summary = field(default_factory=Summary)
     shown: Figures | None = None  # as its participant entry shows it
+    mos: float | None = None  # of its last interval with packets
 
 
 class CallQuality:
@@ -54,12 +59,17 @@ class CallQuality:
         self.metrics = metrics
         self.read = read
         self.legs: dict[int, LegRecord] = {}
-        self.cost = 0.0  # seconds the loop spent reading, for the benchmark
+        self.turn = 0
 
-    def sample(self, legs: Iterable[tuple[int, pj.Call]]) -> dict[int, Figures]:
-        """Read every leg once; the figures of the legs whose participant should be shown anew."""
-        started = time.perf_counter()
-        scores: list[float] = []
+    def due(self, key: int) -> bool:
+        """Whether leg `key` is read in this turn (one turn every interval / SLICES seconds)."""
+        return key % SLICES == self.turn % SLICES
+
+    def sample(self, legs: Iterable[tuple[int, pj.Call]],
+               show: Callable[[int, Figures], None] | None = None) -> dict[int, Figures]:
+        """Read these legs once; the figures of those whose participant should be shown anew, also
+        handed to `show` (whose cost counts as sampling's)."""
+        started = time.thread_time()  # the loop's own CPU: being preempted is not sampling's cost
         changed: dict[int, Figures] = {}
         for key, call in legs:
             sample = self.read(call)
@@ -72,13 +82,15 @@ class CallQuality:
                 continue  # nothing came in (held by the far end, or just set up): nothing to judge
             figures = quality.figures(recent)
             self.metrics.leg(figures)
-            record.summary = record.summary.add(figures)
-            scores.append(figures.mos)
+            record.summary, record.mos = record.summary.add(figures), figures.mos
             overall = quality.figures(sample)
             if overall.differs(record.shown):
                 record.shown = changed[key] = overall
-        self.metrics.round(scores)
-        self.cost += time.perf_counter() - started
+                if show is not None:
+                    show(key, overall)
+        self.metrics.round([r.mos for r in self.legs.values() if r.mos is not None])
+        self.turn += 1
+        self.metrics.sampling.inc(time.thread_time() - started)
         return changed
 
     def forget(self, key: int) -> Summary:

@@ -87,6 +87,7 @@ class LiveRoom:
         if self.calls.pop(member, None) is None:
             return
         self.prompts.pop(member, None)
+        self.figures.pop(member, None)
         self.links = frozenset(link for link in self.links if member not in link)
         self.feed(rules.Left(member))
 

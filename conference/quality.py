@@ -80,8 +80,11 @@ class Figures:
 
     def differs(self, other: Figures | None) -> bool:
         """Worth publishing again: a change a person looking at it would notice."""
-        return other is None or (abs(self.mos - other.mos) >= 0.05 or abs(self.loss_percent - other.loss_percent)
-                                 >= 0.5 or abs(self.jitter_ms - other.jitter_ms) >= 1.0)
+        if other is None or (self.rtt_ms is None) != (other.rtt_ms is None):
+            return True
+        return (abs(self.mos - other.mos) >= 0.05 or abs(self.loss_percent - other.loss_percent) >= 0.5
+                or abs(self.jitter_ms - other.jitter_ms) >= 1.0
+                or abs((self.rtt_ms or 0.0) - (other.rtt_ms or 0.0)) >= 10.0)
 
 
 def figures(sample: Sample) -> Figures:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,6 +194,27 @@ class ConfigError(ValueError):
 
 
 MIN_SECRET_CHARS = 32
+
+
+def ensure_secret(path: Path) -> str:
+    """The random key in `path`, made there first if missing (owner-only). Several processes may start
+    at once: the key is written to a private temporary file and linked into place, so all read one."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+    try:
+        os.link(temporary, path)  # fails if another process was first: then its key is the key
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
+    return path.read_text().strip()
 
 
 def read_secret(config: Config) -> bytes:

@@ -71,6 +71,8 @@ def test_figures_are_published_again_only_on_a_noticeable_change() -> None:
     assert base.differs(Figures(2.0, 5.0, 20.0, 4.2))
     assert base.differs(Figures(1.0, 7.0, 20.0, 4.2))
     assert base.differs(Figures(1.0, 5.0, 20.0, 4.1))
+    assert base.differs(Figures(1.0, 5.0, 40.0, 4.2))
+    assert Figures(1.0, 5.0, None, 4.2).differs(Figures(1.0, 5.0, 20.0, 4.2))  # a first round trip is news
 
 
 def test_a_summary_keeps_the_average_and_the_worst() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.metrics import NodeMetrics
-from bridge.quality import CallQuality, LoopClock, count_by_kind
+from bridge.quality import SLICES, CallQuality, LoopClock, count_by_kind
 from conference import billing
 from conference.address import Kind
 from conference.quality import Sample, Summary
@@ -102,3 +102,25 @@ def test_the_loop_clock_counts_only_what_exceeds_the_poll() -> None:
     assert value(metrics, "kamconf_bridge_loop_lag_seconds_bucket", le="0.001") == 1
     assert value(metrics, "kamconf_bridge_loop_lag_seconds_bucket", le="0.02") == 1
     assert value(metrics, "kamconf_bridge_loop_lag_seconds_bucket", le="0.05") == 2
+
+
+def test_each_leg_is_due_once_per_round_of_slices() -> None:
+    legs = CallQuality(NodeMetrics("n1"), Readings())
+    due = []
+    for _ in range(SLICES):
+        due += [key for key in range(100) if legs.due(key)]
+        legs.sample([])
+    assert sorted(due) == list(range(100))
+    assert max(sum(1 for key in range(100) if key % SLICES == s) for s in range(SLICES)) <= 100 // SLICES + 1
+
+
+def test_the_worst_leg_is_judged_over_every_leg_not_only_this_turns_slice() -> None:
+    metrics, read = NodeMetrics("n1"), Readings()
+    legs = CallQuality(metrics, read)
+    read.now = {"lossy": Sample(200, 50, 2.0, None), "clean": Sample(250, 0, 2.0, None)}
+    shown: list[int] = []
+    legs.sample([(1, "lossy")], show=lambda key, seen: shown.append(key))
+    legs.sample([(2, "clean")])
+    assert shown == [1]
+    assert value(metrics, "kamconf_bridge_legs_poor_quality") == 1
+    assert value(metrics, "kamconf_bridge_quality_sampling_seconds_total") >= 0
