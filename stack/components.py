@@ -7,7 +7,6 @@ which start the same stack on random ports.
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import socket
 import sys
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import settings
 from settings import ROOT, Config
 
 PYTHON = sys.executable
@@ -152,20 +152,14 @@ def kamailio_edge_defines(config: Config) -> list[str]:
 def prepare_dirs(config: Config) -> None:
     for sub in ("redis", "run/kamailio", "log"):
         (config.var_path / sub).mkdir(parents=True, exist_ok=True)
-    make_secret(config.secret_path)
-    make_secret(config.redis_password_path)
+    settings.ensure_secret(config.secret_path)
+    settings.ensure_secret(config.redis_password_path)
     write_private(redis_conf(config), f"requirepass {config.redis_password}\n")
 
 
 def redis_conf(config: Config) -> Path:
     """Redis's own settings file: its password stays off the command line (which any user can read)."""
     return config.var_path / "run" / "redis.conf"
-
-
-def make_secret(path: Path) -> None:
-    """A random key (Kamailio's vouching key, Redis's password), readable by the owner only; made once."""
-    if not path.exists():
-        write_private(path, secrets.token_hex(32) + "\n")
 
 
 def write_private(path: Path, text: str) -> None:
