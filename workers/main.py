@@ -15,6 +15,7 @@ from rq.scripts import release_lock
 from rq.serializers import JSONSerializer
 
 import settings
+from store.migrations import migrated_engine
 from store.queue import QUEUE, queue
 from workers.meetings import keep_rounds_going
 
@@ -31,6 +32,8 @@ WORKER_TTL = 20  # waits for a job 5 s at a time; a dead worker's entry expires 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = settings.load()
+    # Once here, so no job has to: the jobs open the database as it is (workers.jobs.sessions).
+    migrated_engine(config).dispose()
     connection = redis.Redis.from_url(config.redis_url)
     forget_dead_predecessors(connection)
     worker = Worker([queue(connection)], connection=connection, name=worker_name(), serializer=JSONSerializer,
