@@ -1,7 +1,8 @@
 """How many participants one bridge node mixes on one core, rooms of 5, before >1% of frames are late or lost.
 
-The bridge process is pinned to CPU 0 and called directly (no Kamailio or
-rtpengine: this measures the mixer); the load generator runs on CPU 1. Each
+The bridge process is pinned to CPU 0 and called through Kamailio (the node takes calls only from
+Kamailio, signed) and rtpengine; only the bridge's CPU is read, so this still measures the mixer.
+The load generator runs on CPU 1. Each
 step adds participants until the listeners' jitter buffers conceal more than
 1% of frames (late or missing) or packets go missing.
 Usage: .venv/bin/python -m bench.bridge_capacity [--start 100] [--step 100] [--max 1000] [--seconds 20]
@@ -66,7 +67,7 @@ def main() -> None:
         path = write_config(var, capacity=1000)
         config = settings.load(path)
         supervisor = Supervisor(config, path, echo=None)
-        supervisor.start(only={"redis", "bridge"})
+        supervisor.start(only={"redis", "rtpengine", "kamailio", "bridge"})
         try:
             bridge_pid = supervisor.procs["bridge"].pid
             subprocess.run(["taskset", "-apc", "0", str(bridge_pid)], check=True, capture_output=True)
@@ -75,7 +76,7 @@ def main() -> None:
                 room = RoomSettings(str(number), announce_count=False, mute_notifications=True)
                 live.put_entry(rooms, live.ROOMS, str(number), room.as_dict())
             tone = write_tone(Path(tmp) / "tone.wav", 440.0, 30)
-            target = f"{config.bridge.address}:{config.bridge.sip_port}"
+            target = f"{config.sip.address}:{config.sip.port}"
             for calls in range(args.start, args.max + 1, args.step):
                 result = one_step(target, calls, args.seconds, tone, bridge_pid)
                 print(json.dumps(result), flush=True)
