@@ -99,7 +99,7 @@ def tone_to_noise(path: Path, tones: list[float], start: float, end: float, wind
     samples, rate = read_wav(path)
     size = int(window * rate)
     found = []
-    for first in range(int(start * rate), int(end * rate) - size + 1, size):
+    for first in range(int(start * rate), min(int(end * rate), len(samples)) - size + 1, size):
         chunk = samples[first : first + size]
         hann = np.hanning(size)
         spectrum = np.abs(np.fft.rfft(chunk * hann)) ** 2
