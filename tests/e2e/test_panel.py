@@ -29,10 +29,6 @@ OPERATOR, OPERATOR_PASSWORD = "panel-op", "panel-operator-pw"
 SPEAKER, LISTENER = 700.0, 1300.0  # the tones the two phones send
 HEARD, SILENT = -25.0, -50.0
 
-pytestmark = pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-                                reason="needs Debian's chromium and chromium-driver (stack/setup.sh installs them)")
-
-
 def until(check: Callable[[], bool], timeout: float) -> bool:
     """Polls `check` every 20 ms: the Live page's 2 s promise is measured finer than the stack's 0.1 s."""
     deadline = time.monotonic() + timeout
