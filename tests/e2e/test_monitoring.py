@@ -29,7 +29,7 @@ from tests.support.ports import free_port
 from tests.support.stack import Stack, running_stack
 
 LOSS_PERCENT = 5  # injected on one phone's outgoing RTP (tests/phone.py --loss-percent)
-TALK_SECONDS = 16  # enough packets (~800) to judge a 5 % loss within 2 points
+TALK_SECONDS = 16  # several quality intervals, so every leg has figures from whole intervals
 THRESHOLD = re.compile(r"(==|!=|>=|<=|>|<)\s*(-?[0-9.]+)\s*$")
 
 
@@ -115,7 +115,8 @@ def test_every_panel_and_rule_has_data_and_a_lossy_leg_shows_its_loss(
     # The lossy phone joined last; the test phones' callers all look alike.
     lossy = max(people, key=lambda p: p["joined_at"])
     clean = [p for p in people if p is not lossy]
-    assert abs(lossy["loss_percent"] - LOSS_PERCENT) <= 2, lossy
+    # The figure covers one interval (~250 packets) of random loss: 5 % gives 1-10 % all but never.
+    assert 1 <= lossy["loss_percent"] <= 2 * LOSS_PERCENT, lossy
     assert all(p["loss_percent"] < 0.5 and p["mos"] > lossy["mos"] for p in clean), people
     assert all(p["jitter_ms"] is not None and p["mos"] >= 1 for p in people), people
 
