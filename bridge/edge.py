@@ -134,6 +134,10 @@ class LiveState(Protocol):
     @property
     def node_id(self) -> str: ...
 
+    @property
+    def run(self) -> str:
+        """This start of the node (conference.placement.NodeStatus.run): its participants are tagged with it."""
+
     def now(self) -> float:
         """Wall-clock time (Unix); intervals are measured on the monotonic time passed in."""
 

@@ -373,7 +373,8 @@ class BridgeNode:
 
     def status(self) -> NodeStatus:
         c = self.config
-        return NodeStatus(id=c.id, address=c.address, port=c.sip_port, capacity=c.capacity, load=len(self.calls))
+        return NodeStatus(id=c.id, address=c.address, port=c.sip_port, capacity=c.capacity, load=len(self.calls),
+                          instance=self.live.instance)
 
     def heartbeat(self) -> None:
         self.metrics.rooms.set(len(self.rooms))

@@ -5,6 +5,7 @@ keeps mixing the calls it has."""
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -18,7 +19,7 @@ from conference import numberplan
 from conference import room as rules
 from conference.address import Kind, RoomAddress
 from conference.numberplan import Caller, CallerKind, Refuse
-from conference.placement import NodeStatus
+from conference.placement import NodeStatus, run_of
 from conference.rooms import RoomSettings
 from conference.schedule import LiveMeeting
 from store import live, queue
@@ -35,6 +36,8 @@ class RedisState:
         self.client = client
         self.queue_client = queue_client  # RQ needs undecoded replies
         self.node_id = node_id
+        self.instance = secrets.token_hex(6)  # this start of the node (conference.placement.NodeStatus.run)
+        self.run = run_of(node_id, self.instance)
         self.cdrs = cdrs
         self.originations_per_minute = originations_per_minute
 
@@ -112,7 +115,11 @@ class RedisState:
         self.safely(live.pin_failed, room, lockout)
 
     def heartbeat(self, status: NodeStatus, ttl: int) -> None:
+        """Register this node for `ttl` more seconds, and clear what dead nodes left in the live state."""
         self.safely(live.heartbeat, status, ttl)
+        ghosts = self.ask(live.drop_ghosts, default=0)
+        if ghosts:
+            log.warning("%d participants of bridge runs that are gone removed from the live state", ghosts)
 
     def deregister(self) -> None:
         self.safely(live.deregister, self.node_id)

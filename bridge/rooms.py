@@ -320,7 +320,7 @@ class LiveRoom:
         state = "muted" if member.muted else str(member.stage)
         participant = {"id": member.id, "caller": member.caller, "extension": member.extension,
                        "role": str(member.role), "state": state, "joined_at": call.joined_at,
-                       "node": self.live.node_id, **self.figures.get(member.id, {})}
+                       "node": self.live.node_id, "run": self.live.run, **self.figures.get(member.id, {})}
         self.live.put_participant(self.number, member.id, participant)
 
     def quality(self, member_id: str, figures: dict[str, float | None]) -> None:

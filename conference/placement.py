@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any
 
 
@@ -14,6 +15,12 @@ class NodeStatus:
     port: int
     capacity: int
     load: int  # participants on the node now
+    instance: str = ""  # this start of the node's process: a restarted node is a new run of it
+
+    @property
+    def run(self) -> str:
+        """What calls and participants of this node are tagged with: they die with the run."""
+        return run_of(self.id, self.instance)
 
     @property
     def sip_uri(self) -> str:
@@ -34,6 +41,7 @@ class NodeStatus:
             port=int(data["port"]),
             capacity=int(data["capacity"]),
             load=int(data["load"]),
+            instance=str(data.get("instance", "")),
         )
 
 
@@ -59,3 +67,24 @@ def place(affinity: str | None, nodes: Sequence[NodeStatus],
         return node
     winner = claim(node.id, affinity)
     return next((n for n in nodes if n.id == winner), node)
+
+
+def run_of(node_id: str, instance: str) -> str:
+    return f"{node_id}/{instance}"
+
+
+class Run(StrEnum):
+    ALIVE = "alive"
+    REPLACED = "replaced"  # the node runs again, as a new run: the old one's calls are gone
+    ABSENT = "absent"  # no heartbeat: dead, or Redis lost the key and it comes back in a beat
+
+
+def run_state(run: str, nodes: Sequence[NodeStatus]) -> Run:
+    """How a run of a node stands among the live nodes."""
+    node_id = run.rpartition("/")[0]
+    for node in nodes:
+        if node.run == run:
+            return Run.ALIVE
+        if node.id == node_id:
+            return Run.REPLACED
+    return Run.ABSENT

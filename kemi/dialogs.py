@@ -12,15 +12,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
+from conference.placement import NodeStatus, Run, run_state
 from kemi.request import SipRequest
 
 CALLER = "$dlg_var(caller)"  # source address of the initial INVITE
 CALLEE = "$dlg_var(callee)"  # source address of its 2xx
 COOKIE_PARAM = "kc"
 DELETED = "5"  # $dlg(state) of an ended dialog
+BRIDGE_PROFILE = "bridge"  # dialog profile: the runs of bridge nodes a call passes (kamailio.cfg)
+RUNS = "runs"  # htable: bridge run -> sweeps in a row that found it absent (kamailio.cfg)
+ABSENT_SWEEPS = 2  # a run absent this often is dead (not Redis briefly losing its key)
+ENDING_SECONDS = 1  # a dead run's calls get their BYE this soon
 
 
 class Verdict(StrEnum):
@@ -29,12 +35,16 @@ class Verdict(StrEnum):
     STRANGER = "not a party of the dialog"  # 403
 
 
-def track(ksr: Any, request: SipRequest, secret: bytes, keepalive: bool = False) -> None:
-    """An initial INVITE about to be relayed: make it a dialog; sign its Record-Route."""
+def track(ksr: Any, request: SipRequest, secret: bytes, keepalive: bool = False, runs: Sequence[str] = ()) -> None:
+    """An initial INVITE about to be relayed: make it a dialog, tied to the bridge `runs` it passes
+    (`sweep` ends it with them); sign its Record-Route."""
     ksr.dialog.dlg_manage()
     if keepalive:  # OPTIONS to both sides every ka_interval (kamailio.cfg)
         ksr.dialog.dlg_set_property("ka-src")
         ksr.dialog.dlg_set_property("ka-dst")
+    for run in runs:
+        ksr.dialog.set_dlg_profile(BRIDGE_PROFILE, run)
+        ksr.htable.sht_seti(RUNS, run, 0)
     ksr.pv.sets(CALLER, request.source_ip)
     ksr.rr.add_rr_param(f";{COOKIE_PARAM}={cookie(secret, request.call_id)}")
 
@@ -64,6 +74,34 @@ def signed_bye(ksr: Any, request: SipRequest, secret: bytes) -> bool:
     only after loose_route, which parses the Route that is ours."""
     expected = f"{COOKIE_PARAM}={cookie(secret, request.call_id)}"
     return request.method == "BYE" and ksr.rr.check_route_param(expected) > 0
+
+
+def sweep(ksr: Any, nodes: Sequence[NodeStatus]) -> list[tuple[str, Run]]:
+    """End the calls of every bridge run that is gone: replaced by a restart at once, absent once
+    it has been for ABSENT_SWEEPS sweeps. The runs ended, and why."""
+    ended: list[tuple[str, Run]] = []
+    for run, absences in known_runs(ksr):
+        state = run_state(run, nodes)
+        if state == Run.ALIVE:
+            if absences:
+                ksr.htable.sht_seti(RUNS, run, 0)
+        elif state == Run.ABSENT and absences + 1 < ABSENT_SWEEPS:
+            ksr.htable.sht_seti(RUNS, run, absences + 1)
+        else:
+            ksr.dialog.dlg_set_timeout_by_profile(BRIDGE_PROFILE, run, ENDING_SECONDS)
+            ksr.htable.sht_rm(RUNS, run)
+            ended.append((run, state))
+    return ended
+
+
+def known_runs(ksr: Any) -> list[tuple[str, int]]:
+    found: list[tuple[str, int]] = []
+    if ksr.htable.sht_iterator_start(RUNS, RUNS) < 0:
+        return found
+    while ksr.htable.sht_iterator_next(RUNS) > 0:
+        found.append((str(ksr.pv.get(f"$shtitkey({RUNS})")), int(ksr.pv.get(f"$shtitval({RUNS})") or 0)))
+    ksr.htable.sht_iterator_end(RUNS)
+    return found
 
 
 def cookie(secret: bytes, call_id: str) -> str:

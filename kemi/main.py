@@ -101,6 +101,9 @@ class kamailio:  # noqa: N801  (the class name app_python3 expects)
     def ksr_request_route(self, msg: Any) -> int:
         return _guarded("request", routes.request_route, KSR, self.live, self.site)
 
+    def ksr_sweep_bridges(self, msg: Any) -> int:
+        return _guarded("sweep", routes.sweep_bridges, KSR, self.live)
+
     def ksr_onreply_media(self, msg: Any) -> int:
         return _guarded("reply", routes.reply_with_media, KSR)
 

@@ -276,7 +276,7 @@ def authenticated(ksr: Any, request: SipRequest, extension: ExtensionSettings, l
 def identify(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> Caller | None:
     """Who calls: a bridge node or trunk by source address, an extension by its credentials,
     else anonymous. None: the request was challenged (or refused) and is answered."""
-    if any(node.address == request.source_ip and node.port == request.source_port for node in live.live_nodes()):
+    if bridge_node(request, live) is not None:
         return Caller(CallerKind.BRIDGE)
     trunk = numberplan.trunk_from(request.source_ip, request.source_port, live.trunks())
     if trunk is not None:
@@ -286,6 +286,18 @@ def identify(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> Call
         return Caller(CallerKind.ANONYMOUS)
     authentic = authenticated(ksr, request, extension, live, site)
     return Caller(CallerKind.EXTENSION, extension) if authentic else None
+
+
+def bridge_node(request: SipRequest, live: LiveState) -> NodeStatus | None:
+    """The bridge node a request comes from, if any."""
+    return next((node for node in live.live_nodes()
+                 if node.address == request.source_ip and node.port == request.source_port), None)
+
+
+def bridge_runs(request: SipRequest, live: LiveState, *to: NodeStatus) -> tuple[str, ...]:
+    """The runs of the bridge nodes a call goes through: it cannot outlive any of them."""
+    source = bridge_node(request, live)
+    return tuple(node.run for node in (source, *to) if node is not None)
 
 
 def invite(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> None:
@@ -317,11 +329,11 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> None:
         if ksr.registrar.lookup("location") < 0:
             ksr.sl.sl_send_reply(480, "Temporarily Unavailable")
             return
-        anchor_and_relay(ksr, request, site, phone=caller.kind in PHONES)
+        anchor_and_relay(ksr, request, site, caller.kind in PHONES, bridge_runs(request, live))
     else:
         ksr.seturi(f"sip:{decision.number}@{decision.trunk.gateway}")
         assert_identity(ksr, caller, site.domain)
-        anchor_and_relay(ksr, request, site, phone=caller.kind in PHONES)
+        anchor_and_relay(ksr, request, site, caller.kind in PHONES, bridge_runs(request, live))
 
 
 def assert_identity(ksr: Any, caller: Caller, domain: str) -> None:
@@ -359,7 +371,7 @@ def to_bridge(ksr: Any, request: SipRequest, live: LiveState, site: Site, key: s
     ksr.hdr.append(f"{vouch.HEADER}: {signed}\r\n")
     ksr.setuser(key)  # the bridge knows the room by it (a trunk's number or a forwarding led here)
     ksr.setdsturi(node.sip_uri)
-    anchor_and_relay(ksr, request, site, phone=caller.kind in ("extension", "anonymous"))
+    anchor_and_relay(ksr, request, site, caller.kind in ("extension", "anonymous"), bridge_runs(request, live, node))
 
 
 def vouched(caller: Caller) -> vouch.Vouched:
@@ -371,9 +383,10 @@ def vouched(caller: Caller) -> vouch.Vouched:
     return vouch.Vouched(str(caller.kind))
 
 
-def anchor_and_relay(ksr: Any, request: SipRequest, site: Site, phone: bool) -> None:
-    """Track the dialog, record the route, anchor the media (a phone's where its SIP came from) and relay."""
-    dialogs.track(ksr, request, site.secret, site.keepalive)
+def anchor_and_relay(ksr: Any, request: SipRequest, site: Site, phone: bool, runs: tuple[str, ...]) -> None:
+    """Track the dialog (tied to the bridge `runs` it passes), record the route, anchor the media (a
+    phone's where its SIP came from) and relay."""
+    dialogs.track(ksr, request, site.secret, site.keepalive, runs)
     ksr.rr.record_route()
     if media.has_sdp(ksr) and not media.offer(ksr, from_sip_source=phone):
         log.error("rtpengine offer failed for %s", request.call_id)
@@ -393,6 +406,17 @@ def relay(ksr: Any, request: SipRequest) -> None:
         if initial_invite:
             media.delete(ksr)
         ksr.sl.sl_reply_error()
+
+
+def sweep_bridges(ksr: Any, live: LiveState) -> None:
+    """Every second (rtimer): end the calls of bridge runs that are gone. Not while Redis is down,
+    when no node can be seen alive."""
+    try:
+        nodes = live.live_nodes()
+    except LiveStateError:
+        return
+    for run, state in dialogs.sweep(ksr, nodes):
+        log.warning("bridge %s is %s: its calls end with a BYE to both sides", run, state)
 
 
 def service_unavailable(ksr: Any) -> None:

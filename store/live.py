@@ -190,6 +190,26 @@ def remove_participant(client: redis.Redis, room: str, participant_id: str) -> N
     client.hdel(PARTICIPANTS.format(room), participant_id)
 
 
+def drop_ghosts(client: redis.Redis) -> int:
+    """Remove the participants of node runs that are gone (a node killed, or restarted: its calls
+    died with it), each with its "left" event; how many. Any live node may sweep: a participant
+    of a live run is never touched."""
+    nodes = live_nodes(client)
+    runs = {node.run for node in nodes}
+    ghosts = 0
+    for key in client.scan_iter(match=PARTICIPANTS.format("*"), count=200):
+        room = str(key)[len(PARTICIPANTS.format("")):]
+        for participant_id, raw in client.hgetall(key).items():
+            data = json.loads(raw)
+            if data.get("run") in runs:
+                continue
+            if client.hdel(key, participant_id):  # another node's sweep may have been first
+                ghosts += 1
+                room_event(client, "left", room, participant=str(participant_id), caller=str(data.get("caller", "")),
+                           status=0, present=client.hlen(key), reason="node lost")
+    return ghosts
+
+
 def participants(client: redis.Redis, room: str) -> list[dict[str, Any]]:
     raw = client.hgetall(PARTICIPANTS.format(room))
     return sorted((json.loads(v) for v in raw.values()), key=lambda p: (p.get("joined_at", 0), p.get("id", "")))

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -147,3 +148,21 @@ def test_originations_are_counted_per_extension_within_a_minute(client: redis.Re
     assert [live.originated(client, "201") for _ in range(3)] == [1, 2, 3]
     assert live.originated(client, "202") == 1
     assert 0 < client.ttl(live.ORIGINATIONS.format("201")) <= 60  # the count starts again after the minute
+
+
+def test_participants_of_runs_that_are_gone_are_swept_with_a_left_event(client: redis.Redis) -> None:
+    now = NodeStatus("n1", "127.0.0.1", 5080, capacity=10, load=1, instance="second")
+    live.heartbeat(client, now, ttl=30)
+    live.put_participant(client, "700", "alive", {"id": "alive", "caller": "sip:a@h", "run": now.run})
+    live.put_participant(client, "700", "before-restart", {"id": "before-restart", "caller": "sip:b@h",
+                                                           "run": "n1/first"})
+    live.put_participant(client, "701", "dead-node", {"id": "dead-node", "caller": "sip:c@h", "run": "n2/x"})
+    start = client.xadd(live.EVENTS, {"type": "mark", "room": "-"})
+    assert live.drop_ghosts(client) == 2
+    assert [p["id"] for p in live.participants(client, "700")] == ["alive"]
+    assert live.participants(client, "701") == []
+    entries: Any = client.xrange(live.EVENTS, min=f"({start!s}")
+    left = [fields for _, fields in entries]
+    assert sorted((f["room"], f["participant"], f["present"], f["reason"]) for f in left) == [
+        ("700", "before-restart", "1", "node lost"), ("701", "dead-node", "0", "node lost")]
+    assert live.drop_ghosts(client) == 0  # swept once

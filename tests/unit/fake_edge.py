@@ -151,6 +151,7 @@ class FakeSwitchboard:
 
 class FakeLive:
     node_id = "node-t"
+    run = "node-t/1"
 
     def __init__(self, clock: float = 1_800_000_000.0) -> None:
         self.clock = clock

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from conference.placement import NodeStatus, Run
 from kemi import dialogs, edge, routes
 from tests.unit.fake_ksr import FakeKSR
 from tests.unit.test_kemi_routes import CARRIER, EXT_100, REALM, SECRET, SITE, Live, initial, route
@@ -235,3 +236,46 @@ def test_keepalives_are_asked_of_both_sides_when_configured() -> None:
     ksr = initial()
     route(ksr)
     assert not ksr.called("dialog.dlg_set_property")
+
+
+def test_a_call_to_a_bridge_is_tied_to_the_run_of_its_node() -> None:
+    ksr = initial({"$ci": "abc"})
+    route(ksr)
+    (target,) = ksr.called("setdsturi")
+    (node,) = [node for node in Live().live_nodes() if node.sip_uri == target[0]]
+    assert ksr.called("dialog.set_dlg_profile") == [(dialogs.BRIDGE_PROFILE, node.run)]
+    assert (dialogs.RUNS, node.run, 0) in ksr.called("htable.sht_seti")
+    order = [name for name, _ in ksr.calls]
+    assert order.index("dialog.dlg_manage") < order.index("dialog.set_dlg_profile") < order.index("tm.t_relay")
+
+
+def sweeping(runs: dict[str, int]) -> FakeKSR:
+    """A KSR whose runs table holds `runs` (run -> absences), walked by the htable iterator."""
+    keys = iter(runs)
+    pv: dict[str, Any] = {}
+
+    def next_run(_: str) -> int:
+        run = next(keys, None)
+        if run is None:
+            return -1
+        pv.update({f"$shtitkey({dialogs.RUNS})": run, f"$shtitval({dialogs.RUNS})": runs[run]})
+        return 1
+
+    ksr = FakeKSR(results={"htable.sht_iterator_next": next_run})
+    ksr.pv.values = pv  # the iterator's key and value, as it moves
+    return ksr
+
+
+def test_the_sweep_ends_a_replaced_run_at_once_and_an_absent_one_on_its_second_absence() -> None:
+    alive = NodeStatus("a", "127.0.0.1", 5080, 10, 0, instance="now")
+    other = NodeStatus("b", "127.0.0.1", 5081, 10, 0, instance="x")
+    ksr = sweeping({"a/now": 1, "a/before": 0, "c/gone": 0, "d/gone": 1, "b/x": 0})
+    ended = dialogs.sweep(ksr, [alive, other])
+    assert ended == [("a/before", Run.REPLACED), ("d/gone", Run.ABSENT)]
+    assert ksr.called("dialog.dlg_set_timeout_by_profile") == [
+        (dialogs.BRIDGE_PROFILE, "a/before", dialogs.ENDING_SECONDS),
+        (dialogs.BRIDGE_PROFILE, "d/gone", dialogs.ENDING_SECONDS)]
+    assert ksr.called("htable.sht_rm") == [(dialogs.RUNS, "a/before"), (dialogs.RUNS, "d/gone")]
+    # Seen alive again: its count of absences starts over; absent once: counted, not ended.
+    assert ksr.called("htable.sht_seti") == [(dialogs.RUNS, "a/now", 0), (dialogs.RUNS, "c/gone", 1)]
+    assert ksr.called("htable.sht_iterator_end") == [(dialogs.RUNS,)]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from conference.placement import NodeStatus, choose_node, place
+from conference.placement import NodeStatus, Run, choose_node, place, run_state
 
 
 def node(node_id: str, load: int, capacity: int = 10) -> NodeStatus:
@@ -49,3 +49,20 @@ def test_place_records_a_new_choice_and_follows_a_faster_claim() -> None:
     assert place(None, [a, b], claim) == a and claims == [("b", None)]
     assert place("gone", [b], lambda node_id, previous: node_id) == b
     assert place(None, [], claim) is None
+
+
+def test_a_run_is_alive_replaced_by_a_restart_or_absent() -> None:
+    first = NodeStatus("a", "h", 1, 10, 0, instance="one")
+    again = NodeStatus("a", "h", 1, 10, 0, instance="two")
+    other = NodeStatus("b", "h", 2, 10, 0, instance="one")
+    assert first.run == "a/one"
+    assert run_state("a/one", [other, first]) == Run.ALIVE
+    assert run_state("a/one", [other, again]) == Run.REPLACED
+    assert run_state("a/one", [other]) == Run.ABSENT
+    assert run_state("a/one", []) == Run.ABSENT
+
+
+def test_a_status_without_an_instance_reads_as_one_of_an_empty_instance() -> None:
+    data = NodeStatus("a", "h", 1, 10, 0).as_dict()
+    del data["instance"]
+    assert NodeStatus.from_dict(data).run == "a/"
