@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
@@ -26,7 +27,6 @@ DELETED = "5"  # $dlg(state) of an ended dialog
 BRIDGE_PROFILE = "bridge"  # dialog profile: the runs of bridge nodes a call passes (kamailio.cfg)
 RUNS = "runs"  # htable: bridge run -> sweeps in a row that found it absent (kamailio.cfg)
 ABSENT_SWEEPS = 2  # a run absent this often is dead (not Redis briefly losing its key)
-ENDING_SECONDS = 1  # a dead run's calls get their BYE this soon
 
 
 class Verdict(StrEnum):
@@ -88,10 +88,22 @@ def sweep(ksr: Any, nodes: Sequence[NodeStatus]) -> list[tuple[str, Run]]:
         elif state == Run.ABSENT and absences + 1 < ABSENT_SWEEPS:
             ksr.htable.sht_seti(RUNS, run, absences + 1)
         else:
-            ksr.dialog.dlg_set_timeout_by_profile(BRIDGE_PROFILE, run, ENDING_SECONDS)
+            end_calls(ksr, run)
             ksr.htable.sht_rm(RUNS, run)
             ended.append((run, state))
     return ended
+
+
+def end_calls(ksr: Any, run: str) -> None:
+    """BYE to both sides of every call tied to `run` (the dialog RPCs: KEMI has no call for this)."""
+    for dialog in rpc(ksr, "dlg.profile_list", BRIDGE_PROFILE, run) or []:
+        rpc(ksr, "dlg.end_dlg", int(dialog["h_entry"]), int(dialog["h_id"]))
+
+
+def rpc(ksr: Any, method: str, *params: str | int) -> Any:
+    """A Kamailio RPC run in this process (jsonrpcs, no transport): its result, None on error."""
+    ksr.jsonrpcs.exec(json.dumps({"jsonrpc": "2.0", "method": method, "params": list(params), "id": 1}))
+    return json.loads(str(ksr.pv.get("$jsonrpl(body)") or "{}")).get("result")
 
 
 def known_runs(ksr: Any) -> list[tuple[str, int]]:

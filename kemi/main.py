@@ -101,7 +101,7 @@ class kamailio:  # noqa: N801  (the class name app_python3 expects)
     def ksr_request_route(self, msg: Any) -> int:
         return _guarded("request", routes.request_route, KSR, self.live, self.site)
 
-    def ksr_sweep_bridges(self, msg: Any) -> int:
+    def ksr_sweep_bridges(self, msg: Any, timer: str = "") -> int:  # rtimer passes its name
         return _guarded("sweep", routes.sweep_bridges, KSR, self.live)
 
     def ksr_onreply_media(self, msg: Any) -> int:

@@ -84,6 +84,7 @@ def components(config: Config, config_file: Path) -> list[Component]:
                 "-A", f'RTPENGINE_SOCK="udp:{rtpe.ng_address}:{rtpe.ng_port}"',
                 "-A", f'KEMI_SCRIPT="{ROOT / "kemi/main.py"}"',
                 "-A", f'CTL_SOCK="unixs:{var / "run/kamailio/kamailio.ctl"}"',
+                "-A", f'JSONRPC_SOCK="{var / "run/kamailio/kamailio-rpc.sock"}"',
                 *kamailio_edge_defines(config),
             ],
             address=f"sip:{sip} (udp, tcp)",

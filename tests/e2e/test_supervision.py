@@ -14,6 +14,7 @@ import signal
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -242,20 +243,28 @@ def test_a_killed_worker_comes_back_and_the_call_never_notices(
     assert wait_for(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, timeout=20), job.get_status()
 
 
-def test_a_killed_bridge_comes_back_registers_and_takes_new_calls(
+def test_a_killed_bridge_ends_its_calls_comes_back_without_ghosts_and_takes_new_calls(
     own_stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
 ) -> None:
     stack = own_stack
     client = live.connect(stack.config.redis_url)
-    node = stack.config.bridge.id
+    stack.create_room("5150", mute_notifications=True)
+    stranded = [join(stack, phones, audio_dir, "5150", tone) for tone in (650.0, 1150.0)]
+    stack.wait_in_conference("5150", 2)
     old = stack.supervisor.procs["bridge"]
     os.kill(old.pid, signal.SIGKILL)
+    killed = time.monotonic()
+    # Kamailio ends the calls of the dead run (the restart made a new one): a BYE to each phone,
+    # well within the 10 s a caller would wait on silence.
+    for caller in stranded:
+        caller.phone.wait_state("DISCONNECTED", timeout=15)
+    print(f"BYE {time.monotonic() - killed:.1f} s after the kill")
     assert wait_for(lambda: stack.supervisor.procs["bridge"].pid != old.pid, timeout=10)
-    # The dead node's entry outlives it until its TTL; drop it as the TTL would, so an entry
-    # seen from now on is the new process's own registration.
-    live.deregister(client, node)
-    assert wait_for(lambda: [n.id for n in live.live_nodes(client)] == [node], timeout=15)
     assert "bridge exited with code -9 (SIGKILL)" in stack.log("bridge")
+    assert wait_for(lambda: [n.id for n in live.live_nodes(client)] == [stack.config.bridge.id], timeout=15)
+    # Its participants left the live state (each with a left event); the room is empty to a newcomer.
+    assert wait_for(lambda: live.participants(client, "5150") == [], timeout=10), live.participants(client, "5150")
+    assert "bridge-1/" in stack.log("kamailio") and "its calls end with a BYE" in stack.log("kamailio")
 
     stack.create_room("5200", mute_notifications=True)
     callers = [join(stack, phones, audio_dir, "5200", tone) for tone in (700.0, 1300.0)]

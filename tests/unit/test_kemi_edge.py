@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -250,7 +251,8 @@ def test_a_call_to_a_bridge_is_tied_to_the_run_of_its_node() -> None:
 
 
 def sweeping(runs: dict[str, int]) -> FakeKSR:
-    """A KSR whose runs table holds `runs` (run -> absences), walked by the htable iterator."""
+    """A KSR whose runs table holds `runs` (run -> absences), walked by the htable iterator, and
+    whose dialog RPC lists one dialog per run (h_entry 7, h_id: the run's place in `runs`)."""
     keys = iter(runs)
     pv: dict[str, Any] = {}
 
@@ -261,8 +263,15 @@ def sweeping(runs: dict[str, int]) -> FakeKSR:
         pv.update({f"$shtitkey({dialogs.RUNS})": run, f"$shtitval({dialogs.RUNS})": runs[run]})
         return 1
 
-    ksr = FakeKSR(results={"htable.sht_iterator_next": next_run})
-    ksr.pv.values = pv  # the iterator's key and value, as it moves
+    def rpc(document: str) -> int:
+        call = json.loads(document)
+        result = ([{"h_entry": 7, "h_id": list(runs).index(call["params"][1])}]
+                  if call["method"] == "dlg.profile_list" else "ok")
+        pv["$jsonrpl(body)"] = json.dumps({"jsonrpc": "2.0", "id": call["id"], "result": result})
+        return 1
+
+    ksr = FakeKSR(results={"htable.sht_iterator_next": next_run, "jsonrpcs.exec": rpc})
+    ksr.pv.values = pv  # the iterator's key and value, the RPC's reply, as they change
     return ksr
 
 
@@ -272,9 +281,10 @@ def test_the_sweep_ends_a_replaced_run_at_once_and_an_absent_one_on_its_second_a
     ksr = sweeping({"a/now": 1, "a/before": 0, "c/gone": 0, "d/gone": 1, "b/x": 0})
     ended = dialogs.sweep(ksr, [alive, other])
     assert ended == [("a/before", Run.REPLACED), ("d/gone", Run.ABSENT)]
-    assert ksr.called("dialog.dlg_set_timeout_by_profile") == [
-        (dialogs.BRIDGE_PROFILE, "a/before", dialogs.ENDING_SECONDS),
-        (dialogs.BRIDGE_PROFILE, "d/gone", dialogs.ENDING_SECONDS)]
+    rpcs = [(call["method"], call["params"]) for (document,) in ksr.called("jsonrpcs.exec")
+            for call in [json.loads(document)]]
+    assert rpcs == [("dlg.profile_list", [dialogs.BRIDGE_PROFILE, "a/before"]), ("dlg.end_dlg", [7, 1]),
+                    ("dlg.profile_list", [dialogs.BRIDGE_PROFILE, "d/gone"]), ("dlg.end_dlg", [7, 3])]
     assert ksr.called("htable.sht_rm") == [(dialogs.RUNS, "a/before"), (dialogs.RUNS, "d/gone")]
     # Seen alive again: its count of absences starts over; absent once: counted, not ended.
     assert ksr.called("htable.sht_seti") == [(dialogs.RUNS, "a/now", 0), (dialogs.RUNS, "c/gone", 1)]
