@@ -10,6 +10,7 @@ SQL. A node that died mid-session leaves a `.recording.wav` whose header
 from __future__ import annotations
 
 import json
+import logging
 import os
 import struct
 import time
@@ -19,7 +20,10 @@ from typing import Any
 
 import pjsua2 as pj
 
+log = logging.getLogger("kamconf.bridge")
+
 RUNNING = ".recording.wav"
+DAMAGED = "damaged"  # left-running files that could not be completed, kept for a person to look at
 WAV_HEADER = 44
 
 
@@ -65,22 +69,48 @@ def write_sidecar(directory: Path, meta: dict[str, Any]) -> None:
 
 
 def recover(directory: Path) -> list[str]:
-    """Complete recordings a dead node left running; their ids."""
+    """Complete recordings a dead node left running; their ids. One that cannot be (no audio, not
+    a WAV file, a name not of ours) is set aside in `damaged/` and logged: it never stops a start."""
     recovered = []
     for running in sorted(directory.glob(f"*{RUNNING}")):
         recording_id = running.name[: -len(RUNNING)]
-        size = running.stat().st_size
-        if size >= WAV_HEADER:
-            with running.open("r+b") as wav:
-                wav.seek(4)
-                wav.write(struct.pack("<I", size - 8))
-                wav.seek(40)
-                wav.write(struct.pack("<I", size - WAV_HEADER))
-        final = directory / f"{recording_id}.wav"
-        os.replace(running, final)
-        room, started_ms, node = recording_id.split("-", 2)
-        write_sidecar(directory, {"id": recording_id, "room": room, "node": node,
-                                  "started_at": int(started_ms) / 1000, "ended_at": final.stat().st_mtime,
-                                  "participants": [], "file": final.name})
+        try:
+            room, started_ms, node = recording_id.split("-", 2)
+            started_at = int(started_ms) / 1000
+            _complete_header(running)
+            final = directory / f"{recording_id}.wav"
+            os.replace(running, final)
+        except (OSError, ValueError) as exc:
+            _set_aside(directory, running, exc)
+            continue
+        write_sidecar(directory, {"id": recording_id, "room": room, "node": node, "started_at": started_at,
+                                  "ended_at": final.stat().st_mtime, "participants": [], "file": final.name})
         recovered.append(recording_id)
     return recovered
+
+
+def _complete_header(running: Path) -> None:
+    """Write the sizes PJSIP writes on close, from the file's length cut to whole sample frames."""
+    with running.open("r+b") as wav:
+        header = wav.read(WAV_HEADER)
+        if len(header) < WAV_HEADER or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+            raise ValueError("not a WAV file, or cut inside its header")
+        frame = max(1, struct.unpack_from("<H", header, 32)[0])  # block align
+        data = (running.stat().st_size - WAV_HEADER) // frame * frame
+        if data == 0:
+            raise ValueError("no audio")
+        wav.truncate(WAV_HEADER + data)
+        wav.seek(4)
+        wav.write(struct.pack("<I", WAV_HEADER + data - 8))
+        wav.seek(40)
+        wav.write(struct.pack("<I", data))
+
+
+def _set_aside(directory: Path, running: Path, why: Exception) -> None:
+    damaged = directory / DAMAGED
+    try:
+        damaged.mkdir(exist_ok=True)
+        os.replace(running, damaged / running.name)
+        log.error("recording %s cannot be completed (%s); set aside in %s", running.name, why, damaged)
+    except OSError as exc:
+        log.error("recording %s cannot be completed (%s) nor set aside (%s)", running.name, why, exc)

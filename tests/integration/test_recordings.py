@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 import settings
-from bridge.recorder import RUNNING, recover, write_sidecar
+from bridge.recorder import DAMAGED, RUNNING, recover, write_sidecar
 from store.migrations import migrated_engine
 from store.recordings import RecordingRepository
 from store.sql import make_sessions
@@ -101,3 +101,24 @@ def test_bad_room_filter(api: FlaskClient, auth: dict[str, str]) -> None:
     assert response.status_code == 400 and response.get_json()["error"]["field"] == "room"
 
 
+
+
+def test_poisoned_files_left_running_are_set_aside_or_cut_and_never_stop_a_start(
+        config: settings.Config, tmp_path: Path) -> None:
+    whole = write_tone(tmp_path / "whole.wav", 440.0, 1.0).read_bytes()
+    bad = {"4100-1795350000001-bridge-1": b"",  # killed before PJSIP wrote a byte
+           "4100-1795350000002-bridge-1": whole[:30],  # cut inside the header
+           "4100-1795350000003-bridge-1": b"garbage" * 20,  # not a WAV file
+           "4100-1795350000004-bridge-1": whole[:44],  # a header and no audio
+           "no-dashes": whole}  # a name not of ours
+    for name, content in bad.items():
+        (folder(config) / f"{name}{RUNNING}").write_bytes(content)
+    odd = folder(config) / f"{RECORDING_ID}{RUNNING}"
+    odd.write_bytes(whole + b"\x01")  # cut inside a sample
+    assert recover(folder(config)) == [RECORDING_ID]
+    with wave.open(str(folder(config) / f"{RECORDING_ID}.wav")) as wav:
+        assert wav.getnframes() == 8000
+    damaged = folder(config) / DAMAGED
+    assert sorted(p.name for p in damaged.iterdir()) == sorted(f"{name}{RUNNING}" for name in bad)
+    assert list(folder(config).glob(f"*{RUNNING}")) == []
+    assert repository(config).import_all() == 1  # only the completed one is filed
