@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -69,6 +68,7 @@ class BridgeNode:
         for recording_id in recover(recordings):
             log.warning("recording %s was left running by a stopped node; completed it", recording_id)
             self.live.file_recording(recording_id)
+        self.live.close_left_open()
         self.calls: dict[int, sip.RoomCall] = {}  # every call PJSIP knows of, by call id
         self.rooms = Rooms(self, self.mixer, self.live)
         self.watches: dict[int, RxWatch] = {}
@@ -151,6 +151,7 @@ class BridgeNode:
         elif isinstance(event, dialin.Transfer) and (service := self.rooms.get(str(address.DIAL_IN))) is not None:
             self.meetings.transfer(service, event.member, event.code, event.role)
         elif isinstance(event, sip.Answered):
+            self.bill(event.call, 200, ended=False)
             if (room := self.rooms.get(event.call.room)) is not None:
                 room.answered(event.call)
         elif isinstance(event, sip.Digit):
@@ -343,13 +344,17 @@ class BridgeNode:
         own = self.calls.get(call.key)
         return own if own is call else None
 
-    def bill(self, call: sip.RoomCall, status: int, heard: Summary | None = None) -> None:
-        """A dialled leg ended: its call detail record, spooled to a file first so none is lost."""
+    def bill(self, call: sip.RoomCall, status: int, heard: Summary | None = None, ended: bool = True) -> None:
+        """A dialled leg's call detail record, spooled to a file first so none is lost: open from its
+        answer (what a crash leaves), filed when it ends."""
         if call.leg is None:
             return
-        cdr = billing.record(call.leg, uuid.uuid4().hex, self.config.id, status, call.started_at, call.answered_at,
+        cdr = billing.record(call.leg, call.record_id, self.config.id, status, call.started_at, call.answered_at,
                              time.time(), call.cancelled, heard)
-        self.live.file_cdr(cdr)
+        if ended:
+            self.live.file_cdr(cdr)
+        else:
+            self.live.open_cdr(cdr)
 
     def hangup(self, call: Leg, status: int = 200) -> None:
         own = self.own(call)

@@ -15,7 +15,7 @@ import redis
 
 from bridge import templates
 from bridge.edge import Fields
-from conference import numberplan
+from conference import billing, numberplan
 from conference import room as rules
 from conference.address import Kind, RoomAddress
 from conference.numberplan import Caller, CallerKind, Refuse
@@ -23,7 +23,7 @@ from conference.placement import NodeStatus, run_of
 from conference.rooms import RoomSettings
 from conference.schedule import LiveMeeting
 from store import live, queue
-from store.spool import spool
+from store.spool import left_open, mark_alive, open_record, spool
 
 log = logging.getLogger("kamconf.bridge")
 
@@ -117,6 +117,10 @@ class RedisState:
     def heartbeat(self, status: NodeStatus, ttl: int) -> None:
         """Register this node for `ttl` more seconds, and clear what dead nodes left in the live state."""
         self.safely(live.heartbeat, status, ttl)
+        try:
+            mark_alive(self.cdrs)  # when the calls of a crash ended, for their records (store.spool)
+        except OSError as exc:
+            log.error("cannot mark the node alive for its call records: %s", exc)
         ghosts = self.ask(live.drop_ghosts, default=0)
         if ghosts:
             log.warning("%d participants of bridge runs that are gone removed from the live state", ghosts)
@@ -143,6 +147,25 @@ class RedisState:
             return
         self.enqueue(queue.enqueue_cdr, str(cdr["id"]),
                      lost=f"call record {cdr['id']} not queued for filing; the next start files it")
+
+    def open_cdr(self, cdr: dict[str, Any]) -> None:
+        """The record of a dialled leg just answered: kept open while it lasts (a crash leaves it)."""
+        try:
+            open_record(self.cdrs, cdr)
+        except OSError as exc:
+            log.error("open call record not written: %s (%s)", exc, cdr)
+
+    def close_left_open(self) -> None:
+        """At start: file the records of answered legs a dead run of this node left open, ended
+        when it was last known alive."""
+        try:
+            records, alive = left_open(self.cdrs)
+        except OSError as exc:
+            log.error("records left open not read: %s", exc)
+            return
+        for cdr in records:
+            log.warning("call record %s was left open by a stopped node; closed at its last heartbeat", cdr["id"])
+            self.file_cdr(billing.closed(cdr, alive))
 
     def file_attendance(self, code: str, member: rules.Member, how: str, when: float, joined: bool) -> None:
         self.enqueue(queue.enqueue_attendance, member.id, code, member.caller, str(member.role), how, when, joined,

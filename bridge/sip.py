@@ -75,6 +75,7 @@ class RoomCall(pj.Call):
         self.joined_at: float | None = None  # wall clock, for people and history
         self.outgoing = False  # dialled by this node (an invite), not answered by it
         self.leg: Leg | None = None  # what its call detail record bills (dialled calls only)
+        self.record_id = uuid.uuid4().hex  # of that record, open from the answer (store.spool)
         self.started_at = time.time()
         self.answered_at: float | None = None
         self.cancelled = False  # hung up by this node before it answered

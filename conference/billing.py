@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from conference.quality import Summary
 
@@ -63,3 +64,11 @@ def record(leg: Leg, record_id: str, node: str, status: int, started: float, ans
         "billable_seconds": 0 if answered is None else max(0, round(ended - answered)),
         **(quality or Summary()).to_record(),
     }
+
+
+def closed(cdr: dict[str, Any], ended: float | None) -> dict[str, Any]:
+    """An answered leg's record left open by a node that died, ended at `ended` (the node's last
+    sign of life; None: unknown, then at its answer, billing nothing rather than too much)."""
+    answered = float(cdr["answered_at"])
+    end = answered if ended is None else max(answered, ended)
+    return {**cdr, "ended_at": end, "billable_seconds": max(0, round(end - answered))}

@@ -1,6 +1,8 @@
 """Spooling a call detail record to a file: what the bridge does when a leg ends.
 
-Apart from store.cdrs (which files records in SQL) so the bridge loads no SQL library.
+Apart from store.cdrs (which files records in SQL) so the bridge loads no SQL library. While an
+answered leg lasts its record waits in `open/`, so a node that dies still leaves it: its next start
+closes it at the last moment the node was known alive (`open/.alive`, touched every heartbeat).
 """
 
 from __future__ import annotations
@@ -11,9 +13,44 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+OPEN = "open"
+ALIVE = ".alive"
+
 
 def spool(directory: Path, cdr: dict[str, Any]) -> None:
-    """Write one record atomically (the bridge, when a leg ends)."""
+    """Write one record atomically (the bridge, when a leg ends), and drop it from the open ones."""
+    _write(directory, cdr)
+    (directory / OPEN / f"{cdr['id']}.json").unlink(missing_ok=True)
+
+
+def open_record(directory: Path, cdr: dict[str, Any]) -> None:
+    """The record of a leg just answered, as it would read if it ended now."""
+    _write(directory / OPEN, cdr)
+
+
+def mark_alive(directory: Path) -> None:
+    (directory / OPEN).mkdir(parents=True, exist_ok=True)
+    (directory / OPEN / ALIVE).touch()
+
+
+def left_open(directory: Path) -> tuple[list[dict[str, Any]], float | None]:
+    """The records a dead node left open, and when it was last known alive (None: unknown).
+    A record that cannot be read is left where it is, for a person to look at."""
+    folder = directory / OPEN
+    records = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            records.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    try:
+        alive: float | None = (folder / ALIVE).stat().st_mtime
+    except OSError:
+        alive = None
+    return records, alive
+
+
+def _write(directory: Path, cdr: dict[str, Any]) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".cdr-", suffix=".tmp")
     with os.fdopen(handle, "w") as out:

@@ -24,11 +24,13 @@ import pytest
 from rq.job import JobStatus
 
 import settings
+from conference import address
 from stack.components import Component
 from stack.restart import Backoff
 from stack.supervisor import Supervisor, wait_for
 from store import live
 from store.queue import queue
+from tests.e2e.test_extensions_and_trunks import extension, gateway
 from tests.support.audio import duration, levels, write_tone
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack, running_stack, write_config
@@ -251,13 +253,26 @@ def test_a_killed_bridge_ends_its_calls_comes_back_without_ghosts_and_takes_new_
     stack.create_room("5150", mute_notifications=True)
     stranded = [join(stack, phones, audio_dir, "5150", tone) for tone in (650.0, 1150.0)]
     stack.wait_in_conference("5150", 2)
+    # And a leg the node dialled (billed): an extension's *8 conference invites an outside number.
+    owner, number = extension(stack, phones)
+    carrier = gateway(stack, phones, "carrier-k", prefixes=["87"])
+    owner.call(f"sip:*8{number}@{stack.sip}")
+    stack.wait_in_conference(str(address.local(number)), 1)
+    owner.dtmf("*887001234#")
+    carrier.wait_for("incoming", 10)
+    carrier.answer()
+    carrier.wait_state("CONFIRMED")
+    stack.wait_in_conference(str(address.local(number)), 2)
+    answered = time.time()
+    time.sleep(5)  # a leg billed for seconds
+
     old = stack.supervisor.procs["bridge"]
     os.kill(old.pid, signal.SIGKILL)
     killed = time.monotonic()
     # Kamailio ends the calls of the dead run (the restart made a new one): a BYE to each phone,
-    # well within the 10 s a caller would wait on silence.
-    for caller in stranded:
-        caller.phone.wait_state("DISCONNECTED", timeout=15)
+    # the carrier too, well within the 10 s a caller would wait on silence.
+    for phone in (*(c.phone for c in stranded), owner, carrier):
+        phone.wait_state("DISCONNECTED", timeout=15)
     print(f"BYE {time.monotonic() - killed:.1f} s after the kill")
     assert wait_for(lambda: stack.supervisor.procs["bridge"].pid != old.pid, timeout=10)
     assert "bridge exited with code -9 (SIGKILL)" in stack.log("bridge")
@@ -265,6 +280,17 @@ def test_a_killed_bridge_ends_its_calls_comes_back_without_ghosts_and_takes_new_
     # Its participants left the live state (each with a left event); the room is empty to a newcomer.
     assert wait_for(lambda: live.participants(client, "5150") == [], timeout=10), live.participants(client, "5150")
     assert "bridge-1/" in stack.log("kamailio") and "its calls end with a BYE" in stack.log("kamailio")
+    # The dialled leg's record, left open by the dead node, was closed at its last heartbeat and filed.
+    def billed() -> list[dict[str, Any]]:
+        status, found = stack.request("GET", "/cdrs?number=87001234")
+        assert status == 200, found
+        return list(found)
+
+    assert wait_for(lambda: len(billed()) == 1, timeout=20), billed()
+    (cdr,) = billed()
+    assert cdr["disposition"] == "answered" and cdr["billed_to"] == number, cdr
+    # Up to a heartbeat (2 s) short of the kill, never more than the call lasted.
+    assert 3 <= cdr["billable_seconds"] <= time.time() - answered + 1, cdr
 
     stack.create_room("5200", mute_notifications=True)
     callers = [join(stack, phones, audio_dir, "5200", tone) for tone in (700.0, 1300.0)]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import uuid
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
 
 import settings
-from conference.billing import Leg, LegKind, record
+from conference.billing import Leg, LegKind, closed, record
 from store.cdrs import CdrRepository
-from store.spool import spool
+from store.spool import ALIVE, OPEN, left_open, mark_alive, open_record, spool
 from store.sql import make_engine, make_sessions
 
 
@@ -51,3 +53,34 @@ def test_bad_filters_are_named(api: FlaskClient, auth: dict[str, str]) -> None:
         response = api.get(f"/api/v1/cdrs?{query}", headers=auth)
         assert response.status_code == 400 and response.get_json()["error"]["field"] == field, query
     assert api.get("/api/v1/cdrs").status_code == 401
+
+
+def test_a_record_left_open_by_a_dead_node_is_closed_at_its_last_heartbeat_and_filed(
+    config: settings.Config, tmp_path: Path
+) -> None:
+    spool_dir = tmp_path / "cdrs"
+    day = 1_780_000_000.0
+    leg = Leg("7000", LegKind.INVITED, "102", "89002", "102")
+    lasting = record(leg, "a" * 32, "bridge-1", 200, day, day + 4, day + 4, cancelled=False)
+    done = record(leg, "b" * 32, "bridge-1", 200, day, day + 4, day + 4, cancelled=False)
+    open_record(spool_dir, lasting)
+    open_record(spool_dir, done)
+    spool(spool_dir, {**done, "ended_at": day + 10, "billable_seconds": 6})  # ended: no longer open
+    mark_alive(spool_dir)
+    os.utime(spool_dir / OPEN / ALIVE, (day + 64, day + 64))  # the node's last heartbeat
+    (spool_dir / OPEN / "torn.json").write_text('{"id": ')  # a crash inside a write is left alone
+
+    records, alive = left_open(spool_dir)
+    assert [r["id"] for r in records] == ["a" * 32] and alive == day + 64
+    assert closed(records[0], alive)["billable_seconds"] == 60
+    assert closed(records[0], None)["billable_seconds"] == 0  # unknown end: nothing billed beyond the answer
+    assert closed(records[0], day)["ended_at"] == day + 4  # never before the answer
+
+
+def test_an_open_record_is_what_a_node_leaves_and_filing_the_end_removes_it(tmp_path: Path) -> None:
+    leg = Leg("7000", LegKind.INVITED, "102", "89002", "102")
+    cdr = record(leg, "c" * 32, "bridge-1", 200, 1.0, 2.0, 2.0, cancelled=False)
+    open_record(tmp_path, cdr)
+    assert left_open(tmp_path) == ([cdr], None)
+    spool(tmp_path, cdr)
+    assert left_open(tmp_path) == ([], None) and (tmp_path / f"{'c' * 32}.json").is_file()
