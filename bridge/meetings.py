@@ -77,6 +77,10 @@ class Meetings:
         if meeting is None:
             log.error("conference %s: not in the live state; not started", code)
             return
+        if self.rooms.get(str(address.scheduled(code))) is not None:
+            # A start replayed by a node that just started, and the worker's resumption: once.
+            log.info("conference %s: already running here", code)
+            return
         self.rooms.open(address.scheduled(code), scheduled_conference(meeting, self.settings.language))
         if meeting.auto_invite:
             for number in meeting.numbers:

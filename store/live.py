@@ -259,7 +259,7 @@ def pin_locked(client: redis.Redis, room: str, who: str) -> bool:
 # {"op": ..., "room": ..., "participant": ...} from an operator (room_command).
 COMMANDS = "kamconf:commands:{}"
 COMMANDS_MAXLEN = 1000
-LAUNCHED = "kamconf:launched:{}"  # present once a conference's start was handed to a node
+LAUNCHED = "kamconf:launched:{}"  # the bridge run a conference's start was handed to
 
 
 def command(client: redis.Redis, node_id: str, **fields: str) -> None:
@@ -283,6 +283,27 @@ def commands(client: redis.Redis, node_id: str, after: str) -> list[tuple[str, d
     return [(str(entry_id), dict(fields)) for _, entries in found or [] for entry_id, fields in entries]
 
 
-def launch_once(client: redis.Redis, code: str, revision: int, ttl: int = 3 * 86400) -> bool:
-    """True the first time for this revision of the conference."""
-    return bool(client.set(LAUNCHED.format(f"{code}:{revision}"), "1", nx=True, ex=ttl))
+# Replaces the run a conference was handed to only if it is still the one the caller saw gone.
+_RELAUNCH = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+  return 1
+end
+return 0
+"""
+
+
+def launch(client: redis.Redis, code: str, revision: int, run: str, gone: str | None = None,
+           ttl: int = 3 * 86400) -> bool:
+    """Hand this revision of the conference to bridge run `run`: the first time (`gone` None), or
+    again when the run it was handed to, `gone`, is gone. False: another worker did it first."""
+    key = LAUNCHED.format(f"{code}:{revision}")
+    if gone is None:
+        return bool(client.set(key, run, nx=True, ex=ttl))
+    return bool(client.eval(_RELAUNCH, 1, key, gone, run))
+
+
+def launched(client: redis.Redis, code: str, revision: int) -> str | None:
+    """The bridge run this revision of the conference was handed to; None: not started yet."""
+    value = client.get(LAUNCHED.format(f"{code}:{revision}"))
+    return None if value is None else str(value)

@@ -15,6 +15,7 @@ import redis
 import settings
 from conference.address import DIAL_IN
 from conference.invitations import message, recipients
+from conference.placement import Run, run_state
 from conference.schedule import End, Extend, Meeting, State, at_end, ended, extended
 from store import live
 from store.conferences import MeetingRepository
@@ -108,15 +109,28 @@ def start_and_end(repository: MeetingRepository, client: redis.Redis, alive: lis
             continue
         if now >= meeting.end:
             end_time(repository, client, meeting, now)
-        elif not client.exists(live.LAUNCHED.format(f"{meeting.code}:{meeting.revision}")):
-            # Scheduled conferences run on the node of the dial-in service, so both meet in one place.
-            node = live.home_node(client, str(DIAL_IN))
-            if node is None:
-                log.error("conference %s: no live bridge node to start it on; trying again next round",
-                          meeting.code)
-            elif live.launch_once(client, meeting.code, meeting.revision):
-                live.command(client, node, op="start", code=meeting.code)
-                log.info("conference %s started on %s", meeting.code, node)
+        else:
+            launch(client, meeting)
+
+
+def launch(client: redis.Redis, meeting: Meeting) -> None:
+    """Start a current conference on a bridge node, or again on a live one when the run it was
+    started on is gone (the node died or restarted: its participants are called again)."""
+    nodes = live.live_nodes(client)
+    before = live.launched(client, meeting.code, meeting.revision)
+    if before is not None and run_state(before, nodes) == Run.ALIVE:
+        return
+    # Scheduled conferences run on the node of the dial-in service, so both meet in one place.
+    node_id = live.home_node(client, str(DIAL_IN))
+    node = next((n for n in nodes if n.id == node_id), None)
+    if node is None:
+        log.error("conference %s: no live bridge node to start it on; trying again next round", meeting.code)
+    elif live.launch(client, meeting.code, meeting.revision, node.run, gone=before):
+        live.command(client, node.id, op="start", code=meeting.code)
+        if before is None:
+            log.info("conference %s started on %s", meeting.code, node.run)
+        else:
+            log.warning("conference %s resumed on %s: %s, where it ran, is gone", meeting.code, node.run, before)
 
 
 def end_time(repository: MeetingRepository, client: redis.Redis, meeting: Meeting, now: datetime) -> None:

@@ -14,11 +14,13 @@ import settings
 from conference.address import DIAL_IN
 from conference.placement import NodeStatus
 from conference.rooms import RoomSettings
-from conference.schedule import LiveMeeting
+from conference.schedule import LiveMeeting, validate
 from store import live
 from store.migrations import upgrade
 from store.rooms import RoomRepository
 from store.sql import make_engine, make_sessions
+from tests.unit.test_schedule import BASE, NOW
+from workers import meetings
 
 NODE = NodeStatus("n1", "127.0.0.1", 5080, capacity=10, load=2)
 
@@ -166,3 +168,21 @@ def test_participants_of_runs_that_are_gone_are_swept_with_a_left_event(client: 
     assert sorted((f["room"], f["participant"], f["present"], f["reason"]) for f in left) == [
         ("700", "before-restart", "1", "node lost"), ("701", "dead-node", "0", "node lost")]
     assert live.drop_ghosts(client) == 0  # swept once
+
+
+def test_a_conference_is_handed_to_a_run_once_and_again_only_when_that_run_is_gone(client: redis.Redis) -> None:
+    meeting = validate({**BASE, "participants": []}, "424242", NOW)
+    first = NodeStatus("n1", "127.0.0.1", 5080, capacity=10, load=0, instance="a")
+    live.heartbeat(client, first, ttl=30)
+    meetings.launch(client, meeting)
+    meetings.launch(client, meeting)  # the next round: it runs there
+    assert live.launched(client, "424242", meeting.revision) == first.run
+    assert [fields for _, fields in live.commands(client, "n1", "0")] == [{"op": "start", "code": "424242"}]
+
+    again = NodeStatus("n1", "127.0.0.1", 5080, capacity=10, load=0, instance="b")  # n1 restarted
+    live.heartbeat(client, again, ttl=30)
+    meetings.launch(client, meeting)
+    assert live.launched(client, "424242", meeting.revision) == again.run
+    assert len(live.commands(client, "n1", "0")) == 2  # started again: its participants are called again
+    # A worker that saw the old run gone, but too late, does not hand it over a second time.
+    assert not live.launch(client, "424242", meeting.revision, "n1/c", gone=first.run)

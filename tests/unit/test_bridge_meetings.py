@@ -60,6 +60,14 @@ def test_without_auto_invite_the_start_opens_the_room_and_calls_nobody() -> None
     assert bridge.switchboard.dialled == []
 
 
+def test_a_second_start_of_a_running_conference_calls_nobody_again() -> None:
+    # A node that just started replays the last minute's start as the worker resumes it there.
+    bridge, meetings, _ = started()
+    bridge.live.command("start", CODE)
+    meetings.poll(T0 + 1)
+    assert [ask.number for ask in bridge.switchboard.dialled] == ["201", "5551234"]
+
+
 def test_a_start_for_a_conference_not_in_the_live_state_does_nothing() -> None:
     bridge, meetings = setup()
     bridge.live.meetings.clear()
