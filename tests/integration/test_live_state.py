@@ -139,7 +139,7 @@ def test_an_operator_command_reaches_the_node_holding_the_room(client: redis.Red
     live.claim_affinity(client, "1000", "node-a", None)
     assert live.room_command(client, "1000", "mute", "p1")
     [(_, fields)] = live.commands(client, "node-a", "0-0")
-    assert fields == {"op": "mute", "room": "1000", "participant": "p1"}
+    assert fields == {"op": "mute", "room": "1000", "participant": "p1", "value": ""}
     assert live.commands(client, "node-b", "0-0") == []
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bridge.edge import Rights
 from bridge.meetings import Meetings
 from bridge.rooms import LiveRoom
 from conference import address, billing, dialin
@@ -49,7 +50,7 @@ def test_the_start_command_calls_every_listed_number_for_the_owner() -> None:
     bridge, _, room = started()
     assert [ask.number for ask in bridge.switchboard.dialled] == ["201", "5551234"]
     for ask in bridge.switchboard.dialled:
-        assert (ask.room, ask.inviter, ask.on_behalf) == (ROOM, None, False)  # numbers its owner listed
+        assert (ask.room, ask.inviter, ask.rights) == (ROOM, None, Rights.NODE)  # numbers its owner listed
         assert ask.billed == billing.Leg(ROOM, billing.LegKind.SCHEDULED, ROOM, ask.number, "201")
     assert room.state.kind == Kind.SCHEDULED and room.state.owner == "201"
     assert [m.stage for m in room.state.members] == [Stage.RINGING, Stage.RINGING]
