@@ -199,7 +199,7 @@ class LiveRoom:
         call = self.calls.get(participant)
         if op in ("start_recording", "stop_recording") and by_rules:
             self.feed(rules.SetRecording(op == "start_recording"))
-        elif op == "play" and by_rules and value.isdigit():
+        elif op == "play" and by_rules and value.isascii() and value.isdigit():
             self.feed(rules.PlaySound(int(value)))
         elif op == "invite" and by_rules and value:
             self.feed(rules.OperatorInvite(value))

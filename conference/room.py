@@ -310,7 +310,7 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
         if listeners:
             step.effects.append(Notify(listeners, (f"sound:{event.sound_id}",)))
     elif isinstance(event, OperatorInvite):
-        if _ringing(room) < MAX_RINGING:
+        if _may_ring(room, event.number):
             step.effects.append(Dial(event.number, OPERATOR))
     elif isinstance(event, Invited):
         add_member(step, Member(event.member, event.number, Stage.RINGING, Role.USER, invited_by=event.by,
@@ -477,7 +477,7 @@ def failure_prompt(status: int) -> str:
 def _pressed(step: Step, member: Member, command: keypad.Command) -> None:
     room = step.room
     may_invite = _is_owner(room, member) if room.kind == Kind.LOCAL else member.extension is not None
-    if isinstance(command, keypad.Invite) and may_invite and _ringing(room) >= MAX_RINGING:
+    if isinstance(command, keypad.Invite) and may_invite and not _may_ring(room, command.number):
         step.effects.append(Notify((member.id,), ("number_unavailable",)))
     elif isinstance(command, keypad.Invite) and may_invite:
         step.effects.append(Dial(command.number, member.id))
@@ -490,8 +490,11 @@ def _pressed(step: Step, member: Member, command: keypad.Command) -> None:
         _moderate(step, member, command.code)
 
 
-def _ringing(room: Room) -> int:
-    return sum(1 for m in room.members if m.stage == Stage.RINGING)
+def _may_ring(room: Room, number: str) -> bool:
+    """Another invitation may go out: fewer than MAX_RINGING ring, and it does not call the room
+    into itself (its audio would come back to it: a feedback loop)."""
+    ringing = sum(1 for m in room.members if m.stage == Stage.RINGING)
+    return ringing < MAX_RINGING and number != room.settings.number
 
 
 def _moderate(step: Step, moderator: Member, code: str) -> None:

@@ -38,16 +38,20 @@ class NotLiveError(ApiError):
 
 class InviteRefusedError(ApiError):
     """The number plan does not let an operator call the number: an outside number where operators may
-    not call out (403), or a number nothing answers to (400)."""
+    not call out (403); the room itself, or a forwarding loop (400); a number nothing answers to (400).
+    `code`: the number plan's SIP status (403, 482, 404)."""
 
     def __init__(self, number: str, code: int) -> None:
         if code == numberplan.FORBIDDEN.code:
             super().__init__(403, "forbidden", f"operators may invite rooms and extensions only, not {number}; "
                              "outside numbers need [conferences] operator_outside_calls", "number")
+        elif code == 482:
+            super().__init__(400, "invalid_field", f"{number} leads back to this room (or forwards in a loop)",
+                             "number")
         else:
             super().__init__(400, "invalid_field", f"no room, extension or outside route answers to {number}",
                              "number")
-        self.number = number
+        self.number, self.code = number, code
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,8 @@ class Services:
         through Kamailio."""
         decision = numberplan.decide(numberplan.operator(self.operator_outside_calls), number,
                                      live.Directory(self.client))
+        if isinstance(decision, numberplan.ToRoom) and decision.number == room:
+            decision = numberplan.Refuse(482, "Loop Detected")  # its own audio would come back to it
         if isinstance(decision, numberplan.Refuse):
             raise InviteRefusedError(number, decision.code)
         self.room_command(room, "invite", value=number)

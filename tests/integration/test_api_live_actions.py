@@ -70,16 +70,20 @@ def test_a_library_sound_is_played_by_its_id(
 def test_an_operator_invites_extensions_and_rooms_but_no_outside_number(
     api: FlaskClient, auth: dict[str, str], client: redis.Redis, plan: None
 ) -> None:
-    for number in ("201", ROOM):
+    assert api.post("/api/v1/rooms", json={"number": "4101"}, headers=auth).status_code == 201
+    for number in ("201", "4101"):
         answer = api.post(f"/api/v1/rooms/{ROOM}/invite", json={"number": number}, headers=auth)
         assert answer.status_code == 202 and answer.get_json() == {"room": ROOM, "op": "invite", "number": number}
-    assert [(c["op"], c["value"]) for c in sent(client)] == [("invite", "201"), ("invite", ROOM)]
+    assert [(c["op"], c["value"]) for c in sent(client)] == [("invite", "201"), ("invite", "4101")]
 
     message = failed(api.post(f"/api/v1/rooms/{ROOM}/invite", json={"number": "89001234567"}, headers=auth),
                      403, "forbidden", "number")
     assert "operator_outside_calls" in message
     failed(api.post(f"/api/v1/rooms/{ROOM}/invite", json={"number": "555"}, headers=auth), 400, "invalid_field",
            "number")  # nothing answers to it
+    looped = failed(api.post(f"/api/v1/rooms/{ROOM}/invite", json={"number": ROOM}, headers=auth), 400,
+                    "invalid_field", "number")
+    assert "back to this room" in looped  # its own audio would come back to it
     failed(api.post(f"/api/v1/rooms/{ROOM}/invite", json={"number": "201@evil"}, headers=auth), 400,
            "invalid_field", "number")
     failed(api.post(f"/api/v1/rooms/{ROOM}/invite", json={"number": "201", "as": "202"}, headers=auth), 400,

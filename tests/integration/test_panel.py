@@ -312,6 +312,9 @@ def test_the_live_page_records_plays_and_invites_through_the_apis_path_with_erro
     assert 'value="89001234567"' in html(outside)  # what was typed stays
     typo = api.post("/live/5600/invite", data={"csrf_token": token, "number": "20x1"})
     assert "Digits only" in html(typo)
+    assert api.post("/api/v1/rooms", json={"number": "5600"}, headers=headers["operator"]).status_code == 201
+    itself = api.post("/live/5600/invite", data={"csrf_token": token, "number": "5600"})
+    assert itself.status_code == 400 and "This number leads back to this room." in html(itself)
     commands = [(fields["op"], fields["value"]) for _, fields in live.commands(client, "node-a", "0-0")]
     assert commands == [("start_recording", ""), ("invite", "2001")]
     assert api.post("/live/5600/invite", data={"csrf_token": "forged", "number": "2001"}).status_code == 403

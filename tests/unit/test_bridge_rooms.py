@@ -267,3 +267,14 @@ def test_operator_invitations_ringing_at_once_are_limited_and_a_refused_one_leav
         room.dial(str(300 + number), OPERATOR)
     room.command("invite", value="399")
     assert bridge.switchboard.requests == []  # MAX_RINGING ring already
+
+
+def test_a_room_never_invites_itself() -> None:
+    bridge = Bridge()
+    room = open_room(bridge)
+    alice = arrive(bridge, room, "sip:201@example.com", extension="201")
+    finish_prompt(bridge, room, alice)
+    room.command("invite", value="100")  # its own number: its audio would come back to it
+    press(room, alice, "*8100#")
+    assert bridge.switchboard.requests == []
+    assert bridge.mixer.heard(alice.participant_id)[-1] == ("number_unavailable",)

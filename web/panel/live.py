@@ -164,8 +164,9 @@ def invite_to_room(room: str) -> ResponseReturnValue:
     except FieldError:
         said = _("Digits only (a + may come first), up to %(max)d.", max=MAX_NUMBER)
     except InviteRefusedError as refused:
-        said = (_("Operators may invite rooms and extensions only: calling numbers outside is switched off.")
-                if refused.status == 403 else _("No room, extension or outside route has this number."))
+        said = {403: _("Operators may invite rooms and extensions only: calling numbers outside is switched off."),
+                482: _("This number leads back to this room.")}.get(
+                    refused.code, _("No room, extension or outside route has this number."))
     except NotLiveError:
         flash(_("Room %(room)s is not live now.", room=room), "error")
         return redirect(url_for("panel.live_rooms"))
