@@ -147,3 +147,13 @@ def test_originations_are_counted_per_extension_within_a_minute(client: redis.Re
     assert [live.originated(client, "201") for _ in range(3)] == [1, 2, 3]
     assert live.originated(client, "202") == 1
     assert 0 < client.ttl(live.ORIGINATIONS.format("201")) <= 60  # the count starts again after the minute
+
+
+def test_which_rooms_record_now_and_a_restarted_node_forgets_its_own(client: redis.Redis) -> None:
+    live.set_recording(client, "1000", "node-a", "1000-1-node-a")
+    live.set_recording(client, "2000", "node-b", "2000-1-node-b")
+    assert live.recordings_now(client) == {"1000": "1000-1-node-a", "2000": "2000-1-node-b"}
+    live.forget_recordings(client, "node-a")  # node-a started again: it records nothing yet
+    assert live.recordings_now(client) == {"2000": "2000-1-node-b"}
+    live.set_recording(client, "2000", "node-b", None)
+    assert live.recordings_now(client) == {}
