@@ -26,15 +26,18 @@ JOINED = (rules.Stage.WAITING, rules.Stage.IN_CONFERENCE)
 SCHEDULE = "schedule"  # who dials for a scheduled conference: the room itself
 
 
-def billed_leg(room: rules.Room, inviter: rules.Member | None, number: str, first: bool) -> billing.Leg:
+def billed_leg(room: rules.Room, inviter: rules.Member | None, number: str, first: bool,
+               by_operator: bool = False) -> billing.Leg:
     """How a dialled leg is billed (seed 002): a "#" call's original call and every number it
     adds are outgoing calls of the employee; a *8 invitation is the inviter's; a scheduled
     conference's calls are its owner's; an operator's invitation is nobody's extension's."""
+    if by_operator:
+        return billing.Leg(room.settings.number, billing.LegKind.INVITED, rules.OPERATOR, number, "")
     if room.kind == rules.Kind.SCHEDULED and inviter is None:
         return billing.Leg(room.settings.number, billing.LegKind.SCHEDULED, room.settings.number, number,
                            room.owner or "")
     extension = inviter.extension if inviter and inviter.extension else ""
-    caller = extension or (inviter.caller if inviter else rules.OPERATOR)
+    caller = extension or (inviter.caller if inviter else "")
     if room.kind != rules.Kind.CALL:
         return billing.Leg(room.settings.number, billing.LegKind.INVITED, caller, number, extension)
     if first:
@@ -182,9 +185,10 @@ class LiveRoom:
         # a scheduled conference calls the people its owner listed.
         first = state.kind == rules.Kind.CALL and None in (state.customer, state.controller)
         inviter = state.member(by)
-        rights = Rights.NODE if first or by == SCHEDULE else Rights.OPERATOR if by == rules.OPERATOR else Rights.INVITER
-        dialled = self.switchboard.dial(self.number, number, billed_leg(state, inviter, number, first), inviter,
-                                        rights)
+        by_operator = by == rules.OPERATOR
+        rights = Rights.NODE if first or by == SCHEDULE else Rights.OPERATOR if by_operator else Rights.INVITER
+        billed = billed_leg(state, inviter, number, first, by_operator)
+        dialled = self.switchboard.dial(self.number, number, billed, inviter, rights)
         self.invited(dialled.call, by, dialled.extension)
         if dialled.refused:
             self.leave(dialled.call, dialled.refused)  # as a call the far end refused at once
