@@ -140,7 +140,7 @@ def test_an_operator_command_reaches_the_node_holding_the_room(client: redis.Red
     live.claim_affinity(client, "1000", "node-a", None)
     assert live.room_command(client, "1000", "mute", "p1")
     [(_, fields)] = live.commands(client, "node-a", "0-0")
-    assert fields == {"op": "mute", "room": "1000", "participant": "p1"}
+    assert fields == {"op": "mute", "room": "1000", "participant": "p1", "value": ""}
     assert live.commands(client, "node-b", "0-0") == []
 
 
@@ -166,3 +166,13 @@ def test_participants_of_runs_that_are_gone_are_swept_with_a_left_event(client: 
     assert sorted((f["room"], f["participant"], f["present"], f["reason"]) for f in left) == [
         ("700", "before-restart", "1", "node lost"), ("701", "dead-node", "0", "node lost")]
     assert live.drop_ghosts(client) == 0  # swept once
+
+
+def test_which_rooms_record_now_and_a_restarted_node_forgets_its_own(client: redis.Redis) -> None:
+    live.set_recording(client, "1000", "node-a", "1000-1-node-a")
+    live.set_recording(client, "2000", "node-b", "2000-1-node-b")
+    assert live.recordings_now(client) == {"1000": "1000-1-node-a", "2000": "2000-1-node-b"}
+    live.forget_recordings(client, "node-a")  # node-a started again: it records nothing yet
+    assert live.recordings_now(client) == {"2000": "2000-1-node-b"}
+    live.set_recording(client, "2000", "node-b", None)
+    assert live.recordings_now(client) == {}
