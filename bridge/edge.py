@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 from conference import billing, dialin
@@ -108,6 +109,14 @@ class Dialled:
     extension: str | None = None  # the number called is this extension
 
 
+class Rights(StrEnum):
+    """Whose rights a call the node places is decided with (conference.numberplan)."""
+
+    NODE = "node"  # the node's own: a number Kamailio already allowed, a scheduled conference's list
+    INVITER = "inviter"  # the inviting member's extension (*8, "#"): no toll fraud by feature codes
+    OPERATOR = "operator"  # an operator's (panel or API): rooms and extensions, outside only if allowed
+
+
 class Switchboard(Protocol):
     """The node's SIP calls, as rooms act on them (BridgeNode)."""
 
@@ -119,9 +128,8 @@ class Switchboard(Protocol):
         """Hang up once the last prompt's frames have drained (a farewell heard to its end)."""
 
     def dial(self, room: str, number: str, billed: billing.Leg, inviter: rules.Member | None,
-             on_behalf: bool) -> Dialled:
-        """Call `number` through Kamailio if the number plan lets `inviter` reach it (`on_behalf`),
-        or as the node itself (a number Kamailio already allowed)."""
+             rights: Rights) -> Dialled:
+        """Call `number` through Kamailio if the number plan lets the caller `rights` names reach it."""
 
     def after(self, request: Request) -> None:
         """Carry `request` out once the current transition is done: it feeds rooms again."""
@@ -150,6 +158,9 @@ class LiveState(Protocol):
     def pin_failed(self, room: str, lockout: str) -> None: ...
 
     def file_recording(self, recording_id: str) -> None: ...
+
+    def recording(self, room: str, recording_id: str | None) -> None:
+        """The room is being recorded into `recording_id` now; None: no longer (shown on the panel)."""
 
     def file_attendance(self, code: str, member: rules.Member, how: str, when: float, joined: bool) -> None:
         """A member joined or left scheduled conference `code` (its history)."""

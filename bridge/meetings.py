@@ -1,5 +1,5 @@
 """Scheduled conferences on a bridge node: the worker's commands (start, end, extended, lock) and
-operators' commands to any room (mute, drop, lock, end: LiveRoom.command),
+operators' commands to any room (mute, drop, lock, end, record, play, invite: LiveRoom.command),
 calling everyone at the start with rings that time out and retries, and telling the worker
 when a conference empties. Rooms own the calls; this keeps the schedule's bookkeeping and
 reaches the world only through bridge.edge's Switchboard and LiveState."""
@@ -52,7 +52,7 @@ class Meetings:
             room = self.rooms.get(fields["room"])
             log.info("room %s: %s %s", fields["room"], fields.get("op"), fields.get("participant", ""))
             if room is not None:
-                room.command(fields.get("op", ""), fields.get("participant", ""))
+                room.command(fields.get("op", ""), fields.get("participant", ""), fields.get("value", ""))
             return
         op, code = fields.get("op"), fields.get("code", "")
         log.info("conference %s: %s", code, op)

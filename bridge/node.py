@@ -21,7 +21,7 @@ import pjsua2 as pj
 import redis
 
 from bridge import sip
-from bridge.edge import Dialled, DialRequest, Leg, Request
+from bridge.edge import Dialled, DialRequest, Leg, Request, Rights
 from bridge.inbound import Gate
 from bridge.meetings import Meetings
 from bridge.metrics import NodeMetrics
@@ -59,7 +59,9 @@ class BridgeNode:
                  conferences: ConferencesConfig | None = None) -> None:
         self.config = config
         self.proxy = proxy  # Kamailio's host:port: every call this node makes goes through it
-        self.live = RedisState(client, queue_client, config.id, cdrs, config.originations_per_minute)
+        conferences = conferences or ConferencesConfig()
+        self.live = RedisState(client, queue_client, config.id, cdrs, config.originations_per_minute,
+                               conferences.operator_outside_calls)
         self.metrics = metrics
         self.events: deque[object] = deque()
         self.endpoint = sip.start_endpoint(config)
@@ -69,6 +71,7 @@ class BridgeNode:
             log.warning("recording %s was left running by a stopped node; completed it", recording_id)
             self.live.file_recording(recording_id)
         self.live.close_left_open()
+        self.live.forget_recordings()  # what a stopped node said it was recording
         self.calls: dict[int, sip.RoomCall] = {}  # every call PJSIP knows of, by call id
         self.rooms = Rooms(self, self.mixer, self.live)
         self.watches: dict[int, RxWatch] = {}
@@ -76,7 +79,7 @@ class BridgeNode:
         self.farewells: list[tuple[float, Leg]] = []  # (when, call) to hang up
         self.quality, self.clock = CallQuality(metrics), LoopClock(metrics, POLL_MS)
         self.stopping = False
-        self.meetings = Meetings(self, self.live, self.rooms, conferences or ConferencesConfig())
+        self.meetings = Meetings(self, self.live, self.rooms, conferences)
 
     # The loop ------------------------------------------------------------------
 
@@ -252,12 +255,12 @@ class BridgeNode:
         return dataclasses.replace(template, settings=limited)
 
     def dial(self, room: str, number: str, billed: billing.Leg, inviter: rules.Member | None,
-             on_behalf: bool) -> Dialled:
+             rights: Rights) -> Dialled:
         call = sip.RoomCall(self.account)
         call.room, call.caller, call.leg = room, number, billed
-        decision = self.live.allowed(inviter, number, on_behalf)
+        decision = self.live.allowed(inviter, number, rights)
         if isinstance(decision, Refuse):
-            log.warning("room %s: %s may not call %s (%d)", room, inviter.caller if inviter else "the room", number,
+            log.warning("room %s: %s may not call %s (%d)", room, inviter.caller if inviter else rights, number,
                         decision.code)
             return self.not_dialled(call, decision.code)
         try:

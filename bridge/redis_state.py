@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import redis
 
 from bridge import templates
-from bridge.edge import Fields
+from bridge.edge import Fields, Rights
 from conference import billing, numberplan
 from conference import room as rules
 from conference.address import Kind, RoomAddress
@@ -32,7 +32,7 @@ T = TypeVar("T")
 
 class RedisState:
     def __init__(self, client: redis.Redis, queue_client: redis.Redis, node_id: str, cdrs: Path,
-                 originations_per_minute: int = 10) -> None:
+                 originations_per_minute: int = 10, operator_outside_calls: bool = False) -> None:
         self.client = client
         self.queue_client = queue_client  # RQ needs undecoded replies
         self.node_id = node_id
@@ -40,6 +40,7 @@ class RedisState:
         self.run = run_of(node_id, self.instance)
         self.cdrs = cdrs
         self.originations_per_minute = originations_per_minute
+        self.operator_outside_calls = operator_outside_calls
 
     def now(self) -> float:
         return time.time()
@@ -70,13 +71,15 @@ class RedisState:
                 return rules.Room(current.settings if current else RoomSettings(str(room)))
             return None
 
-    def allowed(self, inviter: rules.Member | None, number: str, on_behalf: bool) -> numberplan.Decision:
-        """The number plan as for the inviting extension calling `number` itself: no toll fraud by
-        *8 or #. Not `on_behalf`: as for this node (a number Kamailio already allowed)."""
+    def allowed(self, inviter: rules.Member | None, number: str, rights: Rights) -> numberplan.Decision:
+        """The number plan as for the caller `rights` names: the inviting extension calling `number`
+        itself (no toll fraud by *8 or #), an operator, or this node (a number Kamailio already allowed)."""
         try:
             directory = live.Directory(self.client)
-            if not on_behalf:
+            if rights == Rights.NODE:
                 return numberplan.decide(Caller(CallerKind.BRIDGE), number, directory)
+            if rights == Rights.OPERATOR:
+                return numberplan.decide(numberplan.operator(self.operator_outside_calls), number, directory)
             extension = directory.extension(inviter.extension) if inviter and inviter.extension else None
             if extension is None:
                 return numberplan.FORBIDDEN
@@ -113,6 +116,12 @@ class RedisState:
 
     def pin_failed(self, room: str, lockout: str) -> None:
         self.safely(live.pin_failed, room, lockout)
+
+    def recording(self, room: str, recording_id: str | None) -> None:
+        self.safely(live.set_recording, room, self.node_id, recording_id)
+
+    def forget_recordings(self) -> None:
+        self.safely(live.forget_recordings, self.node_id)
 
     def heartbeat(self, status: NodeStatus, ttl: int) -> None:
         """Register this node for `ttl` more seconds, and clear what dead nodes left in the live state."""

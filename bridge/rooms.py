@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from bridge.edge import DialRequest, Leg, LiveState, Mixer, Playback, Port, Recording, Switchboard
+from bridge.edge import DialRequest, Leg, LiveState, Mixer, Playback, Port, Recording, Rights, Switchboard
 from conference import billing, consult, dialin, keypad
 from conference import room as rules
 from conference.address import RoomAddress
@@ -26,10 +26,13 @@ JOINED = (rules.Stage.WAITING, rules.Stage.IN_CONFERENCE)
 SCHEDULE = "schedule"  # who dials for a scheduled conference: the room itself
 
 
-def billed_leg(room: rules.Room, inviter: rules.Member | None, number: str, first: bool) -> billing.Leg:
+def billed_leg(room: rules.Room, inviter: rules.Member | None, number: str, first: bool,
+               by_operator: bool = False) -> billing.Leg:
     """How a dialled leg is billed (seed 002): a "#" call's original call and every number it
     adds are outgoing calls of the employee; a *8 invitation is the inviter's; a scheduled
-    conference's calls are its owner's."""
+    conference's calls are its owner's; an operator's invitation is nobody's extension's."""
+    if by_operator:
+        return billing.Leg(room.settings.number, billing.LegKind.INVITED, rules.OPERATOR, number, "")
     if room.kind == rules.Kind.SCHEDULED and inviter is None:
         return billing.Leg(room.settings.number, billing.LegKind.SCHEDULED, room.settings.number, number,
                            room.owner or "")
@@ -174,27 +177,37 @@ class LiveRoom:
         return self.mixer.play(pieces, self.state.settings.language, ports, member, overlay)
 
     def dial(self, number: str, by: str) -> Leg | None:
-        """Call `number` into the room for member `by` (or for the room itself: SCHEDULE), if `by`
-        may reach it. The call, or None if it never went out (the inviter hears why)."""
+        """Call `number` into the room for member `by` (or for the room itself: SCHEDULE; for an
+        operator: rules.OPERATOR), if `by` may reach it. The call, or None if it never went out (the
+        inviter hears why)."""
         state = self.state
         # A "#" call's first dial is the number its caller dialled, which Kamailio already allowed;
         # a scheduled conference calls the people its owner listed.
         first = state.kind == rules.Kind.CALL and None in (state.customer, state.controller)
         inviter = state.member(by)
-        dialled = self.switchboard.dial(self.number, number, billed_leg(state, inviter, number, first), inviter,
-                                        on_behalf=not (first or by == SCHEDULE))
+        by_operator = by == rules.OPERATOR
+        rights = Rights.NODE if first or by == SCHEDULE else Rights.OPERATOR if by_operator else Rights.INVITER
+        billed = billed_leg(state, inviter, number, first, by_operator)
+        dialled = self.switchboard.dial(self.number, number, billed, inviter, rights)
         self.invited(dialled.call, by, dialled.extension)
         if dialled.refused:
             self.leave(dialled.call, dialled.refused)  # as a call the far end refused at once
             return None
         return dialled.call
 
-    def command(self, op: str, participant: str = "") -> None:
+    def command(self, op: str, participant: str = "", value: str = "") -> None:
         """An operator's command from the panel or the API (store.live.room_command): through the
-        room's rules where it has them; a "#" call or the dial-in service can only be hung up."""
+        room's rules where it has them; a "#" call or the dial-in service can only be hung up.
+        `value`: the number to invite, or the library sound to play (its id)."""
         by_rules = self.state.kind in RULED
         call = self.calls.get(participant)
-        if op in ("mute", "unmute") and by_rules:
+        if op in ("start_recording", "stop_recording") and by_rules:
+            self.feed(rules.SetRecording(op == "start_recording"))
+        elif op == "play" and by_rules and value.isascii() and value.isdigit():
+            self.feed(rules.PlaySound(int(value)))
+        elif op == "invite" and by_rules and value:
+            self.feed(rules.OperatorInvite(value))
+        elif op in ("mute", "unmute") and by_rules:
             self.feed(rules.SetMuted(participant, op == "mute"))
         elif op == "drop" and call is not None and by_rules:
             self.feed(rules.Drop(participant))
@@ -261,22 +274,33 @@ class LiveRoom:
         self.links = wanted - missing
 
     def record(self) -> None:
-        """With `record` on, the session runs from the first entry to the room's end."""
+        """While the room records (`record` on, or an operator's start), one session runs from the first
+        entry to the room's end or the operator's stop; a start after a stop is a new file."""
+        if self.recording is not None and not self.state.records:
+            self.finish_recording()
         ports = {m.id: (m.caller, self.port(m.id)) for m in self.state.at(rules.Stage.IN_CONFERENCE)}
         inside = {member: (caller, port) for member, (caller, port) in ports.items() if port is not None}
-        if self.recording is None and inside and self.state.settings.record:
+        if self.recording is None and inside and self.state.records:
             self.recording = self.mixer.record(self.number)
             if self.recording is not None:
                 log.info("room %s: recording %s", self.number, self.recording.id)
+                self.live.recording(self.number, self.recording.id)
+                self.live.room_event("recording_started", self.number, recording=self.recording.id)
         if self.recording is not None:
             self.recording.follow(inside)
 
     def close(self) -> None:
-        """The room is empty: finish its recording, if any, and have it filed."""
+        """The room is empty: finish its recording, if any."""
+        self.finish_recording()
+
+    def finish_recording(self) -> None:
+        """Finish the file and have it filed."""
         if self.recording is not None:
             recording, self.recording = self.recording, None
             recording.close()
             log.info("room %s: recording %s finished", self.number, recording.id)
+            self.live.recording(self.number, None)
+            self.live.room_event("recording_stopped", self.number, recording=recording.id)
             self.live.file_recording(recording.id)
 
     def port(self, name: str) -> Port | None:

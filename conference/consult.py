@@ -33,13 +33,16 @@ from conference.room import (
     Invited,
     Left,
     Member,
+    OperatorInvite,
     Play,
+    PlaySound,
     Pressed,
     PromptDone,
     Reject,
     Role,
     Room,
     SetLocked,
+    SetRecording,
     Stage,
     Step,
     add_member,
@@ -54,8 +57,8 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
         _arrived(step, event)
     elif isinstance(event, Invited):
         _invited(step, event)
-    elif isinstance(event, Close | Announce | SetLocked):
-        pass  # scheduled conferences' commands; a "#" call never gets them
+    elif isinstance(event, Close | Announce | SetLocked | SetRecording | PlaySound | OperatorInvite):
+        pass  # conferences' commands; a "#" call never gets them
     elif (member := room.member(event.member)) is not None:
         if isinstance(event, Connected):
             _connected(step, member, event.answered)

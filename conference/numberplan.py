@@ -11,6 +11,10 @@ with Redis, tests with dicts). Rules, in order:
 - Any other number is external if a trunk's prefix matches (the longest wins); only
   bridge nodes, extensions allowed `external_calls`, and calls forwarded by an
   extension's own setting may go out, so nobody relays through kamconf.
+- An operator's invitation from the panel or the API (`operator()`) reaches rooms and
+  extensions (and an extension's own forwarding), and outside numbers only where the
+  installation allows it ([conferences] operator_outside_calls): the panel is no
+  toll-fraud door.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class CallerKind(StrEnum):
     EXTENSION = "extension"  # authenticated by digest
     TRUNK = "trunk"  # recognised by source address
     BRIDGE = "bridge"  # a bridge node dialling out on someone's behalf (it checks that someone)
+    OPERATOR = "operator"  # an operator inviting a number into a room (panel or API)
     ANONYMOUS = "anonymous"
 
 
@@ -39,6 +44,12 @@ class Caller:
     kind: CallerKind
     extension: ExtensionSettings | None = None
     trunk: TrunkSettings | None = None
+    outside: bool = False  # OPERATOR: the installation lets operators invite outside numbers
+
+
+def operator(outside: bool) -> Caller:
+    """Whose rights an operator's invitation uses: its own, never an extension's."""
+    return Caller(CallerKind.OPERATOR, outside=outside)
 
 
 class Directory(Protocol):
@@ -119,6 +130,8 @@ def may_call_out(caller: Caller, forwarded: bool) -> bool:
         return True
     if caller.kind == CallerKind.EXTENSION:
         return forwarded or (caller.extension is not None and caller.extension.external_calls)
+    if caller.kind == CallerKind.OPERATOR:
+        return forwarded or caller.outside
     # A trunk's call forwarded out by an extension's setting: the owner chose to pay for it.
     return forwarded and caller.kind == CallerKind.TRUNK
 

@@ -10,6 +10,11 @@ hang up); who hears whom follows from the state (`links`). Pure: no I/O, no cloc
 Moderator commands (an admin in a room, the owner in a local conference):
 *92 mutes everyone else, or unmutes them if all are muted; *93 locks entry, or
 unlocks it; *94 drops the participant who joined last; *95 ends the conference.
+
+Operators (the panel or the API) mute, unmute and drop participants, lock, unlock and end
+the room, start and stop its recording, play a library sound to it and invite a number
+into it (OPERATOR is the inviter then; the bridge dials with an operator's rights,
+conference.numberplan.operator).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ MAX_PIN_TRIES = 3
 MAX_RINGING = 5  # invitations of one room ringing at once: more is someone dialling in bulk
 MAX_PIN_DIGITS = 16
 SILENCE = "silence"  # comfort-noise source: keeps RTP flowing where no music is wanted
+OPERATOR = "operator"  # who invited a number an operator called in: no member of the room
 
 
 class Stage(StrEnum):
@@ -71,6 +77,7 @@ class Room:
     owner: str | None = None  # LOCAL: the extension whose conference it is; SCHEDULED: the owner's number
     announce_names: bool = False  # speak a joining extension's name (local conferences)
     locked: bool = False  # *93: nobody new may enter (invited members still may)
+    recording: bool | None = None  # an operator started (True) or stopped (False) it; None: as settings.record
     arrivals: int = 0
     # CALL rooms (conference.consult) ---------------------------------------------
     anchor: str = ""  # the number the caller dialled; the room calls it
@@ -89,6 +96,11 @@ class Room:
     @property
     def admin_in(self) -> bool:
         return any(m.role == Role.ADMIN for m in self.at(Stage.IN_CONFERENCE))
+
+    @property
+    def records(self) -> bool:
+        """Whether the conference is to be recorded now."""
+        return self.settings.record if self.recording is None else self.recording
 
 
 # Events ----------------------------------------------------------------------
@@ -180,8 +192,29 @@ class Drop:
     member: str
 
 
+@dataclass(frozen=True)
+class SetRecording:
+    """An operator starts or stops recording the conference."""
+
+    on: bool
+
+
+@dataclass(frozen=True)
+class PlaySound:
+    """An operator plays a sound of the library to everyone in the conference."""
+
+    sound_id: int
+
+
+@dataclass(frozen=True)
+class OperatorInvite:
+    """An operator invites `number` into the room."""
+
+    number: str
+
+
 Event = (Arrived | PromptDone | Digit | Left | Invited | Connected | Pressed | Close | Announce | SetLocked | SetMuted
-         | Drop)
+         | Drop | SetRecording | PlaySound | OperatorInvite)
 
 
 # Effects ---------------------------------------------------------------------
@@ -267,6 +300,18 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
             step.effects.append(Notify(listeners, (event.prompt,)))
     elif isinstance(event, SetLocked):
         step.room = dataclasses.replace(room, locked=event.locked)
+    elif isinstance(event, SetRecording):
+        step.room = dataclasses.replace(room, recording=event.on)
+        listeners = tuple(m.id for m in room.at(Stage.IN_CONFERENCE))
+        if event.on and not room.records and listeners:
+            step.effects.append(Notify(listeners, ("recording_notice",)))  # nobody is recorded unawares
+    elif isinstance(event, PlaySound):
+        listeners = tuple(m.id for m in room.at(Stage.IN_CONFERENCE))
+        if listeners:
+            step.effects.append(Notify(listeners, (f"sound:{event.sound_id}",)))
+    elif isinstance(event, OperatorInvite):
+        if _may_ring(room, event.number):
+            step.effects.append(Dial(event.number, OPERATOR))
     elif isinstance(event, Invited):
         add_member(step, Member(event.member, event.number, Stage.RINGING, Role.USER, invited_by=event.by,
                                 extension=event.extension))
@@ -367,7 +412,7 @@ def _digit(step: Step, member: Member, digit: str) -> None:
 def _admit(step: Step, member: Member, role: Role) -> None:
     settings = step.room.settings
     pieces: list[str] = []
-    if settings.record:
+    if step.room.records:
         pieces.append("recording_notice")
     if settings.announce_count:
         others = len(step.room.at(Stage.IN_CONFERENCE)) + len(step.room.at(Stage.WAITING))
@@ -432,8 +477,7 @@ def failure_prompt(status: int) -> str:
 def _pressed(step: Step, member: Member, command: keypad.Command) -> None:
     room = step.room
     may_invite = _is_owner(room, member) if room.kind == Kind.LOCAL else member.extension is not None
-    ringing = sum(1 for m in room.members if m.stage == Stage.RINGING)
-    if isinstance(command, keypad.Invite) and may_invite and ringing >= MAX_RINGING:
+    if isinstance(command, keypad.Invite) and may_invite and not _may_ring(room, command.number):
         step.effects.append(Notify((member.id,), ("number_unavailable",)))
     elif isinstance(command, keypad.Invite) and may_invite:
         step.effects.append(Dial(command.number, member.id))
@@ -444,6 +488,13 @@ def _pressed(step: Step, member: Member, command: keypad.Command) -> None:
             drop_member(step, max(invited, key=lambda m: m.order))
     elif isinstance(command, keypad.Moderator) and member.role == Role.ADMIN:
         _moderate(step, member, command.code)
+
+
+def _may_ring(room: Room, number: str) -> bool:
+    """Another invitation may go out: fewer than MAX_RINGING ring, and it does not call the room
+    into itself (its audio would come back to it: a feedback loop)."""
+    ringing = sum(1 for m in room.members if m.stage == Stage.RINGING)
+    return ringing < MAX_RINGING and number != room.settings.number
 
 
 def _moderate(step: Step, moderator: Member, code: str) -> None:

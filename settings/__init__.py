@@ -120,6 +120,9 @@ class ConferencesConfig:
     ring_seconds: int = 45  # how long a start-time call rings before it counts as unanswered
     retries: int = 2  # calls again after an unanswered or failed start-time call
     retry_seconds: int = 60
+    # An operator's invitation (panel, API) may call numbers outside (through a trunk); off: only rooms
+    # and extensions, so a stolen operator password cannot run up a phone bill.
+    operator_outside_calls: bool = False
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from store.sql import Account as AccountRow
 from store.sql import ApiToken, Extension, StoreUnavailableError, iso, reading, utcnow
 
 BUILTIN_ADMIN = "admin"  # made by the migration; pre-account tokens belong to it
+PANEL_LANGUAGES = ("en", "ru")  # the panel's translations (web/panel/translations)
 MIN_PASSWORD, MAX_PASSWORD = 10, 128
 _NAME = re.compile(r"^[a-z][a-z0-9._-]{0,63}$")
 _NUMBER = re.compile(r"^[0-9]{1,32}$")
@@ -70,6 +71,7 @@ class Account:
     credential_version: int
     created_at: datetime
     updated_at: datetime
+    language: str | None = None  # of the panel, as the account chose it; None: its browser's
 
     def as_dict(self) -> dict[str, Any]:
         """As the API shows it: never the password hash."""
@@ -79,8 +81,9 @@ class Account:
 
 
 def _account(row: AccountRow) -> Account:
+    language = row.language if row.language in PANEL_LANGUAGES else None
     return Account(row.id, row.name, Role(row.role), row.disabled, row.password_hash is not None,
-                   row.credential_version, row.created_at, row.updated_at)
+                   row.credential_version, row.created_at, row.updated_at, language)
 
 
 def _stamp(row: AccountRow, ha1: str | None) -> str:
@@ -269,6 +272,16 @@ class AccountRepository:
             return _account(row)
 
         return self._write(apply)
+
+    def choose_language(self, account_id: int, language: str) -> None:
+        """The panel's language for the account, from its next page on (ValueError: not one of them)."""
+        if language not in PANEL_LANGUAGES:
+            raise ValueError(f"no panel language {language!r}")
+
+        def apply(session: Session) -> None:
+            self._row(session, account_id).language = language
+
+        self._write(apply)
 
     def delete(self, account_id: int) -> None:
         def apply(session: Session) -> None:

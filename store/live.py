@@ -215,6 +215,28 @@ def participants(client: redis.Redis, room: str) -> list[dict[str, Any]]:
     return sorted((json.loads(v) for v in raw.values()), key=lambda p: (p.get("joined_at", 0), p.get("id", "")))
 
 
+RECORDING = "kamconf:recording"  # hash: room -> {"id": recording id, "node": node id} while it is recorded
+
+
+def set_recording(client: redis.Redis, room: str, node_id: str, recording_id: str | None) -> None:
+    if recording_id is None:
+        client.hdel(RECORDING, room)
+    else:
+        client.hset(RECORDING, room, json.dumps({"id": recording_id, "node": node_id}))
+
+
+def recordings_now(client: redis.Redis) -> dict[str, str]:
+    """The rooms being recorded now: room -> recording id."""
+    return {str(room): str(json.loads(raw)["id"]) for room, raw in client.hgetall(RECORDING).items()}
+
+
+def forget_recordings(client: redis.Redis, node_id: str) -> None:
+    """A node starting again records nothing yet: what it said before it stopped is gone."""
+    mine = [room for room, raw in client.hgetall(RECORDING).items() if json.loads(raw).get("node") == node_id]
+    if mine:
+        client.hdel(RECORDING, *mine)
+
+
 # PIN failures per caller and room, shared by every bridge node ---------------------
 # `who` is conference.vouch.Vouched.lockout_key: an extension, a trunk's caller, or an address.
 
@@ -267,13 +289,14 @@ def command(client: redis.Redis, node_id: str, **fields: str) -> None:
     client.xadd(COMMANDS.format(node_id), entry, maxlen=COMMANDS_MAXLEN, approximate=True)
 
 
-def room_command(client: redis.Redis, room: str, op: str, participant: str = "") -> bool:
+def room_command(client: redis.Redis, room: str, op: str, participant: str = "", value: str = "") -> bool:
     """An operator's command (bridge.rooms.LiveRoom.command: "mute", "unmute", "drop" with a
-    participant id; "lock", "unlock", "end") to the node holding the room. False: not live now."""
+    participant id; "lock", "unlock", "end", "start_recording", "stop_recording"; "play" with a
+    sound id, "invite" with a number as `value`) to the node holding the room. False: not live now."""
     node_id = affinity(client, room)
     if node_id is None:
         return False
-    command(client, node_id, op=op, room=room, participant=participant)
+    command(client, node_id, op=op, room=room, participant=participant, value=value)
     return True
 
 

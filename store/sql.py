@@ -83,6 +83,7 @@ class Account(Base):
     credential_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    language: Mapped[str | None] = mapped_column(String(2))  # of the panel; None: the browser's
 
 
 class ApiToken(Base):

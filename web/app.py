@@ -44,7 +44,7 @@ def create_app(config: settings.Config | None = None) -> Flask:
     app.extensions[EXTENSION] = Services(engine, sessions, client, RoomRepository(sessions, client),
                                          directory.extensions(sessions, client), directory.trunks(sessions, client),
                                          config.sip.realm, live.queue_connection(config.redis_url),
-                                         config.conferences.dial_in)
+                                         config.conferences.dial_in, config.conferences.operator_outside_calls)
     app.extensions[sounds.EXTENSION] = SoundRepository(sessions, config.var_path / "sounds" / "library")
     app.extensions[recordings.EXTENSION] = RecordingRepository(sessions, config.var_path / "recordings")
     app.extensions[cdrs.EXTENSION] = CdrRepository(sessions, config.var_path / "cdrs")

@@ -12,13 +12,15 @@ from flask import jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
+from conference.fields import FieldError
+from conference.operator import validate_invite, validate_play
 from conference.rooms import RoomSettings, validate_create, validate_patch
 from store import live
 from store.accounts import Role
 from web.access import ApiBlueprint
 from web.errors import ApiError
 from web.services import PARTICIPANT_OPS, ROOM_OPS, services
-from web.sounds import check_greeting
+from web.sounds import check_greeting, library
 
 blueprint = ApiBlueprint("rooms", __name__, role=Role.OPERATOR)
 
@@ -91,9 +93,38 @@ def participant_command(number: str, participant: str, op: str) -> ResponseRetur
 
 
 def room_command(number: str, op: str) -> ResponseReturnValue:
-    """Lock (no newcomers), unlock or end a live room: sent to the bridge node holding it."""
+    """Lock (no newcomers), unlock or end a live room, start or stop recording it: sent to the bridge
+    node holding it."""
     services().room_command(number, op)
     return jsonify({"room": number, "op": op}), 202
+
+
+def play(number: str, payload: Any) -> int:
+    """Play a library sound to everyone in the live room (the API's JSON, the panel's form); its id."""
+    sound_id = validate_play(payload)
+    if not library().exists(sound_id):
+        raise FieldError("sound_id", "invalid_field", f"no sound {sound_id} in the library")
+    services().room_command(number, "play", value=str(sound_id))
+    return sound_id
+
+
+def invite(number: str, payload: Any) -> str:
+    """Call a number into the live room with an operator's rights (web.services.Services.invite)."""
+    target = validate_invite(payload)
+    services().invite(number, target)
+    return target
+
+
+@blueprint.post("/rooms/<number>/play")
+def play_sound(number: str) -> ResponseReturnValue:
+    sound_id = play(number, json_body())
+    return jsonify({"room": number, "op": "play", "sound_id": sound_id}), 202
+
+
+@blueprint.post("/rooms/<number>/invite")
+def invite_number(number: str) -> ResponseReturnValue:
+    target = invite(number, json_body())
+    return jsonify({"room": number, "op": "invite", "number": target}), 202
 
 
 # One literal path per action (not a converter), as the OpenAPI document names them.

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from conference import numberplan
 from conference.address import DIAL_IN
 from conference.extensions import ExtensionSettings, TrunkSettings
 from store import live, migrations
@@ -23,7 +24,8 @@ log = logging.getLogger("kamconf.web")
 
 EXTENSION = "kamconf"
 PARTICIPANT_OPS = frozenset({"mute", "unmute", "drop"})
-ROOM_OPS = frozenset({"lock", "unlock", "end"})
+ROOM_OPS = frozenset({"lock", "unlock", "end", "start_recording", "stop_recording"})
+VALUE_OPS = frozenset({"play", "invite"})  # with a value: the library sound's id, the number to call
 
 
 class NotLiveError(ApiError):
@@ -32,6 +34,24 @@ class NotLiveError(ApiError):
     def __init__(self, room: str) -> None:
         super().__init__(404, "not_found", f"room {room} is not live now (nobody is in it)")
         self.room = room
+
+
+class InviteRefusedError(ApiError):
+    """The number plan does not let an operator call the number: an outside number where operators may
+    not call out (403); the room itself, or a forwarding loop (400); a number nothing answers to (400).
+    `code`: the number plan's SIP status (403, 482, 404)."""
+
+    def __init__(self, number: str, code: int) -> None:
+        if code == numberplan.FORBIDDEN.code:
+            super().__init__(403, "forbidden", f"operators may invite rooms and extensions only, not {number}; "
+                             "outside numbers need [conferences] operator_outside_calls", "number")
+        elif code == 482:
+            super().__init__(400, "invalid_field", f"{number} leads back to this room (or forwards in a loop)",
+                             "number")
+        else:
+            super().__init__(400, "invalid_field", f"no room, extension or outside route answers to {number}",
+                             "number")
+        self.number, self.code = number, code
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,7 @@ class Services:
     realm: str  # of extensions' digest passwords
     queue: redis.Redis  # RQ's connection (undecoded replies)
     dial_in: str  # the scheduled conferences' service number
+    operator_outside_calls: bool = False  # operators may invite outside numbers ([conferences])
 
     def meetings_changed(self) -> None:
         """Have the worker look at the conferences now (mail, start, end); it also does every few
@@ -63,15 +84,29 @@ class Services:
         except redis.RedisError as exc:
             log.error("conference %s: the bridge is not told to %s (%s)", code, op, exc)
 
-    def room_command(self, room: str, op: str, participant: str = "") -> None:
+    def room_command(self, room: str, op: str, participant: str = "", value: str = "") -> None:
         """An operator's live action on a room (mute, unmute, drop a participant; lock, unlock, end
-        the room), sent to the node holding it: the one path of the API and the panel alike.
-        NotLiveError when no node holds the room now (it is empty, or not a room at all)."""
-        if op not in ROOM_OPS | PARTICIPANT_OPS or (op in PARTICIPANT_OPS) != bool(participant):
-            raise ValueError(f"no live action {op!r} (participant {participant!r})")
-        if not live.room_command(self.client, room, op, participant):
+        the room, start or stop its recording; play a sound, invite a number), sent to the node holding
+        it: the one path of the API and the panel alike. NotLiveError when no node holds the room now
+        (it is empty, or not a room at all)."""
+        if (op not in ROOM_OPS | PARTICIPANT_OPS | VALUE_OPS or (op in PARTICIPANT_OPS) != bool(participant)
+                or (op in VALUE_OPS) != bool(value)):
+            raise ValueError(f"no live action {op!r} (participant {participant!r}, value {value!r})")
+        if not live.room_command(self.client, room, op, participant, value):
             raise NotLiveError(room)
-        log.info("room %s: %s %s sent to its node", room, op, participant or "the room")
+        log.info("room %s: %s %s sent to its node", room, op, participant or value or "the room")
+
+    def invite(self, room: str, number: str) -> None:
+        """An operator's invitation, refused here (InviteRefusedError) unless the number plan lets an
+        operator call `number`; the node holding the room asks the number plan again as it dials,
+        through Kamailio."""
+        decision = numberplan.decide(numberplan.operator(self.operator_outside_calls), number,
+                                     live.Directory(self.client))
+        if isinstance(decision, numberplan.ToRoom) and decision.number == room:
+            decision = numberplan.Refuse(482, "Loop Detected")  # its own audio would come back to it
+        if isinstance(decision, numberplan.Refuse):
+            raise InviteRefusedError(number, decision.code)
+        self.room_command(room, "invite", value=number)
 
     def speak_name_later(self, number: str) -> None:
         """Have the worker (re)make the extension's spoken name; the change itself is already saved."""

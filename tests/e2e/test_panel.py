@@ -202,6 +202,15 @@ def test_live_page_follows_a_call_and_mutes_by_audio(
     time.sleep(3)  # what the listener hears after it
     after = time.monotonic() - start
 
+    room = "section[data-room='6200']"
+    panel.find(f"{room} button[data-op='start_recording']").click()
+    panel.wait(f"{room} [data-recording='yes']", timeout=10)  # from the node's event, not the click
+    panel.wait(f"{room} button[data-op='stop_recording']")
+    panel.type("#invite-6200", "12ab")
+    panel.find(f"{room} button[data-op='invite']").click()
+    assert "Digits only" in panel.wait("#invite-6200-error").text  # next to the field
+    panel.shot("live-recording")
+
     panel.find(f"{row} button[data-op='drop']").click()
     panel.driver.switch_to.alert.accept()  # "Hang up on ...?"
     assert speaker.wait_state("DISCONNECTED", 10)["code"] == 200  # a BYE from the bridge

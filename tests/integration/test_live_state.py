@@ -142,7 +142,7 @@ def test_an_operator_command_reaches_the_node_holding_the_room(client: redis.Red
     live.claim_affinity(client, "1000", "node-a", None)
     assert live.room_command(client, "1000", "mute", "p1")
     [(_, fields)] = live.commands(client, "node-a", "0-0")
-    assert fields == {"op": "mute", "room": "1000", "participant": "p1"}
+    assert fields == {"op": "mute", "room": "1000", "participant": "p1", "value": ""}
     assert live.commands(client, "node-b", "0-0") == []
 
 
@@ -186,3 +186,13 @@ def test_a_conference_is_handed_to_a_run_once_and_again_only_when_that_run_is_go
     assert len(live.commands(client, "n1", "0")) == 2  # started again: its participants are called again
     # A worker that saw the old run gone, but too late, does not hand it over a second time.
     assert not live.launch(client, "424242", meeting.revision, "n1/c", gone=first.run)
+
+
+def test_which_rooms_record_now_and_a_restarted_node_forgets_its_own(client: redis.Redis) -> None:
+    live.set_recording(client, "1000", "node-a", "1000-1-node-a")
+    live.set_recording(client, "2000", "node-b", "2000-1-node-b")
+    assert live.recordings_now(client) == {"1000": "1000-1-node-a", "2000": "2000-1-node-b"}
+    live.forget_recordings(client, "node-a")  # node-a started again: it records nothing yet
+    assert live.recordings_now(client) == {"2000": "2000-1-node-b"}
+    live.set_recording(client, "2000", "node-b", None)
+    assert live.recordings_now(client) == {}

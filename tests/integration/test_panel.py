@@ -283,3 +283,38 @@ def test_the_live_page_lists_who_is_in_and_streams_the_events(
     quiet = api.get("/live/events", headers={"Last-Event-ID": "99999999999999-0"})
     assert "data:" not in html(quiet)
     assert 'data-participant="p1"' in html(api.get("/live/rooms"))
+
+
+def test_the_live_page_records_plays_and_invites_through_the_apis_path_with_errors_by_their_field(
+    api: FlaskClient, people: dict[str, Account], client: redis.Redis, headers: dict[str, dict[str, str]]
+) -> None:
+    trunk = {"name": "carrier", "gateway": "192.0.2.50", "sources": ["192.0.2.50"], "prefixes": ["8"]}
+    assert api.post("/api/v1/trunks", json=trunk, headers=headers["admin"]).status_code == 201
+    live.claim_affinity(client, "5600", "node-a", None)
+    live.put_participant(client, "5600", "p1", {"id": "p1", "caller": "sip:alice@127.0.0.1", "role": "user",
+                                                "state": "in_conference", "joined_at": 1_800_000_000.0})
+    token = operator(api, people)
+    page = html(api.get("/live"))
+    assert 'data-op="start_recording"' in page and 'data-recording="yes"' not in page
+    assert api.post("/live/5600/start_recording", data={"csrf_token": token}).status_code == 302
+    live.set_recording(client, "5600", "node-a", "5600-1-node-a")  # what the node says once it records
+    page = html(api.get("/live/rooms"))
+    assert 'data-recording="yes"' in page and 'data-op="stop_recording"' in page
+
+    unknown = api.post("/live/5600/play", data={"csrf_token": token, "sound_id": "42"})
+    assert unknown.status_code == 400
+    assert re.search(r'id="sound-5600-error" role="alert">Choose a sound of the library.<', html(unknown))
+    assert api.post("/live/5600/invite", data={"csrf_token": token, "number": "2001"}).status_code == 302
+    outside = api.post("/live/5600/invite", data={"csrf_token": token, "number": "89001234567"})
+    assert outside.status_code == 400
+    said = re.search(r'id="invite-5600-error" role="alert">([^<]*)<', html(outside))
+    assert said and "rooms and extensions only" in said.group(1)
+    assert 'value="89001234567"' in html(outside)  # what was typed stays
+    typo = api.post("/live/5600/invite", data={"csrf_token": token, "number": "20x1"})
+    assert "Digits only" in html(typo)
+    assert api.post("/api/v1/rooms", json={"number": "5600"}, headers=headers["operator"]).status_code == 201
+    itself = api.post("/live/5600/invite", data={"csrf_token": token, "number": "5600"})
+    assert itself.status_code == 400 and "This number leads back to this room." in html(itself)
+    commands = [(fields["op"], fields["value"]) for _, fields in live.commands(client, "node-a", "0-0")]
+    assert commands == [("start_recording", ""), ("invite", "2001")]
+    assert api.post("/live/5600/invite", data={"csrf_token": "forged", "number": "2001"}).status_code == 403

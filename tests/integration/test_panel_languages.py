@@ -1,6 +1,7 @@
 """Both languages of the panel: the Russian catalogue translates every message the panel's code
-and templates say (walked by Babel's own extractor), its compiled form is up to date, and every
-page renders in each language without an untranslated message left on it."""
+and templates say (walked by Babel's own extractor), its compiled form is up to date, every
+page renders in each language without an untranslated message left on it, and an account's choice
+is kept with the account in SQL (migration 0010)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,21 @@ import re
 from pathlib import Path
 
 import redis
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import inspect, text
 
-from store import live
+from store import live, migrations
 from store.accounts import Account
-from tests.integration.conftest import ADMIN_PASSWORD
+from store.migrations import upgrade
+from store.sql import make_engine
+from tests.integration.conftest import ADMIN_PASSWORD, OPERATOR_PASSWORD, auth_services
 from tests.integration.test_panel import html, sign_in
 from web.panel.language import NAMES
 
@@ -109,3 +115,38 @@ def test_every_page_renders_in_both_languages_with_nothing_left_untranslated(
                 assert '<html lang="ru">' in text or path in ("/live/rooms", "/cdrs.csv")  # not whole pages
             if language == "en":
                 assert not re.search("[\u0400-\u04ff]", text.replace(NAMES["ru"], "")), path
+
+
+def test_the_chosen_language_is_kept_with_the_account(
+    app: Flask, people: dict[str, Account], client: redis.Redis
+) -> None:
+    first, second = app.test_client(), app.test_client()
+    assert sign_in(first, "op", OPERATOR_PASSWORD, "en").status_code == 302
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html(first.get("/rooms")))
+    assert token
+    assert first.post("/language", data={"csrf_token": token.group(1), "language": "xx"}).status_code == 302
+    assert auth_services(app).accounts.get(people["operator"].id).language is None  # not a panel language
+    first.post("/language", data={"csrf_token": token.group(1), "language": "ru"})
+    assert auth_services(app).accounts.get(people["operator"].id).language == "ru"  # in SQL, with the account
+
+    client.flushdb()  # live state lost: the choice is not in it
+    assert sign_in(second, "op", OPERATOR_PASSWORD, "en").status_code == 302  # another browser, asking for English
+    assert '<html lang="ru">' in html(second.get("/rooms"))
+    assert auth_services(app).accounts.get(people["admin"].id).language is None  # others keep their browsers'
+
+
+def test_migration_0010_adds_the_language_and_takes_it_back(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'kamconf.db'}")
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(migrations.HERE))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0009")
+        connection.execute(text("UPDATE accounts SET name = 'boss'"))  # an account made before 0010
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT name, language FROM accounts")).all() == [("boss", None)]
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0009")
+    assert "language" not in {column["name"] for column in inspect(engine).get_columns("accounts")}

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.edge import Dialled, Fields, Leg, Port, Request
+from bridge.edge import Dialled, Fields, Leg, Port, Request, Rights
 from bridge.rooms import Rooms
 from conference import billing
 from conference import room as rules
@@ -116,7 +116,7 @@ class DialAsk:
     number: str
     billed: billing.Leg
     inviter: rules.Member | None
-    on_behalf: bool
+    rights: Rights
 
 
 class FakeSwitchboard:
@@ -142,8 +142,8 @@ class FakeSwitchboard:
         self.requests.append(request)
 
     def dial(self, room: str, number: str, billed: billing.Leg, inviter: rules.Member | None,
-             on_behalf: bool) -> Dialled:
-        self.dialled.append(DialAsk(room, number, billed, inviter, on_behalf))
+             rights: Rights) -> Dialled:
+        self.dialled.append(DialAsk(room, number, billed, inviter, rights))
         leg = FakeLeg(number, room=room)
         self.legs.append(leg)
         return Dialled(leg, refused=self.refuse.get(number, 0))
@@ -159,6 +159,7 @@ class FakeLive:
         self.participants: dict[tuple[str, str], Mapping[str, Any]] = {}
         self.pin_failures: list[tuple[str, str]] = []
         self.filed_recordings: list[str] = []
+        self.recording_now: dict[str, str] = {}  # room -> recording id, as the panel would show it
         self.attendance: list[tuple[str, str, str, bool]] = []  # (code, caller, how, joined)
         self.emptied: list[str] = []
         self.meetings: dict[str, LiveMeeting] = {}
@@ -181,6 +182,12 @@ class FakeLive:
 
     def file_recording(self, recording_id: str) -> None:
         self.filed_recordings.append(recording_id)
+
+    def recording(self, room: str, recording_id: str | None) -> None:
+        if recording_id is None:
+            self.recording_now.pop(room, None)
+        else:
+            self.recording_now[room] = recording_id
 
     def file_attendance(self, code: str, member: rules.Member, how: str, when: float, joined: bool) -> None:
         self.attendance.append((code, member.caller, how, joined))

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bridge.edge import DialRequest, Rights
 from bridge.meetings import Meetings
 from bridge.rooms import LiveRoom
 from conference import address, billing, dialin
-from conference.room import Kind, Role, Room, Stage
+from conference.room import OPERATOR, Kind, Role, Room, Stage
 from conference.rooms import RoomSettings
 from conference.schedule import JoinedBy, LiveMeeting
 from settings import ConferencesConfig
@@ -49,7 +50,7 @@ def test_the_start_command_calls_every_listed_number_for_the_owner() -> None:
     bridge, _, room = started()
     assert [ask.number for ask in bridge.switchboard.dialled] == ["201", "5551234"]
     for ask in bridge.switchboard.dialled:
-        assert (ask.room, ask.inviter, ask.on_behalf) == (ROOM, None, False)  # numbers its owner listed
+        assert (ask.room, ask.inviter, ask.rights) == (ROOM, None, Rights.NODE)  # numbers its owner listed
         assert ask.billed == billing.Leg(ROOM, billing.LegKind.SCHEDULED, ROOM, ask.number, "201")
     assert room.state.kind == Kind.SCHEDULED and room.state.owner == "201"
     assert [m.stage for m in room.state.members] == [Stage.RINGING, Stage.RINGING]
@@ -188,3 +189,14 @@ def test_the_end_command_sends_everyone_away_with_a_last_prompt() -> None:
     assert bridge.mixer.heard(owner.participant_id)[-1] == ("conference_over",)
     room.prompt_ended(bridge.mixer.last(owner.participant_id))
     assert bridge.switchboard.farewells == [owner]
+
+
+def test_an_operator_invites_into_a_scheduled_conference_billed_to_nobodys_extension() -> None:
+    bridge, meetings, room = started(auto_invite=False)
+    bridge.live.pending.append(("9-0", {"op": "invite", "room": ROOM, "participant": "", "value": "202"}))
+    meetings.poll(T0 + 1)  # an operator's command, as store.live.room_command writes it
+    assert bridge.switchboard.requests == [DialRequest(ROOM, "202", OPERATOR)]
+    room.dial("202", OPERATOR)  # what BridgeNode does with the request
+    [ask] = bridge.switchboard.dialled
+    assert (ask.number, ask.inviter, ask.rights) == ("202", None, Rights.OPERATOR)
+    assert ask.billed == billing.Leg(ROOM, billing.LegKind.INVITED, "operator", "202", "")

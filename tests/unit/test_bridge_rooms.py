@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge.edge import DialRequest
+from bridge.edge import DialRequest, Rights
 from bridge.rooms import LiveRoom
 from conference import address, billing
 from conference.mixing import DRAIN, MUSIC
-from conference.room import Room
+from conference.room import MAX_RINGING, OPERATOR, Room
 from conference.rooms import RoomSettings, hash_pin
 from tests.unit.fake_edge import Bridge, FakeLeg
 
@@ -114,7 +114,8 @@ def test_an_extension_invites_a_number_with_star_8_and_the_room_dials_it_on_its_
     invited = room.dial("555", alice.participant_id)
 
     ask = bridge.switchboard.dialled[0]
-    assert (ask.room, ask.number, ask.on_behalf, ask.inviter and ask.inviter.extension) == ("100", "555", True, "201")
+    assert (ask.room, ask.number, ask.rights, ask.inviter and ask.inviter.extension) == ("100", "555", Rights.INVITER,
+                                                                                     "201")
     assert ask.billed == billing.Leg("100", billing.LegKind.INVITED, "201", "555", "201")
     assert invited is not None and invited.participant_id in room.calls
     room.media(invited)  # early media: heard by the room at once
@@ -180,3 +181,100 @@ def test_operator_commands_mute_drop_lock_and_end_through_the_rules() -> None:
     room.command("frobnicate", a)  # unknown: logged, nothing happens
     room.command("end")
     assert bridge.mixer.heard(a)[-1] == ("conference_over",)
+
+
+def test_an_operator_starts_and_stops_recording_and_each_start_is_a_file_of_its_own() -> None:
+    bridge = Bridge()
+    room = open_room(bridge)
+    alice = arrive(bridge, room, "sip:alice@example.com")
+    finish_prompt(bridge, room, alice)
+    assert bridge.mixer.recordings == []
+    room.command("start_recording")
+    assert bridge.mixer.heard(alice.participant_id)[-1] == ("recording_notice",)  # nobody recorded unawares
+    [first] = bridge.mixer.recordings
+    assert first.recorded == {alice.participant_id: "sip:alice@example.com"}
+    assert bridge.live.recording_now == {"100": first.id} and bridge.live.kinds("100")[-1] == "recording_started"
+    room.command("start_recording")  # already on: no second file, no second notice
+    assert len(bridge.mixer.recordings) == 1 and len(bridge.mixer.heard(alice.participant_id)) == 2
+
+    room.command("stop_recording")
+    assert first.closed and bridge.live.filed_recordings == [first.id] and bridge.live.recording_now == {}
+    assert bridge.live.kinds("100")[-1] == "recording_stopped"
+    bob = arrive(bridge, room, "sip:bob@example.com")
+    finish_prompt(bridge, room, bob)
+    assert bridge.mixer.heard(bob.participant_id) == [("welcome",)]  # no notice: not recorded now
+
+    room.command("start_recording")
+    second = bridge.mixer.recordings[-1]
+    assert second is not first and set(second.recorded) == {alice.participant_id, bob.participant_id}
+    bridge.hang_up(alice)
+    bridge.hang_up(bob)
+    room.close()
+    assert bridge.live.filed_recordings == [first.id, second.id]
+
+
+def test_an_operator_stops_the_recording_of_a_room_recorded_by_its_settings() -> None:
+    bridge = Bridge()
+    room = open_room(bridge, record=True)
+    alice = arrive(bridge, room, "sip:alice@example.com")
+    finish_prompt(bridge, room, alice)
+    finish_prompt(bridge, room, alice)
+    room.command("stop_recording")
+    assert bridge.mixer.recordings[0].closed and room.recording is None
+
+
+def test_an_operator_plays_a_library_sound_to_everyone_in_the_conference() -> None:
+    bridge = Bridge()
+    room = open_room(bridge)
+    alice = arrive(bridge, room, "sip:alice@example.com")
+    finish_prompt(bridge, room, alice)
+    waiting = arrive(bridge, room, "sip:bob@example.com")  # still hearing the greeting: not in yet
+    room.command("play", value="7")
+    assert bridge.mixer.heard(alice.participant_id)[-1] == ("sound:7",)
+    assert bridge.mixer.heard(waiting.participant_id) == [("welcome",)]
+    room.command("play", value="../7")  # not an id: nothing is played
+    assert len(bridge.mixer.heard(alice.participant_id)) == 2
+
+
+def test_an_operator_invites_a_number_with_an_operators_rights_billed_to_no_extension() -> None:
+    bridge = Bridge()
+    room = open_room(bridge)
+    alice = arrive(bridge, room, "sip:201@example.com", extension="201")
+    finish_prompt(bridge, room, alice)
+    room.command("invite", value="202")
+    assert bridge.switchboard.requests == [DialRequest("100", "202", OPERATOR)]
+
+    invited = room.dial("202", OPERATOR)
+
+    [ask] = bridge.switchboard.dialled
+    assert (ask.number, ask.rights, ask.inviter) == ("202", Rights.OPERATOR, None)
+    assert ask.billed == billing.Leg("100", billing.LegKind.INVITED, OPERATOR, "202", "")
+    assert invited is not None
+    room.answered(invited)
+    assert (invited.participant_id, alice.participant_id) in bridge.mixer.links
+    assert (alice.participant_id, invited.participant_id) in bridge.mixer.links
+
+
+def test_operator_invitations_ringing_at_once_are_limited_and_a_refused_one_leaves_quietly() -> None:
+    bridge = Bridge()
+    bridge.switchboard.refuse["89001"] = 403
+    room = open_room(bridge)
+    alice = arrive(bridge, room, "sip:alice@example.com")
+    finish_prompt(bridge, room, alice)
+    assert room.dial("89001", OPERATOR) is None
+    assert list(room.calls) == [alice.participant_id] and bridge.mixer.heard(alice.participant_id) == [("welcome",)]
+    for number in range(MAX_RINGING):
+        room.dial(str(300 + number), OPERATOR)
+    room.command("invite", value="399")
+    assert bridge.switchboard.requests == []  # MAX_RINGING ring already
+
+
+def test_a_room_never_invites_itself() -> None:
+    bridge = Bridge()
+    room = open_room(bridge)
+    alice = arrive(bridge, room, "sip:201@example.com", extension="201")
+    finish_prompt(bridge, room, alice)
+    room.command("invite", value="100")  # its own number: its audio would come back to it
+    press(room, alice, "*8100#")
+    assert bridge.switchboard.requests == []
+    assert bridge.mixer.heard(alice.participant_id)[-1] == ("number_unavailable",)

@@ -20,6 +20,7 @@ from conference.numberplan import (
     ToRoom,
     ToTrunk,
     decide,
+    operator,
     trunk_for,
     trunk_from,
 )
@@ -116,3 +117,14 @@ def test_trunk_lookup_by_source_prefers_the_exact_port() -> None:
     assert trunk_from("10.0.0.2", 5060, trunks) == other
     assert trunk_from("10.0.0.3", 5060, trunks) is None
     assert trunk_for("123", trunks) is None
+
+
+def test_an_operator_invites_rooms_and_extensions_but_outside_numbers_only_where_allowed() -> None:
+    restricted, trusted = operator(outside=False), operator(outside=True)
+    assert decide(restricted, "5000", PLAN) == ToRoom("5000")
+    assert decide(restricted, "100", PLAN) == ToExtension("100")
+    assert decide(restricted, "103", PLAN) == ToTrunk(MOBILE, "89001")  # the extension's own forwarding
+    assert decide(restricted, "89001", PLAN) == FORBIDDEN
+    assert decide(restricted, "*8100", PLAN) == FORBIDDEN  # local conferences are their owners'
+    assert decide(restricted, "999", PLAN) == NOT_FOUND
+    assert decide(trusted, "89001", PLAN) == ToTrunk(MOBILE, "89001")

@@ -20,11 +20,15 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from conference.fields import FieldError
+from conference.keypad import MAX_NUMBER
 from store import live
 from store.accounts import Role
+from web import rooms as room_actions
 from web.access import requires
 from web.panel import EVENTS_CLIENT, blueprint
-from web.services import PARTICIPANT_OPS, ROOM_OPS, NotLiveError, services
+from web.services import PARTICIPANT_OPS, ROOM_OPS, InviteRefusedError, NotLiveError, services
+from web.sounds import library
 
 HOLD_MS = 1000  # how long the stream waits for an event before ending
 RETRY_MS = 200
@@ -38,6 +42,7 @@ def active_rooms(client: redis.Redis) -> list[dict[str, Any]]:
     numbers = sorted(str(key)[len(prefix):] for key in client.scan_iter(match=live.PARTICIPANTS.format("*")))
     names = {room.number: room.name for room in services().rooms.list()}
     talking = _talking(client) if numbers else {}
+    recorded = live.recordings_now(client) if numbers else {}
     found = []
     for number in numbers:
         people = live.participants(client, number)
@@ -45,7 +50,8 @@ def active_rooms(client: redis.Redis) -> list[dict[str, Any]]:
             for person in people:
                 person["joined"] = _clock(person.get("joined_at"))
                 person["talking"] = talking.get(str(person.get("id")), False)
-            found.append({"number": number, "name": names.get(number, ""), "participants": people})
+            found.append({"number": number, "name": names.get(number, ""), "participants": people,
+                          "recording": number in recorded})
     return found
 
 
@@ -75,16 +81,24 @@ def _last_event(client: redis.Redis) -> str:
 @blueprint.get("/live")
 @requires(Role.OPERATOR)
 def live_rooms() -> ResponseReturnValue:
+    return _page()
+
+
+def _page(errors: dict[str, dict[str, str]] | None = None, typed: dict[str, str] | None = None,
+          status: int = 200) -> ResponseReturnValue:
+    """The page; `errors`: room -> field -> what to say next to it, `typed`: room -> the number typed."""
     client = services().client
     after = _last_event(client)  # read first: an event between the two reads is shown twice, not lost
-    return render_template("live.html", rooms=active_rooms(client), after=after)
+    return render_template("live.html", rooms=active_rooms(client), after=after, sounds=library().list(),
+                           errors=errors or {}, typed=typed or {}, max_number=MAX_NUMBER), status
 
 
 @blueprint.get("/live/rooms")
 @requires(Role.OPERATOR)
 def live_fragment() -> ResponseReturnValue:
     """The rooms part of the page, which the script swaps in when someone joins, leaves or is muted."""
-    return render_template("live_rooms.html", rooms=active_rooms(services().client))
+    return render_template("live_rooms.html", rooms=active_rooms(services().client), sounds=library().list(),
+                           errors={}, typed={}, max_number=MAX_NUMBER)
 
 
 @blueprint.get("/live/events")
@@ -119,7 +133,47 @@ def _act(room: str, op: str, participant: str = "") -> ResponseReturnValue:
 
 def action_name(op: str) -> str:
     return {"mute": _("mute"), "unmute": _("unmute"), "drop": _("drop"), "lock": _("lock"),
-            "unlock": _("unlock"), "end": _("end the conference")}[op]
+            "unlock": _("unlock"), "end": _("end the conference"), "start_recording": _("start recording"),
+            "stop_recording": _("stop recording")}[op]
+
+
+@blueprint.post("/live/<room>/play")
+@requires(Role.OPERATOR)
+def play_to_room(room: str) -> ResponseReturnValue:
+    """A library sound to everyone in the room, by the API's path (web.rooms.play)."""
+    chosen = request.form.get("sound_id", "").strip()
+    try:
+        typed = int(chosen) if chosen.isascii() and chosen.isdigit() and len(chosen) <= 19 else chosen
+        room_actions.play(room, {"sound_id": typed})
+    except FieldError:
+        return _page({room: {"sound_id": _("Choose a sound of the library.")}}, status=400)
+    except NotLiveError:
+        flash(_("Room %(room)s is not live now.", room=room), "error")
+    else:
+        flash(_("Sent: %(action)s.", action=_("play a sound")))
+    return redirect(url_for("panel.live_rooms"))
+
+
+@blueprint.post("/live/<room>/invite")
+@requires(Role.OPERATOR)
+def invite_to_room(room: str) -> ResponseReturnValue:
+    """A number called into the room with an operator's rights, by the API's path (web.rooms.invite)."""
+    number = request.form.get("number", "").strip()
+    try:
+        room_actions.invite(room, {"number": number})
+    except FieldError:
+        said = _("Digits only (a + may come first), up to %(max)d.", max=MAX_NUMBER)
+    except InviteRefusedError as refused:
+        said = {403: _("Operators may invite rooms and extensions only: calling numbers outside is switched off."),
+                482: _("This number leads back to this room.")}.get(
+                    refused.code, _("No room, extension or outside route has this number."))
+    except NotLiveError:
+        flash(_("Room %(room)s is not live now.", room=room), "error")
+        return redirect(url_for("panel.live_rooms"))
+    else:
+        flash(_("Sent: %(action)s.", action=_("invite %(number)s", number=number)))
+        return redirect(url_for("panel.live_rooms"))
+    return _page({room: {"number": said}}, {room: number[:40]}, status=400)
 
 
 @blueprint.post("/live/<room>/participants/<participant>/<op>")

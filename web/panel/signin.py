@@ -19,7 +19,6 @@ from store.signin import LockedError, WrongCredentialsError
 from web.access import public, requires
 from web.auth import auth
 from web.panel import blueprint, caller, language, page_error
-from web.services import services
 from web.signin import MAX_LOGIN_NAME, MAX_LOGIN_PASSWORD, end_session, start_session
 
 _LOGIN_CSRF = "login_csrf"
@@ -100,5 +99,5 @@ def home() -> ResponseReturnValue:
 def choose_language() -> ResponseReturnValue:
     who, chosen = caller(), request.form.get("language", "")
     if who is not None and chosen in language.LANGUAGES:
-        language.choose(services().client, who.account.id, chosen)
+        auth().accounts.choose_language(who.account.id, chosen)
     return redirect(_safe_next(request.form.get("next")))
