@@ -67,7 +67,7 @@ class BridgeNode:
         self.endpoint = sip.start_endpoint(config)
         self.account = sip.create_account(config, self.events, gate)
         self.mixer = BridgeMixer(self.endpoint, config.clock_rate, sounds, recordings, config.id)
-        for recording_id in recover(recordings):
+        for recording_id in recover(recordings, config.id):
             log.warning("recording %s was left running by a stopped node; completed it", recording_id)
             self.live.file_recording(recording_id)
         self.live.close_left_open()

@@ -68,14 +68,17 @@ def write_sidecar(directory: Path, meta: dict[str, Any]) -> None:
     os.replace(partial, directory / f"{meta['id']}.json")
 
 
-def recover(directory: Path) -> list[str]:
-    """Complete recordings a dead node left running; their ids. One that cannot be (no audio, not
-    a WAV file, a name not of ours) is set aside in `damaged/` and logged: it never stops a start."""
+def recover(directory: Path, node: str) -> list[str]:
+    """Complete the recordings node `node` left running when it died (the host's other nodes'
+    are theirs); their ids. One that cannot be (no audio, not a WAV file, a name not of ours) is
+    set aside in `damaged/` and logged: it never stops a start."""
     recovered = []
     for running in sorted(directory.glob(f"*{RUNNING}")):
         recording_id = running.name[: -len(RUNNING)]
         try:
-            room, started_ms, node = recording_id.split("-", 2)
+            room, started_ms, owner = recording_id.split("-", 2)
+            if owner != node:
+                continue
             started_at = int(started_ms) / 1000
             _complete_header(running)
             final = directory / f"{recording_id}.wav"
@@ -83,7 +86,7 @@ def recover(directory: Path) -> list[str]:
         except (OSError, ValueError) as exc:
             _set_aside(directory, running, exc)
             continue
-        write_sidecar(directory, {"id": recording_id, "room": room, "node": node, "started_at": started_at,
+        write_sidecar(directory, {"id": recording_id, "room": room, "node": owner, "started_at": started_at,
                                   "ended_at": final.stat().st_mtime, "participants": [], "file": final.name})
         recovered.append(recording_id)
     return recovered

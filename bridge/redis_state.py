@@ -127,7 +127,7 @@ class RedisState:
         """Register this node for `ttl` more seconds, and clear what dead nodes left in the live state."""
         self.safely(live.heartbeat, status, ttl)
         try:
-            mark_alive(self.cdrs)  # when the calls of a crash ended, for their records (store.spool)
+            mark_alive(self.cdrs, self.node_id)  # when the calls of a crash ended, for their records (store.spool)
         except OSError as exc:
             log.error("cannot mark the node alive for its call records: %s", exc)
         ghosts = self.ask(live.drop_ghosts, default=0)
@@ -168,7 +168,7 @@ class RedisState:
         """At start: file the records of answered legs a dead run of this node left open, ended
         when it was last known alive."""
         try:
-            records, alive = left_open(self.cdrs)
+            records, alive = left_open(self.cdrs, self.node_id)
         except OSError as exc:
             log.error("records left open not read: %s", exc)
             return

@@ -13,12 +13,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
 from conference.placement import NodeStatus, Run, run_state
 from kemi.request import SipRequest
+
+log = logging.getLogger("kamconf.kemi")
 
 CALLER = "$dlg_var(caller)"  # source address of the initial INVITE
 CALLEE = "$dlg_var(callee)"  # source address of its 2xx
@@ -76,10 +79,10 @@ def signed_bye(ksr: Any, request: SipRequest, secret: bytes) -> bool:
     return request.method == "BYE" and ksr.rr.check_route_param(expected) > 0
 
 
-def sweep(ksr: Any, nodes: Sequence[NodeStatus]) -> list[tuple[str, Run]]:
+def sweep(ksr: Any, nodes: Sequence[NodeStatus]) -> list[tuple[str, Run, int]]:
     """End the calls of every bridge run that is gone: replaced by a restart at once, absent once
-    it has been for ABSENT_SWEEPS sweeps. The runs ended, and why."""
-    ended: list[tuple[str, Run]] = []
+    it has been for ABSENT_SWEEPS sweeps. The runs ended, why, and how many calls each had."""
+    ended: list[tuple[str, Run, int]] = []
     for run, absences in known_runs(ksr):
         state = run_state(run, nodes)
         if state == Run.ALIVE:
@@ -88,22 +91,36 @@ def sweep(ksr: Any, nodes: Sequence[NodeStatus]) -> list[tuple[str, Run]]:
         elif state == Run.ABSENT and absences + 1 < ABSENT_SWEEPS:
             ksr.htable.sht_seti(RUNS, run, absences + 1)
         else:
-            end_calls(ksr, run)
+            calls = end_calls(ksr, run)
             ksr.htable.sht_rm(RUNS, run)
-            ended.append((run, state))
+            ended.append((run, state, calls))
     return ended
 
 
-def end_calls(ksr: Any, run: str) -> None:
-    """BYE to both sides of every call tied to `run` (the dialog RPCs: KEMI has no call for this)."""
+def end_calls(ksr: Any, run: str) -> int:
+    """BYE to both sides of every call tied to `run` (the dialog RPCs: KEMI has no call for this);
+    how many were ended."""
+    ended = 0
     for dialog in rpc(ksr, "dlg.profile_list", BRIDGE_PROFILE, run) or []:
-        rpc(ksr, "dlg.end_dlg", int(dialog["h_entry"]), int(dialog["h_id"]))
+        try:
+            where = int(dialog["h_entry"]), int(dialog["h_id"])
+        except (KeyError, TypeError, ValueError):
+            log.error("bridge %s: a dialog listed without its id: %s", run, dialog)
+            continue
+        if rpc(ksr, "dlg.end_dlg", *where) is None:
+            log.error("bridge %s: dialog %s (call %s) not ended", run, where, dialog.get("call-id"))
+        else:
+            ended += 1
+    return ended
 
 
 def rpc(ksr: Any, method: str, *params: str | int) -> Any:
     """A Kamailio RPC run in this process (jsonrpcs, no transport): its result, None on error."""
     ksr.jsonrpcs.exec(json.dumps({"jsonrpc": "2.0", "method": method, "params": list(params), "id": 1}))
-    return json.loads(str(ksr.pv.get("$jsonrpl(body)") or "{}")).get("result")
+    reply = json.loads(str(ksr.pv.get("$jsonrpl(body)") or "{}"))
+    if "error" in reply:
+        log.error("rpc %s %s: %s", method, params, reply["error"])
+    return reply.get("result")
 
 
 def known_runs(ksr: Any) -> list[tuple[str, int]]:

@@ -86,7 +86,7 @@ def site_of(config: settings.Config) -> routes.Site:
         limits=Limits(edge.max_message_bytes, edge.max_uri_chars, edge.auth_failures, edge.auth_ban_seconds),
         trusted_hosts=frozenset({config.sip.address, config.bridge.address}),
         own_addresses=frozenset({f"{config.sip.address}:{config.sip.port}",
-                                 f"{config.bridge.address}:{config.bridge.sip_port}"}),
+                                 *(f"{node.address}:{node.sip_port}" for node in config.bridge.all_nodes)}),
         keepalive=edge.dialog_keepalive > 0, domain=config.sip.address,
     )
 

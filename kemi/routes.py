@@ -415,8 +415,8 @@ def sweep_bridges(ksr: Any, live: LiveState) -> None:
         nodes = live.live_nodes()
     except LiveStateError:
         return
-    for run, state in dialogs.sweep(ksr, nodes):
-        log.warning("bridge %s is %s: its calls end with a BYE to both sides", run, state)
+    for run, state, calls in dialogs.sweep(ksr, nodes):
+        log.warning("bridge %s is %s: its calls end with a BYE to both sides (%d)", run, state, calls)
 
 
 def service_unavailable(ksr: Any) -> None:

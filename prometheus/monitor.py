@@ -23,12 +23,12 @@ RULES = HERE / "rules"
 DEFAULT_PORT = 9090
 
 
-def targets(config: Config) -> dict[str, str]:
-    """Scrape job -> the address of its /metrics, per component of the stack."""
+def targets(config: Config) -> dict[str, list[str]]:
+    """Scrape job -> the addresses of its /metrics, per component of the stack (a bridge per node)."""
     return {
-        "kamconf-bridge": f"{config.bridge.address}:{config.bridge.metrics_port}",
-        "kamconf-rtpengine": f"{config.rtpengine.address}:{config.rtpengine.metrics_port}",
-        "kamconf-redis": f"{config.redis.address}:{config.redis.exporter_port}",
+        "kamconf-bridge": [f"{node.address}:{node.metrics_port}" for node in config.bridge.all_nodes],
+        "kamconf-rtpengine": [f"{config.rtpengine.address}:{config.rtpengine.metrics_port}"],
+        "kamconf-redis": [f"{config.redis.address}:{config.redis.exporter_port}"],
     }
 
 
@@ -36,8 +36,8 @@ def prometheus_config(config: Config, interval: str = "15s") -> dict[str, Any]:
     return {
         "global": {"scrape_interval": interval, "evaluation_interval": interval},
         "rule_files": [str(RULES / "*.yml")],
-        "scrape_configs": [{"job_name": job, "static_configs": [{"targets": [address]}]}
-                           for job, address in targets(config).items()],
+        "scrape_configs": [{"job_name": job, "static_configs": [{"targets": addresses}]}
+                           for job, addresses in targets(config).items()],
     }
 
 
@@ -62,7 +62,7 @@ def main() -> None:
     config_file = write_config(config, directory)
     address = "127.0.0.1"  # loopback only: Prometheus' own page has no login
     print(f"kamconf: Prometheus on http://{address}:{args.port} scraping "
-          + ", ".join(f"{job} {where}" for job, where in targets(config).items()), flush=True)
+          + ", ".join(f"{job} {' '.join(where)}" for job, where in targets(config).items()), flush=True)
     try:
         sys.exit(subprocess.call(command(config_file, directory / "data", address, args.port)))
     except KeyboardInterrupt:

@@ -102,6 +102,27 @@ class BridgeConfig:
     default_max_participants: int = 200
     # Calls the node places for one extension (*8 invitations, "#" consultations) per minute.
     originations_per_minute: int = 10
+    # Bridge processes on this host (one per core mixes most): node i (from 0) is named, numbered and
+    # given ports from the first's: id bridge-1, bridge-2, ...; sip_port + i; metrics_port + i; and
+    # the i-th of `nodes` equal shares of the RTP port range.
+    nodes: int = 1
+
+    def node(self, index: int) -> BridgeConfig:
+        """The settings of this host's node `index` (0 .. nodes - 1)."""
+        if not 0 <= index < self.nodes:
+            raise ConfigError(f"[bridge] has {self.nodes} node(s); there is no node {index}")
+        stem, _, first = self.id.rpartition("-")
+        node_id = f"{stem}-{int(first) + index}" if stem and first.isdigit() else (
+            self.id if index == 0 else f"{self.id}-{index + 1}")
+        share = (self.rtp_port_max - self.rtp_port_min + 1) // self.nodes
+        low = self.rtp_port_min + index * share
+        return dataclasses.replace(self, id=node_id, sip_port=self.sip_port + index,
+                                   metrics_port=self.metrics_port + index, rtp_port_min=low,
+                                   rtp_port_max=low + share - 1, nodes=1)
+
+    @property
+    def all_nodes(self) -> list[BridgeConfig]:
+        return [self.node(index) for index in range(self.nodes)]
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,6 @@ def components(config: Config, config_file: Path) -> list[Component]:
     sip = f"{config.sip.address}:{config.sip.port}"
     web = f"{config.web.address}:{config.web.port}"
     rtpe = config.rtpengine
-    bridge = config.bridge
     return [
         Component(
             name="redis",
@@ -91,14 +90,7 @@ def components(config: Config, config_file: Path) -> list[Component]:
             healthy=lambda: sip_options_ok(config.sip.address, config.sip.port),
             env=env,
         ),
-        Component(
-            name="bridge",
-            argv=[PYTHON, "-m", "bridge.main"],
-            address=f"{bridge.address}:{bridge.sip_port} ({bridge.id})",
-            healthy=lambda: bridge_alive(config.redis_url, bridge.id),
-            env=env,
-            exclusive=False,  # its port is checked when it binds
-        ),
+        *(bridge_node(config, index, env) for index in range(config.bridge.nodes)),
         Component(
             name="web",
             argv=[
@@ -120,6 +112,19 @@ def components(config: Config, config_file: Path) -> list[Component]:
             exclusive=False,
         ),
     ]
+
+
+def bridge_node(config: Config, index: int, env: dict[str, str]) -> Component:
+    """This host's bridge node `index`: "bridge" when the host has one, else named as the node."""
+    node = config.bridge.node(index)
+    return Component(
+        name="bridge" if config.bridge.nodes == 1 else node.id,
+        argv=[PYTHON, "-m", "bridge.main", "--node", str(index)],
+        address=f"{node.address}:{node.sip_port} ({node.id})",
+        healthy=lambda: bridge_alive(config.redis_url, node.id),
+        env=env,
+        exclusive=False,  # its port is checked when it binds
+    )
 
 
 def redis_exporter(config: Config) -> Component:

@@ -66,11 +66,12 @@ def test_a_record_left_open_by_a_dead_node_is_closed_at_its_last_heartbeat_and_f
     open_record(spool_dir, lasting)
     open_record(spool_dir, done)
     spool(spool_dir, {**done, "ended_at": day + 10, "billable_seconds": 6})  # ended: no longer open
-    mark_alive(spool_dir)
-    os.utime(spool_dir / OPEN / ALIVE, (day + 64, day + 64))  # the node's last heartbeat
-    (spool_dir / OPEN / "torn.json").write_text('{"id": ')  # a crash inside a write is left alone
+    mark_alive(spool_dir, "bridge-1")
+    os.utime(spool_dir / OPEN / "bridge-1" / ALIVE, (day + 64, day + 64))  # the node's last heartbeat
+    (spool_dir / OPEN / "bridge-1" / "torn.json").write_text('{"id": ')  # a crash inside a write is left alone
+    open_record(spool_dir, {**lasting, "id": "d" * 32, "node": "bridge-2"})  # another node's, alive
 
-    records, alive = left_open(spool_dir)
+    records, alive = left_open(spool_dir, "bridge-1")
     assert [r["id"] for r in records] == ["a" * 32] and alive == day + 64
     assert closed(records[0], alive)["billable_seconds"] == 60
     assert closed(records[0], None)["billable_seconds"] == 0  # unknown end: nothing billed beyond the answer
@@ -81,6 +82,6 @@ def test_an_open_record_is_what_a_node_leaves_and_filing_the_end_removes_it(tmp_
     leg = Leg("7000", LegKind.INVITED, "102", "89002", "102")
     cdr = record(leg, "c" * 32, "bridge-1", 200, 1.0, 2.0, 2.0, cancelled=False)
     open_record(tmp_path, cdr)
-    assert left_open(tmp_path) == ([cdr], None)
+    assert left_open(tmp_path, "bridge-1") == ([cdr], None)
     spool(tmp_path, cdr)
-    assert left_open(tmp_path) == ([], None) and (tmp_path / f"{'c' * 32}.json").is_file()
+    assert left_open(tmp_path, "bridge-1") == ([], None) and (tmp_path / f"{'c' * 32}.json").is_file()

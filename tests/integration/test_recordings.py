@@ -44,7 +44,7 @@ def test_a_recording_left_running_is_completed_with_all_its_audio(config: settin
     raw = bytearray(whole.read_bytes())
     raw[4:8] = raw[40:44] = b"\0\0\0\0"  # what PJSIP's header says until the recorder is closed
     running.write_bytes(bytes(raw))
-    assert recover(folder(config)) == [RECORDING_ID]
+    assert recover(folder(config), "bridge-1") == [RECORDING_ID]
     with wave.open(str(folder(config) / f"{RECORDING_ID}.wav")) as wav:
         assert wav.getnframes() == 3 * 8000
     meta = json.loads((folder(config) / f"{RECORDING_ID}.json").read_text())
@@ -115,10 +115,13 @@ def test_poisoned_files_left_running_are_set_aside_or_cut_and_never_stop_a_start
         (folder(config) / f"{name}{RUNNING}").write_bytes(content)
     odd = folder(config) / f"{RECORDING_ID}{RUNNING}"
     odd.write_bytes(whole + b"\x01")  # cut inside a sample
-    assert recover(folder(config)) == [RECORDING_ID]
+    running_elsewhere = folder(config) / f"4100-1795350000005-bridge-2{RUNNING}"
+    running_elsewhere.write_bytes(whole)  # the host's other node is recording it now
+    assert recover(folder(config), "bridge-1") == [RECORDING_ID]
+    assert running_elsewhere.exists()
     with wave.open(str(folder(config) / f"{RECORDING_ID}.wav")) as wav:
         assert wav.getnframes() == 8000
     damaged = folder(config) / DAMAGED
     assert sorted(p.name for p in damaged.iterdir()) == sorted(f"{name}{RUNNING}" for name in bad)
-    assert list(folder(config).glob(f"*{RUNNING}")) == []
+    assert list(folder(config).glob(f"*{RUNNING}")) == [running_elsewhere]
     assert repository(config).import_all() == 1  # only the completed one is filed

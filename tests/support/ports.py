@@ -26,6 +26,31 @@ def free_port(kind: Kind = "tcp") -> int:
     raise RuntimeError("no free port on 127.0.0.1")
 
 
+def free_ports(count: int, kind: Kind = "tcp") -> int:
+    """The first of `count` consecutive ports free for `kind` (a host's bridge nodes count up from one)."""
+    if count == 1:
+        return free_port(kind)
+    for _ in range(200):
+        start = random.randrange(20000, 60000 - count)
+        ports = range(start, start + count)
+        if not _given.intersection(ports) and all(_free(port, kind) for port in ports):
+            _given.update(ports)
+            return start
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
+def _free(port: int, kind: Kind) -> bool:
+    if kind in ("udp", "both") and not _udp_free(port):
+        return False
+    if kind in ("tcp", "both"):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
 def free_range(size: int) -> tuple[int, int]:
     """An even-aligned block of `size` UDP ports that look free now (for RTP)."""
     for _ in range(200):

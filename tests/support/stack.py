@@ -17,7 +17,7 @@ from typing import Any
 import settings
 from stack.supervisor import Supervisor, wait_for
 from store import live
-from tests.support.ports import free_port, free_range
+from tests.support.ports import free_port, free_ports, free_range
 
 # Short enough for a test to watch the bridge drop a silent leg.
 E2E_RTP_TIMEOUT = 4.0
@@ -25,9 +25,10 @@ E2E_RTP_TIMEOUT = 4.0
 
 def write_config(var_dir: Path, mail_port: int | None = None, **bridge: Any) -> Path:
     rtp_min, rtp_max = free_range(2000)
-    node_min, node_max = free_range(2000)
+    nodes = int(bridge.get("nodes", 1))
+    node_min, node_max = free_range(2000 * nodes)
     bridge_settings = {
-        "sip_port": free_port("udp"), "metrics_port": free_port(), "rtp_port_min": node_min,
+        "sip_port": free_ports(nodes, "udp"), "metrics_port": free_ports(nodes), "rtp_port_min": node_min,
         "rtp_port_max": node_max, "heartbeat_interval": 1.0, "rtp_timeout": E2E_RTP_TIMEOUT, **bridge,
     }
     sections = {

@@ -47,3 +47,18 @@ def test_relative_sqlite_url_lives_under_var(tmp_path: Path) -> None:
     path = tmp_path / "k.toml"
     path.write_text(f'var_dir = "{tmp_path}"\n')
     assert config.load(path, env={}).database_url == f"sqlite:///{tmp_path}/kamconf.db"
+
+
+def test_the_nodes_of_a_host_follow_from_the_first() -> None:
+    bridge = config.BridgeConfig(id="bridge-1", sip_port=5080, metrics_port=9180, rtp_port_min=40000,
+                                   rtp_port_max=44999, nodes=2)
+    first, second = bridge.all_nodes
+    assert (first.id, first.sip_port, first.metrics_port, first.rtp_port_min, first.rtp_port_max) == (
+        "bridge-1", 5080, 9180, 40000, 42499)
+    assert (second.id, second.sip_port, second.metrics_port, second.rtp_port_min, second.rtp_port_max) == (
+        "bridge-2", 5081, 9181, 42500, 44999)
+    assert second.nodes == 1 and second.capacity == bridge.capacity
+    assert [n.id for n in config.BridgeConfig(id="mix", nodes=3).all_nodes] == ["mix", "mix-2", "mix-3"]
+    assert config.BridgeConfig().all_nodes == [config.BridgeConfig()]
+    with pytest.raises(config.ConfigError, match="no node 2"):
+        bridge.node(2)

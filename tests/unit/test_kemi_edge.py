@@ -280,7 +280,7 @@ def test_the_sweep_ends_a_replaced_run_at_once_and_an_absent_one_on_its_second_a
     other = NodeStatus("b", "127.0.0.1", 5081, 10, 0, instance="x")
     ksr = sweeping({"a/now": 1, "a/before": 0, "c/gone": 0, "d/gone": 1, "b/x": 0})
     ended = dialogs.sweep(ksr, [alive, other])
-    assert ended == [("a/before", Run.REPLACED), ("d/gone", Run.ABSENT)]
+    assert ended == [("a/before", Run.REPLACED, 1), ("d/gone", Run.ABSENT, 1)]
     rpcs = [(call["method"], call["params"]) for (document,) in ksr.called("jsonrpcs.exec")
             for call in [json.loads(document)]]
     assert rpcs == [("dlg.profile_list", [dialogs.BRIDGE_PROFILE, "a/before"]), ("dlg.end_dlg", [7, 1]),
