@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
@@ -12,11 +13,22 @@ from conference.billing import Disposition
 from store.accounts import Role
 from store.cdrs import MAX_LIST, CdrFilter, CdrRepository
 from web.access import ApiBlueprint
+from web.apidoc import documented
 from web.errors import ApiError
 
 blueprint = ApiBlueprint("cdrs", __name__, role=Role.OPERATOR)
 EXTENSION = "kamconf.cdrs"
-FILTERS = ("since", "until", "extension", "number", "call", "disposition", "limit")
+# What a query may filter by (the API's and the panel's), as the document describes them.
+FILTERS: dict[str, dict[str, Any]] = {
+    "since": {"type": "string", "format": "date-time",
+              "description": "Started at or after (ISO 8601; UTC unless a zone is given)."},
+    "until": {"type": "string", "format": "date-time", "description": "Started before."},
+    "extension": {"type": "string", "description": "Billed to or placed by this extension."},
+    "number": {"type": "string", "description": "Called or calling number."},
+    "call": {"type": "string", "description": "Legs of one call or room."},
+    "disposition": {"type": "string", "enum": list(Disposition)},
+    "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIST, "default": 100},
+}
 
 
 def cdrs() -> CdrRepository:
@@ -25,6 +37,7 @@ def cdrs() -> CdrRepository:
 
 
 @blueprint.get("/cdrs")
+@documented("Call detail records of the legs bridge nodes dialled, newest first", ["Cdr"], query=FILTERS)
 def list_cdrs() -> ResponseReturnValue:
     return jsonify(cdrs().list(cdr_filter(request.args)))
 

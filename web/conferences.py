@@ -14,12 +14,13 @@ from flask import current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from conference import schedule
-from conference.fields import FieldError, text
+from conference.fields import FieldError, Rule, boolean, clean, integer, require, text
 from conference.invitations import Mail
 from conference.schedule import Meeting, State
 from store.accounts import Role
 from store.conferences import MeetingRepository
 from web.access import ApiBlueprint
+from web.apidoc import Body, documented
 from web.errors import ApiError
 from web.rooms import json_body
 from web.services import services
@@ -27,7 +28,13 @@ from web.sounds import check_greeting
 
 blueprint = ApiBlueprint("conferences", __name__, role=Role.OPERATOR)
 EXTENSION = "kamconf.conferences"
+STATE = ("Not in the state this needs (conflict): edits and cancelling only while scheduled, repeat only when past, "
+         "lock/extend/end only while current.")
 MAX_TEMPLATE_NAME = 100
+LOCK = {"locked": boolean().means("true: nobody else may enter; false: entry is open again")}
+EXTEND = {"minutes": integer(1, 24 * 60).means("How much later it ends")}
+# A template is a conference's fields (its date and times are not kept) under a name.
+TEMPLATE_NAME = {"name": text(MAX_TEMPLATE_NAME, 1).means("The template's name; unique")}
 
 
 def meetings() -> MeetingRepository:
@@ -65,6 +72,10 @@ def in_state(meeting: Meeting, *states: State) -> Meeting:
 
 
 @blueprint.get("/conferences")
+@documented("Scheduled conferences, earliest first", "Conferences", query={
+    "state": {"type": "string", "enum": [str(s) for s in State]},
+    "year": {"type": "integer", "minimum": 1970, "maximum": 9998, "description": "Of the local start date"},
+    "month": {"type": "integer", "minimum": 1, "maximum": 12, "description": "Needs a year"}})
 def list_conferences() -> ResponseReturnValue:
     state = _choice("state", [str(s) for s in State])
     year, month = _int_arg("year", 1970, 9998), _int_arg("month", 1, 12)
@@ -77,6 +88,8 @@ def list_conferences() -> ResponseReturnValue:
 
 
 @blueprint.post("/conferences")
+@documented("Schedule a conference; everyone with an address is mailed an invitation with a calendar entry",
+            "Conference", status=201, body="ConferenceCreate", errors={404: "No such template (not_found)."})
 def create_conference() -> ResponseReturnValue:
     body = json_body()
     if isinstance(body, dict) and "template" in body:
@@ -91,11 +104,13 @@ def create_conference() -> ResponseReturnValue:
 
 
 @blueprint.get("/conferences/<code>")
+@documented("One conference", "Conference")
 def get_conference(code: str) -> ResponseReturnValue:
     return jsonify(public(meetings().get(code), now()))
 
 
 @blueprint.patch("/conferences/<code>")
+@documented("Change it (while scheduled)", "Conference", body="ConferencePatch", errors={409: STATE})
 def patch_conference(code: str) -> ResponseReturnValue:
     body, at = json_body(), now()
 
@@ -110,6 +125,8 @@ def patch_conference(code: str) -> ResponseReturnValue:
 
 
 @blueprint.delete("/conferences/<code>")
+@documented("Cancel it (while scheduled); the participants are mailed the cancellation", status=204,
+            errors={409: STATE})
 def cancel_conference(code: str) -> ResponseReturnValue:
     meetings().update(code, lambda m: schedule.cancelled(in_state(m, State.SCHEDULED)), Mail.CANCELLATION)
     services().meetings_changed()
@@ -117,6 +134,8 @@ def cancel_conference(code: str) -> ResponseReturnValue:
 
 
 @blueprint.post("/conferences/<code>/repeat")
+@documented("A past conference again, today at its times; the body (optional) changes fields", "Conference",
+            status=201, body=Body("ConferencePatch", required=False), errors={409: STATE})
 def repeat_conference(code: str) -> ResponseReturnValue:
     """A past conference again, today at its times (seed 001); the body may change any field."""
     past = in_state(meetings().get(code), State.PAST)
@@ -131,8 +150,9 @@ def repeat_conference(code: str) -> ResponseReturnValue:
 
 
 @blueprint.post("/conferences/<code>/lock")
+@documented("Lock or unlock entry", "Conference", body="Lock", errors={409: STATE})
 def lock_conference(code: str) -> ResponseReturnValue:
-    locked = _flag(json_body(), "locked")
+    locked = _fields(json_body(), LOCK)["locked"]
     meeting = meetings().update(code, lambda m: schedule.locked(in_state(m, State.CURRENT), locked))
     services().tell_bridge("lock", code, locked="1" if locked else "0")
     services().meetings_changed()
@@ -140,11 +160,9 @@ def lock_conference(code: str) -> ResponseReturnValue:
 
 
 @blueprint.post("/conferences/<code>/extend")
+@documented("Move the end on", "Conference", body="Extend", errors={409: STATE})
 def extend_conference(code: str) -> ResponseReturnValue:
-    body = json_body()
-    minutes = body.get("minutes") if isinstance(body, dict) else None
-    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 24 * 60:
-        raise FieldError("minutes", "invalid_field", "minutes must be an integer 1-1440")
+    minutes = _fields(json_body(), EXTEND)["minutes"]
     meeting = meetings().update(code, lambda m: schedule.extended(in_state(m, State.CURRENT), minutes))
     services().tell_bridge("extended", code, minutes=str(minutes))
     services().meetings_changed()
@@ -152,6 +170,7 @@ def extend_conference(code: str) -> ResponseReturnValue:
 
 
 @blueprint.post("/conferences/<code>/end")
+@documented("End it now", "Conference", errors={409: STATE})
 def end_conference(code: str) -> ResponseReturnValue:
     at = now()
     meeting = meetings().update(code, lambda m: schedule.ended(in_state(m, State.CURRENT), at))
@@ -161,6 +180,7 @@ def end_conference(code: str) -> ResponseReturnValue:
 
 
 @blueprint.get("/conferences/<code>/mail")
+@documented("What was mailed about it and whether it went", ["Mail"])
 def conference_mail(code: str) -> ResponseReturnValue:
     """What was mailed about it, to whom, and whether it went."""
     meetings().get(code)
@@ -168,12 +188,18 @@ def conference_mail(code: str) -> ResponseReturnValue:
 
 
 @blueprint.get("/conferences/<code>/attendance")
+@documented("Who joined, when, how (called or dial-in), and when they left", ["Attendance"])
 def conference_attendance(code: str) -> ResponseReturnValue:
     meetings().get(code)  # 404 for an unknown code
     return jsonify(meetings().attendance(code))
 
 
 @blueprint.get("/history")
+@documented("Conferences that started in [since, until), with attendance", {"type": "array", "items": {
+    "allOf": [{"$ref": "#/components/schemas/Conference"}], "properties": {"attendance": {
+        "type": "array", "items": {"$ref": "#/components/schemas/Attendance"}}}}},
+    query={"since": {"type": "string", "format": "date"}, "until": {"type": "string", "format": "date"}},
+    required_query=("since", "until"))
 def history() -> ResponseReturnValue:
     """Conferences that started in [since, until) with who attended, when and how (seed 004)."""
     since, until = _date_arg("since"), _date_arg("until")
@@ -188,18 +214,18 @@ def history() -> ResponseReturnValue:
 
 
 @blueprint.get("/templates")
+@documented("Conference templates", ["Template"])
 def list_templates() -> ResponseReturnValue:
     return jsonify(meetings().templates())
 
 
 @blueprint.post("/templates")
+@documented("Save conference fields under a name (date and times are not kept)", "Template", status=201,
+            body="TemplateCreate", errors={409: "The name is taken (duplicate)."})
 def create_template() -> ResponseReturnValue:
     body = json_body()
-    if not isinstance(body, dict):
-        raise FieldError("", "bad_request", "the body must be a JSON object")
-    name = body.pop("name", None)
-    if not (text(MAX_TEMPLATE_NAME)(name) and name):
-        raise FieldError("name", "invalid_field", f"name must be 1-{MAX_TEMPLATE_NAME} characters")
+    name = _fields({"name": body.get("name")} if isinstance(body, dict) else body, TEMPLATE_NAME)["name"]
+    del body["name"]
     fields = {k: v for k, v in body.items() if k not in ("date", "start", "end", "immediate")}
     # Checked as a conference would be (with a date far ahead), so a template always makes one.
     probe = {"date": "2999-01-01", "start": "10:00", "end": "11:00", **fields}
@@ -209,6 +235,7 @@ def create_template() -> ResponseReturnValue:
 
 
 @blueprint.delete("/templates/<name>")
+@documented("Delete a template", status=204)
 def delete_template(name: str) -> ResponseReturnValue:
     meetings().delete_template(name)
     return "", 204
@@ -219,11 +246,11 @@ def _with_known_greeting(meeting: Meeting, current: Meeting | None = None) -> Me
     return meeting
 
 
-def _flag(body: Any, name: str) -> bool:
-    value = body.get(name) if isinstance(body, dict) else None
-    if not isinstance(value, bool):
-        raise FieldError(name, "invalid_field", f"{name} must be true or false")
-    return value
+def _fields(body: Any, rules: dict[str, Rule]) -> dict[str, Any]:
+    """The body by `rules`, every field of which is required."""
+    fields = clean(body, rules)
+    require(fields, *rules)
+    return fields
 
 
 def _choice(name: str, allowed: list[str]) -> str | None:

@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from store.accounts import Role
 from store.recordings import RecordingRepository
 from web.access import ApiBlueprint
+from web.apidoc import documented
 from web.errors import ApiError
 
 blueprint = ApiBlueprint("recordings", __name__, role=Role.OPERATOR)
@@ -20,6 +21,8 @@ def recordings() -> RecordingRepository:
 
 
 @blueprint.get("/recordings")
+@documented("Recorded conference sessions, newest first", ["Recording"],
+            query={"room": {"type": "string", "pattern": "^[0-9]+$", "description": "Of this room only"}})
 def list_recordings() -> ResponseReturnValue:
     room = request.args.get("room")
     if room is not None and not room.isdigit():
@@ -28,6 +31,7 @@ def list_recordings() -> ResponseReturnValue:
 
 
 @blueprint.get("/recordings/<recording_id>")
+@documented("One recording", "Recording")
 def get_recording(recording_id: str) -> ResponseReturnValue:
     found = recordings().get(recording_id)
     if found is None:
@@ -36,6 +40,7 @@ def get_recording(recording_id: str) -> ResponseReturnValue:
 
 
 @blueprint.get("/recordings/<recording_id>/audio")
+@documented("The recording (WAV, mono, 16-bit)", {"type": "string"}, media="audio/wav")
 def recording_audio(recording_id: str) -> ResponseReturnValue:
     path = recordings().audio(recording_id) if recordings().get(recording_id) else None
     if path is None:
