@@ -30,6 +30,13 @@ class Rule:
         """Its JSON Schema, with what it means."""
         return {**self.schema, **({"description": self.about} if self.about else {})}
 
+    @property
+    def longest(self) -> int | None:
+        """How many characters a form's input for it may take (its maxlength), if the rule says."""
+        if "maxLength" in self.schema:
+            return int(self.schema["maxLength"])
+        return len(str(self.schema["maximum"])) if "maximum" in self.schema else None
+
 
 class FieldError(ValueError):
     """A payload the API must refuse. `field` is "" when the body as a whole is wrong."""
@@ -87,7 +94,8 @@ def digits(longest: int, shortest: int = 1) -> Rule:
     return Rule(lambda value: (isinstance(value, str) and value.isascii() and value.isdigit()
                                and shortest <= len(value) <= longest),
                 f"a string of {shortest}-{longest} digits",
-                {"type": "string", "pattern": f"^[0-9]{{{shortest},{longest}}}$"})
+                {"type": "string", "minLength": shortest, "maxLength": longest,
+                 "pattern": f"^[0-9]{{{shortest},{longest}}}$"})
 
 
 # Control characters (NUL breaks PostgreSQL) and lone surrogates (no UTF-8 form) cannot be stored.

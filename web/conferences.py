@@ -195,11 +195,9 @@ def conference_attendance(code: str) -> ResponseReturnValue:
 
 
 @blueprint.get("/history")
-@documented("Conferences that started in [since, until), with attendance", {"type": "array", "items": {
-    "allOf": [{"$ref": "#/components/schemas/Conference"}], "properties": {"attendance": {
-        "type": "array", "items": {"$ref": "#/components/schemas/Attendance"}}}}},
-    query={"since": {"type": "string", "format": "date"}, "until": {"type": "string", "format": "date"}},
-    required_query=("since", "until"))
+@documented("Conferences that started in [since, until), with attendance", ["Attended"],
+            query={"since": {"type": "string", "format": "date"}, "until": {"type": "string", "format": "date"}},
+            required_query=("since", "until"))
 def history() -> ResponseReturnValue:
     """Conferences that started in [since, until) with who attended, when and how (seed 004)."""
     since, until = _date_arg("since"), _date_arg("until")

@@ -60,6 +60,11 @@ def _report(about: str, **properties: Mapping[str, Any]) -> dict[str, Any]:
             "properties": properties, "description": about}
 
 
+def _with(shape: Mapping[str, Any], **added: Mapping[str, Any]) -> dict[str, Any]:
+    """A shape with more (required) properties."""
+    return {**shape, "required": [*shape["required"], *added], "properties": {**shape["properties"], **added}}
+
+
 def _writes(name: str, rules: Mapping[str, Rule], required: Iterable[str], about: str = "",
             defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """{name}Create and {name}Patch: the fields of a new thing, and those a change may send."""
@@ -103,6 +108,7 @@ SCHEMAS: dict[str, Any] = {
     "ConferencePatch": object_schema(schedule.RULES, (), "Only while scheduled; the participants get an update "
                                                          "mail. " + STRICT),
     "Conference": _CONFERENCE,
+    "Attended": _with(_CONFERENCE, attendance={"type": "array", "items": {"$ref": "#/components/schemas/Attendance"}}),
     "Conferences": _report("How many in each state (of the period), and the conferences asked for",
                            counts={"type": "object", "additionalProperties": {"type": "integer"}},
                            conferences={"type": "array", "items": _CONFERENCE}),
@@ -130,8 +136,7 @@ SCHEMAS: dict[str, Any] = {
     "Account": _ACCOUNT,
     "TokenCreate": object_schema(signin.NEW_TOKEN),
     "Token": _TOKEN,
-    "NewToken": {**_TOKEN, "required": [*_TOKEN["required"], "token"], "properties": {
-        **_TOKEN["properties"], "token": {**_STRING, "description": "The secret: shown this once, kept only hashed"}}},
+    "NewToken": _with(_TOKEN, token={**_STRING, "description": "The secret: shown this once, kept only hashed"}),
     "Sound": _report(
         "web.sounds.public", id={"type": "integer", "minimum": 1, "description": "Never reused; rooms name it as "
                                                                                  "greeting_sound_id."},
