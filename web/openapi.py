@@ -5,7 +5,8 @@
 - Request bodies are the JSON Schema of the very rules that validate them (conference.fields
   `Rule`s, named in web.schemas), and so are the shapes derived from them.
 - Error responses follow from what the operation takes: a body can be refused (400, 413, 415),
-  a path parameter can name nothing (404), credentials can be missing (401, 403).
+  a path parameter can name nothing (404), credentials can be missing (401, 403); the common
+  ones are described once, in components/responses.
 
 An endpoint the document cannot describe (a view without `@documented`) makes building the
 document fail, and a test builds it.
@@ -25,6 +26,7 @@ from web.apidoc import Operation, Schema, operation_of
 from web.auth import API_PREFIX
 
 _EXTENSION = "kamconf.openapi"
+
 
 def document(app: Flask) -> dict[str, Any]:
     """The document of this app, built once."""
@@ -61,6 +63,7 @@ def _build(app: Flask) -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
                                 "session": {"type": "apiKey", "in": "cookie", "name": "kamconf_session"}},
             "schemas": schemas.SCHEMAS,
+            "responses": {name: _error(why) for name, (_, why) in _COMMON.items()},
         },
         "paths": paths,
     }
@@ -84,31 +87,45 @@ def _operation(operation: Operation, endpoint: str, arguments: list[str], public
     if operation.returns is not None:
         success["content"] = {operation.media: {"schema": _schema(operation.returns)}}
     found["responses"] = {str(operation.status): success, **{
-        str(status): {"description": why, "content": {"application/json": {"schema": _ref("Error")}}}
-        for status, why in sorted(_errors(operation, arguments, public).items())}}
+        str(status): answer for status, answer in sorted(_errors(operation, arguments, public).items())}}
     return found
 
 
-def _errors(operation: Operation, arguments: list[str], public: bool) -> dict[int, str]:
+# The answers many operations share, described once (components/responses): name, status, when.
+_COMMON = {
+    "Internal": (500, "An unexpected error, logged on the server (internal_error)."),
+    "Unavailable": (503, "The database or Redis does not answer (unavailable). A change is all or nothing: nothing "
+                         "was written. Retry later."),
+    "Unauthorized": (401, "No credentials (bearer token or session cookie), or ones that are unknown, expired, "
+                          "revoked or of a disabled account (unauthorized)."),
+    "Forbidden": (403, "The account's role does not allow this (forbidden), or a change through the session cookie "
+                       "came without its CSRF token (bad_csrf_token)."),
+    "BadQuery": (400, "A query parameter is wrong (invalid_field, unknown_field or missing_field; error.field names "
+                      "it)."),
+    "Invalid": (400, "A field is wrong (invalid_field, unknown_field, missing_field or immutable_field; error.field "
+                     "names it) or the body is not a JSON object (bad_request). " + schemas.STRICT),
+    "TooLarge": (413, "The body is over 64 KiB (too_large)."),
+    "NotJson": (415, "The body is not sent as application/json (unsupported_media_type)."),
+}
+
+
+def _error(why: str) -> dict[str, Any]:
+    return {"description": why, "content": {"application/json": {"schema": _ref("Error")}}}
+
+
+def _errors(operation: Operation, arguments: list[str], public: bool) -> dict[int, dict[str, Any]]:
     """The error answers of an operation: its own, and those that follow from what it takes."""
-    found = {500: "An unexpected error, logged on the server (internal_error).",
-             503: "The database or Redis does not answer (unavailable). A change is all or nothing: nothing was "
-                  "written. Retry later."}
+    common = ["Internal", "Unavailable"]
     if not public:
-        found[401] = ("No credentials (bearer token or session cookie), or ones that are unknown, expired, revoked "
-                      "or of a disabled account (unauthorized).")
-        found[403] = ("The account's role does not allow this (forbidden), or a change through the session cookie "
-                      "came without its CSRF token (bad_csrf_token).")
-    if arguments:
-        found[404] = f"No such {' / '.join(arguments)} (not_found)."
+        common += ["Unauthorized", "Forbidden"]
     if operation.query:
-        found[400] = "A query parameter is wrong (invalid_field, unknown_field or missing_field; error.field names it)."
+        common.append("BadQuery")
     if operation.body is not None and operation.body.media == "application/json":
-        found[400] = ("A field is wrong (invalid_field, unknown_field, missing_field or immutable_field; error.field "
-                      "names it) or the body is not a JSON object (bad_request). " + schemas.STRICT)
-        found[413] = "The body is over 64 KiB (too_large)."
-        found[415] = "The body is not sent as application/json (unsupported_media_type)."
-    return {**found, **operation.errors}
+        common += ["Invalid", "TooLarge", "NotJson"]
+    found = {_COMMON[name][0]: {"$ref": f"#/components/responses/{name}"} for name in common}
+    if arguments:
+        found[404] = _error(f"No such {' / '.join(arguments)} (not_found).")
+    return {**found, **{status: _error(why) for status, why in operation.errors.items()}}
 
 
 def _ref(name: str) -> dict[str, str]:

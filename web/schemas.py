@@ -111,7 +111,7 @@ SCHEMAS: dict[str, Any] = {
     "Attended": _with(_CONFERENCE, attendance={"type": "array", "items": {"$ref": "#/components/schemas/Attendance"}}),
     "Conferences": _report("How many in each state (of the period), and the conferences asked for",
                            counts={"type": "object", "additionalProperties": {"type": "integer"}},
-                           conferences={"type": "array", "items": _CONFERENCE}),
+                           conferences={"type": "array", "items": {"$ref": "#/components/schemas/Conference"}}),
     "Lock": object_schema(conferences.LOCK, conferences.LOCK),
     "Extend": object_schema(conferences.EXTEND, conferences.EXTEND),
     "TemplateCreate": object_schema({**conferences.TEMPLATE_NAME, **schedule.RULES}, conferences.TEMPLATE_NAME,

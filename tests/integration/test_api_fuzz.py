@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import redis
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
@@ -37,8 +37,10 @@ from tests.support.ports import free_port
 from web.errors import ERROR_IDS
 
 ROOT = Path(__file__).resolve().parents[2]
-# Examples per operation and mode (and an aimed run for paths with parameters); more by hand with the variable.
+# Examples per operation and mode (and an aimed run for paths with parameters). By hand, a deeper run
+# and other examples: KAMCONF_FUZZ_EXAMPLES=200 KAMCONF_FUZZ_SEED=7.
 EXAMPLES = int(os.environ.get("KAMCONF_FUZZ_EXAMPLES", "12"))
+SEED = os.environ.get("KAMCONF_FUZZ_SEED")
 
 
 @pytest.fixture
@@ -90,7 +92,7 @@ def error_shape_faults(content_type: str, raw: bytes) -> list[str]:
     return faults
 
 
-def seed(base: str, token: str) -> dict[str, str]:
+def seed_things(base: str, token: str) -> dict[str, str]:
     """A room, an extension, a trunk, an operator, a conference and a template to aim at: path
     parameters naming them, so that generated changes reach real things and not only 404s."""
     def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -117,11 +119,11 @@ def test_generated_requests_never_get_a_500_and_every_4xx_has_the_error_shape(
 ) -> None:
     sessions = make_sessions(make_engine(config.database_url))
     schema = schemathesis.openapi.from_url(f"{served}/api/v1/openapi.json")
-    known = seed(served, create_token(sessions))
-    # Deleting last, so the seeded things are there for the other operations.
+    known = seed_things(served, create_token(sessions))
     results = list(schema.get_all_operations())
     invalid = [result.err() for result in results if not isinstance(result, Ok)]
     assert not invalid, invalid  # the generated document describes every operation validly
+    # Deleting last, so that the seeded things are there for the other operations.
     operations = sorted((result.ok() for result in results if isinstance(result, Ok)),
                         key=lambda o: o.method == "delete")
     assert len(operations) > 50
@@ -144,7 +146,8 @@ def probe(served: str, operation: Any, mode: GenerationMode, targets: dict[str, 
     """What went wrong with the operation's generated requests ("" if nothing)."""
     base = served if operation.path == "/healthz" else f"{served}/api/v1"
 
-    @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
+    @seed(int(SEED or 0))
+    @settings(max_examples=EXAMPLES, derandomize=SEED is None, database=None, deadline=None,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy(generation_mode=mode, path_parameters=targets))
     def send(case: Any) -> None:
