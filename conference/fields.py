@@ -125,6 +125,13 @@ def integer(lowest: int, highest: int) -> Rule:
                 f"an integer {lowest}-{highest}", {"type": "integer", "minimum": lowest, "maximum": highest})
 
 
+def decimal(lowest: int, highest: int) -> Rule:
+    """An integer as a URL's query carries it: a string of digits (bounded before int() reads it)."""
+    return Rule(lambda value: (isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18
+                               and lowest <= int(value) <= highest),
+                f"an integer {lowest}-{highest}", {"type": "integer", "minimum": lowest, "maximum": highest})
+
+
 def boolean() -> Rule:
     return Rule(lambda value: isinstance(value, bool), "true or false", {"type": "boolean"})
 

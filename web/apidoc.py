@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from conference.fields import Rule
+
 F = TypeVar("F", bound=Callable[..., Any])
 Schema = Mapping[str, Any]
 _ATTRIBUTE = "kamconf_openapi"
@@ -34,7 +36,7 @@ class Operation:
     status: int
     body: Body | None
     errors: Mapping[int, str]  # status -> when, besides those the generator adds
-    query: Mapping[str, Schema]  # parameter -> its schema (with a description)
+    query: Mapping[str, Rule]  # parameter -> its rule (the same the view checks it by)
     required_query: tuple[str, ...]
     media: str  # of what it returns
     about: str
@@ -42,7 +44,7 @@ class Operation:
 
 def documented(summary: str, returns: str | list[str] | Schema | None = None, *, status: int = 200,
                body: Body | str | None = None, errors: Mapping[int, str] | None = None,
-               query: Mapping[str, Schema] | None = None, required_query: tuple[str, ...] = (),
+               query: Mapping[str, Rule] | None = None, required_query: tuple[str, ...] = (),
                media: str = "application/json", about: str = "") -> Callable[[F], F]:
     """Declare the view's operation; put it right under the route decorator."""
     operation = Operation(summary, returns, status, Body(body) if isinstance(body, str) else body, errors or {},

@@ -7,6 +7,7 @@ through `services().meetings_changed`.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from flask import current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from conference import schedule
-from conference.fields import FieldError, Rule, boolean, clean, integer, require, text
+from conference.fields import FieldError, Rule, boolean, clean, decimal, integer, one_of, require, text
 from conference.invitations import Mail
 from conference.schedule import Meeting, State
 from store.accounts import Role
@@ -35,6 +36,10 @@ LOCK = {"locked": boolean().means("true: nobody else may enter; false: entry is 
 EXTEND = {"minutes": integer(1, 24 * 60).means("How much later it ends")}
 # A template is a conference's fields (its date and times are not kept) under a name.
 TEMPLATE_NAME = {"name": text(MAX_TEMPLATE_NAME, 1).means("The template's name; unique")}
+LISTING = {"state": one_of(*State), "year": decimal(1970, 9998).means("Of the local start date"),
+           "month": decimal(1, 12).means("Needs a year")}
+_DAY = dataclasses.replace(schedule.RULES["date"], expected="a date, YYYY-MM-DD")
+PERIOD = {"since": _DAY.means("The first day (UTC)"), "until": _DAY.means("The day after the last (UTC)")}
 
 
 def meetings() -> MeetingRepository:
@@ -72,13 +77,10 @@ def in_state(meeting: Meeting, *states: State) -> Meeting:
 
 
 @blueprint.get("/conferences")
-@documented("Scheduled conferences, earliest first", "Conferences", query={
-    "state": {"type": "string", "enum": [str(s) for s in State]},
-    "year": {"type": "integer", "minimum": 1970, "maximum": 9998, "description": "Of the local start date"},
-    "month": {"type": "integer", "minimum": 1, "maximum": 12, "description": "Needs a year"}})
+@documented("Scheduled conferences, earliest first", "Conferences", query=LISTING)
 def list_conferences() -> ResponseReturnValue:
-    state = _choice("state", [str(s) for s in State])
-    year, month = _int_arg("year", 1970, 9998), _int_arg("month", 1, 12)
+    asked = clean(request.args.to_dict(), LISTING)
+    state, year, month = asked.get("state"), _number(asked.get("year")), _number(asked.get("month"))
     if month is not None and year is None:
         raise ApiError(400, "invalid_field", "month needs a year", "month")
     at = now()
@@ -195,15 +197,13 @@ def conference_attendance(code: str) -> ResponseReturnValue:
 
 
 @blueprint.get("/history")
-@documented("Conferences that started in [since, until), with attendance", ["Attended"],
-            query={"since": {"type": "string", "format": "date"}, "until": {"type": "string", "format": "date"}},
-            required_query=("since", "until"))
+@documented("Conferences that started in [since, until), with attendance", ["Attended"], query=PERIOD,
+            required_query=tuple(PERIOD))
 def history() -> ResponseReturnValue:
     """Conferences that started in [since, until) with who attended, when and how (seed 004)."""
-    since, until = _date_arg("since"), _date_arg("until")
-    if since is None or until is None:
-        raise ApiError(400, "missing_field", "since and until (YYYY-MM-DD) are required",
-                       "since" if since is None else "until")
+    asked = clean(request.args.to_dict(), PERIOD)
+    require(asked, *PERIOD)
+    since, until = (date.fromisoformat(asked[name]) for name in PERIOD)
     at = now()
     first = datetime.combine(since, datetime.min.time(), UTC)
     last = datetime.combine(until, datetime.min.time(), UTC)
@@ -251,27 +251,5 @@ def _fields(body: Any, rules: dict[str, Rule]) -> dict[str, Any]:
     return fields
 
 
-def _choice(name: str, allowed: list[str]) -> str | None:
-    value = request.args.get(name)
-    if value is not None and value not in allowed:
-        raise ApiError(400, "invalid_field", f"{name} must be one of {', '.join(allowed)}", name)
-    return value
-
-
-def _int_arg(name: str, lowest: int, highest: int) -> int | None:
-    value = request.args.get(name)
-    if value is None:
-        return None
-    if not (value.isascii() and value.isdigit() and lowest <= int(value) <= highest):
-        raise ApiError(400, "invalid_field", f"{name} must be an integer {lowest}-{highest}", name)
-    return int(value)
-
-
-def _date_arg(name: str) -> date | None:
-    value = request.args.get(name)
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise ApiError(400, "invalid_field", f"{name} must be a date, YYYY-MM-DD", name) from exc
+def _number(value: str | None) -> int | None:
+    return None if value is None else int(value)

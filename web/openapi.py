@@ -71,8 +71,8 @@ def _build(app: Flask) -> dict[str, Any]:
 
 def _operation(operation: Operation, endpoint: str, arguments: list[str], public: bool) -> dict[str, Any]:
     parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in arguments]
-    parameters += [{"name": name, "in": "query", "required": name in operation.required_query, "schema": schema}
-                   for name, schema in operation.query.items()]
+    parameters += [{"name": name, "in": "query", "required": name in operation.required_query,
+                    "schema": rule.described()} for name, rule in operation.query.items()]
     found: dict[str, Any] = {"operationId": endpoint, "summary": operation.summary}
     if operation.about:
         found["description"] = operation.about

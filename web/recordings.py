@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import current_app, jsonify, request, send_file
 from flask.typing import ResponseReturnValue
 
+from conference.fields import clean, digits
+from conference.rooms import MAX_NUMBER_LENGTH
 from store.accounts import Role
 from store.recordings import RecordingRepository
 from web.access import ApiBlueprint
@@ -13,6 +15,7 @@ from web.errors import ApiError
 
 blueprint = ApiBlueprint("recordings", __name__, role=Role.OPERATOR)
 EXTENSION = "kamconf.recordings"
+FILTERS = {"room": digits(MAX_NUMBER_LENGTH).means("Of this room only")}
 
 
 def recordings() -> RecordingRepository:
@@ -21,13 +24,9 @@ def recordings() -> RecordingRepository:
 
 
 @blueprint.get("/recordings")
-@documented("Recorded conference sessions, newest first", ["Recording"],
-            query={"room": {"type": "string", "pattern": "^[0-9]+$", "description": "Of this room only"}})
+@documented("Recorded conference sessions, newest first", ["Recording"], query=FILTERS)
 def list_recordings() -> ResponseReturnValue:
-    room = request.args.get("room")
-    if room is not None and not room.isdigit():
-        raise ApiError(400, "invalid_field", "room must be a room number", "room")
-    return jsonify(recordings().list(room))
+    return jsonify(recordings().list(clean(request.args.to_dict(), FILTERS).get("room")))
 
 
 @blueprint.get("/recordings/<recording_id>")

@@ -15,7 +15,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from conference.audio_format import HEAD_BYTES, sniff
-from conference.fields import FieldError
+from conference.fields import FieldError, Rule, clean
 from store.accounts import Role
 from store.audio import RATES
 from store.sounds import MIN_SECONDS, SoundInfo, SoundNotFoundError, SoundRepository, Upload
@@ -31,6 +31,8 @@ MAX_SOUND_BYTES = 25_000_000  # 25 MB of upload
 MAX_UPLOAD_BODY = MAX_SOUND_BYTES + 64 * 1024
 MAX_NAME_LENGTH = 100
 MAX_FILENAME_LENGTH = 255
+AUDIO = {"rate": Rule(lambda value: value in {str(rate) for rate in RATES}, f"one of {', '.join(map(str, RATES))}",
+                      {"type": "integer", "enum": list(RATES), "default": RATES[0]}, "Hz")}
 
 
 def library() -> SoundRepository:
@@ -136,11 +138,9 @@ def get_sound(sound_id: str) -> ResponseReturnValue:
 
 @blueprint.get("/sounds/<sound_id>/audio")
 @documented("The converted audio: mono 16-bit PCM WAV at the asked rate", {"type": "string"}, media="audio/wav",
-            query={"rate": {"type": "integer", "enum": list(RATES), "default": RATES[0]}})
+            query=AUDIO)
 def get_audio(sound_id: str) -> ResponseReturnValue:
-    rate = request.args.get("rate", str(RATES[0]))
-    if rate not in {str(r) for r in RATES}:
-        raise ApiError(400, "invalid_field", f"rate is one of {', '.join(map(str, RATES))}", "rate")
+    rate = clean(request.args.to_dict(), AUDIO).get("rate", str(RATES[0]))
     path = library().audio(_sound_id(sound_id), int(rate))
     return send_file(path, mimetype="audio/wav", download_name=path.name)
 

@@ -14,6 +14,7 @@ from conference.fields import (
     Rule,
     boolean,
     clean,
+    decimal,
     digits,
     integer,
     list_of,
@@ -96,3 +97,11 @@ def test_a_rule_knows_the_longest_input_a_form_should_take() -> None:
     assert rooms.RULES["user_pin"].longest == rooms.MAX_PIN_LENGTH
     assert rooms.RULES["max_participants"].longest == len(str(rooms.MAX_PARTICIPANTS))
     assert rooms.RULES["record"].longest is None
+
+
+def test_a_query_integer_is_ascii_digits_in_range_and_bounded_before_int_reads_it() -> None:
+    month = decimal(1, 12)
+    assert month.accepts("12") and month.accepts("01")
+    for wrong in ("13", "0", "-1", "+1", " 1", "1.0", "\u0663", "", 12, None, "1" * 19):
+        assert not month.accepts(wrong), wrong
+    assert month.schema == {"type": "integer", "minimum": 1, "maximum": 12}  # as the document shows it
