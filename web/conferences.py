@@ -36,6 +36,7 @@ LOCK = {"locked": boolean().means("true: nobody else may enter; false: entry is 
 EXTEND = {"minutes": integer(1, 24 * 60).means("How much later it ends")}
 # A template is a conference's fields (its date and times are not kept) under a name.
 TEMPLATE_NAME = {"name": text(MAX_TEMPLATE_NAME, 1).means("The template's name; unique")}
+FROM_TEMPLATE = {"template": text(MAX_TEMPLATE_NAME, 1).means("Start from this template's fields")}
 LISTING = {"state": one_of(*State), "year": decimal(1970, 9998).means("Of the local start date"),
            "month": decimal(1, 12).means("Needs a year")}
 _DAY = dataclasses.replace(schedule.RULES["date"], expected="a date, YYYY-MM-DD")
@@ -95,9 +96,7 @@ def list_conferences() -> ResponseReturnValue:
 def create_conference() -> ResponseReturnValue:
     body = json_body()
     if isinstance(body, dict) and "template" in body:
-        name = body.pop("template")
-        if not isinstance(name, str):
-            raise FieldError("template", "invalid_field", "template must be a template's name")
+        name = clean({"template": body.pop("template")}, FROM_TEMPLATE)["template"]
         body = {**meetings().template(name), **body}
     at = now()
     meeting = meetings().create(lambda code: _with_known_greeting(schedule.validate(body, code, at)))

@@ -102,7 +102,7 @@ SCHEMAS: dict[str, Any] = {
     **_writes("Trunk", extensions.TRUNK_RULES, ["name", "gateway", "sources"]),
     "Trunk": _shown(extensions.TRUNK_RULES),
     "ConferenceCreate": object_schema(
-        {**schedule.RULES, "template": Rule(bool, "", _STRING, "Start from this template's fields")}, (),
+        {**schedule.RULES, **conferences.FROM_TEMPLATE}, (),
         "topic, owner and zone, and date, start and end unless immediate, are required (from the template too). "
         + STRICT),
     "ConferencePatch": object_schema(schedule.RULES, (), "Only while scheduled; the participants get an update "
