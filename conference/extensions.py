@@ -16,24 +16,33 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from conference.fields import FieldError, Rule, boolean, clean, digits, or_null, require, text
+from conference.fields import (
+    FieldError,
+    Rule,
+    boolean,
+    clean,
+    digits,
+    list_of,
+    matching,
+    one_of,
+    or_null,
+    require,
+    text,
+)
 from conference.rooms import (
     LANGUAGES,
     MAX_NAME_LENGTH,
     MAX_NUMBER_LENGTH,
     MAX_PIN_LENGTH,
     MIN_PIN_LENGTH,
-    PIN_RULE,
     hash_pin,
 )
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 64
 MAX_LIST = 32  # sources, prefixes and inbound numbers per trunk
-_TRUNK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOST = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
-_PHONE_NUMBER = re.compile(r"^\+?[0-9]{1,32}$")
 
 
 def ha1(user: str, realm: str, password: str) -> str:
@@ -68,30 +77,39 @@ def _password(value: Any) -> bool:
             and value.isascii() and value.isprintable())
 
 
-_EXTENSION_RULES: dict[str, Rule] = {
-    "number": (digits(MAX_NUMBER_LENGTH), f"a string of 1-{MAX_NUMBER_LENGTH} digits"),
-    "password": (_password, f"{MIN_PASSWORD}-{MAX_PASSWORD} printable ASCII characters"),
-    "display_name": (text(MAX_NAME_LENGTH), f"a string of at most {MAX_NAME_LENGTH} characters, no control characters"),
-    "language": (lambda value: isinstance(value, str) and value in LANGUAGES, f"one of {', '.join(LANGUAGES)}"),
-    "consult_merge": (boolean, "true or false"),
-    "external_calls": (boolean, "true or false"),
-    "forward_to": (or_null(lambda v: isinstance(v, str) and bool(_PHONE_NUMBER.match(v))),
-                   "null or a number: digits, optionally after +"),
-    "conference_pin": (or_null(digits(MAX_PIN_LENGTH, MIN_PIN_LENGTH)), PIN_RULE),
-    "conference_end_on_exit": (boolean, "true or false"),
-    "conference_announce_caller_name": (boolean, "true or false"),
+_PHONE_NUMBER = matching(r"\+?[0-9]{1,32}", "a number: digits, optionally after +")
+_PIN_RULES = ("Digits, sent in clear over the API, stored only as a salted hash and never returned "
+              "(see has_conference_pin). null removes the PIN.")
+EXTENSION_RULES: dict[str, Rule] = {
+    "number": digits(MAX_NUMBER_LENGTH).means(
+        "What others dial, and the digest user name. Unique among rooms and extensions; it cannot change."),
+    "password": Rule(_password, f"{MIN_PASSWORD}-{MAX_PASSWORD} printable ASCII characters",
+                     {"type": "string", "minLength": MIN_PASSWORD, "maxLength": MAX_PASSWORD,
+                      "pattern": "^[ -~]*$", "writeOnly": True},
+                     "The SIP digest password. Stored only as its HA1 for the configured realm; never returned."),
+    "display_name": text(MAX_NAME_LENGTH).means("Spoken when it joins a local conference that announces names."),
+    "language": one_of(*LANGUAGES).means("Language of the prompts of its local conference."),
+    "consult_merge": boolean().means("# during a call consults another number; # again merges all (seed 002)."),
+    "external_calls": boolean().means("May call numbers behind trunks, directly, by # or by *8."),
+    "forward_to": or_null(_PHONE_NUMBER).means(
+        "Every call to this extension goes to this extension, room or external number."),
+    "conference_pin": or_null(digits(MAX_PIN_LENGTH, MIN_PIN_LENGTH)).means(
+        "PIN others type to join its *8 local conference. " + _PIN_RULES),
+    "conference_end_on_exit": boolean().means("Its local conference ends when it, the owner, leaves."),
+    "conference_announce_caller_name": boolean().means(
+        "Speak a joining caller's display name in its local conference."),
 }
-EXTENSION_FIELDS = tuple(_EXTENSION_RULES)
+EXTENSION_FIELDS = tuple(EXTENSION_RULES)
 
 
 def validate_extension(payload: Any, realm: str) -> ExtensionSettings:
-    fields = clean(payload, _EXTENSION_RULES)
+    fields = clean(payload, EXTENSION_RULES)
     require(fields, "number", "password")
     return ExtensionSettings(**_stored(fields, fields["number"], realm))
 
 
 def patch_extension(current: ExtensionSettings, payload: Any, realm: str) -> ExtensionSettings:
-    fields = clean(payload, _EXTENSION_RULES)
+    fields = clean(payload, EXTENSION_RULES)
     if "number" in fields and fields["number"] != current.number:
         raise FieldError("number", "immutable_field", "an extension's number cannot change; create a new one")
     return dataclasses.replace(current, **_stored(fields, current.number, realm))
@@ -145,7 +163,7 @@ def _address(value: Any) -> bool:
         host, port = value, ""
     if port and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
         return False
-    return bool(_HOST.match(host))
+    return bool(_HOST.fullmatch(host))  # fullmatch: "$" alone lets a trailing newline through
 
 
 def _source(value: Any) -> bool:
@@ -159,37 +177,38 @@ def _source(value: Any) -> bool:
     return True
 
 
-def _list_of(accepts: Any, least: int = 0) -> Any:
-    return lambda value: (isinstance(value, list) and least <= len(value) <= MAX_LIST
-                          and len(set(value)) == len(value) and all(accepts(item) for item in value))
-
-
 def _inbound(value: Any) -> bool:
     return (isinstance(value, dict) and len(value) <= MAX_LIST
-            and all(_PHONE_NUMBER.match(k) and isinstance(v, str) and v.isascii() and v.isdigit()
-                    and len(v) <= MAX_NUMBER_LENGTH for k, v in value.items()))
+            and all(_PHONE_NUMBER.accepts(k) and _LOCAL.accepts(v) for k, v in value.items()))
 
 
-_TRUNK_RULES: dict[str, Rule] = {
-    "name": (lambda v: isinstance(v, str) and bool(_TRUNK_NAME.match(v)),
-             "1-32 lowercase letters, digits, - or _, starting with a letter or digit"),
-    "gateway": (_address, "host or host:port (IPv4 address or DNS name)"),
-    "sources": (_list_of(_source, least=1), f"a list of 1-{MAX_LIST} distinct IPv4 addresses, each optionally :port"),
-    "prefixes": (_list_of(lambda v: isinstance(v, str) and bool(_PHONE_NUMBER.match(v))),
-                 f"a list of at most {MAX_LIST} distinct number prefixes (digits, optionally after +)"),
-    "inbound": (_inbound, "an object mapping the trunk's numbers to local extension or room numbers"),
+_LOCAL = digits(MAX_NUMBER_LENGTH)
+_HOST_PORT = {"type": "string", "maxLength": 259}
+TRUNK_RULES: dict[str, Rule] = {
+    "name": matching("[a-z0-9][a-z0-9_-]{0,31}", "1-32 lowercase letters, digits, - or _, starting with a letter "
+                     "or digit").means("Unique; cannot change."),
+    "gateway": Rule(_address, "host or host:port (IPv4 address or DNS name)", _HOST_PORT,
+                    "host or host:port that calls to its prefixes are sent to."),
+    "sources": list_of(Rule(_source, "an IPv4 address, optionally :port", _HOST_PORT), MAX_LIST, 1).means(
+        "IPv4 address or address:port the trunk calls from; calls from elsewhere are not the trunk's."),
+    "prefixes": list_of(_PHONE_NUMBER, MAX_LIST).means(
+        "Numbers starting so are external and go to this trunk (the longest prefix of all trunks wins)."),
+    "inbound": Rule(_inbound, "an object mapping the trunk's numbers to local extension or room numbers",
+                    {"type": "object", "maxProperties": MAX_LIST, "propertyNames": dict(_PHONE_NUMBER.schema),
+                     "additionalProperties": dict(_LOCAL.schema)},
+                    "The trunk's numbers, each mapped to a local extension or room."),
 }
-TRUNK_FIELDS = tuple(_TRUNK_RULES)
+TRUNK_FIELDS = tuple(TRUNK_RULES)
 
 
 def validate_trunk(payload: Any) -> TrunkSettings:
-    fields = clean(payload, _TRUNK_RULES)
+    fields = clean(payload, TRUNK_RULES)
     require(fields, "name", "gateway", "sources")
     return TrunkSettings.from_dict(fields)
 
 
 def patch_trunk(current: TrunkSettings, payload: Any) -> TrunkSettings:
-    fields = clean(payload, _TRUNK_RULES)
+    fields = clean(payload, TRUNK_RULES)
     if "name" in fields and fields["name"] != current.name:
         raise FieldError("name", "immutable_field", "a trunk's name cannot change; create a new one")
     return TrunkSettings.from_dict({**current.as_dict(), **fields})

@@ -6,22 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from conference.fields import Rule, clean, integer, require
+from conference.fields import Rule, clean, integer, matching, require
 from conference.keypad import MAX_NUMBER
+from conference.rooms import MAX_SOUND_ID
 
-MAX_SOUND_ID = 2**63 - 1
-
-
-def dialable(value: Any) -> bool:
-    """Digits (ASCII), optionally after one "+", as long as a phone's *8 may type them."""
-    if not isinstance(value, str):
-        return False
-    digits = value[1:] if value.startswith("+") else value
-    return digits.isascii() and digits.isdigit() and 1 <= len(digits) <= MAX_NUMBER
-
-
-INVITE: dict[str, Rule] = {"number": (dialable, f"1-{MAX_NUMBER} digits, optionally after a +")}
-PLAY: dict[str, Rule] = {"sound_id": (integer(1, MAX_SOUND_ID), "the id of a sound in the library")}
+# Digits (ASCII), optionally after one "+", as long as a phone's *8 may type them.
+INVITE: dict[str, Rule] = {"number": matching(f"\\+?[0-9]{{1,{MAX_NUMBER}}}", f"1-{MAX_NUMBER} digits, optionally "
+                                              "after a +").means("The number to call: digits, optionally after a +")}
+PLAY: dict[str, Rule] = {"sound_id": integer(1, MAX_SOUND_ID).means("A sound's id, as GET /sounds lists it")}
 
 
 def validate_invite(payload: Any) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from conference.fields import FieldError, Rule, boolean, clean, digits, integer, or_null, require, text
+from conference.fields import FieldError, Rule, boolean, clean, digits, integer, one_of, or_null, require, text
 
 LANGUAGES = ("en", "ru")
 MAX_NUMBER_LENGTH = 32
@@ -23,7 +23,6 @@ MAX_NAME_LENGTH = 100
 MAX_PIN_LENGTH = 16
 # A shorter PIN is guessed within the lockout's allowance (10 tries per caller in 15 min) too often.
 MIN_PIN_LENGTH = 4
-PIN_RULE = f"null or a string of {MIN_PIN_LENGTH}-{MAX_PIN_LENGTH} digits"
 MAX_PARTICIPANTS = 10000
 MAX_SOUND_ID = 2**31 - 1  # a 32-bit SQL integer, the widest every database stores
 
@@ -62,12 +61,9 @@ class RoomSettings:
         return cls(**{key: value for key, value in data.items() if key in known})
 
 
-BOOLEANS = ("record", "announce_count", "music_on_hold", "end_on_admin_exit", "mute_notifications", "wait_for_admin")
-
-
 def validate_create(payload: Any) -> RoomSettings:
     """A new room from an API payload (PINs in clear); the result holds hashed PINs."""
-    fields = clean(payload, _RULES)
+    fields = clean(payload, RULES)
     require(fields, "number")
     _check_pins_differ(fields.get("user_pin"), fields.get("admin_pin"))
     return RoomSettings(**_hash_pins(fields))
@@ -76,7 +72,7 @@ def validate_create(payload: Any) -> RoomSettings:
 def validate_patch(current: RoomSettings, payload: Any) -> RoomSettings:
     """`current` with the payload's fields changed. A room's number never changes:
     callers, dial plans and the projection know the room by it."""
-    fields = clean(payload, _RULES)
+    fields = clean(payload, RULES)
     if "number" in fields and fields["number"] != current.number:
         raise FieldError("number", "immutable_field", "a room's number cannot change; create a new room")
     user_pin, admin_pin = fields.get("user_pin"), fields.get("admin_pin")
@@ -89,18 +85,29 @@ def validate_patch(current: RoomSettings, payload: Any) -> RoomSettings:
     return dataclasses.replace(current, **_hash_pins(fields))
 
 
-# field -> (accepts the JSON value?, what the error message says it must be)
-_RULES: dict[str, Rule] = {
-    "number": (digits(MAX_NUMBER_LENGTH), f"a string of 1-{MAX_NUMBER_LENGTH} digits"),
-    "name": (text(MAX_NAME_LENGTH), f"a string of at most {MAX_NAME_LENGTH} characters, no control characters"),
-    "language": (lambda value: isinstance(value, str) and value in LANGUAGES, f"one of {', '.join(LANGUAGES)}"),
-    "user_pin": (or_null(digits(MAX_PIN_LENGTH, MIN_PIN_LENGTH)), PIN_RULE),
-    "admin_pin": (or_null(digits(MAX_PIN_LENGTH, MIN_PIN_LENGTH)), PIN_RULE),
-    **{name: (boolean, "true or false") for name in BOOLEANS},
-    "max_participants": (integer(0, MAX_PARTICIPANTS), f"an integer 0-{MAX_PARTICIPANTS} (0 = unlimited)"),
-    "greeting_sound_id": (or_null(integer(1, MAX_SOUND_ID)), f"null or an integer 1-{MAX_SOUND_ID}"),
+_PIN_RULES = ("Digits, sent in clear over the API, stored only as a salted hash and never returned "
+              "(see has_user_pin / has_admin_pin). null removes the PIN. user_pin and admin_pin must differ.")
+RULES: dict[str, Rule] = {
+    "number": digits(MAX_NUMBER_LENGTH).means(
+        "The number callers dial. Unique. It cannot change after creation: a PATCH with a different number "
+        "answers 400 immutable_field; create a new room instead."),
+    "name": text(MAX_NAME_LENGTH).means("Free text without control characters."),
+    "language": one_of(*LANGUAGES).means("Language of the room's voice prompts."),
+    "user_pin": or_null(digits(MAX_PIN_LENGTH, MIN_PIN_LENGTH)).means("PIN of ordinary participants. " + _PIN_RULES),
+    "admin_pin": or_null(digits(MAX_PIN_LENGTH, MIN_PIN_LENGTH)).means("PIN of moderators. " + _PIN_RULES),
+    "record": boolean().means("Record the room's conferences."),
+    "announce_count": boolean().means("Tell a newcomer how many participants are in."),
+    "music_on_hold": boolean().means("Play music to a participant who is alone or waiting."),
+    "end_on_admin_exit": boolean().means("End the conference when the last moderator leaves."),
+    "mute_notifications": boolean().means("No join and leave announcements."),
+    "wait_for_admin": boolean().means("Participants wait until a moderator joins."),
+    "max_participants": integer(0, MAX_PARTICIPANTS).means("0 means unlimited."),
+    "greeting_sound_id": or_null(integer(1, MAX_SOUND_ID)).means(
+        "A sound of the library (/sounds) played to callers on answer; an id the library lacks answers 400 "
+        "invalid_field."),
 }
-FIELDS = tuple(_RULES)  # what the API accepts, in RoomSettings order
+FIELDS = tuple(RULES)  # what the API accepts, in RoomSettings order
+BOOLEANS = tuple(name for name, rule in RULES.items() if rule.schema["type"] == "boolean")
 
 
 def _check_pins_differ(user_pin: str | None, admin_pin: str | None) -> None:

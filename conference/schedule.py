@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -17,16 +16,26 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from conference.address import RoomAddress, scheduled
-from conference.fields import FieldError, Rule, boolean, clean, digits, integer, or_null, require, text
+from conference.fields import (
+    FieldError,
+    Rule,
+    boolean,
+    clean,
+    digits,
+    integer,
+    matching,
+    object_schema,
+    one_of,
+    or_null,
+    require,
+    text,
+)
 from conference.rooms import MAX_NAME_LENGTH, MAX_PIN_LENGTH, MAX_SOUND_ID
 
 AUTO_EXTEND_STEPS = (0, 15, 30, 45, 60)  # minutes (seed 004)
 IMMEDIATE_MINUTES = 60  # an immediate conference without an end lasts this long (and may run on)
 MAX_PARTICIPANTS = 500
 MAX_REMINDER_MINUTES = 7 * 24 * 60
-_EMAIL = re.compile(r"^[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
-_NUMBER = re.compile(r"^\+?[0-9]{1,32}$")
-_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])(:[0-5][0-9])?$")  # seconds for tests and scripts
 
 
 class State(StrEnum):
@@ -144,26 +153,6 @@ class Meeting:
                            guest_password=self.guest_password, locked=self.locked, auto_invite=self.auto_invite)
 
 
-def _email(value: Any) -> bool:
-    return isinstance(value, str) and bool(_EMAIL.match(value))
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, str) and bool(_NUMBER.match(value))
-
-
-def _person(value: Any) -> bool:
-    if not isinstance(value, dict) or not set(value) <= {"number", "email", "name", "zone"}:
-        return False
-    return (or_null(_number)(value.get("number")) and or_null(_email)(value.get("email"))
-            and text(MAX_NAME_LENGTH)(value.get("name", "")) and or_null(_zone)(value.get("zone"))
-            and bool(value.get("number") or value.get("email")))
-
-
-def _people(value: Any) -> bool:
-    return isinstance(value, list) and len(value) <= MAX_PARTICIPANTS and all(_person(p) for p in value)
-
-
 def _zone(value: Any) -> bool:
     if not isinstance(value, str) or not value or len(value) > 64 or ".." in value or value.startswith("/"):
         return False
@@ -182,25 +171,55 @@ def _day(value: Any) -> bool:
     return isinstance(value, str) and len(value) == 10
 
 
-_RULES: dict[str, Rule] = {
-    "topic": (text(MAX_NAME_LENGTH), f"a string of at most {MAX_NAME_LENGTH} characters, no control characters"),
-    "owner": (lambda v: _person(v) and bool(v.get("number")), "an object with the owner's number, and email, name"),
-    "zone": (_zone, "an IANA time zone such as Europe/Moscow"),
-    "date": (_day, "a date, YYYY-MM-DD, in the owner's zone"),
-    "start": (lambda v: isinstance(v, str) and bool(_CLOCK.match(v)), "a 24-hour time HH:MM (or HH:MM:SS)"),
-    "end": (lambda v: isinstance(v, str) and bool(_CLOCK.match(v)), "a 24-hour time HH:MM (or HH:MM:SS)"),
-    "immediate": (boolean, "true or false"),
-    "participants": (_people, f"a list of at most {MAX_PARTICIPANTS} objects, each with a number and/or an email"),
-    "greeting_sound_id": (or_null(integer(1, MAX_SOUND_ID)), f"null or an integer 1-{MAX_SOUND_ID}"),
-    "chair_password": (or_null(digits(MAX_PIN_LENGTH)), f"null or 1-{MAX_PIN_LENGTH} digits"),
-    "guest_password": (or_null(digits(MAX_PIN_LENGTH)), f"null or 1-{MAX_PIN_LENGTH} digits"),
-    "max_participants": (integer(0, MAX_PARTICIPANTS), f"an integer 0-{MAX_PARTICIPANTS} (0 = unlimited)"),
-    "auto_invite": (boolean, "true or false"),
-    "auto_extend": (lambda v: v in AUTO_EXTEND_STEPS and not isinstance(v, bool),
-                    f"one of {', '.join(map(str, AUTO_EXTEND_STEPS))} (minutes)"),
-    "reminder_minutes": (integer(0, MAX_REMINDER_MINUTES), f"an integer 0-{MAX_REMINDER_MINUTES} (0 = none)"),
+_NUMBER = matching(r"\+?[0-9]{1,32}", "a number: digits, optionally after +")
+_ZONE = Rule(_zone, "an IANA time zone such as Europe/Moscow", {"type": "string", "minLength": 1, "maxLength": 64})
+_CLOCK = matching("([01][0-9]|2[0-3]):([0-5][0-9])(:[0-5][0-9])?",  # seconds for tests and scripts
+                  "a 24-hour time HH:MM (or HH:MM:SS)")
+_PERSON: dict[str, Rule] = {
+    "number": or_null(_NUMBER).means("Extension or external number to call"),
+    "email": or_null(matching(r"[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}", "an e-mail address")),
+    "name": text(MAX_NAME_LENGTH),
+    "zone": or_null(_ZONE).means("IANA zone of the times in mail to this person (default: the owner's)"),
 }
-FIELDS = tuple(_RULES)
+
+
+def _person(value: Any) -> bool:
+    return (isinstance(value, dict) and set(value) <= set(_PERSON)
+            and all(_PERSON[name].accepts(field) for name, field in value.items())
+            and bool(value.get("number") or value.get("email")))
+
+
+_PERSON_SCHEMA = {**object_schema(_PERSON, about="A number, an e-mail address, or both."),
+                  "anyOf": [{"required": [name], "properties": {name: {"type": "string"}}}
+                            for name in ("number", "email")]}
+_OWNER_SCHEMA = {**_PERSON_SCHEMA, "required": ["number"], "properties": {**_PERSON_SCHEMA["properties"],
+                                                                          "number": _NUMBER.described()}}
+RULES: dict[str, Rule] = {
+    "topic": text(MAX_NAME_LENGTH),
+    "owner": Rule(lambda v: _person(v) and bool(v.get("number")), "an object with the owner's number, and email, "
+                  "name", _OWNER_SCHEMA, "Enters without waiting (the chair); others hear music until it does."),
+    "zone": _ZONE.means("The owner's IANA time zone; date, start and end are wall times there (stored in UTC). A "
+                        "time the clocks skip is refused; one they pass twice means the first."),
+    "date": Rule(_day, "a date, YYYY-MM-DD, in the owner's zone", {"type": "string", "format": "date"}),
+    "start": _CLOCK,
+    "end": _CLOCK.means("After start, same day."),
+    "immediate": boolean().means("Start now, for an hour (instead of date/start/end)."),
+    "participants": Rule(lambda v: isinstance(v, list) and len(v) <= MAX_PARTICIPANTS and all(map(_person, v)),
+                         f"a list of at most {MAX_PARTICIPANTS} objects, each with a number and/or an email",
+                         {"type": "array", "maxItems": MAX_PARTICIPANTS, "items": _PERSON_SCHEMA}),
+    "greeting_sound_id": or_null(integer(1, MAX_SOUND_ID)).means("Played to each on answer."),
+    "chair_password": or_null(digits(MAX_PIN_LENGTH)).means(
+        "Dial-in password of the chair; kept as given, since every mail gives it."),
+    "guest_password": or_null(digits(MAX_PIN_LENGTH)).means(
+        "Dial-in password of guests; none: guests enter without."),
+    "max_participants": integer(0, MAX_PARTICIPANTS).means("0 = unlimited"),
+    "auto_invite": boolean().means("Call everyone at the start."),
+    "auto_extend": one_of(*AUTO_EXTEND_STEPS).means(
+        "Minutes added (and announced) at the end while someone is in; 0 = none."),
+    "reminder_minutes": integer(0, MAX_REMINDER_MINUTES).means(
+        "Mail a reminder this long before the start; 0 = none."),
+}
+FIELDS = tuple(RULES)
 
 
 def wall_to_utc(day: date, clock: time, zone: str, field: str) -> datetime:
@@ -216,7 +235,7 @@ def wall_to_utc(day: date, clock: time, zone: str, field: str) -> datetime:
 def validate(payload: Any, code: str, now: datetime, current: Meeting | None = None) -> Meeting:
     """A new meeting (current is None) or `current` changed by the payload. `now` for "immediate"
     and for refusing a start in the past."""
-    fields = clean(payload, _RULES)
+    fields = clean(payload, RULES)
     if current is None:
         require(fields, "topic", "owner", "zone")
         if not fields.get("immediate"):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,7 +30,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from conference.fields import FieldError, boolean, clean, require
+from conference.fields import FieldError, Rule, boolean, clean, digits, matching, one_of, require
 from store.projected import ExistsError, NotFoundError
 from store.sql import Account as AccountRow
 from store.sql import ApiToken, Extension, StoreUnavailableError, iso, reading, utcnow
@@ -39,8 +38,8 @@ from store.sql import ApiToken, Extension, StoreUnavailableError, iso, reading, 
 BUILTIN_ADMIN = "admin"  # made by the migration; pre-account tokens belong to it
 PANEL_LANGUAGES = ("en", "ru")  # the panel's translations (web/panel/translations)
 MIN_PASSWORD, MAX_PASSWORD = 10, 128
-_NAME = re.compile(r"^[a-z][a-z0-9._-]{0,63}$")
-_NUMBER = re.compile(r"^[0-9]{1,32}$")
+_LOGIN_NAME = "[a-z][a-z0-9._-]{0,63}"  # a letter first: never an extension number
+_EXTENSION_NAME = digits(32)
 
 # argon2id with the library's defaults (RFC 9106's second recommendation: 64 MiB, 3 passes).
 HASHER = PasswordHasher()
@@ -95,7 +94,7 @@ def _stamp(row: AccountRow, ha1: str | None) -> str:
 
 
 def is_extension_name(name: str) -> bool:
-    return bool(_NUMBER.match(name))
+    return _EXTENSION_NAME.accepts(name)
 
 
 def hash_password(password: str) -> str:
@@ -116,14 +115,18 @@ def _password(value: Any) -> bool:
     return isinstance(value, str) and MIN_PASSWORD <= len(value) <= MAX_PASSWORD and value.isprintable()
 
 
-_RULES = {
-    "name": (lambda v: isinstance(v, str) and bool(_NAME.match(v) or _NUMBER.match(v)),
-             "a login name (a lowercase letter, then up to 63 of a-z 0-9 . _ -) or, for a user, "
-             "an extension number"),
-    "role": (lambda v: isinstance(v, str) and v in set(Role), f"one of {', '.join(Role)}"),
-    "password": (_password, f"{MIN_PASSWORD}-{MAX_PASSWORD} printable characters"),
-    "disabled": (boolean, "true or false"),
+RULES: dict[str, Rule] = {
+    "name": matching(f"{_LOGIN_NAME}|[0-9]{{1,32}}", "a login name (a lowercase letter, then up to 63 of a-z 0-9 "
+                     ". _ -) or, for a user, an extension number").means(
+        "A login name (a lowercase letter first) for admins and operators; the extension number for a user. "
+        "Cannot change."),
+    "role": one_of(*Role),
+    "password": Rule(_password, f"{MIN_PASSWORD}-{MAX_PASSWORD} printable characters",
+                     {"type": "string", "minLength": MIN_PASSWORD, "maxLength": MAX_PASSWORD, "writeOnly": True},
+                     "Stored only as an argon2id hash; never returned."),
+    "disabled": boolean(),
 }
+NEW = ("name", "role", "password")  # the fields of a new account; a change may send "disabled" too
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,7 @@ class NewAccount:
 
 
 def validate_new(payload: Any) -> NewAccount:
-    fields = clean(payload, {k: _RULES[k] for k in ("name", "role", "password")})
+    fields = clean(payload, {k: RULES[k] for k in NEW})
     require(fields, "name", "role")
     role, name = Role(fields["role"]), fields["name"]
     if role is Role.USER:
@@ -157,7 +160,7 @@ class AccountChange:
 
 
 def validate_change(current: Account, payload: Any) -> AccountChange:
-    fields = clean(payload, {k: _RULES[k] for k in ("name", "role", "password", "disabled")})
+    fields = clean(payload, RULES)
     if "name" in fields and fields["name"] != current.name:
         raise FieldError("name", "immutable_field", "an account's name cannot change; create a new one")
     role = Role(fields["role"]) if "role" in fields else None

@@ -8,7 +8,7 @@ after `python -m store.bootstrap`.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, jsonify
+from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 import settings
@@ -24,6 +24,7 @@ from store.sql import make_engine, make_sessions
 from store.tokens import TokenRepository
 from web import accounts, auth, cdrs, conferences, cookies, errors, panel, phones, recordings, rooms, signin, sounds
 from web.access import public
+from web.apidoc import documented
 from web.auth import API_PREFIX, Auth
 from web.openapi import document
 from web.services import EXTENSION, Services, services
@@ -73,11 +74,14 @@ def create_app(config: settings.Config | None = None) -> Flask:
     return app
 
 
+@documented("This document", "OpenApi")
 @public
 def openapi() -> ResponseReturnValue:
-    return jsonify(document())
+    return jsonify(document(current_app))
 
 
+@documented("Whether the database (at the newest schema) and Redis answer", "Health")
+@public
 def healthz() -> ResponseReturnValue:
     services().check_health()
     return jsonify({"status": "ok"})

@@ -7,6 +7,7 @@ through `services().meetings_changed`.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -14,12 +15,13 @@ from flask import current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from conference import schedule
-from conference.fields import FieldError, text
+from conference.fields import FieldError, Rule, boolean, clean, decimal, integer, one_of, require, text
 from conference.invitations import Mail
 from conference.schedule import Meeting, State
 from store.accounts import Role
 from store.conferences import MeetingRepository
 from web.access import ApiBlueprint
+from web.apidoc import Body, documented
 from web.errors import ApiError
 from web.rooms import json_body
 from web.services import services
@@ -27,7 +29,18 @@ from web.sounds import check_greeting
 
 blueprint = ApiBlueprint("conferences", __name__, role=Role.OPERATOR)
 EXTENSION = "kamconf.conferences"
+STATE = ("Not in the state this needs (conflict): edits and cancelling only while scheduled, repeat only when past, "
+         "lock/extend/end only while current.")
 MAX_TEMPLATE_NAME = 100
+LOCK = {"locked": boolean().means("true: nobody else may enter; false: entry is open again")}
+EXTEND = {"minutes": integer(1, 24 * 60).means("How much later it ends")}
+# A template is a conference's fields (its date and times are not kept) under a name.
+TEMPLATE_NAME = {"name": text(MAX_TEMPLATE_NAME, 1).means("The template's name; unique")}
+FROM_TEMPLATE = {"template": text(MAX_TEMPLATE_NAME, 1).means("Start from this template's fields")}
+LISTING = {"state": one_of(*State), "year": decimal(1970, 9998).means("Of the local start date"),
+           "month": decimal(1, 12).means("Needs a year")}
+_DAY = dataclasses.replace(schedule.RULES["date"], expected="a date, YYYY-MM-DD")
+PERIOD = {"since": _DAY.means("The first day (UTC)"), "until": _DAY.means("The day after the last (UTC)")}
 
 
 def meetings() -> MeetingRepository:
@@ -65,9 +78,10 @@ def in_state(meeting: Meeting, *states: State) -> Meeting:
 
 
 @blueprint.get("/conferences")
+@documented("Scheduled conferences, earliest first", "Conferences", query=LISTING)
 def list_conferences() -> ResponseReturnValue:
-    state = _choice("state", [str(s) for s in State])
-    year, month = _int_arg("year", 1970, 9998), _int_arg("month", 1, 12)
+    asked = clean(request.args.to_dict(), LISTING)
+    state, year, month = asked.get("state"), _number(asked.get("year")), _number(asked.get("month"))
     if month is not None and year is None:
         raise ApiError(400, "invalid_field", "month needs a year", "month")
     at = now()
@@ -77,12 +91,12 @@ def list_conferences() -> ResponseReturnValue:
 
 
 @blueprint.post("/conferences")
+@documented("Schedule a conference; everyone with an address is mailed an invitation with a calendar entry",
+            "Conference", status=201, body="ConferenceCreate", errors={404: "No such template (not_found)."})
 def create_conference() -> ResponseReturnValue:
     body = json_body()
     if isinstance(body, dict) and "template" in body:
-        name = body.pop("template")
-        if not isinstance(name, str):
-            raise FieldError("template", "invalid_field", "template must be a template's name")
+        name = clean({"template": body.pop("template")}, FROM_TEMPLATE)["template"]
         body = {**meetings().template(name), **body}
     at = now()
     meeting = meetings().create(lambda code: _with_known_greeting(schedule.validate(body, code, at)))
@@ -91,11 +105,13 @@ def create_conference() -> ResponseReturnValue:
 
 
 @blueprint.get("/conferences/<code>")
+@documented("One conference", "Conference")
 def get_conference(code: str) -> ResponseReturnValue:
     return jsonify(public(meetings().get(code), now()))
 
 
 @blueprint.patch("/conferences/<code>")
+@documented("Change it (while scheduled)", "Conference", body="ConferencePatch", errors={409: STATE})
 def patch_conference(code: str) -> ResponseReturnValue:
     body, at = json_body(), now()
 
@@ -110,6 +126,8 @@ def patch_conference(code: str) -> ResponseReturnValue:
 
 
 @blueprint.delete("/conferences/<code>")
+@documented("Cancel it (while scheduled); the participants are mailed the cancellation", status=204,
+            errors={409: STATE})
 def cancel_conference(code: str) -> ResponseReturnValue:
     meetings().update(code, lambda m: schedule.cancelled(in_state(m, State.SCHEDULED)), Mail.CANCELLATION)
     services().meetings_changed()
@@ -117,6 +135,8 @@ def cancel_conference(code: str) -> ResponseReturnValue:
 
 
 @blueprint.post("/conferences/<code>/repeat")
+@documented("A past conference again, today at its times; the body (optional) changes fields", "Conference",
+            status=201, body=Body("ConferencePatch", required=False), errors={409: STATE})
 def repeat_conference(code: str) -> ResponseReturnValue:
     """A past conference again, today at its times (seed 001); the body may change any field."""
     past = in_state(meetings().get(code), State.PAST)
@@ -131,8 +151,9 @@ def repeat_conference(code: str) -> ResponseReturnValue:
 
 
 @blueprint.post("/conferences/<code>/lock")
+@documented("Lock or unlock entry", "Conference", body="Lock", errors={409: STATE})
 def lock_conference(code: str) -> ResponseReturnValue:
-    locked = _flag(json_body(), "locked")
+    locked = _fields(json_body(), LOCK)["locked"]
     meeting = meetings().update(code, lambda m: schedule.locked(in_state(m, State.CURRENT), locked))
     services().tell_bridge("lock", code, locked="1" if locked else "0")
     services().meetings_changed()
@@ -140,11 +161,9 @@ def lock_conference(code: str) -> ResponseReturnValue:
 
 
 @blueprint.post("/conferences/<code>/extend")
+@documented("Move the end on", "Conference", body="Extend", errors={409: STATE})
 def extend_conference(code: str) -> ResponseReturnValue:
-    body = json_body()
-    minutes = body.get("minutes") if isinstance(body, dict) else None
-    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 24 * 60:
-        raise FieldError("minutes", "invalid_field", "minutes must be an integer 1-1440")
+    minutes = _fields(json_body(), EXTEND)["minutes"]
     meeting = meetings().update(code, lambda m: schedule.extended(in_state(m, State.CURRENT), minutes))
     services().tell_bridge("extended", code, minutes=str(minutes))
     services().meetings_changed()
@@ -152,6 +171,7 @@ def extend_conference(code: str) -> ResponseReturnValue:
 
 
 @blueprint.post("/conferences/<code>/end")
+@documented("End it now", "Conference", errors={409: STATE})
 def end_conference(code: str) -> ResponseReturnValue:
     at = now()
     meeting = meetings().update(code, lambda m: schedule.ended(in_state(m, State.CURRENT), at))
@@ -161,6 +181,7 @@ def end_conference(code: str) -> ResponseReturnValue:
 
 
 @blueprint.get("/conferences/<code>/mail")
+@documented("What was mailed about it and whether it went", ["Mail"])
 def conference_mail(code: str) -> ResponseReturnValue:
     """What was mailed about it, to whom, and whether it went."""
     meetings().get(code)
@@ -168,18 +189,20 @@ def conference_mail(code: str) -> ResponseReturnValue:
 
 
 @blueprint.get("/conferences/<code>/attendance")
+@documented("Who joined, when, how (called or dial-in), and when they left", ["Attendance"])
 def conference_attendance(code: str) -> ResponseReturnValue:
     meetings().get(code)  # 404 for an unknown code
     return jsonify(meetings().attendance(code))
 
 
 @blueprint.get("/history")
+@documented("Conferences that started in [since, until), with attendance", ["Attended"], query=PERIOD,
+            required_query=tuple(PERIOD))
 def history() -> ResponseReturnValue:
     """Conferences that started in [since, until) with who attended, when and how (seed 004)."""
-    since, until = _date_arg("since"), _date_arg("until")
-    if since is None or until is None:
-        raise ApiError(400, "missing_field", "since and until (YYYY-MM-DD) are required",
-                       "since" if since is None else "until")
+    asked = clean(request.args.to_dict(), PERIOD)
+    require(asked, *PERIOD)
+    since, until = (date.fromisoformat(asked[name]) for name in PERIOD)
     at = now()
     first = datetime.combine(since, datetime.min.time(), UTC)
     last = datetime.combine(until, datetime.min.time(), UTC)
@@ -188,18 +211,18 @@ def history() -> ResponseReturnValue:
 
 
 @blueprint.get("/templates")
+@documented("Conference templates", ["Template"])
 def list_templates() -> ResponseReturnValue:
     return jsonify(meetings().templates())
 
 
 @blueprint.post("/templates")
+@documented("Save conference fields under a name (date and times are not kept)", "Template", status=201,
+            body="TemplateCreate", errors={409: "The name is taken (duplicate)."})
 def create_template() -> ResponseReturnValue:
     body = json_body()
-    if not isinstance(body, dict):
-        raise FieldError("", "bad_request", "the body must be a JSON object")
-    name = body.pop("name", None)
-    if not (text(MAX_TEMPLATE_NAME)(name) and name):
-        raise FieldError("name", "invalid_field", f"name must be 1-{MAX_TEMPLATE_NAME} characters")
+    name = _fields({"name": body.get("name")} if isinstance(body, dict) else body, TEMPLATE_NAME)["name"]
+    del body["name"]
     fields = {k: v for k, v in body.items() if k not in ("date", "start", "end", "immediate")}
     # Checked as a conference would be (with a date far ahead), so a template always makes one.
     probe = {"date": "2999-01-01", "start": "10:00", "end": "11:00", **fields}
@@ -209,6 +232,7 @@ def create_template() -> ResponseReturnValue:
 
 
 @blueprint.delete("/templates/<name>")
+@documented("Delete a template", status=204)
 def delete_template(name: str) -> ResponseReturnValue:
     meetings().delete_template(name)
     return "", 204
@@ -219,34 +243,12 @@ def _with_known_greeting(meeting: Meeting, current: Meeting | None = None) -> Me
     return meeting
 
 
-def _flag(body: Any, name: str) -> bool:
-    value = body.get(name) if isinstance(body, dict) else None
-    if not isinstance(value, bool):
-        raise FieldError(name, "invalid_field", f"{name} must be true or false")
-    return value
+def _fields(body: Any, rules: dict[str, Rule]) -> dict[str, Any]:
+    """The body by `rules`, every field of which is required."""
+    fields = clean(body, rules)
+    require(fields, *rules)
+    return fields
 
 
-def _choice(name: str, allowed: list[str]) -> str | None:
-    value = request.args.get(name)
-    if value is not None and value not in allowed:
-        raise ApiError(400, "invalid_field", f"{name} must be one of {', '.join(allowed)}", name)
-    return value
-
-
-def _int_arg(name: str, lowest: int, highest: int) -> int | None:
-    value = request.args.get(name)
-    if value is None:
-        return None
-    if not (value.isascii() and value.isdigit() and lowest <= int(value) <= highest):
-        raise ApiError(400, "invalid_field", f"{name} must be an integer {lowest}-{highest}", name)
-    return int(value)
-
-
-def _date_arg(name: str) -> date | None:
-    value = request.args.get(name)
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise ApiError(400, "invalid_field", f"{name} must be a date, YYYY-MM-DD", name) from exc
+def _number(value: str | None) -> int | None:
+    return None if value is None else int(value)

@@ -5,13 +5,17 @@ from __future__ import annotations
 from flask import current_app, jsonify, request, send_file
 from flask.typing import ResponseReturnValue
 
+from conference.fields import clean, digits
+from conference.rooms import MAX_NUMBER_LENGTH
 from store.accounts import Role
 from store.recordings import RecordingRepository
 from web.access import ApiBlueprint
+from web.apidoc import documented
 from web.errors import ApiError
 
 blueprint = ApiBlueprint("recordings", __name__, role=Role.OPERATOR)
 EXTENSION = "kamconf.recordings"
+FILTERS = {"room": digits(MAX_NUMBER_LENGTH).means("Of this room only")}
 
 
 def recordings() -> RecordingRepository:
@@ -20,14 +24,13 @@ def recordings() -> RecordingRepository:
 
 
 @blueprint.get("/recordings")
+@documented("Recorded conference sessions, newest first", ["Recording"], query=FILTERS)
 def list_recordings() -> ResponseReturnValue:
-    room = request.args.get("room")
-    if room is not None and not room.isdigit():
-        raise ApiError(400, "invalid_field", "room must be a room number", "room")
-    return jsonify(recordings().list(room))
+    return jsonify(recordings().list(clean(request.args.to_dict(), FILTERS).get("room")))
 
 
 @blueprint.get("/recordings/<recording_id>")
+@documented("One recording", "Recording")
 def get_recording(recording_id: str) -> ResponseReturnValue:
     found = recordings().get(recording_id)
     if found is None:
@@ -36,6 +39,7 @@ def get_recording(recording_id: str) -> ResponseReturnValue:
 
 
 @blueprint.get("/recordings/<recording_id>/audio")
+@documented("The recording (WAV, mono, 16-bit)", {"type": "string"}, media="audio/wav")
 def recording_audio(recording_id: str) -> ResponseReturnValue:
     path = recordings().audio(recording_id) if recordings().get(recording_id) else None
     if path is None:

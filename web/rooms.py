@@ -6,6 +6,7 @@ turns into the one JSON error shape.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import jsonify, request, url_for
@@ -18,11 +19,13 @@ from conference.rooms import RoomSettings, validate_create, validate_patch
 from store import live
 from store.accounts import Role
 from web.access import ApiBlueprint
+from web.apidoc import documented
 from web.errors import ApiError
 from web.services import PARTICIPANT_OPS, ROOM_OPS, services
 from web.sounds import check_greeting, library
 
 blueprint = ApiBlueprint("rooms", __name__, role=Role.OPERATOR)
+CHANGING = "It changed under this request too many times in a row (conflict); retry."
 
 
 def public(room: RoomSettings) -> dict[str, Any]:
@@ -48,6 +51,7 @@ def with_known_greeting(settings: RoomSettings, current: RoomSettings | None = N
 
 
 @blueprint.get("/rooms")
+@documented("List rooms", ["Room"], about="Shorter numbers first, then in digit order (9 before 10).")
 def list_rooms() -> ResponseReturnValue:
     return jsonify([public(room) for room in services().rooms.list()])
 
@@ -65,22 +69,27 @@ def update(number: str, payload: Any) -> RoomSettings:
 
 
 @blueprint.post("/rooms")
+@documented("Create a room", "Room", status=201, body="RoomCreate",
+            errors={409: "The number is taken by a room, an extension or a service (duplicate, field number)."})
 def create_room() -> ResponseReturnValue:
     room = create(json_body())
     return jsonify(public(room)), 201, {"Location": url_for(".get_room", number=room.number)}
 
 
 @blueprint.get("/rooms/<number>")
+@documented("One room", "Room")
 def get_room(number: str) -> ResponseReturnValue:
     return jsonify(public(services().rooms.get(number)))
 
 
 @blueprint.patch("/rooms/<number>")
+@documented("Change some settings of a room", "Room", body="RoomPatch", errors={409: CHANGING})
 def patch_room(number: str) -> ResponseReturnValue:
     return jsonify(public(update(number, json_body())))
 
 
 @blueprint.delete("/rooms/<number>")
+@documented("Delete a room", status=204, errors={409: CHANGING})
 def delete_room(number: str) -> ResponseReturnValue:
     services().rooms.delete(number)
     return "", 204
@@ -116,27 +125,50 @@ def invite(number: str, payload: Any) -> str:
 
 
 @blueprint.post("/rooms/<number>/play")
+@documented("Play a sound of the library to everyone in the conference (operator)", "LiveAction", status=202,
+            body="PlaySound", errors={404: "No such room, or nobody is in it now (not_found)."})
 def play_sound(number: str) -> ResponseReturnValue:
     sound_id = play(number, json_body())
     return jsonify({"room": number, "op": "play", "sound_id": sound_id}), 202
 
 
 @blueprint.post("/rooms/<number>/invite")
+@documented("Call a number into the room (operator). The number plan decides as for an operator: rooms and "
+            "extensions (and their own forwarding); outside numbers only with [conferences] operator_outside_calls. "
+            "The call goes through Kamailio", "LiveAction", status=202, body="InviteNumber",
+            errors={403: "An outside number while operator_outside_calls is off (forbidden, field number).",
+                    404: "No such room, or nobody is in it now (not_found)."})
 def invite_number(number: str) -> ResponseReturnValue:
     target = invite(number, json_body())
     return jsonify({"room": number, "op": "invite", "number": target}), 202
 
 
-# One literal path per action (not a converter), as the OpenAPI document names them.
+_LIVE = {
+    "mute": "Mute a participant: the others stop hearing it",
+    "unmute": "Unmute a participant",
+    "drop": "Hang up on a participant",
+    "lock": "Lock the room: nobody else may join",
+    "unlock": "Unlock the room",
+    "end": "End the conference: everyone is hung up on",
+    "start_recording": "Start recording the conference (everyone in it hears the recording notice); the file is "
+                       "listed under /recordings once stopped or once the room empties",
+    "stop_recording": "Stop recording the conference: the file so far is finished and filed",
+}
+_NOT_LIVE = {404: "No such room, or nobody is in it now, so no node holds it (not_found)."}
+# One literal path per action (not a converter), so that the document names each.
 for _op in sorted(PARTICIPANT_OPS):
-    blueprint.add_url_rule(f"/rooms/<number>/participants/<participant>/{_op}", f"participant_{_op}",
-                           participant_command, methods=["POST"], defaults={"op": _op})
+    blueprint.add_url_rule(f"/rooms/<number>/participants/<participant>/{_op}", f"participant_{_op}", documented(
+        f"{_LIVE[_op]} (operator)", "LiveAction", status=202, errors=_NOT_LIVE)(partial(participant_command, op=_op)),
+        methods=["POST"])
 for _op in sorted(ROOM_OPS):
-    blueprint.add_url_rule(f"/rooms/<number>/{_op}", f"room_{_op}", room_command, methods=["POST"],
-                           defaults={"op": _op})
+    blueprint.add_url_rule(f"/rooms/<number>/{_op}", f"room_{_op}", documented(
+        f"{_LIVE[_op]} (operator)", "LiveAction", status=202, errors=_NOT_LIVE)(partial(room_command, op=_op)),
+        methods=["POST"])
 
 
 @blueprint.get("/rooms/<number>/participants")
+@documented("Who is in the room now", ["Participant"],
+            about="As the bridge nodes report it; callers still in the entry prompts are not listed.")
 def room_participants(number: str) -> ResponseReturnValue:
     """Who is in the room now, as the bridge nodes report it: role, join time, state."""
     services().rooms.get(number)  # 404 for an unknown room

@@ -15,11 +15,12 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from conference.audio_format import HEAD_BYTES, sniff
-from conference.fields import FieldError
+from conference.fields import FieldError, Rule, clean
 from store.accounts import Role
 from store.audio import RATES
-from store.sounds import SoundInfo, SoundNotFoundError, SoundRepository, Upload
+from store.sounds import MIN_SECONDS, SoundInfo, SoundNotFoundError, SoundRepository, Upload
 from web.access import ApiBlueprint
+from web.apidoc import Body, documented
 from web.errors import ApiError
 
 blueprint = ApiBlueprint("sounds", __name__, role=Role.OPERATOR)
@@ -30,6 +31,8 @@ MAX_SOUND_BYTES = 25_000_000  # 25 MB of upload
 MAX_UPLOAD_BODY = MAX_SOUND_BYTES + 64 * 1024
 MAX_NAME_LENGTH = 100
 MAX_FILENAME_LENGTH = 255
+AUDIO = {"rate": Rule(lambda value: value in {str(rate) for rate in RATES}, f"one of {', '.join(map(str, RATES))}",
+                      {"type": "integer", "enum": list(RATES), "default": RATES[0]}, "Hz")}
 
 
 def library() -> SoundRepository:
@@ -110,31 +113,41 @@ def add_uploaded(blank_name: bool = True) -> SoundInfo:
 
 
 @blueprint.post("/sounds")
+@documented("Upload a sound (converted for the bridge)", "Sound", status=201,
+            body=Body("SoundUpload", "multipart/form-data"), about="Nothing is kept of a refused upload.", errors={
+                400: f"No file (missing_field), an empty one, audio that does not decode or lasts under "
+                     f"{MIN_SECONDS} s (invalid_field); error.field is file. A bad name: invalid_field, name.",
+                413: f"The file is over {MAX_SOUND_BYTES // 1_000_000} MB (too_large, field file).",
+                415: "The file is neither WAV nor MP3 by content (unsupported_media_type, field file)."})
 def upload_sound() -> ResponseReturnValue:
     sound = add_uploaded()
     return jsonify(public(sound)), 201, {"Location": url_for(".get_sound", sound_id=sound.id)}
 
 
 @blueprint.get("/sounds")
+@documented("List the sound library, oldest first", ["Sound"])
 def list_sounds() -> ResponseReturnValue:
     return jsonify([public(sound) for sound in library().list()])
 
 
 @blueprint.get("/sounds/<sound_id>")
+@documented("One sound", "Sound")
 def get_sound(sound_id: str) -> ResponseReturnValue:
     return jsonify(public(library().get(_sound_id(sound_id))))
 
 
 @blueprint.get("/sounds/<sound_id>/audio")
+@documented("The converted audio: mono 16-bit PCM WAV at the asked rate", {"type": "string"}, media="audio/wav",
+            query=AUDIO)
 def get_audio(sound_id: str) -> ResponseReturnValue:
-    rate = request.args.get("rate", str(RATES[0]))
-    if rate not in {str(r) for r in RATES}:
-        raise ApiError(400, "invalid_field", f"rate is one of {', '.join(map(str, RATES))}", "rate")
+    rate = clean(request.args.to_dict(), AUDIO).get("rate", str(RATES[0]))
     path = library().audio(_sound_id(sound_id), int(rate))
     return send_file(path, mimetype="audio/wav", download_name=path.name)
 
 
 @blueprint.delete("/sounds/<sound_id>")
+@documented("Delete a sound and its audio", status=204,
+            errors={409: "A room's greeting_sound_id is this sound (in_use; the message names the rooms)."})
 def delete_sound(sound_id: str) -> ResponseReturnValue:
     library().delete(_sound_id(sound_id))
     return "", 204

@@ -3,7 +3,6 @@ rules of conference.rooms judge it), and each refusal said next to its field in 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
@@ -20,46 +19,37 @@ from conference.rooms import (
     MIN_PIN_LENGTH,
 )
 from store.projected import ConflictError, ExistsError
-
-
-@dataclass(frozen=True)
-class Field:
-    name: str
-    label: Any  # lazy strings: translated when the page renders
-    help: Any
-    error: Any = None  # what to say when the value is refused; None: the help says it
-
+from web.panel.fields import FormField, refusal
 
 _PIN_ERROR = _l("Enter %(min)d to %(max)d digits, or leave it empty.", min=MIN_PIN_LENGTH, max=MAX_PIN_LENGTH)
 ROOM_FIELDS = (
-    Field("number", _l("Number"), _l("What callers dial to enter the room: %(min)d to %(max)d digits. "
+    FormField("number", _l("Number"), _l("What callers dial to enter the room: %(min)d to %(max)d digits. "
                                      "It cannot change later.", min=1, max=MAX_NUMBER_LENGTH),
-          _l("Enter %(min)d to %(max)d digits.", min=1, max=MAX_NUMBER_LENGTH)),
-    Field("name", _l("Name"), _l("A name to tell rooms apart, up to %(max)d characters.", max=MAX_NAME_LENGTH)),
-    Field("language", _l("Voice prompts language"), _l("The language the room speaks to callers in.")),
-    Field("user_pin", _l("Participant PIN"), _l("Callers type it to join: %(min)d to %(max)d digits. "
+          _l("Enter %(min)d to %(max)d digits.", min=1, max=MAX_NUMBER_LENGTH), key=True),
+    FormField("name", _l("Name"), _l("A name to tell rooms apart, up to %(max)d characters.", max=MAX_NAME_LENGTH)),
+    FormField("language", _l("Voice prompts language"), _l("The language the room speaks to callers in.")),
+    FormField("user_pin", _l("Participant PIN"), _l("Callers type it to join: %(min)d to %(max)d digits. "
                                                 "Empty: anyone may join.", min=MIN_PIN_LENGTH, max=MAX_PIN_LENGTH),
           _PIN_ERROR),
-    Field("admin_pin", _l("Moderator PIN"), _l("Moderators type it instead: %(min)d to %(max)d digits, not the "
+    FormField("admin_pin", _l("Moderator PIN"), _l("Moderators type it instead: %(min)d to %(max)d digits, not the "
                                                "participant PIN. Empty: no moderators.", min=MIN_PIN_LENGTH,
                                                max=MAX_PIN_LENGTH), _PIN_ERROR),
-    Field("record", _l("Record all calls"), _l("Every conference in the room is recorded.")),
-    Field("announce_count", _l("Announce the number of participants"),
+    FormField("record", _l("Record all calls"), _l("Every conference in the room is recorded.")),
+    FormField("announce_count", _l("Announce the number of participants"),
           _l("A newcomer hears how many people are already in.")),
-    Field("music_on_hold", _l("Music while waiting"), _l("Someone alone or waiting hears music, not silence.")),
-    Field("end_on_admin_exit", _l("End when the moderator leaves"),
+    FormField("music_on_hold", _l("Music while waiting"), _l("Someone alone or waiting hears music, not silence.")),
+    FormField("end_on_admin_exit", _l("End when the moderator leaves"),
           _l("Everyone is hung up on when the last moderator leaves.")),
-    Field("mute_notifications", _l("No join and leave announcements"),
+    FormField("mute_notifications", _l("No join and leave announcements"),
           _l("Nobody hears when someone joins or leaves.")),
-    Field("wait_for_admin", _l("Wait for the moderator"),
+    FormField("wait_for_admin", _l("Wait for the moderator"),
           _l("Participants wait, with music, until a moderator joins.")),
-    Field("max_participants", _l("Most participants"),
+    FormField("max_participants", _l("Most participants"),
           _l("How many may be in at once, up to %(max)d. 0: no limit.", max=MAX_PARTICIPANTS),
           _l("Enter a whole number from 0 to %(max)d.", max=MAX_PARTICIPANTS)),
-    Field("greeting_sound_id", _l("Greeting"), _l("A sound of the library played to every caller on answer, "
+    FormField("greeting_sound_id", _l("Greeting"), _l("A sound of the library played to every caller on answer, "
                                                   "instead of the standard welcome.")),
 )
-FIELDS_BY_NAME = {field.name: field for field in ROOM_FIELDS}
 PINS = ("user_pin", "admin_pin")
 
 
@@ -95,15 +85,8 @@ def field_error(err: Exception) -> tuple[str, str]:
         return "number", _("This number is taken already (by a room, an extension or a service).")
     if isinstance(err, ConflictError):
         return "", _("The room was being changed at the same moment. Send the form again.")
-    if not isinstance(err, FieldError):
-        raise err
-    if err.error_id == "missing_field":
-        return err.field, _("Fill this in.")
-    if err.field in PINS and "must differ" in err.message:
+    if isinstance(err, FieldError) and err.field in PINS and "must differ" in err.message:
         return err.field, _("The participant and moderator PINs must differ.")
-    if err.field == "greeting_sound_id":
+    if isinstance(err, FieldError) and err.field == "greeting_sound_id":
         return err.field, _("Pick a sound of the library.")
-    known = FIELDS_BY_NAME.get(err.field)
-    if known is None:
-        return "", _("The form could not be read. Open the page again.")
-    return err.field, str(known.error or known.help)
+    return refusal(ROOM_FIELDS, err)

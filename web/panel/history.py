@@ -14,12 +14,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from conference.billing import Disposition
+from conference.fields import FieldError
 from store.accounts import Role
 from web.access import requires
 from web.cdrs import cdr_filter, cdrs
-from web.errors import ApiError
 from web.panel import blueprint
-from web.recordings import recordings
+from web.recordings import FILTERS, recordings
 
 CDR_COLUMNS = ("start", "answer", "end", "kind", "caller", "callee", "billed_to", "disposition", "status",
                "billable_seconds", "call", "id", "node")
@@ -44,7 +44,7 @@ def _day(name: str, errors: dict[str, str]) -> date | None:
 def recordings_page() -> ResponseReturnValue:
     errors: dict[str, str] = {}
     room = request.args.get("room", "").strip()
-    if room and not (room.isascii() and room.isdigit()):
+    if room and not FILTERS["room"].accepts(room):  # the API's own rule
         errors["room"] = _("Enter a room number.")
     since, until = _day("since", errors), _day("until", errors)
     found = [] if errors else recordings().list(room or None)
@@ -71,7 +71,7 @@ def _cdr_query() -> dict[str, str]:
 def _cdr_rows() -> tuple[list[dict[str, Any]], dict[str, str]]:
     try:
         return cdrs().list(cdr_filter(_cdr_query())), {}
-    except ApiError as err:
+    except FieldError as err:
         messages = {"since": _("Enter a date as YYYY-MM-DD."), "until": _("Enter a date as YYYY-MM-DD."),
                     "number": _("Enter a phone number: digits, optionally after +."),
                     "extension": _("Enter an extension number."), "disposition": _("Pick one of the outcomes.")}

@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from conference.fields import FieldError
-from conference.rooms import LANGUAGES, RoomSettings
+from conference.rooms import BOOLEANS, LANGUAGES, RULES, RoomSettings
 from store.accounts import Role
 from store.projected import ConflictError, ExistsError
 from web import rooms as room_service
@@ -44,8 +44,8 @@ def _sound_names() -> dict[int, str]:
 
 def _form(room: RoomSettings, creating: bool, errors: dict[str, str] | None = None,
           typed: dict[str, Any] | None = None, status: int = 200) -> ResponseReturnValue:
-    return render_template("room_form.html", room=room, creating=creating, fields=ROOM_FIELDS,
-                           errors=errors or {}, typed=typed or {}, languages=LANGUAGES,
+    return render_template("room_form.html", room=room, creating=creating, fields=ROOM_FIELDS, rules=RULES,
+                           booleans=BOOLEANS, errors=errors or {}, typed=typed or {}, languages=LANGUAGES,
                            sounds=library().list()), status
 
 
