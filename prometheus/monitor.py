@@ -27,7 +27,7 @@ def targets(config: Config) -> dict[str, list[str]]:
     """Scrape job -> the addresses of its /metrics, per component of the stack (a bridge per node)."""
     return {
         "kamconf-bridge": [f"{node.address}:{node.metrics_port}" for node in config.bridge.all_nodes],
-        "kamconf-rtpengine": [f"{config.rtpengine.address}:{config.rtpengine.metrics_port}"],
+        "kamconf-rtpengine": [f"{r.address}:{r.metrics_port}" for r in config.rtpengine.all_instances],
         "kamconf-redis": [f"{config.redis.address}:{config.redis.exporter_port}"],
     }
 

@@ -64,6 +64,22 @@ class RtpengineConfig:
     port_min: int = 30000
     port_max: int = 34999
     metrics_port: int = 9182  # its own Prometheus endpoint (--listen-http, /metrics), on `address`
+    # rtpengine processes on this host: instance i (from 0) listens on ng_port + i and metrics_port + i
+    # and relays on the i-th of `instances` equal shares of the port range. Kamailio spreads calls
+    # over all of them (one rtpengine set) and keeps each call on one.
+    instances: int = 1
+
+    def instance(self, index: int) -> RtpengineConfig:
+        if not 0 <= index < self.instances:
+            raise ConfigError(f"[rtpengine] has {self.instances} instance(s); there is no instance {index}")
+        share = (self.port_max - self.port_min + 1) // self.instances
+        low = self.port_min + index * share
+        return dataclasses.replace(self, ng_port=self.ng_port + index, metrics_port=self.metrics_port + index,
+                                   port_min=low, port_max=low + share - 1, instances=1)
+
+    @property
+    def all_instances(self) -> list[RtpengineConfig]:
+        return [self.instance(index) for index in range(self.instances)]
 
 
 @dataclass(frozen=True)

@@ -62,25 +62,15 @@ def components(config: Config, config_file: Path) -> list[Component]:
             healthy=lambda: redis_ping(config.redis_url),
         ),
         redis_exporter(config),
-        Component(
-            name="rtpengine",
-            argv=[
-                "rtpengine", f"--config-file={ROOT / 'rtpengine/rtpengine.conf'}",
-                f"--interface={rtpe.address}", f"--listen-ng={rtpe.ng_address}:{rtpe.ng_port}",
-                f"--port-min={rtpe.port_min}", f"--port-max={rtpe.port_max}",
-                f"--pidfile={var / 'run/rtpengine.pid'}",
-                f"--listen-http={rtpe.address}:{rtpe.metrics_port}",  # Prometheus: /metrics
-            ],
-            address=f"{rtpe.ng_address}:{rtpe.ng_port} (ng)",
-            healthy=lambda: rtpengine_ping(rtpe.ng_address, rtpe.ng_port),
-        ),
+        *(rtpengine(config, index) for index in range(config.rtpengine.instances)),
         Component(
             name="kamailio",
             argv=[
                 "kamailio", "-f", str(ROOT / "kamailio/kamailio.cfg"), "-DD", "-E",
                 "-Y", str(var / "run/kamailio"),
                 "-A", f"SIP_ADDR={config.sip.address}", "-A", f"SIP_PORT={config.sip.port}",
-                "-A", f'RTPENGINE_SOCK="udp:{rtpe.ng_address}:{rtpe.ng_port}"',
+                "-A", "RTPENGINE_SOCK=\"" + " ".join(f"udp:{r.ng_address}:{r.ng_port}" for r in rtpe.all_instances)
+                + "\"",
                 "-A", f'KEMI_SCRIPT="{ROOT / "kemi/main.py"}"',
                 "-A", f'CTL_SOCK="unixs:{var / "run/kamailio/kamailio.ctl"}"',
                 "-A", f'JSONRPC_SOCK="{var / "run/kamailio/kamailio-rpc.sock"}"',
@@ -112,6 +102,24 @@ def components(config: Config, config_file: Path) -> list[Component]:
             exclusive=False,
         ),
     ]
+
+
+def rtpengine(config: Config, index: int) -> Component:
+    """This host's rtpengine `index`: "rtpengine" when the host has one, else rtpengine-1, -2, ..."""
+    rtpe = config.rtpengine.instance(index)
+    name = "rtpengine" if config.rtpengine.instances == 1 else f"rtpengine-{index + 1}"
+    return Component(
+        name=name,
+        argv=[
+            "rtpengine", f"--config-file={ROOT / 'rtpengine/rtpengine.conf'}",
+            f"--interface={rtpe.address}", f"--listen-ng={rtpe.ng_address}:{rtpe.ng_port}",
+            f"--port-min={rtpe.port_min}", f"--port-max={rtpe.port_max}",
+            f"--pidfile={config.var_path / 'run' / f'{name}.pid'}",
+            f"--listen-http={rtpe.address}:{rtpe.metrics_port}",  # Prometheus: /metrics
+        ],
+        address=f"{rtpe.ng_address}:{rtpe.ng_port} (ng)",
+        healthy=lambda: rtpengine_ping(rtpe.ng_address, rtpe.ng_port),
+    )
 
 
 def bridge_node(config: Config, index: int, env: dict[str, str]) -> Component:

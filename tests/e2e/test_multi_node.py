@@ -1,6 +1,7 @@
-"""Two bridge nodes on one host ([bridge] nodes = 2, one per core): rooms spread over both by
-load, every room's callers on one node, each node mixes its rooms, and a killed node takes only
-its own calls (ended with a BYE) while the other's rooms are heard on, untouched."""
+"""Two bridge nodes and two rtpengines on one host ([bridge] nodes = 2, [rtpengine] instances = 2):
+rooms spread over both nodes by load and calls over both rtpengines, every room's callers on one
+node, each node mixes its rooms; a killed node takes only its own calls (ended with a BYE) while the
+other's rooms are heard on, untouched; with one rtpengine killed, new calls are anchored by the other."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from stack.supervisor import wait_for
 from store import live
 from tests.e2e.test_supervision import Caller, duration, hang_up, join, quiet_windows, recorded_seconds, wait_recorded
+from tests.support import rtpengine
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack, running_stack
 
@@ -22,7 +24,7 @@ ROOMS = ("6100", "6101", "6102", "6103")
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("two-nodes"), nodes=2) as running:
+    with running_stack(tmp_path_factory.mktemp("two-nodes"), rtpengines=2, nodes=2) as running:
         yield running
 
 
@@ -62,6 +64,10 @@ def test_rooms_spread_over_both_nodes_each_mixes_its_own_and_a_killed_one_takes_
         stack.wait_in_conference(room, 2)
         assert node_of(stack, room) == {node}
         pairs[node] = (first[room], second)
+    # Kamailio spread the calls over both rtpengines (one set, each call kept on one).
+    anchored = [set(rtpengine.calls(r.ng_address, r.ng_port)) for r in stack.config.rtpengine.all_instances]
+    assert all(anchored) and not anchored[0] & anchored[1], anchored
+    assert len(anchored[0] | anchored[1]) == len(ROOMS) + 2
     everyone = [caller for pair in pairs.values() for caller in pair]
     joined = max(recorded_seconds(c.recording) for c in everyone)
     wait_recorded([c.recording for c in everyone], joined + 3.0)
@@ -78,3 +84,19 @@ def test_rooms_spread_over_both_nodes_each_mixes_its_own_and_a_killed_one_takes_
     for caller, other in zip(survivors, reversed(survivors), strict=True):
         assert quiet_windows(caller, other.tone, joined, duration(caller.recording) - 0.5) == []
     assert stack.supervisor.restarts["bridge-1"] == 0
+
+
+def test_with_one_rtpengine_killed_new_calls_are_anchored_by_the_other(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    second = stack.config.rtpengine.instance(1)
+    stack.supervisor.stop_one("rtpengine-1")  # stopped on purpose: the supervisor leaves it down
+    stack.create_room("6200", mute_notifications=True)
+    callers = [join(stack, phones, audio_dir, "6200", tone) for tone in (750.0, 1250.0)]
+    stack.wait_in_conference("6200", 2)
+    assert len(rtpengine.calls(second.ng_address, second.ng_port)) >= 2
+    joined = max(recorded_seconds(c.recording) for c in callers)
+    wait_recorded([c.recording for c in callers], joined + 3.0)
+    hang_up(callers)
+    for caller, other in zip(callers, reversed(callers), strict=True):
+        assert quiet_windows(caller, other.tone, joined, duration(caller.recording) - 0.5) == []

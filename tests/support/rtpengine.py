@@ -62,6 +62,11 @@ def query(host: str, port: int, call_id: str) -> dict[str, Any]:
     return command(host, port, command="query", **{"call-id": call_id})
 
 
+def calls(host: str, port: int) -> list[str]:
+    """The Call-IDs rtpengine relays now."""
+    return list(command(host, port, command="list", limit=1000).get("calls", []))
+
+
 def assert_relayed_by_rtpengine(stack: Stack, call_id: str, bridge_leg: bool = True) -> None:
     """rtpengine holds both legs of the call (caller side and callee side: a bridge node
     unless `bridge_leg` is False), each with RTP flowing."""

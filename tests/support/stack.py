@@ -23,8 +23,8 @@ from tests.support.ports import free_port, free_ports, free_range
 E2E_RTP_TIMEOUT = 4.0
 
 
-def write_config(var_dir: Path, mail_port: int | None = None, **bridge: Any) -> Path:
-    rtp_min, rtp_max = free_range(2000)
+def write_config(var_dir: Path, mail_port: int | None = None, rtpengines: int = 1, **bridge: Any) -> Path:
+    rtp_min, rtp_max = free_range(2000 * rtpengines)
     nodes = int(bridge.get("nodes", 1))
     node_min, node_max = free_range(2000 * nodes)
     bridge_settings = {
@@ -33,8 +33,8 @@ def write_config(var_dir: Path, mail_port: int | None = None, **bridge: Any) -> 
     }
     sections = {
         "sip": {"port": free_port("both")},
-        "rtpengine": {"ng_port": free_port("udp"), "port_min": rtp_min, "port_max": rtp_max,
-                      "metrics_port": free_port()},
+        "rtpengine": {"ng_port": free_ports(rtpengines, "udp"), "port_min": rtp_min, "port_max": rtp_max,
+                      "metrics_port": free_ports(rtpengines), "instances": rtpengines},
         "redis": {"port": free_port(), "exporter_port": free_port()},
         "bridge": bridge_settings,
         "web": {"port": free_port(), "workers": 1},
@@ -53,8 +53,9 @@ def write_config(var_dir: Path, mail_port: int | None = None, **bridge: Any) -> 
 
 
 @contextmanager
-def running_stack(var_dir: Path, mail_port: int | None = None, **bridge: Any) -> Iterator[Stack]:
-    path = write_config(var_dir, mail_port, **bridge)
+def running_stack(var_dir: Path, mail_port: int | None = None, rtpengines: int = 1,
+                  **bridge: Any) -> Iterator[Stack]:
+    path = write_config(var_dir, mail_port, rtpengines, **bridge)
     config = settings.load(path)
     supervisor = Supervisor(config, path, echo=None)
     try:

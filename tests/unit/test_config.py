@@ -62,3 +62,12 @@ def test_the_nodes_of_a_host_follow_from_the_first() -> None:
     assert config.BridgeConfig().all_nodes == [config.BridgeConfig()]
     with pytest.raises(config.ConfigError, match="no node 2"):
         bridge.node(2)
+
+
+def test_the_rtpengines_of_a_host_follow_from_the_first() -> None:
+    rtpe = config.RtpengineConfig(ng_port=2223, metrics_port=9182, port_min=30000, port_max=34999, instances=2)
+    first, second = rtpe.all_instances
+    assert (first.ng_port, first.metrics_port, first.port_min, first.port_max) == (2223, 9182, 30000, 32499)
+    assert (second.ng_port, second.metrics_port, second.port_min, second.port_max) == (2224, 9183, 32500, 34999)
+    with pytest.raises(config.ConfigError, match="no instance 2"):
+        rtpe.instance(2)
