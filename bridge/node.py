@@ -391,7 +391,9 @@ class BridgeNode:
         self.metrics.by_kind(*count_by_kind((room.address.kind, len(room.calls)) for room in self.rooms))
         self.metrics.mixer(self.endpoint.mediaActivePorts(), self.endpoint.mediaMaxPorts(), self.mixer.prompt_count,
                            sum(1 for room in self.rooms if room.recording is not None))
-        self.live.heartbeat(self.status(), self.config.heartbeat_ttl)
+        # The rooms and who is in them, asserted again: what a Redis failover or restart lost is back.
+        self.live.heartbeat(self.status(), self.config.heartbeat_ttl,
+                            {room.number: room.present_now() for room in self.rooms})
 
     # Shutdown ------------------------------------------------------------------
 

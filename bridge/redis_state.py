@@ -123,9 +123,10 @@ class RedisState:
     def forget_recordings(self) -> None:
         self.safely(live.forget_recordings, self.node_id)
 
-    def heartbeat(self, status: NodeStatus, ttl: int) -> None:
-        """Register this node for `ttl` more seconds, and clear what dead nodes left in the live state."""
-        self.safely(live.heartbeat, status, ttl)
+    def heartbeat(self, status: NodeStatus, ttl: int, rooms: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> None:
+        """Register this node for `ttl` more seconds with its `rooms` (number -> participant id ->
+        participant), and clear what dead nodes left in the live state."""
+        self.safely(live.heartbeat, status, ttl, rooms)
         try:
             mark_alive(self.cdrs, self.node_id)  # when the calls of a crash ended, for their records (store.spool)
         except OSError as exc:

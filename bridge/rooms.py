@@ -341,11 +341,18 @@ class LiveRoom:
                                  role=str(member.role), present=self.present)
             log.info("room %s: %s joined as %s (%d present)", self.number, member.caller, member.role,
                      self.present)
+        self.live.put_participant(self.number, member.id, self.shown(member))
+
+    def shown(self, member: rules.Member) -> dict[str, Any]:
+        """A participant as the live state shows it."""
         state = "muted" if member.muted else str(member.stage)
-        participant = {"id": member.id, "caller": member.caller, "extension": member.extension,
-                       "role": str(member.role), "state": state, "joined_at": call.joined_at,
-                       "node": self.live.node_id, "run": self.live.run, **self.figures.get(member.id, {})}
-        self.live.put_participant(self.number, member.id, participant)
+        return {"id": member.id, "caller": member.caller, "extension": member.extension, "role": str(member.role),
+                "state": state, "joined_at": self.calls[member.id].joined_at, "node": self.live.node_id,
+                "run": self.live.run, **self.figures.get(member.id, {})}
+
+    def present_now(self) -> dict[str, dict[str, Any]]:
+        """Everyone in the mix now, as shown (what a heartbeat asserts again)."""
+        return {m.id: self.shown(m) for m in self.state.members if m.stage in JOINED and m.id in self.calls}
 
     def quality(self, member_id: str, figures: dict[str, float | None]) -> None:
         """A member's latest call quality (loss_percent, jitter_ms, rtt_ms, mos), shown with them once joined."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
@@ -76,15 +76,21 @@ def run_of(node_id: str, instance: str) -> str:
 class Run(StrEnum):
     ALIVE = "alive"
     REPLACED = "replaced"  # the node runs again, as a new run: the old one's calls are gone
-    ABSENT = "absent"  # no heartbeat: dead, or Redis lost the key and it comes back in a beat
+    ABSENT = "absent"  # registered, but its heartbeat expired: dead (a clean stop deregisters)
+    UNKNOWN = "unknown"  # not even registered: stopped cleanly, or Redis lost its data (then no judgement)
 
 
-def run_state(run: str, nodes: Sequence[NodeStatus]) -> Run:
-    """How a run of a node stands among the live nodes."""
+def run_state(run: str, nodes: Sequence[NodeStatus], registered: Collection[str]) -> Run:
+    """How a run of a node stands among the live nodes and the node ids registered."""
     node_id = run.rpartition("/")[0]
     for node in nodes:
         if node.run == run:
             return Run.ALIVE
         if node.id == node_id:
             return Run.REPLACED
-    return Run.ABSENT
+    return Run.ABSENT if node_id in registered else Run.UNKNOWN
+
+
+def gone(state: Run) -> bool:
+    """Whether a run's calls and participants are certainly over."""
+    return state in (Run.REPLACED, Run.ABSENT)

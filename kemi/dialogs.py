@@ -14,11 +14,11 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from enum import StrEnum
 from typing import Any
 
-from conference.placement import NodeStatus, Run, run_state
+from conference.placement import NodeStatus, Run, gone, run_state
 from kemi.request import SipRequest
 
 log = logging.getLogger("kamconf.kemi")
@@ -79,13 +79,14 @@ def signed_bye(ksr: Any, request: SipRequest, secret: bytes) -> bool:
     return request.method == "BYE" and ksr.rr.check_route_param(expected) > 0
 
 
-def sweep(ksr: Any, nodes: Sequence[NodeStatus]) -> list[tuple[str, Run, int]]:
-    """End the calls of every bridge run that is gone: replaced by a restart at once, absent once
-    it has been for ABSENT_SWEEPS sweeps. The runs ended, why, and how many calls each had."""
+def sweep(ksr: Any, nodes: Sequence[NodeStatus], registered: Collection[str]) -> list[tuple[str, Run, int]]:
+    """End the calls of every bridge run that is gone: replaced by a restart at once, absent (its
+    node registered without a heartbeat) once it has been for ABSENT_SWEEPS sweeps; never a run
+    Redis knows nothing of (it may have lost its data). The runs ended, why, and how many calls each had."""
     ended: list[tuple[str, Run, int]] = []
     for run, absences in known_runs(ksr):
-        state = run_state(run, nodes)
-        if state == Run.ALIVE:
+        state = run_state(run, nodes, registered)
+        if not gone(state):
             if absences:
                 ksr.htable.sht_seti(RUNS, run, 0)
         elif state == Run.ABSENT and absences + 1 < ABSENT_SWEEPS:

@@ -59,6 +59,9 @@ class RedisLiveState:
     def live_nodes(self) -> list[NodeStatus]:
         return self._guard(live.live_nodes, self._client)
 
+    def node_registry(self) -> tuple[list[NodeStatus], set[str]]:
+        return self._guard(live.node_registry, self._client)
+
     def claim_affinity(self, key: str, node_id: str, previous: str | None) -> str:
         return self._guard(live.claim_affinity, self._client, key, node_id, previous)
 

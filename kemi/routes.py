@@ -408,14 +408,19 @@ def relay(ksr: Any, request: SipRequest) -> None:
         ksr.sl.sl_reply_error()
 
 
-def sweep_bridges(ksr: Any, live: LiveState) -> None:
+class NodeRegistry(Protocol):
+    def node_registry(self) -> tuple[list[NodeStatus], set[str]]:
+        """The live nodes and the ids of all registered (store.live.node_registry)."""
+
+
+def sweep_bridges(ksr: Any, registry: NodeRegistry) -> None:
     """Every second (rtimer): end the calls of bridge runs that are gone. Not while Redis is down,
     when no node can be seen alive."""
     try:
-        nodes = live.live_nodes()
+        nodes, registered = registry.node_registry()
     except LiveStateError:
         return
-    for run, state, calls in dialogs.sweep(ksr, nodes):
+    for run, state, calls in dialogs.sweep(ksr, nodes, registered):
         log.warning("bridge %s is %s: its calls end with a BYE to both sides (%d)", run, state, calls)
 
 

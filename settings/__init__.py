@@ -18,6 +18,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FILE = ROOT / "kamconf.toml"
@@ -93,6 +94,17 @@ class RedisConfig:
     password_file: str = "secrets/redis.pass"
     # prometheus-redis-exporter's /metrics, on `address` (it logs in with the password file's password)
     exporter_port: int = 9121
+    # High availability: `replicas` > 0 runs that many replicas (on port + 1, + 2, ...) and `sentinels`
+    # Redis Sentinels (on sentinel_port + 0, 1, ...) that promote a replica when the master is lost;
+    # every component then finds the master through the sentinels.
+    replicas: int = 0
+    sentinels: int = 3
+    sentinel_port: int = 26399
+    master_name: str = "kamconf"
+
+    @property
+    def sentinel_ports(self) -> list[int]:
+        return [self.sentinel_port + index for index in range(self.sentinels)] if self.replicas else []
 
 
 @dataclass(frozen=True)
@@ -200,14 +212,22 @@ class Config:
 
     @property
     def redis_url(self) -> str:
+        """How every component reaches Redis: the server, or with replicas its master through the
+        sentinels (redis+sentinel://, store.live.connect)."""
         password = self.redis_password
-        login = f":{password}@" if password else ""
-        return f"redis://{login}{self.redis.address}:{self.redis.port}/{self.redis.db}"
+        return self._redis_url(f":{quote(password, safe='')}@" if password else "")
 
     @property
     def redis_shown(self) -> str:
         """The Redis URL for logs and status lines: never the password."""
-        return f"redis://{self.redis.address}:{self.redis.port}/{self.redis.db}"
+        return self._redis_url("")
+
+    def _redis_url(self, login: str) -> str:
+        r = self.redis
+        if not r.replicas:
+            return f"redis://{login}{r.address}:{r.port}/{r.db}"
+        sentinels = ",".join(f"{r.address}:{port}" for port in r.sentinel_ports)
+        return f"redis+sentinel://{login}{sentinels}/{r.master_name}/{r.db}"
 
     @property
     def redis_password_path(self) -> Path:

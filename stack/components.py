@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import settings
 from settings import ROOT, Config
@@ -50,17 +51,8 @@ def components(config: Config, config_file: Path) -> list[Component]:
     web = f"{config.web.address}:{config.web.port}"
     rtpe = config.rtpengine
     return [
-        Component(
-            name="redis",
-            argv=[
-                "redis-server", str(redis_conf(config)),
-                "--bind", config.redis.address, "--port", str(config.redis.port),
-                "--dir", str(var / "redis"), "--daemonize", "no", "--save", "60 1",
-                "--appendonly", "yes", "--logfile", "",
-            ],
-            address=f"{config.redis.address}:{config.redis.port}",
-            healthy=lambda: redis_ping(config.redis_url),
-        ),
+        *(redis_server(config, index) for index in range(config.redis.replicas + 1)),
+        *(sentinel(config, port) for port in config.redis.sentinel_ports),
         redis_exporter(config),
         *(rtpengine(config, index) for index in range(config.rtpengine.instances)),
         Component(
@@ -102,6 +94,37 @@ def components(config: Config, config_file: Path) -> list[Component]:
             exclusive=False,
         ),
     ]
+
+
+def redis_server(config: Config, index: int) -> Component:
+    """Redis 0 ("redis", the first master) and its replicas ("redis-2", ...; [redis] replicas): with
+    Sentinel, which is master changes with failovers, so every server knows the master password."""
+    r, port = config.redis, config.redis.port + index
+    folder = config.var_path / ("redis" if index == 0 else f"redis-{index + 1}")
+    replica_of = ["--replicaof", r.address, str(r.port)] if index else []
+    return Component(
+        name="redis" if index == 0 else f"redis-{index + 1}",
+        argv=[
+            "redis-server", str(redis_conf(config)), "--bind", r.address, "--port", str(port),
+            "--dir", str(folder), "--daemonize", "no", "--save", "60 1", "--appendonly", "yes", "--logfile", "",
+            *replica_of,
+        ],
+        address=f"{r.address}:{port}",
+        healthy=lambda: redis_ping(f"redis://:{quote(config.redis_password, safe='')}@{r.address}:{port}/0"),
+    )
+
+
+def sentinel(config: Config, port: int) -> Component:
+    """A Redis Sentinel watching the master ("sentinel-1", ...): a majority of them promote a replica
+    when the master stops answering for 2 s. Each rewrites its own file (var/run/sentinel-<port>.conf)."""
+    r = config.redis
+    name = f"sentinel-{port - r.sentinel_port + 1}"
+    return Component(
+        name=name,
+        argv=["redis-server", str(sentinel_conf(config, port)), "--sentinel"],
+        address=f"{r.address}:{port} (sentinel)",
+        healthy=lambda: redis_ping(f"redis://{r.address}:{port}/0"),
+    )
 
 
 def rtpengine(config: Config, index: int) -> Component:
@@ -168,7 +191,24 @@ def prepare_dirs(config: Config) -> None:
         (config.var_path / sub).mkdir(parents=True, exist_ok=True)
     settings.ensure_secret(config.secret_path)
     settings.ensure_secret(config.redis_password_path)
-    write_private(redis_conf(config), f"requirepass {config.redis_password}\n")
+    password = config.redis_password
+    write_private(redis_conf(config), f"requirepass {password}\nmasterauth {password}\n")
+    r = config.redis
+    for index in range(1, r.replicas + 1):
+        (config.var_path / f"redis-{index + 1}").mkdir(parents=True, exist_ok=True)
+    quorum = len(r.sentinel_ports) // 2 + 1
+    for port in r.sentinel_ports:
+        # Written at each start: a sentinel rewrites it as it learns, and starts again from the settings.
+        write_private(sentinel_conf(config, port), "\n".join([
+            f"bind {r.address}", f"port {port}", f"dir {config.var_path / 'redis'}",
+            f"sentinel monitor {r.master_name} {r.address} {r.port} {quorum}",
+            f"sentinel auth-pass {r.master_name} {password}",
+            f"sentinel down-after-milliseconds {r.master_name} 2000",
+            f"sentinel failover-timeout {r.master_name} 10000", ""]))
+
+
+def sentinel_conf(config: Config, port: int) -> Path:
+    return config.var_path / "run" / f"sentinel-{port}.conf"
 
 
 def redis_conf(config: Config) -> Path:
@@ -194,8 +234,10 @@ def missing_programs() -> list[str]:
 def redis_ping(url: str) -> bool:
     import redis
 
+    from store import live
+
     try:
-        return bool(redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1).ping())
+        return bool(live.connect(url, timeout=1).ping())
     except redis.RedisError:
         return False
 
@@ -240,8 +282,10 @@ def worker_alive(url: str) -> bool:
     import redis
     from rq import Worker
 
+    from store import live
+
     try:
-        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        client = live.queue_connection(url, timeout=1)
         return any(
             w.get_state() != "suspended" and w.last_heartbeat is not None
             and (datetime.now(UTC) - w.last_heartbeat.replace(tzinfo=UTC)).total_seconds() < 60

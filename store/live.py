@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import redis
+from redis.sentinel import Sentinel
 
 from conference.extensions import ExtensionSettings, TrunkSettings
-from conference.placement import NodeStatus, place
+from conference.placement import NodeStatus, gone, place, run_state
 from conference.schedule import LiveMeeting
 
 ROOMS = "kamconf:rooms"  # hash: room number -> room settings (JSON)
@@ -32,15 +35,50 @@ return 0
 """
 
 
+SENTINEL_SCHEME = "redis+sentinel"  # settings.Config.redis_url with [redis] replicas
+
+
+@dataclass(frozen=True)
+class SentinelAddress:
+    sentinels: list[tuple[str, int]]
+    master: str
+    db: int
+    password: str | None
+
+
+def sentinel_address(url: str) -> SentinelAddress:
+    """redis+sentinel://[:password@]host:port,host:port/master/db"""
+    rest = url.removeprefix(f"{SENTINEL_SCHEME}://")
+    netloc, _, path = rest.partition("/")
+    login, _, hosts = netloc.rpartition("@")
+    master, _, db = path.partition("/")
+    sentinels = []
+    for host in hosts.split(","):
+        name, _, port = host.rpartition(":")
+        sentinels.append((name, int(port)))
+    return SentinelAddress(sentinels, master, int(db or 0), unquote(login.removeprefix(":")) or None)
+
+
 def connect(url: str, timeout: float = 0.5) -> redis.Redis:
-    return redis.Redis.from_url(
-        url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True
-    )
+    return _client(url, timeout, decode=True)
 
 
-def queue_connection(url: str, timeout: float = 0.5) -> redis.Redis:
-    """A connection for RQ, which needs replies undecoded."""
-    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+def queue_connection(url: str, timeout: float | None = 0.5) -> redis.Redis:
+    """A connection for RQ, which needs replies undecoded (None: no timeout, for a worker's blocking waits)."""
+    return _client(url, timeout, decode=False)
+
+
+def _client(url: str, timeout: float | None, decode: bool) -> redis.Redis:
+    connecting = timeout or 2.0
+    if not url.startswith(f"{SENTINEL_SCHEME}://"):
+        return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=connecting,
+                                    decode_responses=decode)
+    # The master as the sentinels know it now: after a failover the next command finds the new one.
+    where = sentinel_address(url)
+    sentinel = Sentinel(where.sentinels, sentinel_kwargs={"socket_timeout": connecting,
+                                                          "socket_connect_timeout": connecting})
+    return sentinel.master_for(where.master, db=where.db, password=where.password, socket_timeout=timeout,
+                               socket_connect_timeout=connecting, decode_responses=decode)
 
 
 # Projections of SQL tables: rooms, extensions, trunks ----------------------------
@@ -107,10 +145,18 @@ class Directory:
 # Bridge nodes ----------------------------------------------------------------
 
 
-def heartbeat(client: redis.Redis, node: NodeStatus, ttl: int) -> None:
+def heartbeat(client: redis.Redis, node: NodeStatus, ttl: int,
+              rooms: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None) -> None:
+    """A node's registration for `ttl` seconds, with what it holds asserted again in the same round
+    trip: each room's affinity (unless another node's) and its participants (room -> id -> participant)."""
     pipe = client.pipeline(transaction=False)
     pipe.sadd(NODES, node.id)
     pipe.set(NODE.format(node.id), json.dumps(node.as_dict()), ex=ttl)
+    for room, present in (rooms or {}).items():
+        pipe.set(AFFINITY.format(room), node.id, nx=True)
+        if present:
+            pipe.hset(PARTICIPANTS.format(room), mapping={k: json.dumps(dict(v), sort_keys=True)
+                                                          for k, v in present.items()})
     pipe.execute()
 
 
@@ -122,11 +168,16 @@ def deregister(client: redis.Redis, node_id: str) -> None:
 
 
 def live_nodes(client: redis.Redis) -> list[NodeStatus]:
+    return node_registry(client)[0]
+
+
+def node_registry(client: redis.Redis) -> tuple[list[NodeStatus], set[str]]:
+    """The live nodes, and the ids of every node registered (live, or dead without deregistering)."""
     ids = sorted(client.smembers(NODES))
     if not ids:
-        return []
+        return [], set()
     raws = client.mget([NODE.format(i) for i in ids])
-    return [NodeStatus.from_dict(json.loads(raw)) for raw in raws if raw]
+    return [NodeStatus.from_dict(json.loads(raw)) for raw in raws if raw], {str(i) for i in ids}
 
 
 def claim_affinity(client: redis.Redis, number: str, node_id: str, previous: str | None) -> str:
@@ -193,15 +244,14 @@ def remove_participant(client: redis.Redis, room: str, participant_id: str) -> N
 def drop_ghosts(client: redis.Redis) -> int:
     """Remove the participants of node runs that are gone (a node killed, or restarted: its calls
     died with it), each with its "left" event; how many. Any live node may sweep: a participant
-    of a live run is never touched."""
-    nodes = live_nodes(client)
-    runs = {node.run for node in nodes}
+    of a live run, or of a node Redis knows nothing of, is never touched."""
+    nodes, registered = node_registry(client)
     ghosts = 0
     for key in client.scan_iter(match=PARTICIPANTS.format("*"), count=200):
         room = str(key)[len(PARTICIPANTS.format("")):]
         for participant_id, raw in client.hgetall(key).items():
             data = json.loads(raw)
-            if data.get("run") in runs:
+            if not gone(run_state(str(data.get("run", "")), nodes, registered)):
                 continue
             if client.hdel(key, participant_id):  # another node's sweep may have been first
                 ghosts += 1

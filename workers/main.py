@@ -15,6 +15,7 @@ from rq.scripts import release_lock
 from rq.serializers import JSONSerializer
 
 import settings
+from store import live
 from store.migrations import migrated_engine
 from store.queue import QUEUE, queue
 from workers.meetings import keep_rounds_going
@@ -34,7 +35,7 @@ def main() -> None:
     config = settings.load()
     # Once here, so no job has to: the jobs open the database as it is (workers.jobs.sessions).
     migrated_engine(config).dispose()
-    connection = redis.Redis.from_url(config.redis_url)
+    connection = live.queue_connection(config.redis_url, timeout=None)  # RQ's waits block
     forget_dead_predecessors(connection)
     worker = Worker([queue(connection)], connection=connection, name=worker_name(), serializer=JSONSerializer,
                     maintenance_interval=MAINTENANCE_SECONDS, worker_ttl=WORKER_TTL)

@@ -15,7 +15,7 @@ import redis
 import settings
 from conference.address import DIAL_IN
 from conference.invitations import message, recipients
-from conference.placement import Run, run_state
+from conference.placement import gone, run_state
 from conference.schedule import End, Extend, Meeting, State, at_end, ended, extended
 from store import live
 from store.conferences import MeetingRepository
@@ -116,9 +116,9 @@ def start_and_end(repository: MeetingRepository, client: redis.Redis, alive: lis
 def launch(client: redis.Redis, meeting: Meeting) -> None:
     """Start a current conference on a bridge node, or again on a live one when the run it was
     started on is gone (the node died or restarted: its participants are called again)."""
-    nodes = live.live_nodes(client)
+    nodes, registered = live.node_registry(client)
     before = live.launched(client, meeting.code, meeting.revision)
-    if before is not None and run_state(before, nodes) == Run.ALIVE:
+    if before is not None and not gone(run_state(before, nodes, registered)):
         return
     # Scheduled conferences run on the node of the dial-in service, so both meet in one place.
     node_id = live.home_node(client, str(DIAL_IN))

@@ -159,8 +159,13 @@ def test_participants_of_runs_that_are_gone_are_swept_with_a_left_event(client: 
     live.put_participant(client, "700", "before-restart", {"id": "before-restart", "caller": "sip:b@h",
                                                            "run": "n1/first"})
     live.put_participant(client, "701", "dead-node", {"id": "dead-node", "caller": "sip:c@h", "run": "n2/x"})
+    live.heartbeat(client, NodeStatus("n2", "127.0.0.1", 5081, capacity=10, load=1, instance="x"), ttl=30)
+    client.delete(live.NODE.format("n2"))  # its heartbeat expired: registered, not alive
+    # A node Redis knows nothing of (its data lost): its participants are left for it to assert again.
+    live.put_participant(client, "702", "unknown", {"id": "unknown", "caller": "sip:d@h", "run": "n3/y"})
     start = client.xadd(live.EVENTS, {"type": "mark", "room": "-"})
     assert live.drop_ghosts(client) == 2
+    assert [p["id"] for p in live.participants(client, "702")] == ["unknown"]
     assert [p["id"] for p in live.participants(client, "700")] == ["alive"]
     assert live.participants(client, "701") == []
     entries: Any = client.xrange(live.EVENTS, min=f"({start!s}")
@@ -196,3 +201,15 @@ def test_which_rooms_record_now_and_a_restarted_node_forgets_its_own(client: red
     assert live.recordings_now(client) == {"2000": "2000-1-node-b"}
     live.set_recording(client, "2000", "node-b", None)
     assert live.recordings_now(client) == {}
+
+
+def test_a_heartbeat_asserts_again_what_the_node_holds(client: redis.Redis) -> None:
+    present = {"p1": {"id": "p1", "caller": "sip:a@h", "run": NODE.run}}
+    live.heartbeat(client, NODE, ttl=30, rooms={"800": present, "801": {}})
+    client.flushdb()  # Redis lost its data (a failover's lost writes, a restart without its file)
+    live.heartbeat(client, NODE, ttl=30, rooms={"800": present, "801": {}})
+    assert live.participants(client, "800") == [present["p1"]]
+    assert live.affinity(client, "800") == live.affinity(client, "801") == "n1"
+    live.claim_affinity(client, "802", "n2", None)
+    live.heartbeat(client, NODE, ttl=30, rooms={"802": {}})
+    assert live.affinity(client, "802") == "n2"  # another node's choice is never taken over

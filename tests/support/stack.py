@@ -23,7 +23,8 @@ from tests.support.ports import free_port, free_ports, free_range
 E2E_RTP_TIMEOUT = 4.0
 
 
-def write_config(var_dir: Path, mail_port: int | None = None, rtpengines: int = 1, **bridge: Any) -> Path:
+def write_config(var_dir: Path, mail_port: int | None = None, rtpengines: int = 1, redis_replicas: int = 0,
+                 **bridge: Any) -> Path:
     rtp_min, rtp_max = free_range(2000 * rtpengines)
     nodes = int(bridge.get("nodes", 1))
     node_min, node_max = free_range(2000 * nodes)
@@ -35,7 +36,8 @@ def write_config(var_dir: Path, mail_port: int | None = None, rtpengines: int = 
         "sip": {"port": free_port("both")},
         "rtpengine": {"ng_port": free_ports(rtpengines, "udp"), "port_min": rtp_min, "port_max": rtp_max,
                       "metrics_port": free_ports(rtpengines), "instances": rtpengines},
-        "redis": {"port": free_port(), "exporter_port": free_port()},
+        "redis": {"port": free_ports(redis_replicas + 1), "exporter_port": free_port(),
+                  **({"replicas": redis_replicas, "sentinel_port": free_ports(3)} if redis_replicas else {})},
         "bridge": bridge_settings,
         "web": {"port": free_port(), "workers": 1},
         # Scheduled conferences' calls ring briefly and are retried soon, so tests watch it happen.
@@ -53,9 +55,9 @@ def write_config(var_dir: Path, mail_port: int | None = None, rtpengines: int = 
 
 
 @contextmanager
-def running_stack(var_dir: Path, mail_port: int | None = None, rtpengines: int = 1,
+def running_stack(var_dir: Path, mail_port: int | None = None, rtpengines: int = 1, redis_replicas: int = 0,
                   **bridge: Any) -> Iterator[Stack]:
-    path = write_config(var_dir, mail_port, rtpengines, **bridge)
+    path = write_config(var_dir, mail_port, rtpengines, redis_replicas, **bridge)
     config = settings.load(path)
     supervisor = Supervisor(config, path, echo=None)
     try:

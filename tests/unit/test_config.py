@@ -71,3 +71,19 @@ def test_the_rtpengines_of_a_host_follow_from_the_first() -> None:
     assert (second.ng_port, second.metrics_port, second.port_min, second.port_max) == (2224, 9183, 32500, 34999)
     with pytest.raises(config.ConfigError, match="no instance 2"):
         rtpe.instance(2)
+
+
+def test_with_replicas_every_component_finds_the_master_through_the_sentinels(tmp_path: Path) -> None:
+    from store.live import sentinel_address
+
+    path = tmp_path / "k.toml"
+    path.write_text(f'var_dir = "{tmp_path}"\n[redis]\nreplicas = 1\nsentinel_port = 26000\n')
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "redis.pass").write_text("p@ss/word\n")
+    cfg = config.load(path, env={})
+    assert cfg.redis_url == "redis+sentinel://:p%40ss%2Fword@127.0.0.1:26000,127.0.0.1:26001,127.0.0.1:26002/kamconf/0"
+    assert "word" not in cfg.redis_shown
+    where = sentinel_address(cfg.redis_url)
+    assert where.sentinels == [("127.0.0.1", 26000), ("127.0.0.1", 26001), ("127.0.0.1", 26002)]
+    assert (where.master, where.db, where.password) == ("kamconf", 0, "p@ss/word")
+    assert config.Config().redis_url.startswith("redis://127.0.0.1:6399/")

@@ -278,14 +278,16 @@ def sweeping(runs: dict[str, int]) -> FakeKSR:
 def test_the_sweep_ends_a_replaced_run_at_once_and_an_absent_one_on_its_second_absence() -> None:
     alive = NodeStatus("a", "127.0.0.1", 5080, 10, 0, instance="now")
     other = NodeStatus("b", "127.0.0.1", 5081, 10, 0, instance="x")
-    ksr = sweeping({"a/now": 1, "a/before": 0, "c/gone": 0, "d/gone": 1, "b/x": 0})
-    ended = dialogs.sweep(ksr, [alive, other])
+    ksr = sweeping({"a/now": 1, "a/before": 0, "c/gone": 0, "d/gone": 1, "b/x": 0, "e/lost": 1})
+    ended = dialogs.sweep(ksr, [alive, other], {"a", "b", "c", "d"})
     assert ended == [("a/before", Run.REPLACED, 1), ("d/gone", Run.ABSENT, 1)]
     rpcs = [(call["method"], call["params"]) for (document,) in ksr.called("jsonrpcs.exec")
             for call in [json.loads(document)]]
     assert rpcs == [("dlg.profile_list", [dialogs.BRIDGE_PROFILE, "a/before"]), ("dlg.end_dlg", [7, 1]),
                     ("dlg.profile_list", [dialogs.BRIDGE_PROFILE, "d/gone"]), ("dlg.end_dlg", [7, 3])]
     assert ksr.called("htable.sht_rm") == [(dialogs.RUNS, "a/before"), (dialogs.RUNS, "d/gone")]
-    # Seen alive again: its count of absences starts over; absent once: counted, not ended.
-    assert ksr.called("htable.sht_seti") == [(dialogs.RUNS, "a/now", 0), (dialogs.RUNS, "c/gone", 1)]
+    # Seen alive again: its count of absences starts over; absent once: counted, not ended; a node
+    # Redis does not even know (it lost its data): never judged.
+    assert ksr.called("htable.sht_seti") == [(dialogs.RUNS, "a/now", 0), (dialogs.RUNS, "c/gone", 1),
+                                             (dialogs.RUNS, "e/lost", 0)]
     assert ksr.called("htable.sht_iterator_end") == [(dialogs.RUNS,)]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from conference.placement import NodeStatus, Run, choose_node, place, run_state
+from conference.placement import NodeStatus, Run, choose_node, gone, place, run_state
 
 
 def node(node_id: str, load: int, capacity: int = 10) -> NodeStatus:
@@ -51,15 +51,16 @@ def test_place_records_a_new_choice_and_follows_a_faster_claim() -> None:
     assert place(None, [], claim) is None
 
 
-def test_a_run_is_alive_replaced_by_a_restart_or_absent() -> None:
+def test_a_run_is_alive_replaced_by_a_restart_absent_or_unknown() -> None:
     first = NodeStatus("a", "h", 1, 10, 0, instance="one")
     again = NodeStatus("a", "h", 1, 10, 0, instance="two")
     other = NodeStatus("b", "h", 2, 10, 0, instance="one")
     assert first.run == "a/one"
-    assert run_state("a/one", [other, first]) == Run.ALIVE
-    assert run_state("a/one", [other, again]) == Run.REPLACED
-    assert run_state("a/one", [other]) == Run.ABSENT
-    assert run_state("a/one", []) == Run.ABSENT
+    assert run_state("a/one", [other, first], {"a", "b"}) == Run.ALIVE
+    assert run_state("a/one", [other, again], {"a", "b"}) == Run.REPLACED
+    assert run_state("a/one", [other], {"a", "b"}) == Run.ABSENT  # registered, no heartbeat: dead
+    assert run_state("a/one", [], set()) == Run.UNKNOWN  # Redis empty (lost, resyncing): no judgement
+    assert [gone(state) for state in Run] == [False, True, True, False]
 
 
 def test_a_status_without_an_instance_reads_as_one_of_an_empty_instance() -> None:
