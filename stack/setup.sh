@@ -8,7 +8,7 @@ cd "$root"
 packages=(
   kamailio kamailio-python3-modules rtpengine-daemon redis-server sip-tester
   espeak-ng sox libsox-fmt-mp3 python3 python3-venv python3-dev build-essential swig
-  ca-certificates chromium chromium-driver prometheus prometheus-redis-exporter
+  ca-certificates chromium chromium-driver prometheus prometheus-redis-exporter postgresql
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -17,6 +17,7 @@ from store.accounts import Account, NewAccount, Role
 from store.migrations import upgrade
 from store.sql import make_engine, make_sessions
 from store.tokens import create_token
+from tests.support.postgres import PostgresServer
 from tests.support.redis_server import RedisServer
 from web.app import create_app
 from web.auth import EXTENSION as AUTH_EXTENSION
@@ -46,10 +47,32 @@ def write_config(folder: Path, redis_port: int, extra: str = "", var_dir: Path |
     return path
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    with PostgresServer() as server:
+        yield server
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module with BOTH_DATABASES = True runs each test on SQLite and on PostgreSQL."""
+    if "database" in metafunc.fixturenames and getattr(metafunc.module, "BOTH_DATABASES", False):
+        metafunc.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-def config(tmp_path: Path, redis_srv: RedisServer) -> settings.Config:
+def database(request: pytest.FixtureRequest) -> str:
+    """The SQL database's URL for this test ("" for the default SQLite file under var_dir)."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        return ""
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database()
+
+
+@pytest.fixture
+def config(tmp_path: Path, redis_srv: RedisServer, database: str) -> settings.Config:
     """Configuration for this test; its file is var_path / "kamconf.toml"."""
-    return settings.load(write_config(tmp_path, redis_srv.port), env={})
+    extra = f'[web]\ndatabase_url = "{database}"' if database else ""
+    return settings.load(write_config(tmp_path, redis_srv.port, extra), env={})
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from tests.integration.conftest import ADMIN_PASSWORD
 from tests.integration.test_api_rooms import ROOT, failed, run
 from web.app import create_app
 
+BOTH_DATABASES = True  # each test on SQLite and on PostgreSQL (tests/integration/conftest.py)
 
 def test_an_admin_creates_reads_changes_and_deletes_an_account(
     api: FlaskClient, headers: dict[str, dict[str, str]]

@@ -23,6 +23,8 @@ from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer
 from workers.meetings import deliver, queue_reminders
 
+BOTH_DATABASES = True  # each test on SQLite and on PostgreSQL (tests/integration/conftest.py)
+
 TOMORROW = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
 MEETING = {"topic": "Weekly", "owner": {"number": "100", "email": "owner@example.com", "name": "Anna"},
            "zone": "Europe/Moscow", "date": TOMORROW, "start": "10:00", "end": "11:00",

@@ -8,6 +8,7 @@ from flask.testing import FlaskClient
 from conference.extensions import ha1
 from store import live
 
+BOTH_DATABASES = True  # each test on SQLite and on PostgreSQL (tests/integration/conftest.py)
 
 def test_an_extensions_life(api: FlaskClient, auth: dict[str, str], client: redis.Redis) -> None:
     created = api.post("/api/v1/extensions", json={"number": "100", "password": "first-pass",

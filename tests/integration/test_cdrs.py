@@ -15,6 +15,7 @@ from store.cdrs import CdrRepository
 from store.spool import ALIVE, OPEN, left_open, mark_alive, open_record, spool
 from store.sql import make_engine, make_sessions
 
+BOTH_DATABASES = True  # each test on SQLite and on PostgreSQL (tests/integration/conftest.py)
 
 def spooled(config: settings.Config, leg: Leg, status: int, answered: float | None, started: float) -> str:
     cdr = record(leg, uuid.uuid4().hex, "bridge-1", status, started, answered, started + 70, cancelled=False)
