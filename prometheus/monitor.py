@@ -29,6 +29,9 @@ def targets(config: Config) -> dict[str, str]:
         "kamconf-bridge": f"{config.bridge.address}:{config.bridge.metrics_port}",
         "kamconf-rtpengine": f"{config.rtpengine.address}:{config.rtpengine.metrics_port}",
         "kamconf-redis": f"{config.redis.address}:{config.redis.exporter_port}",
+        "kamconf-kamailio": f"{config.sip.address}:{config.sip.metrics_port}",
+        "kamconf-web": f"{config.web.address}:{config.web.metrics_port}",
+        "kamconf-worker": f"{config.workers.address}:{config.workers.metrics_port}",
     }
 
 

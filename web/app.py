@@ -25,6 +25,7 @@ from store.tokens import TokenRepository
 from web import accounts, auth, cdrs, conferences, cookies, errors, panel, phones, recordings, rooms, signin, sounds
 from web.access import public
 from web.auth import API_PREFIX, Auth
+from web.metrics import install as count_requests
 from web.openapi import document
 from web.services import EXTENSION, Services, services
 
@@ -54,6 +55,7 @@ def create_app(config: settings.Config | None = None) -> Flask:
                                           SignIn(account_repository, client, config.sip.realm))
     cookies.configure(app, config.var_path / "secrets" / "web.key")
     errors.register(app)
+    count_requests(app)  # Prometheus: requests by endpoint and status class (web/metrics.py)
     app.before_request(auth.guard)
 
     api = Blueprint("api", __name__, url_prefix=API_PREFIX)

@@ -19,7 +19,7 @@ from conference.schedule import End, Extend, Meeting, State, at_end, ended, exte
 from store import live
 from store.conferences import MeetingRepository
 from store.queue import ROUND, enqueue_tick, queue
-from workers import jobs
+from workers import jobs, metrics
 
 log = logging.getLogger("kamconf.worker")
 
@@ -112,10 +112,12 @@ def start_and_end(repository: MeetingRepository, client: redis.Redis, alive: lis
             # Scheduled conferences run on the node of the dial-in service, so both meet in one place.
             node = live.home_node(client, str(DIAL_IN))
             if node is None:
+                metrics.count_start(client, metrics.NO_NODE)
                 log.error("conference %s: no live bridge node to start it on; trying again next round",
                           meeting.code)
             elif live.launch_once(client, meeting.code, meeting.revision):
                 live.command(client, node, op="start", code=meeting.code)
+                metrics.count_start(client, metrics.STARTED)
                 log.info("conference %s started on %s", meeting.code, node)
 
 

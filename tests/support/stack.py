@@ -31,12 +31,13 @@ def write_config(var_dir: Path, mail_port: int | None = None, **bridge: Any) -> 
         "rtp_port_max": node_max, "heartbeat_interval": 1.0, "rtp_timeout": E2E_RTP_TIMEOUT, **bridge,
     }
     sections = {
-        "sip": {"port": free_port("both")},
+        "sip": {"port": free_port("both"), "metrics_port": free_port()},
         "rtpengine": {"ng_port": free_port("udp"), "port_min": rtp_min, "port_max": rtp_max,
                       "metrics_port": free_port()},
         "redis": {"port": free_port(), "exporter_port": free_port()},
         "bridge": bridge_settings,
-        "web": {"port": free_port(), "workers": 1},
+        "web": {"port": free_port(), "workers": 1, "metrics_port": free_port()},
+        "workers": {"metrics_port": free_port()},
         # Scheduled conferences' calls ring briefly and are retried soon, so tests watch it happen.
         "conferences": {"ring_seconds": 12, "retries": 1, "retry_seconds": 2},
         "mail": {"port": mail_port or free_port()},
