@@ -28,7 +28,7 @@ from bridge.meetings import Meetings
 from bridge.metrics import NodeMetrics
 from bridge.mixer import BridgeMixer
 from bridge.players import PromptEnded
-from bridge.quality import SLICES, CallQuality, LoopClock, count_by_kind
+from bridge.quality import SLICES, CallQuality, LoopClock, count_by_kind, room_figures
 from bridge.recorder import recover
 from bridge.redis_state import RedisState
 from bridge.rooms import RULED, Rooms
@@ -329,7 +329,10 @@ class BridgeNode:
 
         def show(key: int, seen: Figures) -> None:
             room, member = legs[key]
-            room.quality(member, seen.to_dict())
+            figures = seen.to_dict()
+            room.quality(member, figures)
+            self.live.room_event("quality", room.number, participant=member,
+                                 **{name: value for name, value in figures.items() if value is not None})
 
         self.quality.sample(((key, self.calls[key]) for key in legs), show)
 
@@ -382,6 +385,9 @@ class BridgeNode:
         self.metrics.by_kind(*count_by_kind((room.address.kind, len(room.calls)) for room in self.rooms))
         self.metrics.mixer(self.endpoint.mediaActivePorts(), self.endpoint.mediaMaxPorts(), self.mixer.prompt_count,
                            sum(1 for room in self.rooms if room.recording is not None))
+        self.metrics.rooms_now({room.number: room_figures(
+            room.present, ((leg.key, self.talks.get(leg.key, Talk()).talking) for _, leg in room.members_in()),
+            self.quality.legs) for room in self.rooms if room.address.kind == Kind.ROOM}, time.monotonic())
         self.live.heartbeat(self.status(), self.config.heartbeat_ttl)
 
     # Shutdown ------------------------------------------------------------------

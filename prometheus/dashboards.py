@@ -41,6 +41,10 @@ ROOMS_NOW = (
     Panel("Prompts started per minute",
           (("sum by (node) (rate(kamconf_bridge_prompts_played_total[1m])) * 60", "{{node}}"),), unit="cpm"),
     Panel("Media sessions in rtpengine", (('sum(rtpengine_sessions{type="own"})', "sessions"),)),
+    Panel("Participants by room", (("sum by (room) (kamconf_bridge_room_participants)", "{{room}}"),)),
+    Panel("Talking by room", (("sum by (room) (kamconf_bridge_room_talking)", "{{room}}"),)),
+    Panel("Rooms open for", (("max by (room) (kamconf_bridge_room_open_seconds)", "{{room}}"),), unit="s"),
+    Panel("Worst leg's MOS by room", (("min by (room) (kamconf_bridge_room_mos_worst)", "{{room}}"),)),
 )
 
 CALL_QUALITY = (

@@ -24,6 +24,7 @@ import pytest
 
 from prometheus import dashboards, monitor
 from stack.supervisor import wait_for
+from store import live
 from tests.e2e.test_edge_walls import RawUA, answered_options, authenticate
 from tests.support.audio import write_tone
 from tests.support.phone import TestPhone
@@ -147,6 +148,12 @@ def test_every_panel_and_rule_has_data_and_a_lossy_leg_shows_its_loss(
     assert 1 <= lossy["loss_percent"] <= 2 * LOSS_PERCENT, lossy
     assert all(p["loss_percent"] < 0.5 and p["mos"] > lossy["mos"] for p in clean), people
     assert all(p["jitter_ms"] is not None and p["mos"] >= 1 for p in people), people
+    # The room events carry the same figures (for the panel and the portal).
+    entries: Any = live.connect(stack.config.redis_url).xrange(live.EVENTS)
+    judged = {fields["participant"]: float(fields["mos"]) for _, fields in entries
+              if fields["type"] == "quality" and fields["room"] == "3300"}  # each one's latest
+    assert judged.keys() == {p["id"] for p in people}, judged
+    assert judged[lossy["id"]] < min(judged[p["id"]] for p in clean), judged
 
     # Every scrape target answered (once more since the requests above), then every panel and every
     # rule has data.
