@@ -28,6 +28,10 @@ RELAY_START = "$avp(kamconf_relayed_at)"  # when an INVITE was relayed, with its
 # Reasons (label values) of bans and drops.
 FLOOD, AUTH = "flood", "auth"
 BANNED, SCANNER = "banned", "scanner"
+# Series shown from 0 before anything happened (xhttp_prom makes one at its first use): a quiet
+# system's panels read 0 rather than nothing, and a first event shows as a rate.
+CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx", "6xx")
+REPLIED = ("INVITE", "BYE", "CANCEL", "OPTIONS", "REGISTER", "INFO")
 
 
 def method_label(method: Any) -> str:
@@ -103,7 +107,23 @@ def http(ksr: Any, metrics_port: int) -> None:
     if str(ksr.pv.get("$hu") or "").partition("?")[0] != PATH:
         ksr.xhttp.xhttp_reply(404, "Not Found", "text/plain", "see /metrics\n")
         return
+    known_from_zero(ksr)
     ksr.xhttp_prom.dispatch()
+
+
+def known_from_zero(ksr: Any) -> None:
+    """Adding 0 makes a series without touching one that exists (cheap: once per scrape, and
+    stateless, as KEMI must be: each Kamailio process is its own interpreter)."""
+    for method in sorted(METHODS):
+        ksr.xhttp_prom.counter_inc_l1(REQUESTS, 0, method)
+    for method in REPLIED:
+        for kind in CLASSES:
+            ksr.xhttp_prom.counter_inc_l2(REPLIES, 0, method, kind)
+    ksr.xhttp_prom.counter_inc_l0(AUTH_FAILURES, 0)
+    for reason in (FLOOD, AUTH):
+        ksr.xhttp_prom.counter_inc_l1(BANS, 0, reason)
+    for reason in (BANNED, SCANNER):
+        ksr.xhttp_prom.counter_inc_l1(DROPPED, 0, reason)
 
 
 def on_metrics_port(ksr: Any, metrics_port: int) -> bool:

@@ -96,8 +96,8 @@ def talking_room(stack: Stack, prometheus: str, phones: Callable[..., TestPhone]
                  monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Three phones in room 3300 playing tones, the last losing LOSS_PERCENT of what it sends.
     Their callers by role: "clean" and "lossy". The others call once Prometheus has seen the first
-    call: counters that the first call creates (Kamailio's are made at first use) then show a rate,
-    as they would on a system with traffic, rather than being born with all three calls in them."""
+    call: Kamailio's relay-time histogram, made at its first observation, then shows a rate, as it
+    would on a system with traffic, rather than being born with all three calls in it."""
     stack.create_room("3300", mute_notifications=True)
     callers = {}
     for index, tone in enumerate((600.0, 1000.0, 1500.0)):
@@ -115,7 +115,7 @@ def talking_room(stack: Stack, prometheus: str, phones: Callable[..., TestPhone]
 
 
 def a_password_guesser_is_banned(stack: Stack) -> None:
-    """The SIP edge's counters of failed digests, bans and drops exist only once each has happened."""
+    """Something for the SIP edge's counters of failed digests, bans and drops to count."""
     guesser = RawUA(GUESSER, stack.sip)
     try:
         guess = authenticate(guesser, "REGISTER", f"sip:{stack.sip}", "4999", "a-wrong-guess")
@@ -166,6 +166,10 @@ def test_every_panel_and_rule_has_data_and_a_lossy_leg_shows_its_loss(
                 if not values(prometheus, expr)]
     assert not missing, "\n".join(missing)
     assert min(values(prometheus, "kamconf_bridge_leg_mos_worst")) < 4.3  # the lossy leg is the worst
+    # The guesser's wrong password was counted, banned it, and its next request was dropped.
+    for expr in ("kamailio_sip_auth_failures_total", 'kamailio_sip_bans_total{reason="auth"}',
+                 'kamailio_sip_dropped_total{reason="banned"}'):
+        assert values(prometheus, expr) == [1.0], expr
 
 
 def panel_expressions() -> list[tuple[str, str]]:

@@ -41,6 +41,11 @@ def test_metrics_only_on_the_metrics_port() -> None:
     scrape = FakeKSR({"$Rp": 9183, "$hu": "/metrics"})
     metrics.http(scrape, 9183)
     assert scrape.called("xhttp_prom.dispatch") == [()] and not scrape.called("xhttp.xhttp_reply")
+    # Every counter's usual series exist from 0 (an increment by nothing), before the metrics are written.
+    made = [args for func, args in scrape.calls if func.startswith("xhttp_prom.counter_inc")]
+    assert all(args[1] == 0 for args in made)
+    assert (metrics.BANS, 0, metrics.AUTH) in made and (metrics.REPLIES, 0, "INVITE", "5xx") in made
+    assert scrape.calls[-1] == ("xhttp_prom.dispatch", ())
     assert metrics.on_metrics_port(scrape, 9183) and not metrics.on_metrics_port(on_sip, 9183)
 
 
