@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, start_http_server
 
+from bridge.meetings import RING_OUTCOMES
 from conference.address import Kind
 from conference.quality import Figures
 
@@ -94,6 +95,11 @@ class NodeMetrics:
         self.room_mos = per_room("kamconf_bridge_room_mos_worst", "Lowest estimated MOS of a leg in a numbered "
                                  "room in the last sampling round")
         self._opened: dict[str, float] = {}
+        self.rings = Counter("kamconf_bridge_scheduled_rings", "Scheduled conferences' start-time calls by how "
+                             "their ringing ended (answered, not_reached: tried again, given_up: the last try)",
+                             labelnames=["node", "outcome"], registry=registry)
+        for ring in RING_OUTCOMES:
+            self.rings.labels(node=node_id, outcome=ring)
         self.worst_mos.set(4.5)
         for outcome in OUTCOMES:  # from 0, so the first calls show in rate() (a series born at 1 does not)
             self.calls.labels(node=node_id, outcome=outcome)
@@ -102,6 +108,9 @@ class NodeMetrics:
     def serve(self, address: str, port: int) -> None:
         # prometheus_client serves from its own thread; it only reads these values.
         start_http_server(port, addr=address, registry=self.registry)
+
+    def ring(self, outcome: str) -> None:
+        self.rings.labels(node=self.node_id, outcome=outcome).inc()
 
     def call(self, outcome: str) -> None:
         self.calls.labels(node=self.node_id, outcome=outcome).inc()

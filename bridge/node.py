@@ -76,7 +76,7 @@ class BridgeNode:
         self.farewells: list[tuple[float, Leg]] = []  # (when, call) to hang up
         self.quality, self.clock = CallQuality(metrics), LoopClock(metrics, POLL_MS)
         self.stopping = False
-        self.meetings = Meetings(self, self.live, self.rooms, conferences or ConferencesConfig())
+        self.meetings = Meetings(self, self.live, self.rooms, conferences or ConferencesConfig(), self.metrics.ring)
 
     # The loop ------------------------------------------------------------------
 

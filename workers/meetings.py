@@ -133,6 +133,7 @@ def end_time(repository: MeetingRepository, client: redis.Redis, meeting: Meetin
         log.info("conference %s ended at its end time", meeting.code)
     elif isinstance(outcome, Extend):
         repository.update(meeting.code, lambda m: extended(m, outcome.minutes))
+        metrics.count_extension(client)
         if node:
             live.command(client, node, op="extended", code=meeting.code, minutes=str(outcome.minutes))
         log.info("conference %s extended by %d minutes", meeting.code, outcome.minutes)

@@ -54,11 +54,13 @@ def test_the_worker_shows_jobs_queue_outbox_and_conferences(
     assert empty[("kamconf_mail_outbox_oldest_age_seconds", ())] == 0
     assert empty[("kamconf_worker_jobs_total", (("outcome", "failed"), ("queue", QUEUE)))] == 0
     assert empty[("kamconf_worker_conference_starts_total", (("outcome", worker_metrics.NO_NODE),))] == 0
+    assert empty[("kamconf_worker_conference_extensions_total", ())] == 0
 
     post(api, auth, MEETING)  # its invitations wait in the outbox
     enqueue_tick(client, periodic=False)
     counts.add(client, worker_metrics.JOBS, f"{QUEUE}:failed")
     worker_metrics.count_start(client, worker_metrics.NO_NODE)
+    worker_metrics.count_extension(client)
     seen = scrape(collector)
     assert seen[("kamconf_mail_outbox_messages", ())] >= 1
     assert 19 * 60 < seen[("kamconf_mail_outbox_oldest_age_seconds", ())] < 21 * 60
@@ -67,3 +69,4 @@ def test_the_worker_shows_jobs_queue_outbox_and_conferences(
     assert seen[("kamconf_worker_queue_jobs", (("kind", "ready"), ("queue", QUEUE)))] >= 1
     assert seen[("kamconf_worker_jobs_total", (("outcome", "failed"), ("queue", QUEUE)))] == 1
     assert seen[("kamconf_worker_conference_starts_total", (("outcome", worker_metrics.NO_NODE),))] == 1
+    assert seen[("kamconf_worker_conference_extensions_total", ())] == 1
