@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+from collections.abc import Callable
 
 from bridge.edge import Leg, LiveState, Switchboard
 from bridge.rooms import SCHEDULE, LiveRoom, Rooms
@@ -19,11 +20,17 @@ from settings import ConferencesConfig
 log = logging.getLogger("kamconf.bridge")
 
 REPLAY_SECONDS = 60  # commands this recent are still carried out by a node that just started
+# How a start-time call's ringing ended (bridge.metrics counts them): answered; not reached (tried
+# again later); given up (its last try).
+ANSWERED, NOT_REACHED, GIVEN_UP = "answered", "not_reached", "given_up"
+RING_OUTCOMES = (ANSWERED, NOT_REACHED, GIVEN_UP)
 
 
 class Meetings:
-    def __init__(self, switchboard: Switchboard, live: LiveState, rooms: Rooms, settings: ConferencesConfig) -> None:
+    def __init__(self, switchboard: Switchboard, live: LiveState, rooms: Rooms, settings: ConferencesConfig,
+                 rang: Callable[[str], None] = lambda outcome: None) -> None:
         self.switchboard, self.live, self.rooms, self.settings = switchboard, live, rooms, settings
+        self.rang = rang  # told each ring's outcome (RING_OUTCOMES)
         self.cursor = f"{int((live.now() - REPLAY_SECONDS) * 1000)}-0"
         self.rings: dict[str, tuple[str, float]] = {}  # member -> (room, when its ringing ends unanswered)
         self.attempts: dict[str, int] = {}  # member -> which try its call is
@@ -39,6 +46,8 @@ class Meetings:
             call = room.calls.get(member) if room else None
             if call is None or call.answered_at is not None:
                 del self.rings[member]
+                if call is not None:
+                    self.rang(ANSWERED)
             elif now >= deadline:
                 del self.rings[member]
                 log.info("room %s: %s did not answer within %d s", room_name, call.caller, self.settings.ring_seconds)
@@ -100,10 +109,16 @@ class Meetings:
     def ended(self, room: LiveRoom, call: Leg, status: int, now: float) -> None:
         """A scheduled call that was never answered is tried again, a few times."""
         attempt = self.attempts.pop(call.participant_id, None)
-        self.rings.pop(call.participant_id, None)
+        ringing = self.rings.pop(call.participant_id, None) is not None
         if attempt is None or call.answered_at is not None:
+            if ringing and call.answered_at is not None:
+                self.rang(ANSWERED)  # answered and gone before a poll saw it
             return
-        if attempt <= self.settings.retries and not _dropped(room, call):
+        dropped = _dropped(room, call)  # the conference closed: no ring failed
+        retry = attempt <= self.settings.retries and not dropped
+        if not dropped:
+            self.rang(NOT_REACHED if retry else GIVEN_UP)
+        if retry:
             heapq.heappush(self.redials, (now + self.settings.retry_seconds, room.address.id, call.caller, attempt + 1))
             log.warning("room %s: %s not reached (%d); trying again in %d s", room.number, call.caller, status,
                         self.settings.retry_seconds)

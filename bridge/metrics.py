@@ -7,10 +7,13 @@ a caller. Call quality is in base units (seconds, ratios); the participants API 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, start_http_server
 
+from bridge.meetings import RING_OUTCOMES
 from conference.address import Kind
 from conference.quality import Figures
 
@@ -21,6 +24,15 @@ LOSS_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5)
 MOS_BUCKETS = (1.0, 2.0, 2.5, 3.0, 3.5, 3.8, 4.0, 4.2, 4.4, 4.5)
 OUTCOMES = ("answered", "dialled", "anchored")  # besides refused_<status>
 POOR_MOS = 3.5  # a leg below this is one people complain about (the alert's threshold too)
+
+
+@dataclass(frozen=True)
+class RoomFigures:
+    """One numbered room as the per-room gauges show it."""
+
+    participants: int
+    talking: int
+    worst_mos: float | None  # of its legs' last sampling intervals; None before any was judged
 
 
 class NodeMetrics:
@@ -72,6 +84,22 @@ class NodeMetrics:
         self.sampling = Counter("kamconf_bridge_quality_sampling_seconds",
                                 "Time the node's loop spent reading and judging legs' stream statistics",
                                 labelnames=["node"], registry=registry).labels(**node)
+        # Per numbered room (label: its number; numbered rooms are few and made by the operator, unlike
+        # calls' and scheduled conferences' rooms); a room's series go when it closes.
+        def per_room(name: str, doc: str) -> Gauge:
+            return Gauge(name, doc, labelnames=["node", "room"], registry=registry)
+
+        self.room_participants = per_room("kamconf_bridge_room_participants", "Participants in a numbered room")
+        self.room_talking = per_room("kamconf_bridge_room_talking", "Participants talking in a numbered room")
+        self.room_open = per_room("kamconf_bridge_room_open_seconds", "How long a numbered room has been open")
+        self.room_mos = per_room("kamconf_bridge_room_mos_worst", "Lowest estimated MOS of a leg in a numbered "
+                                 "room in the last sampling round")
+        self._opened: dict[str, float] = {}
+        self.rings = Counter("kamconf_bridge_scheduled_rings", "Scheduled conferences' start-time calls by how "
+                             "their ringing ended (answered, not_reached: tried again, given_up: the last try)",
+                             labelnames=["node", "outcome"], registry=registry)
+        for ring in RING_OUTCOMES:
+            self.rings.labels(node=node_id, outcome=ring)
         self.worst_mos.set(4.5)
         for outcome in OUTCOMES:  # from 0, so the first calls show in rate() (a series born at 1 does not)
             self.calls.labels(node=node_id, outcome=outcome)
@@ -80,6 +108,9 @@ class NodeMetrics:
     def serve(self, address: str, port: int) -> None:
         # prometheus_client serves from its own thread; it only reads these values.
         start_http_server(port, addr=address, registry=self.registry)
+
+    def ring(self, outcome: str) -> None:
+        self.rings.labels(node=self.node_id, outcome=outcome).inc()
 
     def call(self, outcome: str) -> None:
         self.calls.labels(node=self.node_id, outcome=outcome).inc()
@@ -106,7 +137,29 @@ class NodeMetrics:
             self.rtt.observe(seen.rtt_ms / 1000)
         self.mos.observe(seen.mos)
 
+    def rooms_now(self, rooms: Mapping[str, RoomFigures], now: float) -> None:
+        """The numbered rooms open now (`now`: a monotonic clock); closed ones lose their series."""
+        gauges = (self.room_participants, self.room_talking, self.room_open, self.room_mos)
+        for number in self._opened.keys() - rooms.keys():
+            del self._opened[number]
+            for gauge in gauges:
+                _forget(gauge, self.node_id, number)
+        for number, figures in rooms.items():
+            opened = self._opened.setdefault(number, now)
+            self.room_participants.labels(self.node_id, number).set(figures.participants)
+            self.room_talking.labels(self.node_id, number).set(figures.talking)
+            self.room_open.labels(self.node_id, number).set(now - opened)
+            if figures.worst_mos is None:
+                _forget(self.room_mos, self.node_id, number)
+            else:
+                self.room_mos.labels(self.node_id, number).set(figures.worst_mos)
+
     def round(self, scores: list[float]) -> None:
         """A sampling round is over: the worst leg and how many are poor."""
         self.worst_mos.set(min(scores, default=4.5))
         self.poor_legs.set(sum(1 for score in scores if score < POOR_MOS))
+
+
+def _forget(gauge: Gauge, *labels: str) -> None:
+    with contextlib.suppress(KeyError):  # a series never set
+        gauge.remove(*labels)

@@ -27,7 +27,7 @@ from bridge.meetings import Meetings
 from bridge.metrics import NodeMetrics
 from bridge.mixer import BridgeMixer
 from bridge.players import PromptEnded
-from bridge.quality import SLICES, CallQuality, LoopClock, count_by_kind
+from bridge.quality import SLICES, CallQuality, LoopClock, count_by_kind, room_figures
 from bridge.recorder import recover
 from bridge.redis_state import RedisState
 from bridge.rooms import RULED, Rooms
@@ -79,7 +79,7 @@ class BridgeNode:
         self.farewells: list[tuple[float, Leg]] = []  # (when, call) to hang up
         self.quality, self.clock = CallQuality(metrics), LoopClock(metrics, POLL_MS)
         self.stopping = False
-        self.meetings = Meetings(self, self.live, self.rooms, conferences)
+        self.meetings = Meetings(self, self.live, self.rooms, conferences or ConferencesConfig(), self.metrics.ring)
 
     # The loop ------------------------------------------------------------------
 
@@ -333,7 +333,10 @@ class BridgeNode:
 
         def show(key: int, seen: Figures) -> None:
             room, member = legs[key]
-            room.quality(member, seen.to_dict())
+            figures = seen.to_dict()
+            room.quality(member, figures)
+            self.live.room_event("quality", room.number, participant=member,
+                                 **{name: value for name, value in figures.items() if value is not None})
 
         self.quality.sample(((key, self.calls[key]) for key in legs), show)
 
@@ -391,6 +394,9 @@ class BridgeNode:
         self.metrics.by_kind(*count_by_kind((room.address.kind, len(room.calls)) for room in self.rooms))
         self.metrics.mixer(self.endpoint.mediaActivePorts(), self.endpoint.mediaMaxPorts(), self.mixer.prompt_count,
                            sum(1 for room in self.rooms if room.recording is not None))
+        self.metrics.rooms_now({room.number: room_figures(
+            room.present, ((leg.key, self.talks.get(leg.key, Talk()).talking) for _, leg in room.members_in()),
+            self.quality.legs) for room in self.rooms if room.address.kind == Kind.ROOM}, time.monotonic())
         # The rooms and who is in them, asserted again: what a Redis failover or restart lost is back.
         self.live.heartbeat(self.status(), self.config.heartbeat_ttl,
                             {room.number: room.present_now() for room in self.rooms})

@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import pjsua2 as pj
 
-from bridge.metrics import NodeMetrics
+from bridge.metrics import NodeMetrics, RoomFigures
 from conference import quality
 from conference.address import Kind
 from conference.quality import Figures, Sample, Summary
@@ -107,6 +107,13 @@ def count_by_kind(rooms: Iterable[tuple[Kind, int]]) -> tuple[Counter[Kind], Cou
         room_count[kind] += 1
         people[kind] += present
     return room_count, people
+
+
+def room_figures(participants: int, legs: Iterable[tuple[int, bool]], scores: Mapping[int, LegRecord]) -> RoomFigures:
+    """A room's figures from its participant count and each leg in the mix as (key, talking)."""
+    keys = list(legs)
+    judged = [record.mos for key, _ in keys if (record := scores.get(key)) is not None and record.mos is not None]
+    return RoomFigures(participants, sum(1 for _, talking in keys if talking), min(judged, default=None))
 
 
 class LoopClock:

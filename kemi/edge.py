@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from kemi import metrics
+
 log = logging.getLogger("kamconf.kemi")
 
 BAN_TABLE = "ipban"
@@ -104,12 +106,15 @@ def admit(ksr: Any, source_ip: str, trusted: Callable[[], bool], limits: Limits)
     without an answer; oversized requests get 513/414. Only flooding asks whether the source is
     trusted, so the common case costs no Redis read."""
     if ksr.htable.sht_get(BAN_TABLE, source_ip) is not None:
+        metrics.dropped(ksr, metrics.BANNED)
         return False
     if ksr.pike.pike_check_req() < 0 and not trusted():
         ksr.htable.sht_seti(BAN_TABLE, source_ip, 1)
+        metrics.ban(ksr, metrics.FLOOD)
         log.warning("flood from %s: banned", source_ip)
         return False
     if is_scanner(_text(ksr.pv.get("$ua"))):
+        metrics.dropped(ksr, metrics.SCANNER)
         return False
     refusal = size_refusal(int(ksr.pv.get("$ml") or 0), len(_text(ksr.pv.get("$ru")) or ""), limits)
     if refusal is not None:
@@ -121,10 +126,12 @@ def admit(ksr: Any, source_ip: str, trusted: Callable[[], bool], limits: Limits)
 def note_auth_failure(ksr: Any, source_ip: str, trusted: Callable[[], bool], limits: Limits) -> bool:
     """Count a failed digest from this source; True if that banned it."""
     failures = ksr.htable.sht_inc(AUTH_FAILURE_TABLE, source_ip)
+    metrics.auth_failure(ksr)
     if failures is None or int(failures) < limits.auth_failures or trusted():
         return False
     ksr.htable.sht_setxi(BAN_TABLE, source_ip, 1, limits.auth_ban_seconds)
     ksr.htable.sht_rm(AUTH_FAILURE_TABLE, source_ip)
+    metrics.ban(ksr, metrics.AUTH)
     log.warning("%s failed authentications from %s: banned for %d s", failures, source_ip,
                 limits.auth_ban_seconds)
     return True

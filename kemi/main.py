@@ -19,7 +19,7 @@ import redis
 import settings
 from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.placement import NodeStatus
-from kemi import routes
+from kemi import metrics, routes
 from kemi.edge import Limits
 from store import live
 
@@ -79,7 +79,7 @@ def mod_init() -> kamailio:
     logging.getLogger("kamconf").addHandler(handler)
     logging.getLogger("kamconf").setLevel(logging.INFO)
     config = settings.load()
-    return kamailio(RedisLiveState(config.redis_url), site_of(config))
+    return kamailio(RedisLiveState(config.redis_url), site_of(config), config.sip.metrics_port)
 
 
 def site_of(config: settings.Config) -> routes.Site:
@@ -95,17 +95,26 @@ def site_of(config: settings.Config) -> routes.Site:
 
 
 class kamailio:  # noqa: N801  (the class name app_python3 expects)
-    def __init__(self, live_state: RedisLiveState, site: routes.Site) -> None:
-        self.live, self.site = live_state, site
+    def __init__(self, live_state: RedisLiveState, site: routes.Site, metrics_port: int) -> None:
+        self.live, self.site, self.metrics_port = live_state, site, metrics_port
 
     def child_init(self, rank: int) -> int:
         return 0
 
     def ksr_request_route(self, msg: Any) -> int:
+        if metrics.on_metrics_port(KSR, self.metrics_port):
+            return 1  # dropped: HTTP only there
+        metrics.request(KSR)
         return _guarded("request", routes.request_route, KSR, self.live, self.site)
 
     def ksr_sweep_bridges(self, msg: Any, timer: str = "") -> int:  # rtimer passes its name
         return _guarded("sweep", routes.sweep_bridges, KSR, self.live)
+
+    def ksr_xhttp_event(self, msg: Any, event: str) -> int:
+        return _guarded("metrics", metrics.http, KSR, self.metrics_port)
+
+    def ksr_sl_reply(self, msg: Any, event: str) -> int:
+        return _guarded("sl reply", metrics.local_reply, KSR)
 
     def ksr_onreply_media(self, msg: Any) -> int:
         return _guarded("reply", routes.reply_with_media, KSR)
@@ -115,7 +124,7 @@ class kamailio:  # noqa: N801  (the class name app_python3 expects)
 
     # app_python3 in Kamailio 5.6 needs these defined, or KSR calls fail.
     def ksr_reply_route(self, msg: Any) -> int:
-        return 1
+        return _guarded("reply", metrics.reply, KSR)
 
     def ksr_onsend_route(self, msg: Any) -> int:
         return 1

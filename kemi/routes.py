@@ -19,7 +19,7 @@ from conference import address, numberplan, vouch
 from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.numberplan import Caller, CallerKind, Refuse, ToExtension, ToLocalConference, ToRoom, ToTrunk
 from conference.placement import NodeStatus, place
-from kemi import dialogs, edge, media
+from kemi import dialogs, edge, media, metrics
 from kemi.request import SipRequest
 
 log = logging.getLogger("kamconf.kemi")
@@ -402,6 +402,7 @@ def relay(ksr: Any, request: SipRequest) -> None:
     if initial_invite:
         # Only a failed initial INVITE ends the media session; a failed re-INVITE keeps it.
         ksr.tm.t_on_failure(MEDIA_FAILURE_ROUTE)
+        metrics.relaying(ksr)
     if ksr.tm.t_relay() < 0:
         if initial_invite:
             media.delete(ksr)
@@ -432,6 +433,7 @@ def service_unavailable(ksr: Any) -> None:
 def reply_with_media(ksr: Any) -> None:
     """Provisional or final answer with SDP from the callee: complete the media anchor."""
     status = int(ksr.pv.get("$rs") or 0)
+    metrics.first_reply(ksr)
     if 200 <= status < 300:
         dialogs.note_answer(ksr)
     if 100 < status < 300 and media.has_sdp(ksr):

@@ -41,6 +41,10 @@ ROOMS_NOW = (
     Panel("Prompts started per minute",
           (("sum by (node) (rate(kamconf_bridge_prompts_played_total[1m])) * 60", "{{node}}"),), unit="cpm"),
     Panel("Media sessions in rtpengine", (('sum(rtpengine_sessions{type="own"})', "sessions"),)),
+    Panel("Participants by room", (("sum by (room) (kamconf_bridge_room_participants)", "{{room}}"),)),
+    Panel("Talking by room", (("sum by (room) (kamconf_bridge_room_talking)", "{{room}}"),)),
+    Panel("Rooms open for", (("max by (room) (kamconf_bridge_room_open_seconds)", "{{room}}"),), unit="s"),
+    Panel("Worst leg's MOS by room", (("min by (room) (kamconf_bridge_room_mos_worst)", "{{room}}"),)),
 )
 
 CALL_QUALITY = (
@@ -83,8 +87,54 @@ CAPACITY = (
           (("sum(rate(kamconf_bridge_dropped_legs_total[1m])) * 60", "dropped"),), unit="cpm"),
 )
 
+# Kamailio's own statistics are kamailio_<group>_<name>; kamconf's KEMI counters kamailio_sip_* (kemi/metrics.py).
+SIP_5XX_RATIO = ('(sum(rate(kamailio_sip_replies_total{class="5xx"}[5m])) or vector(0))'
+                 " / sum(rate(kamailio_sip_replies_total[5m]))")
+SIP_EDGE = (
+    Panel("New calls per second", (("sum(rate(kamailio_dialog_processed_dialogs[1m]))", "calls"),), unit="reqps"),
+    Panel("Requests per second by method",
+          (("sum by (method) (rate(kamailio_sip_requests_total[1m]))", "{{method}}"),), unit="reqps"),
+    Panel("Replies per second by status class",
+          (("sum by (class) (rate(kamailio_sip_replies_total[1m]))", "{{class}}"),), unit="reqps"),
+    Panel("Share of replies that are 5xx", ((SIP_5XX_RATIO, "5xx"),), unit="percentunit"),
+    Panel("Calls and transactions in progress", (("sum(kamailio_dialog_active_dialogs)", "calls (dialogs)"),
+                                                 ("sum(kamailio_tmx_active_transactions)", "transactions"))),
+    Panel("Next hop's answer to an INVITE (p50, p95)",
+          ((quantile(0.5, "kamailio_sip_relay_seconds", scale=" * 1000"), "p50"),
+           (quantile(0.95, "kamailio_sip_relay_seconds", scale=" * 1000"), "p95")), unit="ms"),
+    Panel("Wrong digest answers per minute", (("sum(rate(kamailio_sip_auth_failures_total[5m])) * 60", "failures"),),
+          unit="cpm"),
+    Panel("Bans in the last hour by reason", (("sum by (reason) (increase(kamailio_sip_bans_total[1h]))",
+                                               "{{reason}}"),)),
+    Panel("Requests dropped per minute by reason",
+          (("sum by (reason) (rate(kamailio_sip_dropped_total[5m])) * 60", "{{reason}}"),), unit="cpm"),
+    Panel("Sources over the flood limit now", (("sum(kamailio_pike_blocked_ips)", "sources"),), kind="stat"),
+    Panel("Registered devices", (("sum(kamailio_usrloc_location_contacts)", "contacts"),), kind="stat"),
+    Panel("API requests per second by status class",
+          (("sum by (status) (rate(kamconf_web_requests_total[1m]))", "{{status}}"),), unit="reqps"),
+    Panel("API latency p95 by endpoint",
+          ((quantile(0.95, "kamconf_web_request_duration_seconds", by="endpoint, le", scale=" * 1000"),
+            "{{endpoint}}"),), unit="ms"),
+)
+
+SCHEDULED = (
+    Panel("Conferences by state", (("sum by (state) (kamconf_conferences)", "{{state}}"),)),
+    Panel("Start attempts in the last hour by outcome",
+          (("sum by (outcome) (increase(kamconf_worker_conference_starts_total[1h]))", "{{outcome}}"),)),
+    Panel("Start-time calls in the last hour by outcome",
+          (("sum by (outcome) (increase(kamconf_bridge_scheduled_rings_total[1h]))", "{{outcome}}"),)),
+    Panel("Conferences extended in the last hour",
+          (("sum(increase(kamconf_worker_conference_extensions_total[1h]))", "extended"),)),
+    Panel("Jobs per minute by outcome",
+          (("sum by (outcome) (rate(kamconf_worker_jobs_total[5m])) * 60", "{{outcome}}"),), unit="cpm"),
+    Panel("Jobs waiting", (("sum by (kind) (kamconf_worker_queue_jobs)", "{{kind}}"),)),
+    Panel("Mails waiting to be sent", (("sum(kamconf_mail_outbox_messages)", "mails"),), kind="stat"),
+    Panel("Oldest waiting mail's age", (("max(kamconf_mail_outbox_oldest_age_seconds)", "age"),), unit="s"),
+)
+
 DASHBOARDS = {"rooms-now": ("Rooms now", ROOMS_NOW), "call-quality": ("Call quality", CALL_QUALITY),
-              "capacity": ("Capacity", CAPACITY)}
+              "capacity": ("Capacity", CAPACITY), "sip-edge": ("SIP edge", SIP_EDGE),
+              "scheduled-conferences": ("Scheduled conferences", SCHEDULED)}
 
 
 def panel_json(index: int, panel: Panel) -> dict[str, Any]:

@@ -29,6 +29,9 @@ def targets(config: Config) -> dict[str, list[str]]:
         "kamconf-bridge": [f"{node.address}:{node.metrics_port}" for node in config.bridge.all_nodes],
         "kamconf-rtpengine": [f"{r.address}:{r.metrics_port}" for r in config.rtpengine.all_instances],
         "kamconf-redis": [f"{config.redis.address}:{config.redis.exporter_port}"],
+        "kamconf-kamailio": [f"{config.sip.address}:{config.sip.metrics_port}"],
+        "kamconf-web": [f"{config.web.address}:{config.web.metrics_port}"],
+        "kamconf-worker": [f"{config.workers.address}:{config.workers.metrics_port}"],
     }
 
 

@@ -33,6 +33,8 @@ class SipConfig:
     # Kamailio signs what it vouches for to bridge nodes with this key (conference.vouch). Relative
     # to var_dir; made at the first start. Every Kamailio and bridge host needs the same file.
     secret_file: str = "secrets/vouch.key"
+    # Kamailio's Prometheus metrics (xhttp_prom, over TCP) at http://address:metrics_port/metrics
+    metrics_port: int = 9183
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,15 @@ class WebConfig:
     workers: int = 2
     # Relative SQLite paths are under var_dir; any SQLAlchemy URL works.
     database_url: str = "sqlite:///kamconf.db"
+    # Prometheus metrics of the web processes (requests by endpoint and status class), on `address`
+    metrics_port: int = 9184
+
+
+@dataclass(frozen=True)
+class WorkersConfig:
+    address: str = "127.0.0.1"
+    # Prometheus metrics of the worker (jobs, queue depth, mail outbox, scheduled conferences)
+    metrics_port: int = 9185
 
 
 @dataclass(frozen=True)
@@ -195,6 +206,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     conferences: ConferencesConfig = field(default_factory=ConferencesConfig)
     mail: MailConfig = field(default_factory=MailConfig)
+    workers: WorkersConfig = field(default_factory=WorkersConfig)
 
     @property
     def var_path(self) -> Path:

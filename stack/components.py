@@ -66,6 +66,7 @@ def components(config: Config, config_file: Path) -> list[Component]:
                 "-A", f'KEMI_SCRIPT="{ROOT / "kemi/main.py"}"',
                 "-A", f'CTL_SOCK="unixs:{var / "run/kamailio/kamailio.ctl"}"',
                 "-A", f'JSONRPC_SOCK="{var / "run/kamailio/kamailio-rpc.sock"}"',
+                "-A", f"METRICS_PORT={config.sip.metrics_port}",  # Prometheus: /metrics (xhttp_prom)
                 *kamailio_edge_defines(config),
             ],
             address=f"sip:{sip} (udp, tcp)",
@@ -76,13 +77,14 @@ def components(config: Config, config_file: Path) -> list[Component]:
         Component(
             name="web",
             argv=[
-                str(Path(PYTHON).parent / "gunicorn"), "--bind", web,
+                # web/metrics.py: gunicorn's hooks that serve every worker's metrics on [web] metrics_port
+                str(Path(PYTHON).parent / "gunicorn"), "-c", "python:web.metrics", "--bind", web,
                 "--workers", str(config.web.workers), "--access-logfile", "-",
                 "--graceful-timeout", "5", "web.app:create_app()",
             ],
             address=f"http://{web}",
             healthy=lambda: http_ok(f"http://{web}/healthz"),
-            env=env,
+            env={**env, "PROMETHEUS_MULTIPROC_DIR": str(var / "run/web-metrics")},
             before=[PYTHON, "-m", "store.bootstrap"],
         ),
         Component(

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -162,6 +162,16 @@ class MeetingRepository:
                  .order_by(OutgoingMail.next_try_at).limit(limit))
         with reading(self.sessions) as session:
             return [(row.id, row.code, Mail(row.kind), row.recipient) for row in session.scalars(query)]
+
+    def outbox_waiting(self) -> tuple[int, datetime | None]:
+        """How many mails wait to be sent (given-up ones aside), and when the oldest was queued."""
+        query = select(func.count(OutgoingMail.id), func.min(OutgoingMail.queued_at)).where(
+            OutgoingMail.sent_at.is_(None), OutgoingMail.next_try_at < NEVER)
+        with reading(self.sessions) as session:
+            count, oldest = session.execute(query).one()
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)  # SQLite keeps no zone; every time stored is UTC
+        return int(count), oldest
 
     def remind_once(self, meeting: Meeting) -> None:
         """Queue the reminder unless this revision of the meeting already has one."""

@@ -26,6 +26,7 @@ from web import accounts, auth, cdrs, conferences, cookies, errors, panel, phone
 from web.access import public
 from web.apidoc import documented
 from web.auth import API_PREFIX, Auth
+from web.metrics import install as count_requests
 from web.openapi import document
 from web.services import EXTENSION, Services, services
 
@@ -55,6 +56,7 @@ def create_app(config: settings.Config | None = None) -> Flask:
                                           SignIn(account_repository, client, config.sip.realm))
     cookies.configure(app, config.var_path / "secrets" / "web.key")
     errors.register(app)
+    count_requests(app)  # Prometheus: requests by endpoint and status class (web/metrics.py)
     app.before_request(auth.guard)
 
     api = Blueprint("api", __name__, url_prefix=API_PREFIX)

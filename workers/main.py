@@ -16,8 +16,11 @@ from rq.serializers import JSONSerializer
 
 import settings
 from store import live
+from store.conferences import MeetingRepository
 from store.migrations import migrated_engine
 from store.queue import QUEUE, queue
+from store.sql import make_engine, make_sessions
+from workers import metrics
 from workers.meetings import keep_rounds_going
 
 log = logging.getLogger("workers.main")
@@ -37,8 +40,11 @@ def main() -> None:
     migrated_engine(config).dispose()
     connection = live.queue_connection(config.redis_url, timeout=None)  # RQ's waits block
     forget_dead_predecessors(connection)
-    worker = Worker([queue(connection)], connection=connection, name=worker_name(), serializer=JSONSerializer,
-                    maintenance_interval=MAINTENANCE_SECONDS, worker_ttl=WORKER_TTL)
+    # The metrics' own engine: the jobs open theirs in the work horses (workers.jobs.sessions).
+    metrics.serve(config, connection, MeetingRepository(make_sessions(make_engine(config.database_url))))
+    worker = metrics.CountingWorker([queue(connection)], connection=connection, name=worker_name(),
+                                    serializer=JSONSerializer, maintenance_interval=MAINTENANCE_SECONDS,
+                                    worker_ttl=WORKER_TTL)
     keep_rounds_going(connection)  # the scheduled conferences' rounds (workers.meetings)
     worker.work(with_scheduler=True)
 

@@ -20,7 +20,7 @@ from conference.schedule import End, Extend, Meeting, State, at_end, ended, exte
 from store import live
 from store.conferences import MeetingRepository
 from store.queue import ROUND, enqueue_tick, queue
-from workers import jobs
+from workers import jobs, metrics
 
 log = logging.getLogger("kamconf.worker")
 
@@ -124,9 +124,11 @@ def launch(client: redis.Redis, meeting: Meeting) -> None:
     node_id = live.home_node(client, str(DIAL_IN))
     node = next((n for n in nodes if n.id == node_id), None)
     if node is None:
+        metrics.count_start(client, metrics.NO_NODE)
         log.error("conference %s: no live bridge node to start it on; trying again next round", meeting.code)
     elif live.launch(client, meeting.code, meeting.revision, node.run, gone=before):
         live.command(client, node.id, op="start", code=meeting.code)
+        metrics.count_start(client, metrics.STARTED)
         if before is None:
             log.info("conference %s started on %s", meeting.code, node.run)
         else:
@@ -145,6 +147,7 @@ def end_time(repository: MeetingRepository, client: redis.Redis, meeting: Meetin
         log.info("conference %s ended at its end time", meeting.code)
     elif isinstance(outcome, Extend):
         repository.update(meeting.code, lambda m: extended(m, outcome.minutes))
+        metrics.count_extension(client)
         if node:
             live.command(client, node, op="extended", code=meeting.code, minutes=str(outcome.minutes))
         log.info("conference %s extended by %d minutes", meeting.code, outcome.minutes)

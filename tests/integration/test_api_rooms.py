@@ -226,8 +226,8 @@ def test_redis_refusing_means_503_and_sql_unchanged(
 ) -> None:
     api = app.test_client()
     api.post("/api/v1/rooms", json={"number": "20", "name": "before"}, headers=auth)
-    elsewhere = write_config(config.var_path / "down", free_port(), f'[web]\ndatabase_url = "{config.web.database_url}"',
-                             var_dir=config.var_path)
+    same_database = f'[web]\ndatabase_url = "{config.web.database_url}"'
+    elsewhere = write_config(config.var_path / "down", free_port(), same_database, var_dir=config.var_path)
     down = create_app(settings.load(elsewhere, env={})).test_client()
     failed(down.post("/api/v1/rooms", json={"number": "21"}, headers=auth), 503, "unavailable")
     failed(down.patch("/api/v1/rooms/20", json={"name": "after"}, headers=auth), 503, "unavailable")

@@ -41,6 +41,11 @@ def test_make_monitor_renders_a_valid_configuration_from_the_settings(tmp_path: 
         "scrape_configs"]}
     assert jobs["kamconf-bridge"] == ["127.0.0.1:19180"] and jobs["kamconf-redis"] == ["127.0.0.1:19121"]
     assert jobs["kamconf-rtpengine"] == [f"127.0.0.1:{config.rtpengine.metrics_port}"]
+    assert jobs["kamconf-kamailio"] == [f"127.0.0.1:{config.sip.metrics_port}"]
+    assert jobs["kamconf-web"] == [f"127.0.0.1:{config.web.metrics_port}"]
+    assert jobs["kamconf-worker"] == [f"127.0.0.1:{config.workers.metrics_port}"]
+    shipped = (HERE / "prometheus.yml").read_text()
+    assert all(job in shipped for job in jobs), "prometheus/prometheus.yml lacks a job that make monitor has"
 
 
 def test_every_alert_rule_ends_in_a_threshold_the_end_to_end_test_can_turn_into_bool() -> None:

@@ -33,13 +33,14 @@ def write_config(var_dir: Path, mail_port: int | None = None, rtpengines: int = 
         "rtp_port_max": node_max, "heartbeat_interval": 1.0, "rtp_timeout": E2E_RTP_TIMEOUT, **bridge,
     }
     sections = {
-        "sip": {"port": free_port("both")},
+        "sip": {"port": free_port("both"), "metrics_port": free_port()},
         "rtpengine": {"ng_port": free_ports(rtpengines, "udp"), "port_min": rtp_min, "port_max": rtp_max,
                       "metrics_port": free_ports(rtpengines), "instances": rtpengines},
         "redis": {"port": free_ports(redis_replicas + 1), "exporter_port": free_port(),
                   **({"replicas": redis_replicas, "sentinel_port": free_ports(3)} if redis_replicas else {})},
         "bridge": bridge_settings,
-        "web": {"port": free_port(), "workers": 1},
+        "web": {"port": free_port(), "workers": 1, "metrics_port": free_port()},
+        "workers": {"metrics_port": free_port()},
         # Scheduled conferences' calls ring briefly and are retried soon, so tests watch it happen.
         "conferences": {"ring_seconds": 12, "retries": 1, "retry_seconds": 2},
         "mail": {"port": mail_port or free_port()},

@@ -32,6 +32,9 @@ class _PV:
     def sets(self, name: str, value: str) -> None:
         self.values[name] = value
 
+    def unset(self, name: str) -> None:
+        self.values.pop(name, None)
+
 
 class FakeKSR:
     """`results` maps "module.function" to its return value (default 1, Kamailio's success), or to

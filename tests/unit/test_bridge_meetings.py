@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.edge import DialRequest, Rights
-from bridge.meetings import Meetings
+from bridge.meetings import ANSWERED, GIVEN_UP, NOT_REACHED, Meetings
 from bridge.rooms import LiveRoom
 from conference import address, billing, dialin
 from conference.room import OPERATOR, Kind, Role, Room, Stage
@@ -22,17 +22,19 @@ T0 = 500.0  # monotonic
 RING, RETRY = 45, 60
 
 
-def setup(**meeting: Any) -> tuple[Bridge, Meetings]:
+def setup(rings: list[str] | None = None, **meeting: Any) -> tuple[Bridge, Meetings]:
+    """`rings` collects each ring's outcome (Meetings' `rang`)."""
     bridge = Bridge()
     clock = bridge.live.clock
     fields: dict[str, Any] = {"owner": "201", "numbers": ("201", "5551234"), **meeting}
     bridge.live.meetings[CODE] = LiveMeeting(CODE, start=clock - 60, end=clock + 3600, **fields)
     config = ConferencesConfig(ring_seconds=RING, retries=2, retry_seconds=RETRY)
-    return bridge, Meetings(bridge.switchboard, bridge.live, bridge.rooms, config)
+    return bridge, Meetings(bridge.switchboard, bridge.live, bridge.rooms, config,
+                            *(() if rings is None else (rings.append,)))
 
 
-def started(**meeting: Any) -> tuple[Bridge, Meetings, LiveRoom]:
-    bridge, meetings = setup(**meeting)
+def started(rings: list[str] | None = None, **meeting: Any) -> tuple[Bridge, Meetings, LiveRoom]:
+    bridge, meetings = setup(rings, **meeting)
     bridge.live.command("start", CODE)
     meetings.poll(T0)
     room = bridge.rooms.get(ROOM)
@@ -200,3 +202,21 @@ def test_an_operator_invites_into_a_scheduled_conference_billed_to_nobodys_exten
     [ask] = bridge.switchboard.dialled
     assert (ask.number, ask.inviter, ask.rights) == ("202", None, Rights.OPERATOR)
     assert ask.billed == billing.Leg(ROOM, billing.LegKind.INVITED, "operator", "202", "")
+
+
+def test_each_ring_is_counted_once_by_how_it_ended() -> None:
+    rings: list[str] = []
+    bridge, meetings, room = started(rings, numbers=("5551234", "5559999"))
+    unanswered, answered = bridge.switchboard.legs
+    answered.answered_at = bridge.live.clock
+    room.answered(answered)
+    meetings.poll(T0 + 1)
+    assert rings == [ANSWERED]
+    now = T0
+    ended(bridge, meetings, room, unanswered, 486, now)
+    for _ in range(2):  # two retries, the last given up
+        now += RETRY
+        meetings.poll(now)
+        ended(bridge, meetings, room, bridge.switchboard.legs[-1], 486, now)
+    ended(bridge, meetings, room, answered, 200, now)  # hanging up later is no ring
+    assert rings == [ANSWERED, NOT_REACHED, NOT_REACHED, GIVEN_UP]

@@ -70,7 +70,9 @@ def test_forbidden_contacts() -> None:
 def test_a_banned_source_is_dropped_unanswered() -> None:
     ksr = initial({"$si": "192.0.2.9"}, {"htable.sht_get": table({("ipban", "192.0.2.9"): 1})})
     route(ksr)
-    assert ksr.calls == [("htable.sht_get", ("ipban", "192.0.2.9"))]  # nothing else read, nothing answered
+    # nothing else read, nothing answered; only counted (kemi.metrics)
+    assert ksr.calls == [("htable.sht_get", ("ipban", "192.0.2.9")),
+                         ("xhttp_prom.counter_inc_l1", ("sip_dropped_total", 1, "banned"))]
 
 
 def test_a_flooding_stranger_is_banned() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge.metrics import NodeMetrics
-from bridge.quality import SLICES, CallQuality, LoopClock, count_by_kind
+from bridge.metrics import NodeMetrics, RoomFigures
+from bridge.quality import SLICES, CallQuality, LegRecord, LoopClock, count_by_kind, room_figures
 from conference import billing
 from conference.address import Kind
 from conference.quality import Sample, Summary
@@ -124,3 +124,26 @@ def test_the_worst_leg_is_judged_over_every_leg_not_only_this_turns_slice() -> N
     assert shown == [1]
     assert value(metrics, "kamconf_bridge_legs_poor_quality") == 1
     assert value(metrics, "kamconf_bridge_quality_sampling_seconds_total") >= 0
+
+
+def test_numbered_rooms_have_their_own_series_until_they_close() -> None:
+    metrics = NodeMetrics("n1")
+    scores = {1: LegRecord(mos=4.3), 2: LegRecord(mos=2.9), 3: LegRecord()}
+    first = room_figures(3, [(1, True), (2, False), (3, True)], scores)
+    assert first == RoomFigures(3, 2, 2.9)
+    assert room_figures(1, [(3, False)], scores) == RoomFigures(1, 0, None)  # nothing judged yet
+    metrics.rooms_now({"3300": first, "3301": room_figures(1, [(3, False)], scores)}, now=100.0)
+    metrics.rooms_now({"3300": first, "3301": room_figures(1, [(3, False)], scores)}, now=130.0)
+
+    def value(name: str, room: str) -> float | None:
+        return metrics.registry.get_sample_value(name, {"node": "n1", "room": room})
+
+    assert value("kamconf_bridge_room_participants", "3300") == 3
+    assert value("kamconf_bridge_room_talking", "3300") == 2
+    assert value("kamconf_bridge_room_open_seconds", "3300") == 30
+    assert value("kamconf_bridge_room_mos_worst", "3300") == 2.9
+    assert value("kamconf_bridge_room_mos_worst", "3301") is None  # no figure rather than a made-up one
+    metrics.rooms_now({"3301": room_figures(1, [(3, False)], scores)}, now=140.0)
+    assert value("kamconf_bridge_room_participants", "3300") is None  # closed: its series are gone
+    assert value("kamconf_bridge_room_open_seconds", "3300") is None
+    assert value("kamconf_bridge_room_open_seconds", "3301") == 40
