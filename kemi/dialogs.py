@@ -19,6 +19,11 @@ from kemi.request import SipRequest
 
 CALLER = "$dlg_var(caller)"  # source address of the initial INVITE
 CALLEE = "$dlg_var(callee)"  # source address of its 2xx
+# Hosts an in-dialog request may go to, per side (comma-separated): the caller's source and Contact;
+# where the INVITE was sent, and the source and Contact of the callee's answer.
+CALLER_HOSTS = "$dlg_var(caller_hosts)"
+CALLEE_HOSTS = "$dlg_var(callee_hosts)"
+CONTACT_HOST = "$(ct{tobody.host})"
 COOKIE_PARAM = "kc"
 DELETED = "5"  # $dlg(state) of an ended dialog
 
@@ -36,13 +41,17 @@ def track(ksr: Any, request: SipRequest, secret: bytes, keepalive: bool = False)
         ksr.dialog.dlg_set_property("ka-src")
         ksr.dialog.dlg_set_property("ka-dst")
     ksr.pv.sets(CALLER, request.source_ip)
+    ksr.pv.sets(CALLER_HOSTS, _hosts(request.source_ip, _text(ksr.pv.get(CONTACT_HOST))))
+    ksr.pv.sets(CALLEE_HOSTS, _hosts(next_hop(ksr)))
     ksr.rr.add_rr_param(f";{COOKIE_PARAM}={cookie(secret, request.call_id)}")
 
 
 def note_answer(ksr: Any) -> None:
     """A 2xx to an INVITE: its sender is the callee (the first 2xx; re-INVITEs' answers leave it)."""
     if ksr.pv.get(CALLEE) is None:
-        ksr.pv.sets(CALLEE, str(ksr.pv.get("$si")))
+        source = str(ksr.pv.get("$si"))
+        ksr.pv.sets(CALLEE, source)
+        ksr.pv.sets(CALLEE_HOSTS, _hosts(_text(ksr.pv.get(CALLEE_HOSTS)), source, _text(ksr.pv.get(CONTACT_HOST))))
 
 
 def verdict(ksr: Any, request: SipRequest) -> Verdict:
@@ -57,6 +66,27 @@ def verdict(ksr: Any, request: SipRequest) -> Verdict:
     if party is not None and party != request.source_ip:
         return Verdict.STRANGER
     return Verdict.RELAY
+
+
+def stray_hop(ksr: Any, request: SipRequest) -> str | None:
+    """After loose_route, for a party of a known dialog: the next hop if it is not the other party
+    (None if it is). A party writes the Request-URI of its in-dialog requests; without this, a caller
+    in a room could send a re-INVITE on to a carrier's gateway, or anywhere."""
+    from_caller = request.from_tag == _text(ksr.pv.get("$dlg(from_tag)"))
+    allowed = _text(ksr.pv.get(CALLEE_HOSTS if from_caller else CALLER_HOSTS))
+    hop = next_hop(ksr)
+    if hop is not None and allowed is not None and hop.lower() in allowed.lower().split(","):
+        return None
+    return hop or "(none)"
+
+
+def next_hop(ksr: Any) -> str | None:
+    """The host the request goes to: the destination URI's if one is set, else the Request-URI's."""
+    return _text(ksr.pv.get("$dd")) or _text(ksr.pv.get("$rd"))
+
+
+def _hosts(*hosts: str | None) -> str:
+    return ",".join(host for host in hosts if host)
 
 
 def signed_bye(ksr: Any, request: SipRequest, secret: bytes) -> bool:

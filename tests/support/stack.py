@@ -21,6 +21,10 @@ from tests.support.ports import free_port, free_range
 
 # Short enough for a test to watch the bridge drop a silent leg.
 E2E_RTP_TIMEOUT = 4.0
+# The stack attackers meet (tests/e2e/conftest.py `walls`): a source is banned after 3 wrong digest
+# answers, and both sides of each call are asked every 30 s whether they are still there.
+WALLS_AUTH_FAILURES = 3
+WALLS_KEEPALIVE = 30
 
 
 def write_config(var_dir: Path, mail_port: int | None = None, **bridge: Any) -> Path:
@@ -62,6 +66,23 @@ def running_stack(var_dir: Path, mail_port: int | None = None, **bridge: Any) ->
         yield Stack(config, path, supervisor)
     finally:
         supervisor.stop()
+
+
+@contextmanager
+def walls_stack(var_dir: Path) -> Iterator[Stack]:
+    env = {"KAMCONF_EDGE_AUTH_FAILURES": str(WALLS_AUTH_FAILURES),
+           "KAMCONF_EDGE_DIALOG_KEEPALIVE": str(WALLS_KEEPALIVE)}
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        with running_stack(var_dir) as stack:
+            yield stack
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class Stack:

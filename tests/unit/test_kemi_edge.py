@@ -175,9 +175,11 @@ def test_the_first_answer_names_the_callee() -> None:
 
 
 def in_dialog(method: str, source: str, known: bool = True, from_tag: str = "caller-tag",
-              cookie: bool = False) -> FakeKSR:
+              cookie: bool = False, extra: dict[str, str] | None = None) -> FakeKSR:
+    to_caller = from_tag != "caller-tag"
     pv = {"$rm": method, "$si": source, "$ft": from_tag, "$dlg(from_tag)": "caller-tag",
-          dialogs.CALLER: "192.0.2.1", dialogs.CALLEE: "127.0.0.1"}
+          dialogs.CALLER: "192.0.2.1", dialogs.CALLEE: "127.0.0.1", "$rd": "192.0.2.1" if to_caller else "127.0.0.1",
+          dialogs.CALLER_HOSTS: "192.0.2.1,10.1.1.1", dialogs.CALLEE_HOSTS: "127.0.0.1", **(extra or {})}
     ksr = FakeKSR(pv, {"siputils.has_totag": 1, "rr.loose_route": 1, "dialog.is_known_dlg": 1 if known else -1,
                        "rr.check_route_param": 1 if cookie else -1})
     route(ksr)
@@ -187,6 +189,28 @@ def in_dialog(method: str, source: str, known: bool = True, from_tag: str = "cal
 def test_both_parties_of_a_known_dialog_are_relayed() -> None:
     assert in_dialog("BYE", "192.0.2.1").called("tm.t_relay") == [()]
     assert in_dialog("INFO", "127.0.0.1", from_tag="callee-tag").called("tm.t_relay") == [()]
+
+
+def test_a_party_s_in_dialog_request_goes_only_to_the_other_party() -> None:
+    # The caller writes the Request-URI: a carrier's gateway there is refused, not relayed.
+    ksr = in_dialog("INVITE", "192.0.2.1", extra={"$rd": CARRIER.gateway.split(":")[0]})
+    assert ksr.replies() == [403] and not ksr.called("tm.t_relay") and not ksr.called("rtpengine.rtpengine_offer")
+    ksr = in_dialog("INFO", "127.0.0.1", from_tag="callee-tag", extra={"$rd": "127.0.0.1"})  # the callee to itself
+    assert ksr.replies() == [403]
+    # A destination URI (a Route after ours) counts rather than the Request-URI.
+    assert in_dialog("BYE", "192.0.2.1", extra={"$rd": "198.51.100.1", "$dd": "127.0.0.1"}).called("tm.t_relay")
+    assert in_dialog("BYE", "127.0.0.1", from_tag="callee-tag", extra={"$rd": "10.1.1.1"}).called("tm.t_relay")
+
+
+def test_a_dialog_knows_where_each_party_may_be_reached() -> None:
+    ksr = initial({"$ci": "abc", "$si": "192.0.2.1", "$(ct{tobody.host})": "10.1.1.1"})
+    route(ksr)
+    assert ksr.pv.get(dialogs.CALLER_HOSTS) == "192.0.2.1,10.1.1.1"
+    assert ksr.pv.get(dialogs.CALLEE_HOSTS) is not None
+    ksr = FakeKSR({"$rs": 200, "$si": "192.0.2.5", "$(ct{tobody.host})": "192.0.2.55",
+                   dialogs.CALLEE_HOSTS: "192.0.2.9"})
+    routes.reply_with_media(ksr)
+    assert ksr.pv.get(dialogs.CALLEE_HOSTS) == "192.0.2.9,192.0.2.5,192.0.2.55"
 
 
 def test_a_stranger_with_a_dialog_s_tags_is_refused_before_loose_route() -> None:
@@ -235,3 +259,15 @@ def test_keepalives_are_asked_of_both_sides_when_configured() -> None:
     ksr = initial()
     route(ksr)
     assert not ksr.called("dialog.dlg_set_property")
+
+
+@pytest.mark.parametrize("accept", [None, "", "application/sdp", "text/plain, application/SDP;level=1",
+                                    "*/*", "application/*;q=0.5"])
+def test_an_sdp_answer_is_acceptable(accept: str | None) -> None:
+    assert edge.accepts_sdp(accept)
+
+
+@pytest.mark.parametrize("accept", ["text/nobodyknowsthis", "application/sdp;q=0", "application/sdpx",
+                                    "text/plain;q=1, image/png", "application/sdp;q=0.0, text/plain"])
+def test_no_sdp_answer_is_acceptable(accept: str) -> None:
+    assert not edge.accepts_sdp(accept)
