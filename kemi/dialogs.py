@@ -19,11 +19,16 @@ from kemi.request import SipRequest
 
 CALLER = "$dlg_var(caller)"  # source address of the initial INVITE
 CALLEE = "$dlg_var(callee)"  # source address of its 2xx
-# Hosts an in-dialog request may go to, per side (comma-separated): the caller's source and Contact;
-# where the INVITE was sent, and the source and Contact of the callee's answer.
+# host:port an in-dialog request may go to, per side (comma-separated): the caller's source and
+# Contact; where the INVITE was sent, and the source and Contact of the callee's answer. Ports count:
+# a carrier's gateway may share a host with a bridge node.
 CALLER_HOSTS = "$dlg_var(caller_hosts)"
 CALLEE_HOSTS = "$dlg_var(callee_hosts)"
-CONTACT_HOST = "$(ct{tobody.host})"
+CONTACT = ("$(ct{tobody.uri}{uri.host})", "$(ct{tobody.uri}{uri.port})")
+DESTINATION = ("$(du{uri.host})", "$(du{uri.port})")
+REQUEST_URI = ("$(ru{uri.host})", "$(ru{uri.port})")
+SOURCE = ("$si", "$sp")
+DEFAULT_PORT = "5060"
 COOKIE_PARAM = "kc"
 DELETED = "5"  # $dlg(state) of an ended dialog
 
@@ -41,7 +46,7 @@ def track(ksr: Any, request: SipRequest, secret: bytes, keepalive: bool = False)
         ksr.dialog.dlg_set_property("ka-src")
         ksr.dialog.dlg_set_property("ka-dst")
     ksr.pv.sets(CALLER, request.source_ip)
-    ksr.pv.sets(CALLER_HOSTS, _hosts(request.source_ip, _text(ksr.pv.get(CONTACT_HOST))))
+    ksr.pv.sets(CALLER_HOSTS, _hosts(address(ksr, SOURCE), address(ksr, CONTACT)))
     ksr.pv.sets(CALLEE_HOSTS, _hosts(next_hop(ksr)))
     ksr.rr.add_rr_param(f";{COOKIE_PARAM}={cookie(secret, request.call_id)}")
 
@@ -49,9 +54,8 @@ def track(ksr: Any, request: SipRequest, secret: bytes, keepalive: bool = False)
 def note_answer(ksr: Any) -> None:
     """A 2xx to an INVITE: its sender is the callee (the first 2xx; re-INVITEs' answers leave it)."""
     if ksr.pv.get(CALLEE) is None:
-        source = str(ksr.pv.get("$si"))
-        ksr.pv.sets(CALLEE, source)
-        ksr.pv.sets(CALLEE_HOSTS, _hosts(_text(ksr.pv.get(CALLEE_HOSTS)), source, _text(ksr.pv.get(CONTACT_HOST))))
+        ksr.pv.sets(CALLEE, str(ksr.pv.get("$si")))
+        ksr.pv.sets(CALLEE_HOSTS, _hosts(_text(ksr.pv.get(CALLEE_HOSTS)), address(ksr, SOURCE), address(ksr, CONTACT)))
 
 
 def verdict(ksr: Any, request: SipRequest) -> Verdict:
@@ -75,14 +79,22 @@ def stray_hop(ksr: Any, request: SipRequest) -> str | None:
     from_caller = request.from_tag == _text(ksr.pv.get("$dlg(from_tag)"))
     allowed = _text(ksr.pv.get(CALLEE_HOSTS if from_caller else CALLER_HOSTS))
     hop = next_hop(ksr)
-    if hop is not None and allowed is not None and hop.lower() in allowed.lower().split(","):
+    if hop is not None and allowed is not None and hop in allowed.split(","):
         return None
     return hop or "(none)"
 
 
 def next_hop(ksr: Any) -> str | None:
-    """The host the request goes to: the destination URI's if one is set, else the Request-URI's."""
-    return _text(ksr.pv.get("$dd")) or _text(ksr.pv.get("$rd"))
+    """host:port the request goes to: the destination URI's if one is set, else the Request-URI's."""
+    return address(ksr, DESTINATION if ksr.pv.get("$du") is not None else REQUEST_URI)
+
+
+def address(ksr: Any, names: tuple[str, str]) -> str | None:
+    """host:port from a pair of pseudo-variables (a URI without a port is at 5060)."""
+    host = _text(ksr.pv.get(names[0]))
+    if not host:
+        return None
+    return f"{host.lower()}:{_text(ksr.pv.get(names[1])) or DEFAULT_PORT}"
 
 
 def _hosts(*hosts: str | None) -> str:

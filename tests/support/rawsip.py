@@ -165,16 +165,17 @@ def digest(challenge: str, user: str, password: str, method: str, uri: str, nc: 
 
 
 def authenticate(ua: RawUA, method: str, uri: str, user: str, password: str, body: str = "",
-                 contact: str | None = None) -> str:
+                 contact: str | None = None, extra: tuple[str, ...] = ()) -> str:
     """Send a request, take its challenge; the same request with the digest answer (not sent)."""
     call_id, tag = uuid.uuid4().hex, uuid.uuid4().hex[:8]
-    first = ua.final(request(ua, method, uri, user=user, call_id=call_id, tag=tag, body=body, contact=contact))
+    first = ua.final(request(ua, method, uri, user=user, call_id=call_id, tag=tag, body=body, contact=contact,
+                             extra=extra))
     assert first is not None and first.code in (401, 407), first
     challenge = first.header("www-authenticate") or first.header("proxy-authenticate")
     header = "Authorization" if first.code == 401 else "Proxy-Authorization"
     answer = f"{header}: {digest(challenge, user, password, method, uri)}"
     return request(ua, method, uri, user=user, call_id=call_id, tag=tag, cseq=2, body=body, contact=contact,
-                   extra=(answer,))
+                   extra=(*extra, answer))
 
 
 def respond(ua: RawUA, message: Reply, code: int = 200, reason: str = "OK") -> None:
@@ -213,7 +214,7 @@ class Call:
         target = answer.header("contact").strip("<>").split(">")[0]
         route = ", ".join(reversed(", ".join(answer.all("record-route")).split(", ")))
         call = cls(ua, call_id, tag, to_tag, target, route, answer)
-        ua.send(call.in_dialog("ACK", 1))
+        ua.send(call.in_dialog("ACK", int(answer.header("cseq").split()[0])))  # the INVITE's CSeq
         return call
 
     def in_dialog(self, method: str, cseq: int, ua: RawUA | None = None, as_callee: bool = False) -> str:

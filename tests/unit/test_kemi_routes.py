@@ -181,7 +181,8 @@ def test_cancel_is_relayed_when_its_transaction_exists() -> None:
 
 
 # An in-dialog request of the caller's that goes where the dialog's callee is.
-TO_THE_CALLEE = {"$rd": "127.0.0.1", dialogs.CALLEE_HOSTS: "127.0.0.1", "$dlg(from_tag)": "from-tag"}
+TO_THE_CALLEE = {dialogs.REQUEST_URI[0]: "127.0.0.1", dialogs.CALLEE_HOSTS: "127.0.0.1:5060",
+                 "$dlg(from_tag)": "from-tag"}
 
 
 def test_bye_in_dialog_releases_media_and_follows_record_route() -> None:
