@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import sysconfig
 import urllib.request
@@ -85,8 +86,9 @@ def components(config: Config, config_file: Path) -> list[Component]:
                 "-A", f'KEMI_SCRIPT="{ROOT / "kemi/main.py"}"',
                 "-A", f'CTL_SOCK="unixs:{var / "run/kamailio/kamailio.ctl"}"',
                 *kamailio_edge_defines(config),
+                *kamailio_tls_defines(config),
             ],
-            address=f"sip:{sip} (udp, tcp)",
+            address=f"sip:{sip} (udp, tcp" + (f"; tls {config.sip.tls_port})" if config.sip.tls_port else ")"),
             healthy=lambda: sip_options_ok(config.sip.address, config.sip.port),
             env=env,
         ),
@@ -149,12 +151,42 @@ def kamailio_edge_defines(config: Config) -> list[str]:
     return [arg for name, value in defines.items() for arg in ("-A", f"{name}={value}")]
 
 
+def kamailio_tls_defines(config: Config) -> list[str]:
+    """The TLS listener of [sip] (kamailio.cfg's WITH_TLS block), if it has a port."""
+    if not config.sip.tls_port:
+        return []
+    certificate, key = config.tls_files
+    return ["-A", "WITH_TLS", "-A", f"TLS_PORT={config.sip.tls_port}", "-A", f'TLS_CERTIFICATE="{certificate}"',
+            "-A", f'TLS_PRIVATE_KEY="{key}"']
+
+
 def prepare_dirs(config: Config) -> None:
     for sub in ("redis", "run/kamailio", "log"):
         (config.var_path / sub).mkdir(parents=True, exist_ok=True)
     settings.ensure_secret(config.secret_path)
     settings.ensure_secret(config.redis_password_path)
     write_private(redis_conf(config), f"requirepass {config.redis_password}\n")
+    if config.sip.tls_port and not (config.sip.tls_certificate or config.sip.tls_private_key):
+        ensure_self_signed(*config.tls_files, config.sip.address)
+
+
+def ensure_self_signed(certificate: Path, key: Path, address: str) -> None:
+    """A self-signed certificate for `address` (an IP as subjectAltName) and its key (owner-only),
+    unless both exist. Made beside and renamed into place, the key first: a start that finds the
+    certificate finds its key."""
+    if certificate.exists() and key.exists():
+        return
+    certificate.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    stem = f".{os.getpid()}"
+    new_key, new_certificate = key.with_name(key.name + stem), certificate.with_name(certificate.name + stem)
+    kind = "IP" if address.replace(".", "").isdigit() or ":" in address else "DNS"
+    os.close(os.open(new_key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))  # owner-only before it holds a key
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "825", "-subj", f"/CN={address}",
+         "-addext", f"subjectAltName={kind}:{address}", "-keyout", str(new_key), "-out", str(new_certificate)],
+        check=True, capture_output=True)
+    os.replace(new_key, key)
+    os.replace(new_certificate, certificate)
 
 
 def redis_conf(config: Config) -> Path:

@@ -35,7 +35,7 @@ def write_config(var_dir: Path, mail_port: int | None = None, **bridge: Any) -> 
         "rtp_port_max": node_max, "heartbeat_interval": 1.0, "rtp_timeout": E2E_RTP_TIMEOUT, **bridge,
     }
     sections = {
-        "sip": {"port": free_port("both")},
+        "sip": {"port": free_port("both"), "tls_port": free_port()},
         "rtpengine": {"ng_port": free_port("udp"), "port_min": rtp_min, "port_max": rtp_max,
                       "metrics_port": free_port()},
         "redis": {"port": free_port(), "exporter_port": free_port()},

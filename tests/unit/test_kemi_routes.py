@@ -369,3 +369,14 @@ def test_an_initial_invite_without_a_from_tag_is_refused_not_relayed() -> None:
     ksr = initial({"$ft": None})
     route(ksr)
     assert ksr.replies() == [400] and not ksr.called("tm.t_relay") and not ksr.called("rtpengine.rtpengine_offer")
+
+
+def test_a_callee_over_tls_is_offered_srtp_everyone_else_rtp() -> None:
+    ksr = initial({"$fU": "100", "$rU": "101", "$ru": "sip:101@192.0.2.7:5061;transport=TLS"})
+    route(ksr)
+    (flags,) = ksr.called("rtpengine.rtpengine_offer")[0]
+    assert "RTP/SAVP" in flags and "RTP/AVP" not in flags
+    ksr = initial({"$fU": "100", "$rU": "101", "$ru": "sip:101@192.0.2.7:5060"})
+    route(ksr)
+    (flags,) = ksr.called("rtpengine.rtpengine_offer")[0]
+    assert "RTP/AVP" in flags and "SAVP" not in flags
