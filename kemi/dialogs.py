@@ -84,6 +84,18 @@ def stray_hop(ksr: Any, request: SipRequest) -> str | None:
     return hop or "(none)"
 
 
+def refresh_target(ksr: Any, request: SipRequest) -> None:
+    """A party's re-INVITE or UPDATE may move it (RFC 3261 target refresh): its new Contact is where
+    the other party's requests may go from now on."""
+    contact = address(ksr, CONTACT)
+    if request.method not in ("INVITE", "UPDATE") or contact is None:
+        return
+    hosts = CALLER_HOSTS if request.from_tag == _text(ksr.pv.get("$dlg(from_tag)")) else CALLEE_HOSTS
+    known = _text(ksr.pv.get(hosts))
+    if known is None or contact not in known.split(","):
+        ksr.pv.sets(hosts, _hosts(known, contact))
+
+
 def next_hop(ksr: Any) -> str | None:
     """host:port the request goes to: the destination URI's if one is set, else the Request-URI's."""
     return address(ksr, DESTINATION if ksr.pv.get("$du") is not None else REQUEST_URI)

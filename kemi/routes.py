@@ -201,6 +201,8 @@ def in_dialog(ksr: Any, request: SipRequest, secret: bytes, trusted: Callable[[]
         if stray is not None:
             refuse_in_dialog(ksr, request, f"to {stray}, not the other party", 403, "Forbidden")
             return
+        if verdict == dialogs.Verdict.RELAY:
+            dialogs.refresh_target(ksr, request)
         if request.method == "BYE":
             media.delete(ksr)
         elif request.method == "INVITE" and media.has_sdp(ksr):

@@ -107,10 +107,10 @@ def test_the_tls_listener_serves_its_certificate_and_keeps_the_key_private(stack
 
 
 def test_a_caller_over_tls_gets_srtp_and_the_bridge_plain_rtp(stack: Stack) -> None:
-    stack.create_room("3900")
+    stack.create_room("3960")
     call_id = uuid.uuid4().hex
     with tls_ua(stack) as ua:
-        room = f"sip:3900@{ua.target}"
+        room = f"sip:3960@{ua.target}"
         answer = ua.final(ua.request("INVITE", room, call_id, 1, body=srtp_offer(ua.ip)))
         assert answer.code == 200, answer
         sdp = answer.text.split("\r\n\r\n", 1)[1]
@@ -172,7 +172,7 @@ class SrtpPhone:
 def test_a_phone_over_tls_and_srtp_and_two_over_udp_hear_each_other(
     stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
 ) -> None:
-    room, tls_tone, udp_tones = "3901", 1500.0, (600.0, 1000.0)
+    room, tls_tone, udp_tones = "3961", 1500.0, (600.0, 1000.0)
     stack.create_room(room, mute_notifications=True)
     recordings = []
     for index, tone in enumerate(udp_tones):

@@ -210,6 +210,14 @@ def test_a_party_s_in_dialog_request_goes_only_to_the_other_party() -> None:
     assert in_dialog("BYE", "127.0.0.1", from_tag="callee-tag", extra={host: "10.1.1.1", port: ""}).called("tm.t_relay")
 
 
+def test_a_re_invite_moves_its_sender_where_the_other_party_s_requests_may_go() -> None:
+    ksr = in_dialog("INVITE", "192.0.2.1", extra={dialogs.CONTACT[0]: "192.0.2.77", dialogs.CONTACT[1]: "5090"})
+    assert ksr.called("tm.t_relay") == [()]
+    assert ksr.pv.get(dialogs.CALLER_HOSTS) == "192.0.2.1:5080,10.1.1.1:5060,192.0.2.77:5090"
+    ksr = in_dialog("INFO", "192.0.2.1", extra={dialogs.CONTACT[0]: "192.0.2.77"})  # no target refresh
+    assert ksr.pv.get(dialogs.CALLER_HOSTS) == "192.0.2.1:5080,10.1.1.1:5060"
+
+
 def test_a_dialog_knows_where_each_party_may_be_reached() -> None:
     ksr = initial({"$ci": "abc", "$si": "192.0.2.1", "$sp": 5062, dialogs.CONTACT[0]: "10.1.1.1",
                    dialogs.REQUEST_URI[0]: "127.0.0.1", dialogs.REQUEST_URI[1]: "5090"})
