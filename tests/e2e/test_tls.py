@@ -207,3 +207,5 @@ def test_a_phone_over_tls_and_srtp_and_two_over_udp_hear_each_other(
     for _, recording in recordings:
         heard = levels(recording, [tls_tone], *last_seconds(recording, 3.0))
         assert heard[tls_tone] > HEARD_ABOVE_DBFS, (recording.name, heard)
+        print(f"{recording.name} hears the TLS phone at {heard[tls_tone]:.1f} dBFS")
+    print("the TLS phone hears " + ", ".join(f"{tone:g} Hz at {level:.1f} dBFS" for tone, level in over_tls.items()))
