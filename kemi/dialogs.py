@@ -25,6 +25,16 @@ log = logging.getLogger("kamconf.kemi")
 
 CALLER = "$dlg_var(caller)"  # source address of the initial INVITE
 CALLEE = "$dlg_var(callee)"  # source address of its 2xx
+# host:port an in-dialog request may go to, per side (comma-separated): the caller's source and
+# Contact; where the INVITE was sent, and the source and Contact of the callee's answer. Ports count:
+# a carrier's gateway may share a host with a bridge node.
+CALLER_HOSTS = "$dlg_var(caller_hosts)"
+CALLEE_HOSTS = "$dlg_var(callee_hosts)"
+CONTACT = ("$(ct{tobody.uri}{uri.host})", "$(ct{tobody.uri}{uri.port})")
+DESTINATION = ("$(du{uri.host})", "$(du{uri.port})")
+REQUEST_URI = ("$(ru{uri.host})", "$(ru{uri.port})")
+SOURCE = ("$si", "$sp")
+DEFAULT_PORT = "5060"
 COOKIE_PARAM = "kc"
 DELETED = "5"  # $dlg(state) of an ended dialog
 BRIDGE_PROFILE = "bridge"  # dialog profile: the runs of bridge nodes a call passes (kamailio.cfg)
@@ -49,6 +59,8 @@ def track(ksr: Any, request: SipRequest, secret: bytes, keepalive: bool = False,
         ksr.dialog.set_dlg_profile(BRIDGE_PROFILE, run)
         ksr.htable.sht_seti(RUNS, run, 0)
     ksr.pv.sets(CALLER, request.source_ip)
+    ksr.pv.sets(CALLER_HOSTS, _hosts(address(ksr, SOURCE), address(ksr, CONTACT)))
+    ksr.pv.sets(CALLEE_HOSTS, _hosts(next_hop(ksr)))
     ksr.rr.add_rr_param(f";{COOKIE_PARAM}={cookie(secret, request.call_id)}")
 
 
@@ -56,6 +68,7 @@ def note_answer(ksr: Any) -> None:
     """A 2xx to an INVITE: its sender is the callee (the first 2xx; re-INVITEs' answers leave it)."""
     if ksr.pv.get(CALLEE) is None:
         ksr.pv.sets(CALLEE, str(ksr.pv.get("$si")))
+        ksr.pv.sets(CALLEE_HOSTS, _hosts(_text(ksr.pv.get(CALLEE_HOSTS)), address(ksr, SOURCE), address(ksr, CONTACT)))
 
 
 def verdict(ksr: Any, request: SipRequest) -> Verdict:
@@ -70,6 +83,47 @@ def verdict(ksr: Any, request: SipRequest) -> Verdict:
     if party is not None and party != request.source_ip:
         return Verdict.STRANGER
     return Verdict.RELAY
+
+
+def stray_hop(ksr: Any, request: SipRequest) -> str | None:
+    """After loose_route, for a party of a known dialog: the next hop if it is not the other party
+    (None if it is). A party writes the Request-URI of its in-dialog requests; without this, a caller
+    in a room could send a re-INVITE on to a carrier's gateway, or anywhere."""
+    from_caller = request.from_tag == _text(ksr.pv.get("$dlg(from_tag)"))
+    allowed = _text(ksr.pv.get(CALLEE_HOSTS if from_caller else CALLER_HOSTS))
+    hop = next_hop(ksr)
+    if hop is not None and allowed is not None and hop in allowed.split(","):
+        return None
+    return hop or "(none)"
+
+
+def refresh_target(ksr: Any, request: SipRequest) -> None:
+    """A party's re-INVITE or UPDATE may move it (RFC 3261 target refresh): its new Contact is where
+    the other party's requests may go from now on."""
+    contact = address(ksr, CONTACT)
+    if request.method not in ("INVITE", "UPDATE") or contact is None:
+        return
+    hosts = CALLER_HOSTS if request.from_tag == _text(ksr.pv.get("$dlg(from_tag)")) else CALLEE_HOSTS
+    known = _text(ksr.pv.get(hosts))
+    if known is None or contact not in known.split(","):
+        ksr.pv.sets(hosts, _hosts(known, contact))
+
+
+def next_hop(ksr: Any) -> str | None:
+    """host:port the request goes to: the destination URI's if one is set, else the Request-URI's."""
+    return address(ksr, DESTINATION if ksr.pv.get("$du") is not None else REQUEST_URI)
+
+
+def address(ksr: Any, names: tuple[str, str]) -> str | None:
+    """host:port from a pair of pseudo-variables (a URI without a port is at 5060)."""
+    host = _text(ksr.pv.get(names[0]))
+    if not host:
+        return None
+    return f"{host.lower()}:{_text(ksr.pv.get(names[1])) or DEFAULT_PORT}"
+
+
+def _hosts(*hosts: str | None) -> str:
+    return ",".join(host for host in hosts if host)
 
 
 def signed_bye(ksr: Any, request: SipRequest, secret: bytes) -> bool:

@@ -55,6 +55,30 @@ def size_refusal(message_bytes: int, uri_chars: int, limits: Limits) -> tuple[in
     return None
 
 
+def accepts_sdp(accept: str | None) -> bool:
+    """Whether a request's Accept values (all of them, comma-joined; None if it has none) allow an SDP
+    answer. An INVITE offering SDP to a caller that accepts none cannot be answered (RFC 4475 sdp01)."""
+    if accept is None or not accept.strip():
+        return True
+    for value in accept.lower().split(","):
+        kind, _, params = value.partition(";")
+        if kind.strip() in ("application/sdp", "application/*", "*/*") and not _refused(params):
+            return True
+    return False
+
+
+def _refused(params: str) -> bool:
+    """q=0 says "not acceptable" (RFC 3261 20.1)."""
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip() == "q":
+            try:
+                return float(value.strip()) == 0
+            except ValueError:
+                return False
+    return False
+
+
 def contact_hosts(contacts: str) -> list[tuple[str, int]] | None:
     """(host, port) of every sip:/sips: URI in Contact header values; None if there is too much
     to trust (longer than MAX_CONTACT_CHARS, or more than MAX_CONTACTS URIs)."""

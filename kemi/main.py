@@ -122,6 +122,11 @@ class kamailio:  # noqa: N801  (the class name app_python3 expects)
     def ksr_failure_media(self, msg: Any) -> int:
         return _guarded("failure", routes.media_failure, KSR)
 
+    def ksr_stray_reply(self, msg: Any, event: str = "") -> int:
+        """tm's on_sl_reply: a reply to nothing Kamailio sent is dropped, not forwarded."""
+        KSR.set_drop()
+        return 0
+
     # app_python3 in Kamailio 5.6 needs these defined, or KSR calls fail.
     def ksr_reply_route(self, msg: Any) -> int:
         return _guarded("reply", metrics.reply, KSR)
@@ -133,8 +138,24 @@ class kamailio:  # noqa: N801  (the class name app_python3 expects)
 def _guarded(where: str, route: Any, *args: Any) -> int:
     try:
         route(*args)
+    except UnicodeDecodeError as exc:
+        # SIP text is UTF-8 (RFC 3261 7.3.1); app_python3 cannot even hand over a header that is not,
+        # so such a request is malformed, not our failure (found by tests/e2e/test_torture.py's fuzzer).
+        logging.getLogger("kamconf.kemi").warning("%s route: not UTF-8 (%s) from %s", where, exc, KSR.pv.get("$si"))
+        _answer(where, 400, "Bad Request (not UTF-8)")
     except Exception:  # a route must never take the worker down
         logging.getLogger("kamconf.kemi").exception("%s route failed", where)
-        if where == "request" and KSR.siputils.is_request() > 0 and KSR.pv.get("$rm") != "ACK":
-            KSR.sl.sl_send_reply(500, "Server Internal Error")
+        _answer(where, 500, "Server Internal Error")
     return 1
+
+
+def _answer(where: str, code: int, reason: str) -> None:
+    """Answer a request the route could not finish (never an ACK, never a reply)."""
+    if where != "request" or KSR.siputils.is_request() < 0:
+        return
+    try:
+        method = KSR.pv.get("$rm")
+    except UnicodeDecodeError:
+        method = None
+    if method != "ACK":
+        KSR.sl.sl_send_reply(code, reason)

@@ -22,7 +22,23 @@ def has_sdp(ksr: Any) -> bool:
 
 
 def offer(ksr: Any, from_sip_source: bool = False) -> bool:
-    return ksr.rtpengine.rtpengine_offer(OFFER_FLAGS + (FROM_SIP_SOURCE if from_sip_source else "")) > 0
+    """Anchor an offer. A callee reached over TLS gets SRTP (SDES keys made by rtpengine); everyone
+    else plain RTP. A caller's own SRTP offer is answered in kind by rtpengine, which keeps each side's
+    profile: a TLS phone talks SRTP to rtpengine, the bridge RTP."""
+    flags = OFFER_FLAGS + (FROM_SIP_SOURCE if from_sip_source else "")
+    if secure_destination(ksr):
+        flags = flags.replace("RTP/AVP", "RTP/SAVP")
+    return ksr.rtpengine.rtpengine_offer(flags) > 0
+
+
+def secure_destination(ksr: Any) -> bool:
+    """Whether the request goes on over TLS (a sips: URI or transport=tls, of $du or the R-URI)."""
+    for uri in ("$du", "$ru"):
+        text = ksr.pv.get(uri)
+        if text is not None:
+            lowered = str(text).lower()
+            return lowered.startswith("sips:") or ";transport=tls" in lowered
+    return False
 
 
 def answer(ksr: Any) -> bool:

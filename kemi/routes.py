@@ -197,6 +197,12 @@ def in_dialog(ksr: Any, request: SipRequest, secret: bytes, trusted: Callable[[]
             # Never relayed, never offered to rtpengine: a forged To tag and Route lead nowhere.
             refuse_in_dialog(ksr, request, verdict, 404, "Not Here")
             return
+        stray = dialogs.stray_hop(ksr, request) if verdict != dialogs.Verdict.UNKNOWN else None
+        if stray is not None:
+            refuse_in_dialog(ksr, request, f"to {stray}, not the other party", 403, "Forbidden")
+            return
+        if verdict == dialogs.Verdict.RELAY:
+            dialogs.refresh_target(ksr, request)
         if request.method == "BYE":
             media.delete(ksr)
         elif request.method == "INVITE" and media.has_sdp(ksr):
@@ -212,7 +218,7 @@ def in_dialog(ksr: Any, request: SipRequest, secret: bytes, trusted: Callable[[]
     ksr.sl.sl_send_reply(404, "Not Here")
 
 
-def refuse_in_dialog(ksr: Any, request: SipRequest, verdict: dialogs.Verdict, code: int, reason: str) -> None:
+def refuse_in_dialog(ksr: Any, request: SipRequest, verdict: str, code: int, reason: str) -> None:
     log.warning("%s %s from %s:%s refused: %s", request.method, request.call_id, request.source_ip,
                 request.source_port, verdict)
     if request.method != "ACK":
@@ -301,6 +307,9 @@ def bridge_runs(request: SipRequest, live: LiveState, *to: NodeStatus) -> tuple[
 
 
 def invite(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> None:
+    if media.has_sdp(ksr) and not edge.accepts_sdp(_text(ksr.pv.get("$(hdr(Accept)[*])"))):
+        ksr.sl.sl_send_reply(406, "Not Acceptable")  # our answer would be SDP, which the caller refuses
+        return
     caller = identify(ksr, request, live, site)
     if caller is None:
         return
@@ -369,7 +378,10 @@ def to_bridge(ksr: Any, request: SipRequest, live: LiveState, site: Site, key: s
     caller = dataclasses.replace(caller, source=request.source_ip)
     signed = vouch.sign(site.secret, request.call_id, key, caller, site.clock())
     ksr.hdr.append(f"{vouch.HEADER}: {signed}\r\n")
-    ksr.setuser(key)  # the bridge knows the room by it (a trunk's number or a forwarding led here)
+    # The bridge knows the room by the user part (a trunk's number or a forwarding led here). The
+    # whole URI is ours: whatever else the caller wrote in it (parameters, escaped headers as in
+    # RFC 4475's escruri) is not carried to the bridge.
+    ksr.seturi(f"sip:{key}@{node.address}:{node.port}")
     ksr.setdsturi(node.sip_uri)
     anchor_and_relay(ksr, request, site, caller.kind in ("extension", "anonymous"), bridge_runs(request, live, node))
 
@@ -386,6 +398,10 @@ def vouched(caller: Caller) -> vouch.Vouched:
 def anchor_and_relay(ksr: Any, request: SipRequest, site: Site, phone: bool, runs: tuple[str, ...]) -> None:
     """Track the dialog (tied to the bridge `runs` it passes), record the route, anchor the media (a
     phone's where its SIP came from) and relay."""
+    if not request.from_tag:
+        # RFC 3261 8.1.1.3 ("MUST"); a call without one can be neither tracked nor anchored.
+        ksr.sl.sl_send_reply(400, "Missing From Tag")
+        return
     dialogs.track(ksr, request, site.secret, site.keepalive, runs)
     ksr.rr.record_route()
     if media.has_sdp(ksr) and not media.offer(ksr, from_sip_source=phone):
@@ -443,3 +459,7 @@ def reply_with_media(ksr: Any) -> None:
 def media_failure(ksr: Any) -> None:
     """The INVITE ended without 2xx (CANCEL, busy, timeout): release the media anchor."""
     media.delete(ksr)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

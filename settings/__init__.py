@@ -35,6 +35,12 @@ class SipConfig:
     secret_file: str = "secrets/vouch.key"
     # Kamailio's Prometheus metrics (xhttp_prom, over TCP) at http://address:metrics_port/metrics
     metrics_port: int = 9183
+    # SIP over TLS on this port of `address` (0: none). Certificate and key in PEM, relative to
+    # var_dir or absolute; left empty, a self-signed pair is made in var_dir/secrets/tls at the
+    # first start (phones must then be told to accept it, or be given a real one here).
+    tls_port: int = 5061
+    tls_certificate: str = ""
+    tls_private_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -215,6 +221,13 @@ class Config:
     @property
     def secret_path(self) -> Path:
         return self.var_path / self.sip.secret_file
+
+    @property
+    def tls_files(self) -> tuple[Path, Path]:
+        """Kamailio's TLS certificate and private key (made at the first start if not configured)."""
+        certificate = self.sip.tls_certificate or "secrets/tls/certificate.pem"
+        key = self.sip.tls_private_key or "secrets/tls/private-key.pem"
+        return self.var_path / certificate, self.var_path / key
 
     @property
     def proxies(self) -> frozenset[str]:

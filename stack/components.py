@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import sysconfig
 import urllib.request
@@ -68,8 +69,9 @@ def components(config: Config, config_file: Path) -> list[Component]:
                 "-A", f'JSONRPC_SOCK="{var / "run/kamailio/kamailio-rpc.sock"}"',
                 "-A", f"METRICS_PORT={config.sip.metrics_port}",  # Prometheus: /metrics (xhttp_prom)
                 *kamailio_edge_defines(config),
+                *kamailio_tls_defines(config),
             ],
-            address=f"sip:{sip} (udp, tcp)",
+            address=f"sip:{sip} (udp, tcp" + (f"; tls {config.sip.tls_port})" if config.sip.tls_port else ")"),
             healthy=lambda: sip_options_ok(config.sip.address, config.sip.port),
             env=env,
         ),
@@ -188,6 +190,15 @@ def kamailio_edge_defines(config: Config) -> list[str]:
     return [arg for name, value in defines.items() for arg in ("-A", f"{name}={value}")]
 
 
+def kamailio_tls_defines(config: Config) -> list[str]:
+    """The TLS listener of [sip] (kamailio.cfg's WITH_TLS block), if it has a port."""
+    if not config.sip.tls_port:
+        return []
+    certificate, key = config.tls_files
+    return ["-A", "WITH_TLS", "-A", f"TLS_PORT={config.sip.tls_port}", "-A", f'TLS_CERTIFICATE="{certificate}"',
+            "-A", f'TLS_PRIVATE_KEY="{key}"']
+
+
 def prepare_dirs(config: Config) -> None:
     for sub in ("redis", "run/kamailio", "log"):
         (config.var_path / sub).mkdir(parents=True, exist_ok=True)
@@ -207,10 +218,31 @@ def prepare_dirs(config: Config) -> None:
             f"sentinel auth-pass {r.master_name} {password}",
             f"sentinel down-after-milliseconds {r.master_name} 2000",
             f"sentinel failover-timeout {r.master_name} 10000", ""]))
+    if config.sip.tls_port and not (config.sip.tls_certificate or config.sip.tls_private_key):
+        ensure_self_signed(*config.tls_files, config.sip.address)
 
 
 def sentinel_conf(config: Config, port: int) -> Path:
     return config.var_path / "run" / f"sentinel-{port}.conf"
+
+
+def ensure_self_signed(certificate: Path, key: Path, address: str) -> None:
+    """A self-signed certificate for `address` (an IP as subjectAltName) and its key (owner-only),
+    unless both exist. Made beside and renamed into place, the key first: a start that finds the
+    certificate finds its key."""
+    if certificate.exists() and key.exists():
+        return
+    certificate.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    stem = f".{os.getpid()}"
+    new_key, new_certificate = key.with_name(key.name + stem), certificate.with_name(certificate.name + stem)
+    kind = "IP" if address.replace(".", "").isdigit() or ":" in address else "DNS"
+    os.close(os.open(new_key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))  # owner-only before it holds a key
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "825", "-subj", f"/CN={address}",
+         "-addext", f"subjectAltName={kind}:{address}", "-keyout", str(new_key), "-out", str(new_certificate)],
+        check=True, capture_output=True)
+    os.replace(new_key, key)
+    os.replace(new_certificate, certificate)
 
 
 def redis_conf(config: Config) -> Path:

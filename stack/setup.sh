@@ -6,7 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 packages=(
-  kamailio kamailio-python3-modules rtpengine-daemon redis-server sip-tester
+  kamailio kamailio-python3-modules kamailio-tls-modules openssl rtpengine-daemon redis-server sip-tester
   espeak-ng sox libsox-fmt-mp3 python3 python3-venv python3-dev build-essential swig
   ca-certificates chromium chromium-driver prometheus prometheus-redis-exporter postgresql
 )

@@ -34,7 +34,11 @@ install_into_venv() {
   local so
   so=$(basename "$out"/_pjsua2*.so)
   if ! cmp -s "$out/pjsua2.py" "$site/pjsua2.py" 2>/dev/null || ! cmp -s "$out/$so" "$site/$so" 2>/dev/null; then
-    cp "$out"/_pjsua2*.so "$out/pjsua2.py" "$site/"
+    # Copied beside, then renamed over: a running bridge keeps the module it mapped (a copy onto
+    # the same file would change the code under it).
+    for file in "$out/$so" "$out/pjsua2.py"; do
+      cp "$file" "$site/.$(basename "$file").new" && mv -f "$site/.$(basename "$file").new" "$site/$(basename "$file")"
+    done
     echo "pjsua2: installed from $out"
   fi
 }

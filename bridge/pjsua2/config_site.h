@@ -10,6 +10,10 @@
 #define PJ_LOG_MAX_LEVEL            4
 #define PJMEDIA_HAS_SRTP            0
 #define PJMEDIA_HAS_VIDEO           0
+/* The largest SIP message the node reads (PJSIP's default is 4000 bytes: a longer INVITE was cut
+ * and its SDP refused, RFC 4475's longreq.dat from a longer address). Kamailio takes requests up to
+ * [edge] max_message_bytes (16384) and adds its own headers and rtpengine's SDP to them. */
+#define PJSIP_MAX_PKT_LEN           20000
 #define PJSIP_MAX_TSX_COUNT         (16 * 1024 - 1)
 #define PJSIP_MAX_DIALOG_COUNT      (16 * 1024 - 1)
 #define PJ_DEBUG                    0

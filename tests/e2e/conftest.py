@@ -7,7 +7,7 @@ import pytest
 
 from tests.support.mail import Inbox, smtp_server
 from tests.support.phone import TestPhone
-from tests.support.stack import Stack, running_stack
+from tests.support.stack import Stack, running_stack, walls_stack
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +24,13 @@ def inbox(smtp: tuple[Inbox, int]) -> Inbox:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, smtp: tuple[Inbox, int]) -> Iterator[Stack]:
     with running_stack(tmp_path_factory.mktemp("stack"), mail_port=smtp[1]) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def walls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A stack of its own for the tests that play the attacker: their bans disturb no other test."""
+    with walls_stack(tmp_path_factory.mktemp("walls")) as running:
         yield running
 
 

@@ -98,19 +98,3 @@ def test_strangers_and_wrong_passwords_are_refused(stack: Stack, phones: Callabl
 
     nobody = phones("nobody")
     nobody.register(f"sip:{stack.sip}", "999999", "whatever-pass", expect=401)  # as for a known user: no enumeration
-
-
-def test_a_carrier_hears_the_identity_kamconf_asserts_never_the_one_a_caller_wrote(
-    stack: Stack, phones: Callable[..., TestPhone]
-) -> None:
-    anna, anna_number = extension(stack, phones, external_calls=True)
-    carrier = gateway(stack, phones, "carrier-i", prefixes=["78"])
-    spoofed = [("P-Asserted-Identity", "<sip:+74950000001@bank.example>"),
-               ("P-Preferred-Identity", "<sip:+74950000002@bank.example>"),
-               ("Remote-Party-ID", "<sip:+74950000003@bank.example>;party=calling"),
-               ("Diversion", "<sip:+74950000004@bank.example>;reason=unconditional")]
-    anna.call(f"sip:78001234567@{stack.sip}", headers=spoofed)
-    identity = carrier.wait_for("incoming", 10)["identity"]
-    assert identity == {"p-asserted-identity": [f"<sip:{anna_number}@{stack.config.sip.address}>"]}, identity
-    carrier.reject(486)
-    anna.wait_state("DISCONNECTED")

@@ -12,18 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from tests.support import rtpengine
-from tests.support.audio import levels, write_tone
+from tests.support.audio import levels, ulaw, write_tone
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
 
 SPEAKER, INJECTED = 700.0, 1800.0
-
-
-def ulaw(samples: np.ndarray) -> bytes:
-    """G.711 mu-law of samples in -1..1 (the continuous formula; close enough for a test tone)."""
-    magnitude = np.log1p(255 * np.abs(samples)) / np.log1p(255)
-    code = np.round(magnitude * 127).astype(np.int16)
-    return bytes(((~(np.where(samples < 0, code, code | 0x80))) & 0xFF).astype(np.uint8))
 
 
 def port_facing(stack: Stack, call_id: str) -> int:

@@ -19,6 +19,30 @@ def write_tone(path: Path, freq: float, seconds: float = 10.0, rate: int = 8000,
     return path
 
 
+def ulaw(samples: np.ndarray) -> bytes:
+    """G.711 mu-law of samples in -1..1 (the continuous formula; close enough for a test tone)."""
+    magnitude = np.log1p(255 * np.abs(samples)) / np.log1p(255)
+    code = np.round(magnitude * 127).astype(np.int16)
+    return bytes(((~(np.where(samples < 0, code, code | 0x80))) & 0xFF).astype(np.uint8))
+
+
+def from_ulaw(payload: bytes) -> np.ndarray:
+    """Samples in -1..1 of G.711 mu-law bytes (the inverse of the continuous formula above)."""
+    code = ~np.frombuffer(payload, dtype=np.uint8) & 0xFF
+    magnitude = (code & 0x7F) / 127
+    value = np.expm1(magnitude * np.log1p(255)) / 255
+    return np.where(code & 0x80, value, -value)
+
+
+def write_samples(path: Path, samples: np.ndarray, rate: int = 8000) -> Path:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
     with wave.open(str(path), "rb") as src:
         rate = src.getframerate()

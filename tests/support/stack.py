@@ -21,6 +21,10 @@ from tests.support.ports import free_port, free_ports, free_range
 
 # Short enough for a test to watch the bridge drop a silent leg.
 E2E_RTP_TIMEOUT = 4.0
+# The stack attackers meet (tests/e2e/conftest.py `walls`): a source is banned after 3 wrong digest
+# answers, and both sides of each call are asked every 30 s whether they are still there.
+WALLS_AUTH_FAILURES = 3
+WALLS_KEEPALIVE = 30
 
 
 def write_config(var_dir: Path, mail_port: int | None = None, rtpengines: int = 1, redis_replicas: int = 0,
@@ -33,7 +37,7 @@ def write_config(var_dir: Path, mail_port: int | None = None, rtpengines: int = 
         "rtp_port_max": node_max, "heartbeat_interval": 1.0, "rtp_timeout": E2E_RTP_TIMEOUT, **bridge,
     }
     sections = {
-        "sip": {"port": free_port("both"), "metrics_port": free_port()},
+        "sip": {"port": free_port("both"), "metrics_port": free_port(), "tls_port": free_port()},
         "rtpengine": {"ng_port": free_ports(rtpengines, "udp"), "port_min": rtp_min, "port_max": rtp_max,
                       "metrics_port": free_ports(rtpengines), "instances": rtpengines},
         "redis": {"port": free_ports(redis_replicas + 1), "exporter_port": free_port(),
@@ -67,6 +71,23 @@ def running_stack(var_dir: Path, mail_port: int | None = None, rtpengines: int =
         yield Stack(config, path, supervisor)
     finally:
         supervisor.stop()
+
+
+@contextmanager
+def walls_stack(var_dir: Path) -> Iterator[Stack]:
+    env = {"KAMCONF_EDGE_AUTH_FAILURES": str(WALLS_AUTH_FAILURES),
+           "KAMCONF_EDGE_DIALOG_KEEPALIVE": str(WALLS_KEEPALIVE)}
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        with running_stack(var_dir) as stack:
+            yield stack
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class Stack:

@@ -43,7 +43,7 @@ class FakeKSR:
     def __init__(self, pv: dict[str, Any] | None = None, results: dict[str, Any] | None = None) -> None:
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self.pv = _PV({"$rm": "INVITE", "$rU": "1000", "$si": "127.0.0.1", "$sp": 5062,
-                       "$ci": "call-1", "$rs": 200, **(pv or {})})
+                       "$ci": "call-1", "$ft": "from-tag", "$rs": 200, **(pv or {})})
         by_module: dict[str, dict[str, Any]] = {}
         for key, value in (results or {}).items():
             module, func = key.split(".")

@@ -179,9 +179,13 @@ def test_the_first_answer_names_the_callee() -> None:
 
 
 def in_dialog(method: str, source: str, known: bool = True, from_tag: str = "caller-tag",
-              cookie: bool = False) -> FakeKSR:
+              cookie: bool = False, extra: dict[str, str] | None = None) -> FakeKSR:
+    to_caller = from_tag != "caller-tag"
     pv = {"$rm": method, "$si": source, "$ft": from_tag, "$dlg(from_tag)": "caller-tag",
-          dialogs.CALLER: "192.0.2.1", dialogs.CALLEE: "127.0.0.1"}
+          dialogs.CALLER: "192.0.2.1", dialogs.CALLEE: "127.0.0.1",
+          dialogs.REQUEST_URI[0]: "192.0.2.1" if to_caller else "127.0.0.1", dialogs.REQUEST_URI[1]: "5080",
+          dialogs.CALLER_HOSTS: "192.0.2.1:5080,10.1.1.1:5060", dialogs.CALLEE_HOSTS: "127.0.0.1:5080",
+          **(extra or {})}
     ksr = FakeKSR(pv, {"siputils.has_totag": 1, "rr.loose_route": 1, "dialog.is_known_dlg": 1 if known else -1,
                        "rr.check_route_param": 1 if cookie else -1})
     route(ksr)
@@ -191,6 +195,43 @@ def in_dialog(method: str, source: str, known: bool = True, from_tag: str = "cal
 def test_both_parties_of_a_known_dialog_are_relayed() -> None:
     assert in_dialog("BYE", "192.0.2.1").called("tm.t_relay") == [()]
     assert in_dialog("INFO", "127.0.0.1", from_tag="callee-tag").called("tm.t_relay") == [()]
+
+
+def test_a_party_s_in_dialog_request_goes_only_to_the_other_party() -> None:
+    host, port = dialogs.REQUEST_URI
+    # The caller writes the Request-URI: a carrier's gateway there is refused, not relayed.
+    gateway_host, gateway_port = CARRIER.gateway.split(":")
+    ksr = in_dialog("INVITE", "192.0.2.1", extra={host: gateway_host, port: gateway_port})
+    assert ksr.replies() == [403] and not ksr.called("tm.t_relay") and not ksr.called("rtpengine.rtpengine_offer")
+    # Another port of the other party's host is another party (a gateway beside a bridge node).
+    assert in_dialog("INVITE", "192.0.2.1", extra={port: "5090"}).replies() == [403]
+    assert in_dialog("INFO", "127.0.0.1", from_tag="callee-tag", extra={host: "127.0.0.1"}).replies() == [403]
+    # A destination URI (a Route after ours) counts rather than the Request-URI.
+    assert in_dialog("BYE", "192.0.2.1", extra={host: "198.51.100.1", "$du": "sip:127.0.0.1:5080;lr",
+                                                dialogs.DESTINATION[0]: "127.0.0.1",
+                                                dialogs.DESTINATION[1]: "5080"}).called("tm.t_relay")
+    # A URI without a port is at 5060.
+    assert in_dialog("BYE", "127.0.0.1", from_tag="callee-tag", extra={host: "10.1.1.1", port: ""}).called("tm.t_relay")
+
+
+def test_a_re_invite_moves_its_sender_where_the_other_party_s_requests_may_go() -> None:
+    ksr = in_dialog("INVITE", "192.0.2.1", extra={dialogs.CONTACT[0]: "192.0.2.77", dialogs.CONTACT[1]: "5090"})
+    assert ksr.called("tm.t_relay") == [()]
+    assert ksr.pv.get(dialogs.CALLER_HOSTS) == "192.0.2.1:5080,10.1.1.1:5060,192.0.2.77:5090"
+    ksr = in_dialog("INFO", "192.0.2.1", extra={dialogs.CONTACT[0]: "192.0.2.77"})  # no target refresh
+    assert ksr.pv.get(dialogs.CALLER_HOSTS) == "192.0.2.1:5080,10.1.1.1:5060"
+
+
+def test_a_dialog_knows_where_each_party_may_be_reached() -> None:
+    ksr = initial({"$ci": "abc", "$si": "192.0.2.1", "$sp": 5062, dialogs.CONTACT[0]: "10.1.1.1",
+                   dialogs.REQUEST_URI[0]: "127.0.0.1", dialogs.REQUEST_URI[1]: "5090"})
+    route(ksr)
+    assert ksr.pv.get(dialogs.CALLER_HOSTS) == "192.0.2.1:5062,10.1.1.1:5060"
+    assert ksr.pv.get(dialogs.CALLEE_HOSTS) == "127.0.0.1:5090"  # where it was sent (the fake keeps no $du)
+    ksr = FakeKSR({"$rs": 200, "$si": "192.0.2.5", "$sp": 5070, dialogs.CONTACT[0]: "192.0.2.55",
+                   dialogs.CONTACT[1]: "5071", dialogs.CALLEE_HOSTS: "192.0.2.9:5060"})
+    routes.reply_with_media(ksr)
+    assert ksr.pv.get(dialogs.CALLEE_HOSTS) == "192.0.2.9:5060,192.0.2.5:5070,192.0.2.55:5071"
 
 
 def test_a_stranger_with_a_dialog_s_tags_is_refused_before_loose_route() -> None:
@@ -293,3 +334,15 @@ def test_the_sweep_ends_a_replaced_run_at_once_and_an_absent_one_on_its_second_a
     assert ksr.called("htable.sht_seti") == [(dialogs.RUNS, "a/now", 0), (dialogs.RUNS, "c/gone", 1),
                                              (dialogs.RUNS, "e/lost", 0)]
     assert ksr.called("htable.sht_iterator_end") == [(dialogs.RUNS,)]
+
+
+@pytest.mark.parametrize("accept", [None, "", "application/sdp", "text/plain, application/SDP;level=1",
+                                    "*/*", "application/*;q=0.5"])
+def test_an_sdp_answer_is_acceptable(accept: str | None) -> None:
+    assert edge.accepts_sdp(accept)
+
+
+@pytest.mark.parametrize("accept", ["text/nobodyknowsthis", "application/sdp;q=0", "application/sdpx",
+                                    "text/plain;q=1, image/png", "application/sdp;q=0.0, text/plain"])
+def test_no_sdp_answer_is_acceptable(accept: str) -> None:
+    assert not edge.accepts_sdp(accept)

@@ -9,7 +9,7 @@ import pytest
 from conference import address, vouch
 from conference.extensions import ExtensionSettings, TrunkSettings, ha1
 from conference.placement import NodeStatus
-from kemi import routes
+from kemi import dialogs, routes
 from tests.unit.fake_ksr import FakeKSR
 
 NODE_A = NodeStatus("a", "127.0.0.1", 5080, capacity=10, load=3)
@@ -93,6 +93,8 @@ def test_invite_to_a_room_is_anchored_and_relayed_to_the_least_loaded_node() -> 
     assert ksr.called("rtpengine.rtpengine_offer") == [(routes.media.OFFER_FLAGS + routes.media.FROM_SIP_SOURCE,)]
     assert "strict-source" in routes.media.OFFER_FLAGS and "strict-source" in routes.media.ANSWER_FLAGS
     assert ksr.called("setdsturi") == [("sip:127.0.0.1:5081",)]
+    # The request URI is ours alone: nothing else of what the caller wrote in it reaches the bridge.
+    assert ksr.called("seturi") == [("sip:1000@127.0.0.1:5081",)]
     assert ksr.called("rr.record_route") == [()]
     assert ksr.called("tm.t_on_reply") == [(routes.MEDIA_REPLY_ROUTE,)]
     assert ksr.called("tm.t_on_failure") == [(routes.MEDIA_FAILURE_ROUTE,)]
@@ -178,15 +180,20 @@ def test_cancel_is_relayed_when_its_transaction_exists() -> None:
     assert ksr.called("tm.t_relay") == [()]
 
 
+# An in-dialog request of the caller's that goes where the dialog's callee is.
+TO_THE_CALLEE = {dialogs.REQUEST_URI[0]: "127.0.0.1", dialogs.CALLEE_HOSTS: "127.0.0.1:5060",
+                 "$dlg(from_tag)": "from-tag"}
+
+
 def test_bye_in_dialog_releases_media_and_follows_record_route() -> None:
-    ksr = FakeKSR({"$rm": "BYE"}, {"siputils.has_totag": 1, "rr.loose_route": 1})
+    ksr = FakeKSR({"$rm": "BYE", **TO_THE_CALLEE}, {"siputils.has_totag": 1, "rr.loose_route": 1})
     route(ksr)
     assert ksr.called("rtpengine.rtpengine_delete0") == [()]
     assert ksr.called("tm.t_relay") == [()]
 
 
 def test_reinvite_reoffers_media_but_a_failure_keeps_the_session() -> None:
-    ksr = FakeKSR({"$rm": "INVITE"}, {"siputils.has_totag": 1, "rr.loose_route": 1})
+    ksr = FakeKSR({"$rm": "INVITE", **TO_THE_CALLEE}, {"siputils.has_totag": 1, "rr.loose_route": 1})
     route(ksr)
     assert ksr.called("rtpengine.rtpengine_offer")
     assert not ksr.called("tm.t_on_failure")
@@ -318,7 +325,7 @@ def test_calls_of_a_consult_merge_extension_are_anchored_in_a_bridge() -> None:
     ksr, live = initial({"$fU": "102", "$rU": "84951234567", "$ci": "abc"}), Live()
     route(ksr, live)
     key = str(address.call("abc"))
-    assert ksr.called("setuser") == [(key,)] and live.claims == [(key, "b", None)]
+    assert ksr.called("seturi") == [(f"sip:{key}@127.0.0.1:5081",)] and live.claims == [(key, "b", None)]
     assert told(ksr, key) == vouch.Vouched("extension", "102", "84951234567", controller_is_caller=True)
     ksr = initial({"$fU": "anyone", "$rU": "74950000000", "$si": "10.0.0.1", "$sp": 5090})
     route(ksr)
@@ -338,7 +345,7 @@ def test_the_bridge_own_calls_are_never_anchored_again() -> None:
 def test_a_trunk_number_of_a_room_reaches_the_bridge_as_that_room() -> None:
     ksr, live = initial({"$fU": "x", "$rU": "74951000000", "$si": "10.0.0.1", "$sp": 5090}), Live()
     route(ksr, live)
-    assert ksr.called("setuser") == [("1000",)] and live.claims == [("1000", "b", None)]
+    assert ksr.called("seturi") == [("sip:1000@127.0.0.1:5081",)] and live.claims == [("1000", "b", None)]
     assert told(ksr, "1000") == vouch.Vouched("trunk", "carrier")
     assert ksr.called("rtpengine.rtpengine_offer") == [(routes.media.OFFER_FLAGS,)]  # a carrier's SDP is kept
 
@@ -347,3 +354,29 @@ def test_an_invite_reads_nodes_and_trunks_once() -> None:
     ksr, live = initial({"$fU": "102", "$rU": "84951234567"}), Live()  # identified, routed, placed
     route(ksr, live)
     assert sorted(live.reads) == ["nodes", "trunks"]
+
+
+def test_an_sdp_offer_from_a_caller_that_accepts_no_sdp_is_refused_before_anything_else() -> None:
+    ksr, live = initial({"$(hdr(Accept)[*])": "text/nobodyknowsthis"}), Live()
+    route(ksr, live)
+    assert ksr.replies() == [406] and not ksr.called("tm.t_relay") and live.claims == []
+    ksr = initial({"$(hdr(Accept)[*])": "application/sdp"})
+    route(ksr)
+    assert ksr.called("tm.t_relay") == [()]
+
+
+def test_an_initial_invite_without_a_from_tag_is_refused_not_relayed() -> None:
+    ksr = initial({"$ft": None})
+    route(ksr)
+    assert ksr.replies() == [400] and not ksr.called("tm.t_relay") and not ksr.called("rtpengine.rtpengine_offer")
+
+
+def test_a_callee_over_tls_is_offered_srtp_everyone_else_rtp() -> None:
+    ksr = initial({"$fU": "100", "$rU": "101", "$ru": "sip:101@192.0.2.7:5061;transport=TLS"})
+    route(ksr)
+    (flags,) = ksr.called("rtpengine.rtpengine_offer")[0]
+    assert "RTP/SAVP" in flags and "RTP/AVP" not in flags
+    ksr = initial({"$fU": "100", "$rU": "101", "$ru": "sip:101@192.0.2.7:5060"})
+    route(ksr)
+    (flags,) = ksr.called("rtpengine.rtpengine_offer")[0]
+    assert "RTP/AVP" in flags and "SAVP" not in flags
