@@ -215,6 +215,20 @@ def participants(client: redis.Redis, room: str) -> list[dict[str, Any]]:
     return sorted((json.loads(v) for v in raw.values()), key=lambda p: (p.get("joined_at", 0), p.get("id", "")))
 
 
+def failed_calls(client: redis.Redis, room: str, lookback: int = 1000) -> list[dict[str, Any]]:
+    """The calls the room placed that were not answered (the bridge's call_failed events among the
+    `lookback` newest of the stream), the newest try of each number: number, SIP status, try."""
+    found: dict[str, dict[str, Any]] = {}
+    recent: Any = client.xrevrange(EVENTS, count=lookback)
+    for _entry_id, fields in recent or []:
+        if fields.get("type") == "call_failed" and fields.get("room") == room:
+            number = str(fields.get("number", ""))
+            status, attempt = str(fields.get("status", "")), str(fields.get("attempt", ""))
+            found.setdefault(number, {"number": number, "status": int(status) if status.isdigit() else 0,
+                                      "attempt": int(attempt) if attempt.isdigit() else 0})
+    return list(found.values())
+
+
 RECORDING = "kamconf:recording"  # hash: room -> {"id": recording id, "node": node id} while it is recorded
 
 

@@ -271,6 +271,20 @@ class OutgoingMail(Base):
     last_error: Mapped[str] = mapped_column(String(500), nullable=False, default="")
 
 
+class Contact(Base):
+    """An entry of an employee's personal address book (the portal's schedule form offers them)."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False,
+                                            index=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False, default="")
+    number: Mapped[str | None] = mapped_column(String(33))
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
 class StoreUnavailableError(Exception):
     """Redis or the database failed; the change was rolled back. str() names the store."""
 

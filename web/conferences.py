@@ -9,22 +9,28 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 from flask import current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from conference import schedule
+from conference.address import scheduled
 from conference.fields import FieldError, Rule, boolean, clean, decimal, integer, one_of, require, text
 from conference.invitations import Mail
+from conference.operator import validate_invite
 from conference.schedule import Meeting, State
-from store.accounts import Role
+from store import live
+from store.accounts import Account, Role
 from store.conferences import MeetingRepository
-from web.access import ApiBlueprint
+from store.projected import NotFoundError
+from web.access import ApiBlueprint, requires
 from web.apidoc import Body, documented
+from web.auth import principal
 from web.errors import ApiError
 from web.rooms import json_body
-from web.services import services
+from web.services import PARTICIPANT_OPS, services
 from web.sounds import check_greeting
 
 blueprint = ApiBlueprint("conferences", __name__, role=Role.OPERATOR)
@@ -41,6 +47,44 @@ LISTING = {"state": one_of(*State), "year": decimal(1970, 9998).means("Of the lo
            "month": decimal(1, 12).means("Needs a year")}
 _DAY = dataclasses.replace(schedule.RULES["date"], expected="a date, YYYY-MM-DD")
 PERIOD = {"since": _DAY.means("The first day (UTC)"), "until": _DAY.means("The day after the last (UTC)")}
+
+
+def own_conference(account: Account, view_args: dict[str, Any]) -> bool:
+    """A user's own conference: one whose owner is its extension. Another's and an unknown code
+    answer alike (403), so that codes cannot be probed."""
+    if account.role is not Role.USER:
+        return False
+    try:
+        meeting = meetings().get(str(view_args.get("code", "")))
+    except NotFoundError:
+        return False
+    return meeting.owner.number == account.name
+
+
+def owner_only(account: Account) -> str | None:
+    """Whose conferences the caller sees: a user its own (its extension's), others all (None)."""
+    return account.name if account.role is Role.USER else None
+
+
+def _visible(found: list[Meeting]) -> list[Meeting]:
+    owner = owner_only(principal().account)
+    return found if owner is None else [m for m in found if m.owner.number == owner]
+
+
+def _as_owner(body: Any) -> Any:
+    """A user schedules for itself: the owner is its extension (filled in when not sent)."""
+    owner = owner_only(principal().account)
+    if owner is None or not isinstance(body, dict):
+        return body
+    sent = body.get("owner")
+    if sent is None:
+        return {**body, "owner": {"number": owner}}
+    if not isinstance(sent, dict) or sent.get("number") != owner:
+        raise ApiError(403, "forbidden", f"a user schedules its own conferences only (owner number {owner})", "owner")
+    return body
+
+
+OWN = requires(Role.OPERATOR, unless=own_conference)
 
 
 def meetings() -> MeetingRepository:
@@ -78,26 +122,32 @@ def in_state(meeting: Meeting, *states: State) -> Meeting:
 
 
 @blueprint.get("/conferences")
-@documented("Scheduled conferences, earliest first", "Conferences", query=LISTING)
+@documented("Scheduled conferences, earliest first (a user: its own)", "Conferences", query=LISTING)
+@requires(Role.USER)
 def list_conferences() -> ResponseReturnValue:
     asked = clean(request.args.to_dict(), LISTING)
     state, year, month = asked.get("state"), _number(asked.get("year")), _number(asked.get("month"))
     if month is not None and year is None:
         raise ApiError(400, "invalid_field", "month needs a year", "month")
     at = now()
-    everything = meetings().listed(None, year, month, at)
+    everything = _visible(meetings().listed(None, year, month, at))
     return jsonify({"counts": schedule.counts(everything, at),
                     "conferences": [public(m, at) for m in everything if state is None or m.state(at) == state]})
 
 
 @blueprint.post("/conferences")
 @documented("Schedule a conference; everyone with an address is mailed an invitation with a calendar entry",
-            "Conference", status=201, body="ConferenceCreate", errors={404: "No such template (not_found)."})
+            "Conference", status=201, body="ConferenceCreate",
+            errors={403: "A user naming another owner than its extension (forbidden, field owner).",
+                    404: "No such template (not_found)."},
+            about="A user's conference is its own: owner defaults to its extension, and may name no other.")
+@requires(Role.USER)
 def create_conference() -> ResponseReturnValue:
     body = json_body()
     if isinstance(body, dict) and "template" in body:
         name = clean({"template": body.pop("template")}, FROM_TEMPLATE)["template"]
         body = {**meetings().template(name), **body}
+    body = _as_owner(body)
     at = now()
     meeting = meetings().create(lambda code: _with_known_greeting(schedule.validate(body, code, at)))
     services().meetings_changed()
@@ -106,12 +156,14 @@ def create_conference() -> ResponseReturnValue:
 
 @blueprint.get("/conferences/<code>")
 @documented("One conference", "Conference")
+@OWN
 def get_conference(code: str) -> ResponseReturnValue:
     return jsonify(public(meetings().get(code), now()))
 
 
 @blueprint.patch("/conferences/<code>")
 @documented("Change it (while scheduled)", "Conference", body="ConferencePatch", errors={409: STATE})
+@OWN
 def patch_conference(code: str) -> ResponseReturnValue:
     body, at = json_body(), now()
 
@@ -128,6 +180,7 @@ def patch_conference(code: str) -> ResponseReturnValue:
 @blueprint.delete("/conferences/<code>")
 @documented("Cancel it (while scheduled); the participants are mailed the cancellation", status=204,
             errors={409: STATE})
+@OWN
 def cancel_conference(code: str) -> ResponseReturnValue:
     meetings().update(code, lambda m: schedule.cancelled(in_state(m, State.SCHEDULED)), Mail.CANCELLATION)
     services().meetings_changed()
@@ -137,6 +190,7 @@ def cancel_conference(code: str) -> ResponseReturnValue:
 @blueprint.post("/conferences/<code>/repeat")
 @documented("A past conference again, today at its times; the body (optional) changes fields", "Conference",
             status=201, body=Body("ConferencePatch", required=False), errors={409: STATE})
+@OWN
 def repeat_conference(code: str) -> ResponseReturnValue:
     """A past conference again, today at its times (seed 001); the body may change any field."""
     past = in_state(meetings().get(code), State.PAST)
@@ -152,6 +206,7 @@ def repeat_conference(code: str) -> ResponseReturnValue:
 
 @blueprint.post("/conferences/<code>/lock")
 @documented("Lock or unlock entry", "Conference", body="Lock", errors={409: STATE})
+@OWN
 def lock_conference(code: str) -> ResponseReturnValue:
     locked = _fields(json_body(), LOCK)["locked"]
     meeting = meetings().update(code, lambda m: schedule.locked(in_state(m, State.CURRENT), locked))
@@ -162,6 +217,7 @@ def lock_conference(code: str) -> ResponseReturnValue:
 
 @blueprint.post("/conferences/<code>/extend")
 @documented("Move the end on", "Conference", body="Extend", errors={409: STATE})
+@OWN
 def extend_conference(code: str) -> ResponseReturnValue:
     minutes = _fields(json_body(), EXTEND)["minutes"]
     meeting = meetings().update(code, lambda m: schedule.extended(in_state(m, State.CURRENT), minutes))
@@ -172,6 +228,7 @@ def extend_conference(code: str) -> ResponseReturnValue:
 
 @blueprint.post("/conferences/<code>/end")
 @documented("End it now", "Conference", errors={409: STATE})
+@OWN
 def end_conference(code: str) -> ResponseReturnValue:
     at = now()
     meeting = meetings().update(code, lambda m: schedule.ended(in_state(m, State.CURRENT), at))
@@ -182,6 +239,7 @@ def end_conference(code: str) -> ResponseReturnValue:
 
 @blueprint.get("/conferences/<code>/mail")
 @documented("What was mailed about it and whether it went", ["Mail"])
+@OWN
 def conference_mail(code: str) -> ResponseReturnValue:
     """What was mailed about it, to whom, and whether it went."""
     meetings().get(code)
@@ -190,14 +248,16 @@ def conference_mail(code: str) -> ResponseReturnValue:
 
 @blueprint.get("/conferences/<code>/attendance")
 @documented("Who joined, when, how (called or dial-in), and when they left", ["Attendance"])
+@OWN
 def conference_attendance(code: str) -> ResponseReturnValue:
     meetings().get(code)  # 404 for an unknown code
     return jsonify(meetings().attendance(code))
 
 
 @blueprint.get("/history")
-@documented("Conferences that started in [since, until), with attendance", ["Attended"], query=PERIOD,
-            required_query=tuple(PERIOD))
+@documented("Conferences that started in [since, until), with attendance (a user: its own)", ["Attended"],
+            query=PERIOD, required_query=tuple(PERIOD))
+@requires(Role.USER)
 def history() -> ResponseReturnValue:
     """Conferences that started in [since, until) with who attended, when and how (seed 004)."""
     asked = clean(request.args.to_dict(), PERIOD)
@@ -207,11 +267,12 @@ def history() -> ResponseReturnValue:
     first = datetime.combine(since, datetime.min.time(), UTC)
     last = datetime.combine(until, datetime.min.time(), UTC)
     return jsonify([{**public(m, at), "attendance": meetings().attendance(m.code)}
-                    for m in meetings().between(first, last)])
+                    for m in _visible(meetings().between(first, last))])
 
 
 @blueprint.get("/templates")
-@documented("Conference templates", ["Template"])
+@documented("Conference templates (every account may start from one)", ["Template"])
+@requires(Role.USER)
 def list_templates() -> ResponseReturnValue:
     return jsonify(meetings().templates())
 
@@ -236,6 +297,61 @@ def create_template() -> ResponseReturnValue:
 def delete_template(name: str) -> ResponseReturnValue:
     meetings().delete_template(name)
     return "", 204
+
+
+# While it runs -------------------------------------------------------------------------------
+
+
+def room_of(code: str) -> str:
+    """The live room of the conference (where the bridge node mixes it)."""
+    return str(scheduled(code))
+
+
+def roster(code: str) -> dict[str, Any]:
+    """Who is in it now (with their call quality once reported), and whom it called in vain."""
+    room = room_of(code)
+    people = live.participants(services().client, room)
+    return {"participants": people,
+            "unanswered": [call for call in live.failed_calls(services().client, room)
+                           if not any(f":{call['number']}@" in str(p.get("caller", "")) or p.get("caller") ==
+                                      call["number"] for p in people)]}
+
+
+@blueprint.get("/conferences/<code>/participants")
+@documented("Who is in it now, and who was called and did not answer (with the SIP status)", "Roster")
+@OWN
+def conference_participants(code: str) -> ResponseReturnValue:
+    meetings().get(code)
+    return jsonify(roster(code))
+
+
+def conference_participant_command(code: str, participant: str, op: str) -> ResponseReturnValue:
+    """Mute, unmute or drop one participant of a running conference, by the rooms' path."""
+    in_state(meetings().get(code), State.CURRENT)
+    services().room_command(room_of(code), op, participant)
+    return jsonify({"room": room_of(code), "participant": participant, "op": op}), 202
+
+
+_PARTICIPANT_OPS = {"mute": "Mute a participant", "unmute": "Unmute a participant", "drop": "Hang up on a participant"}
+for _op in sorted(PARTICIPANT_OPS):
+    blueprint.add_url_rule(
+        f"/conferences/<code>/participants/<participant>/{_op}", f"conference_participant_{_op}",
+        OWN(documented(f"{_PARTICIPANT_OPS[_op]} of the running conference", "LiveAction", status=202,
+                       errors={409: STATE, 404: "Nobody is in it now (not_found)."})(
+            partial(conference_participant_command, op=_op))), methods=["POST"])
+
+
+@blueprint.post("/conferences/<code>/invite")
+@documented("Call a number into the running conference now. An operator's invitation follows the number plan for "
+            "operators; an owner's must also be a number its own extension may call", "LiveAction", status=202,
+            body="InviteNumber", errors={409: STATE, 403: "The number may not be called (forbidden, field number).",
+                                         404: "Nobody is in it now (not_found)."})
+@OWN
+def invite_to_conference(code: str) -> ResponseReturnValue:
+    in_state(meetings().get(code), State.CURRENT)
+    target = validate_invite(json_body())
+    services().invite(room_of(code), target, owner_only(principal().account))
+    return jsonify({"room": room_of(code), "op": "invite", "number": target}), 202
 
 
 def _with_known_greeting(meeting: Meeting, current: Meeting | None = None) -> Meeting:

@@ -1,0 +1,31 @@
+"""employees' personal address books (the portal's contacts)
+
+Revision ID: 0011
+Revises: 0010
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0011"
+down_revision = "0010"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "contacts",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("name", sa.String(100), nullable=False, server_default=""),
+        sa.Column("number", sa.String(33), nullable=True),
+        sa.Column("email", sa.String(320), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_contacts_account_id", "contacts", ["account_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_contacts_account_id", "contacts")
+    op.drop_table("contacts")

@@ -1,0 +1,133 @@
+"""What the employee portal uses of the API: a user's own scheduled conferences (another's answers
+403 like an unknown code), its contacts (nobody sees another's), and a running conference's roster,
+per-participant actions and invitations, sent to the node holding the conference's room."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+
+from store import live
+from store.accounts import Account, NewAccount, Role
+from tests.integration.conftest import auth_services, bearer
+from tests.integration.test_api_rooms import failed
+
+TOMORROW = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+MINE = {"topic": "Sales", "zone": "Europe/Moscow", "date": TOMORROW, "start": "10:00", "end": "11:00",
+        "participants": [{"number": "2002"}, {"email": "guest@example.com"}]}
+
+
+def schedule(api: FlaskClient, who: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+    response = api.post("/api/v1/conferences", json=body, headers=who)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return dict(response.get_json())
+
+
+def second_user(app: Flask, api: FlaskClient, auth: dict[str, str]) -> dict[str, str]:
+    made = api.post("/api/v1/extensions", json={"number": "2002", "password": "another-secret-9"}, headers=auth)
+    assert made.status_code == 201, made.get_data(as_text=True)
+    return bearer(app, auth_services(app).accounts.create(NewAccount("2002", Role.USER, None)).id)
+
+
+def test_a_user_schedules_its_own_and_sees_only_its_own(
+    app: Flask, api: FlaskClient, auth: dict[str, str], headers: dict[str, dict[str, str]]
+) -> None:
+    user, operator = headers["user"], headers["operator"]
+    mine = schedule(api, user, MINE)
+    assert mine["owner"]["number"] == "2001"  # its extension, filled in
+    failed(api.post("/api/v1/conferences", json={**MINE, "owner": {"number": "2002"}}, headers=user),
+           403, "forbidden", "owner")
+    theirs = schedule(api, operator, {**MINE, "topic": "Ops", "owner": {"number": "3000"}})
+    other = second_user(app, api, auth)
+
+    listed = api.get("/api/v1/conferences", headers=user).get_json()
+    assert [c["code"] for c in listed["conferences"]] == [mine["code"]] and listed["counts"]["scheduled"] == 1
+    assert len(api.get("/api/v1/conferences", headers=operator).get_json()["conferences"]) == 2
+    assert api.get("/api/v1/conferences", headers=other).get_json()["conferences"] == []
+    history = api.get(f"/api/v1/history?since={TOMORROW}&until=2999-01-01", headers=user).get_json()
+    assert [c["code"] for c in history] == [mine["code"]]
+
+    assert api.get(f"/api/v1/conferences/{mine['code']}", headers=user).get_json()["guest_password"] is None
+    for path, method in ((f"/api/v1/conferences/{theirs['code']}", "GET"),
+                         (f"/api/v1/conferences/{theirs['code']}", "PATCH"),
+                         (f"/api/v1/conferences/{theirs['code']}", "DELETE"),
+                         (f"/api/v1/conferences/{theirs['code']}/participants", "GET"),
+                         (f"/api/v1/conferences/{theirs['code']}/invite", "POST"),
+                         (f"/api/v1/conferences/{theirs['code']}/participants/x/mute", "POST"),
+                         ("/api/v1/conferences/999999999", "GET")):  # unknown: the same answer
+        failed(api.open(path, method=method, json={"topic": "Mine now"}, headers=user), 403, "forbidden")
+    failed(api.get(f"/api/v1/conferences/{mine['code']}", headers=other), 403, "forbidden")
+
+    changed = api.patch(f"/api/v1/conferences/{mine['code']}", json={"topic": "Sales weekly"}, headers=user)
+    assert changed.status_code == 200 and changed.get_json()["topic"] == "Sales weekly"
+    assert api.delete(f"/api/v1/conferences/{mine['code']}", headers=user).status_code == 204
+    assert api.get(f"/api/v1/conferences/{theirs['code']}", headers=operator).get_json()["state"] == "scheduled"
+
+
+def test_contacts_belong_to_their_account(
+    app: Flask, api: FlaskClient, auth: dict[str, str], headers: dict[str, dict[str, str]]
+) -> None:
+    user = headers["user"]
+    made = api.post("/api/v1/contacts", json={"name": "Boris", "number": "+74951112233"}, headers=user)
+    assert made.status_code == 201, made.get_data(as_text=True)
+    contact = made.get_json()
+    assert {k: contact[k] for k in ("name", "number", "email")} == {"name": "Boris", "number": "+74951112233",
+                                                                  "email": None}
+    failed(api.post("/api/v1/contacts", json={"name": "Nobody"}, headers=user), 400, "invalid_field", "number")
+    failed(api.post("/api/v1/contacts", json={"number": "12a"}, headers=user), 400, "invalid_field", "number")
+    failed(api.post("/api/v1/contacts", json={"email": "x@y.z", "extra": 1}, headers=user), 400, "unknown_field",
+           "extra")
+    other = second_user(app, api, auth)
+    assert api.get("/api/v1/contacts", headers=other).get_json() == []
+    failed(api.patch(f"/api/v1/contacts/{contact['id']}", json={"name": "Mine"}, headers=other), 404, "not_found")
+    failed(api.delete(f"/api/v1/contacts/{contact['id']}", headers=other), 404, "not_found")
+    failed(api.patch(f"/api/v1/contacts/{contact['id']}", json={"number": None}, headers=user), 400,
+           "invalid_field", "number")  # then it would have neither
+    patched = api.patch(f"/api/v1/contacts/{contact['id']}", json={"email": "boris@example.org"}, headers=user)
+    assert patched.get_json()["email"] == "boris@example.org" and patched.get_json()["number"] == "+74951112233"
+    assert [c["name"] for c in api.get("/api/v1/contacts", headers=user).get_json()] == ["Boris"]
+    assert api.delete(f"/api/v1/contacts/{contact['id']}", headers=user).status_code == 204
+    assert api.get("/api/v1/contacts", headers=user).get_json() == []
+
+
+def node_commands(client: redis.Redis) -> list[dict[str, str]]:
+    return [fields for _, fields in live.commands(client, "bridge-1", "0-0")]
+
+
+def test_a_running_conference_roster_and_actions_go_to_its_node(
+    app: Flask, api: FlaskClient, client: redis.Redis, headers: dict[str, dict[str, str]],
+    people: dict[str, Account]
+) -> None:
+    user = headers["user"]
+    running = schedule(api, user, {**MINE, "immediate": True})
+    code, room = running["code"], f"conf-{running['code']}"
+    failed(api.post(f"/api/v1/conferences/{code}/participants/p1/mute", headers=user), 404, "not_found")  # nobody in
+
+    client.set(live.AFFINITY.format(room), "bridge-1")
+    live.put_participant(client, room, "p1", {"id": "p1", "caller": "sip:2001@kamconf", "role": "admin",
+                                              "state": "in_conference", "joined_at": 1.0, "mos": 4.3})
+    live.room_event(client, "call_failed", room, number="2002", status=486, attempt=3)
+    live.room_event(client, "call_failed", room, number="2001", status=408, attempt=1)  # since joined
+    roster = api.get(f"/api/v1/conferences/{code}/participants", headers=user).get_json()
+    assert [p["id"] for p in roster["participants"]] == ["p1"] and roster["participants"][0]["mos"] == 4.3
+    assert roster["unanswered"] == [{"number": "2002", "status": 486, "attempt": 3}]
+
+    assert api.post(f"/api/v1/conferences/{code}/participants/p1/mute", headers=user).status_code == 202
+    invited = api.post(f"/api/v1/conferences/{code}/invite", json={"number": "2001"}, headers=user)
+    assert invited.status_code == 202, invited.get_data(as_text=True)
+    failed(api.post(f"/api/v1/conferences/{code}/invite", json={"number": "+74951112233"}, headers=user), 400,
+           "invalid_field", "number")  # no trunk routes it
+    failed(api.post(f"/api/v1/conferences/{code}/invite", json={"number": "x"}, headers=user), 400,
+           "invalid_field", "number")
+    assert [(c["op"], c["room"], c["participant"], c["value"]) for c in node_commands(client)] == [
+        ("mute", room, "p1", ""), ("invite", room, "", "2001")]
+    assert json.loads(client.hget(live.PARTICIPANTS.format(room), "p1") or "{}")["id"] == "p1"
+
+    planned = schedule(api, user, MINE)
+    failed(api.post(f"/api/v1/conferences/{planned['code']}/invite", json={"number": "2001"}, headers=user), 409,
+           "conflict")
