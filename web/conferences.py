@@ -143,7 +143,12 @@ def list_conferences() -> ResponseReturnValue:
             about="A user's conference is its own: owner defaults to its extension, and may name no other.")
 @requires(Role.USER)
 def create_conference() -> ResponseReturnValue:
-    body = json_body()
+    meeting = create(json_body())
+    return jsonify(public(meeting, now())), 201, {"Location": url_for(".get_conference", code=meeting.code)}
+
+
+def create(body: Any) -> Meeting:
+    """A new conference from a payload (the API's JSON, the portal's form), by the same rules."""
     if isinstance(body, dict) and "template" in body:
         name = clean({"template": body.pop("template")}, FROM_TEMPLATE)["template"]
         body = {**meetings().template(name), **body}
@@ -151,7 +156,7 @@ def create_conference() -> ResponseReturnValue:
     at = now()
     meeting = meetings().create(lambda code: _with_known_greeting(schedule.validate(body, code, at)))
     services().meetings_changed()
-    return jsonify(public(meeting, at)), 201, {"Location": url_for(".get_conference", code=meeting.code)}
+    return meeting
 
 
 @blueprint.get("/conferences/<code>")
@@ -165,16 +170,21 @@ def get_conference(code: str) -> ResponseReturnValue:
 @documented("Change it (while scheduled)", "Conference", body="ConferencePatch", errors={409: STATE})
 @OWN
 def patch_conference(code: str) -> ResponseReturnValue:
-    body, at = json_body(), now()
+    return jsonify(public(update(code, json_body()), now()))
+
+
+def update(code: str, body: Any) -> Meeting:
+    """Change a scheduled conference (the API's JSON, the portal's form); its people get an update mail."""
+    at = now()
 
     def change(current: Meeting) -> Meeting:
         in_state(current, State.SCHEDULED)
-        changed = _with_known_greeting(schedule.validate(body, code, at, current), current)
+        changed = _with_known_greeting(schedule.validate(_as_owner(body), code, at, current), current)
         return schedule.edited(current, changed)
 
     meeting = meetings().update(code, change, Mail.UPDATE)
     services().meetings_changed()
-    return jsonify(public(meeting, at))
+    return meeting
 
 
 @blueprint.delete("/conferences/<code>")
@@ -182,9 +192,13 @@ def patch_conference(code: str) -> ResponseReturnValue:
             errors={409: STATE})
 @OWN
 def cancel_conference(code: str) -> ResponseReturnValue:
+    cancel(code)
+    return "", 204
+
+
+def cancel(code: str) -> None:
     meetings().update(code, lambda m: schedule.cancelled(in_state(m, State.SCHEDULED)), Mail.CANCELLATION)
     services().meetings_changed()
-    return "", 204
 
 
 @blueprint.post("/conferences/<code>/repeat")
@@ -208,33 +222,44 @@ def repeat_conference(code: str) -> ResponseReturnValue:
 @documented("Lock or unlock entry", "Conference", body="Lock", errors={409: STATE})
 @OWN
 def lock_conference(code: str) -> ResponseReturnValue:
-    locked = _fields(json_body(), LOCK)["locked"]
+    return jsonify(public(lock(code, _fields(json_body(), LOCK)["locked"]), now()))
+
+
+def lock(code: str, locked: bool) -> Meeting:
     meeting = meetings().update(code, lambda m: schedule.locked(in_state(m, State.CURRENT), locked))
     services().tell_bridge("lock", code, locked="1" if locked else "0")
     services().meetings_changed()
-    return jsonify(public(meeting, now()))
+    return meeting
 
 
 @blueprint.post("/conferences/<code>/extend")
 @documented("Move the end on", "Conference", body="Extend", errors={409: STATE})
 @OWN
 def extend_conference(code: str) -> ResponseReturnValue:
-    minutes = _fields(json_body(), EXTEND)["minutes"]
+    return jsonify(public(extend(code, json_body()), now()))
+
+
+def extend(code: str, body: Any) -> Meeting:
+    minutes = _fields(body, EXTEND)["minutes"]
     meeting = meetings().update(code, lambda m: schedule.extended(in_state(m, State.CURRENT), minutes))
     services().tell_bridge("extended", code, minutes=str(minutes))
     services().meetings_changed()
-    return jsonify(public(meeting, now()))
+    return meeting
 
 
 @blueprint.post("/conferences/<code>/end")
 @documented("End it now", "Conference", errors={409: STATE})
 @OWN
 def end_conference(code: str) -> ResponseReturnValue:
+    return jsonify(public(end(code), now()))
+
+
+def end(code: str) -> Meeting:
     at = now()
     meeting = meetings().update(code, lambda m: schedule.ended(in_state(m, State.CURRENT), at))
     services().tell_bridge("end", code)
     services().meetings_changed()
-    return jsonify(public(meeting, at))
+    return meeting
 
 
 @blueprint.get("/conferences/<code>/mail")
@@ -326,10 +351,14 @@ def conference_participants(code: str) -> ResponseReturnValue:
 
 
 def conference_participant_command(code: str, participant: str, op: str) -> ResponseReturnValue:
+    participant_command(code, participant, op)
+    return jsonify({"room": room_of(code), "participant": participant, "op": op}), 202
+
+
+def participant_command(code: str, participant: str, op: str) -> None:
     """Mute, unmute or drop one participant of a running conference, by the rooms' path."""
     in_state(meetings().get(code), State.CURRENT)
     services().room_command(room_of(code), op, participant)
-    return jsonify({"room": room_of(code), "participant": participant, "op": op}), 202
 
 
 _PARTICIPANT_OPS = {"mute": "Mute a participant", "unmute": "Unmute a participant", "drop": "Hang up on a participant"}
@@ -348,10 +377,16 @@ for _op in sorted(PARTICIPANT_OPS):
                                          404: "Nobody is in it now (not_found)."})
 @OWN
 def invite_to_conference(code: str) -> ResponseReturnValue:
-    in_state(meetings().get(code), State.CURRENT)
-    target = validate_invite(json_body())
-    services().invite(room_of(code), target, owner_only(principal().account))
+    target = invite(code, json_body())
     return jsonify({"room": room_of(code), "op": "invite", "number": target}), 202
+
+
+def invite(code: str, body: Any) -> str:
+    """Call a number into the running conference (the API's JSON, the portal's form); the number."""
+    in_state(meetings().get(code), State.CURRENT)
+    target = validate_invite(body)
+    services().invite(room_of(code), target, owner_only(principal().account))
+    return target
 
 
 def _with_known_greeting(meeting: Meeting, current: Meeting | None = None) -> Meeting:
