@@ -36,6 +36,7 @@ AUTO_EXTEND_STEPS = (0, 15, 30, 45, 60)  # minutes (seed 004)
 IMMEDIATE_MINUTES = 60  # an immediate conference without an end lasts this long (and may run on)
 MAX_PARTICIPANTS = 500
 MAX_REMINDER_MINUTES = 7 * 24 * 60
+MAIL_LANGUAGES = ("en", "ru")  # conference.invitations writes each
 
 
 class State(StrEnum):
@@ -58,6 +59,7 @@ class Person:
     email: str | None = None
     name: str = ""
     zone: str | None = None  # where mail to this person gives the times; None: the owner's
+    language: str | None = None  # of mail to this person ("en", "ru"); None: the owner's, else English
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -181,6 +183,8 @@ PERSON: dict[str, Rule] = {
     "email": or_null(matching(r"[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}", "an e-mail address")),
     "name": text(MAX_NAME_LENGTH),
     "zone": or_null(_ZONE).means("IANA zone of the times in mail to this person (default: the owner's)"),
+    "language": or_null(one_of(*MAIL_LANGUAGES)).means(
+        "Language of mail and calendar entries to this person (default: the owner's, else English)"),
 }
 
 

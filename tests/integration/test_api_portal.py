@@ -1,21 +1,30 @@
 """What the employee portal uses of the API: a user's own scheduled conferences (another's answers
-403 like an unknown code), its contacts (nobody sees another's), and a running conference's roster,
-per-participant actions and invitations, sent to the node holding the conference's room."""
+403 like an unknown code), its contacts (nobody sees another's), a running conference's roster,
+per-participant actions and invitations, sent to the node holding the conference's room, and mail
+in each recipient's language (through a real SMTP server)."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import icalendar
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
+import settings
 from store import live
 from store.accounts import Account, NewAccount, Role
-from tests.integration.conftest import auth_services, bearer
+from store.conferences import MeetingRepository
+from store.sql import make_engine, make_sessions
+from tests.integration.conftest import auth_services, bearer, write_config
 from tests.integration.test_api_rooms import failed
+from tests.support.mail import smtp_server
+from tests.support.redis_server import RedisServer
+from workers.meetings import deliver
 
 TOMORROW = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
 MINE = {"topic": "Sales", "zone": "Europe/Moscow", "date": TOMORROW, "start": "10:00", "end": "11:00",
@@ -131,3 +140,32 @@ def test_a_running_conference_roster_and_actions_go_to_its_node(
     planned = schedule(api, user, MINE)
     failed(api.post(f"/api/v1/conferences/{planned['code']}/invite", json={"number": "2001"}, headers=user), 409,
            "conflict")
+
+
+def test_mail_and_calendars_go_out_in_each_recipients_language(
+    tmp_path: Path, redis_srv: RedisServer, api: FlaskClient, headers: dict[str, dict[str, str]],
+    config: settings.Config
+) -> None:
+    made = schedule(api, headers["user"], {**MINE, "owner": {"number": "2001", "email": "anna@example.com",
+                                                             "language": "ru"},
+                                           "participants": [{"email": "boris@example.org"},
+                                                            {"email": "carl@example.net", "language": "en"}]})
+    failed(api.post("/api/v1/conferences", json={**MINE, "owner": {"number": "2001", "language": "de"}},
+                    headers=headers["user"]), 400, "invalid_field", "owner")
+    with smtp_server() as (inbox, port):
+        deliver(MeetingRepository(make_sessions(make_engine(config.database_url))),
+                settings.load(write_config(tmp_path, redis_srv.port, f"[mail]\nport = {port}\n"), env={}),
+                datetime.now(UTC))
+        mails = {str(m["To"]): m for m in inbox.about(made["code"])}
+    assert sorted(mails) == ["anna@example.com", "boris@example.org", "carl@example.net"]
+    for to, subject, language, says in (
+            ("anna@example.com", "Приглашение", "ru", "Позвоните на 7000, наберите код"),
+            ("boris@example.org", "Приглашение", "ru", "Позвоните на 7000, наберите код"),  # the owner's
+            ("carl@example.net", "Invitation", "en", "Call 7000, enter the code")):
+        mail = mails[to]
+        assert str(mail["Subject"]).startswith(f"{subject}: Sales") and mail["Content-Language"] == language
+        text = mail.get_body(preferencelist=("plain",))
+        assert text is not None and made["code"] in text.get_content()
+        calendar = next(p for p in mail.iter_attachments() if p.get_content_type() == "text/calendar")
+        event = next(iter(icalendar.Calendar.from_ical(calendar.get_content()).walk("VEVENT")))
+        assert str(event["DESCRIPTION"]).startswith(says), (to, str(event["DESCRIPTION"]))

@@ -25,7 +25,7 @@ from web.access import requires
 from web.auth import principal
 from web.conferences import OWN, meetings, own_conference, owner_only
 from web.errors import ApiError
-from web.panel import blueprint
+from web.panel import blueprint, language
 from web.services import services
 from web.sounds import library
 
@@ -119,7 +119,10 @@ def form_payload(form: MultiDict[str, str], creating: bool) -> dict[str, Any]:
     for name in ("chair_password", "guest_password"):
         if form.get(name, "").strip():
             payload[name] = form.get(name, "").strip()
-    if owner_only(principal().account) is None and form.get("owner", "").strip():
+    own = owner_only(principal().account)
+    if own is not None and creating:  # mail to people without a language of their own is in the page's
+        payload["owner"] = {"number": own, "language": language.current()}
+    elif own is None and form.get("owner", "").strip():
         payload["owner"] = {"number": form.get("owner", "").strip()}  # an operator's: whose it is
     return payload
 
