@@ -4,6 +4,7 @@ contact, schedules a conference a few seconds ahead with two extensions (its own
 found in the directory), an outside number (a test trunk gateway) and the contact's address; sees
 them join on the running conference's page, adds a fourth participant whom the colleague hears join,
 mutes one, ends it; it is then past, with its attendance. Its mail went out in the page's language.
+The dial-in service beeps after asking for the code.
 
 Every page is saved as a screenshot in the test's tmp folder and in the stack's var/screenshots/."""
 
@@ -18,10 +19,11 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.webdriver.support.ui import Select
 
+from stack.prompts import prompt_file
 from stack.supervisor import wait_for
 from tests.e2e.test_extensions_and_trunks import extension, gateway
 from tests.e2e.test_panel import Panel, browser, until  # noqa: F401  # browser: the module's fixture
-from tests.support.audio import duration, levels, write_tone
+from tests.support.audio import duration, levels, similarity, write_tone
 from tests.support.mail import Inbox
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
@@ -154,3 +156,18 @@ def test_an_employee_schedules_and_runs_a_conference_from_the_portal(
     text = mail.get_body(preferencelist=("plain",))
     assert str(mail["Subject"]).startswith("Приглашение: Portal e2e") and text is not None
     assert f"наберите код конференции {code}" in text.get_content() and guest in text.get_content()
+
+
+def test_the_dial_in_service_beeps_after_asking_for_the_code(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    caller = phones("beep-listener")
+    heard = audio_dir / "dial-in.wav"
+    asked = prompt_file("en", 8000, "enter_code")
+    caller.call(f"sip:{stack.config.conferences.dial_in}@{stack.sip}", record=heard)
+    caller.wait_state("CONFIRMED")
+    time.sleep(duration(asked) + 1.5)  # the question, then the beep
+    caller.hangup()
+    caller.wait_for("recorded", 10)
+    assert similarity(heard, asked) > 0.75
+    assert similarity(heard, prompt_file("en", 8000, "beep")) > 0.75
