@@ -71,6 +71,8 @@ class Account:
     created_at: datetime
     updated_at: datetime
     language: str | None = None  # of the panel, as the account chose it; None: its browser's
+    email: str | None = None  # its profile (the portal): where its conferences' mail to it goes
+    zone: str | None = None  # its profile: the time zone of its portal forms
 
     def as_dict(self) -> dict[str, Any]:
         """As the API shows it: never the password hash."""
@@ -82,7 +84,7 @@ class Account:
 def _account(row: AccountRow) -> Account:
     language = row.language if row.language in PANEL_LANGUAGES else None
     return Account(row.id, row.name, Role(row.role), row.disabled, row.password_hash is not None,
-                   row.credential_version, row.created_at, row.updated_at, language)
+                   row.credential_version, row.created_at, row.updated_at, language, row.email, row.zone)
 
 
 def _stamp(row: AccountRow, ha1: str | None) -> str:
@@ -283,6 +285,14 @@ class AccountRepository:
 
         def apply(session: Session) -> None:
             self._row(session, account_id).language = language
+
+        self._write(apply)
+
+    def set_profile(self, account_id: int, email: str | None, zone: str | None) -> None:
+        """The portal's profile (checked by the caller against conference.schedule's rules)."""
+        def apply(session: Session) -> None:
+            row = self._row(session, account_id)
+            row.email, row.zone = email, zone
 
         self._write(apply)
 

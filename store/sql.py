@@ -84,6 +84,8 @@ class Account(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     language: Mapped[str | None] = mapped_column(String(2))  # of the panel; None: the browser's
+    email: Mapped[str | None] = mapped_column(String(320))  # the portal's profile: the owner's mail goes here
+    zone: Mapped[str | None] = mapped_column(String(64))  # the portal's profile: its forms' time zone
 
 
 class ApiToken(Base):

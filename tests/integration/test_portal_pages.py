@@ -149,3 +149,31 @@ def test_contacts_and_help_pages(api: FlaskClient, people: dict[str, Account]) -
     assert 'id="no-contacts"' in html(api.get("/portal/contacts"))
     helped = html(api.get("/portal/help"))
     assert all(key in helped for key in ("*92", "*93", "*94", "*95", "##", "7000"))
+
+
+def test_the_profile_keeps_e_mail_zone_and_language_and_changes_the_extensions_password(
+    app: Flask, api: FlaskClient, auth: dict[str, str], people: dict[str, Account]
+) -> None:
+    token = employee(api)
+    bad = api.post("/portal/profile", data={"csrf_token": token, "email": "not-mail", "zone": "Mars/Base"})
+    assert bad.status_code == 400 and 'id="email-error"' in html(bad)
+    saved = api.post("/portal/profile", data={"csrf_token": token, "email": "anna@example.com",
+                                              "zone": "Asia/Yekaterinburg", "language": "ru"})
+    assert saved.status_code == 302
+    page = html(api.get("/portal/profile"))
+    assert 'value="anna@example.com"' in page and '<html lang="ru">' in page
+    assert 'value="Asia/Yekaterinburg"' in html(api.get("/portal/schedule"))  # the form starts with it
+    code = schedule(api, token, zone="Asia/Yekaterinburg")
+    owner = api.get(f"/api/v1/conferences/{code}", headers=auth).get_json()["owner"]
+    assert owner == {"number": "2001", "email": "anna@example.com", "name": "", "zone": None, "language": "ru"}
+
+    wrong = api.post("/portal/profile/password", data={"csrf_token": token, "current_password": "guess",
+                                                       "new_password": "new-secret-2001"})
+    assert wrong.status_code == 400 and 'id="current_password-error"' in html(wrong)
+    changed = api.post("/portal/profile/password", data={"csrf_token": token, "current_password": EXTENSION_PASSWORD,
+                                                         "new_password": "new-secret-2001"})
+    assert changed.headers["Location"].startswith("/login")
+    assert api.get("/portal").status_code == 302  # the old password's session ended with it
+    fresh = app.test_client()
+    assert sign_in(fresh, "2001", EXTENSION_PASSWORD).status_code == 401
+    assert sign_in(fresh, "2001", "new-secret-2001").status_code == 302

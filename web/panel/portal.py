@@ -121,7 +121,8 @@ def form_payload(form: MultiDict[str, str], creating: bool) -> dict[str, Any]:
             payload[name] = form.get(name, "").strip()
     own = owner_only(principal().account)
     if own is not None and creating:  # mail to people without a language of their own is in the page's
-        payload["owner"] = {"number": own, "language": language.current()}
+        email = principal().account.email
+        payload["owner"] = {"number": own, "language": language.current(), **({"email": email} if email else {})}
     elif own is None and form.get("owner", "").strip():
         payload["owner"] = {"number": form.get("owner", "").strip()}  # an operator's: whose it is
     return payload
@@ -155,7 +156,8 @@ def _values(payload: dict[str, Any]) -> dict[str, Any]:
     people = payload.get("participants") or []
     others = "\n".join(str(p.get("number") or p.get("email") or "") for p in people)
     owner = (payload.get("owner") or {}).get("number") or ""
-    return {"zone": DEFAULT_ZONE, "auto_invite": True, "auto_extend": 0, "reminder_minutes": 0,
+    return {"zone": principal().account.zone or DEFAULT_ZONE, "auto_invite": True, "auto_extend": 0,
+            "reminder_minutes": 0,
             **{k: v for k, v in payload.items() if k not in ("participants", "owner")}, "others": others,
             "owner": owner}
 

@@ -1,4 +1,6 @@
-"""employees' personal address books (the portal's contacts)
+"""employees' personal address books (the portal's contacts), and their profile: e-mail and time zone
+
+Both nullable: an account that never set them has none (the portal then offers a default zone).
 
 Revision ID: 0011
 Revises: 0010
@@ -24,8 +26,14 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_contacts_account_id", "contacts", ["account_id"])
+    with op.batch_alter_table("accounts") as batch:
+        batch.add_column(sa.Column("email", sa.String(320), nullable=True))
+        batch.add_column(sa.Column("zone", sa.String(64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("accounts") as batch:
+        batch.drop_column("zone")
+        batch.drop_column("email")
     op.drop_index("ix_contacts_account_id", "contacts")
     op.drop_table("contacts")
