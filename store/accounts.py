@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from conference.fields import FieldError, Rule, boolean, clean, digits, matching, one_of, require
 from store.projected import ExistsError, NotFoundError
 from store.sql import Account as AccountRow
-from store.sql import ApiToken, Contact, Extension, StoreUnavailableError, iso, reading, utcnow
+from store.sql import ApiToken, Contact, Extension, PersonalTemplate, StoreUnavailableError, iso, reading, utcnow
 
 BUILTIN_ADMIN = "admin"  # made by the migration; pre-account tokens belong to it
 PANEL_LANGUAGES = ("en", "ru")  # the panel's translations (web/panel/translations)
@@ -303,6 +303,7 @@ class AccountRepository:
                 self._keep_an_admin(session, row.id)
             session.execute(delete(ApiToken).where(ApiToken.account_id == row.id))
             session.execute(delete(Contact).where(Contact.account_id == row.id))
+            session.execute(delete(PersonalTemplate).where(PersonalTemplate.account_id == row.id))
             session.delete(row)
 
         self._write(apply)

@@ -42,7 +42,9 @@ LOCK = {"locked": boolean().means("true: nobody else may enter; false: entry is 
 EXTEND = {"minutes": integer(1, 24 * 60).means("How much later it ends")}
 # A template is a conference's fields (its date and times are not kept) under a name.
 TEMPLATE_NAME = {"name": text(MAX_TEMPLATE_NAME, 1).means("The template's name; unique")}
-FROM_TEMPLATE = {"template": text(MAX_TEMPLATE_NAME, 1).means("Start from this template's fields")}
+FROM_TEMPLATE = {"template": text(MAX_TEMPLATE_NAME, 1).means(
+    "Start from this template's fields (a user's own first, then the shared ones)")}
+TEMPLATE_DEFAULT = {"default": boolean().means("A user's: its default template (the portal's form starts with it)")}
 LISTING = {"state": one_of(*State), "year": decimal(1970, 9998).means("Of the local start date"),
            "month": decimal(1, 12).means("Needs a year")}
 _DAY = dataclasses.replace(schedule.RULES["date"], expected="a date, YYYY-MM-DD")
@@ -151,7 +153,7 @@ def create(body: Any) -> Meeting:
     """A new conference from a payload (the API's JSON, the portal's form), by the same rules."""
     if isinstance(body, dict) and "template" in body:
         name = clean({"template": body.pop("template")}, FROM_TEMPLATE)["template"]
-        body = {**meetings().template(name), **body}
+        body = {**template(name), **body}
     body = _as_owner(body)
     at = now()
     meeting = meetings().create(lambda code: _with_known_greeting(schedule.validate(body, code, at)))
@@ -295,32 +297,62 @@ def history() -> ResponseReturnValue:
                     for m in _visible(meetings().between(first, last))])
 
 
+def template(name: str) -> dict[str, Any]:
+    """A template's fields: a user's own of that name, else the shared one."""
+    account = principal().account
+    if account.role is Role.USER:
+        own = {t["name"]: t["fields"] for t in meetings().personal_templates(account.id)}
+        if name in own:
+            return dict(own[name])
+    return meetings().template(name)
+
+
 @blueprint.get("/templates")
-@documented("Conference templates (every account may start from one)", ["Template"])
+@documented("Conference templates: a user's own, else the shared ones", ["Template"])
 @requires(Role.USER)
 def list_templates() -> ResponseReturnValue:
-    return jsonify(meetings().templates())
+    account = principal().account
+    if account.role is Role.USER:
+        return jsonify(meetings().personal_templates(account.id))
+    return jsonify([{**t, "default": False} for t in meetings().templates()])
 
 
 @blueprint.post("/templates")
-@documented("Save conference fields under a name (date and times are not kept)", "Template", status=201,
-            body="TemplateCreate", errors={409: "The name is taken (duplicate)."})
+@documented("Save conference fields under a name (date and times are not kept): a user's are its own (saving "
+            "a name again replaces it), others' are shared", "Template", status=201, body="TemplateCreate",
+            errors={409: "A shared template's name is taken (duplicate)."})
+@requires(Role.USER)
 def create_template() -> ResponseReturnValue:
-    body = json_body()
-    name = _fields({"name": body.get("name")} if isinstance(body, dict) else body, TEMPLATE_NAME)["name"]
+    name, fields, default = save_template(json_body())
+    return jsonify({"name": name, "fields": fields, "default": default}), 201
+
+
+def save_template(body: Any) -> tuple[str, dict[str, Any], bool]:
+    """A template from a payload (the API's JSON, the portal's form): (name, fields, default)."""
+    named = _fields({"name": body.get("name")} if isinstance(body, dict) else body, TEMPLATE_NAME)["name"]
+    default = bool(clean({"default": body.pop("default", False)}, TEMPLATE_DEFAULT)["default"])
     del body["name"]
     fields = {k: v for k, v in body.items() if k not in ("date", "start", "end", "immediate")}
     # Checked as a conference would be (with a date far ahead), so a template always makes one.
-    probe = {"date": "2999-01-01", "start": "10:00", "end": "11:00", **fields}
+    probe = _as_owner({"date": "2999-01-01", "start": "10:00", "end": "11:00", **fields})
     schedule.validate(probe, "0", now())
-    meetings().save_template(name, body)
-    return jsonify({"name": name, "fields": body}), 201
+    account = principal().account
+    if account.role is Role.USER:
+        meetings().save_personal_template(account.id, named, fields, default)
+    else:
+        meetings().save_template(named, fields)
+    return named, fields, default and account.role is Role.USER
 
 
 @blueprint.delete("/templates/<name>")
-@documented("Delete a template", status=204)
+@documented("Delete a template (a user: one of its own)", status=204)
+@requires(Role.USER)
 def delete_template(name: str) -> ResponseReturnValue:
-    meetings().delete_template(name)
+    account = principal().account
+    if account.role is Role.USER:
+        meetings().delete_personal_template(account.id, name)
+    else:
+        meetings().delete_template(name)
     return "", 204
 
 

@@ -12,13 +12,17 @@ from typing import Any
 
 import icalendar
 import redis
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import inspect, text
 
 import settings
-from store import live
+from store import live, migrations
 from store.accounts import Account, NewAccount, Role
 from store.conferences import MeetingRepository
+from store.migrations import upgrade
 from store.sql import make_engine, make_sessions
 from tests.integration.conftest import auth_services, bearer, write_config
 from tests.integration.test_api_rooms import failed
@@ -169,3 +173,22 @@ def test_mail_and_calendars_go_out_in_each_recipients_language(
         calendar = next(p for p in mail.iter_attachments() if p.get_content_type() == "text/calendar")
         event = next(iter(icalendar.Calendar.from_ical(calendar.get_content()).walk("VEVENT")))
         assert str(event["DESCRIPTION"]).startswith(says), (to, str(event["DESCRIPTION"]))
+
+
+def test_migration_0011_adds_contacts_templates_and_profile_and_takes_them_back(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'kamconf.db'}")
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(migrations.HERE))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0010")
+        connection.execute(text("UPDATE accounts SET name = 'boss'"))  # an account made before 0011
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT name, email, zone FROM accounts")).all() == [("boss", None, None)]
+    assert {"contacts", "personal_templates"} <= set(inspect(engine).get_table_names())
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0010")
+    assert not {"contacts", "personal_templates"} & set(inspect(engine).get_table_names())
+    assert not {"email", "zone"} & {column["name"] for column in inspect(engine).get_columns("accounts")}

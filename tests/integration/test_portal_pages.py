@@ -177,3 +177,30 @@ def test_the_profile_keeps_e_mail_zone_and_language_and_changes_the_extensions_p
     fresh = app.test_client()
     assert sign_in(fresh, "2001", EXTENSION_PASSWORD).status_code == 401
     assert sign_in(fresh, "2001", "new-secret-2001").status_code == 302
+
+
+def test_an_employee_saves_templates_of_its_own_and_the_form_starts_from_its_default(
+    app: Flask, api: FlaskClient, auth: dict[str, str], headers: dict[str, dict[str, str]],
+    people: dict[str, Account]
+) -> None:
+    token = employee(api)
+    form = {"csrf_token": token, "action": "template", "topic": "Standup", "zone": "Asia/Tokyo",
+            "others": "2002\nteam@example.com", "auto_extend": "30", "reminder_minutes": "15", "auto_invite": "on"}
+    unnamed = api.post("/portal/schedule", data=form)
+    assert unnamed.status_code == 400 and 'id="template_name-error"' in html(unnamed)
+    assert api.post("/portal/schedule", data={**form, "template_name": "Daily", "template_default": "on"}
+                    ).status_code == 200
+    assert api.post("/portal/schedule", data={**form, "topic": "Retro", "template_name": "Retro"}).status_code == 200
+    mine = api.get("/api/v1/templates", headers=headers["user"]).get_json()
+    assert [(t["name"], t["default"], t["fields"]["topic"]) for t in mine] == [("Daily", True, "Standup"),
+                                                                            ("Retro", False, "Retro")]
+    assert api.get("/api/v1/templates", headers=headers["operator"]).get_json() == []  # not shared
+    started = html(api.get("/portal/schedule"))  # from its default
+    assert 'value="Standup"' in started and 'value="Asia/Tokyo"' in started and "team@example.com" in started
+    assert 'value="Retro"' in html(api.get("/portal/schedule?template=Retro"))
+    made = api.post("/api/v1/conferences", json={"template": "Retro", "date": TOMORROW, "start": "09:00",
+                                                 "end": "09:30"}, headers=headers["user"])
+    assert made.status_code == 201, made.get_data(as_text=True)
+    assert (made.get_json()["topic"], made.get_json()["auto_extend"]) == ("Retro", 30)
+    assert api.delete("/api/v1/templates/Retro", headers=headers["user"]).status_code == 204
+    assert api.delete("/api/v1/templates/Retro", headers=headers["user"]).status_code == 404

@@ -31,7 +31,8 @@ USER_MAY = {("GET", "/api/v1/session"), ("DELETE", "/api/v1/session"), ("GET", "
             ("POST", "/api/v1/tokens"), ("DELETE", "/api/v1/tokens/<token_id>"),
             ("GET", "/api/v1/contacts"), ("POST", "/api/v1/contacts"), ("PATCH", "/api/v1/contacts/<contact_id>"),
             ("DELETE", "/api/v1/contacts/<contact_id>"), ("GET", "/api/v1/conferences"),
-            ("POST", "/api/v1/conferences"), ("GET", "/api/v1/history"), ("GET", "/api/v1/templates")}
+            ("POST", "/api/v1/conferences"), ("GET", "/api/v1/history"), ("GET", "/api/v1/templates"),
+            ("POST", "/api/v1/templates"), ("DELETE", "/api/v1/templates/<name>")}
 ADMIN_ONLY = ("/api/v1/accounts", "/api/v1/trunks")
 
 

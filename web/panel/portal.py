@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 from conference.fields import FieldError
 from conference.schedule import AUTO_EXTEND_STEPS, Meeting, State, counts, repeat_payload
 from store.accounts import Role
-from store.projected import ConflictError, NotFoundError
+from store.projected import ConflictError, ExistsError, NotFoundError
 from web import conferences, contacts
 from web.access import requires
 from web.auth import principal
@@ -140,7 +140,9 @@ def generated_passwords(payload: dict[str, Any]) -> dict[str, Any]:
 
 def _form(values: dict[str, Any], code: str | None = None, errors: dict[str, str] | None = None,
           found: list[dict[str, str]] | None = None, query: str = "", status: int = 200) -> ResponseReturnValue:
-    templates = meetings().templates()
+    account = principal().account
+    templates = (meetings().personal_templates(account.id) if account.role is Role.USER
+                 else meetings().templates())
     book = contacts.contacts().list(principal().account.id)
     shown_keys = {f"number:{p['number']}" for p in found or []} | {
         f"number:{c['number']}" if c["number"] else f"email:{c['email']}" for c in book}
@@ -165,17 +167,24 @@ def _values(payload: dict[str, Any]) -> dict[str, Any]:
 @blueprint.get("/portal/schedule")
 @requires(Role.USER)
 def schedule_form() -> ResponseReturnValue:
-    values: dict[str, Any] = {"date": datetime.now(UTC).date().isoformat()}
+    today = {"date": datetime.now(UTC).date().isoformat()}
+    values: dict[str, Any] = dict(today)
     template, repeated = request.args.get("template", ""), request.args.get("repeat", "")
     try:
         if template:
-            values = meetings().template(template[:100])
+            values = {**today, **conferences.template(template[:100])}
         elif repeated and may_see(repeated):
             past = meetings().get(repeated)
             values = repeat_payload(past, past.local(conferences.now()).date())
+        elif principal().account.role is Role.USER and _has_default():
+            values = {**today, **meetings().personal_template(principal().account.id)}  # its default
     except NotFoundError:
         flash(_("There is no such template or conference."), "error")
     return _form(_values(values))
+
+
+def _has_default() -> bool:
+    return any(t["default"] for t in meetings().personal_templates(principal().account.id))
 
 
 @blueprint.post("/portal/schedule")
@@ -184,6 +193,15 @@ def schedule_conference() -> ResponseReturnValue:
     form = request.form
     if form.get("action") == "search":  # the directory search keeps what was typed
         return _form(_typed(form), found=_directory(form.get("q", "")), query=form.get("q", "")[:64])
+    if form.get("action") == "template":  # the form's fields saved under a name, not scheduled
+        try:
+            conferences.save_template({**form_payload(form, creating=False), "name": form.get("template_name", ""),
+                                       "default": "template_default" in form})
+        except (FieldError, ApiError, ConflictError, ExistsError) as err:
+            field, said = _refusal(err)
+            return _form(_typed(form), errors={"template_name" if field == "name" else field: said}, status=400)
+        flash(_("Saved as the template %(name)s.", name=form.get("template_name", "")))
+        return _form(_typed(form))
     try:
         meeting = conferences.create(generated_passwords(form_payload(form, creating=True)))
     except (FieldError, ConflictError, ApiError, NotFoundError) as err:
@@ -203,10 +221,12 @@ def _typed(form: MultiDict[str, str]) -> dict[str, Any]:
 def _refusal(err: Exception) -> tuple[str, str]:
     if isinstance(err, FieldError):
         return err.field or "", _("Check this field: %(reason)s", reason=str(err))
-    if isinstance(err, ConflictError):
+    if isinstance(err, ConflictError):  # ConflictError and NotFoundError are kinds of ExistsError
         return "", _("It was being changed at the same moment. Send the form again.")
     if isinstance(err, NotFoundError):
         return "", _("There is no such template or conference.")
+    if isinstance(err, ExistsError):
+        return "name", _("This is taken already.")
     if isinstance(err, ApiError) and err.status == 409:
         return "", _("This conference can no longer be changed: it has started or is over.")
     return (err.field or "") if isinstance(err, ApiError) else "", _("This is not allowed.")
