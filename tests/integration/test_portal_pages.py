@@ -204,3 +204,21 @@ def test_an_employee_saves_templates_of_its_own_and_the_form_starts_from_its_def
     assert (made.get_json()["topic"], made.get_json()["auto_extend"]) == ("Retro", 30)
     assert api.delete("/api/v1/templates/Retro", headers=headers["user"]).status_code == 204
     assert api.delete("/api/v1/templates/Retro", headers=headers["user"]).status_code == 404
+
+
+def test_the_directory_finds_an_employee_by_e_mail_and_mails_it_in_its_language(
+    app: Flask, api: FlaskClient, auth: dict[str, str], people: dict[str, Account]
+) -> None:
+    made = api.post("/api/v1/extensions", json={"number": "2002", "password": "x-secret-22"}, headers=auth)
+    assert made.status_code == 201
+    colleague = app.test_client()
+    assert sign_in(colleague, "2002", "x-secret-22").status_code == 302
+    assert colleague.post("/portal/profile", data={"csrf_token": csrf_of(colleague.get("/portal")), "zone": "",
+                                                   "email": "boris@example.org", "language": "ru"}).status_code == 302
+    token = employee(api)
+    found = html(api.post("/portal/schedule", data={"csrf_token": token, "action": "search", "q": "BORIS@"}))
+    assert 'value="number:2002" checked' in found and "boris@example.org" in found
+    code = schedule(api, token, pick="number:2002")
+    participants = api.get(f"/api/v1/conferences/{code}", headers=auth).get_json()["participants"]
+    assert participants == [{"number": "2002", "email": "boris@example.org", "name": "", "zone": None,
+                             "language": "ru"}]

@@ -18,11 +18,11 @@ from werkzeug.datastructures import MultiDict
 
 from conference.fields import FieldError
 from conference.schedule import AUTO_EXTEND_STEPS, Meeting, State, counts, repeat_payload
-from store.accounts import Role
+from store.accounts import Account, Role
 from store.projected import ConflictError, ExistsError, NotFoundError
 from web import conferences, contacts
 from web.access import requires
-from web.auth import principal
+from web.auth import auth, principal
 from web.conferences import OWN, meetings, own_conference, owner_only
 from web.errors import ApiError
 from web.panel import blueprint, language
@@ -76,22 +76,37 @@ def _bounded(text: str, low: int, high: int) -> int | None:
 # The schedule form ---------------------------------------------------------------------------
 
 
+def _profiles() -> dict[str, Account]:
+    """The employees' accounts by extension number: their profile's e-mail and language."""
+    return {a.name: a for a in auth().accounts.list() if a.role is Role.USER}
+
+
 def _directory(query: str) -> list[dict[str, str]]:
-    """Extensions whose number or name holds the query."""
+    """Extensions whose number, name or (their employee's profile) e-mail holds the query."""
     query = query.strip().casefold()[:64]
     if not query:
         return []
-    found = [{"number": e.number, "name": e.display_name} for e in services().extensions.list()
-             if query in e.number or query in e.display_name.casefold()]
+    profiles = _profiles()
+    found = []
+    for extension in services().extensions.list():
+        email = profiles[extension.number].email or "" if extension.number in profiles else ""
+        if query in extension.number or query in extension.display_name.casefold() or query in email.casefold():
+            found.append({"number": extension.number, "name": extension.display_name, "email": email})
     return found[:MAX_FOUND]
 
 
 def _people(form: MultiDict[str, str]) -> list[dict[str, Any]]:
-    """Picked from the directory and the contacts ("number:..." or "email:..."), and typed, one per line."""
+    """Picked from the directory and the contacts ("number:..." or "email:..."), and typed, one per line.
+    An extension's employee gets the mail at its profile's address, in its language."""
     people: list[dict[str, Any]] = []
+    profiles = _profiles() if form.getlist("pick") else {}
     for picked in form.getlist("pick"):
         kind, _sep, value = picked.partition(":")
-        if kind in ("number", "email") and value:
+        found = profiles.get(value) if kind == "number" else None
+        if found is not None and found.email:
+            people.append({"number": value, "email": found.email,
+                           **({"language": found.language} if found.language else {})})
+        elif kind in ("number", "email") and value:
             people.append({kind: value})
     for line in form.get("others", "").splitlines():
         if line.strip():
