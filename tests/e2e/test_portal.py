@@ -142,6 +142,8 @@ def test_an_employee_schedules_and_runs_a_conference_from_the_portal(
     portal.shot("portal-past")
     portal.open("/portal/history").wait(f"section[data-code='{code}'] .attendance")
     portal.shot("portal-history")
+    portal.open("/portal/profile").wait("#profile-form")
+    portal.shot("portal-profile")
     portal.open("/portal/help").wait("#help-keys")
     portal.shot("portal-help-ru")
     Select(portal.find("#language-choice")).select_by_value("en")
