@@ -38,6 +38,7 @@ EXTENSION = "kamconf.conferences"
 STATE = ("Not in the state this needs (conflict): edits and cancelling only while scheduled, repeat only when past, "
          "lock/extend/end only while current.")
 MAX_TEMPLATE_NAME = 100
+MAX_PERSONAL_TEMPLATES = 100  # per employee: its own few, not a store
 LOCK = {"locked": boolean().means("true: nobody else may enter; false: entry is open again")}
 EXTEND = {"minutes": integer(1, 24 * 60).means("How much later it ends")}
 # A template is a conference's fields (its date and times are not kept) under a name.
@@ -320,7 +321,8 @@ def list_templates() -> ResponseReturnValue:
 @blueprint.post("/templates")
 @documented("Save conference fields under a name (date and times are not kept): a user's are its own (saving "
             "a name again replaces it), others' are shared", "Template", status=201, body="TemplateCreate",
-            errors={409: "A shared template's name is taken (duplicate)."})
+            errors={409: "A shared template's name is taken (duplicate), or a user has as many templates as it may "
+                         "(conflict)."})
 @requires(Role.USER)
 def create_template() -> ResponseReturnValue:
     name, fields, default = save_template(json_body())
@@ -338,6 +340,9 @@ def save_template(body: Any) -> tuple[str, dict[str, Any], bool]:
     schedule.validate(probe, "0", now())
     account = principal().account
     if account.role is Role.USER:
+        held = [t["name"] for t in meetings().personal_templates(account.id)]
+        if named not in held and len(held) >= MAX_PERSONAL_TEMPLATES:
+            raise ApiError(409, "conflict", f"an employee keeps at most {MAX_PERSONAL_TEMPLATES} templates", "name")
         meetings().save_personal_template(account.id, named, fields, default)
     else:
         meetings().save_template(named, fields)

@@ -192,3 +192,16 @@ def test_migration_0011_adds_contacts_templates_and_profile_and_takes_them_back(
         command.downgrade(config, "0010")
     assert not {"contacts", "personal_templates"} & set(inspect(engine).get_table_names())
     assert not {"email", "zone"} & {column["name"] for column in inspect(engine).get_columns("accounts")}
+
+
+def test_an_employee_keeps_a_bounded_number_of_templates(api: FlaskClient, headers: dict[str, dict[str, str]]) -> None:
+    user = headers["user"]
+    for n in range(100):
+        assert api.post("/api/v1/templates", json={"name": f"t{n}", "topic": "T", "zone": "UTC"},
+                        headers=user).status_code == 201
+    failed(api.post("/api/v1/templates", json={"name": "one more", "topic": "T", "zone": "UTC"}, headers=user),
+           409, "conflict", "name")
+    saved_again = api.post("/api/v1/templates", json={"name": "t7", "topic": "Again", "zone": "UTC", "default": True},
+                           headers=user)
+    assert saved_again.status_code == 201 and saved_again.get_json()["default"] is True  # replacing one is fine
+    assert api.get("/api/v1/templates", headers=headers["operator"]).get_json() == []
