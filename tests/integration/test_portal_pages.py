@@ -222,3 +222,15 @@ def test_the_directory_finds_an_employee_by_e_mail_and_mails_it_in_its_language(
     participants = api.get(f"/api/v1/conferences/{code}", headers=auth).get_json()["participants"]
     assert participants == [{"number": "2002", "email": "boris@example.org", "name": "", "zone": None,
                              "language": "ru"}]
+    form = html(api.get(f"/portal/conferences/{code}/edit"))
+    assert "2002 boris@example.org</textarea>" in form  # both, on one line
+    fields = {"csrf_token": token, "topic": "Moved", "zone": "Europe/Moscow", "date": TOMORROW, "start": "15:00",
+              "end": "16:00", "others": "2002 boris@example.org\n+74951112233 guest@example.com"}
+    twice = api.post(f"/portal/conferences/{code}/edit", data={**fields, "others": "2002 2003"})
+    assert twice.status_code == 400 and 'id="participants-error"' in html(twice)
+    assert api.post(f"/portal/conferences/{code}/edit", data=fields).status_code == 302
+    participants = api.get(f"/api/v1/conferences/{code}", headers=auth).get_json()["participants"]
+    assert participants == [{"number": "2002", "email": "boris@example.org", "name": "", "zone": None,
+                             "language": "ru"},  # kept: the line was as it was
+                            {"number": "+74951112233", "email": "guest@example.com", "name": "", "zone": None,
+                             "language": None}]

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from conference.fields import FieldError
-from conference.schedule import AUTO_EXTEND_STEPS, Meeting, State, counts, repeat_payload
+from conference.schedule import AUTO_EXTEND_STEPS, Meeting, Person, State, counts, repeat_payload
 from store.accounts import Account, Role
 from store.projected import ConflictError, ExistsError, NotFoundError
 from web import conferences, contacts
@@ -109,8 +109,15 @@ def _people(form: MultiDict[str, str]) -> list[dict[str, Any]]:
         elif kind in ("number", "email") and value:
             people.append({kind: value})
     for line in form.get("others", "").splitlines():
-        if line.strip():
-            people.append({"email" if "@" in line else "number": line.strip()})
+        person: dict[str, Any] = {}
+        for token in line.split():
+            kind = "email" if "@" in token else "number"
+            if kind in person:
+                raise FieldError("participants", "invalid_field",
+                                 "one number and one e-mail address per line at most")
+            person[kind] = token
+        if person:
+            people.append(person)
     unique: list[dict[str, Any]] = []
     for person in people:
         if person not in unique:
@@ -171,7 +178,7 @@ def _form(values: dict[str, Any], code: str | None = None, errors: dict[str, str
 def _values(payload: dict[str, Any]) -> dict[str, Any]:
     """A payload (a template's, a conference's) as the form shows it."""
     people = payload.get("participants") or []
-    others = "\n".join(str(p.get("number") or p.get("email") or "") for p in people)
+    others = "\n".join(" ".join(str(p[k]) for k in ("number", "email") if p.get(k)) for p in people)
     owner = (payload.get("owner") or {}).get("number") or ""
     return {"zone": principal().account.zone or DEFAULT_ZONE, "auto_invite": True, "auto_extend": 0,
             "reminder_minutes": 0,
@@ -265,11 +272,20 @@ def update_conference(code: str) -> ResponseReturnValue:
         return _form(_typed(request.form), code=code, found=_directory(request.form.get("q", "")),
                      query=request.form.get("q", "")[:64])
     try:
-        conferences.update(code, form_payload(request.form, creating=False))
+        payload = form_payload(request.form, creating=False)
+        payload["participants"] = _kept(payload["participants"], meetings().get(code).participants)
+        conferences.update(code, payload)
     except (FieldError, ConflictError, ApiError) as err:
         return _form(_typed(request.form), code=code, errors=dict([_refusal(err)]), status=400)
     flash(_("Conference %(code)s is changed; its participants are mailed.", code=code))
     return redirect(url_for("panel.conference_page", code=code))
+
+
+def _kept(people: list[dict[str, Any]], before: tuple[Person, ...]) -> list[dict[str, Any]]:
+    """An edit's participants: a line left as it was keeps what the form does not show (name, zone,
+    language of a participant picked from the directory)."""
+    known = {(p.number, p.email): p.as_dict() for p in before}
+    return [known.get((person.get("number"), person.get("email")), person) for person in people]
 
 
 @blueprint.post("/portal/conferences/<code>/delete")
