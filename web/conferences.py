@@ -154,7 +154,10 @@ def create(body: Any) -> Meeting:
     """A new conference from a payload (the API's JSON, the portal's form), by the same rules."""
     if isinstance(body, dict) and "template" in body:
         name = clean({"template": body.pop("template")}, FROM_TEMPLATE)["template"]
-        body = {**template(name), **body}
+        fields = template(name)
+        if owner_only(principal().account) is not None:
+            fields.pop("owner", None)  # a shared template's owner: a user's conference is its own
+        body = {**fields, **body}
     body = _as_owner(body)
     at = now()
     meeting = meetings().create(lambda code: _with_known_greeting(schedule.validate(body, code, at)))
@@ -214,7 +217,7 @@ def repeat_conference(code: str) -> ResponseReturnValue:
     body = json_body() if request.content_length else {}
     if not isinstance(body, dict):
         raise FieldError("", "bad_request", "the body must be a JSON object")
-    payload = {**schedule.repeat_payload(past, past.local(now()).date()), **body}
+    payload = _as_owner({**schedule.repeat_payload(past, past.local(now()).date()), **body})
     at = now()
     meeting = meetings().create(lambda new_code: _with_known_greeting(schedule.validate(payload, new_code, at)))
     services().meetings_changed()

@@ -205,3 +205,18 @@ def test_an_employee_keeps_a_bounded_number_of_templates(api: FlaskClient, heade
                            headers=user)
     assert saved_again.status_code == 201 and saved_again.get_json()["default"] is True  # replacing one is fine
     assert api.get("/api/v1/templates", headers=headers["operator"]).get_json() == []
+
+
+def test_a_user_repeats_its_own_conference_only_as_its_own(api: FlaskClient, headers: dict[str, dict[str, str]]
+                                                           ) -> None:
+    user = headers["user"]
+    code = schedule(api, user, {**MINE, "immediate": True})["code"]
+    assert api.post(f"/api/v1/conferences/{code}/end", headers=user).status_code == 200
+    failed(api.post(f"/api/v1/conferences/{code}/repeat", json={"owner": {"number": "2002"}}, headers=user),
+           403, "forbidden", "owner")
+    again = api.post(f"/api/v1/conferences/{code}/repeat", json={"topic": "Again"}, headers=user)
+    assert again.status_code == 201 and again.get_json()["owner"]["number"] == "2001"
+    shared = {"name": "Board", "topic": "Board", "owner": {"number": "3000"}, "zone": "UTC"}
+    assert api.post("/api/v1/templates", json=shared, headers=headers["operator"]).status_code == 201
+    from_shared = api.post("/api/v1/conferences", json={"template": "Board", "immediate": True}, headers=user)
+    assert from_shared.status_code == 201 and from_shared.get_json()["owner"]["number"] == "2001"
