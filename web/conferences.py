@@ -80,8 +80,10 @@ def _as_owner(body: Any) -> Any:
     if owner is None or not isinstance(body, dict):
         return body
     sent = body.get("owner")
-    if sent is None:
-        return {**body, "owner": {"number": owner}}
+    if sent is None:  # its extension, with its profile's address and language
+        account = principal().account
+        profile = {"email": account.email, "language": account.language}
+        return {**body, "owner": {"number": owner, **{k: v for k, v in profile.items() if v}}}
     if not isinstance(sent, dict) or sent.get("number") != owner:
         raise ApiError(403, "forbidden", f"a user schedules its own conferences only (owner number {owner})", "owner")
     return body

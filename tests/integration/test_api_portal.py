@@ -220,3 +220,14 @@ def test_a_user_repeats_its_own_conference_only_as_its_own(api: FlaskClient, hea
     assert api.post("/api/v1/templates", json=shared, headers=headers["operator"]).status_code == 201
     from_shared = api.post("/api/v1/conferences", json={"template": "Board", "immediate": True}, headers=user)
     assert from_shared.status_code == 201 and from_shared.get_json()["owner"]["number"] == "2001"
+
+
+def test_a_users_conference_carries_its_profiles_address_and_language(
+    app: Flask, api: FlaskClient, headers: dict[str, dict[str, str]], people: dict[str, Account]
+) -> None:
+    accounts = auth_services(app).accounts
+    accounts.set_profile(people["user"].id, "anna@example.com", "Europe/Moscow")
+    accounts.choose_language(people["user"].id, "ru")
+    made = schedule(api, headers["user"], MINE)
+    assert made["owner"] == {"number": "2001", "email": "anna@example.com", "name": "", "zone": None,
+                             "language": "ru"}
