@@ -67,7 +67,7 @@ def transition(room: Room, event: Event | Looked) -> tuple[Room, list[Effect | L
         if event.locked_out:
             _goodbye(step, event.member, "too_many_attempts")
         else:
-            effects.append(Play(event.member, ("enter_code",)))
+            effects.append(Play(event.member, ("enter_code", "beep")))  # the beep: type the code now
     elif isinstance(event, Digit | Looked | PromptDone | Left) and (member := room.member(event.member)) is not None:
         if isinstance(event, Digit):
             _digit(step, member, event.digit, effects)

@@ -18,8 +18,33 @@ class Mail(StrEnum):
     REMINDER = "reminder"
 
 
-_SUBJECTS = {Mail.INVITATION: "Invitation", Mail.UPDATE: "Changed", Mail.CANCELLATION: "Cancelled",
-             Mail.REMINDER: "Reminder"}
+# Every text of a mail and its calendar entry, per language (conference.schedule.MAIL_LANGUAGES).
+_TEXTS = {
+    "en": {
+        Mail.INVITATION: "Invitation", Mail.UPDATE: "Changed", Mail.CANCELLATION: "Cancelled",
+        Mail.REMINDER: "Reminder", "when": "When", "owner": "Owner",
+        "cancelled": "This conference has been cancelled.",
+        "join": "To join, call {dial_in}, enter the conference code {code} and then *.",
+        "password": "Your password: {password}, then #.",
+        "called": "At the start the conference calls you at {number}.",
+        "calendar": "Call {dial_in}, enter the code {code} and then *.",
+    },
+    "ru": {
+        Mail.INVITATION: "Приглашение", Mail.UPDATE: "Изменение", Mail.CANCELLATION: "Отмена",
+        Mail.REMINDER: "Напоминание", "when": "Когда", "owner": "Организатор",
+        "cancelled": "Эта конференция отменена.",
+        "join": "Чтобы войти, позвоните на {dial_in}, наберите код конференции {code} и затем *.",
+        "password": "Ваш пароль: {password}, затем #.",
+        "called": "Когда конференция начнётся, она позвонит вам на номер {number}.",
+        "calendar": "Позвоните на {dial_in}, наберите код {code} и затем *.",
+    },
+}
+
+
+def language(meeting: Meeting, person: Person) -> str:
+    """The person's language, else the owner's, else English."""
+    chosen = person.language or meeting.owner.language
+    return chosen if chosen in _TEXTS else "en"
 
 
 def recipients(meeting: Meeting) -> list[Person]:
@@ -41,37 +66,41 @@ def when(meeting: Meeting, person: Person) -> str:
 
 
 def body(kind: Mail, meeting: Meeting, person: Person, dial_in: str) -> str:
+    said = _TEXTS[language(meeting, person)]
     is_owner = person == meeting.owner
     password = meeting.chair_password if is_owner else meeting.guest_password
-    lines = [f"{_SUBJECTS[kind]}: {meeting.topic}", "", f"When: {when(meeting, person)}",
-             f"Owner: {meeting.owner.name or meeting.owner.number}"]
+    lines = [f"{said[kind]}: {meeting.topic}", "", f"{said['when']}: {when(meeting, person)}",
+             f"{said['owner']}: {meeting.owner.name or meeting.owner.number}"]
     if kind == Mail.CANCELLATION:
-        lines += ["", "This conference has been cancelled."]
+        lines += ["", said["cancelled"]]
         return "\n".join(lines) + "\n"
-    lines += ["", f"To join, call {dial_in}, enter the conference code {meeting.code} and then *."]
+    lines += ["", said["join"].format(dial_in=dial_in, code=meeting.code)]
     if password:
-        lines.append(f"Your password: {password}, then #.")
+        lines.append(said["password"].format(password=password))
     if meeting.auto_invite and person.number:
-        lines.append(f"At the start the conference calls you at {person.number}.")
+        lines.append(said["called"].format(number=person.number))
     return "\n".join(lines) + "\n"
 
 
 def message(kind: Mail, meeting: Meeting, person: Person, sender: str, dial_in: str, now: datetime,
             domain: str) -> EmailMessage:
+    spoken = language(meeting, person)
     mail = EmailMessage()
     mail["From"] = sender
     mail["To"] = person.email or ""
-    mail["Subject"] = f"{_SUBJECTS[kind]}: {meeting.topic} ({meeting.code})"
+    mail["Subject"] = f"{_TEXTS[spoken][kind]}: {meeting.topic} ({meeting.code})"
     mail.set_content(body(kind, meeting, person, dial_in))
     method = "CANCEL" if kind == Mail.CANCELLATION else "REQUEST"
-    calendar = ics(meeting, method, dial_in, now, domain)
-    mail.add_attachment(calendar.encode(), maintype="text", subtype="calendar", filename="invite.ics",
-                        params={"method": method})
+    calendar = ics(meeting, method, dial_in, now, domain, spoken)
+    # As text: it is sent with charset=utf-8, so a Russian calendar entry reads back as written.
+    mail.add_attachment(calendar, subtype="calendar", filename="invite.ics", params={"method": method})
+    mail["Content-Language"] = spoken  # after the parts are made: making them moves Content-* headers
     return mail
 
 
-def ics(meeting: Meeting, method: str, dial_in: str, now: datetime, domain: str) -> str:
-    """One VEVENT; the UID stays with the meeting, so an update or cancellation replaces it."""
+def ics(meeting: Meeting, method: str, dial_in: str, now: datetime, domain: str, spoken: str = "en") -> str:
+    """One VEVENT in language `spoken`; the UID stays with the meeting, so an update or cancellation
+    replaces it."""
     stamp = "%Y%m%dT%H%M%SZ"
     lines = [
         "BEGIN:VCALENDAR", "PRODID:-//kamconf//conference//EN", "VERSION:2.0", "CALSCALE:GREGORIAN",
@@ -80,8 +109,8 @@ def ics(meeting: Meeting, method: str, dial_in: str, now: datetime, domain: str)
         f"DTSTAMP:{now.astimezone(ZoneInfo('UTC')).strftime(stamp)}",
         f"DTSTART:{meeting.start.strftime(stamp)}", f"DTEND:{meeting.end.strftime(stamp)}",
         f"SEQUENCE:{meeting.revision}",
-        f"SUMMARY:{_text(meeting.topic)}",
-        f"DESCRIPTION:{_text(f'Call {dial_in}, enter the code {meeting.code} and then *.')}",
+        f"SUMMARY;LANGUAGE={spoken}:{_text(meeting.topic)}",
+        f"DESCRIPTION;LANGUAGE={spoken}:{_text(_TEXTS[spoken]['calendar'].format(dial_in=dial_in, code=meeting.code))}",
         f"LOCATION:{_text(f'tel:{dial_in}')}",
         f"STATUS:{'CANCELLED' if method == 'CANCEL' else 'CONFIRMED'}",
     ]

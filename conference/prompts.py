@@ -25,6 +25,10 @@ PROMPTS = (
 )
 
 
+# Pieces that are tones, made with every language's set and played by the same ids.
+TONES = ("beep",)  # after "enter the conference code": type now
+
+
 class CatalogueError(ValueError):
     pass
 

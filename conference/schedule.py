@@ -36,6 +36,7 @@ AUTO_EXTEND_STEPS = (0, 15, 30, 45, 60)  # minutes (seed 004)
 IMMEDIATE_MINUTES = 60  # an immediate conference without an end lasts this long (and may run on)
 MAX_PARTICIPANTS = 500
 MAX_REMINDER_MINUTES = 7 * 24 * 60
+MAIL_LANGUAGES = ("en", "ru")  # conference.invitations writes each
 
 
 class State(StrEnum):
@@ -58,6 +59,7 @@ class Person:
     email: str | None = None
     name: str = ""
     zone: str | None = None  # where mail to this person gives the times; None: the owner's
+    language: str | None = None  # of mail to this person ("en", "ru"); None: the owner's, else English
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -175,21 +177,24 @@ _NUMBER = matching(r"\+?[0-9]{1,32}", "a number: digits, optionally after +")
 _ZONE = Rule(_zone, "an IANA time zone such as Europe/Moscow", {"type": "string", "minLength": 1, "maxLength": 64})
 _CLOCK = matching("([01][0-9]|2[0-3]):([0-5][0-9])(:[0-5][0-9])?",  # seconds for tests and scripts
                   "a 24-hour time HH:MM (or HH:MM:SS)")
-_PERSON: dict[str, Rule] = {
+# A participant, an owner, a contact of the portal's address book.
+PERSON: dict[str, Rule] = {
     "number": or_null(_NUMBER).means("Extension or external number to call"),
     "email": or_null(matching(r"[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}", "an e-mail address")),
     "name": text(MAX_NAME_LENGTH),
     "zone": or_null(_ZONE).means("IANA zone of the times in mail to this person (default: the owner's)"),
+    "language": or_null(one_of(*MAIL_LANGUAGES)).means(
+        "Language of mail and calendar entries to this person (default: the owner's, else English)"),
 }
 
 
 def _person(value: Any) -> bool:
-    return (isinstance(value, dict) and set(value) <= set(_PERSON)
-            and all(_PERSON[name].accepts(field) for name, field in value.items())
+    return (isinstance(value, dict) and set(value) <= set(PERSON)
+            and all(PERSON[name].accepts(field) for name, field in value.items())
             and bool(value.get("number") or value.get("email")))
 
 
-_PERSON_SCHEMA = {**object_schema(_PERSON, about="A number, an e-mail address, or both."),
+_PERSON_SCHEMA = {**object_schema(PERSON, about="A number, an e-mail address, or both."),
                   "anyOf": [{"required": [name], "properties": {name: {"type": "string"}}}
                             for name in ("number", "email")]}
 _OWNER_SCHEMA = {**_PERSON_SCHEMA, "required": ["number"], "properties": {**_PERSON_SCHEMA["properties"],

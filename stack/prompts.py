@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from conference.prompts import LANGUAGES, pieces
+from conference.prompts import LANGUAGES, TONES, pieces
 from settings import ROOT
 
 CATALOGUES = ROOT / "prompts"
@@ -27,6 +27,9 @@ OUTPUT = ROOT / "build" / "prompts"
 RATES = (8000, 16000)
 # Part of every language's stamp: changing how prompts are made remakes them.
 RECIPE = "espeak-ng|silence-trim|norm-6|mono16|v1"
+# Pieces that are tones, not words (conference.prompts.TONES): added by sox to every language's set
+# when missing, outside its stamp, so a set made without them gains them and nothing is respoken.
+TONE_SYNTH = {"beep": ["synth", "0.25", "sine", "1000", "fade", "0.01", "0.25", "0.02", "norm", "-6"]}
 
 
 def prompt_file(language: str, rate: int, piece: str, root: Path = OUTPUT) -> Path:
@@ -69,6 +72,21 @@ def generate(language: str, root: Path = OUTPUT, catalogues: Path = CATALOGUES) 
     return True
 
 
+def add_tones(language: str, root: Path = OUTPUT) -> bool:
+    """Make the tone pieces the language's set lacks, each file written whole; True if any was made."""
+    made = False
+    for tone in TONES:
+        for rate in RATES:
+            target = prompt_file(language, rate, tone, root)
+            if target.exists() or not target.parent.is_dir():
+                continue
+            partial = target.with_name(f".{tone}.partial.wav")
+            run(["sox", "-n", "-r", str(rate), "-c", "1", "-b", "16", str(partial), *TONE_SYNTH[tone]])
+            partial.replace(target)
+            made = True
+    return made
+
+
 def synthesize(piece: str, text: str, voice: str, speed: int, work: Path) -> None:
     spoken = work / f"{piece}.espeak.wav"
     # On stdin, so no text (a caller's name from the API) is ever read as an option.
@@ -102,6 +120,8 @@ def main() -> int:
     for language in LANGUAGES:
         if generate(language):
             print(f"prompts: generated {language} in {OUTPUT / language}", file=sys.stderr)
+        if add_tones(language):
+            print(f"prompts: added tones to {OUTPUT / language}", file=sys.stderr)
     return 0
 
 

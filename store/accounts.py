@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from conference.fields import FieldError, Rule, boolean, clean, digits, matching, one_of, require
 from store.projected import ExistsError, NotFoundError
 from store.sql import Account as AccountRow
-from store.sql import ApiToken, Extension, StoreUnavailableError, iso, reading, utcnow
+from store.sql import ApiToken, Contact, Extension, PersonalTemplate, StoreUnavailableError, iso, reading, utcnow
 
 BUILTIN_ADMIN = "admin"  # made by the migration; pre-account tokens belong to it
 PANEL_LANGUAGES = ("en", "ru")  # the panel's translations (web/panel/translations)
@@ -71,6 +71,8 @@ class Account:
     created_at: datetime
     updated_at: datetime
     language: str | None = None  # of the panel, as the account chose it; None: its browser's
+    email: str | None = None  # its profile (the portal): where its conferences' mail to it goes
+    zone: str | None = None  # its profile: the time zone of its portal forms
 
     def as_dict(self) -> dict[str, Any]:
         """As the API shows it: never the password hash."""
@@ -82,7 +84,7 @@ class Account:
 def _account(row: AccountRow) -> Account:
     language = row.language if row.language in PANEL_LANGUAGES else None
     return Account(row.id, row.name, Role(row.role), row.disabled, row.password_hash is not None,
-                   row.credential_version, row.created_at, row.updated_at, language)
+                   row.credential_version, row.created_at, row.updated_at, language, row.email, row.zone)
 
 
 def _stamp(row: AccountRow, ha1: str | None) -> str:
@@ -286,12 +288,22 @@ class AccountRepository:
 
         self._write(apply)
 
+    def set_profile(self, account_id: int, email: str | None, zone: str | None) -> None:
+        """The portal's profile (checked by the caller against conference.schedule's rules)."""
+        def apply(session: Session) -> None:
+            row = self._row(session, account_id)
+            row.email, row.zone = email, zone
+
+        self._write(apply)
+
     def delete(self, account_id: int) -> None:
         def apply(session: Session) -> None:
             row = self._row(session, account_id)
             if row.role == Role.ADMIN and not row.disabled:
                 self._keep_an_admin(session, row.id)
             session.execute(delete(ApiToken).where(ApiToken.account_id == row.id))
+            session.execute(delete(Contact).where(Contact.account_id == row.id))
+            session.execute(delete(PersonalTemplate).where(PersonalTemplate.account_id == row.id))
             session.delete(row)
 
         self._write(apply)

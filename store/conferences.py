@@ -25,6 +25,7 @@ from store.sql import (
     Conference,
     ConferenceTemplate,
     OutgoingMail,
+    PersonalTemplate,
     StoreUnavailableError,
     aware,
     from_epoch,
@@ -242,6 +243,54 @@ class MeetingRepository:
     def delete_template(self, name: str) -> None:
         with self.sessions() as session:
             row = session.scalars(select(ConferenceTemplate).where(ConferenceTemplate.name == name)).first()
+            if row is None:
+                raise NotFoundError("template", name)
+            session.delete(row)
+            session.commit()
+
+    # An employee's own templates -------------------------------------------------
+
+    def save_personal_template(self, account_id: int, name: str, fields: dict[str, Any], default: bool) -> None:
+        """Saved under the name (replacing one of that name); as the default, the only one."""
+        try:
+            with self.sessions() as session:
+                row = session.scalars(select(PersonalTemplate).where(
+                    PersonalTemplate.account_id == account_id, PersonalTemplate.name == name)).first()
+                if row is None:
+                    row = PersonalTemplate(account_id=account_id, name=name, fields="{}")
+                    session.add(row)
+                if default:
+                    for other in session.scalars(select(PersonalTemplate).where(
+                            PersonalTemplate.account_id == account_id, PersonalTemplate.is_default.is_(True))):
+                        other.is_default = False
+                row.fields, row.is_default = json.dumps(fields), default
+                session.commit()
+        except IntegrityError as exc:
+            raise ConflictError("template", name) from exc  # the same name saved at the same moment
+        except SQLAlchemyError as exc:
+            raise StoreUnavailableError("the database") from exc
+
+    def personal_templates(self, account_id: int) -> list[dict[str, Any]]:
+        query = (select(PersonalTemplate).where(PersonalTemplate.account_id == account_id)
+                 .order_by(PersonalTemplate.name))
+        with reading(self.sessions) as session:
+            return [{"name": row.name, "fields": json.loads(row.fields), "default": row.is_default}
+                    for row in session.scalars(query)]
+
+    def personal_template(self, account_id: int, name: str | None = None) -> dict[str, Any]:
+        """Its template of that name (None: its default); NotFoundError if it has none."""
+        query = select(PersonalTemplate).where(PersonalTemplate.account_id == account_id)
+        query = query.where(PersonalTemplate.is_default.is_(True) if name is None else PersonalTemplate.name == name)
+        with reading(self.sessions) as session:
+            row = session.scalars(query).first()
+            if row is None:
+                raise NotFoundError("template", name or "(default)")
+            return dict(json.loads(row.fields))
+
+    def delete_personal_template(self, account_id: int, name: str) -> None:
+        with self.sessions() as session:
+            row = session.scalars(select(PersonalTemplate).where(
+                PersonalTemplate.account_id == account_id, PersonalTemplate.name == name)).first()
             if row is None:
                 raise NotFoundError("template", name)
             session.delete(row)

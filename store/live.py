@@ -16,6 +16,7 @@ from urllib.parse import unquote
 import redis
 from redis.sentinel import Sentinel
 
+from conference.address import DIAL_IN, Kind, RoomAddress
 from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.placement import NodeStatus, gone, place, run_state
 from conference.schedule import LiveMeeting
@@ -265,6 +266,20 @@ def participants(client: redis.Redis, room: str) -> list[dict[str, Any]]:
     return sorted((json.loads(v) for v in raw.values()), key=lambda p: (p.get("joined_at", 0), p.get("id", "")))
 
 
+def failed_calls(client: redis.Redis, room: str, lookback: int = 1000) -> list[dict[str, Any]]:
+    """The calls the room placed that were not answered (the bridge's call_failed events among the
+    `lookback` newest of the stream), the newest try of each number: number, SIP status, try."""
+    found: dict[str, dict[str, Any]] = {}
+    recent: Any = client.xrevrange(EVENTS, count=lookback)
+    for _entry_id, fields in recent or []:
+        if fields.get("type") == "call_failed" and fields.get("room") == room:
+            number = str(fields.get("number", ""))
+            status, attempt = str(fields.get("status", "")), str(fields.get("attempt", ""))
+            found.setdefault(number, {"number": number, "status": int(status) if status.isdigit() else 0,
+                                      "attempt": int(attempt) if attempt.isdigit() else 0})
+    return list(found.values())
+
+
 RECORDING = "kamconf:recording"  # hash: room -> {"id": recording id, "node": node id} while it is recorded
 
 
@@ -343,11 +358,18 @@ def room_command(client: redis.Redis, room: str, op: str, participant: str = "",
     """An operator's command (bridge.rooms.LiveRoom.command: "mute", "unmute", "drop" with a
     participant id; "lock", "unlock", "end", "start_recording", "stop_recording"; "play" with a
     sound id, "invite" with a number as `value`) to the node holding the room. False: not live now."""
-    node_id = affinity(client, room)
-    if node_id is None:
+    node_id = affinity(client, _holder(room))
+    if node_id is None or (_holder(room) != room and not client.exists(PARTICIPANTS.format(room))):
         return False
     command(client, node_id, op=op, room=room, participant=participant, value=value)
     return True
+
+
+def _holder(room: str) -> str:
+    """Whose affinity names the node holding `room`: its own, but a scheduled conference runs on the
+    dial-in service's node (it moves its callers there) and has none of its own."""
+    parsed = RoomAddress.parse(room)
+    return str(DIAL_IN) if parsed is not None and parsed.kind == Kind.SCHEDULED else room
 
 
 def commands(client: redis.Redis, node_id: str, after: str) -> list[tuple[str, dict[str, str]]]:

@@ -11,7 +11,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, create_engine, event, text
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -84,6 +95,8 @@ class Account(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     language: Mapped[str | None] = mapped_column(String(2))  # of the panel; None: the browser's
+    email: Mapped[str | None] = mapped_column(String(320))  # the portal's profile: the owner's mail goes here
+    zone: Mapped[str | None] = mapped_column(String(64))  # the portal's profile: its forms' time zone
 
 
 class ApiToken(Base):
@@ -239,6 +252,21 @@ class ConferenceTemplate(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
+class PersonalTemplate(Base):
+    """An employee's own conference template (the portal's "save as template"); one may be its default."""
+
+    __tablename__ = "personal_templates"
+    __table_args__ = (UniqueConstraint("account_id", "name", name="uq_personal_templates_account_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False,
+                                            index=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    fields: Mapped[str] = mapped_column(String, nullable=False)  # JSON, as ConferenceTemplate's
+    is_default: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
 class Attendance(Base):
     """Who was in a scheduled conference, when, and how they came (history)."""
 
@@ -269,6 +297,20 @@ class OutgoingMail(Base):
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+
+
+class Contact(Base):
+    """An entry of an employee's personal address book (the portal's schedule form offers them)."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False,
+                                            index=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False, default="")
+    number: Mapped[str | None] = mapped_column(String(33))
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
 class StoreUnavailableError(Exception):

@@ -16,13 +16,28 @@ from store import directory, live
 from store.accounts import AccountRepository
 from store.cdrs import CdrRepository
 from store.conferences import MeetingRepository
+from store.contacts import ContactRepository
 from store.recordings import RecordingRepository
 from store.rooms import RoomRepository
 from store.signin import SignIn
 from store.sounds import SoundRepository
 from store.sql import make_engine, make_sessions
 from store.tokens import TokenRepository
-from web import accounts, auth, cdrs, conferences, cookies, errors, panel, phones, recordings, rooms, signin, sounds
+from web import (
+    accounts,
+    auth,
+    cdrs,
+    conferences,
+    contacts,
+    cookies,
+    errors,
+    panel,
+    phones,
+    recordings,
+    rooms,
+    signin,
+    sounds,
+)
 from web.access import public
 from web.apidoc import documented
 from web.auth import API_PREFIX, Auth
@@ -51,6 +66,7 @@ def create_app(config: settings.Config | None = None) -> Flask:
     app.extensions[recordings.EXTENSION] = RecordingRepository(sessions, config.var_path / "recordings")
     app.extensions[cdrs.EXTENSION] = CdrRepository(sessions, config.var_path / "cdrs")
     app.extensions[conferences.EXTENSION] = MeetingRepository(sessions)
+    app.extensions[contacts.EXTENSION] = ContactRepository(sessions)
     account_repository = AccountRepository(sessions)
     app.extensions[auth.EXTENSION] = Auth(account_repository, TokenRepository(sessions),
                                           SignIn(account_repository, client, config.sip.realm))
@@ -67,6 +83,7 @@ def create_app(config: settings.Config | None = None) -> Flask:
     api.register_blueprint(phones.trunks)
     api.register_blueprint(cdrs.blueprint)
     api.register_blueprint(conferences.blueprint)
+    api.register_blueprint(contacts.blueprint)
     api.register_blueprint(signin.blueprint)
     api.register_blueprint(accounts.blueprint)
     api.add_url_rule("/openapi.json", "openapi", openapi)

@@ -19,7 +19,7 @@ from store import accounts
 from store.audio import RATES
 from store.cdrs import QUALITY
 from store.sounds import MIN_SECONDS
-from web import conferences, signin
+from web import conferences, contacts, signin
 from web.errors import ERROR_IDS
 from web.sounds import MAX_FILENAME_LENGTH, MAX_NAME_LENGTH, MAX_SOUND_BYTES
 
@@ -29,7 +29,8 @@ ROLES = {
     "admin": "everything, including accounts and trunks",
     "operator": "rooms, live rooms, scheduled conferences, sounds, recordings, call records, extensions",
     "user": "an employee, signed in with its extension number and SIP password: its own extension "
-            "(GET /extensions/{its number}), its session and its tokens",
+            "(GET /extensions/{its number}), its session and its tokens, its contacts, and the scheduled "
+            "conferences it owns (listing, history and templates show it its own; another's answers 403)",
 }
 ABOUT = (
     "Conference rooms of a kamconf system, its phones, scheduled conferences, sound library, recordings and call "
@@ -116,14 +117,25 @@ SCHEMAS: dict[str, Any] = {
     "InviteNumber": object_schema(operator.INVITE, operator.INVITE),
     "Lock": object_schema(conferences.LOCK, conferences.LOCK),
     "Extend": object_schema(conferences.EXTEND, conferences.EXTEND),
-    "TemplateCreate": object_schema({**conferences.TEMPLATE_NAME, **schedule.RULES}, conferences.TEMPLATE_NAME,
+    "TemplateCreate": object_schema({**conferences.TEMPLATE_NAME, **conferences.TEMPLATE_DEFAULT, **schedule.RULES},
+                                    conferences.TEMPLATE_NAME,
                                     "A conference's fields under a name; date and times are not kept."),
-    "Template": _report("store.conferences", name=_STRING, fields={"type": "object"}),
+    "Template": _report("store.conferences", name=_STRING, fields={"type": "object"},
+                        default={"type": "boolean", "description": "A user's default template"}),
     "Mail": _report("store.conferences: one mail about a conference", kind=_STRING, to=_STRING,
                     attempts={"type": "integer"}, sent={"type": "boolean"}, last_error={"type": ["string", "null"]}),
     "Attendance": _report("store.conferences: one participant's stay", caller=_STRING, role=_STRING,
                           joined_by={"type": "string", "enum": list(schedule.JoinedBy)}, joined_at=_MOMENT,
                           left_at=_MAYBE_MOMENT),
+    "Roster": _report("web.conferences.roster: a running conference now",
+                      participants={"type": "array", "items": {"$ref": "#/components/schemas/Participant"}},
+                      unanswered={"type": "array", "items": _report(
+                          "A number the conference called that did not answer (store.live.failed_calls)",
+                          number=_STRING, status={"type": "integer", "description": "Final SIP status"},
+                          attempt={"type": "integer"})}),
+    "ContactCreate": object_schema(contacts.RULES, (), "A number, an e-mail address, or both. " + STRICT),
+    "ContactPatch": object_schema(contacts.RULES, (), "Only the fields sent change. " + STRICT),
+    "Contact": _shown(contacts.RULES, id={"type": "integer"}, created_at=_MOMENT),
     "SignIn": object_schema(signin.SIGN_IN, signin.SIGN_IN),
     "Session": _report("web.signin", account={"$ref": "#/components/schemas/Account"},
                        csrf_token={"type": ["string", "null"], "description": "Send it as X-CSRF-Token with every "

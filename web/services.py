@@ -96,14 +96,19 @@ class Services:
             raise NotLiveError(room)
         log.info("room %s: %s %s sent to its node", room, op, participant or value or "the room")
 
-    def invite(self, room: str, number: str) -> None:
+    def invite(self, room: str, number: str, extension: str | None = None) -> None:
         """An operator's invitation, refused here (InviteRefusedError) unless the number plan lets an
         operator call `number`; the node holding the room asks the number plan again as it dials,
-        through Kamailio."""
-        decision = numberplan.decide(numberplan.operator(self.operator_outside_calls), number,
-                                     live.Directory(self.client))
+        through Kamailio. `extension`: a conference owner's invitation, which its own extension must
+        also be allowed to call (the node dials with an operator's rights: an owner gains none)."""
+        directory = live.Directory(self.client)
+        decision = numberplan.decide(numberplan.operator(self.operator_outside_calls), number, directory)
         if isinstance(decision, numberplan.ToRoom) and decision.number == room:
             decision = numberplan.Refuse(482, "Loop Detected")  # its own audio would come back to it
+        if extension is not None and not isinstance(decision, numberplan.Refuse):
+            own = directory.extension(extension)
+            decision = numberplan.FORBIDDEN if own is None else numberplan.decide(
+                numberplan.Caller(numberplan.CallerKind.EXTENSION, own), number, directory)
         if isinstance(decision, numberplan.Refuse):
             raise InviteRefusedError(number, decision.code)
         self.room_command(room, "invite", value=number)

@@ -146,15 +146,19 @@ def test_an_owner_who_missed_the_call_dials_in_and_chairs_without_the_password(
     owner.wait_for("incoming", 20)
     owner.reject(486)  # missed it
     colleague.wait_for("incoming", 20)
-    colleague.answer(play=write_tone(audio_dir / "c.wav", COLLEAGUE, 60))
+    heard = audio_dir / "colleague.wav"
+    colleague.answer(play=write_tone(audio_dir / "c.wav", COLLEAGUE, 60), record=heard)
     assert wait_for(lambda: [p["state"] for p in people(stack, made["code"])] == ["waiting"], timeout=15)
     owner.wait_state("DISCONNECTED")
     # Its phone proves to Kamailio it is the owner's extension: no password, and it chairs.
     dial_in(stack, owner, made["code"], audio_dir / "owner.wav", write_tone(audio_dir / "o.wav", OWNER, 60))
     assert wait_for(lambda: sorted((p["role"], p["state"]) for p in people(stack, made["code"])) == [
         ("admin", "in_conference"), ("user", "in_conference")], timeout=20)
+    time.sleep(3)  # the conference has started for the colleague: it hears the owner
     for phone in (owner, colleague):
         phone.hangup()
+    colleague.wait_for("recorded", 15)
+    assert levels(heard, [OWNER], duration(heard) - 2.5, duration(heard) - 0.5)[OWNER] > -25.0
 
 
 def heard_prompt(recording: Path, piece: str) -> bool:

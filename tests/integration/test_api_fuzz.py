@@ -93,7 +93,7 @@ def error_shape_faults(content_type: str, raw: bytes) -> list[str]:
 
 
 def seed_things(base: str, token: str) -> dict[str, str]:
-    """A room, an extension, a trunk, an operator, a conference and a template to aim at: path
+    """A room, an extension, a trunk, an operator, a conference, a template and a contact to aim at: path
     parameters naming them, so that generated changes reach real things and not only 404s."""
     def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
         request = urllib.request.Request(f"{base}/api/v1{path}", json.dumps(body).encode(), {
@@ -110,8 +110,10 @@ def seed_things(base: str, token: str) -> dict[str, str]:
                "end": "11:00"}
     conference = post("/conferences", meeting)
     post("/templates", {"name": "weekly", "topic": "fuzz", "owner": {"number": "2001"}, "zone": "UTC"})
+    contact = post("/contacts", {"name": "fuzz", "number": "2001"})
     return {"number": "100", "name": "carrier", "account_id": str(operator["id"]), "code": conference["code"],
-            "participant": "1", "sound_id": "1", "recording_id": "1", "token_id": "1"}
+            "participant": "1", "sound_id": "1", "recording_id": "1", "token_id": "1",
+            "contact_id": str(contact["id"])}
 
 
 def test_generated_requests_never_get_a_500_and_every_4xx_has_the_error_shape(

@@ -101,12 +101,12 @@ def test_sign_in_never_redirects_to_another_site(api: FlaskClient, people: dict[
 
 def test_a_user_gets_403_on_operator_pages(api: FlaskClient, people: dict[str, Account]) -> None:
     assert sign_in(api, "2001", EXTENSION_PASSWORD).status_code == 302
-    assert api.get("/").status_code == 200
+    assert api.get("/").headers["Location"] == "/portal"  # an employee starts in the portal
     for path in ("/rooms", "/rooms/new", "/live", "/live/rooms", "/live/events"):
         page = api.get(path)
         assert page.status_code == 403, path
         assert 'id="error-status">403' in html(page)
-    token = csrf_of(api.get("/"))
+    token = csrf_of(api.get("/portal"))
     assert api.post("/rooms/new", data={"csrf_token": token, "number": "77"}).status_code == 403
     assert services_rooms(api) == []
 

@@ -77,7 +77,7 @@ def test_a_refused_upload_is_said_next_to_its_field(
 
 def test_a_user_cannot_upload_a_sound(api: FlaskClient, people: dict[str, Account], tmp_path: Path) -> None:
     assert sign_in(api, "2001", EXTENSION_PASSWORD).status_code == 302
-    token = csrf_of(api.get("/"))
+    token = csrf_of(api.get("/portal"))
     tone = write_tone(tmp_path / "tone.wav", 440.0, 1.0).read_bytes()
     assert upload(api, token, tone, "hello.wav").startswith("403")  # refused before the upload is read
 

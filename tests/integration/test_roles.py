@@ -25,8 +25,14 @@ from web.app import create_app
 
 PUBLIC = {("POST", "/api/v1/session"), ("GET", "/api/v1/openapi.json")}
 # What a user may do: its session, its tokens, and read its own extension (2001).
+# Its contacts, and conferences: listing, history and templates show it its own, and it schedules its own
+# (a conference's own paths let it through only for its own conferences: test_api_portal.py).
 USER_MAY = {("GET", "/api/v1/session"), ("DELETE", "/api/v1/session"), ("GET", "/api/v1/tokens"),
-            ("POST", "/api/v1/tokens"), ("DELETE", "/api/v1/tokens/<token_id>")}
+            ("POST", "/api/v1/tokens"), ("DELETE", "/api/v1/tokens/<token_id>"),
+            ("GET", "/api/v1/contacts"), ("POST", "/api/v1/contacts"), ("PATCH", "/api/v1/contacts/<contact_id>"),
+            ("DELETE", "/api/v1/contacts/<contact_id>"), ("GET", "/api/v1/conferences"),
+            ("POST", "/api/v1/conferences"), ("GET", "/api/v1/history"), ("GET", "/api/v1/templates"),
+            ("POST", "/api/v1/templates"), ("DELETE", "/api/v1/templates/<name>")}
 ADMIN_ONLY = ("/api/v1/accounts", "/api/v1/trunks")
 
 
@@ -93,7 +99,9 @@ def test_a_view_that_declares_nothing_is_refused_even_to_an_admin(
     ("GET", "/api/v1/sounds", {"admin", "operator"}),
     ("GET", "/api/v1/recordings", {"admin", "operator"}),
     ("GET", "/api/v1/cdrs", {"admin", "operator"}),
-    ("GET", "/api/v1/conferences", {"admin", "operator"}),
+    ("GET", "/api/v1/conferences", {"admin", "operator", "user"}),  # a user: its own
+    ("GET", "/api/v1/conferences/123456", {"admin", "operator"}),  # not its own (none is)
+    ("GET", "/api/v1/contacts", {"admin", "operator", "user"}),
     ("GET", "/api/v1/extensions", {"admin", "operator"}),
     ("GET", "/api/v1/extensions/2001", {"admin", "operator", "user"}),
     ("GET", "/api/v1/extensions/2002", {"admin", "operator"}),

@@ -130,7 +130,7 @@ def test_a_dial_in_transfer_moves_the_call_into_the_conference_room() -> None:
     service = bridge.rooms.open(address.DIAL_IN, Room(RoomSettings(str(address.DIAL_IN)), kind=Kind.DIAL_IN))
     carol = FakeLeg("sip:carol@example.com", room=service.number)
     service.arrive(carol, service.state.settings, locked_out=False)
-    assert bridge.mixer.heard(carol.participant_id) == [("enter_code",)]
+    assert bridge.mixer.heard(carol.participant_id) == [("enter_code", "beep")]
     for digit in CODE + "*":
         service.digit(carol, digit, "rfc2833", T0)
     assert bridge.switchboard.requests == [dialin.Lookup(carol.participant_id, CODE)]

@@ -36,7 +36,7 @@ def test_a_locked_out_caller_is_told_and_hung_up() -> None:
 
 def test_the_code_then_star_is_looked_up() -> None:
     room, effects = caller()
-    assert effects == [Play("c", ("enter_code",))]
+    assert effects == [Play("c", ("enter_code", "beep"))]
     room, effects = run(room, *(Digit("c", d) for d in "123456*"))
     assert effects == [Lookup("c", "123456")]
     assert run(room, Digit("c", "9"), Digit("c", "*"))[1] == []  # nothing more while it is looked up

@@ -60,3 +60,24 @@ def test_the_message_carries_the_calendar() -> None:
     assert mail["Subject"] == "Reminder: Budget; Q2, \\final\\ (482913)"
     attachment = next(part for part in mail.iter_attachments())
     assert attachment.get_content_type() == "text/calendar" and attachment.get_param("method") == "REQUEST"
+
+
+def test_each_recipient_reads_its_own_language_else_the_owners() -> None:
+    russian = validate({
+        "topic": "Планёрка", "owner": {"number": "100", "email": "anna@example.com", "language": "ru"},
+        "zone": "Europe/Moscow", "date": "2026-03-25", "start": "12:00", "end": "13:00", "guest_password": "777",
+        "participants": [{"number": "101", "email": "boris@example.org"},
+                         {"email": "carl@example.net", "language": "en"}]}, "482913", NOW)
+    owner, boris, carl = russian.owner, *russian.participants
+    assert "позвоните на 7000, наберите код конференции 482913" in body(Mail.INVITATION, russian, owner, "7000")
+    assert "позвонит вам на номер 101" in body(Mail.INVITATION, russian, boris, "7000")  # the owner's language
+    assert "call 7000, enter the conference code 482913" in body(Mail.INVITATION, russian, carl, "7000")
+    ru_mail = message(Mail.INVITATION, russian, boris, "conf@example.com", "7000", NOW, "kamconf.example")
+    en_mail = message(Mail.CANCELLATION, russian, carl, "conf@example.com", "7000", NOW, "kamconf.example")
+    assert ru_mail["Subject"] == "Приглашение: Планёрка (482913)" and ru_mail["Content-Language"] == "ru"
+    assert en_mail["Subject"] == "Cancelled: Планёрка (482913)" and en_mail["Content-Language"] == "en"
+    calendar = next(part for part in ru_mail.iter_attachments()).get_content()
+    event = next(iter(icalendar.Calendar.from_ical(calendar).walk("VEVENT")))
+    assert str(event["DESCRIPTION"]) == "Позвоните на 7000, наберите код 482913 и затем *."
+    assert event["DESCRIPTION"].params["LANGUAGE"] == "ru"
+    assert MEETING.owner.language is None and "call 7000" in body(Mail.INVITATION, MEETING, MEETING.owner, "7000")

@@ -41,7 +41,7 @@ def active_rooms(client: redis.Redis) -> list[dict[str, Any]]:
     prefix = live.PARTICIPANTS.format("")
     numbers = sorted(str(key)[len(prefix):] for key in client.scan_iter(match=live.PARTICIPANTS.format("*")))
     names = {room.number: room.name for room in services().rooms.list()}
-    talking = _talking(client) if numbers else {}
+    talking = talking_now(client) if numbers else {}
     recorded = live.recordings_now(client) if numbers else {}
     found = []
     for number in numbers:
@@ -55,7 +55,7 @@ def active_rooms(client: redis.Redis) -> list[dict[str, Any]]:
     return found
 
 
-def _talking(client: redis.Redis) -> dict[str, bool]:
+def talking_now(client: redis.Redis) -> dict[str, bool]:
     """Who talks now, by each participant's newest talking event among the recent ones (a page
     loaded mid-call shows it at once, not only at the next change)."""
     found: dict[str, bool] = {}

@@ -91,7 +91,7 @@ def home() -> ResponseReturnValue:
     who = caller()
     if who is not None and who.account.role.includes(Role.OPERATOR):
         return redirect(url_for("panel.rooms"))
-    return render_template("home.html")
+    return redirect(url_for("panel.my_conferences"))  # an employee's start: the portal
 
 
 @blueprint.post("/language")
