@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 MAKEFLAGS += --no-print-directory
 
-.PHONY: setup run up down status test lint unit token admin bench monitor
+.PHONY: setup run up down status test lint unit token admin bench monitor compose-up compose-down test-compose
 
 setup:
 	@bash stack/setup.sh
@@ -44,3 +44,18 @@ bench: setup
 	@$(PY) -m bench.join_latency
 	@$(PY) -m bench.bridge_capacity
 	@$(PY) -m bench.scheduled_ring
+
+# docker-compose.yml: one component per container on this host's network (README "docker compose and
+# several hosts"). Builds the debootstrap base (once) and the image; returns once every service is healthy.
+COMPOSE := docker-compose -p kamconf
+
+compose-up:
+	@bash docker/up.sh
+
+# Stops and removes the containers; the data volumes stay (docker volume rm kamconf_var kamconf_pgdata).
+compose-down:
+	@$(COMPOSE) down --remove-orphans
+
+# Brings the compose stack up, runs the three-tone check against it, brings it down (slow: not in `make test`).
+test-compose: setup
+	@KAMCONF_COMPOSE_TEST=1 $(PY) -m pytest -q tests/compose --basetemp=/tmp/pytest-compose-make
