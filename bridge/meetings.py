@@ -19,7 +19,6 @@ from settings import ConferencesConfig
 
 log = logging.getLogger("kamconf.bridge")
 
-REPLAY_SECONDS = 60  # commands this recent are still carried out by a node that just started
 # How a start-time call's ringing ended (bridge.metrics counts them): answered; not reached (tried
 # again later); given up (its last try).
 ANSWERED, NOT_REACHED, GIVEN_UP = "answered", "not_reached", "given_up"
@@ -31,7 +30,10 @@ class Meetings:
                  rang: Callable[[str], None] = lambda outcome: None) -> None:
         self.switchboard, self.live, self.rooms, self.settings = switchboard, live, rooms, settings
         self.rang = rang  # told each ring's outcome (RING_OUTCOMES)
-        self.cursor = f"{int((live.now() - REPLAY_SECONDS) * 1000)}-0"
+        # Only what is sent from now on: a node that starts again has no calls for older commands to
+        # act on, and the conferences its previous run held are handed to it again by the worker
+        # (workers.meetings.launch) once Kamailio has ended that run's calls.
+        self.cursor = f"{int(live.now() * 1000)}-0"
         self.rings: dict[str, tuple[str, float]] = {}  # member -> (room, when its ringing ends unanswered)
         self.attempts: dict[str, int] = {}  # member -> which try its call is
         self.redials: list[tuple[float, str, str, int]] = []  # (when, conference code, number, try)

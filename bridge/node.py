@@ -385,7 +385,7 @@ class BridgeNode:
     def status(self) -> NodeStatus:
         c = self.config
         return NodeStatus(id=c.id, address=c.address, port=c.sip_port, capacity=c.capacity, load=len(self.calls),
-                          instance=self.live.instance)
+                          instance=self.live.instance, since=self.live.since)
 
     def heartbeat(self) -> None:
         self.metrics.rooms.set(len(self.rooms))

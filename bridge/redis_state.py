@@ -38,6 +38,7 @@ class RedisState:
         self.node_id = node_id
         self.instance = secrets.token_hex(6)  # this start of the node (conference.placement.NodeStatus.run)
         self.run = run_of(node_id, self.instance)
+        self.since = time.time()
         self.cdrs = cdrs
         self.originations_per_minute = originations_per_minute
         self.operator_outside_calls = operator_outside_calls

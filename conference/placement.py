@@ -16,6 +16,7 @@ class NodeStatus:
     capacity: int
     load: int  # participants on the node now
     instance: str = ""  # this start of the node's process: a restarted node is a new run of it
+    since: float = 0.0  # when this run started (Unix time)
 
     @property
     def run(self) -> str:
@@ -42,6 +43,7 @@ class NodeStatus:
             capacity=int(data["capacity"]),
             load=int(data["load"]),
             instance=str(data.get("instance", "")),
+            since=float(data.get("since", 0.0)),
         )
 
 
@@ -89,6 +91,15 @@ def run_state(run: str, nodes: Sequence[NodeStatus], registered: Collection[str]
         if node.id == node_id:
             return Run.REPLACED
     return Run.ABSENT if node_id in registered else Run.UNKNOWN
+
+
+SETTLE_SECONDS = 5.0  # Kamailio ends a gone run's calls within about 2 s of its successor's start
+
+
+def settled(node: NodeStatus, now: float) -> bool:
+    """Whether a node has run long enough that the calls of the run it replaced are ended, so that
+    calling their people again does not find them still busy in those."""
+    return now - node.since >= SETTLE_SECONDS
 
 
 def gone(state: Run) -> bool:

@@ -37,8 +37,9 @@ SOURCE = ("$si", "$sp")
 DEFAULT_PORT = "5060"
 COOKIE_PARAM = "kc"
 DELETED = "5"  # $dlg(state) of an ended dialog
-BRIDGE_PROFILE = "bridge"  # dialog profile: the runs of bridge nodes a call passes (kamailio.cfg)
 RUNS = "runs"  # htable: bridge run -> sweeps in a row that found it absent (kamailio.cfg)
+CALLS = "calls"  # htable: "<run> <h_entry> <h_id>" of each answered call through a bridge run
+RUNS_VAR = "$dlg_var(runs)"  # the runs of the bridge nodes a call passes, space-separated
 ABSENT_SWEEPS = 2  # a run absent this often is dead (not Redis briefly losing its key)
 
 
@@ -55,8 +56,9 @@ def track(ksr: Any, request: SipRequest, secret: bytes, keepalive: bool = False,
     if keepalive:  # OPTIONS to both sides every ka_interval (kamailio.cfg)
         ksr.dialog.dlg_set_property("ka-src")
         ksr.dialog.dlg_set_property("ka-dst")
+    if runs:
+        ksr.pv.sets(RUNS_VAR, " ".join(runs))
     for run in runs:
-        ksr.dialog.set_dlg_profile(BRIDGE_PROFILE, run)
         ksr.htable.sht_seti(RUNS, run, 0)
     ksr.pv.sets(CALLER, request.source_ip)
     ksr.pv.sets(CALLER_HOSTS, _hosts(address(ksr, SOURCE), address(ksr, CONTACT)))
@@ -69,6 +71,22 @@ def note_answer(ksr: Any) -> None:
     if ksr.pv.get(CALLEE) is None:
         ksr.pv.sets(CALLEE, str(ksr.pv.get("$si")))
         ksr.pv.sets(CALLEE_HOSTS, _hosts(_text(ksr.pv.get(CALLEE_HOSTS)), address(ksr, SOURCE), address(ksr, CONTACT)))
+        for key in call_keys(ksr):  # now it can be ended: by its id, if a bridge it passes dies
+            ksr.htable.sht_seti(CALLS, key, 1)
+
+
+def forget(ksr: Any) -> None:
+    """A call's BYE: it need not be ended with a bridge run any more."""
+    for key in call_keys(ksr):
+        ksr.htable.sht_rm(CALLS, key)
+
+
+def call_keys(ksr: Any) -> list[str]:
+    """The current dialog's entries in CALLS, one per bridge run it passes."""
+    runs, h_entry, h_id = (_text(ksr.pv.get(name)) for name in (RUNS_VAR, "$dlg(h_entry)", "$dlg(h_id)"))
+    if not runs or h_entry is None or h_id is None:
+        return []
+    return [f"{run} {h_entry} {h_id}" for run in runs.split()]
 
 
 def verdict(ksr: Any, request: SipRequest) -> Verdict:
@@ -138,7 +156,7 @@ def sweep(ksr: Any, nodes: Sequence[NodeStatus], registered: Collection[str]) ->
     node registered without a heartbeat) once it has been for ABSENT_SWEEPS sweeps; never a run
     Redis knows nothing of (it may have lost its data). The runs ended, why, and how many calls each had."""
     ended: list[tuple[str, Run, int]] = []
-    for run, absences in known_runs(ksr):
+    for run, absences in entries(ksr, RUNS):
         state = run_state(run, nodes, registered)
         if not gone(state):
             if absences:
@@ -146,25 +164,22 @@ def sweep(ksr: Any, nodes: Sequence[NodeStatus], registered: Collection[str]) ->
         elif state == Run.ABSENT and absences + 1 < ABSENT_SWEEPS:
             ksr.htable.sht_seti(RUNS, run, absences + 1)
         else:
-            calls = end_calls(ksr, run)
             ksr.htable.sht_rm(RUNS, run)
-            ended.append((run, state, calls))
+            ended.append((run, state, end_calls(ksr, run)))
     return ended
 
 
 def end_calls(ksr: Any, run: str) -> int:
-    """BYE to both sides of every call tied to `run` (the dialog RPCs: KEMI has no call for this);
-    how many were ended."""
+    """BYE to both sides of every call through `run` (by its dialog id, with the dialog RPC: KEMI has
+    no call for it); how many were ended."""
     ended = 0
-    for dialog in rpc(ksr, "dlg.profile_list", BRIDGE_PROFILE, run) or []:
-        try:
-            where = int(dialog["h_entry"]), int(dialog["h_id"])
-        except (KeyError, TypeError, ValueError):
-            log.error("bridge %s: a dialog listed without its id: %s", run, dialog)
+    for key, _ in entries(ksr, CALLS):
+        passes, _, where = key.partition(" ")
+        if passes != run:
             continue
-        if rpc(ksr, "dlg.end_dlg", *where) is None:
-            log.error("bridge %s: dialog %s (call %s) not ended", run, where, dialog.get("call-id"))
-        else:
+        ksr.htable.sht_rm(CALLS, key)
+        h_entry, _, h_id = where.partition(" ")
+        if rpc(ksr, "dlg.end_dlg", int(h_entry), int(h_id)) is not None:
             ended += 1
     return ended
 
@@ -178,13 +193,14 @@ def rpc(ksr: Any, method: str, *params: str | int) -> Any:
     return reply.get("result")
 
 
-def known_runs(ksr: Any) -> list[tuple[str, int]]:
+def entries(ksr: Any, table: str) -> list[tuple[str, int]]:
+    """Every (key, integer value) of an htable."""
     found: list[tuple[str, int]] = []
-    if ksr.htable.sht_iterator_start(RUNS, RUNS) < 0:
+    if ksr.htable.sht_iterator_start(table, table) < 0:
         return found
-    while ksr.htable.sht_iterator_next(RUNS) > 0:
-        found.append((str(ksr.pv.get(f"$shtitkey({RUNS})")), int(ksr.pv.get(f"$shtitval({RUNS})") or 0)))
-    ksr.htable.sht_iterator_end(RUNS)
+    while ksr.htable.sht_iterator_next(table) > 0:
+        found.append((str(ksr.pv.get(f"$shtitkey({table})")), int(ksr.pv.get(f"$shtitval({table})") or 0)))
+    ksr.htable.sht_iterator_end(table)
     return found
 
 

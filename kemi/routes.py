@@ -205,6 +205,7 @@ def in_dialog(ksr: Any, request: SipRequest, secret: bytes, trusted: Callable[[]
             dialogs.refresh_target(ksr, request)
         if request.method == "BYE":
             media.delete(ksr)
+            dialogs.forget(ksr)
         elif request.method == "INVITE" and media.has_sdp(ksr):
             media.offer(ksr)  # re-INVITE: the anchor follows the new offer
         elif request.method == "ACK" and media.has_sdp(ksr):

@@ -72,7 +72,7 @@ class RtpengineConfig:
     ng_port: int = 2223
     port_min: int = 30000
     port_max: int = 34999
-    metrics_port: int = 9182  # its own Prometheus endpoint (--listen-http, /metrics), on `address`
+    metrics_port: int = 9190  # its own Prometheus endpoint (--listen-http, /metrics), on `address`
     # rtpengine processes on this host: instance i (from 0) listens on ng_port + i and metrics_port + i
     # and relays on the i-th of `instances` equal shares of the port range. Kamailio spreads calls
     # over all of them (one rtpengine set) and keeps each call on one.
@@ -128,7 +128,7 @@ class BridgeConfig:
     rtp_timeout: float = 30.0  # seconds without incoming RTP before hang-up
     heartbeat_interval: float = 2.0
     heartbeat_ttl: int = 6
-    metrics_port: int = 9180  # Prometheus scrape endpoint, on `address`
+    metrics_port: int = 9200  # Prometheus scrape endpoint, on `address`
     # Seconds between readings of each leg's stream statistics (call quality metrics, the participants'
     # and call records' figures); 0: none.
     quality_interval: float = 5.0
@@ -322,7 +322,49 @@ def load(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None 
             data = tomllib.load(handle)
     elif path or env.get("KAMCONF_CONFIG"):
         raise ConfigError(f"config file {chosen} does not exist")
-    return _build(Config, data, env, prefix="KAMCONF")
+    config: Config = _build(Config, data, env, prefix="KAMCONF")
+    clashes = port_clashes(config)
+    if clashes:
+        raise ConfigError("ports used twice: " + "; ".join(clashes))
+    return config
+
+
+UDP, TCP, BOTH = frozenset({"udp"}), frozenset({"tcp"}), frozenset({"udp", "tcp"})
+
+
+def listening(config: Config) -> list[tuple[str, frozenset[str], str, range]]:
+    """What the stack's own processes listen on: (who, protocols, address, ports)."""
+    sip, r = config.sip, config.redis
+
+    def one(port: int) -> range:
+        return range(port, port + 1) if port else range(0)
+
+    found = [("sip", BOTH, sip.address, one(sip.port)), ("sip tls_port", TCP, sip.address, one(sip.tls_port)),
+             ("sip metrics_port", TCP, sip.address, one(sip.metrics_port)),
+             ("web", TCP, config.web.address, one(config.web.port)),
+             ("web metrics_port", TCP, config.web.address, one(config.web.metrics_port)),
+             ("workers metrics_port", TCP, config.workers.address, one(config.workers.metrics_port)),
+             ("redis", TCP, r.address, range(r.port, r.port + r.replicas + 1)),
+             ("redis sentinels", TCP, r.address, range(r.sentinel_port, r.sentinel_port + len(r.sentinel_ports))),
+             ("redis exporter_port", TCP, r.address, one(r.exporter_port))]
+    for index, rtpe in enumerate(config.rtpengine.all_instances):
+        found += [(f"rtpengine {index + 1} ng_port", UDP, rtpe.ng_address, one(rtpe.ng_port)),
+                  (f"rtpengine {index + 1} metrics_port", TCP, rtpe.address, one(rtpe.metrics_port)),
+                  (f"rtpengine {index + 1} media ports", UDP, rtpe.address, range(rtpe.port_min, rtpe.port_max + 1))]
+    for node in config.bridge.all_nodes:
+        found += [(f"{node.id} sip_port", UDP, node.address, one(node.sip_port)),
+                  (f"{node.id} metrics_port", TCP, node.address, one(node.metrics_port)),
+                  (f"{node.id} media ports", UDP, node.address, range(node.rtp_port_min, node.rtp_port_max + 1))]
+    return found
+
+
+def port_clashes(config: Config) -> list[str]:
+    """Pairs of listeners whose ports meet on one address and protocol (e.g. a second rtpengine's
+    metrics port on Kamailio's): the second would fail to start, or worse, take the other's traffic."""
+    found = listening(config)
+    return [f"{a} and {b} ({where}:{max(ra.start, rb.start)})"
+            for i, (a, pa, where, ra) in enumerate(found) for b, pb, there, rb in found[i + 1:]
+            if where == there and pa & pb and ra and rb and ra.start < rb.stop and rb.start < ra.stop]
 
 
 def _build(cls: type, data: dict[str, Any], env: dict[str, str], prefix: str) -> Any:

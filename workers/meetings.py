@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -15,7 +16,7 @@ import redis
 import settings
 from conference.address import DIAL_IN
 from conference.invitations import message, recipients
-from conference.placement import gone, run_state
+from conference.placement import gone, run_state, settled
 from conference.schedule import End, Extend, Meeting, State, at_end, ended, extended
 from store import live
 from store.conferences import MeetingRepository
@@ -123,6 +124,8 @@ def launch(client: redis.Redis, meeting: Meeting) -> None:
     # Scheduled conferences run on the node of the dial-in service, so both meet in one place.
     node_id = live.home_node(client, str(DIAL_IN))
     node = next((n for n in nodes if n.id == node_id), None)
+    if node is not None and before is not None and not settled(node, time.time()):
+        return  # the next round: Kamailio is still ending the calls of the run that is gone
     if node is None:
         metrics.count_start(client, metrics.NO_NODE)
         log.error("conference %s: no live bridge node to start it on; trying again next round", meeting.code)

@@ -29,6 +29,20 @@ WALLS_KEEPALIVE = 30
 
 def write_config(var_dir: Path, mail_port: int | None = None, rtpengines: int = 1, redis_replicas: int = 0,
                  **bridge: Any) -> Path:
+    """var_dir/kamconf.toml with free ports; drawn again if two meet (a port the OS offered may lie
+    in a media range drawn at random, which the settings refuse)."""
+    for _ in range(20):
+        path = _write_config(var_dir, mail_port, rtpengines, redis_replicas, **bridge)
+        try:
+            settings.load(path, env={})
+        except settings.ConfigError:
+            continue
+        return path
+    raise RuntimeError("no configuration without a port clash in 20 draws")
+
+
+def _write_config(var_dir: Path, mail_port: int | None, rtpengines: int, redis_replicas: int,
+                  **bridge: Any) -> Path:
     rtp_min, rtp_max = free_range(2000 * rtpengines)
     nodes = int(bridge.get("nodes", 1))
     node_min, node_max = free_range(2000 * nodes)

@@ -87,3 +87,16 @@ def test_with_replicas_every_component_finds_the_master_through_the_sentinels(tm
     assert where.sentinels == [("127.0.0.1", 26000), ("127.0.0.1", 26001), ("127.0.0.1", 26002)]
     assert (where.master, where.db, where.password) == ("kamconf", 0, "p@ss/word")
     assert config.Config().redis_url.startswith("redis://127.0.0.1:6399/")
+
+
+def test_ports_that_meet_on_one_address_are_refused(tmp_path: Path) -> None:
+    assert config.port_clashes(config.Config()) == []
+    path = tmp_path / "k.toml"
+    path.write_text("[rtpengine]\ninstances = 2\nmetrics_port = 9182\n[sip]\nmetrics_port = 9183\n")
+    with pytest.raises(config.ConfigError, match=r"sip metrics_port and rtpengine 2 metrics_port \(127.0.0.1:9183\)"):
+        config.load(path, env={})
+    path.write_text("[bridge]\nrtp_port_min = 30500\nrtp_port_max = 30999\n")  # inside rtpengine's range
+    with pytest.raises(config.ConfigError, match="rtpengine 1 media ports and bridge-1 media ports"):
+        config.load(path, env={})
+    path.write_text('[bridge]\naddress = "10.0.0.2"\nrtp_port_min = 30500\nrtp_port_max = 30999\n')
+    assert config.load(path, env={}).bridge.address == "10.0.0.2"  # another host: no clash

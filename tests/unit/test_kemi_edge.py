@@ -282,58 +282,67 @@ def test_keepalives_are_asked_of_both_sides_when_configured() -> None:
     assert not ksr.called("dialog.dlg_set_property")
 
 
-def test_a_call_to_a_bridge_is_tied_to_the_run_of_its_node() -> None:
+def test_a_call_to_a_bridge_is_tied_to_the_run_of_its_node_and_its_answer_recorded() -> None:
     ksr = initial({"$ci": "abc"})
     route(ksr)
     (target,) = ksr.called("setdsturi")
     (node,) = [node for node in Live().live_nodes() if node.sip_uri == target[0]]
-    assert ksr.called("dialog.set_dlg_profile") == [(dialogs.BRIDGE_PROFILE, node.run)]
+    assert ksr.pv.get(dialogs.RUNS_VAR) == node.run
     assert (dialogs.RUNS, node.run, 0) in ksr.called("htable.sht_seti")
-    order = [name for name, _ in ksr.calls]
-    assert order.index("dialog.dlg_manage") < order.index("dialog.set_dlg_profile") < order.index("tm.t_relay")
+    ksr.pv.values.update({"$dlg(h_entry)": 7, "$dlg(h_id)": 42, "$si": "127.0.0.1"})
+    dialogs.note_answer(ksr)  # its 2xx: the dialog has its id now
+    assert (dialogs.CALLS, f"{node.run} 7 42", 1) in ksr.called("htable.sht_seti")
+    dialogs.forget(ksr)  # its BYE
+    assert ksr.called("htable.sht_rm") == [(dialogs.CALLS, f"{node.run} 7 42")]
 
 
-def sweeping(runs: dict[str, int]) -> FakeKSR:
-    """A KSR whose runs table holds `runs` (run -> absences), walked by the htable iterator, and
-    whose dialog RPC lists one dialog per run (h_entry 7, h_id: the run's place in `runs`)."""
-    keys = iter(runs)
+def sweeping(tables: dict[str, dict[str, int]]) -> FakeKSR:
+    """A KSR whose htables hold `tables` (name -> key -> value), walked by the htable iterator, and
+    whose dialog RPC ends any dialog."""
+    walks: dict[str, Any] = {}
     pv: dict[str, Any] = {}
 
-    def next_run(_: str) -> int:
-        run = next(keys, None)
-        if run is None:
+    def start(iterator: str, table: str) -> int:
+        walks[iterator] = iter(list(tables[table].items()))
+        return 1
+
+    def next_entry(iterator: str) -> int:
+        entry = next(walks[iterator], None)
+        if entry is None:
             return -1
-        pv.update({f"$shtitkey({dialogs.RUNS})": run, f"$shtitval({dialogs.RUNS})": runs[run]})
+        pv.update({f"$shtitkey({iterator})": entry[0], f"$shtitval({iterator})": entry[1]})
         return 1
 
     def rpc(document: str) -> int:
         call = json.loads(document)
-        result = ([{"h_entry": 7, "h_id": list(runs).index(call["params"][1])}]
-                  if call["method"] == "dlg.profile_list" else "ok")
-        pv["$jsonrpl(body)"] = json.dumps({"jsonrpc": "2.0", "id": call["id"], "result": result})
+        pv["$jsonrpl(body)"] = json.dumps({"jsonrpc": "2.0", "id": call["id"], "result": "ok"})
         return 1
 
-    ksr = FakeKSR(results={"htable.sht_iterator_next": next_run, "jsonrpcs.exec": rpc})
-    ksr.pv.values = pv  # the iterator's key and value, the RPC's reply, as they change
+    ksr = FakeKSR(results={"htable.sht_iterator_start": start, "htable.sht_iterator_next": next_entry,
+                           "jsonrpcs.exec": rpc})
+    ksr.pv.values = pv  # the iterators' keys and values, the RPC's reply, as they change
     return ksr
 
 
 def test_the_sweep_ends_a_replaced_run_at_once_and_an_absent_one_on_its_second_absence() -> None:
     alive = NodeStatus("a", "127.0.0.1", 5080, 10, 0, instance="now")
     other = NodeStatus("b", "127.0.0.1", 5081, 10, 0, instance="x")
-    ksr = sweeping({"a/now": 1, "a/before": 0, "c/gone": 0, "d/gone": 1, "b/x": 0, "e/lost": 1})
+    ksr = sweeping({
+        dialogs.RUNS: {"a/now": 1, "a/before": 0, "c/gone": 0, "d/gone": 1, "b/x": 0, "e/lost": 1},
+        dialogs.CALLS: {"a/before 7 1": 1, "a/now 7 2": 1, "d/gone 8 3": 1, "a/before 9 4": 1},
+    })
     ended = dialogs.sweep(ksr, [alive, other], {"a", "b", "c", "d"})
-    assert ended == [("a/before", Run.REPLACED, 1), ("d/gone", Run.ABSENT, 1)]
+    assert ended == [("a/before", Run.REPLACED, 2), ("d/gone", Run.ABSENT, 1)]
     rpcs = [(call["method"], call["params"]) for (document,) in ksr.called("jsonrpcs.exec")
             for call in [json.loads(document)]]
-    assert rpcs == [("dlg.profile_list", [dialogs.BRIDGE_PROFILE, "a/before"]), ("dlg.end_dlg", [7, 1]),
-                    ("dlg.profile_list", [dialogs.BRIDGE_PROFILE, "d/gone"]), ("dlg.end_dlg", [7, 3])]
-    assert ksr.called("htable.sht_rm") == [(dialogs.RUNS, "a/before"), (dialogs.RUNS, "d/gone")]
+    assert rpcs == [("dlg.end_dlg", [7, 1]), ("dlg.end_dlg", [9, 4]), ("dlg.end_dlg", [8, 3])]
+    assert ksr.called("htable.sht_rm") == [(dialogs.RUNS, "a/before"), (dialogs.CALLS, "a/before 7 1"),
+                                           (dialogs.CALLS, "a/before 9 4"), (dialogs.RUNS, "d/gone"),
+                                           (dialogs.CALLS, "d/gone 8 3")]
     # Seen alive again: its count of absences starts over; absent once: counted, not ended; a node
     # Redis does not even know (it lost its data): never judged.
     assert ksr.called("htable.sht_seti") == [(dialogs.RUNS, "a/now", 0), (dialogs.RUNS, "c/gone", 1),
                                              (dialogs.RUNS, "e/lost", 0)]
-    assert ksr.called("htable.sht_iterator_end") == [(dialogs.RUNS,)]
 
 
 @pytest.mark.parametrize("accept", [None, "", "application/sdp", "text/plain, application/SDP;level=1",

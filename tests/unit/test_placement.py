@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from conference.placement import NodeStatus, Run, choose_node, gone, place, run_state
+from conference.placement import SETTLE_SECONDS, NodeStatus, Run, choose_node, gone, place, run_state, settled
 
 
 def node(node_id: str, load: int, capacity: int = 10) -> NodeStatus:
@@ -67,3 +67,9 @@ def test_a_status_without_an_instance_reads_as_one_of_an_empty_instance() -> Non
     data = NodeStatus("a", "h", 1, 10, 0).as_dict()
     del data["instance"]
     assert NodeStatus.from_dict(data).run == "a/"
+
+
+def test_a_node_is_settled_a_few_seconds_after_its_run_started() -> None:
+    node = NodeStatus("a", "h", 1, 10, 0, instance="one", since=1000.0)
+    assert not settled(node, 1000.0 + SETTLE_SECONDS - 0.1)
+    assert settled(node, 1000.0 + SETTLE_SECONDS)
