@@ -1,4 +1,4 @@
-"""Music on hold (a track of Debian's asterisk-moh-opsound-wav, levelled like the prompts) and
+"""Music on hold (a track of Debian's asterisk-moh-opsound-wav, levelled under the prompts) and
 comfort noise, each as one WAV file per conference clock rate, made once and kept."""
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ from stack.prompts import LEVEL_DBFS, run, set_level
 
 MUSIC_FOLDER = Path("/usr/share/asterisk/moh")  # asterisk-moh-opsound-wav, CC-BY-SA 3.0 (README "Sounds")
 MUSIC_TRACK = "macroform-the_simplicity"  # Paul Shuler (Macroform), 4 min 39 s, looped
+# 6 dB under the prompts: a notice played over the music (a join, "the conference has been
+# extended") stays clear; at the prompts' own level it masked them (README, "Room behaviour").
+MUSIC_DBFS = LEVEL_DBFS - 6.0
 
 
 def comfort_noise_samples(rate: int, seconds: float = 2.0) -> list[int]:
@@ -23,15 +26,15 @@ def comfort_noise_samples(rate: int, seconds: float = 2.0) -> list[int]:
 
 
 def ensure_music(directory: Path, rate: int, track: str = MUSIC_TRACK) -> Path:
-    """The track at `rate` and at the prompts' level (LEVEL_DBFS RMS, a limiter on the peaks)."""
-    path = directory / f"music-{track}-{rate}-{-LEVEL_DBFS:g}.wav"
+    """The track at `rate` and at MUSIC_DBFS RMS (a limiter on the peaks)."""
+    path = directory / f"music-{track}-{rate}-{-MUSIC_DBFS:g}.wav"
     if path.exists():
         return path
     directory.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=directory, prefix=".music-") as tmp:
         resampled, levelled = Path(tmp) / "resampled.wav", Path(tmp) / "levelled.wav"
         run(["sox", str(MUSIC_FOLDER / f"{track}.wav"), "-r", str(rate), "-c", "1", "-b", "16", str(resampled)])
-        set_level(resampled, levelled, LEVEL_DBFS)
+        set_level(resampled, levelled, MUSIC_DBFS)
         levelled.replace(path)
     return path
 
