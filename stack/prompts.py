@@ -25,13 +25,13 @@ from typing import Any
 
 from conference.prompts import LANGUAGES, pieces, recordings
 from settings import ROOT
+from store.audio import LEVEL_DBFS, set_level
 
 CATALOGUES = ROOT / "prompts"
 OUTPUT = ROOT / "build" / "prompts"
 RATES = (8000, 16000)
-LEVEL_DBFS = -20.0  # RMS of every prompt (and of the music on hold, stack/sounds.py)
 # Part of every language's stamp: changing how prompts are made remakes them.
-RECIPE = "recordings|espeak-ng|silence-trim|rms-20-limit|mono16|v2"
+RECIPE = "recordings|espeak-ng|silence-trim|rms-20-limit-if-raised|mono16|v3"
 
 
 def prompt_file(language: str, rate: int, piece: str, root: Path = OUTPUT) -> Path:
@@ -110,19 +110,6 @@ def level(source: Path, rate: int, target: Path) -> None:
          "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%", "reverse"])
     set_level(trimmed, target, LEVEL_DBFS)
     trimmed.unlink()
-
-
-def set_level(source: Path, target: Path, dbfs: float) -> None:
-    """Copy `source` to `target` at `dbfs` RMS (sox's gain with its limiter: peaks never clip)."""
-    run(["sox", str(source), str(target), "gain", "-l", f"{dbfs - rms_dbfs(source):.2f}"])
-
-
-def rms_dbfs(path: Path) -> float:
-    done = subprocess.run(["sox", str(path), "-n", "stats"], capture_output=True, text=True, timeout=120)
-    for line in done.stderr.splitlines():
-        if line.startswith("RMS lev dB"):
-            return float(line.split()[-1])
-    raise RuntimeError(f"sox stats failed for {path}: {done.stderr.strip()[:300]}")
 
 
 def run(argv: list[str], stdin: str = "") -> None:

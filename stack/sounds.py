@@ -10,7 +10,8 @@ import wave
 from collections.abc import Callable
 from pathlib import Path
 
-from stack.prompts import LEVEL_DBFS, run, set_level
+from stack.prompts import run
+from store.audio import LEVEL_DBFS, set_level
 
 MUSIC_FOLDER = Path("/usr/share/asterisk/moh")  # asterisk-moh-opsound-wav, CC-BY-SA 3.0 (README "Sounds")
 MUSIC_TRACK = "macroform-the_simplicity"  # Paul Shuler (Macroform), 4 min 39 s, looped

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from conference.prompts import LANGUAGES, PROMPTS
-from stack.prompts import CATALOGUES, LEVEL_DBFS, RATES, generate, prompt_file, speak
+from stack.prompts import CATALOGUES, RATES, generate, prompt_file, speak
 from stack.sounds import MUSIC_DBFS, ensure_music
+from store.audio import LEVEL_DBFS
 from tests.support.audio import read_wav, similarity
 
 
