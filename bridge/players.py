@@ -52,7 +52,7 @@ def _seconds(path: Path) -> float:
 
 
 class PieceFiles:
-    """Where each piece of a prompt is: synthesized prompts by language, library sounds by id."""
+    """Where each piece of a prompt is: prompts (recorded or synthesized) by language, library sounds by id."""
 
     def __init__(self, rate: int, library: Path, names: Path, prompts: Path = OUTPUT) -> None:
         self.rate, self.library, self.names, self.prompts = rate, library, names, prompts

@@ -174,6 +174,8 @@ class LiveRoom:
 
     def play(self, pieces: tuple[str, ...], calls: list[Leg], member: str, overlay: bool) -> Playback:
         ports = [port for call in calls if (port := call.audio()) is not None]
+        # Which pieces, in order: what a caller was told (a count, its plural form) is in the log.
+        log.info("room %s: %s hears %s", self.number, member, "+".join(pieces))
         return self.mixer.play(pieces, self.state.settings.language, ports, member, overlay)
 
     def dial(self, number: str, by: str) -> Leg | None:

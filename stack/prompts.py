@@ -1,8 +1,12 @@
-"""`python -m stack.prompts`: synthesize the voice prompts of prompts/<language>.toml.
+"""`python -m stack.prompts`: make the voice prompts of prompts/<language>.toml.
 
-espeak-ng speaks each piece, sox trims its silences, levels it and converts it
-to every conference clock rate. A language is regenerated only when its
-catalogue (or this recipe) changes; a half-built set is never visible.
+A piece is cut from the recordings the catalogue names (Debian's Asterisk core
+sounds, played one after the other) or, where no recording says it, spoken from
+its text by espeak-ng. sox trims its silences, converts it to every conference
+clock rate and sets its level: LEVEL_DBFS RMS, a limiter keeping the peaks from
+clipping, so recordings, synthesized names and music sound equally loud. A
+language is remade only when its catalogue, its recordings or this recipe
+change; a half-built set is never visible.
 Output: build/prompts/<language>/<rate>/<piece>.wav
 """
 
@@ -19,17 +23,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from conference.prompts import LANGUAGES, TONES, pieces
+from conference.prompts import LANGUAGES, TONES, pieces, recordings
 from settings import ROOT
+from store.audio import LEVEL_DBFS, set_level
 
 CATALOGUES = ROOT / "prompts"
 OUTPUT = ROOT / "build" / "prompts"
 RATES = (8000, 16000)
 # Part of every language's stamp: changing how prompts are made remakes them.
-RECIPE = "espeak-ng|silence-trim|norm-6|mono16|v1"
+RECIPE = "recordings|espeak-ng|silence-trim|rms-20-limit-if-raised|mono16|v3"
 # Pieces that are tones, not words (conference.prompts.TONES): added by sox to every language's set
 # when missing, outside its stamp, so a set made without them gains them and nothing is respoken.
-TONE_SYNTH = {"beep": ["synth", "0.25", "sine", "1000", "fade", "0.01", "0.25", "0.02", "norm", "-6"]}
+TONE_SYNTH = {"beep": ["synth", "0.25", "sine", "1000", "fade", "0.01", "0.25", "0.02"]}
 
 
 def prompt_file(language: str, rate: int, piece: str, root: Path = OUTPUT) -> Path:
@@ -41,28 +46,51 @@ def load_catalogue(language: str, catalogues: Path = CATALOGUES) -> dict[str, An
         return tomllib.load(handle)
 
 
-def stamp(catalogue: dict[str, Any]) -> str:
-    text = json.dumps(catalogue, sort_keys=True, ensure_ascii=False) + RECIPE + repr(RATES)
+def stamp(catalogue: dict[str, Any], sources: list[Path]) -> str:
+    # The recordings' sizes too: an upgraded sound package remakes the set.
+    sizes = [(str(path), path.stat().st_size) for path in sources]
+    text = json.dumps([catalogue, sizes], sort_keys=True, ensure_ascii=False) + RECIPE + repr(RATES)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def recorded_sources(catalogue: dict[str, Any]) -> dict[str, list[Path]]:
+    """Piece id -> the recording files that say it; a clear error if a sound package is missing."""
+    folder = Path(str(catalogue["sounds"]))
+    found = {piece: [folder / f"{name}.wav" for name in names] for piece, names in recordings(catalogue).items()}
+    missing = sorted({str(path) for paths in found.values() for path in paths if not path.is_file()})
+    if missing:
+        raise RuntimeError(f"recorded prompts missing (is the sound package installed?): {', '.join(missing[:5])}")
+    return found
 
 
 def generate(language: str, root: Path = OUTPUT, catalogues: Path = CATALOGUES) -> bool:
     """Make the language's prompt set if it is missing or stale; True if it was made."""
     catalogue = load_catalogue(language, catalogues)
+    texts = pieces(catalogue)
+    recorded = recorded_sources(catalogue)
     target = root / language
-    wanted = stamp(catalogue)
+    wanted = stamp(catalogue, sorted({path for paths in recorded.values() for path in paths}))
     stamp_file = target / ".stamp"
     if stamp_file.exists() and stamp_file.read_text() == wanted:
         return False
-    texts = pieces(catalogue)
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=root, prefix=f".{language}-") as tmp:
         work = Path(tmp)
         for rate in RATES:
             (work / "set" / str(rate)).mkdir(parents=True)
         voice, speed = str(catalogue["voice"]), int(catalogue.get("speed", 150))
+
+        def make(piece: str) -> None:
+            source = work / f"{piece}.source.wav"
+            if piece in recorded:
+                run(["sox", *map(str, recorded[piece]), str(source)])
+            else:
+                synthesize(texts[piece], voice, speed, source)
+            for rate in RATES:
+                level(source, rate, work / "set" / str(rate) / f"{piece}.wav")
+
         with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(lambda item: synthesize(item[0], item[1], voice, speed, work), texts.items()))
+            list(pool.map(make, texts))
         (work / "set" / ".stamp").write_text(wanted)
         old = root / f".{language}-old"
         if target.exists():
@@ -82,19 +110,26 @@ def add_tones(language: str, root: Path = OUTPUT) -> bool:
                 continue
             partial = target.with_name(f".{tone}.partial.wav")
             run(["sox", "-n", "-r", str(rate), "-c", "1", "-b", "16", str(partial), *TONE_SYNTH[tone]])
-            partial.replace(target)
+            set_level(partial, partial.with_name(f".{tone}.levelled.wav"), LEVEL_DBFS)  # as loud as the words
+            partial.unlink()
+            partial.with_name(f".{tone}.levelled.wav").replace(target)
             made = True
     return made
 
 
-def synthesize(piece: str, text: str, voice: str, speed: int, work: Path) -> None:
-    spoken = work / f"{piece}.espeak.wav"
+def synthesize(text: str, voice: str, speed: int, spoken: Path) -> None:
     # On stdin, so no text (a caller's name from the API) is ever read as an option.
     run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(spoken), "--stdin"], text)
-    for rate in RATES:
-        run(["sox", str(spoken), "-r", str(rate), "-c", "1", "-b", "16", str(work / "set" / str(rate) / f"{piece}.wav"),
-             # trim leading and trailing silence so pieces join into one sentence; level them alike
-             "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%", "reverse", "norm", "-6"])
+
+
+def level(source: Path, rate: int, target: Path) -> None:
+    """`source` at `rate`, mono 16-bit, its silences trimmed (pieces join into one sentence),
+    at LEVEL_DBFS RMS with a limiter so that no peak clips."""
+    trimmed = target.with_suffix(".trimmed.wav")
+    run(["sox", str(source), "-r", str(rate), "-c", "1", "-b", "16", str(trimmed),
+         "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%", "reverse"])
+    set_level(trimmed, target, LEVEL_DBFS)
+    trimmed.unlink()
 
 
 def run(argv: list[str], stdin: str = "") -> None:
@@ -111,8 +146,10 @@ def speak(text: str, language: str, folder: Path, stem: str) -> None:
         work = Path(tmp)
         for rate in RATES:
             (work / "set" / str(rate)).mkdir(parents=True)
-        synthesize("utterance", text, str(catalogue["voice"]), int(catalogue.get("speed", 150)), work)
+        spoken = work / "utterance.wav"
+        synthesize(text, str(catalogue["voice"]), int(catalogue.get("speed", 150)), spoken)
         for rate in RATES:
+            level(spoken, rate, work / "set" / str(rate) / "utterance.wav")
             (work / "set" / str(rate) / "utterance.wav").replace(folder / f"{stem}-{rate}.wav")
 
 

@@ -9,6 +9,7 @@ packages=(
   kamailio kamailio-python3-modules kamailio-tls-modules openssl rtpengine-daemon redis-server sip-tester
   espeak-ng sox libsox-fmt-mp3 python3 python3-venv python3-dev build-essential swig
   ca-certificates chromium chromium-driver prometheus prometheus-redis-exporter postgresql
+  asterisk-core-sounds-en-wav asterisk-core-sounds-ru-wav asterisk-moh-opsound-wav
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

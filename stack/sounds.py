@@ -1,30 +1,23 @@
-"""Sounds the project makes itself (no third-party audio): the music-on-hold loop, comfort noise."""
+"""Music on hold (a track of Debian's asterisk-moh-opsound-wav, levelled under the prompts) and
+comfort noise, each as one WAV file per conference clock rate, made once and kept."""
 
 from __future__ import annotations
 
-import math
 import random
 import struct
+import tempfile
 import wave
 from collections.abc import Callable
 from pathlib import Path
 
-# A slow C-major arpeggio with soft attack and decay, about -18 dBFS.
-NOTES_HZ = (261.63, 329.63, 392.00, 523.25, 392.00, 329.63)
-_NOTE_SECONDS = 0.6
-_PEAK = 0.12
+from stack.prompts import run
+from store.audio import LEVEL_DBFS, set_level
 
-
-def music_samples(rate: int) -> list[int]:
-    samples: list[int] = []
-    per_note = int(rate * _NOTE_SECONDS)
-    for freq in NOTES_HZ:
-        for i in range(per_note):
-            t = i / rate
-            envelope = min(1.0, t / 0.03) * math.exp(-2.5 * t)
-            tone = math.sin(2 * math.pi * freq * t) + 0.3 * math.sin(4 * math.pi * freq * t)
-            samples.append(int(32767 * _PEAK * envelope * tone / 1.3))
-    return samples
+MUSIC_FOLDER = Path("/usr/share/asterisk/moh")  # asterisk-moh-opsound-wav, CC-BY-SA 3.0 (README "Sounds")
+MUSIC_TRACK = "macroform-the_simplicity"  # Paul Shuler (Macroform), 4 min 39 s, looped
+# 6 dB under the prompts: a notice played over the music (a join, "the conference has been
+# extended") stays clear; at the prompts' own level it masked them (README, "Room behaviour").
+MUSIC_DBFS = LEVEL_DBFS - 6.0
 
 
 def comfort_noise_samples(rate: int, seconds: float = 2.0) -> list[int]:
@@ -33,8 +26,18 @@ def comfort_noise_samples(rate: int, seconds: float = 2.0) -> list[int]:
     return [int(generator.gauss(0.0, 30.0)) for _ in range(int(rate * seconds))]
 
 
-def ensure_music(directory: Path, rate: int) -> Path:
-    return _ensure(directory / f"music-{rate}.wav", rate, music_samples)
+def ensure_music(directory: Path, rate: int, track: str = MUSIC_TRACK) -> Path:
+    """The track at `rate` and at MUSIC_DBFS RMS (a limiter on the peaks)."""
+    path = directory / f"music-{track}-{rate}-{-MUSIC_DBFS:g}.wav"
+    if path.exists():
+        return path
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=directory, prefix=".music-") as tmp:
+        resampled, levelled = Path(tmp) / "resampled.wav", Path(tmp) / "levelled.wav"
+        run(["sox", str(MUSIC_FOLDER / f"{track}.wav"), "-r", str(rate), "-c", "1", "-b", "16", str(resampled)])
+        set_level(resampled, levelled, MUSIC_DBFS)
+        levelled.replace(path)
+    return path
 
 
 def ensure_silence(directory: Path, rate: int) -> Path:

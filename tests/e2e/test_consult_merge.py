@@ -119,7 +119,7 @@ def test_a_failed_consultation_says_why_and_returns_to_the_customer(
     busy.reject(486)
     time.sleep(3)  # "the number is busy", then back with the customer
     employee.dtmf("#999#")  # nobody has that number
-    time.sleep(4)
+    time.sleep(6)  # the recorded "your call cannot be completed as dialed" (2.5 s) is longer than the old voice
     employee.hangup()
     outside.wait_state("DISCONNECTED", 10)
     employee.wait_for("recorded", 15)

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 import settings
+from store.audio import LEVEL_DBFS, rms_dbfs
 from tests.integration.test_api_rooms import failed
 from tests.support.audio import levels
 from web.sounds import library
@@ -57,6 +58,7 @@ def check_converted(path: Path, rate: int) -> None:
         assert abs(wav.getnframes() / rate - 1.0) < 0.05
     heard = levels(path, [440.0, 1000.0], 0.1, 0.9)
     assert heard[440.0] > -20 and heard[1000.0] < heard[440.0] - 30
+    assert abs(rms_dbfs(path) - LEVEL_DBFS) <= 2.0  # as loud as the prompts
 
 
 def test_upload_wav_and_mp3_converted_for_the_bridge(

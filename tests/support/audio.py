@@ -96,15 +96,36 @@ def similarity(recording: Path, prompt: Path, chunk_seconds: float = 0.5) -> flo
 
 
 def _best_match(heard: np.ndarray, piece: np.ndarray) -> float:
+    return locate(heard, piece)[0]
+
+
+def locate(heard: np.ndarray, piece: np.ndarray) -> tuple[float, int]:
+    """Where `piece` sounds in `heard`: its best normalized cross-correlation (0..1) and the sample
+    at which that placement starts."""
     if len(heard) < len(piece):
-        return 0.0
+        return 0.0, 0
     size = 1 << int(np.ceil(np.log2(len(heard) + len(piece))))
     correlation = np.fft.irfft(np.fft.rfft(heard, size) * np.conj(np.fft.rfft(piece, size)), size)
     # Energy of the recording under each placement of the piece, for normalization.
     window = np.concatenate(([0.0], np.cumsum(heard**2)))
     energy = window[len(piece):] - window[: len(heard) - len(piece) + 1]
     scores = correlation[: len(energy)] / np.sqrt(np.maximum(energy, 1e-12) * np.sum(piece**2))
-    return float(scores.max())
+    best = int(np.argmax(scores))
+    return float(scores[best]), best
+
+
+def music_at(recording: Path, music: Path, start: float, end: float) -> tuple[float, float]:
+    """Whether the recording's [start, end) seconds are the music file, and from where in it: the
+    match (about 0.9 through G.711, low for anything else) and that excerpt's start in the music
+    (seconds). Two excerpts of a continuous playback sit as far apart in the music as in the
+    recording (modulo the music's length); a restarted one does not."""
+    heard, rate = read_wav(recording)
+    track, track_rate = read_wav(music)
+    if track_rate != rate:
+        return 0.0, 0.0
+    score, where = locate(np.concatenate((track, track[: int((end - start) * rate)])),
+                          heard[int(start * rate) : int(end * rate)])
+    return score, where / rate
 
 
 def peak_level(path: Path, freq: float, window: float = 1.0) -> float:

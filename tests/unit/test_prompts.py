@@ -4,7 +4,7 @@ import tomllib
 
 import pytest
 
-from conference.prompts import PROMPTS, CatalogueError, count_sentence, pieces, plural_form
+from conference.prompts import PROMPTS, CatalogueError, count_sentence, pieces, plural_form, recordings
 from stack.prompts import CATALOGUES
 
 
@@ -27,11 +27,11 @@ def test_english_plural_forms() -> None:
 
 
 def test_count_sentences() -> None:
-    assert count_sentence(1, "en") == ["count_intro_one", "number_1", "noun_one"]
-    assert count_sentence(22, "ru") == ["count_intro_many", "number_22", "noun_few"]
-    assert count_sentence(100, "en") == ["count_intro_many", "hundreds_1", "noun_many"]
-    assert count_sentence(311, "ru") == ["count_intro_many", "hundreds_3", "number_11", "noun_many"]
-    assert count_sentence(999, "ru") == ["count_intro_many", "hundreds_9", "number_99", "noun_many"]
+    assert count_sentence(1, "en") == count_sentence(1, "ru") == ["only_one_other"]
+    assert count_sentence(22, "ru") == ["count_intro", "number_22", "noun_few"]
+    assert count_sentence(100, "en") == ["count_intro", "hundreds_1", "noun_many"]
+    assert count_sentence(311, "ru") == ["count_intro", "hundreds_3", "number_11", "noun_many"]
+    assert count_sentence(999, "ru") == ["count_intro", "hundreds_9", "number_99", "noun_many"]
 
 
 @pytest.mark.parametrize("n", [0, 1000, -1])
@@ -54,7 +54,7 @@ def test_number_words() -> None:
                                                                                       "одиннадцать", "двести")
     assert (en["number_22"], en["number_90"], en["number_7"]) == ("twenty-two", "ninety", "seven")
     russian = " ".join(ru[p] for p in count_sentence(122, "ru"))
-    assert russian == "В конференции сто двадцать два участника."  # noqa: RUF001
+    assert russian == "В конференции сто двадцать два других участника."  # noqa: RUF001
 
 
 def test_incomplete_catalogues_are_refused() -> None:
@@ -66,3 +66,45 @@ def test_incomplete_catalogues_are_refused() -> None:
     short["numbers"]["tens"] = short["numbers"]["tens"][:-1]
     with pytest.raises(CatalogueError):
         pieces(short)
+
+
+def played(n: int, language: str) -> list[str]:
+    """The recordings (or, for a piece no recording says, "espeak:<piece>") that say n others."""
+    recorded = recordings(catalogue(language))
+    said: list[str] = []
+    for piece in count_sentence(n, language):
+        said += recorded.get(piece, (f"espeak:{piece}",))
+    return said
+
+
+def test_counts_are_said_by_recorded_digits_with_each_languages_plural() -> None:
+    assert played(21, "ru") == ["conf-thereare", "digits/20", "digits/1", "espeak:noun_one"]
+    assert played(5, "ru") == ["conf-thereare", "digits/5", "conf-otherinparty"]
+    assert played(23, "ru") == ["conf-thereare", "digits/20", "digits/3", "espeak:noun_few"]
+    assert played(12, "ru") == ["conf-thereare", "digits/12", "conf-otherinparty"]
+    assert played(111, "ru") == ["conf-thereare", "espeak:hundreds_1", "digits/11", "conf-otherinparty"]
+    assert played(21, "en") == ["conf-thereare", "digits/20", "digits/1", "conf-otherinparty"]
+    assert played(340, "en") == ["conf-thereare", "digits/3", "digits/hundred", "digits/40", "conf-otherinparty"]
+    assert played(1, "ru") == ["conf-onlyone"]
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_every_fixed_prompt_but_the_star_terminated_code_is_recorded(language: str) -> None:
+    """espeak-ng speaks only what no recording says: names, texts of a room, and these."""
+    spoken = set(PROMPTS) - set(recordings(catalogue(language)))
+    assert spoken == {"enter_code", "noun_one", "noun_few"}
+
+
+@pytest.mark.parametrize("name", ["../etc/passwd", "/etc/passwd", "a/b/c", "Conf", "", "digits/", "x y"])
+def test_recording_names_never_leave_the_sounds_folder(name: str) -> None:
+    broken = catalogue("en")
+    broken["recordings"]["welcome"] = [name]
+    with pytest.raises(CatalogueError):
+        recordings(broken)
+
+
+def test_a_recording_for_an_unknown_prompt_is_refused() -> None:
+    broken = catalogue("en")
+    broken["recordings"]["welcme"] = ["hello"]
+    with pytest.raises(CatalogueError, match="welcme"):
+        recordings(broken)
