@@ -41,7 +41,7 @@ class RedisLiveState:
     """routes.LiveState over store.live; Redis failures become routes.LiveStateError."""
 
     def __init__(self, url: str) -> None:
-        self._client = live.connect(url, timeout=0.3)
+        self._client = live.connect(url, timeout=1.0)
         self._directory = live.Directory(self._client)
 
     def is_room(self, number: str) -> bool:
