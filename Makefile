@@ -38,7 +38,7 @@ unit: setup
 	@$(PY) -m pytest -q tests/unit
 
 test: setup lint
-	@$(PY) -m pytest -q tests
+	@$(PY) -m pytest -q tests --ignore=tests/compose  # make test-compose: images take minutes to build
 
 bench: setup
 	@$(PY) -m bench.join_latency
@@ -58,4 +58,4 @@ compose-down:
 
 # Brings the compose stack up, runs the three-tone check against it, brings it down (slow: not in `make test`).
 test-compose: setup
-	@KAMCONF_COMPOSE_TEST=1 $(PY) -m pytest -q tests/compose --basetemp=/tmp/pytest-compose-make
+	@$(PY) -m pytest -q tests/compose --basetemp=/tmp/pytest-compose-make
