@@ -118,8 +118,10 @@ def stray_hop(ksr: Any, request: SipRequest) -> str | None:
 def refresh_target(ksr: Any, request: SipRequest) -> None:
     """A party's re-INVITE or UPDATE may move it (RFC 3261 target refresh): its new Contact is where
     the other party's requests may go from now on."""
+    if request.method not in ("INVITE", "UPDATE"):
+        return  # read no Contact: most in-dialog requests have none, and Kamailio logs an error for each
     contact = address(ksr, CONTACT)
-    if request.method not in ("INVITE", "UPDATE") or contact is None:
+    if contact is None:
         return
     hosts = CALLER_HOSTS if request.from_tag == _text(ksr.pv.get("$dlg(from_tag)")) else CALLEE_HOSTS
     known = _text(ksr.pv.get(hosts))

@@ -135,7 +135,7 @@ def test_an_operator_plays_a_library_sound_to_the_room(
     assert stack.request("POST", f"/rooms/{room}/play", {"sound_id": chime["id"] + 1000})[0] == 400
 
 
-CARRIER_PREFIX = "86"
+CARRIER_PREFIX = "76"
 
 
 def test_an_operator_invites_an_extension_but_no_outside_number(

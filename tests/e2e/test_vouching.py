@@ -25,7 +25,7 @@ from tests.support.phone import TestPhone
 from tests.support.sip import final_response, invite
 from tests.support.stack import Stack
 
-OUTSIDE = "831234567"  # behind the test trunk (prefix 83)
+OUTSIDE = "781234567"  # behind the test trunk (prefix 78)
 _rooms = itertools.count(4200)
 
 
@@ -46,7 +46,7 @@ def victim(stack: Stack, phones_module: Callable[..., TestPhone]) -> tuple[TestP
     """An extension allowed to call outside (registered, so the control call can prove itself), and the
     trunk gateway it would reach."""
     phone, number = extension(stack, phones_module, external_calls=True)
-    return phone, number, gateway(stack, phones_module, "carrier-v", prefixes=["83"])
+    return phone, number, gateway(stack, phones_module, "carrier-v", prefixes=["78"])
 
 
 @pytest.fixture(scope="module")
