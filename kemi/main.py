@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Hashable
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -21,7 +22,7 @@ from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.placement import NodeStatus
 from kemi import metrics, routes
 from kemi.edge import Limits
-from store import live
+from store import live, tracking
 
 
 class KamailioLogHandler(logging.Handler):
@@ -37,33 +38,43 @@ class KamailioLogHandler(logging.Handler):
             KSR.info(line)
 
 
+# What routing reads, each with the keys whose change makes it stale (store.tracking).
+NODE_KEYS = (live.NODES, live.NODE.format(""))
+
+
 class RedisLiveState:
-    """routes.LiveState over store.live; Redis failures become routes.LiveStateError."""
+    """routes.LiveState over store.live, remembered between requests until Redis announces a change
+    (store.tracking); Redis failures become routes.LiveStateError."""
 
     def __init__(self, url: str) -> None:
         self._client = live.connect(url, timeout=1.0)
         self._directory = live.Directory(self._client)
+        self._tracked = tracking.Tracked(self._client, (live.ROOMS, live.EXTENSIONS, live.TRUNKS, *NODE_KEYS,
+                                                        live.AFFINITY.format("")))
 
     def is_room(self, number: str) -> bool:
-        return self._guard(self._directory.is_room, number)
+        return self._read(("room", number), (live.ROOMS,), self._directory.is_room, number)
 
     def extension(self, number: str) -> ExtensionSettings | None:
-        return self._guard(self._directory.extension, number)
+        return self._read(("extension", number), (live.EXTENSIONS,), self._directory.extension, number)
 
     def trunks(self) -> list[TrunkSettings]:
-        return self._guard(self._directory.trunks)
+        return self._read("trunks", (live.TRUNKS,), self._directory.trunks)
 
     def affinity(self, key: str) -> str | None:
-        return self._guard(live.affinity, self._client, key)
+        return self._read(("affinity", key), (live.AFFINITY.format(key),), live.affinity, self._client, key)
 
     def live_nodes(self) -> list[NodeStatus]:
-        return self._guard(live.live_nodes, self._client)
+        return self.node_registry()[0]
 
     def node_registry(self) -> tuple[list[NodeStatus], set[str]]:
-        return self._guard(live.node_registry, self._client)
+        return self._read("nodes", NODE_KEYS, live.node_registry, self._client)
 
     def claim_affinity(self, key: str, node_id: str, previous: str | None) -> str:
         return self._guard(live.claim_affinity, self._client, key, node_id, previous)
+
+    def _read(self, name: Hashable, keys: tuple[str, ...], func: Any, *args: Any) -> Any:
+        return self._guard(self._tracked.read, name, keys, lambda: func(*args))
 
     @staticmethod
     def _guard(func: Any, *args: Any) -> Any:

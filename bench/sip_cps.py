@@ -1,0 +1,128 @@
+"""Requests per second through Kamailio: kamconf's KEMI routing against a native yardstick, one run.
+
+Starts a whole stack (KEMI routing with every wall on: pike, bans, scanner drop, sanity, digest
+checks) and, beside it, a Kamailio running bench/native-kamailio.cfg (the same checks in Kamailio's
+own language, every lookup in an in-memory htable). For each scenario (OPTIONS answered 200; INVITE
+for an unknown number answered 404; REGISTER with its digest challenge and answer) sipp offers a
+ladder of rates for a few seconds each; a step is clean when every call succeeded with no
+retransmission. Reported: the highest clean rate of each side and their ratio.
+Usage: .venv/bin/python -m bench.sip_cps [--seconds 5] [--rates 250,500,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from stack.components import sip_options_ok
+from stack.supervisor import wait_for
+from tests.support.ports import free_port
+from tests.support.stack import running_stack
+
+HERE = Path(__file__).resolve().parent
+ROOM, USER, PASSWORD = "7700", "301", "bench-password-301"
+SCENARIOS = {"options": [], "invite_404": ["-s", "9999"], "register": ["-s", USER, "-au", USER, "-ap", PASSWORD]}
+RATES = (250, 500, 1000, 1500, 2000, 3000, 4000, 6000, 8000)
+
+
+@dataclass(frozen=True)
+class Step:
+    rate: int
+    calls: int
+    succeeded: int
+    failed: int
+    retransmissions: int
+
+    @property
+    def clean(self) -> bool:
+        return self.succeeded == self.calls and self.failed == 0 and self.retransmissions == 0
+
+
+def run_sipp(target: str, scenario: str, rate: int, seconds: float, folder: Path) -> Step:
+    calls = int(rate * seconds)
+    stats = folder / f"{scenario}-{rate}-{time.monotonic_ns()}.csv"
+    scenario_file = HERE / "sipp" / f"{scenario}.xml" if scenario != "invite_404" else (
+        HERE.parent / "tests/e2e/sipp/invite_unknown.xml")
+    argv = ["sipp", target, "-sf", str(scenario_file), *SCENARIOS[scenario], "-m", str(calls), "-r", str(rate),
+            "-l", str(rate * 2), "-i", "127.0.0.1", "-p", str(free_port("udp")), "-nostdin",
+            "-timeout", f"{seconds + 20:g}s", "-trace_stat", "-stf", str(stats), "-fd", "3600"]
+    subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 40, cwd=folder)
+    rows = list(csv.DictReader(stats.open(), delimiter=";")) if stats.exists() else []
+    last = rows[-1] if rows else {}
+
+    def count(name: str) -> int:
+        return int(last.get(name) or 0)
+
+    return Step(rate, calls, count("SuccessfulCall(C)"), count("FailedCall(C)"), count("Retransmissions(C)"))
+
+
+def best_clean(target: str, scenario: str, rates: list[int], seconds: float, folder: Path) -> tuple[int, list[Step]]:
+    steps: list[Step] = []
+    best = 0
+    for rate in rates:
+        step = run_sipp(target, scenario, rate, seconds, folder)
+        steps.append(step)
+        if not step.clean:
+            break
+        best = rate
+        time.sleep(1)  # transactions of the step end before the next
+    return best, steps
+
+
+@contextmanager
+def native_kamailio(folder: Path, realm: str) -> Iterator[str]:
+    port = free_port("udp")
+    ha1 = hashlib.md5(f"{USER}:{realm}:{PASSWORD}".encode()).hexdigest()
+    run = folder / "native-run"
+    run.mkdir(parents=True, exist_ok=True)
+    argv = ["kamailio", "-f", str(HERE / "native-kamailio.cfg"), "-DD", "-E", "-Y", str(run),
+            "-A", "SIP_ADDR=127.0.0.1", "-A", f"SIP_PORT={port}", "-A", f'REALM="{realm}"',
+            "-A", 'TRUSTED_ADDR="127.0.0.1"', "-A", f'BENCH_ROOM="{ROOM}"', "-A", f'BENCH_USER="{USER}"',
+            "-A", f'BENCH_HA1="{ha1}"', "-A", f'CTL_SOCK="unixs:{run / "ctl.sock"}"']
+    log = (folder / "native-kamailio.log").open("w")
+    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        if not wait_for(lambda: sip_options_ok("127.0.0.1", port), 15):
+            raise SystemExit(f"native Kamailio did not start: see {log.name}")
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each rate step")
+    parser.add_argument("--rates", default=",".join(map(str, RATES)))
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    args = parser.parse_args()
+    rates = [int(rate) for rate in args.rates.split(",")]
+    with tempfile.TemporaryDirectory() as tmp, running_stack(Path(tmp) / "var") as stack:
+        folder = Path(tmp)
+        stack.create_room(ROOM)
+        status, body = stack.request("POST", "/extensions", {"number": USER, "password": PASSWORD})
+        if status != 201:
+            raise SystemExit(f"extension not created: {status} {body}")
+        with native_kamailio(folder, stack.config.sip.realm) as native:
+            print(f"{'scenario':<11} {'KEMI clean/s':>12} {'native clean/s':>14} {'ratio':>6}   first unclean steps")
+            for scenario in args.scenarios.split(","):
+                kemi, kemi_steps = best_clean(stack.sip, scenario, rates, args.seconds, folder)
+                yardstick, native_steps = best_clean(native, scenario, rates, args.seconds, folder)
+                ratio = kemi / yardstick if yardstick else float("nan")
+                unclean = [f"{side} {s.rate}/s: {s.succeeded}/{s.calls} ok, {s.failed} failed, "
+                           f"{s.retransmissions} retrans" for side, steps in (("KEMI", kemi_steps),
+                                                                              ("native", native_steps))
+                           for s in steps if not s.clean]
+                print(f"{scenario:<11} {kemi:>12} {yardstick:>14} {ratio:>6.2f}   {'; '.join(unclean)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
