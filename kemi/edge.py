@@ -37,6 +37,20 @@ class Limits:
     max_uri_chars: int = 512
     auth_failures: int = 10
     auth_ban_seconds: int = 900
+    calls_per_source: int = 30
+
+
+# Dialog profile (kamailio.cfg) counting the calls up from each source address.
+SOURCE_PROFILE = "source"
+CALLS = "$var(calls)"
+
+
+def too_many_calls(ksr: Any, source_ip: str, limit: int) -> bool:
+    """Whether the source already has `limit` calls up (0: no limit)."""
+    if limit <= 0:
+        return False
+    ksr.dialog.get_profile_size(SOURCE_PROFILE, source_ip, CALLS)
+    return int(ksr.pv.get(CALLS) or 0) >= limit
 
 
 def is_scanner(user_agent: str | None) -> bool:

@@ -314,6 +314,12 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> None:
     caller = identify(ksr, request, live, site)
     if caller is None:
         return
+    if (caller.kind in PHONES and edge.too_many_calls(ksr, request.source_ip, site.limits.calls_per_source)
+            and not trusted_source(ksr, request.source_ip, live, site)):
+        log.warning("%s from %s: already %s calls up from there", request.call_id, request.source_ip,
+                    site.limits.calls_per_source)
+        ksr.sl.sl_send_reply(503, "Too Many Calls From This Address")
+        return
     ksr.hdr.remove("Route")
     ksr.textops.remove_hf_re(OUR_HEADERS)
     if site.dial_in and request.user == site.dial_in:

@@ -54,6 +54,9 @@ class EdgeConfig:
     auth_failure_seconds: int = 600  # this window ban it for
     auth_ban_seconds: int = 900
     max_contacts: int = 3  # registered devices per extension
+    # Calls up at once from one address that is no bridge node or trunk (0: no limit); an office
+    # behind one NAT address counts as one source.
+    calls_per_source: int = 30
     max_message_bytes: int = 16384  # larger requests get 513
     max_uri_chars: int = 512  # longer request URIs get 414
     # A call's dialog is forgotten (and BYE sent to both sides) after this long without any

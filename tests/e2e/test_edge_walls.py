@@ -33,6 +33,7 @@ from tests.support.rawsip import (
 )
 from tests.support.sip import SCENARIOS, sipp
 from tests.support.stack import WALLS_AUTH_FAILURES as AUTH_FAILURES
+from tests.support.stack import WALLS_CALLS_PER_SOURCE as CALLS_PER_SOURCE
 from tests.support.stack import WALLS_KEEPALIVE as KEEPALIVE
 from tests.support.stack import Stack
 
@@ -53,6 +54,19 @@ def test_in_dialog_requests_pass_only_for_the_parties_of_a_known_dialog(walls: S
     # An ended dialog is no longer known: only a BYE with our Route cookie passes (as after a restart).
     reply = caller.final(call.in_dialog("INFO", 5))
     assert reply is not None and reply.code == 404 and reply.header("server") == "kamconf", reply
+
+
+def test_one_address_has_only_so_many_calls_up_at_once(walls: Stack) -> None:
+    walls.create_room("6150")
+    caller = RawUA(fresh_source(), walls.sip)
+    calls = [join(walls, caller, "6150") for _ in range(CALLS_PER_SOURCE)]
+    refused = caller.final(request(caller, "INVITE", walls.room_uri("6150"), user="caller", call_id=uuid.uuid4().hex,
+                                   tag=uuid.uuid4().hex[:8], to_user="6150", body=sdp(caller)))
+    assert refused is not None and refused.code == 503 and refused.header("server") == "kamconf", refused
+    assert join(walls, RawUA(fresh_source(), walls.sip), "6150").call_id  # another address is not held back
+    reply = caller.final(calls[0].in_dialog("BYE", 2))
+    assert reply is not None and reply.code == 200, reply
+    assert join(walls, caller, "6150").call_id  # one ended: one more may start
 
 
 def options(ua: RawUA, *extra: str) -> str:

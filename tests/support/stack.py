@@ -25,6 +25,7 @@ E2E_RTP_TIMEOUT = 4.0
 # answers, and both sides of each call are asked every 30 s whether they are still there.
 WALLS_AUTH_FAILURES = 3
 WALLS_KEEPALIVE = 30
+WALLS_CALLS_PER_SOURCE = 3  # calls up at once from one address
 
 
 def write_config(var_dir: Path, mail_port: int | None = None, rtpengines: int = 1, redis_replicas: int = 0,
@@ -90,7 +91,8 @@ def running_stack(var_dir: Path, mail_port: int | None = None, rtpengines: int =
 @contextmanager
 def walls_stack(var_dir: Path) -> Iterator[Stack]:
     env = {"KAMCONF_EDGE_AUTH_FAILURES": str(WALLS_AUTH_FAILURES),
-           "KAMCONF_EDGE_DIALOG_KEEPALIVE": str(WALLS_KEEPALIVE)}
+           "KAMCONF_EDGE_DIALOG_KEEPALIVE": str(WALLS_KEEPALIVE),
+           "KAMCONF_EDGE_CALLS_PER_SOURCE": str(WALLS_CALLS_PER_SOURCE)}
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
     try:
