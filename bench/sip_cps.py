@@ -30,7 +30,7 @@ from tests.support.stack import running_stack
 HERE = Path(__file__).resolve().parent
 ROOM, USER, PASSWORD = "7700", "301", "bench-password-301"
 SCENARIOS = {"options": [], "invite_404": ["-s", "9999"], "register": ["-s", USER, "-au", USER, "-ap", PASSWORD]}
-RATES = (250, 500, 1000, 1500, 2000, 3000, 4000, 6000, 8000)
+RATES = (250, 500, 1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000)
 
 
 @dataclass(frozen=True)
