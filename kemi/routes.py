@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from conference import address, numberplan, vouch
+from conference import address, identity, numberplan, vouch
 from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.numberplan import Caller, CallerKind, Refuse, ToExtension, ToLocalConference, ToRoom, ToTrunk
 from conference.placement import NodeStatus, place
@@ -339,20 +339,31 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> None:
         if ksr.registrar.lookup("location") < 0:
             ksr.sl.sl_send_reply(480, "Temporarily Unavailable")
             return
+        assert_identity(ksr, caller, None, site.domain)
         anchor_and_relay(ksr, request, site, caller.kind in PHONES, bridge_runs(request, live))
     else:
         ksr.seturi(f"sip:{decision.number}@{decision.trunk.gateway}")
-        assert_identity(ksr, caller, site.domain)
+        assert_identity(ksr, caller, decision.trunk, site.domain)
         anchor_and_relay(ksr, request, site, caller.kind in PHONES, bridge_runs(request, live))
 
 
-def assert_identity(ksr: Any, caller: Caller, domain: str) -> None:
-    """A carrier learns who calls from kamconf, never from what the caller wrote: the identity
-    headers a caller may set are removed, and an extension's number is asserted."""
-    for name in CALLER_IDENTITY:
-        ksr.hdr.remove(name)
-    if caller.extension is not None:
-        ksr.hdr.append(f"P-Asserted-Identity: <sip:{caller.extension.number}@{domain}>\r\n")
+def assert_identity(ksr: Any, caller: Caller, to_trunk: TrunkSettings | None, domain: str) -> None:
+    """Whom the callee is told calls comes from kamconf, never from what the caller wrote
+    (conference.identity): the identity headers a caller may set are removed (but a trusted trunk's),
+    and the number kamconf knows is asserted: an extension's, or the one a bridge node states."""
+    own = caller.extension.number if caller.extension is not None else None
+    if caller.kind == CallerKind.BRIDGE:
+        own = identity.claimed(_text(ksr.pv.get("$hdr(P-Asserted-Identity)")))
+    trusted = caller.trunk is not None and caller.trunk.trusted
+    decided = identity.outgoing(caller.kind, own, trusted, to_trunk)
+    if not decided.keep_callers:
+        for name in CALLER_IDENTITY:
+            ksr.hdr.remove(name)
+    if decided.asserted is not None:
+        ksr.hdr.append(f"P-Asserted-Identity: <sip:{decided.asserted}@{domain}>\r\n")
+    if decided.from_number is not None:
+        # uac keeps the original in the Record-Route and restores it in replies and later requests.
+        ksr.uac.uac_replace_from(decided.from_number, f"sip:{decided.from_number}@{domain}")
 
 
 def consult_side(caller: Caller, decision: numberplan.Decision, live: LiveState) -> str | None:
