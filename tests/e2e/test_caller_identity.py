@@ -147,8 +147,9 @@ def test_a_star_8_invitation_shows_the_inviter(
     guest.answer(record=heard)
     stack.wait_in_conference(str(address.local(owner_number)), 2)
     time.sleep(3)
-    guest.hangup()
+    guest.hangup()  # its BYE names the number it was shown: the bridge must still know the call
     guest.wait_for("recorded", 15)
+    stack.wait_in_conference(str(address.local(owner_number)), 1)
     owner.hangup()
     joined = levels(heard, [CALLER_TONE], *last_seconds(heard, 2.0))
     assert joined[CALLER_TONE] > HEARD_ABOVE_DBFS, joined
