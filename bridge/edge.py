@@ -127,9 +127,14 @@ class Switchboard(Protocol):
     def hangup_soon(self, call: Leg) -> None:
         """Hang up once the last prompt's frames have drained (a farewell heard to its end)."""
 
+    @property
+    def installation_number(self) -> str:
+        """The number scheduled conferences' and operators' calls show ([conferences] caller_id)."""
+
     def dial(self, room: str, number: str, billed: billing.Leg, inviter: rules.Member | None,
-             rights: Rights) -> Dialled:
-        """Call `number` through Kamailio if the number plan lets the caller `rights` names reach it."""
+             rights: Rights, shown: str | None = None) -> Dialled:
+        """Call `number` through Kamailio if the number plan lets the caller `rights` names reach it,
+        showing the number `shown` as the caller (conference.identity)."""
 
     def after(self, request: Request) -> None:
         """Carry `request` out once the current transition is done: it feeds rooms again."""

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from bridge.edge import DialRequest, Leg, LiveState, Mixer, Playback, Port, Recording, Rights, Switchboard
-from conference import billing, consult, dialin, keypad
+from conference import billing, consult, dialin, identity, keypad
 from conference import room as rules
 from conference.address import RoomAddress
 from conference.mixing import DRAIN, MUSIC, Link, drained, link_changes
@@ -190,7 +190,8 @@ class LiveRoom:
         by_operator = by == rules.OPERATOR
         rights = Rights.NODE if first or by == SCHEDULE else Rights.OPERATOR if by_operator else Rights.INVITER
         billed = billed_leg(state, inviter, number, first, by_operator)
-        dialled = self.switchboard.dial(self.number, number, billed, inviter, rights)
+        shown = identity.presented(state, inviter, first, by_operator, self.switchboard.installation_number)
+        dialled = self.switchboard.dial(self.number, number, billed, inviter, rights, shown)
         self.invited(dialled.call, by, dialled.extension)
         if dialled.refused:
             self.leave(dialled.call, dialled.refused)  # as a call the far end refused at once

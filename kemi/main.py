@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import Hashable
+from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -20,9 +22,9 @@ import redis
 import settings
 from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.placement import NodeStatus
-from kemi import metrics, routes
+from kemi import accounting, metrics, routes
 from kemi.edge import Limits
-from store import live, tracking
+from store import live, queue, spool, tracking
 
 
 class KamailioLogHandler(logging.Handler):
@@ -90,7 +92,8 @@ def mod_init() -> kamailio:
     logging.getLogger("kamconf").addHandler(handler)
     logging.getLogger("kamconf").setLevel(logging.INFO)
     config = settings.load()
-    return kamailio(RedisLiveState(config.redis_url), site_of(config), config.sip.metrics_port)
+    return kamailio(RedisLiveState(config.redis_url), site_of(config), config.sip.metrics_port,
+                    CdrSpool(config.var_path / "cdrs", config.redis_url))
 
 
 def site_of(config: settings.Config) -> routes.Site:
@@ -106,9 +109,25 @@ def site_of(config: settings.Config) -> routes.Site:
     )
 
 
+class CdrSpool:
+    """kemi.accounting's records filed as the bridge files its own: a spool file first (none lost
+    while Redis or the worker is down; the worker files what is left at its start), then a job."""
+
+    def __init__(self, directory: Path, redis_url: str) -> None:
+        self.directory, self.client = directory, live.queue_connection(redis_url)
+
+    def __call__(self, cdr: dict[str, object]) -> None:
+        spool.spool(self.directory, cdr)
+        try:
+            queue.enqueue_cdr(self.client, str(cdr["id"]))
+        except redis.RedisError as exc:
+            logging.getLogger("kamconf.kemi").error("call record %s not queued for filing (%s); the worker's next "
+                                                    "start files it", cdr["id"], exc)
+
+
 class kamailio:  # noqa: N801  (the class name app_python3 expects)
-    def __init__(self, live_state: RedisLiveState, site: routes.Site, metrics_port: int) -> None:
-        self.live, self.site, self.metrics_port = live_state, site, metrics_port
+    def __init__(self, live_state: RedisLiveState, site: routes.Site, metrics_port: int, cdrs: CdrSpool) -> None:
+        self.live, self.site, self.metrics_port, self.cdrs = live_state, site, metrics_port, cdrs
 
     def child_init(self, rank: int) -> int:
         return 0
@@ -132,7 +151,10 @@ class kamailio:  # noqa: N801  (the class name app_python3 expects)
         return _guarded("reply", routes.reply_with_media, KSR)
 
     def ksr_failure_media(self, msg: Any) -> int:
-        return _guarded("failure", routes.media_failure, KSR)
+        return _guarded("failure", routes.media_failure, KSR, self.cdrs)
+
+    def ksr_dialog_event(self, msg: Any, event: str) -> int:
+        return _guarded("dialog", accounting.event, KSR, event, self.cdrs, time.time())
 
     def ksr_stray_reply(self, msg: Any, event: str = "") -> int:
         """tm's on_sl_reply: a reply to nothing Kamailio sent is dropped, not forwarded."""

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from conference.identity import is_number
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FILE = ROOT / "kamconf.toml"
 
@@ -192,6 +194,9 @@ class ConferencesConfig:
     # An operator's invitation (panel, API) may call numbers outside (through a trunk); off: only rooms
     # and extensions, so a stolen operator password cannot run up a phone bill.
     operator_outside_calls: bool = False
+    # The number scheduled conferences' call-outs and operators' invitations show (seed 001: the PBX's
+    # multi-line number); "" shows dial_in. A trunk's own caller_id replaces it towards that trunk.
+    caller_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -329,6 +334,9 @@ def load(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None 
     clashes = port_clashes(config)
     if clashes:
         raise ConfigError("ports used twice: " + "; ".join(clashes))
+    caller_id = config.conferences.caller_id
+    if caller_id and not is_number(caller_id):
+        raise ConfigError(f"[conferences] caller_id must be a number (digits, optionally after +), not {caller_id!r}")
     return config
 
 

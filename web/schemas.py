@@ -100,7 +100,8 @@ SCHEMAS: dict[str, Any] = {
     **_writes("Extension", extensions.EXTENSION_RULES, ["number", "password"],
               defaults=dataclass_defaults(extensions.ExtensionSettings)),
     "Extension": _shown(extensions.EXTENSION_RULES, ("password", "conference_pin"), has_conference_pin=_HAS_PIN),
-    **_writes("Trunk", extensions.TRUNK_RULES, ["name", "gateway", "sources"]),
+    **_writes("Trunk", extensions.TRUNK_RULES, ["name", "gateway", "sources"],
+              defaults={"trusted": False, "caller_id": None, "present_as": str(extensions.Presentation.PAI)}),
     "Trunk": _shown(extensions.TRUNK_RULES),
     "ConferenceCreate": object_schema(
         {**schedule.RULES, **conferences.FROM_TEMPLATE}, (),

@@ -21,6 +21,8 @@ from tests.support.ports import free_port, free_ports, free_range
 
 # Short enough for a test to watch the bridge drop a silent leg.
 E2E_RTP_TIMEOUT = 4.0
+# What scheduled conferences' and operators' calls show ([conferences] caller_id): the PBX's multi-line number.
+INSTALLATION_NUMBER = "74950001000"
 # The stack attackers meet (tests/e2e/conftest.py `walls`): a source is banned after 3 wrong digest
 # answers, and both sides of each call are asked every 30 s whether they are still there.
 WALLS_AUTH_FAILURES = 3
@@ -61,7 +63,7 @@ def _write_config(var_dir: Path, mail_port: int | None, rtpengines: int, redis_r
         "web": {"port": free_port(), "workers": 1, "metrics_port": free_port()},
         "workers": {"metrics_port": free_port()},
         # Scheduled conferences' calls ring briefly and are retried soon, so tests watch it happen.
-        "conferences": {"ring_seconds": 12, "retries": 1, "retry_seconds": 2},
+        "conferences": {"ring_seconds": 12, "retries": 1, "retry_seconds": 2, "caller_id": INSTALLATION_NUMBER},
         "mail": {"port": mail_port or free_port()},
     }
     lines = [f'var_dir = "{var_dir}"']

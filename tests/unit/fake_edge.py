@@ -117,6 +117,7 @@ class DialAsk:
     billed: billing.Leg
     inviter: rules.Member | None
     rights: Rights
+    shown: str | None = None
 
 
 class FakeSwitchboard:
@@ -141,9 +142,11 @@ class FakeSwitchboard:
     def after(self, request: Request) -> None:
         self.requests.append(request)
 
+    installation_number = "7000"
+
     def dial(self, room: str, number: str, billed: billing.Leg, inviter: rules.Member | None,
-             rights: Rights) -> Dialled:
-        self.dialled.append(DialAsk(room, number, billed, inviter, rights))
+             rights: Rights, shown: str | None = None) -> Dialled:
+        self.dialled.append(DialAsk(room, number, billed, inviter, rights, shown))
         leg = FakeLeg(number, room=room)
         self.legs.append(leg)
         return Dialled(leg, refused=self.refuse.get(number, 0))

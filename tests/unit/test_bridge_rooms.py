@@ -117,6 +117,7 @@ def test_an_extension_invites_a_number_with_star_8_and_the_room_dials_it_on_its_
     assert (ask.room, ask.number, ask.rights, ask.inviter and ask.inviter.extension) == ("100", "555", Rights.INVITER,
                                                                                      "201")
     assert ask.billed == billing.Leg("100", billing.LegKind.INVITED, "201", "555", "201")
+    assert ask.shown == "201"  # the one called sees who invites
     assert invited is not None and invited.participant_id in room.calls
     room.media(invited)  # early media: heard by the room at once
     assert (invited.participant_id, alice.participant_id) in bridge.mixer.links
@@ -247,7 +248,7 @@ def test_an_operator_invites_a_number_with_an_operators_rights_billed_to_no_exte
     invited = room.dial("202", OPERATOR)
 
     [ask] = bridge.switchboard.dialled
-    assert (ask.number, ask.rights, ask.inviter) == ("202", Rights.OPERATOR, None)
+    assert (ask.number, ask.rights, ask.inviter, ask.shown) == ("202", Rights.OPERATOR, None, "7000")
     assert ask.billed == billing.Leg("100", billing.LegKind.INVITED, OPERATOR, "202", "")
     assert invited is not None
     room.answered(invited)
