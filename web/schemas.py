@@ -104,8 +104,8 @@ SCHEMAS: dict[str, Any] = {
     "Trunk": _shown(extensions.TRUNK_RULES),
     "ConferenceCreate": object_schema(
         {**schedule.RULES, **conferences.FROM_TEMPLATE}, (),
-        "topic, owner and zone, and date, start and end unless immediate, are required (from the template too). "
-        + STRICT),
+        "topic, owner and zone, and date, start and end unless immediate, are required (from the template too), "
+        "and guest_password unless open_dial_in is true. " + STRICT),
     "ConferencePatch": object_schema(schedule.RULES, (), "Only while scheduled; the participants get an update "
                                                          "mail. " + STRICT),
     "Conference": _CONFERENCE,

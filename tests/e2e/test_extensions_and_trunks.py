@@ -32,7 +32,8 @@ def gateway(stack: Stack, phones: Callable[..., TestPhone], name: str, **fields:
     status, trunks = stack.request("GET", "/trunks")
     taken = {prefix for trunk in trunks for prefix in trunk["prefixes"]}
     # The session's stack keeps every module's trunks; a shared prefix would route to a closed phone.
-    assert not taken & set(fields.get("prefixes", [])), f"prefixes {fields.get('prefixes')} already in {taken}"
+    wanted = fields.get("prefixes", [])
+    assert isinstance(wanted, list) and not taken & set(wanted), f"prefixes {wanted} already in {taken}"
     phone = phones(name)
     address = f"127.0.0.1:{phone.sip_port}"
     status, body = stack.request("POST", "/trunks", {"name": name, "gateway": address, "sources": [address],

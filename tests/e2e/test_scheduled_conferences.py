@@ -31,9 +31,11 @@ def schedule(stack: Stack, seconds_ahead: float, length: timedelta = timedelta(m
     end = start + length
     if end.date() != start.date():  # the test runs just before midnight UTC: the conference must fit in a day
         start, end = start + timedelta(minutes=31), end + timedelta(minutes=31)
+    # Open dial-in unless the test gives a guest password: most of these are about the calls.
+    opt_out = {} if "guest_password" in fields else {"open_dial_in": True}
     status, body = stack.request("POST", "/conferences", {
         "topic": "E2E", "zone": "UTC", "date": start.date().isoformat(), "start": f"{start:%H:%M:%S}",
-        "end": f"{end:%H:%M:%S}", **fields})
+        "end": f"{end:%H:%M:%S}", **opt_out, **fields})
     assert status == 201, body
     return dict(body)
 
@@ -104,8 +106,8 @@ def dial_in(stack: Stack, phone: TestPhone, code: str, record: Path, play: Path 
 def test_dial_in_before_during_and_after(stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path) -> None:
     _, owner_number = extension(stack, phones)
     later = schedule(stack, 3600, owner={"number": owner_number})
-    now = schedule(stack, 0, owner={"number": owner_number}, auto_invite=False, chair_password="11",
-                   guest_password="22")
+    now = schedule(stack, 0, owner={"number": owner_number}, auto_invite=False, chair_password="1111",
+                   guest_password="2222")
     early, chair, guest = phones("early"), phones("chair"), phones("guest")
 
     dial_in(stack, early, later["code"], audio_dir / "early.wav")
@@ -116,10 +118,10 @@ def test_dial_in_before_during_and_after(stack: Stack, phones: Callable[..., Tes
     chair_heard, guest_heard = audio_dir / "chair.wav", audio_dir / "guest.wav"
     dial_in(stack, chair, now["code"], chair_heard, write_tone(audio_dir / "1.wav", OWNER, 60))
     time.sleep(2.5)
-    chair.dtmf("11#")
+    chair.dtmf("1111#")
     dial_in(stack, guest, now["code"], guest_heard, write_tone(audio_dir / "2.wav", COLLEAGUE, 60))
     time.sleep(2.5)
-    guest.dtmf("22#")
+    guest.dtmf("2222#")
     assert wait_for(lambda: sorted((p["role"], p["state"]) for p in people(stack, now["code"])) == [
         ("admin", "in_conference"), ("user", "in_conference")], timeout=20)
     time.sleep(3)
@@ -135,6 +137,30 @@ def test_dial_in_before_during_and_after(stack: Stack, phones: Callable[..., Tes
     assert early.wait_state("DISCONNECTED", 20)["code"] == 200
     early.wait_for("recorded", 10)
     assert heard_prompt(audio_dir / "after.wav", "conference_unavailable")
+
+
+def test_wrong_codes_lock_the_address_out_of_the_dial_in_service(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    _, owner_number = extension(stack, phones)
+    made = schedule(stack, 0, owner={"number": owner_number}, auto_invite=False, guest_password="3141")
+    client = live.connect(stack.config.redis_url)
+    service, loopback = str(address.DIAL_IN), "address:127.0.0.1"  # the service's room; the address Kamailio saw
+    try:
+        for second in range(10):  # what ten wrong codes or passwords within 15 minutes leave behind
+            live.pin_failed(client, service, loopback, now=time.time() + second)
+        guesser = phones("code-guesser")
+        dial_in(stack, guesser, "999999", audio_dir / "guess.wav")  # the eleventh: an unknown code
+        assert guesser.wait_state("DISCONNECTED", 20)["code"] == 200
+        assert wait_for(lambda: live.pin_locked(client, service, loopback), timeout=15)
+        late = phones("locked-out")  # the right code now changes nothing: the address is out
+        dial_in(stack, late, made["code"], audio_dir / "late.wav")
+        assert late.wait_state("DISCONNECTED", 20)["code"] == 200
+        late.wait_for("recorded", 10)
+        assert heard_prompt(audio_dir / "late.wav", "too_many_attempts")
+        assert people(stack, made["code"]) == []
+    finally:  # every phone of these tests calls from 127.0.0.1
+        client.delete(live.PIN_LOCK.format(service, loopback), live.PIN_FAILURES.format(service, loopback))
 
 
 def test_an_owner_who_missed_the_call_dials_in_and_chairs_without_the_password(

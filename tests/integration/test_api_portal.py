@@ -32,7 +32,7 @@ from workers.meetings import deliver
 
 TOMORROW = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
 MINE = {"topic": "Sales", "zone": "Europe/Moscow", "date": TOMORROW, "start": "10:00", "end": "11:00",
-        "participants": [{"number": "2002"}, {"email": "guest@example.com"}]}
+        "participants": [{"number": "2002"}, {"email": "guest@example.com"}], "guest_password": "2468"}
 
 
 def schedule(api: FlaskClient, who: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
@@ -65,7 +65,7 @@ def test_a_user_schedules_its_own_and_sees_only_its_own(
     history = api.get(f"/api/v1/history?since={TOMORROW}&until=2999-01-01", headers=user).get_json()
     assert [c["code"] for c in history] == [mine["code"]]
 
-    assert api.get(f"/api/v1/conferences/{mine['code']}", headers=user).get_json()["guest_password"] is None
+    assert api.get(f"/api/v1/conferences/{mine['code']}", headers=user).get_json()["guest_password"] == "2468"
     for path, method in ((f"/api/v1/conferences/{theirs['code']}", "GET"),
                          (f"/api/v1/conferences/{theirs['code']}", "PATCH"),
                          (f"/api/v1/conferences/{theirs['code']}", "DELETE"),
@@ -218,7 +218,8 @@ def test_a_user_repeats_its_own_conference_only_as_its_own(api: FlaskClient, hea
     assert again.status_code == 201 and again.get_json()["owner"]["number"] == "2001"
     shared = {"name": "Board", "topic": "Board", "owner": {"number": "3000"}, "zone": "UTC"}
     assert api.post("/api/v1/templates", json=shared, headers=headers["operator"]).status_code == 201
-    from_shared = api.post("/api/v1/conferences", json={"template": "Board", "immediate": True}, headers=user)
+    from_shared = api.post("/api/v1/conferences", json={"template": "Board", "immediate": True,
+                                                             "open_dial_in": True}, headers=user)
     assert from_shared.status_code == 201 and from_shared.get_json()["owner"]["number"] == "2001"
 
 

@@ -80,6 +80,29 @@ def test_an_employee_schedules_lists_edits_and_cancels_its_own(
     assert api.get(f"/api/v1/conferences/{code}", headers=auth).get_json()["state"] == "cancelled"
 
 
+def test_the_owner_opts_out_of_the_guest_password_on_the_form_and_back_in(
+    app: Flask, api: FlaskClient, auth: dict[str, str], people: dict[str, Account]
+) -> None:
+    token = employee(api)
+    assert 'id="open_dial_in"' in html(api.get("/portal/schedule"))
+    code = schedule(api, token, open_dial_in="on")
+    conference = api.get(f"/api/v1/conferences/{code}", headers=auth).get_json()
+    assert conference["open_dial_in"] is True and conference["guest_password"] is None
+    assert re.fullmatch(r"[0-9]{6}", conference["chair_password"])  # the chair's is still drawn
+    page = html(api.get(f"/portal/conferences/{code}"))
+    assert 'id="guest-password">none: open dial-in<' in page
+    assert re.search(r'id="open_dial_in" checked', html(api.get(f"/portal/conferences/{code}/edit")))
+    form = {"csrf_token": token, "topic": "Sales", "zone": "Europe/Moscow", "date": TOMORROW, "start": "10:00",
+            "end": "11:00"}
+    assert api.post(f"/portal/conferences/{code}/edit", data=form).status_code == 302  # the box left unticked
+    closed = api.get(f"/api/v1/conferences/{code}", headers=auth).get_json()
+    assert closed["open_dial_in"] is False and re.fullmatch(r"[0-9]{6}", closed["guest_password"])
+    assert closed["guest_password"] != closed["chair_password"]
+    assert api.post(f"/portal/conferences/{code}/edit", data={**form, "open_dial_in": "on"}).status_code == 302
+    reopened = api.get(f"/api/v1/conferences/{code}", headers=auth).get_json()
+    assert (reopened["open_dial_in"], reopened["guest_password"]) == (True, None)
+
+
 def test_an_employee_never_opens_anothers_conference(
     app: Flask, api: FlaskClient, auth: dict[str, str], people: dict[str, Account]
 ) -> None:
@@ -199,7 +222,7 @@ def test_an_employee_saves_templates_of_its_own_and_the_form_starts_from_its_def
     assert 'value="Standup"' in started and 'value="Asia/Tokyo"' in started and "team@example.com" in started
     assert 'value="Retro"' in html(api.get("/portal/schedule?template=Retro"))
     made = api.post("/api/v1/conferences", json={"template": "Retro", "date": TOMORROW, "start": "09:00",
-                                                 "end": "09:30"}, headers=headers["user"])
+                                                 "end": "09:30", "guest_password": "8642"}, headers=headers["user"])
     assert made.status_code == 201, made.get_data(as_text=True)
     assert (made.get_json()["topic"], made.get_json()["auto_extend"]) == ("Retro", 30)
     assert api.delete("/api/v1/templates/Retro", headers=headers["user"]).status_code == 204
