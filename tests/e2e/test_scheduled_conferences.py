@@ -12,6 +12,7 @@ from typing import Any
 import icalendar
 
 from conference import address
+from conference.roster import PRESENT
 from stack.prompts import prompt_file
 from stack.sounds import ensure_music
 from stack.supervisor import wait_for
@@ -86,7 +87,16 @@ def test_everyone_is_called_at_the_start_and_waits_with_music_for_the_owner(
 
 
 def people(stack: Stack, code: str) -> list[dict[str, Any]]:
-    return live.participants(live.connect(stack.config.redis_url), str(address.scheduled(code)))
+    """Who is in the conference (the roster without those it still calls or greets)."""
+    return [p for p in live.participants(live.connect(stack.config.redis_url), str(address.scheduled(code)))
+            if p["state"] in PRESENT]
+
+
+def roster(stack: Stack, code: str) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """The roster API's answer: each participant's state by its caller, and the unanswered calls."""
+    status, body = stack.request("GET", f"/conferences/{code}/participants")
+    assert status == 200, body
+    return {p["caller"]: p["state"] for p in body["participants"]}, list(body["unanswered"])
 
 
 def get(stack: Stack, code: str) -> dict[str, Any]:
@@ -101,6 +111,41 @@ def dial_in(stack: Stack, phone: TestPhone, code: str, record: Path, play: Path 
     phone.wait_state("CONFIRMED")
     time.sleep(0.5)
     phone.dtmf(f"{code}*")
+
+
+def test_the_roster_shows_calls_ringing_then_joined_and_a_busy_one_failed(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    owner, owner_number = extension(stack, phones)
+    colleague, colleague_number = extension(stack, phones)
+    busy, busy_number = extension(stack, phones)
+    made = schedule(stack, 2, owner={"number": owner_number},
+                    participants=[{"number": colleague_number}, {"number": busy_number}])
+    code = made["code"]
+    for phone in (owner, colleague, busy):
+        phone.wait_for("incoming", 20)
+    # While the phones ring (12 s here) the roster shows each of them ringing.
+    assert wait_for(lambda: roster(stack, code)[0] == dict.fromkeys((owner_number, colleague_number, busy_number),
+                                                                    "ringing"), timeout=10), roster(stack, code)
+    heard = audio_dir / "colleague.wav"
+    colleague.answer(play=write_tone(audio_dir / "c.wav", COLLEAGUE, 60), record=heard)
+    owner.answer(play=write_tone(audio_dir / "w.wav", OWNER, 60))
+    for attempt in (1, 2):  # the first try and its one retry (tests/support/stack.py: retries 1)
+        busy.reject(486)
+        busy.wait_state("DISCONNECTED", 20)
+        if attempt == 1:
+            busy.forget()
+            busy.wait_for("incoming", 20)
+    assert wait_for(lambda: roster(stack, code) == (
+        {owner_number: "in_conference", colleague_number: "in_conference"},
+        [{"number": busy_number, "status": 486, "reason": "busy", "attempt": 2}]), timeout=20), roster(stack, code)
+    time.sleep(3)  # the colleague hears the owner: joined is joined
+    for phone in (owner, colleague):
+        phone.hangup()
+    colleague.wait_for("recorded", 15)
+    assert levels(heard, [OWNER], duration(heard) - 2.5, duration(heard) - 0.5)[OWNER] > -25.0
+    failed = [e for e in events(stack) if e.get("type") == "call_failed" and e.get("number") == busy_number]
+    assert [(e["status"], e["reason"], e["attempt"]) for e in failed] == [("486", "busy", "1"), ("486", "busy", "2")]
 
 
 def test_dial_in_before_during_and_after(stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path) -> None:

@@ -128,7 +128,13 @@ def test_a_running_conference_roster_and_actions_go_to_its_node(
     live.room_event(client, "call_failed", room, number="2001", status=408, attempt=1)  # since joined
     roster = api.get(f"/api/v1/conferences/{code}/participants", headers=user).get_json()
     assert [p["id"] for p in roster["participants"]] == ["p1"] and roster["participants"][0]["mos"] == 4.3
-    assert roster["unanswered"] == [{"number": "2002", "status": 486, "attempt": 3}]
+    assert roster["unanswered"] == [{"number": "2002", "status": 486, "reason": "busy", "attempt": 3}]
+    live.put_participant(client, room, "p0", {"id": "p0", "caller": "2002", "role": "user", "state": "ringing",
+                                              "joined_at": None})  # called again: ringing now
+    roster = api.get(f"/api/v1/conferences/{code}/participants", headers=user).get_json()
+    assert [(p["id"], p["state"]) for p in roster["participants"]] == [("p1", "in_conference"), ("p0", "ringing")]
+    assert roster["unanswered"] == [] and live.present(client, room) == 1  # the ringing one is not in yet
+    live.remove_participant(client, room, "p0")
 
     assert api.post(f"/api/v1/conferences/{code}/participants/p1/mute", headers=user).status_code == 202
     invited = api.post(f"/api/v1/conferences/{code}/invite", json={"number": "2001"}, headers=user)

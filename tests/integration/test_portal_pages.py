@@ -136,9 +136,14 @@ def test_a_running_conference_page_shows_the_roster_and_sends_actions(
                                               "loss_percent": 0.0, "jitter_ms": 3.0, "rtt_ms": 20.0})
     live.put_participant(client, room, "p2", {"id": "p2", "caller": "sip:2002@kamconf", "role": "user",
                                               "state": "muted", "joined_at": 2.0})
+    live.put_participant(client, room, "p3", {"id": "p3", "caller": "2003", "role": "user", "state": "ringing",
+                                              "joined_at": None})
     live.room_event(client, "call_failed", room, number="+74951112233", status=486, attempt=3)
     live.room_event(client, "talking", room, participant="p1")
     page = html(api.get(f"/portal/conferences/{code}"))
+    ringing = re.search(r'<tr data-participant="p3".*?</tr>', page, re.S)
+    assert ringing and 'class="ringing">ringing<' in ringing.group(0)
+    assert 'data-op="drop"' in ringing.group(0) and 'data-op="mute"' not in ringing.group(0)  # drop: cancel it
     assert 'data-participant="p1"' in page and "MOS 4.3" in page
     assert re.search(r'data-participant="p2".*?no data', page, re.S)
     assert 'data-number="+74951112233" data-status="486"' in page and "busy" in page
