@@ -55,7 +55,7 @@ def one_run(stack: Stack, counter: RingCounter, participants: int, run: int) -> 
     status, made = stack.request("POST", "/conferences", {
         "topic": "bench", "zone": "UTC", "date": start.date().isoformat(), "start": f"{start:%H:%M:%S}",
         "end": f"{start + timedelta(minutes=30):%H:%M:%S}", "owner": {"number": numbers[0]},
-        "participants": [{"number": n} for n in numbers[1:]]})
+        "participants": [{"number": n} for n in numbers[1:]], "open_dial_in": True})
     assert status == 201, made
     deadline = time.time() + 60
     while time.time() < deadline and len([n for n in numbers if n in counter.rung]) < participants:

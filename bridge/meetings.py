@@ -102,7 +102,7 @@ class Meetings:
         if meeting is None:
             return  # the conference is over: no more calls for it
         room = self.rooms.open(address.scheduled(code), scheduled_conference(meeting, self.settings.language))
-        call = room.dial(number, SCHEDULE)
+        call = room.dial(number, SCHEDULE, attempt)
         if call is not None:
             self.rings[call.participant_id] = (room.number, now + self.settings.ring_seconds)
             self.attempts[call.participant_id] = attempt
@@ -126,7 +126,7 @@ class Meetings:
                         self.settings.retry_seconds)
         else:
             log.warning("room %s: %s not reached (%d) after %d tries", room.number, call.caller, status, attempt)
-        self.live.room_event("call_failed", room.number, number=call.caller, status=status, attempt=attempt)
+        # Its call_failed event (with the try) is the room's, as for every call a room places.
 
     def look_up(self, service: LiveRoom, member: str, code: str) -> None:
         """The dial-in service asks for a code: what the live state holds for it."""

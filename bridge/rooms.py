@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from bridge.edge import DialRequest, Leg, LiveState, Mixer, Playback, Port, Recording, Rights, Switchboard
-from conference import billing, consult, dialin, identity, keypad
+from conference import billing, consult, dialin, identity, keypad, roster
 from conference import room as rules
 from conference.address import RoomAddress
 from conference.mixing import DRAIN, MUSIC, Link, drained, link_changes
@@ -71,6 +71,7 @@ class LiveRoom:
         self.recording: Recording | None = None
         self.attended = False  # somebody has been in (a scheduled conference that empties is over)
         self.figures: dict[str, dict[str, float | None]] = {}  # call quality, by member (conference.quality)
+        self.tries: dict[str, int] = {}  # which try a call the room placed is, by member (its call_failed says)
 
     @property
     def empty(self) -> bool:
@@ -178,10 +179,10 @@ class LiveRoom:
         log.info("room %s: %s hears %s", self.number, member, "+".join(pieces))
         return self.mixer.play(pieces, self.state.settings.language, ports, member, overlay)
 
-    def dial(self, number: str, by: str) -> Leg | None:
+    def dial(self, number: str, by: str, attempt: int = 1) -> Leg | None:
         """Call `number` into the room for member `by` (or for the room itself: SCHEDULE; for an
-        operator: rules.OPERATOR), if `by` may reach it. The call, or None if it never went out (the
-        inviter hears why)."""
+        operator: rules.OPERATOR), if `by` may reach it; `attempt`: which try at the number this is.
+        The call, or None if it never went out (the inviter hears why)."""
         state = self.state
         # A "#" call's first dial is the number its caller dialled, which Kamailio already allowed;
         # a scheduled conference calls the people its owner listed.
@@ -192,6 +193,7 @@ class LiveRoom:
         billed = billed_leg(state, inviter, number, first, by_operator)
         shown = identity.presented(state, inviter, first, by_operator, self.switchboard.installation_number)
         dialled = self.switchboard.dial(self.number, number, billed, inviter, rights, shown)
+        self.tries[dialled.call.participant_id] = attempt
         self.invited(dialled.call, by, dialled.extension)
         if dialled.refused:
             self.leave(dialled.call, dialled.refused)  # as a call the far end refused at once
@@ -324,45 +326,56 @@ class LiveRoom:
             # Sent away (ended, dropped) counts as gone now, not when the hang-up completes.
             if old.stage in JOINED and (new is None or new.stage not in JOINED):
                 self.attend(old, joined=False, when=self.live.now())
-                self.live.remove_participant(self.number, member_id)
                 self.live.room_event("left", self.number, participant=member_id, caller=old.caller,
                                      status=left_status, present=self.present)
+            if roster.shown(old) is not None and (new is None or roster.shown(new) is None):
+                self.live.remove_participant(self.number, member_id)
+            if new is None:
+                attempt = self.tries.pop(member_id, 1)
+                if roster.failed(old, new):
+                    self.live.room_event("call_failed", self.number, participant=member_id, number=old.caller,
+                                         status=left_status, reason=str(roster.reason(left_status)), attempt=attempt)
         for member_id, new in after.items():
             was = before.get(member_id)
-            if new.stage in JOINED and (was is None or (was.stage, was.role, was.muted) != (new.stage, new.role,
-                                                                                          new.muted)):
-                self.publish(new, joined=was is None or was.stage not in JOINED)
-                if was is not None and was.muted != new.muted:
-                    self.live.room_event("muted" if new.muted else "unmuted", self.number, participant=new.id)
+            joined = new.stage in JOINED and (was is None or was.stage not in JOINED)
+            if joined:
+                self.joined(new)
+            shown = roster.shown(new)
+            if shown is not None and (joined or was is None or (roster.shown(was), was.role) != (shown, new.role)):
+                self.publish(new)
+            if was is not None and was.stage in JOINED and new.stage in JOINED and was.muted != new.muted:
+                self.live.room_event("muted" if new.muted else "unmuted", self.number, participant=new.id)
 
-    def publish(self, member: rules.Member, joined: bool) -> None:
-        call = self.calls[member.id]
-        if joined:
-            call.joined_at = self.live.now()
-            self.attend(member, joined=True, when=call.joined_at)
-            self.live.room_event("joined", self.number, participant=member.id, caller=member.caller,
-                                 role=str(member.role), present=self.present)
-            log.info("room %s: %s joined as %s (%d present)", self.number, member.caller, member.role,
-                     self.present)
+    def joined(self, member: rules.Member) -> None:
+        call = self.calls.get(member.id)
+        when = self.live.now()
+        if call is not None:
+            call.joined_at = when
+        self.attend(member, joined=True, when=when)
+        self.live.room_event("joined", self.number, participant=member.id, caller=member.caller,
+                             role=str(member.role), present=self.present)
+        log.info("room %s: %s joined as %s (%d present)", self.number, member.caller, member.role, self.present)
+
+    def publish(self, member: rules.Member) -> None:
         self.live.put_participant(self.number, member.id, self.shown(member))
 
     def shown(self, member: rules.Member) -> dict[str, Any]:
-        """A participant as the live state shows it."""
-        state = "muted" if member.muted else str(member.stage)
+        """A participant as the live state shows it (conference.roster: from its first ring on)."""
+        call = self.calls.get(member.id)
         return {"id": member.id, "caller": member.caller, "extension": member.extension, "role": str(member.role),
-                "state": state, "joined_at": self.calls[member.id].joined_at, "node": self.live.node_id,
-                "run": self.live.run, **self.figures.get(member.id, {})}
+                "state": str(roster.shown(member)), "joined_at": None if call is None else call.joined_at,
+                "node": self.live.node_id, "run": self.live.run, **self.figures.get(member.id, {})}
 
     def present_now(self) -> dict[str, dict[str, Any]]:
-        """Everyone in the mix now, as shown (what a heartbeat asserts again)."""
-        return {m.id: self.shown(m) for m in self.state.members if m.stage in JOINED and m.id in self.calls}
+        """Everyone the roster shows now (what a heartbeat asserts again)."""
+        return {m.id: self.shown(m) for m in self.state.members if roster.shown(m) is not None and m.id in self.calls}
 
     def quality(self, member_id: str, figures: dict[str, float | None]) -> None:
         """A member's latest call quality (loss_percent, jitter_ms, rtt_ms, mos), shown with them once joined."""
         self.figures[member_id] = figures
         member = self.state.member(member_id)
         if member is not None and member.stage in JOINED and member_id in self.calls:
-            self.publish(member, joined=False)
+            self.publish(member)
 
     def attend(self, member: rules.Member, joined: bool, when: float) -> None:
         """Attendance (history) of scheduled conferences, filed by the worker."""

@@ -30,7 +30,7 @@ from conference.fields import (
     require,
     text,
 )
-from conference.rooms import MAX_NAME_LENGTH, MAX_PIN_LENGTH, MAX_SOUND_ID
+from conference.rooms import MAX_NAME_LENGTH, MAX_PIN_LENGTH, MAX_SOUND_ID, MIN_PIN_LENGTH
 
 AUTO_EXTEND_STEPS = (0, 15, 30, 45, 60)  # minutes (seed 004)
 IMMEDIATE_MINUTES = 60  # an immediate conference without an end lasts this long (and may run on)
@@ -116,6 +116,9 @@ class Meeting:
     # (seed 004 shows them in the portal too). Compared in constant time (`role_for`).
     chair_password: str | None = None
     guest_password: str | None = None
+    # The owner's explicit choice to let anyone with the code in without a password (else a
+    # guest password is required: a six-digit code alone is guessed by whoever tries enough).
+    open_dial_in: bool = False
     max_participants: int = 0  # 0 = unlimited
     auto_invite: bool = True  # call everyone at the start
     auto_extend: int = 0  # minutes added at the end while someone is in; 0 = none
@@ -213,10 +216,13 @@ RULES: dict[str, Rule] = {
                          f"a list of at most {MAX_PARTICIPANTS} objects, each with a number and/or an email",
                          {"type": "array", "maxItems": MAX_PARTICIPANTS, "items": _PERSON_SCHEMA}),
     "greeting_sound_id": or_null(integer(1, MAX_SOUND_ID)).means("Played to each on answer."),
-    "chair_password": or_null(digits(MAX_PIN_LENGTH)).means(
+    "chair_password": or_null(digits(MAX_PIN_LENGTH, MIN_PIN_LENGTH)).means(
         "Dial-in password of the chair; kept as given, since every mail gives it."),
-    "guest_password": or_null(digits(MAX_PIN_LENGTH)).means(
-        "Dial-in password of guests; none: guests enter without."),
+    "guest_password": or_null(digits(MAX_PIN_LENGTH, MIN_PIN_LENGTH)).means(
+        "Dial-in password of guests: required unless open_dial_in is true."),
+    "open_dial_in": boolean().means(
+        "true: the owner opts out of the guest password, and anyone with the code enters as a guest "
+        "(then guest_password must be null). Default false."),
     "max_participants": integer(0, MAX_PARTICIPANTS).means("0 = unlimited"),
     "auto_invite": boolean().means("Call everyone at the start."),
     "auto_extend": one_of(*AUTO_EXTEND_STEPS).means(
@@ -237,9 +243,11 @@ def wall_to_utc(day: date, clock: time, zone: str, field: str) -> datetime:
     return utc
 
 
-def validate(payload: Any, code: str, now: datetime, current: Meeting | None = None) -> Meeting:
+def validate(payload: Any, code: str, now: datetime, current: Meeting | None = None, *,
+             template: bool = False) -> Meeting:
     """A new meeting (current is None) or `current` changed by the payload. `now` for "immediate"
-    and for refusing a start in the past."""
+    and for refusing a start in the past. A template's fields need no guest password (each
+    conference made from it is given or drawn its own)."""
     fields = clean(payload, RULES)
     if current is None:
         require(fields, "topic", "owner", "zone")
@@ -262,7 +270,7 @@ def validate(payload: Any, code: str, now: datetime, current: Meeting | None = N
             raise FieldError("date", "invalid_field", "the conference would be over already")
     if fields.get("chair_password") and fields.get("chair_password") == fields.get("guest_password"):
         raise FieldError("guest_password", "invalid_field", "chair and guest passwords must differ")
-    return Meeting(
+    meeting = Meeting(
         code=code, topic=str(merged["topic"]), owner=Person(**merged["owner"]), zone=zone, start=start, end=end,
         participants=tuple(Person(**p) for p in merged.get("participants", [])),
         greeting_sound_id=merged.get("greeting_sound_id"), max_participants=int(merged.get("max_participants", 0)),
@@ -270,7 +278,21 @@ def validate(payload: Any, code: str, now: datetime, current: Meeting | None = N
         reminder_minutes=int(merged.get("reminder_minutes", 0)),
         chair_password=_password(fields, "chair_password", current),
         guest_password=_password(fields, "guest_password", current),
+        open_dial_in=bool(merged.get("open_dial_in", False)),
     )
+    _check_dial_in(meeting, template)
+    return meeting
+
+
+def _check_dial_in(meeting: Meeting, template: bool) -> None:
+    """Dial-in takes a guest password unless the owner said explicitly that it wants none."""
+    if meeting.open_dial_in and meeting.guest_password:
+        raise FieldError("open_dial_in", "invalid_field",
+                         "open_dial_in means no guest password: send guest_password null, or open_dial_in false")
+    if not (meeting.open_dial_in or meeting.guest_password or template):
+        raise FieldError("guest_password", "missing_field",
+                         f"guest_password ({MIN_PIN_LENGTH}-{MAX_PIN_LENGTH} digits) is required for dial-in, "
+                         "unless open_dial_in is true (anyone with the code enters)")
 
 
 def _password(fields: dict[str, Any], name: str, current: Meeting | None) -> str | None:
@@ -297,12 +319,14 @@ def _as_payload(meeting: Meeting) -> dict[str, Any]:
             "participants": [p.as_dict() for p in meeting.participants],
             "greeting_sound_id": meeting.greeting_sound_id, "max_participants": meeting.max_participants,
             "auto_invite": meeting.auto_invite, "auto_extend": meeting.auto_extend,
-            "reminder_minutes": meeting.reminder_minutes}
+            "reminder_minutes": meeting.reminder_minutes, "open_dial_in": meeting.open_dial_in}
 
 
 def repeat_payload(meeting: Meeting, today: date) -> dict[str, Any]:
-    """A past meeting copied for today (seed 001 "repeat"): same fields and times, today's date."""
-    return {**_as_payload(meeting), "date": today.isoformat()}
+    """A past meeting copied for today (seed 001 "repeat"): same fields, times and passwords (the
+    same people dial in the same way), today's date."""
+    return {**_as_payload(meeting), "date": today.isoformat(), "chair_password": meeting.chair_password,
+            "guest_password": meeting.guest_password}
 
 
 # Changes of a stored meeting ------------------------------------------------------------

@@ -19,6 +19,7 @@ from redis.sentinel import Sentinel
 from conference.address import DIAL_IN, Kind, RoomAddress
 from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.placement import NodeStatus, gone, place, run_state
+from conference.roster import PRESENT, reason
 from conference.schedule import LiveMeeting
 
 ROOMS = "kamconf:rooms"  # hash: room number -> room settings (JSON)
@@ -262,21 +263,30 @@ def drop_ghosts(client: redis.Redis) -> int:
 
 
 def participants(client: redis.Redis, room: str) -> list[dict[str, Any]]:
+    """The room's roster (conference.roster): those in it in order of joining, then those it calls."""
     raw = client.hgetall(PARTICIPANTS.format(room))
-    return sorted((json.loads(v) for v in raw.values()), key=lambda p: (p.get("joined_at", 0), p.get("id", "")))
+    return sorted((json.loads(v) for v in raw.values()),
+                  key=lambda p: (p.get("joined_at") is None, p.get("joined_at") or 0, p.get("id", "")))
+
+
+def present(client: redis.Redis, room: str) -> int:
+    """How many are in the room (not those it still calls or greets)."""
+    return sum(1 for p in participants(client, room) if p.get("state") in PRESENT)
 
 
 def failed_calls(client: redis.Redis, room: str, lookback: int = 1000) -> list[dict[str, Any]]:
     """The calls the room placed that were not answered (the bridge's call_failed events among the
-    `lookback` newest of the stream), the newest try of each number: number, SIP status, try."""
+    `lookback` newest of the stream), the newest try of each number: number, SIP status, why
+    (conference.roster.Reason), try."""
     found: dict[str, dict[str, Any]] = {}
     recent: Any = client.xrevrange(EVENTS, count=lookback)
     for _entry_id, fields in recent or []:
         if fields.get("type") == "call_failed" and fields.get("room") == room:
             number = str(fields.get("number", ""))
             status, attempt = str(fields.get("status", "")), str(fields.get("attempt", ""))
-            found.setdefault(number, {"number": number, "status": int(status) if status.isdigit() else 0,
-                                      "attempt": int(attempt) if attempt.isdigit() else 0})
+            code = int(status) if status.isdigit() and len(status) <= 3 else 0
+            found.setdefault(number, {"number": number, "status": code, "reason": str(reason(code)),
+                                      "attempt": int(attempt) if attempt.isdigit() and len(attempt) <= 6 else 0})
     return list(found.values())
 
 

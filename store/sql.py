@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    false,
     text,
 )
 from sqlalchemy.engine import Engine
@@ -230,6 +231,7 @@ class Conference(Base):
     greeting_sound_id: Mapped[int | None] = mapped_column(Integer)
     chair_password: Mapped[str | None] = mapped_column(String(16))
     guest_password: Mapped[str | None] = mapped_column(String(16))
+    open_dial_in: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     max_participants: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     auto_invite: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     auto_extend: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

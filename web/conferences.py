@@ -110,7 +110,8 @@ def public(meeting: Meeting, at: datetime) -> dict[str, Any]:
         "start_utc": meeting.start.isoformat(), "end_utc": meeting.end.isoformat(),
         "participants": [p.as_dict() for p in meeting.participants],
         "greeting_sound_id": meeting.greeting_sound_id, "chair_password": meeting.chair_password,
-        "guest_password": meeting.guest_password, "max_participants": meeting.max_participants,
+        "guest_password": meeting.guest_password, "open_dial_in": meeting.open_dial_in,
+        "max_participants": meeting.max_participants,
         "auto_invite": meeting.auto_invite, "auto_extend": meeting.auto_extend,
         "reminder_minutes": meeting.reminder_minutes, "locked": meeting.locked,
         "ended_at": None if meeting.ended_at is None else meeting.ended_at.isoformat(),
@@ -342,7 +343,7 @@ def save_template(body: Any) -> tuple[str, dict[str, Any], bool]:
     fields = {k: v for k, v in body.items() if k not in ("date", "start", "end", "immediate")}
     # Checked as a conference would be (with a date far ahead), so a template always makes one.
     probe = _as_owner({"date": "2999-01-01", "start": "10:00", "end": "11:00", **fields})
-    schedule.validate(probe, "0", now())
+    schedule.validate(probe, "0", now(), template=True)
     account = principal().account
     if account.role is Role.USER:
         held = [t["name"] for t in meetings().personal_templates(account.id)]

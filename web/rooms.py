@@ -13,15 +13,17 @@ from flask import jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
+from conference.address import Kind, RoomAddress
 from conference.fields import FieldError
 from conference.operator import validate_invite, validate_play
 from conference.rooms import RoomSettings, validate_create, validate_patch
 from store import live
-from store.accounts import Role
-from web.access import ApiBlueprint
+from store.accounts import Account, Role
+from store.projected import NotFoundError
+from web.access import ApiBlueprint, requires
 from web.apidoc import documented
 from web.errors import ApiError
-from web.services import PARTICIPANT_OPS, ROOM_OPS, services
+from web.services import PARTICIPANT_OPS, ROOM_OPS, NotLiveError, services
 from web.sounds import check_greeting, library
 
 blueprint = ApiBlueprint("rooms", __name__, role=Role.OPERATOR)
@@ -95,8 +97,45 @@ def delete_room(number: str) -> ResponseReturnValue:
     return "", 204
 
 
+# Rooms nobody configured: an extension's *8 conference, a "#" call, a scheduled conference's room.
+# Their key is the room's wire name (conference.address), e.g. /rooms/*8201/participants.
+
+
+def _live_room(number: str) -> RoomAddress:
+    """The room the URL names; 404 when it is no room name at all."""
+    where = RoomAddress.parse(number)
+    if where is None or where.kind == Kind.DIAL_IN:
+        raise NotFoundError("room", number)
+    return where
+
+
+def in_room(account: Account, view_args: dict[str, Any]) -> bool:
+    """A user sees a room's roster while its extension (as Kamailio vouched) is in the room, or the
+    room is its own *8 conference. Any other room answers 403, a room that does not exist too."""
+    where = RoomAddress.parse(str(view_args.get("number", "")))
+    if account.role is not Role.USER or where is None or where.kind == Kind.DIAL_IN:
+        return False
+    if where.kind == Kind.LOCAL and where.id == account.name:
+        return True
+    return any(p.get("extension") == account.name for p in live.participants(services().client, str(where)))
+
+
+def moderates(account: Account, view_args: dict[str, Any]) -> bool:
+    """A user acts on the participants of its own *8 conference (it moderates it by phone too) and of
+    the "#" calls its extension is in; of no numbered or scheduled room (their moderators and owners
+    have their own paths: PINs, the conference's API)."""
+    where = RoomAddress.parse(str(view_args.get("number", "")))
+    if account.role is not Role.USER or where is None:
+        return False
+    if where.kind == Kind.LOCAL:
+        return where.id == account.name
+    return where.kind == Kind.CALL and in_room(account, view_args)
+
+
 def participant_command(number: str, participant: str, op: str) -> ResponseReturnValue:
     """Mute, unmute or drop one participant: sent to the bridge node, which acts within a moment."""
+    if op in ("mute", "unmute") and _live_room(number).kind == Kind.CALL:
+        raise ApiError(409, "conflict", 'a "#" call has nobody to mute: its participants can only be dropped')
     services().room_command(number, op, participant)
     return jsonify({"room": number, "participant": participant, "op": op}), 202
 
@@ -156,10 +195,15 @@ _LIVE = {
 }
 _NOT_LIVE = {404: "No such room, or nobody is in it now, so no node holds it (not_found)."}
 # One literal path per action (not a converter), so that the document names each.
+_OWN_LIVE = ("The room may be a numbered room, or one nobody configured, by its name: an extension's *8 "
+             "conference (*8201), a \"#\" call (call-<key>), a scheduled conference (conf-<code>). A user may act "
+             "on its own *8 conference and on the \"#\" calls its extension is in.")
 for _op in sorted(PARTICIPANT_OPS):
-    blueprint.add_url_rule(f"/rooms/<number>/participants/<participant>/{_op}", f"participant_{_op}", documented(
-        f"{_LIVE[_op]} (operator)", "LiveAction", status=202, errors=_NOT_LIVE)(partial(participant_command, op=_op)),
-        methods=["POST"])
+    blueprint.add_url_rule(f"/rooms/<number>/participants/<participant>/{_op}", f"participant_{_op}", requires(
+        Role.OPERATOR, unless=moderates)(documented(
+            f"{_LIVE[_op]} (operator; a user: in its own *8 conference and \"#\" calls)", "LiveAction", status=202,
+            errors={**_NOT_LIVE, 409: 'Muting in a "#" call, which can only drop (conflict).'},
+            about=_OWN_LIVE)(partial(participant_command, op=_op))), methods=["POST"])
 for _op in sorted(ROOM_OPS):
     blueprint.add_url_rule(f"/rooms/<number>/{_op}", f"room_{_op}", documented(
         f"{_LIVE[_op]} (operator)", "LiveAction", status=202, errors=_NOT_LIVE)(partial(room_command, op=_op)),
@@ -167,9 +211,16 @@ for _op in sorted(ROOM_OPS):
 
 
 @blueprint.get("/rooms/<number>/participants")
-@documented("Who is in the room now", ["Participant"],
-            about="As the bridge nodes report it; callers still in the entry prompts are not listed.")
+@documented("Who is in the room now, and whom it calls (operator; a user: a room its extension is in)",
+            ["Participant"], errors={404: "No such room, or one nobody configured that nobody is in now (not_found)."},
+            about="As the bridge nodes report it; callers still in the entry prompts are not listed. " + _OWN_LIVE)
+@requires(Role.OPERATOR, unless=in_room)
 def room_participants(number: str) -> ResponseReturnValue:
-    """Who is in the room now, as the bridge nodes report it: role, join time, state."""
-    services().rooms.get(number)  # 404 for an unknown room
-    return jsonify(live.participants(services().client, number))
+    """Who is in the room now, as the bridge nodes report it: role, join time, state (conference.roster)."""
+    where = _live_room(number)
+    people = live.participants(services().client, str(where))
+    if not people and where.kind != Kind.ROOM:
+        raise NotLiveError(number)  # a room nobody configured exists only while somebody is in it
+    if where.kind == Kind.ROOM:
+        services().rooms.get(number)  # 404 for an unknown room
+    return jsonify(people)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from conference import extensions, operator, rooms, schedule
+from conference import extensions, operator, rooms, roster, schedule
 from conference.billing import Disposition, LegKind
 from conference.fields import Rule, dataclass_defaults, object_schema
 from store import accounts
@@ -105,8 +105,8 @@ SCHEMAS: dict[str, Any] = {
     "Trunk": _shown(extensions.TRUNK_RULES),
     "ConferenceCreate": object_schema(
         {**schedule.RULES, **conferences.FROM_TEMPLATE}, (),
-        "topic, owner and zone, and date, start and end unless immediate, are required (from the template too). "
-        + STRICT),
+        "topic, owner and zone, and date, start and end unless immediate, are required (from the template too), "
+        "and guest_password unless open_dial_in is true. " + STRICT),
     "ConferencePatch": object_schema(schedule.RULES, (), "Only while scheduled; the participants get an update "
                                                          "mail. " + STRICT),
     "Conference": _CONFERENCE,
@@ -133,6 +133,7 @@ SCHEMAS: dict[str, Any] = {
                       unanswered={"type": "array", "items": _report(
                           "A number the conference called that did not answer (store.live.failed_calls)",
                           number=_STRING, status={"type": "integer", "description": "Final SIP status"},
+                          reason={"type": "string", "enum": list(roster.Reason), "description": "Why, from the status"},
                           attempt={"type": "integer"})}),
     "ContactCreate": object_schema(contacts.RULES, (), "A number, an e-mail address, or both. " + STRICT),
     "ContactPatch": object_schema(contacts.RULES, (), "Only the fields sent change. " + STRICT),
@@ -172,8 +173,10 @@ SCHEMAS: dict[str, Any] = {
                     "properties": {
                         "id": _STRING, "caller": {**_STRING, "description": "The caller's SIP URI"},
                         "role": {"type": "string", "enum": ["user", "admin"]},
-                        "state": {"type": "string", "enum": ["waiting", "in_conference", "muted"]},
-                        "joined_at": {"type": "number", "description": "Unix time"},
+                        "state": {"type": "string", "enum": list(roster.Shown), "description":
+                                  "conference.roster: a call the room placed is ringing until answered, and "
+                                  "answered while a scheduled conference greets it"},
+                        "joined_at": {"type": ["number", "null"], "description": "Unix time; null while ringing"},
                         "node": {**_STRING, "description": "The bridge node mixing the room"}}},
     "Cdr": _report(
         "store.cdrs.public: one leg a bridge node dialled", id=_STRING,

@@ -139,7 +139,7 @@ def launch(client: redis.Redis, meeting: Meeting) -> None:
 
 
 def end_time(repository: MeetingRepository, client: redis.Redis, meeting: Meeting, now: datetime) -> None:
-    present = len(live.participants(client, str(meeting.address)))  # only those past the greeting are listed
+    present = live.present(client, str(meeting.address))  # not those it still calls
     outcome = at_end(meeting, present)
     node = live.home_node(client, str(DIAL_IN))
     if isinstance(outcome, End):

@@ -173,3 +173,44 @@ def test_the_dial_in_service_beeps_after_asking_for_the_code(
     caller.wait_for("recorded", 10)
     assert similarity(heard, asked) > 0.75
     assert similarity(heard, prompt_file("en", 8000, "beep")) > 0.75
+
+
+def test_the_owner_opts_out_of_the_guest_password_with_the_forms_box(
+    browser: webdriver.Chrome, stack: Stack, phones: Callable[..., TestPhone], tmp_path: Path  # noqa: F811
+) -> None:
+    _, number = extension(stack, phones)
+    status, body = stack.request("POST", "/accounts", {"name": number, "role": "user"})
+    assert status == 201, body
+    portal = Panel(browser, stack, tmp_path / "screenshots")
+    portal.sign_in(number, f"pass-{number}-word")
+    portal.wait("html[lang='en'] #new-conference")
+    portal.open("/portal/schedule").wait("#schedule-form")
+    assert portal.find("label:has(#open_dial_in)").text.startswith("Open dial-in")
+    assert not portal.find("#open_dial_in").is_selected()  # a guest password unless the owner says otherwise
+    portal.type("#topic", "Open door")
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    for field, value in (("zone", "UTC"), ("date", tomorrow), ("start", "10:00:00"), ("end", "11:00:00")):
+        portal.driver.execute_script("arguments[0].value = arguments[1]", portal.find(f"#{field}"), value)
+    portal.find("#open_dial_in").click()
+    portal.shot("portal-schedule-open-dial-in")
+    portal.find("#save").click()
+    portal.wait("#guest-password")
+    code = re.sub(r".*/", "", portal.driver.current_url)
+    assert portal.find("#guest-password").text == "none: open dial-in"
+    assert re.fullmatch("[0-9]{6}", portal.find("#chair-password").text)  # the chair's is drawn all the same
+    status, made = stack.request("GET", f"/conferences/{code}")
+    assert status == 200 and (made["open_dial_in"], made["guest_password"]) == (True, None)
+
+    Select(portal.find("#language-choice")).select_by_value("ru")
+    portal.wait("html[lang='ru'] #guest-password")
+    assert portal.find("#guest-password").text == "нет: открытый вход"
+    portal.open(f"/portal/conferences/{code}/edit").wait("#schedule-form")
+    assert portal.find("label:has(#open_dial_in)").text.startswith("Открытый вход")
+    assert portal.find("#open_dial_in").is_selected()
+    portal.find("#open_dial_in").click()  # changed its mind: guests need a password after all
+    portal.find("#save").click()
+    portal.wait("#guest-password")
+    assert re.fullmatch("[0-9]{6}", portal.find("#guest-password").text)
+    status, closed = stack.request("GET", f"/conferences/{code}")
+    assert status == 200 and closed["open_dial_in"] is False and closed["guest_password"]
+    assert portal.console_faults() == []

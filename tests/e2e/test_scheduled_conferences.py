@@ -12,6 +12,7 @@ from typing import Any
 import icalendar
 
 from conference import address
+from conference.roster import PRESENT
 from stack.prompts import prompt_file
 from stack.sounds import ensure_music
 from stack.supervisor import wait_for
@@ -31,9 +32,11 @@ def schedule(stack: Stack, seconds_ahead: float, length: timedelta = timedelta(m
     end = start + length
     if end.date() != start.date():  # the test runs just before midnight UTC: the conference must fit in a day
         start, end = start + timedelta(minutes=31), end + timedelta(minutes=31)
+    # Open dial-in unless the test gives a guest password: most of these are about the calls.
+    opt_out = {} if "guest_password" in fields else {"open_dial_in": True}
     status, body = stack.request("POST", "/conferences", {
         "topic": "E2E", "zone": "UTC", "date": start.date().isoformat(), "start": f"{start:%H:%M:%S}",
-        "end": f"{end:%H:%M:%S}", **fields})
+        "end": f"{end:%H:%M:%S}", **opt_out, **fields})
     assert status == 201, body
     return dict(body)
 
@@ -84,7 +87,16 @@ def test_everyone_is_called_at_the_start_and_waits_with_music_for_the_owner(
 
 
 def people(stack: Stack, code: str) -> list[dict[str, Any]]:
-    return live.participants(live.connect(stack.config.redis_url), str(address.scheduled(code)))
+    """Who is in the conference (the roster without those it still calls or greets)."""
+    return [p for p in live.participants(live.connect(stack.config.redis_url), str(address.scheduled(code)))
+            if p["state"] in PRESENT]
+
+
+def roster(stack: Stack, code: str) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """The roster API's answer: each participant's state by its caller, and the unanswered calls."""
+    status, body = stack.request("GET", f"/conferences/{code}/participants")
+    assert status == 200, body
+    return {p["caller"]: p["state"] for p in body["participants"]}, list(body["unanswered"])
 
 
 def get(stack: Stack, code: str) -> dict[str, Any]:
@@ -101,11 +113,46 @@ def dial_in(stack: Stack, phone: TestPhone, code: str, record: Path, play: Path 
     phone.dtmf(f"{code}*")
 
 
+def test_the_roster_shows_calls_ringing_then_joined_and_a_busy_one_failed(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    owner, owner_number = extension(stack, phones)
+    colleague, colleague_number = extension(stack, phones)
+    busy, busy_number = extension(stack, phones)
+    made = schedule(stack, 2, owner={"number": owner_number},
+                    participants=[{"number": colleague_number}, {"number": busy_number}])
+    code = made["code"]
+    for phone in (owner, colleague, busy):
+        phone.wait_for("incoming", 20)
+    # While the phones ring (12 s here) the roster shows each of them ringing.
+    assert wait_for(lambda: roster(stack, code)[0] == dict.fromkeys((owner_number, colleague_number, busy_number),
+                                                                    "ringing"), timeout=10), roster(stack, code)
+    heard = audio_dir / "colleague.wav"
+    colleague.answer(play=write_tone(audio_dir / "c.wav", COLLEAGUE, 60), record=heard)
+    owner.answer(play=write_tone(audio_dir / "w.wav", OWNER, 60))
+    for attempt in (1, 2):  # the first try and its one retry (tests/support/stack.py: retries 1)
+        busy.reject(486)
+        busy.wait_state("DISCONNECTED", 20)
+        if attempt == 1:
+            busy.forget()
+            busy.wait_for("incoming", 20)
+    assert wait_for(lambda: roster(stack, code) == (
+        {owner_number: "in_conference", colleague_number: "in_conference"},
+        [{"number": busy_number, "status": 486, "reason": "busy", "attempt": 2}]), timeout=20), roster(stack, code)
+    time.sleep(3)  # the colleague hears the owner: joined is joined
+    for phone in (owner, colleague):
+        phone.hangup()
+    colleague.wait_for("recorded", 15)
+    assert levels(heard, [OWNER], duration(heard) - 2.5, duration(heard) - 0.5)[OWNER] > -25.0
+    failed = [e for e in events(stack) if e.get("type") == "call_failed" and e.get("number") == busy_number]
+    assert [(e["status"], e["reason"], e["attempt"]) for e in failed] == [("486", "busy", "1"), ("486", "busy", "2")]
+
+
 def test_dial_in_before_during_and_after(stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path) -> None:
     _, owner_number = extension(stack, phones)
     later = schedule(stack, 3600, owner={"number": owner_number})
-    now = schedule(stack, 0, owner={"number": owner_number}, auto_invite=False, chair_password="11",
-                   guest_password="22")
+    now = schedule(stack, 0, owner={"number": owner_number}, auto_invite=False, chair_password="1111",
+                   guest_password="2222")
     early, chair, guest = phones("early"), phones("chair"), phones("guest")
 
     dial_in(stack, early, later["code"], audio_dir / "early.wav")
@@ -116,10 +163,10 @@ def test_dial_in_before_during_and_after(stack: Stack, phones: Callable[..., Tes
     chair_heard, guest_heard = audio_dir / "chair.wav", audio_dir / "guest.wav"
     dial_in(stack, chair, now["code"], chair_heard, write_tone(audio_dir / "1.wav", OWNER, 60))
     time.sleep(2.5)
-    chair.dtmf("11#")
+    chair.dtmf("1111#")
     dial_in(stack, guest, now["code"], guest_heard, write_tone(audio_dir / "2.wav", COLLEAGUE, 60))
     time.sleep(2.5)
-    guest.dtmf("22#")
+    guest.dtmf("2222#")
     assert wait_for(lambda: sorted((p["role"], p["state"]) for p in people(stack, now["code"])) == [
         ("admin", "in_conference"), ("user", "in_conference")], timeout=20)
     time.sleep(3)
@@ -135,6 +182,30 @@ def test_dial_in_before_during_and_after(stack: Stack, phones: Callable[..., Tes
     assert early.wait_state("DISCONNECTED", 20)["code"] == 200
     early.wait_for("recorded", 10)
     assert heard_prompt(audio_dir / "after.wav", "conference_unavailable")
+
+
+def test_wrong_codes_lock_the_address_out_of_the_dial_in_service(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    _, owner_number = extension(stack, phones)
+    made = schedule(stack, 0, owner={"number": owner_number}, auto_invite=False, guest_password="3141")
+    client = live.connect(stack.config.redis_url)
+    service, loopback = str(address.DIAL_IN), "address:127.0.0.1"  # the service's room; the address Kamailio saw
+    try:
+        for second in range(10):  # what ten wrong codes or passwords within 15 minutes leave behind
+            live.pin_failed(client, service, loopback, now=time.time() + second)
+        guesser = phones("code-guesser")
+        dial_in(stack, guesser, "999999", audio_dir / "guess.wav")  # the eleventh: an unknown code
+        assert guesser.wait_state("DISCONNECTED", 20)["code"] == 200
+        assert wait_for(lambda: live.pin_locked(client, service, loopback), timeout=15)
+        late = phones("locked-out")  # the right code now changes nothing: the address is out
+        dial_in(stack, late, made["code"], audio_dir / "late.wav")
+        assert late.wait_state("DISCONNECTED", 20)["code"] == 200
+        late.wait_for("recorded", 10)
+        assert heard_prompt(audio_dir / "late.wav", "too_many_attempts")
+        assert people(stack, made["code"]) == []
+    finally:  # every phone of these tests calls from 127.0.0.1
+        client.delete(live.PIN_LOCK.format(service, loopback), live.PIN_FAILURES.format(service, loopback))
 
 
 def test_an_owner_who_missed_the_call_dials_in_and_chairs_without_the_password(

@@ -10,12 +10,17 @@ from typing import Any
 
 import icalendar
 import pytest
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import inspect, text
 
 import settings
 from conference.schedule import ended
+from store import migrations
 from store.conferences import MeetingRepository
+from store.migrations import upgrade
 from store.sql import make_engine, make_sessions
 from tests.integration.conftest import write_config
 from tests.support.mail import Inbox, smtp_server
@@ -114,6 +119,59 @@ def test_bad_conferences_name_the_field(api: FlaskClient, auth: dict[str, str], 
     response = api.post("/api/v1/conferences", json={**MEETING, **change}, headers=auth)
     assert response.status_code == 400 and response.get_json()["error"]["field"] == field
     assert api.get("/api/v1/conferences", headers=auth).get_json()["conferences"] == []
+
+
+def test_dial_in_needs_a_guest_password_unless_the_owner_opts_out(api: FlaskClient, auth: dict[str, str]) -> None:
+    without = {k: v for k, v in MEETING.items() if k != "guest_password"}
+    refused = api.post("/api/v1/conferences", json=without, headers=auth)
+    assert refused.status_code == 400 and refused.get_json()["error"]["field"] == "guest_password"
+    assert "open_dial_in" in refused.get_json()["error"]["message"]  # says how to opt out
+    short = api.post("/api/v1/conferences", json={**MEETING, "guest_password": "123"}, headers=auth)
+    assert short.status_code == 400 and "4-16 digits" in short.get_json()["error"]["message"]
+    both = api.post("/api/v1/conferences", json={**MEETING, "open_dial_in": True}, headers=auth)
+    assert both.status_code == 400 and both.get_json()["error"]["field"] == "open_dial_in"
+    assert api.get("/api/v1/conferences", headers=auth).get_json()["conferences"] == []
+    secured = post(api, auth, MEETING)
+    assert (secured["guest_password"], secured["open_dial_in"]) == ("4242", False)
+    opened = post(api, auth, {**without, "open_dial_in": True})
+    assert (opened["guest_password"], opened["open_dial_in"]) == (None, True)
+    path = f"/api/v1/conferences/{secured['code']}"
+    dropped = api.patch(path, json={"guest_password": None}, headers=auth)
+    assert dropped.status_code == 400 and dropped.get_json()["error"]["field"] == "guest_password"
+    made_open = api.patch(path, json={"guest_password": None, "open_dial_in": True}, headers=auth)
+    assert made_open.status_code == 200 and made_open.get_json()["guest_password"] is None
+    closed = api.patch(f"/api/v1/conferences/{opened['code']}", json={"open_dial_in": False}, headers=auth)
+    assert closed.status_code == 400 and closed.get_json()["error"]["field"] == "guest_password"
+    # A template keeps no password: a conference made from it is given one (or opts out).
+    assert api.post("/api/v1/templates", json={"name": "open", **without}, headers=auth).status_code == 201
+    when = {"date": TOMORROW, "start": "15:00", "end": "16:00"}
+    from_template = api.post("/api/v1/conferences", json={"template": "open", **when}, headers=auth)
+    assert from_template.status_code == 400 and from_template.get_json()["error"]["field"] == "guest_password"
+    assert post(api, auth, {"template": "open", **when, "guest_password": "5555"})["guest_password"] == "5555"
+
+
+def test_migration_0015_marks_conferences_without_a_guest_password_as_open(config: settings.Config) -> None:
+    engine = make_engine(config.database_url)
+    alembic = AlembicConfig()
+    alembic.set_main_option("script_location", str(migrations.HERE))
+    row = ("INSERT INTO conferences (code, topic, owner, zone, start_at, end_at, participants, guest_password, "
+           "max_participants, auto_invite, auto_extend, reminder_minutes, cancelled, locked, revision, created_at) "
+           "VALUES (:code, 'T', '{\"number\": \"100\"}', 'UTC', :at, :at, '[]', :guest, 0, :yes, 0, 0, :no, "
+           ":no, 0, :at)")
+    with engine.begin() as connection:
+        alembic.attributes["connection"] = connection
+        command.upgrade(alembic, "0011")
+        for code, guest in (("111111", None), ("222222", "4242")):  # made before the rule
+            connection.execute(text(row), {"code": code, "guest": guest, "at": datetime.now(UTC),
+                                           "yes": True, "no": False})
+    upgrade(engine)
+    listed = {m.code: m.open_dial_in for m in MeetingRepository(make_sessions(engine)).between(
+        datetime.now(UTC) - timedelta(days=1), datetime.now(UTC) + timedelta(days=1))}
+    assert listed == {"111111": True, "222222": False}  # what each already was
+    with engine.begin() as connection:
+        alembic.attributes["connection"] = connection
+        command.downgrade(alembic, "0011")
+    assert "open_dial_in" not in {column["name"] for column in inspect(engine).get_columns("conferences")}
 
 
 def test_mail_goes_out_with_a_calendar_and_waits_out_a_dead_server(

@@ -107,7 +107,7 @@ def seed_things(base: str, token: str) -> dict[str, str]:
     operator = post("/accounts", {"name": "op", "role": "operator", "password": "operator-password-1"})
     day = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
     meeting = {"topic": "fuzz", "owner": {"number": "2001"}, "zone": "UTC", "date": day, "start": "10:00",
-               "end": "11:00"}
+               "end": "11:00", "guest_password": "1357"}
     conference = post("/conferences", meeting)
     post("/templates", {"name": "weekly", "topic": "fuzz", "owner": {"number": "2001"}, "zone": "UTC"})
     contact = post("/contacts", {"name": "fuzz", "number": "2001"})

@@ -32,7 +32,7 @@ from workers.meetings import deliver
 
 TOMORROW = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
 MINE = {"topic": "Sales", "zone": "Europe/Moscow", "date": TOMORROW, "start": "10:00", "end": "11:00",
-        "participants": [{"number": "2002"}, {"email": "guest@example.com"}]}
+        "participants": [{"number": "2002"}, {"email": "guest@example.com"}], "guest_password": "2468"}
 
 
 def schedule(api: FlaskClient, who: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
@@ -65,7 +65,7 @@ def test_a_user_schedules_its_own_and_sees_only_its_own(
     history = api.get(f"/api/v1/history?since={TOMORROW}&until=2999-01-01", headers=user).get_json()
     assert [c["code"] for c in history] == [mine["code"]]
 
-    assert api.get(f"/api/v1/conferences/{mine['code']}", headers=user).get_json()["guest_password"] is None
+    assert api.get(f"/api/v1/conferences/{mine['code']}", headers=user).get_json()["guest_password"] == "2468"
     for path, method in ((f"/api/v1/conferences/{theirs['code']}", "GET"),
                          (f"/api/v1/conferences/{theirs['code']}", "PATCH"),
                          (f"/api/v1/conferences/{theirs['code']}", "DELETE"),
@@ -128,7 +128,13 @@ def test_a_running_conference_roster_and_actions_go_to_its_node(
     live.room_event(client, "call_failed", room, number="2001", status=408, attempt=1)  # since joined
     roster = api.get(f"/api/v1/conferences/{code}/participants", headers=user).get_json()
     assert [p["id"] for p in roster["participants"]] == ["p1"] and roster["participants"][0]["mos"] == 4.3
-    assert roster["unanswered"] == [{"number": "2002", "status": 486, "attempt": 3}]
+    assert roster["unanswered"] == [{"number": "2002", "status": 486, "reason": "busy", "attempt": 3}]
+    live.put_participant(client, room, "p0", {"id": "p0", "caller": "2002", "role": "user", "state": "ringing",
+                                              "joined_at": None})  # called again: ringing now
+    roster = api.get(f"/api/v1/conferences/{code}/participants", headers=user).get_json()
+    assert [(p["id"], p["state"]) for p in roster["participants"]] == [("p1", "in_conference"), ("p0", "ringing")]
+    assert roster["unanswered"] == [] and live.present(client, room) == 1  # the ringing one is not in yet
+    live.remove_participant(client, room, "p0")
 
     assert api.post(f"/api/v1/conferences/{code}/participants/p1/mute", headers=user).status_code == 202
     invited = api.post(f"/api/v1/conferences/{code}/invite", json={"number": "2001"}, headers=user)
@@ -218,7 +224,8 @@ def test_a_user_repeats_its_own_conference_only_as_its_own(api: FlaskClient, hea
     assert again.status_code == 201 and again.get_json()["owner"]["number"] == "2001"
     shared = {"name": "Board", "topic": "Board", "owner": {"number": "3000"}, "zone": "UTC"}
     assert api.post("/api/v1/templates", json=shared, headers=headers["operator"]).status_code == 201
-    from_shared = api.post("/api/v1/conferences", json={"template": "Board", "immediate": True}, headers=user)
+    from_shared = api.post("/api/v1/conferences", json={"template": "Board", "immediate": True,
+                                                             "open_dial_in": True}, headers=user)
     assert from_shared.status_code == 201 and from_shared.get_json()["owner"]["number"] == "2001"
 
 

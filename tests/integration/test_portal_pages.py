@@ -80,6 +80,29 @@ def test_an_employee_schedules_lists_edits_and_cancels_its_own(
     assert api.get(f"/api/v1/conferences/{code}", headers=auth).get_json()["state"] == "cancelled"
 
 
+def test_the_owner_opts_out_of_the_guest_password_on_the_form_and_back_in(
+    app: Flask, api: FlaskClient, auth: dict[str, str], people: dict[str, Account]
+) -> None:
+    token = employee(api)
+    assert 'id="open_dial_in"' in html(api.get("/portal/schedule"))
+    code = schedule(api, token, open_dial_in="on")
+    conference = api.get(f"/api/v1/conferences/{code}", headers=auth).get_json()
+    assert conference["open_dial_in"] is True and conference["guest_password"] is None
+    assert re.fullmatch(r"[0-9]{6}", conference["chair_password"])  # the chair's is still drawn
+    page = html(api.get(f"/portal/conferences/{code}"))
+    assert 'id="guest-password">none: open dial-in<' in page
+    assert re.search(r'id="open_dial_in" checked', html(api.get(f"/portal/conferences/{code}/edit")))
+    form = {"csrf_token": token, "topic": "Sales", "zone": "Europe/Moscow", "date": TOMORROW, "start": "10:00",
+            "end": "11:00"}
+    assert api.post(f"/portal/conferences/{code}/edit", data=form).status_code == 302  # the box left unticked
+    closed = api.get(f"/api/v1/conferences/{code}", headers=auth).get_json()
+    assert closed["open_dial_in"] is False and re.fullmatch(r"[0-9]{6}", closed["guest_password"])
+    assert closed["guest_password"] != closed["chair_password"]
+    assert api.post(f"/portal/conferences/{code}/edit", data={**form, "open_dial_in": "on"}).status_code == 302
+    reopened = api.get(f"/api/v1/conferences/{code}", headers=auth).get_json()
+    assert (reopened["open_dial_in"], reopened["guest_password"]) == (True, None)
+
+
 def test_an_employee_never_opens_anothers_conference(
     app: Flask, api: FlaskClient, auth: dict[str, str], people: dict[str, Account]
 ) -> None:
@@ -113,9 +136,14 @@ def test_a_running_conference_page_shows_the_roster_and_sends_actions(
                                               "loss_percent": 0.0, "jitter_ms": 3.0, "rtt_ms": 20.0})
     live.put_participant(client, room, "p2", {"id": "p2", "caller": "sip:2002@kamconf", "role": "user",
                                               "state": "muted", "joined_at": 2.0})
+    live.put_participant(client, room, "p3", {"id": "p3", "caller": "2003", "role": "user", "state": "ringing",
+                                              "joined_at": None})
     live.room_event(client, "call_failed", room, number="+74951112233", status=486, attempt=3)
     live.room_event(client, "talking", room, participant="p1")
     page = html(api.get(f"/portal/conferences/{code}"))
+    ringing = re.search(r'<tr data-participant="p3".*?</tr>', page, re.S)
+    assert ringing and 'class="ringing">ringing<' in ringing.group(0)
+    assert 'data-op="drop"' in ringing.group(0) and 'data-op="mute"' not in ringing.group(0)  # drop: cancel it
     assert 'data-participant="p1"' in page and "MOS 4.3" in page
     assert re.search(r'data-participant="p2".*?no data', page, re.S)
     assert 'data-number="+74951112233" data-status="486"' in page and "busy" in page
@@ -199,7 +227,7 @@ def test_an_employee_saves_templates_of_its_own_and_the_form_starts_from_its_def
     assert 'value="Standup"' in started and 'value="Asia/Tokyo"' in started and "team@example.com" in started
     assert 'value="Retro"' in html(api.get("/portal/schedule?template=Retro"))
     made = api.post("/api/v1/conferences", json={"template": "Retro", "date": TOMORROW, "start": "09:00",
-                                                 "end": "09:30"}, headers=headers["user"])
+                                                 "end": "09:30", "guest_password": "8642"}, headers=headers["user"])
     assert made.status_code == 201, made.get_data(as_text=True)
     assert (made.get_json()["topic"], made.get_json()["auto_extend"]) == ("Retro", 30)
     assert api.delete("/api/v1/templates/Retro", headers=headers["user"]).status_code == 204

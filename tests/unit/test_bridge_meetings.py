@@ -95,8 +95,11 @@ def test_an_unanswered_call_is_hung_up_when_its_ring_ends_and_redialled_after_re
     meetings.poll(T0 + RING)
     assert bridge.switchboard.hung_up == [(call, 200)]
 
+    assert bridge.live.participants[(ROOM, call.participant_id)]["state"] == "ringing"
     ended(bridge, meetings, room, call, 487, now=T0 + RING)
-    assert ("call_failed", ROOM, {"number": "5551234", "status": 487, "attempt": 1}) in bridge.live.events
+    assert ("call_failed", ROOM, {"participant": call.participant_id, "number": "5551234", "status": 487,
+                                  "reason": "no_answer", "attempt": 1}) in bridge.live.events
+    assert (ROOM, call.participant_id) not in bridge.live.participants  # gone from the roster
     meetings.poll(T0 + RING + RETRY - 1)
     assert len(bridge.switchboard.dialled) == 1
     meetings.poll(T0 + RING + RETRY)
@@ -111,7 +114,10 @@ def test_after_the_last_retry_the_number_is_not_called_again() -> None:
         now += RETRY
         meetings.poll(now)
     assert len(bridge.switchboard.dialled) == 3
-    assert bridge.live.events[-1] == ("call_failed", ROOM, {"number": "5551234", "status": 486, "attempt": 3})
+    assert bridge.live.events[-1] == ("call_failed", ROOM, {"participant": bridge.switchboard.legs[-1].participant_id,
+                                                            "number": "5551234", "status": 486, "reason": "busy",
+                                                            "attempt": 3})
+    assert [e[2]["attempt"] for e in bridge.live.events if e[0] == "call_failed"] == [1, 2, 3]
 
 
 def test_an_answered_call_is_neither_timed_out_nor_redialled() -> None:
@@ -124,6 +130,29 @@ def test_an_answered_call_is_neither_timed_out_nor_redialled() -> None:
     ended(bridge, meetings, room, call, 200, now=T0 + RING)
     meetings.poll(T0 + RING + RETRY)
     assert len(bridge.switchboard.dialled) == 1
+
+
+def test_the_roster_shows_a_call_out_ringing_then_answered_then_in() -> None:
+    bridge, _, room = started(numbers=("201",))
+    [owner] = bridge.switchboard.legs
+    def state() -> str:
+        return str(bridge.live.participants[(ROOM, owner.participant_id)]["state"])
+    assert state() == "ringing" and bridge.live.participants[(ROOM, owner.participant_id)]["joined_at"] is None
+    owner.answered_at = bridge.live.clock
+    room.answered(owner)
+    assert state() == "answered"  # hearing the greeting
+    room.prompt_ended(bridge.mixer.last(owner.participant_id))
+    assert state() == "in_conference" and room.present_now()[owner.participant_id]["joined_at"] is not None
+    assert not [e for e in bridge.live.events if e[0] == "call_failed"]
+
+
+def test_a_ringing_call_the_conference_drops_is_not_a_failed_call() -> None:
+    bridge, meetings, room = started(numbers=("5551234",))
+    [call] = bridge.switchboard.legs
+    room.command("drop", call.participant_id)
+    assert bridge.switchboard.farewells == [call] and (ROOM, call.participant_id) not in bridge.live.participants
+    ended(bridge, meetings, room, call, 487, now=T0 + 1)
+    assert not [e for e in bridge.live.events if e[0] == "call_failed"]
 
 
 def test_a_dial_in_transfer_moves_the_call_into_the_conference_room() -> None:

@@ -119,8 +119,26 @@ def test_an_extension_invites_a_number_with_star_8_and_the_room_dials_it_on_its_
     assert ask.billed == billing.Leg("100", billing.LegKind.INVITED, "201", "555", "201")
     assert ask.shown == "201"  # the one called sees who invites
     assert invited is not None and invited.participant_id in room.calls
+    assert bridge.live.participants[("100", invited.participant_id)]["state"] == "ringing"
     room.media(invited)  # early media: heard by the room at once
     assert (invited.participant_id, alice.participant_id) in bridge.mixer.links
+    assert bridge.live.participants[("100", invited.participant_id)]["state"] == "ringing"  # not answered yet
+    room.answered(invited)
+    assert bridge.live.participants[("100", invited.participant_id)]["state"] == "in_conference"
+
+
+def test_a_star_8_invitation_that_is_busy_leaves_the_roster_as_a_failed_call() -> None:
+    bridge = Bridge()
+    room = open_room(bridge)
+    alice = arrive(bridge, room, "sip:201@example.com", extension="201")
+    finish_prompt(bridge, room, alice)
+    room.dial("555", alice.participant_id)
+    invited = bridge.switchboard.legs[-1]
+    bridge.hang_up(invited, 486)
+    assert ("100", invited.participant_id) not in bridge.live.participants
+    assert bridge.live.events[-1] == ("call_failed", "100", {"participant": invited.participant_id, "number": "555",
+                                                             "status": 486, "reason": "busy", "attempt": 1})
+    assert bridge.mixer.heard(alice.participant_id)[-1] == ("number_busy",)
 
 
 def test_a_call_the_number_plan_refuses_never_rings_and_the_inviter_hears_why() -> None:
@@ -133,6 +151,8 @@ def test_a_call_the_number_plan_refuses_never_rings_and_the_inviter_hears_why() 
     assert room.dial("900", alice.participant_id) is None
 
     assert list(room.calls) == [alice.participant_id]
+    assert [key for key in bridge.live.participants if key[0] == "100"] == [("100", alice.participant_id)]
+    assert bridge.live.events[-1][2]["reason"] == "not_allowed"  # failed: shown with why
     assert bridge.mixer.heard(alice.participant_id)[-1] == ("number_unavailable",)
 
 

@@ -13,7 +13,7 @@ NOW = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
 MEETING = validate({
     "topic": "Budget; Q2, \\final\\", "owner": {"number": "100", "email": "anna@example.com", "name": "Anna"},
     "zone": "Europe/Moscow", "date": "2026-03-25", "start": "12:00", "end": "13:30", "chair_password": "4321",
-    "guest_password": "777",
+    "guest_password": "7777",
     "participants": [{"number": "+74951234567", "email": "boris@example.org", "name": "Борис " * 12},
                      {"email": "ANNA@example.com"}, {"email": "carl@example.net", "zone": "America/New_York"}],
 }, "482913", NOW)
@@ -33,8 +33,8 @@ def test_the_owner_gets_the_chair_password_and_guests_theirs() -> None:
     owner_text = body(Mail.INVITATION, MEETING, MEETING.owner, "7000")
     guest_text = body(Mail.INVITATION, MEETING, MEETING.participants[0], "7000")
     assert "call 7000, enter the conference code 482913 and then *" in owner_text
-    assert "4321" in owner_text and "777" not in owner_text
-    assert "777" in guest_text and "4321" not in guest_text
+    assert "4321" in owner_text and "7777" not in owner_text
+    assert "7777" in guest_text and "4321" not in guest_text
     assert "calls you at +74951234567" in guest_text
     cancelled = body(Mail.CANCELLATION, MEETING, MEETING.owner, "7000")
     assert "cancelled" in cancelled and "4321" not in cancelled
@@ -65,7 +65,7 @@ def test_the_message_carries_the_calendar() -> None:
 def test_each_recipient_reads_its_own_language_else_the_owners() -> None:
     russian = validate({
         "topic": "Планёрка", "owner": {"number": "100", "email": "anna@example.com", "language": "ru"},
-        "zone": "Europe/Moscow", "date": "2026-03-25", "start": "12:00", "end": "13:00", "guest_password": "777",
+        "zone": "Europe/Moscow", "date": "2026-03-25", "start": "12:00", "end": "13:00", "guest_password": "7777",
         "participants": [{"number": "101", "email": "boris@example.org"},
                          {"email": "carl@example.net", "language": "en"}]}, "482913", NOW)
     owner, boris, carl = russian.owner, *russian.participants

@@ -27,7 +27,7 @@ from conference.schedule import (
 
 NOW = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
 BASE = {"topic": "Projects", "owner": {"number": "100", "email": "anna@example.com", "name": "Anna"},
-        "zone": "Europe/Berlin", "date": "2026-03-25", "start": "12:00", "end": "13:00",
+        "zone": "Europe/Berlin", "date": "2026-03-25", "start": "12:00", "end": "13:00", "guest_password": "2468",
         "participants": [{"number": "101"}, {"number": "+74951234567", "email": "boris@example.org", "name": "Boris"},
                          {"email": "only-mail@example.net"}]}
 
@@ -78,16 +78,42 @@ def test_immediate_starts_now_for_an_hour() -> None:
 
 
 def test_passwords_decide_the_role_and_must_differ() -> None:
-    m = meeting(chair_password="1234", guest_password="99")
-    roles = [dial_in_role(m.chair_password, m.guest_password, typed) for typed in ("1234", "99", "5")]
+    m = meeting(chair_password="1234", guest_password="9999")
+    roles = [dial_in_role(m.chair_password, m.guest_password, typed) for typed in ("1234", "9999", "5")]
     assert roles == ["chair", "guest", None]
-    assert dial_in_role("1234", None, "") == "guest"  # no guest password: guests just enter
+    assert dial_in_role("1234", None, "") == "guest"  # no guest password (open dial-in): guests just enter
     with pytest.raises(FieldError):
-        meeting(chair_password="1", guest_password="1")
+        meeting(chair_password="1111", guest_password="1111")
     kept = validate({"topic": "New"}, "123456", NOW, current=m)
     assert (kept.chair_password, kept.topic, kept.start) == (m.chair_password, "New", m.start)
-    cleared = validate({"guest_password": None}, "123456", NOW, current=m)
-    assert cleared.guest_password is None and cleared.chair_password == m.chair_password
+    opened = validate({"guest_password": None, "open_dial_in": True}, "123456", NOW, current=m)
+    assert opened.guest_password is None and opened.open_dial_in and opened.chair_password == m.chair_password
+
+
+def refusal(payload: dict[str, Any], current: Meeting | None = None) -> tuple[str, str]:
+    with pytest.raises(FieldError) as caught:
+        validate(payload, "123456", NOW, current)
+    return caught.value.field, caught.value.error_id
+
+
+def test_dial_in_needs_a_guest_password_unless_the_owner_opts_out() -> None:
+    without = {k: v for k, v in BASE.items() if k != "guest_password"}
+    assert refusal(without) == ("guest_password", "missing_field")
+    assert refusal({**without, "open_dial_in": False}) == ("guest_password", "missing_field")
+    assert refusal({**without, "chair_password": "1234"}) == ("guest_password", "missing_field")  # guests: none
+    opened = validate({**without, "open_dial_in": True}, "123456", NOW)
+    assert opened.open_dial_in and opened.guest_password is None
+    assert refusal({**BASE, "open_dial_in": True}) == ("open_dial_in", "invalid_field")  # says both: which?
+    assert refusal({"guest_password": None}, current=meeting()) == ("guest_password", "missing_field")
+    assert refusal({"open_dial_in": False}, current=opened) == ("guest_password", "missing_field")
+    assert validate({"topic": "Again"}, "123456", NOW, current=opened).open_dial_in  # an edit keeps the choice
+    assert not validate(without, "0", NOW, template=True).open_dial_in  # a template holds no password
+
+
+@pytest.mark.parametrize("name", ["guest_password", "chair_password"])
+@pytest.mark.parametrize("short", ["1", "123", ""])
+def test_dial_in_passwords_have_at_least_four_digits(name: str, short: str) -> None:
+    assert refusal({**BASE, name: short}) == (name, "invalid_field")
 
 
 @pytest.mark.parametrize("change, field", [
@@ -116,14 +142,17 @@ def test_repeat_copies_a_meeting_to_today() -> None:
     again = validate(payload, "654321", NOW)
     assert again.start == datetime(2026, 4, 1, 10, 0, tzinfo=UTC)  # 12:00 CEST
     assert again.participants == meeting().participants and again.topic == "Projects"
+    assert (again.guest_password, again.open_dial_in) == ("2468", False)  # the same people dial in alike
+    opened = validate({"guest_password": None, "open_dial_in": True}, "123456", NOW, current=meeting())
+    assert validate(repeat_payload(opened, date(2026, 4, 1)), "1", NOW).open_dial_in
 
 
 def test_the_live_meeting_is_what_the_bridge_reads_and_survives_json() -> None:
-    m = meeting(greeting_sound_id=3, max_participants=5, chair_password="11", auto_invite=False)
+    m = meeting(greeting_sound_id=3, max_participants=5, chair_password="1111", auto_invite=False)
     projected = m.projected()
     assert projected == LiveMeeting("123456", m.start.timestamp(), m.end.timestamp(), owner="100",
                                     numbers=("100", "101", "+74951234567"), greeting_sound_id=3, max_participants=5,
-                                    chair_password="11", auto_invite=False)
+                                    chair_password="1111", guest_password="2468", auto_invite=False)
     assert projected.address == m.address == scheduled("123456")
     wire = json.loads(json.dumps(projected.as_dict()))
     assert LiveMeeting.from_dict(wire) == projected

@@ -141,6 +141,9 @@ def form_payload(form: MultiDict[str, str], creating: bool) -> dict[str, Any]:
     for name in ("chair_password", "guest_password"):
         if form.get(name, "").strip():
             payload[name] = form.get(name, "").strip()
+    payload["open_dial_in"] = "open_dial_in" in form
+    if payload["open_dial_in"]:  # the box is the owner's explicit choice: no guest password
+        payload["guest_password"] = None
     own = owner_only(principal().account)
     if own is not None and creating:  # mail to people without a language of their own is in the page's
         email = principal().account.email
@@ -151,13 +154,21 @@ def form_payload(form: MultiDict[str, str], creating: bool) -> dict[str, Any]:
 
 
 def generated_passwords(payload: dict[str, Any]) -> dict[str, Any]:
-    """Chair and guest passwords drawn for the owner when it typed none (different from each other)."""
+    """Chair and guest passwords drawn for the owner when it typed none (different from each other);
+    no guest password when it chose open dial-in."""
     drawn = dict(payload)
-    while not drawn.get("chair_password") or drawn.get("chair_password") == drawn.get("guest_password"):
-        drawn["chair_password"] = "".join(secrets.choice("0123456789") for _ in range(PASSWORD_DIGITS))
-    while not drawn.get("guest_password") or drawn["guest_password"] == drawn["chair_password"]:
-        drawn["guest_password"] = "".join(secrets.choice("0123456789") for _ in range(PASSWORD_DIGITS))
+    if not drawn.get("chair_password"):
+        drawn["chair_password"] = _drawn(drawn.get("guest_password"))
+    if not drawn.get("open_dial_in") and not drawn.get("guest_password"):
+        drawn["guest_password"] = _drawn(drawn["chair_password"])
     return drawn
+
+
+def _drawn(other: str | None) -> str:
+    """A random password, not `other` (the conference's other one)."""
+    while (password := "".join(secrets.choice("0123456789") for _ in range(PASSWORD_DIGITS))) == other:
+        pass
+    return password
 
 
 def _form(values: dict[str, Any], code: str | None = None, errors: dict[str, str] | None = None,
@@ -236,6 +247,7 @@ def _typed(form: MultiDict[str, str]) -> dict[str, Any]:
     typed: dict[str, Any] = {k: form.get(k, "") for k in ("topic", "zone", "date", "start", "end", "others", "owner",
                                                             "auto_extend", "reminder_minutes", "greeting_sound_id")}
     typed.update({"auto_invite": "auto_invite" in form, "immediate": "immediate" in form,
+                  "open_dial_in": "open_dial_in" in form,
                   "picked": form.getlist("pick")})
     return typed
 
@@ -273,7 +285,10 @@ def update_conference(code: str) -> ResponseReturnValue:
                      query=request.form.get("q", "")[:64])
     try:
         payload = form_payload(request.form, creating=False)
-        payload["participants"] = _kept(payload["participants"], meetings().get(code).participants)
+        current = meetings().get(code)
+        payload["participants"] = _kept(payload["participants"], current.participants)
+        if not payload["open_dial_in"] and current.guest_password is None:  # open no more: a password now
+            payload["guest_password"] = _drawn(current.chair_password)
         conferences.update(code, payload)
     except (FieldError, ConflictError, ApiError) as err:
         return _form(_typed(request.form), code=code, errors=dict([_refusal(err)]), status=400)

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 
 from conference.fields import FieldError
 from conference.keypad import MAX_NUMBER
+from conference.roster import Reason
 from conference.schedule import AUTO_EXTEND_STEPS, State
 from web import conferences
 from web.conferences import OWN, meetings
@@ -26,11 +27,13 @@ from web.services import PARTICIPANT_OPS, InviteRefusedError, NotLiveError, serv
 QUALITY = ("mos", "loss_percent", "jitter_ms", "rtt_ms")
 
 
-def sip_reason(status: int) -> str:
-    """Why a called number did not come, in words (the SIP status of the call's end)."""
-    reasons = {486: _("busy"), 600: _("busy"), 480: _("unavailable"), 408: _("no answer"), 487: _("no answer"),
-               603: _("declined"), 404: _("no such number"), 403: _("not allowed"), 503: _("no route now")}
-    return reasons.get(status, _("failed"))
+def said(why: str) -> str:
+    """Why a called number did not come (conference.roster.Reason), in words."""
+    words: dict[str, str] = {
+        Reason.BUSY: _("busy"), Reason.UNAVAILABLE: _("unavailable"), Reason.NO_ANSWER: _("no answer"),
+        Reason.DECLINED: _("declined"), Reason.NO_SUCH_NUMBER: _("no such number"),
+        Reason.NOT_ALLOWED: _("not allowed"), Reason.NO_ROUTE: _("no route now")}
+    return words.get(why, _("failed"))  # a StrEnum is its string: the word looks it up
 
 
 def _roster(code: str) -> dict[str, Any]:
@@ -40,7 +43,7 @@ def _roster(code: str) -> dict[str, Any]:
         person["talking"] = talking.get(str(person.get("id")), False)
         person["quality"] = {name: person.get(name) for name in QUALITY if person.get(name) is not None}
     for call in now["unanswered"]:
-        call["reason"] = sip_reason(int(call["status"]))
+        call["said"] = said(str(call["reason"]))
     return now
 
 
