@@ -28,7 +28,7 @@ import settings
 from conference.schedule import State
 from store import counts
 from store.conferences import MeetingRepository
-from store.queue import QUEUE, queue
+from store.queue import QUEUES, queue
 
 log = logging.getLogger("workers.metrics")
 
@@ -77,8 +77,9 @@ class WorkerCollector(Collector):
         jobs = CounterMetricFamily("kamconf_worker_jobs", "Jobs run, by queue and outcome",
                                    labels=["queue", "outcome"])
         done = counts.read(self.client, JOBS)
-        for outcome in JOB_OUTCOMES:
-            jobs.add_metric([QUEUE, outcome], done.get(f"{QUEUE}:{outcome}", 0))
+        for name in QUEUES:
+            for outcome in JOB_OUTCOMES:
+                jobs.add_metric([name, outcome], done.get(f"{name}:{outcome}", 0))
         yield jobs
         starts = CounterMetricFamily(
             "kamconf_worker_conference_starts", "Scheduled conferences' start attempts by outcome (a round "
@@ -94,9 +95,10 @@ class WorkerCollector(Collector):
     def _queue(self) -> Iterator[Any]:
         depth = GaugeMetricFamily("kamconf_worker_queue_jobs", "Jobs waiting in a queue (ready, or scheduled "
                                   "for later)", labels=["queue", "kind"])
-        kamconf = queue(self.client)
-        depth.add_metric([QUEUE, "ready"], len(kamconf))
-        depth.add_metric([QUEUE, "scheduled"], ScheduledJobRegistry(queue=kamconf).count)
+        for name in QUEUES:
+            waiting = queue(self.client, name)
+            depth.add_metric([name, "ready"], len(waiting))
+            depth.add_metric([name, "scheduled"], ScheduledJobRegistry(queue=waiting).count)
         yield depth
 
     def _sql(self) -> Iterator[Any]:

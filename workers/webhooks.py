@@ -1,0 +1,222 @@
+"""The worker's side of webhooks: a process the worker starts follows the room event stream and
+records a delivery per subscribed endpoint (`Dispatcher`), and the RQ job `deliver` POSTs one,
+signed, and schedules the next try with backoff when it fails.
+
+Nothing here is on a call's path: the bridge only appends to the stream (store.live.room_event),
+as it always did, and whatever a receiver does costs the bridge nothing.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import multiprocessing
+import multiprocessing.process
+import socket
+import ssl
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+import settings
+from conference.webhooks import (
+    SIGNATURE_HEADER,
+    Event,
+    RetryPolicy,
+    Target,
+    UrlRefusedError,
+    address_allowed,
+    signature,
+    succeeded,
+    target,
+)
+from store import live
+from store.queue import enqueue_delivery
+from store.sql import StoreUnavailableError, make_engine, make_sessions
+from store.webhooks import Due, State, WebhookRepository
+from workers import jobs
+
+log = logging.getLogger("kamconf.webhooks")
+
+GROUP = "webhooks"  # the Redis consumer group on the event stream: each event is read by one worker
+BLOCK_MS = 2000
+EXCERPT = 200  # characters of an answer's body kept with a failed try
+SWEEP_SECONDS = 60  # how often pending deliveries whose job was lost are queued again, and old ones deleted
+LOST_AFTER = timedelta(seconds=60)  # a try overdue this long lost its job (Redis was lost, say)
+
+
+def policy(config: settings.WebhooksConfig) -> RetryPolicy:
+    return RetryPolicy(max(1, config.attempts), config.retry_first, config.retry_longest)
+
+
+# Following the event stream -----------------------------------------------------------------
+
+
+class Dispatcher:
+    """Reads the room event stream in a consumer group and records a delivery of each event for every
+    endpoint that wants it, then queues the first try. An entry is acknowledged only once its
+    deliveries are in SQL, so a worker that dies before reads it again (store.webhooks.record is
+    idempotent); the consumer is named after the host, so its successor there takes up what it left."""
+
+    def __init__(self, config: settings.Config, sessions: sessionmaker[Session]) -> None:
+        self.config = config
+        self.repository = WebhookRepository(sessions)
+        self.consumer = socket.gethostname()
+        self.swept = 0.0
+
+    def run(self) -> None:
+        client = live.connect(self.config.redis_url, timeout=BLOCK_MS / 1000 + 5)
+        queue_client = live.queue_connection(self.config.redis_url)
+        backlog = True  # first what this host's consumer read and never acknowledged
+        while True:
+            try:
+                backlog = self.turn(client, queue_client, backlog)
+            except (redis.RedisError, StoreUnavailableError) as exc:
+                log.error("webhooks: %s; trying again in 2 s", exc)
+                time.sleep(2)  # the one wait of this loop: the store it needs is down
+            except Exception:  # a boundary: the thread must outlive any one event
+                log.exception("webhooks: dispatching failed; going on")
+                time.sleep(2)
+
+    def turn(self, client: redis.Redis, queue_client: redis.Redis, backlog: bool) -> bool:
+        """One read of the stream; whether there is still a backlog to read."""
+        ensure_group(client)
+        found: Any = client.xreadgroup(GROUP, self.consumer, {live.EVENTS: "0" if backlog else ">"}, count=100,
+                                       block=None if backlog else BLOCK_MS)
+        entries = [(str(entry_id), dict(fields)) for _, batch in found or [] for entry_id, fields in batch]
+        for entry_id, fields in entries:
+            self.dispatch(queue_client, Event.from_stream(entry_id, fields))
+            client.xack(live.EVENTS, GROUP, entry_id)
+        if time.monotonic() - self.swept > SWEEP_SECONDS:
+            self.sweep(queue_client)
+        return backlog and bool(entries)
+
+    def dispatch(self, queue_client: redis.Redis, event: Event) -> None:
+        for delivery_id in self.repository.record(event, datetime.now(UTC)):
+            enqueue_delivery(queue_client, delivery_id, 1)
+
+    def sweep(self, queue_client: redis.Redis) -> None:
+        """Queue again the tries whose job was lost, and delete deliveries past keep_days."""
+        now = datetime.now(UTC)
+        for delivery_id in self.repository.pending(now - LOST_AFTER):
+            due = self.repository.due(delivery_id)
+            if due is not None:
+                enqueue_delivery(queue_client, delivery_id, due.tries + 1)
+        self.repository.forget(now - timedelta(days=self.config.webhooks.keep_days))
+        self.swept = time.monotonic()
+
+
+def start_dispatcher(config: settings.Config) -> multiprocessing.process.BaseProcess:
+    """The Dispatcher in a process of its own, started afresh (spawned, not forked) and ended with the
+    worker. Not a thread of the worker: RQ forks a work horse per job, and SQLite's locks go wrong
+    in a child forked while its parent holds the database open (a horse's write then found the
+    database "locked" for good)."""
+    process = multiprocessing.get_context("spawn").Process(target=dispatch_forever, args=(config,),
+                                                           name="kamconf-webhooks", daemon=True)
+    process.start()
+    return process
+
+
+def dispatch_forever(config: settings.Config) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    Dispatcher(config, make_sessions(make_engine(config.database_url))).run()
+
+
+def ensure_group(client: redis.Redis) -> None:
+    """The consumer group, made once (with the stream if it is not there yet), from the newest entry:
+    events older than the first worker that runs with webhooks are not delivered."""
+    try:
+        client.xgroup_create(live.EVENTS, GROUP, id="$", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+# One try of one delivery (an RQ job) ----------------------------------------------------------
+
+
+def deliver(delivery_id: int, attempt: int) -> str:
+    """Try a delivery for the `attempt`-th time of its series; the state it is left in. A job run twice,
+    or one left over from before a replay, finds the try made (or not its turn) and does nothing."""
+    config = jobs.config()
+    repository = WebhookRepository(jobs.sessions())
+    due = repository.due(delivery_id)
+    if due is None or due.tries != attempt - 1:
+        return "skipped"
+    started, at = time.monotonic(), datetime.now(UTC)
+    status, error = post(due, delivery_id, config.webhooks)
+    milliseconds = round((time.monotonic() - started) * 1000)
+    delivered = status is not None and succeeded(status)
+    pause = None if delivered else policy(config.webhooks).pause(attempt)
+    state = repository.tried(delivery_id, at, status, error, milliseconds, delivered, pause)
+    if state == State.PENDING and pause is not None:
+        enqueue_delivery(live.queue_connection(config.redis_url), delivery_id, attempt + 1, pause)
+        log.warning("webhook delivery %d to %s: %s; try %d in %.0f s", delivery_id, due.url, error or status,
+                    attempt + 1, pause)
+    elif state == State.FAILED:
+        log.error("webhook delivery %d to %s failed after %d tries: %s", delivery_id, due.url, attempt,
+                  error or status)
+    return str(state)
+
+
+def post(due: Due, delivery_id: int, config: settings.WebhooksConfig) -> tuple[int | None, str]:
+    """POST the body signed now: (HTTP status or None, why it failed or the answer's start)."""
+    try:
+        where = target(due.url, config.allow_private)
+        address = resolve(where, config.allow_private)
+    except UrlRefusedError as exc:
+        return None, str(exc)
+    headers = {"Host": where.host_header, "Content-Type": "application/json", "User-Agent": "kamconf-webhooks",
+               "X-Kamconf-Event": due.kind, "X-Kamconf-Delivery": str(delivery_id),
+               SIGNATURE_HEADER: signature(due.secret, int(time.time()), due.body), "Connection": "close"}
+    connection = _connection(where, address, config.timeout)
+    try:
+        connection.request("POST", where.path, body=due.body, headers=headers)
+        answer = connection.getresponse()
+        excerpt = answer.read(EXCERPT).decode("utf-8", "replace")
+        return answer.status, "" if succeeded(answer.status) else _printable(excerpt)
+    except (OSError, http.client.HTTPException) as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:300]
+    finally:
+        connection.close()
+
+
+def resolve(where: Target, allow_private: bool) -> str:
+    """The address to connect to: the name's first address, each of which must be allowed (a name
+    that also leads inside is refused whole, so a second lookup cannot be turned against us: the
+    connection goes to the address checked here)."""
+    try:
+        found = socket.getaddrinfo(where.host, where.port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise UrlRefusedError(f"{where.host} does not resolve: {exc}") from exc
+    addresses = [str(info[4][0]) for info in found]
+    refused = [a for a in addresses if not address_allowed(a, allow_private)]
+    if refused or not addresses:
+        raise UrlRefusedError(f"{where.host} leads to {', '.join(refused) or 'nothing'}: loopback, link-local or "
+                         "private addresses need [webhooks] allow_private")
+    return addresses[0]
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """HTTPS to an address resolved (and checked) beforehand, verifying the certificate for the name."""
+
+    def __init__(self, where: Target, address: str, timeout: float) -> None:
+        super().__init__(where.host, where.port, timeout=timeout, context=ssl.create_default_context())
+        self.address = address
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+def _connection(where: Target, address: str, timeout: float) -> http.client.HTTPConnection:
+    if where.scheme == "https":
+        return _PinnedHTTPS(where, address, timeout)
+    return http.client.HTTPConnection(address, where.port, timeout=timeout)
+
+
+def _printable(text: str) -> str:
+    return "".join(char if char.isprintable() else " " for char in text).strip()
