@@ -28,7 +28,7 @@ STRICT = ("Validation is strict: JSON types must match exactly (true is not 1, \
           "refused, and the first fault is answered as 400 with error.field naming it.")
 ROLES = {
     "admin": "everything, including accounts and trunks",
-    "operator": "rooms, live rooms, scheduled conferences, sounds, recordings, call records, extensions",
+    "operator": "rooms, live rooms, scheduled conferences, sounds, recordings, call records, extensions, webhooks",
     "user": "an employee, signed in with its extension number and SIP password: its own extension "
             "(GET /extensions/{its number}), its session and its tokens, its contacts, and the scheduled "
             "conferences it owns (listing, history and templates show it its own; another's answers 403)",

@@ -8,12 +8,14 @@ as it always did, and whatever a receiver does costs the bridge nothing.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import logging
 import multiprocessing
 import multiprocessing.process
 import socket
 import ssl
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -173,15 +175,33 @@ def post(due: Due, delivery_id: int, config: settings.WebhooksConfig) -> tuple[i
                "X-Kamconf-Event": due.kind, "X-Kamconf-Delivery": str(delivery_id),
                SIGNATURE_HEADER: signature(due.secret, int(time.time()), due.body), "Connection": "close"}
     connection = _connection(where, address, config.timeout)
+    # `timeout` bounds each read; a receiver dripping its answer a byte at a time would still hold
+    # the worker, so the whole exchange is cut at twice that.
+    cut = threading.Event()
+    watchdog = threading.Timer(2 * config.timeout, _cut, (connection, cut))
     try:
+        connection.connect()
+        watchdog.start()
         connection.request("POST", where.path, body=due.body, headers=headers)
         answer = connection.getresponse()
         excerpt = answer.read(EXCERPT).decode("utf-8", "replace")
-        return answer.status, "" if succeeded(answer.status) else _printable(excerpt)
     except (OSError, http.client.HTTPException) as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:300]
+        late = " (the answer took longer than twice the timeout)" if cut.is_set() else ""
+        return None, f"{type(exc).__name__}: {exc}{late}"[:300]
     finally:
+        watchdog.cancel()
         connection.close()
+    if cut.is_set():  # whatever was read of it is not an answer
+        return None, "the answer took longer than twice the timeout"
+    return answer.status, "" if succeeded(answer.status) else _printable(excerpt)
+
+
+def _cut(connection: http.client.HTTPConnection, cut: threading.Event) -> None:
+    """Shut the socket under a blocked read (from the watchdog's thread), which then fails."""
+    cut.set()
+    if connection.sock is not None:
+        with contextlib.suppress(OSError):  # closed already: the exchange ended as the watchdog fired
+            connection.sock.shutdown(socket.SHUT_RDWR)
 
 
 def resolve(where: Target, allow_private: bool) -> str:

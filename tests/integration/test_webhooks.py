@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,13 +27,13 @@ from store import live
 from store.migrations import upgrade
 from store.sql import make_engine, make_sessions
 from store.tokens import create_token
-from store.webhooks import WebhookRepository
+from store.webhooks import Due, WebhookRepository
 from tests.integration.conftest import write_config
 from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer
 from tests.support.webhooks import closed_port_url, receiving
 from web.app import create_app
-from workers.webhooks import GROUP
+from workers.webhooks import GROUP, post
 
 BOTH_DATABASES = True  # each test on SQLite and on PostgreSQL (tests/integration/conftest.py)
 ROOT = Path(__file__).resolve().parents[2]
@@ -195,3 +197,42 @@ def test_the_worker_delivers_signed_events_retries_with_backoff_and_records_ever
         again = receiver.events()[-1]
         assert again.event == ended["body"] and again.signed_by(live_hook["secret"])
         assert wait_for(lambda: any(d["id"] == ended["id"] and d["attempts"] == 1 for d in delivered()), timeout=10)
+
+
+# One try, against receivers that misbehave ---------------------------------------------------
+
+
+def dripping_receiver(stop: threading.Event) -> int:
+    """A server that answers a byte every 0.2 s, forever: each read is quick, the answer never ends."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        connection, _ = server.accept()
+        with connection, server:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\n")
+            while not stop.wait(0.2):
+                try:
+                    connection.sendall(b"X")
+                except OSError:
+                    return
+    threading.Thread(target=serve, daemon=True).start()
+    return int(server.getsockname()[1])
+
+
+def test_a_try_is_cut_when_the_answer_drips_and_a_redirect_is_not_followed() -> None:
+    config = settings.WebhooksConfig(allow_private=True, timeout=0.5)
+    stop = threading.Event()
+    try:
+        port = dripping_receiver(stop)
+        due = Due(f"http://127.0.0.1:{port}/slow", "whsec_x", "joined", b"{}", 0)
+        status, error = post(due, 1, config)
+        assert status is None and "twice the timeout" in error, error
+    finally:
+        stop.set()
+    with receiving(answers=[302]) as receiver:
+        status, error = post(Due(receiver.url, "whsec_x", "joined", b"{}", 0), 1, config)
+        assert (status, error, len(receiver.events())) == (302, "ok", 1)  # a failed try; nothing followed
+    status, error = post(Due("http://127.0.0.1:9/x", "whsec_x", "joined", b"{}", 0), 1,
+                         settings.WebhooksConfig(allow_private=False))
+    assert status is None and "private" in error  # resolved, checked, refused before any connection
