@@ -35,6 +35,8 @@ log = logging.getLogger("workers.metrics")
 JOBS = "jobs"  # store.counts name: label "<queue>:<outcome>"
 STARTS = "conference_starts"  # label: an outcome below
 EXTENDED = "conference_extended"  # label: "all"
+WEBHOOK_TRIES = "webhook_tries"  # label: an outcome below
+TRY_OUTCOMES = ("delivered", "retried", "failed")  # failed: the delivery's last try failed too
 JOB_OUTCOMES = ("succeeded", "failed")
 STARTED, NO_NODE = "started", "no_bridge_node"
 START_OUTCOMES = (STARTED, NO_NODE)
@@ -61,6 +63,10 @@ def count_start(client: redis.Redis, outcome: str) -> None:
 
 def count_extension(client: redis.Redis) -> None:
     counts.add(client, EXTENDED, "all")
+
+
+def count_try(client: redis.Redis, outcome: str) -> None:
+    counts.add(client, WEBHOOK_TRIES, outcome)
 
 
 class WorkerCollector(Collector):
@@ -91,6 +97,13 @@ class WorkerCollector(Collector):
         yield CounterMetricFamily("kamconf_worker_conference_extensions", "Scheduled conferences extended at "
                                   "their end time (people still in, and the conference allows it)",
                                   value=counts.read(self.client, EXTENDED).get("all", 0))
+        tries = CounterMetricFamily("kamconf_worker_webhook_tries", "Webhook deliveries' tries by outcome: "
+                                    "delivered (2xx), retried (will be tried again), failed (the last try)",
+                                    labels=["outcome"])
+        made = counts.read(self.client, WEBHOOK_TRIES)
+        for outcome in TRY_OUTCOMES:
+            tries.add_metric([outcome], made.get(outcome, 0))
+        yield tries
 
     def _queue(self) -> Iterator[Any]:
         depth = GaugeMetricFamily("kamconf_worker_queue_jobs", "Jobs waiting in a queue (ready, or scheduled "

@@ -39,7 +39,7 @@ from store import live
 from store.queue import enqueue_delivery
 from store.sql import StoreUnavailableError, make_engine, make_sessions
 from store.webhooks import Due, State, WebhookRepository
-from workers import jobs
+from workers import jobs, metrics
 
 log = logging.getLogger("kamconf.webhooks")
 
@@ -154,8 +154,10 @@ def deliver(delivery_id: int, attempt: int) -> str:
     delivered = status is not None and succeeded(status)
     pause = None if delivered else policy(config.webhooks).pause(attempt)
     state = repository.tried(delivery_id, at, status, error, milliseconds, delivered, pause)
+    client = live.queue_connection(config.redis_url)
+    metrics.count_try(client, "delivered" if delivered else "retried" if state == State.PENDING else "failed")
     if state == State.PENDING and pause is not None:
-        enqueue_delivery(live.queue_connection(config.redis_url), delivery_id, attempt + 1, pause)
+        enqueue_delivery(client, delivery_id, attempt + 1, pause)
         log.warning("webhook delivery %d to %s: %s; try %d in %.0f s", delivery_id, due.url, error or status,
                     attempt + 1, pause)
     elif state == State.FAILED:

@@ -17,13 +17,17 @@ from typing import Any
 
 import pytest
 import redis
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import inspect
 
 import settings
 from conference.webhooks import Event
 from stack.supervisor import wait_for
-from store import live
+from store import live, migrations
 from store.migrations import upgrade
 from store.sql import make_engine, make_sessions
 from store.tokens import create_token
@@ -236,3 +240,17 @@ def test_a_try_is_cut_when_the_answer_drips_and_a_redirect_is_not_followed() -> 
     status, error = post(Due("http://127.0.0.1:9/x", "whsec_x", "joined", b"{}", 0), 1,
                          settings.WebhooksConfig(allow_private=False))
     assert status is None and "private" in error  # resolved, checked, refused before any connection
+
+
+def test_migration_0014_adds_the_webhook_tables_and_takes_them_back(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'kamconf.db'}")
+    upgrade(engine)
+    tables = {"webhook_endpoints", "webhook_deliveries", "webhook_attempts"}
+    assert tables <= set(inspect(engine).get_table_names())
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(migrations.HERE))
+    below = ScriptDirectory.from_config(config).get_revision("0014").down_revision  # relinked at merges
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, str(below))
+    assert not tables & set(inspect(engine).get_table_names())
