@@ -33,12 +33,28 @@ MEETINGS_TICK = "workers.meetings.tick"
 MEETING_EMPTIED = "workers.meetings.meeting_emptied"
 RECORD_ATTENDANCE = "workers.meetings.record_attendance"
 DELIVER_WEBHOOK = "workers.webhooks.deliver"
+DELIVER_WEBHOOKS = "workers.webhooks.deliver_first"
 
 
 def queue(client: redis.Redis, name: str = QUEUE) -> Queue:
     """kamconf's queue (or another of QUEUES). Jobs travel as JSON, never pickles: whoever can write
     to Redis must not be able to make the worker run code of their choosing."""
     return Queue(name, connection=client, serializer=JSONSerializer)
+
+
+def enqueue_first_tries(client: redis.Redis, delivery_ids: list[int]) -> str:
+    """The first tries of new webhook deliveries, in one job (a work horse is forked per job); its id."""
+    job_id = f"webhooks-first-{delivery_ids[0]}"
+    queue(client, WEBHOOKS_QUEUE).enqueue(DELIVER_WEBHOOKS, delivery_ids, job_id=job_id, result_ttl=0)
+    return job_id
+
+
+def still_queued(client: redis.Redis, job_id: str) -> bool:
+    """Whether the job waits in its queue, not taken by a worker yet."""
+    try:
+        return Job.fetch(job_id, connection=client, serializer=JSONSerializer).get_status() == JobStatus.QUEUED
+    except NoSuchJobError:
+        return False
 
 
 def enqueue_delivery(client: redis.Redis, delivery_id: int, attempt: int, delay: float = 0.0) -> None:

@@ -39,6 +39,7 @@ class TooManyEndpointsError(Exception):
 class Due:
     """What a try of a pending delivery needs."""
 
+    endpoint_id: int
     url: str
     secret: str
     kind: str
@@ -169,7 +170,7 @@ class WebhookRepository:
             endpoint = None if row is None else session.get(WebhookEndpoint, row.endpoint_id)
             if row is None or endpoint is None or row.state != State.PENDING:
                 return None
-            return Due(endpoint.url, endpoint.secret, row.kind, row.body.encode(), row.attempts)
+            return Due(endpoint.id, endpoint.url, endpoint.secret, row.kind, row.body.encode(), row.attempts)
 
     def tried(self, delivery_id: int, at: datetime, status: int | None, error: str, milliseconds: int,
               delivered: bool, pause: float | None) -> State | None:

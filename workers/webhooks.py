@@ -36,7 +36,7 @@ from conference.webhooks import (
     target,
 )
 from store import live
-from store.queue import enqueue_delivery
+from store.queue import enqueue_delivery, enqueue_first_tries, still_queued
 from store.sql import StoreUnavailableError, make_engine, make_sessions
 from store.webhooks import Due, State, WebhookRepository
 from workers import jobs, metrics
@@ -45,6 +45,8 @@ log = logging.getLogger("kamconf.webhooks")
 
 GROUP = "webhooks"  # the Redis consumer group on the event stream: each event is read by one worker
 BLOCK_MS = 2000
+HOLD_MS = 20  # how long a read waits while deliveries are held for the next job of first tries
+RESTING = "not sent: the endpoint's last try failed; it rests until that try's next one"
 EXCERPT = 200  # characters of an answer's body kept with a failed try
 SWEEP_SECONDS = 60  # how often pending deliveries whose job was lost are queued again, and old ones deleted
 LOST_AFTER = timedelta(seconds=60)  # a try overdue this long lost its job (Redis was lost, say)
@@ -68,6 +70,8 @@ class Dispatcher:
         self.repository = WebhookRepository(sessions)
         self.consumer = socket.gethostname()
         self.swept = 0.0
+        self.held: list[int] = []  # deliveries made whose first try is not queued yet
+        self.job = ""  # the last job of first tries queued
 
     def run(self) -> None:
         client = live.connect(self.config.redis_url, timeout=BLOCK_MS / 1000 + 5)
@@ -87,18 +91,19 @@ class Dispatcher:
         """One read of the stream; whether there is still a backlog to read."""
         ensure_group(client)
         found: Any = client.xreadgroup(GROUP, self.consumer, {live.EVENTS: "0" if backlog else ">"}, count=100,
-                                       block=None if backlog else BLOCK_MS)
+                                       block=None if backlog else HOLD_MS if self.held else BLOCK_MS)
         entries = [(str(entry_id), dict(fields)) for _, batch in found or [] for entry_id, fields in batch]
-        for entry_id, fields in entries:
-            self.dispatch(queue_client, Event.from_stream(entry_id, fields))
-            client.xack(live.EVENTS, GROUP, entry_id)
+        self.held += [delivery_id for entry_id, fields in entries for delivery_id in
+                      self.repository.record(Event.from_stream(entry_id, fields), datetime.now(UTC))]
+        if entries:
+            client.xack(live.EVENTS, GROUP, *[entry_id for entry_id, _ in entries])
+        # One job of first tries waits at a time: while the worker is busy the next one gathers every
+        # delivery made meanwhile, so a work horse is forked per batch and not per event.
+        if self.held and not (self.job and still_queued(queue_client, self.job)):
+            self.job, self.held = enqueue_first_tries(queue_client, self.held), []
         if time.monotonic() - self.swept > SWEEP_SECONDS:
             self.sweep(queue_client)
         return backlog and bool(entries)
-
-    def dispatch(self, queue_client: redis.Redis, event: Event) -> None:
-        for delivery_id in self.repository.record(event, datetime.now(UTC)):
-            enqueue_delivery(queue_client, delivery_id, 1)
 
     def sweep(self, queue_client: redis.Redis) -> None:
         """Queue again the tries whose job was lost, and delete deliveries past keep_days."""
@@ -142,19 +147,28 @@ def ensure_group(client: redis.Redis) -> None:
 
 def deliver(delivery_id: int, attempt: int) -> str:
     """Try a delivery for the `attempt`-th time of its series; the state it is left in. A job run twice,
-    or one left over from before a replay, finds the try made (or not its turn) and does nothing."""
+    or one left over from before a replay, finds the try made (or not its turn) and does nothing.
+
+    After a failed try its endpoint rests until that delivery's next try: tries of its other
+    deliveries meanwhile are not sent (each counts as a try, and is retried on its own schedule), so
+    a receiver that hangs costs the queue one timeout per pause, not one per event."""
     config = jobs.config()
     repository = WebhookRepository(jobs.sessions())
     due = repository.due(delivery_id)
     if due is None or due.tries != attempt - 1:
         return "skipped"
+    client = live.queue_connection(config.redis_url)
     started, at = time.monotonic(), datetime.now(UTC)
-    status, error = post(due, delivery_id, config.webhooks)
+    sent = not live.webhook_resting(client, due.endpoint_id)
+    status, error = post(due, delivery_id, config.webhooks) if sent else (None, RESTING)
     milliseconds = round((time.monotonic() - started) * 1000)
     delivered = status is not None and succeeded(status)
     pause = None if delivered else policy(config.webhooks).pause(attempt)
     state = repository.tried(delivery_id, at, status, error, milliseconds, delivered, pause)
-    client = live.queue_connection(config.redis_url)
+    if delivered:
+        live.wake_webhook(client, due.endpoint_id)
+    elif sent:
+        live.rest_webhook(client, due.endpoint_id, pause or config.webhooks.retry_first)
     metrics.count_try(client, "delivered" if delivered else "retried" if state == State.PENDING else "failed")
     if state == State.PENDING and pause is not None:
         enqueue_delivery(client, delivery_id, attempt + 1, pause)
@@ -164,6 +178,13 @@ def deliver(delivery_id: int, attempt: int) -> str:
         log.error("webhook delivery %d to %s failed after %d tries: %s", delivery_id, due.url, attempt,
                   error or status)
     return str(state)
+
+
+def deliver_first(delivery_ids: list[int]) -> None:
+    """The first tries of the deliveries one read of the stream made, in one job (one work horse
+    forked for many; an endpoint that fails rests, so its others in the batch cost nothing)."""
+    for delivery_id in delivery_ids:
+        deliver(delivery_id, 1)
 
 
 def post(due: Due, delivery_id: int, config: settings.WebhooksConfig) -> tuple[int | None, str]:

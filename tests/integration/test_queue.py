@@ -80,6 +80,10 @@ def test_webhook_tries_wait_on_their_own_queue_named_per_try_and_never_early(rq_
     registry = ScheduledJobRegistry(queue.WEBHOOKS_QUEUE, connection=rq_client, serializer=JSONSerializer)
     [(later, at)] = [(job_id, registry.get_scheduled_time(job_id)) for job_id in registry.get_job_ids()]
     assert later == "webhook-7-2" and at.timestamp() >= before + 1.5  # RQ keeps whole seconds: rounded up
+    queue.enqueue_first_tries(rq_client, [8, 9])
+    first = webhooks.get_jobs()[-1]
+    assert (first.func_name, list(first.args)) == (queue.DELIVER_WEBHOOKS, [[8, 9]])
+    assert callable(import_attribute(queue.DELIVER_WEBHOOKS))
 
 
 def test_a_pickled_job_is_never_unpickled(rq_client: redis.Redis, tmp_path: Path) -> None:

@@ -37,7 +37,8 @@ from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer
 from tests.support.webhooks import closed_port_url, receiving
 from web.app import create_app
-from workers.webhooks import GROUP, post
+from workers import jobs
+from workers.webhooks import GROUP, RESTING, deliver, deliver_first, post
 
 BOTH_DATABASES = True  # each test on SQLite and on PostgreSQL (tests/integration/conftest.py)
 ROOT = Path(__file__).resolve().parents[2]
@@ -229,15 +230,15 @@ def test_a_try_is_cut_when_the_answer_drips_and_a_redirect_is_not_followed() -> 
     stop = threading.Event()
     try:
         port = dripping_receiver(stop)
-        due = Due(f"http://127.0.0.1:{port}/slow", "whsec_x", "joined", b"{}", 0)
+        due = Due(0, f"http://127.0.0.1:{port}/slow", "whsec_x", "joined", b"{}", 0)
         status, error = post(due, 1, config)
         assert status is None and "twice the timeout" in error, error
     finally:
         stop.set()
     with receiving(answers=[302]) as receiver:
-        status, error = post(Due(receiver.url, "whsec_x", "joined", b"{}", 0), 1, config)
+        status, error = post(Due(0, receiver.url, "whsec_x", "joined", b"{}", 0), 1, config)
         assert (status, error, len(receiver.events())) == (302, "ok", 1)  # a failed try; nothing followed
-    status, error = post(Due("http://127.0.0.1:9/x", "whsec_x", "joined", b"{}", 0), 1,
+    status, error = post(Due(0, "http://127.0.0.1:9/x", "whsec_x", "joined", b"{}", 0), 1,
                          settings.WebhooksConfig(allow_private=False))
     assert status is None and "private" in error  # resolved, checked, refused before any connection
 
@@ -254,3 +255,33 @@ def test_migration_0014_adds_the_webhook_tables_and_takes_them_back(tmp_path: Pa
         config.attributes["connection"] = connection
         command.downgrade(config, str(below))
     assert not tables & set(inspect(engine).get_table_names())
+
+
+@pytest.fixture
+def in_process(worker_config: settings.Config, client: redis.Redis,
+               monkeypatch: pytest.MonkeyPatch) -> Iterator[settings.Config]:
+    """The jobs run here, as a work horse would run them, on this test's config and database."""
+    upgrade(make_engine(worker_config.database_url))
+    monkeypatch.setenv("KAMCONF_CONFIG", str(worker_config.var_path / "kamconf.toml"))
+    jobs.config.cache_clear()
+    jobs.sessions.cache_clear()
+    yield worker_config
+    jobs.config.cache_clear()
+    jobs.sessions.cache_clear()
+
+
+def test_an_endpoint_that_failed_rests_so_a_hanging_receiver_costs_one_try_per_pause(
+    in_process: settings.Config,
+) -> None:
+    repository = WebhookRepository(jobs.sessions())
+    with receiving(answers=[500]) as receiver:
+        endpoint = repository.create({"url": receiver.url, "events": ["joined"]}, datetime.now(UTC))
+        made = [repository.record(Event.from_stream(f"{n}-0", {"type": "joined", "room": "100"}),
+                                  datetime.now(UTC))[0] for n in (1, 2)]
+        deliver_first(made)
+        assert len(receiver.events()) == 1  # the first answered 500: the second was not sent
+        tries = [d["tries"] for d in sorted(repository.deliveries(endpoint["id"]), key=lambda d: d["id"])]
+        assert [t[0]["status"] for t in tries] == [500, None] and tries[1][0]["error"] == RESTING
+        assert deliver(made[1], 1) == "skipped"  # its first try is made: a job run twice sends nothing
+        live.wake_webhook(live.queue_connection(in_process.redis_url), endpoint["id"])  # as the rest ends
+        assert deliver(made[1], 2) == "delivered" and len(receiver.events()) == 2
