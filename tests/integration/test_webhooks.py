@@ -28,11 +28,13 @@ import settings
 from conference.webhooks import Event
 from stack.supervisor import wait_for
 from store import live, migrations
+from store.accounts import Account
 from store.migrations import upgrade
 from store.sql import make_engine, make_sessions
 from store.tokens import create_token
 from store.webhooks import Due, WebhookRepository
-from tests.integration.conftest import write_config
+from tests.integration.conftest import EXTENSION_PASSWORD, OPERATOR_PASSWORD, write_config
+from tests.integration.test_panel import html, sign_in
 from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer
 from tests.support.webhooks import closed_port_url, receiving
@@ -285,3 +287,20 @@ def test_an_endpoint_that_failed_rests_so_a_hanging_receiver_costs_one_try_per_p
         assert deliver(made[1], 1) == "skipped"  # its first try is made: a job run twice sends nothing
         live.wake_webhook(live.queue_connection(in_process.redis_url), endpoint["id"])  # as the rest ends
         assert deliver(made[1], 2) == "delivered" and len(receiver.events()) == 2
+
+
+def test_the_panel_page_lists_endpoints_and_their_deliveries(
+    app: Flask, api: FlaskClient, headers: dict[str, dict[str, str]], people: dict[str, Account],
+) -> None:
+    made = api.post("/api/v1/webhooks", json={**HOOK, "description": "CRM"}, headers=headers["operator"]).get_json()
+    event = Event.from_stream("1800000000000-0", {"type": "joined", "room": "4321", "caller": "sip:a@x"})
+    [delivery] = WebhookRepository(app.extensions["kamconf"].sessions).record(event, datetime.now(UTC))
+    page = app.test_client()
+    assert sign_in(page, "op", OPERATOR_PASSWORD).status_code == 302
+    text = html(page.get("/webhooks"))
+    assert str(HOOK["url"]) in text and "CRM" in text and "joined, left" in text
+    assert f'data-delivery="{delivery}" data-state="pending"' in text and "4321" in text
+    assert made["secret"] not in text  # shown once, by the API, never here
+    user = app.test_client()
+    assert sign_in(user, "2001", EXTENSION_PASSWORD).status_code == 302
+    assert user.get("/webhooks").status_code == 403
