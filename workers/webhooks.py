@@ -89,10 +89,16 @@ class Dispatcher:
 
     def turn(self, client: redis.Redis, queue_client: redis.Redis, backlog: bool) -> bool:
         """One read of the stream; whether there is still a backlog to read."""
-        ensure_group(client)
-        found: Any = client.xreadgroup(GROUP, self.consumer, {live.EVENTS: "0" if backlog else ">"}, count=100,
-                                       block=None if backlog else HOLD_MS if self.held else BLOCK_MS)
-        entries = [(str(entry_id), dict(fields)) for _, batch in found or [] for entry_id, fields in batch]
+        try:
+            found: Any = client.xreadgroup(GROUP, self.consumer, {live.EVENTS: "0" if backlog else ">"}, count=100,
+                                           block=None if backlog else HOLD_MS if self.held else BLOCK_MS)
+        except redis.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            ensure_group(client)  # the first start, or a Redis that lost its data
+            return backlog
+        # An entry trimmed from the stream (EVENTS_MAXLEN) while pending comes back without fields.
+        entries = [(str(entry_id), dict(fields or {})) for _, batch in found or [] for entry_id, fields in batch]
         self.held += [delivery_id for entry_id, fields in entries for delivery_id in
                       self.repository.record(Event.from_stream(entry_id, fields), datetime.now(UTC))]
         if entries:

@@ -26,6 +26,7 @@ from sqlalchemy import inspect
 
 import settings
 from conference.webhooks import Event
+from stack.components import ensure_self_signed
 from stack.supervisor import wait_for
 from store import live, migrations
 from store.accounts import Account
@@ -304,3 +305,16 @@ def test_the_panel_page_lists_endpoints_and_their_deliveries(
     user = app.test_client()
     assert sign_in(user, "2001", EXTENSION_PASSWORD).status_code == 302
     assert user.get("/webhooks").status_code == 403
+
+
+def test_https_is_verified_against_the_name_on_the_address_checked(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    certificate, key = tmp_path / "certificate.pem", tmp_path / "key.pem"
+    ensure_self_signed(certificate, key, "127.0.0.1")
+    config = settings.WebhooksConfig(allow_private=True, timeout=2.0)
+    with receiving(tls=(certificate, key)) as receiver:
+        status, error = post(Due(0, receiver.url, "whsec_x", "joined", b"{}", 0), 1, config)
+        assert status is None and "CERTIFICATE_VERIFY_FAILED" in error, error  # a certificate nobody vouches for
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificate))  # now trusted, as a real CA's would be
+        status, error = post(Due(0, receiver.url, "whsec_x", "joined", b"{}", 0), 1, config)
+        assert (status, error) == (200, "") and len(receiver.events()) == 1

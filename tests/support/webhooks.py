@@ -4,12 +4,14 @@ POST it gets and answers with the statuses it is told to (then 200)."""
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from conference.webhooks import SIGNATURE_HEADER, verify
@@ -34,7 +36,7 @@ class Received:
 
 
 class Receiver:
-    def __init__(self, answers: list[int] | None = None) -> None:
+    def __init__(self, answers: list[int] | None = None, tls: tuple[Path, Path] | None = None) -> None:
         self.port = free_port()
         self.answers = list(answers or [])  # statuses for the first POSTs, in order; then 200
         self.received: list[Received] = []
@@ -57,10 +59,16 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.scheme = "http"
+        if tls is not None:  # (certificate, key) in PEM
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+        return f"{self.scheme}://127.0.0.1:{self.port}/hook"
 
     def events(self) -> list[Received]:
         with self.lock:
@@ -71,8 +79,8 @@ class Receiver:
 
 
 @contextmanager
-def receiving(answers: list[int] | None = None) -> Iterator[Receiver]:
-    receiver = Receiver(answers)
+def receiving(answers: list[int] | None = None, tls: tuple[Path, Path] | None = None) -> Iterator[Receiver]:
+    receiver = Receiver(answers, tls)
     thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
     thread.start()
     try:
