@@ -405,6 +405,7 @@ class Rooms:
         room = self.by_name.get(str(address))
         if room is None:
             room = self.by_name[str(address)] = LiveRoom(address, template, self.switchboard, self.mixer, self.live)
+            self.live.room_event("started", room.number)  # its "ended" comes when it empties (BridgeNode.ended)
         return room
 
     def remove(self, room: LiveRoom) -> None:

@@ -210,6 +210,20 @@ class MailConfig:
 
 
 @dataclass(frozen=True)
+class WebhooksConfig:
+    """Deliveries of room events to operators' URLs (conference.webhooks, workers.webhooks)."""
+
+    # Deliveries to loopback, private and link-local addresses are refused (a URL is an operator's
+    # word, and the worker sits inside the network): allow them for receivers on the inside.
+    allow_private: bool = False
+    timeout: float = 5.0  # seconds to connect and to wait for each part of the answer
+    attempts: int = 10  # tries of one delivery in all; then it is failed (it can be replayed)
+    retry_first: float = 1.0  # seconds before the second try, doubling each time ...
+    retry_longest: float = 600.0  # ... up to this: 10 tries span about 8.5 minutes
+    keep_days: int = 7  # deliveries older than this are deleted
+
+
+@dataclass(frozen=True)
 class Config:
     var_dir: str = "var"  # relative to the project root
     sip: SipConfig = field(default_factory=SipConfig)
@@ -221,6 +235,7 @@ class Config:
     conferences: ConferencesConfig = field(default_factory=ConferencesConfig)
     mail: MailConfig = field(default_factory=MailConfig)
     workers: WorkersConfig = field(default_factory=WorkersConfig)
+    webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
 
     @property
     def var_path(self) -> Path:

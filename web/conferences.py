@@ -267,6 +267,7 @@ def end(code: str) -> Meeting:
     at = now()
     meeting = meetings().update(code, lambda m: schedule.ended(in_state(m, State.CURRENT), at))
     services().tell_bridge("end", code)
+    services().room_event("conference_ended", str(meeting.address), code=code, reason="ended by request")
     services().meetings_changed()
     return meeting
 

@@ -65,6 +65,8 @@ def _write_config(var_dir: Path, mail_port: int | None, rtpengines: int, redis_r
         # Scheduled conferences' calls ring briefly and are retried soon, so tests watch it happen.
         "conferences": {"ring_seconds": 12, "retries": 1, "retry_seconds": 2, "caller_id": INSTALLATION_NUMBER},
         "mail": {"port": mail_port or free_port()},
+        # Receivers are test servers on loopback; a dead one is given up on within seconds.
+        "webhooks": {"allow_private": True, "attempts": 3, "retry_first": 1.0, "retry_longest": 2.0},
     }
     lines = [f'var_dir = "{var_dir}"']
     for name, values in sections.items():

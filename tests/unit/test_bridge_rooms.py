@@ -62,7 +62,7 @@ def test_pin_then_hash_joins_publishes_the_participant_and_links_the_mix() -> No
     assert (published["caller"], published["role"], published["state"], published["node"]) == (
         "sip:alice@example.com", "user", "in_conference", "node-t")
     assert published["joined_at"] == bridge.live.clock == alice.joined_at
-    assert bridge.live.kinds("100") == ["joined"]
+    assert bridge.live.kinds("100") == ["started", "joined"]
     # Alone: music keeps RTP flowing, and what it sends is still read (into the drain).
     assert bridge.mixer.links == {(MUSIC, alice.participant_id), (alice.participant_id, DRAIN)}
 
@@ -70,7 +70,7 @@ def test_pin_then_hash_joins_publishes_the_participant_and_links_the_mix() -> No
     a, b = alice.participant_id, bob.participant_id
     assert bridge.mixer.links == {(a, b), (b, a)}
     assert bridge.mixer.heard(alice.participant_id)[-1] == ("participant_joined",)
-    assert bridge.live.kinds("100") == ["joined", "joined"]
+    assert bridge.live.kinds("100") == ["started", "joined", "joined"]
 
 
 def test_a_wrong_pin_is_counted_for_the_lockout_and_asked_again() -> None:
@@ -179,7 +179,7 @@ def test_no_recording_when_the_mixer_has_no_port_left() -> None:
     alice = arrive(bridge, room, "sip:alice@example.com")
     finish_prompt(bridge, room, alice)
     finish_prompt(bridge, room, alice)
-    assert room.recording is None and bridge.live.kinds("100") == ["joined"]
+    assert room.recording is None and bridge.live.kinds("100") == ["started", "joined"]
     room.close()
     assert bridge.live.filed_recordings == []
 
