@@ -71,6 +71,7 @@ class LiveRoom:
         self.recording: Recording | None = None
         self.attended = False  # somebody has been in (a scheduled conference that empties is over)
         self.figures: dict[str, dict[str, float | None]] = {}  # call quality, by member (conference.quality)
+        self.levels: dict[str, tuple[int, int]] = {}  # (hear, talk) dB set on each member's port
 
     @property
     def empty(self) -> bool:
@@ -91,6 +92,7 @@ class LiveRoom:
             return
         self.prompts.pop(member, None)
         self.figures.pop(member, None)
+        self.levels.pop(member, None)
         self.links = frozenset(link for link in self.links if member not in link)
         self.feed(rules.Left(member))
 
@@ -118,6 +120,9 @@ class LiveRoom:
         if member in self.prompts and audio is not None:
             self.prompts[member].play_to(audio)
         self.remix()
+        self.levels.pop(member, None)  # a new port starts at the mix's level
+        if (joined := self.state.member(member)) is not None and joined.stage in JOINED:
+            self.level(joined)
 
     def leave(self, call: Leg, status: int) -> None:
         member = call.participant_id
@@ -126,6 +131,7 @@ class LiveRoom:
         self.prompts.pop(member, None)
         self.keypads.pop(member, None)
         self.figures.pop(member, None)
+        self.levels.pop(member, None)
         # The mixer dropped the gone port already; only forget its links.
         self.links = frozenset(link for link in self.links if member not in link)
         self.feed(rules.Left(member, status), left_status=status)
@@ -215,6 +221,8 @@ class LiveRoom:
             self.feed(rules.Drop(participant))
         elif op == "drop" and call is not None:
             self.switchboard.hangup(call)
+        elif op == "unmute_hand" and by_rules:
+            self.feed(rules.UnmuteHand())
         elif op in ("lock", "unlock") and by_rules:
             self.feed(rules.SetLocked(op == "lock"))
         elif op == "end" and by_rules:
@@ -235,7 +243,7 @@ class LiveRoom:
     def digit(self, call: Leg, digit: str, method: str, now: float) -> None:
         settings = self.state.settings
         # In a room with PINs a digit may be part of one: never write it to the log.
-        shown = "a key" if settings.user_pin or settings.admin_pin else digit
+        shown = "a key" if settings.has_pins else digit
         log.info("room %s: %s pressed %s (%s)", self.number, call.caller, shown, method)
         member = self.state.member(call.participant_id)
         if member is None or member.stage != rules.Stage.IN_CONFERENCE:
@@ -328,11 +336,23 @@ class LiveRoom:
                                      status=left_status, present=self.present)
         for member_id, new in after.items():
             was = before.get(member_id)
-            if new.stage in JOINED and (was is None or (was.stage, was.role, was.muted) != (new.stage, new.role,
-                                                                                          new.muted)):
+            if new.stage in JOINED and (was is None or _shown_state(was) != _shown_state(new)):
                 self.publish(new, joined=was is None or was.stage not in JOINED)
                 if was is not None and was.muted != new.muted:
                     self.live.room_event("muted" if new.muted else "unmuted", self.number, participant=new.id)
+                if was is not None and bool(was.hand) != bool(new.hand):
+                    self.live.room_event("hand_raised" if new.hand else "hand_lowered", self.number,
+                                         participant=new.id, caller=new.caller)
+            if new.stage in JOINED and new.id in self.calls:
+                self.level(new)
+
+    def level(self, member: rules.Member) -> None:
+        """What the member hears and how loud its voice is in the mix (its own keys *2-*6)."""
+        port = self.port(member.id)
+        wanted = (member.hear_db, member.talk_db)
+        if port is not None and self.levels.get(member.id) != wanted:
+            self.mixer.adjust(port, *wanted)
+            self.levels[member.id] = wanted
 
     def publish(self, member: rules.Member, joined: bool) -> None:
         call = self.calls[member.id]
@@ -349,8 +369,8 @@ class LiveRoom:
         """A participant as the live state shows it."""
         state = "muted" if member.muted else str(member.stage)
         return {"id": member.id, "caller": member.caller, "extension": member.extension, "role": str(member.role),
-                "state": state, "joined_at": self.calls[member.id].joined_at, "node": self.live.node_id,
-                "run": self.live.run, **self.figures.get(member.id, {})}
+                "state": state, "hand": member.hand, "joined_at": self.calls[member.id].joined_at,
+                "node": self.live.node_id, "run": self.live.run, **self.figures.get(member.id, {})}
 
     def present_now(self) -> dict[str, dict[str, Any]]:
         """Everyone in the mix now, as shown (what a heartbeat asserts again)."""
@@ -374,6 +394,11 @@ class LiveRoom:
     @property
     def present(self) -> int:
         return sum(1 for m in self.state.members if m.stage in JOINED)
+
+
+def _shown_state(member: rules.Member) -> tuple[object, ...]:
+    """What the live state shows of a member, to publish when it changes."""
+    return member.stage, member.role, member.muted, member.hand
 
 
 class Rooms:

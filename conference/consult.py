@@ -45,6 +45,7 @@ from conference.room import (
     SetRecording,
     Stage,
     Step,
+    UnmuteHand,
     add_member,
     drop_member,
     failure_prompt,
@@ -57,7 +58,7 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
         _arrived(step, event)
     elif isinstance(event, Invited):
         _invited(step, event)
-    elif isinstance(event, Close | Announce | SetLocked | SetRecording | PlaySound | OperatorInvite):
+    elif isinstance(event, Close | Announce | SetLocked | SetRecording | PlaySound | OperatorInvite | UnmuteHand):
         pass  # conferences' commands; a "#" call never gets them
     elif (member := room.member(event.member)) is not None:
         if isinstance(event, Connected):

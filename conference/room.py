@@ -9,7 +9,16 @@ hang up); who hears whom follows from the state (`links`). Pure: no I/O, no cloc
 
 Moderator commands (an admin in a room, the owner in a local conference):
 *92 mutes everyone else, or unmutes them if all are muted; *93 locks entry, or
-unlocks it; *94 drops the participant who joined last; *95 ends the conference.
+unlocks it; *94 drops the participant who joined last; *95 ends the conference;
+*96 unmutes the participant whose hand has been up longest.
+
+Every participant's own keys (conference.keypad.Own): *1 mutes or unmutes oneself (not
+when a moderator or an operator muted one: then *5 asks to speak), *2/*3 make one's voice
+quieter/louder, *4/*6 what one hears quieter/louder (LEVEL_STEP dB a press, within
+LEVELS), *5 raises or lowers one's hand, *0 says how many others are in, ** says the keys.
+
+Roles: a moderator (ADMIN), a participant (USER), or a LISTENER, who hears and is
+never heard (a listener PIN, or the room's listen_only for everyone who is no moderator).
 
 Operators (the panel or the API) mute, unmute and drop participants, lock, unlock and end
 the room, start and stop its recording, play a library sound to it and invite a number
@@ -49,6 +58,12 @@ class Stage(StrEnum):
 class Role(StrEnum):
     USER = "user"
     ADMIN = "admin"
+    LISTENER = "listener"  # hears the conference, is never heard
+
+
+LEVEL_STEP = 3  # dB a volume key changes
+# dB below and above as sent: PJSIP's mixer multiplies by at most 255/128 (+6 dB).
+LEVELS = (-12, 6)
 
 
 @dataclass(frozen=True)
@@ -64,6 +79,10 @@ class Member:
     invited_by: str | None = None  # the member whose *8 dialled this one
     answered: bool = False  # an invited member past early media
     muted: bool = False
+    forced: bool = False  # muted by a moderator or an operator: only they unmute (*1 does not)
+    hand: int = 0  # raised hand: its turn (the room's `hands` when raised); 0: down
+    hear_db: int = 0  # what it hears, louder (+) or quieter (-) than the mix (*4/*6)
+    talk_db: int = 0  # its voice in the mix (*2/*3)
     order: int = 0  # of arrival: the last joined has the highest
     target: str = ""  # dial-in service: the conference code asked for ("?" while it is looked up)
     passwords: tuple[str | None, str | None] = (None, None)  # dial-in service: its chair and guest passwords
@@ -79,6 +98,7 @@ class Room:
     locked: bool = False  # *93: nobody new may enter (invited members still may)
     recording: bool | None = None  # an operator started (True) or stopped (False) it; None: as settings.record
     arrivals: int = 0
+    hands: int = 0  # hands raised so far: the turn of the next
     # CALL rooms (conference.consult) ---------------------------------------------
     anchor: str = ""  # the number the caller dialled; the room calls it
     controller_is_caller: bool = True  # whose "#" works: the caller's, or the called extension's
@@ -96,6 +116,10 @@ class Room:
     @property
     def admin_in(self) -> bool:
         return any(m.role == Role.ADMIN for m in self.at(Stage.IN_CONFERENCE))
+
+    def raised(self) -> list[Member]:
+        """Members in the conference with a hand up, the longest-waiting first."""
+        return sorted((m for m in self.at(Stage.IN_CONFERENCE) if m.hand), key=lambda m: m.hand)
 
     @property
     def records(self) -> bool:
@@ -207,6 +231,11 @@ class PlaySound:
 
 
 @dataclass(frozen=True)
+class UnmuteHand:
+    """An operator unmutes the participant whose hand has been up longest (as a moderator's *96)."""
+
+
+@dataclass(frozen=True)
 class OperatorInvite:
     """An operator invites `number` into the room."""
 
@@ -214,7 +243,7 @@ class OperatorInvite:
 
 
 Event = (Arrived | PromptDone | Digit | Left | Invited | Connected | Pressed | Close | Announce | SetLocked | SetMuted
-         | Drop | SetRecording | PlaySound | OperatorInvite)
+         | Drop | SetRecording | PlaySound | OperatorInvite | UnmuteHand)
 
 
 # Effects ---------------------------------------------------------------------
@@ -309,6 +338,8 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
         listeners = tuple(m.id for m in room.at(Stage.IN_CONFERENCE))
         if listeners:
             step.effects.append(Notify(listeners, (f"sound:{event.sound_id}",)))
+    elif isinstance(event, UnmuteHand):
+        _unmute_hand(step)
     elif isinstance(event, OperatorInvite):
         if _may_ring(room, event.number):
             step.effects.append(Dial(event.number, OPERATOR))
@@ -317,7 +348,7 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
                                 extension=event.extension))
     elif (member := room.member(event.member)) is not None:
         if isinstance(event, SetMuted) and member.stage in (Stage.IN_CONFERENCE, Stage.WAITING):
-            step.set(dataclasses.replace(member, muted=event.muted))
+            step.set(_muted(member, event.muted, forced=True))
         elif isinstance(event, Drop) and member.stage != Stage.LEAVING:
             drop_member(step, member)
         elif isinstance(event, PromptDone):
@@ -386,7 +417,19 @@ def _is_owner(room: Room, member: Member) -> bool:
 
 
 def _has_pin(room: Room) -> bool:
-    return bool(room.settings.user_pin or room.settings.admin_pin)
+    return room.settings.has_pins
+
+
+# Which role each PIN field gives; a room's PINs all differ (conference.rooms), so order is moot.
+_PIN_ROLES = (("admin_pin", Role.ADMIN), ("admin_pins", Role.ADMIN), ("user_pin", Role.USER),
+              ("user_pins", Role.USER), ("listener_pins", Role.LISTENER))
+
+
+def _role_of(settings: RoomSettings, typed: str) -> Role | None:
+    for name, role in _PIN_ROLES:
+        if any(pin_matches(stored, typed) for stored in settings.pins(name)):
+            return role
+    return None
 
 
 def _digit(step: Step, member: Member, digit: str) -> None:
@@ -394,11 +437,9 @@ def _digit(step: Step, member: Member, digit: str) -> None:
         if digit.isdigit() and len(member.typed) < MAX_PIN_DIGITS:
             step.set(dataclasses.replace(member, typed=member.typed + digit))
         return
-    settings = step.room.settings
-    if pin_matches(settings.admin_pin, member.typed):
-        _admit(step, member, Role.ADMIN)
-    elif pin_matches(settings.user_pin, member.typed):
-        _admit(step, member, Role.USER)
+    role = _role_of(step.room.settings, member.typed)
+    if role is not None:
+        _admit(step, member, role)
     else:
         step.effects.append(PinFailed(member.id))
         tries = member.tries + 1
@@ -411,15 +452,18 @@ def _digit(step: Step, member: Member, digit: str) -> None:
 
 def _admit(step: Step, member: Member, role: Role) -> None:
     settings = step.room.settings
+    if role == Role.USER and settings.listen_only:
+        role = Role.LISTENER
     pieces: list[str] = []
     if step.room.records:
         pieces.append("recording_notice")
+    others = len(step.room.at(Stage.IN_CONFERENCE)) + len(step.room.at(Stage.WAITING))
     if settings.announce_count:
-        others = len(step.room.at(Stage.IN_CONFERENCE)) + len(step.room.at(Stage.WAITING))
-        pieces += count_sentence(min(others, MAX_COUNT), settings.language) if others else ["only_participant"]
-    if settings.wait_for_admin and role == Role.USER and not step.room.admin_in:
+        pieces += _count(others, settings.language)
+    if settings.wait_for_admin and role != Role.ADMIN and not step.room.admin_in:
         pieces.append("waiting_for_admin")
-    admitted = dataclasses.replace(member, role=role, typed="", stage=Stage.ANNOUNCING)
+    admitted = dataclasses.replace(member, role=role, typed="", stage=Stage.ANNOUNCING,
+                                   muted=_joins_muted(settings, role, others))
     step.set(admitted)
     if pieces:
         step.effects.append(Play(member.id, tuple(pieces)))
@@ -427,9 +471,21 @@ def _admit(step: Step, member: Member, role: Role) -> None:
         _enter(step, admitted)
 
 
+def _count(others: int, language: str) -> list[str]:
+    return count_sentence(min(others, MAX_COUNT), language) if others else ["only_participant"]
+
+
+def _joins_muted(settings: RoomSettings, role: Role, others: int) -> bool:
+    """Whether a member joins muted (it may unmute itself: *1). Listeners are never heard anyway."""
+    if role == Role.ADMIN:
+        return settings.admins_join_muted
+    large = bool(settings.start_muted_at) and others >= settings.start_muted_at
+    return role == Role.USER and (settings.users_join_muted or large)
+
+
 def _enter(step: Step, member: Member) -> None:
     settings = step.room.settings
-    if settings.wait_for_admin and member.role == Role.USER and not step.room.admin_in:
+    if settings.wait_for_admin and member.role != Role.ADMIN and not step.room.admin_in:
         step.set(dataclasses.replace(member, stage=Stage.WAITING))
         return
     joining = [member] + (step.room.at(Stage.WAITING) if member.role == Role.ADMIN else [])
@@ -488,6 +544,57 @@ def _pressed(step: Step, member: Member, command: keypad.Command) -> None:
             drop_member(step, max(invited, key=lambda m: m.order))
     elif isinstance(command, keypad.Moderator) and member.role == Role.ADMIN:
         _moderate(step, member, command.code)
+    elif isinstance(command, keypad.Own):
+        _own(step, member, command.key)
+
+
+def _own(step: Step, member: Member, key: keypad.OwnKey) -> None:
+    """A participant's own key: what changes for it, and what it hears back."""
+    said: tuple[str, ...]
+    if key == keypad.OwnKey.MUTE:
+        if member.role == Role.LISTENER:
+            said = ("listen_only",)
+        elif member.muted and member.forced:
+            said = ("muted_by_moderator",)
+        else:
+            step.set(_muted(member, not member.muted, forced=False))
+            said = ("muted" if not member.muted else "unmuted",)
+    elif key in _LEVEL_KEYS:
+        name, change = _LEVEL_KEYS[key]
+        level = max(LEVELS[0], min(LEVELS[1], getattr(member, name) + change))
+        step.set(dataclasses.replace(member, **{name: level}))
+        said = (f"{name.removesuffix('_db')}_{'louder' if change > 0 else 'quieter'}",)
+    elif key == keypad.OwnKey.HAND:
+        said = ("listen_only",) if member.role == Role.LISTENER else _hand(step, member)
+    elif key == keypad.OwnKey.COUNT:
+        said = tuple(_count(len(step.room.at(Stage.IN_CONFERENCE)) + len(step.room.at(Stage.WAITING)) - 1,
+                            step.room.settings.language))
+    else:
+        said = ("help_keys", "help_moderator") if member.role == Role.ADMIN else ("help_keys",)
+    step.effects.append(Notify((member.id,), said))
+
+
+_LEVEL_KEYS = {keypad.OwnKey.TALK_QUIETER: ("talk_db", -LEVEL_STEP), keypad.OwnKey.TALK_LOUDER: ("talk_db", LEVEL_STEP),
+               keypad.OwnKey.HEAR_QUIETER: ("hear_db", -LEVEL_STEP), keypad.OwnKey.HEAR_LOUDER: ("hear_db", LEVEL_STEP)}
+
+
+def _hand(step: Step, member: Member) -> tuple[str, ...]:
+    """*5 raises a hand (the moderators hear that one is up) or lowers it again."""
+    if member.hand:
+        step.set(dataclasses.replace(member, hand=0))
+        return ("hand_lowered",)
+    hands = step.room.hands + 1
+    step.room = dataclasses.replace(step.room, hands=hands)
+    step.set(dataclasses.replace(member, hand=hands))
+    moderators = tuple(m.id for m in step.room.at(Stage.IN_CONFERENCE) if m.role == Role.ADMIN and m.id != member.id)
+    if moderators:
+        step.effects.append(Notify(moderators, ("hand_raised_notice",)))
+    return ("hand_raised",)
+
+
+def _muted(member: Member, muted: bool, forced: bool) -> Member:
+    """Muted or unmuted; unmuting lowers a raised hand (it was raised to speak)."""
+    return dataclasses.replace(member, muted=muted, forced=muted and forced, hand=member.hand if muted else 0)
 
 
 def _may_ring(room: Room, number: str) -> bool:
@@ -502,7 +609,7 @@ def _moderate(step: Step, moderator: Member, code: str) -> None:
     if code == "92":
         mute = any(not m.muted for m in others)
         for other in others:
-            step.set(dataclasses.replace(other, muted=mute))
+            step.set(_muted(other, mute, forced=True))
         step.effects.append(Notify((moderator.id,), ("all_muted" if mute else "all_unmuted",)))
     elif code == "93":
         step.room = dataclasses.replace(step.room, locked=not step.room.locked)
@@ -513,6 +620,18 @@ def _moderate(step: Step, moderator: Member, code: str) -> None:
         for other in step.room.members:
             if other.stage != Stage.LEAVING:
                 _send_away(step, other.id, "ended_by_admin")
+    elif code == "96":
+        unmuted = _unmute_hand(step, moderator.id)
+        step.effects.append(Notify((moderator.id,), ("hand_unmuted" if unmuted else "no_raised_hands",)))
+
+
+def _unmute_hand(step: Step, moderator: str = "") -> bool:
+    """Unmute whoever's hand has been up longest (not the moderator's own); whether there was one."""
+    raised = [m for m in step.room.raised() if m.id != moderator]
+    if raised:
+        step.set(_muted(raised[0], False, forced=False))
+        step.effects.append(Notify((raised[0].id,), ("unmuted",)))
+    return bool(raised)
 
 
 def drop_member(step: Step, member: Member) -> None:
@@ -557,7 +676,7 @@ def links(room: Room) -> frozenset[Link]:
     (or silence); a lone member hears music; members in the IVR hear only their prompts."""
     music = MUSIC if room.settings.music_on_hold else SILENCE
     inside = sorted(m.id for m in room.at(Stage.IN_CONFERENCE))
-    speaking = [m.id for m in room.at(Stage.IN_CONFERENCE) if not m.muted]
+    speaking = [m.id for m in room.at(Stage.IN_CONFERENCE) if not m.muted and m.role != Role.LISTENER]
     result: set[Link] = {(music, m.id) for m in room.at(Stage.WAITING)}
     if len(inside) == 1:
         result.add((music, inside[0]))

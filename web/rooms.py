@@ -15,7 +15,7 @@ from werkzeug.exceptions import BadRequest
 
 from conference.fields import FieldError
 from conference.operator import validate_invite, validate_play
-from conference.rooms import RoomSettings, validate_create, validate_patch
+from conference.rooms import PIN_LISTS, RoomSettings, validate_create, validate_patch
 from store import live
 from store.accounts import Role
 from web.access import ApiBlueprint
@@ -33,6 +33,8 @@ def public(room: RoomSettings) -> dict[str, Any]:
     data = room.as_dict()
     data["has_user_pin"] = data.pop("user_pin") is not None
     data["has_admin_pin"] = data.pop("admin_pin") is not None
+    for name in PIN_LISTS:
+        data[f"{name}_count"] = len(data.pop(name))
     return data
 
 
@@ -153,6 +155,8 @@ _LIVE = {
     "start_recording": "Start recording the conference (everyone in it hears the recording notice); the file is "
                        "listed under /recordings once stopped or once the room empties",
     "stop_recording": "Stop recording the conference: the file so far is finished and filed",
+    "unmute_hand": "Unmute the participant whose hand has been up longest (as a moderator's *96); it hears "
+                   "that it may speak. Nobody with a hand up: nothing happens",
 }
 _NOT_LIVE = {404: "No such room, or nobody is in it now, so no node holds it (not_found)."}
 # One literal path per action (not a converter), so that the document names each.

@@ -24,7 +24,7 @@ log = logging.getLogger("kamconf.web")
 
 EXTENSION = "kamconf"
 PARTICIPANT_OPS = frozenset({"mute", "unmute", "drop"})
-ROOM_OPS = frozenset({"lock", "unlock", "end", "start_recording", "stop_recording"})
+ROOM_OPS = frozenset({"lock", "unlock", "end", "start_recording", "stop_recording", "unmute_hand"})
 VALUE_OPS = frozenset({"play", "invite"})  # with a value: the library sound's id, the number to call
 
 

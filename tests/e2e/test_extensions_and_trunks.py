@@ -6,6 +6,7 @@ import itertools
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 from tests.support.audio import last_seconds, levels, write_tone
 from tests.support.phone import TestPhone
@@ -32,7 +33,8 @@ def gateway(stack: Stack, phones: Callable[..., TestPhone], name: str, **fields:
     status, trunks = stack.request("GET", "/trunks")
     taken = {prefix for trunk in trunks for prefix in trunk["prefixes"]}
     # The session's stack keeps every module's trunks; a shared prefix would route to a closed phone.
-    assert not taken & set(fields.get("prefixes", [])), f"prefixes {fields.get('prefixes')} already in {taken}"
+    wanted = set(cast(list[str], fields.get("prefixes", [])))
+    assert not taken & wanted, f"prefixes {wanted} already in {taken}"
     phone = phones(name)
     address = f"127.0.0.1:{phone.sip_port}"
     status, body = stack.request("POST", "/trunks", {"name": name, "gateway": address, "sources": [address],

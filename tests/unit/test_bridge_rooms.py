@@ -278,3 +278,21 @@ def test_a_room_never_invites_itself() -> None:
     press(room, alice, "*8100#")
     assert bridge.switchboard.requests == []
     assert bridge.mixer.heard(alice.participant_id)[-1] == ("number_unavailable",)
+
+
+def test_own_keys_set_the_levels_raise_a_hand_the_panel_sees_and_the_operator_unmutes_it() -> None:
+    bridge = Bridge()
+    room = open_room(bridge, user_pin=hash_pin("1234"), users_join_muted=True)
+    alice = enter_with_pin(bridge, room, "sip:alice@example.com", "1234")
+    bob = enter_with_pin(bridge, room, "sip:bob@example.com", "1234")
+    a, b = alice.participant_id, bob.participant_id
+    assert bridge.mixer.levels[a] == (0, 0) and bridge.live.participants[("100", a)]["state"] == "muted"
+    press(room, alice, "*6*6*2")
+    assert bridge.mixer.levels[a] == (6, -3)
+    assert bridge.mixer.heard(a)[-1] == ("talk_quieter",)
+    press(room, alice, "*5")
+    assert bridge.live.participants[("100", a)]["hand"] == 1 and bridge.live.kinds("100")[-1] == "hand_raised"
+    room.command("unmute_hand")
+    assert (a, b) in bridge.mixer.links and bridge.live.participants[("100", a)]["hand"] == 0
+    assert bridge.live.kinds("100")[-2:] == ["unmuted", "hand_lowered"]
+    assert bridge.mixer.heard(a)[-1] == ("unmuted",)
