@@ -337,8 +337,10 @@ class LiveRoom:
         for member_id, new in after.items():
             was = before.get(member_id)
             if new.stage in JOINED and (was is None or _shown_state(was) != _shown_state(new)):
-                self.publish(new, joined=was is None or was.stage not in JOINED)
-                if was is not None and was.muted != new.muted:
+                joined = was is None or was.stage not in JOINED
+                self.publish(new, joined=joined)
+                # One who joins muted is shown so by "joined" (its state), with no "muted" event.
+                if was is not None and not joined and was.muted != new.muted:
                     self.live.room_event("muted" if new.muted else "unmuted", self.number, participant=new.id)
                 if was is not None and bool(was.hand) != bool(new.hand):
                     self.live.room_event("hand_raised" if new.hand else "hand_lowered", self.number,
