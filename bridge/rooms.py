@@ -23,6 +23,7 @@ from conference.schedule import JoinedBy
 log = logging.getLogger("kamconf.bridge")
 
 JOINED = (rules.Stage.WAITING, rules.Stage.IN_CONFERENCE)
+SHOWN = (*JOINED, rules.Stage.LOBBY)  # listed as participants (the lobby too: an operator admits from there)
 SCHEDULE = "schedule"  # who dials for a scheduled conference: the room itself
 
 
@@ -223,6 +224,8 @@ class LiveRoom:
             self.switchboard.hangup(call)
         elif op == "unmute_hand" and by_rules:
             self.feed(rules.UnmuteHand())
+        elif op in ("admit", "admit_next") and by_rules:
+            self.feed(rules.Admit(participant if op == "admit" else ""))
         elif op in ("lock", "unlock") and by_rules:
             self.feed(rules.SetLocked(op == "lock"))
         elif op == "end" and by_rules:
@@ -329,6 +332,8 @@ class LiveRoom:
         for member_id, old in before.items():
             new = after.get(member_id)
             # Sent away (ended, dropped) counts as gone now, not when the hang-up completes.
+            if old.stage == rules.Stage.LOBBY and (new is None or new.stage not in SHOWN):
+                self.live.remove_participant(self.number, member_id)
             if old.stage in JOINED and (new is None or new.stage not in JOINED):
                 self.attend(old, joined=False, when=self.live.now())
                 self.live.remove_participant(self.number, member_id)
@@ -336,6 +341,9 @@ class LiveRoom:
                                      status=left_status, present=self.present)
         for member_id, new in after.items():
             was = before.get(member_id)
+            if new.stage == rules.Stage.LOBBY and (was is None or was.stage != rules.Stage.LOBBY):
+                self.live.put_participant(self.number, new.id, self.shown(new))
+                self.live.room_event("lobby", self.number, participant=new.id, caller=new.caller)
             if new.stage in JOINED and (was is None or _shown_state(was) != _shown_state(new)):
                 joined = was is None or was.stage not in JOINED
                 self.publish(new, joined=joined)
@@ -369,14 +377,14 @@ class LiveRoom:
 
     def shown(self, member: rules.Member) -> dict[str, Any]:
         """A participant as the live state shows it."""
-        state = "muted" if member.muted else str(member.stage)
+        state = "muted" if member.muted and member.stage in JOINED else str(member.stage)
         return {"id": member.id, "caller": member.caller, "extension": member.extension, "role": str(member.role),
                 "state": state, "hand": member.hand, "joined_at": self.calls[member.id].joined_at,
                 "node": self.live.node_id, "run": self.live.run, **self.figures.get(member.id, {})}
 
     def present_now(self) -> dict[str, dict[str, Any]]:
         """Everyone in the mix now, as shown (what a heartbeat asserts again)."""
-        return {m.id: self.shown(m) for m in self.state.members if m.stage in JOINED and m.id in self.calls}
+        return {m.id: self.shown(m) for m in self.state.members if m.stage in SHOWN and m.id in self.calls}
 
     def quality(self, member_id: str, figures: dict[str, float | None]) -> None:
         """A member's latest call quality (loss_percent, jitter_ms, rtt_ms, mos), shown with them once joined."""

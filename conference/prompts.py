@@ -28,6 +28,8 @@ PROMPTS = (
     "muted", "unmuted", "muted_by_moderator", "listen_only", "talk_quieter", "talk_louder", "hear_quieter",
     "hear_louder", "hand_raised", "hand_lowered", "hand_raised_notice", "no_raised_hands", "hand_unmuted",
     "help_keys", "help_moderator",
+    # the lobby
+    "lobby_wait", "lobby_knock", "lobby_admitted", "lobby_empty",
 )
 
 

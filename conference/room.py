@@ -10,7 +10,12 @@ hang up); who hears whom follows from the state (`links`). Pure: no I/O, no cloc
 Moderator commands (an admin in a room, the owner in a local conference):
 *92 mutes everyone else, or unmutes them if all are muted; *93 locks entry, or
 unlocks it; *94 drops the participant who joined last; *95 ends the conference;
-*96 unmutes the participant whose hand has been up longest.
+*96 unmutes the participant whose hand has been up longest; *97 lets in the one who has
+waited in the lobby longest.
+
+The lobby (the room's `lobby`): a caller who is no moderator, past its PIN, waits there
+(music, heard by nobody, its keys ignored) until a moderator's *97 or an operator admits it.
+Nothing it types leads out: only Admit does.
 
 Every participant's own keys (conference.keypad.Own): *1 mutes or unmutes oneself (not
 when a moderator or an operator muted one: then *5 asks to speak), *2/*3 make one's voice
@@ -51,6 +56,7 @@ class Stage(StrEnum):
     PIN = "pin"  # asked for a PIN, typing it
     ANNOUNCING = "announcing"  # hearing what precedes entry (recording notice, count)
     WAITING = "waiting"  # in, but the admin is not: music or silence
+    LOBBY = "lobby"  # past its PIN, waiting for a moderator to let it in: music or silence
     IN_CONFERENCE = "in_conference"
     LEAVING = "leaving"  # hearing a last prompt before being hung up
 
@@ -80,6 +86,7 @@ class Member:
     answered: bool = False  # an invited member past early media
     muted: bool = False
     forced: bool = False  # muted by a moderator or an operator: only they unmute (*1 does not)
+    admitted: bool = False  # let in from the lobby
     hand: int = 0  # raised hand: its turn (the room's `hands` when raised); 0: down
     hear_db: int = 0  # what it hears, louder (+) or quieter (-) than the mix (*4/*6)
     talk_db: int = 0  # its voice in the mix (*2/*3)
@@ -236,6 +243,13 @@ class UnmuteHand:
 
 
 @dataclass(frozen=True)
+class Admit:
+    """An operator lets a caller in from the lobby: `member`, or "" for the one waiting longest."""
+
+    member: str = ""
+
+
+@dataclass(frozen=True)
 class OperatorInvite:
     """An operator invites `number` into the room."""
 
@@ -243,7 +257,7 @@ class OperatorInvite:
 
 
 Event = (Arrived | PromptDone | Digit | Left | Invited | Connected | Pressed | Close | Announce | SetLocked | SetMuted
-         | Drop | SetRecording | PlaySound | OperatorInvite | UnmuteHand)
+         | Drop | SetRecording | PlaySound | OperatorInvite | UnmuteHand | Admit)
 
 
 # Effects ---------------------------------------------------------------------
@@ -340,6 +354,8 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
             step.effects.append(Notify(listeners, (f"sound:{event.sound_id}",)))
     elif isinstance(event, UnmuteHand):
         _unmute_hand(step)
+    elif isinstance(event, Admit):
+        _admit_from_lobby(step, event.member)
     elif isinstance(event, OperatorInvite):
         if _may_ring(room, event.number):
             step.effects.append(Dial(event.number, OPERATOR))
@@ -460,7 +476,9 @@ def _admit(step: Step, member: Member, role: Role) -> None:
     others = len(step.room.at(Stage.IN_CONFERENCE)) + len(step.room.at(Stage.WAITING))
     if settings.announce_count:
         pieces += _count(others, settings.language)
-    if settings.wait_for_admin and role != Role.ADMIN and not step.room.admin_in:
+    if _lobby_for(step.room, member, role):
+        pieces.append("lobby_wait")
+    elif settings.wait_for_admin and role != Role.ADMIN and not step.room.admin_in:
         pieces.append("waiting_for_admin")
     admitted = dataclasses.replace(member, role=role, typed="", stage=Stage.ANNOUNCING,
                                    muted=_joins_muted(settings, role, others))
@@ -483,8 +501,20 @@ def _joins_muted(settings: RoomSettings, role: Role, others: int) -> bool:
     return role == Role.USER and (settings.users_join_muted or large)
 
 
+def _lobby_for(room: Room, member: Member, role: Role | None) -> bool:
+    """Whether the member waits in the lobby first: a caller (not one the room or a member called)
+    who is no moderator, not let in yet."""
+    return room.settings.lobby and role != Role.ADMIN and member.invited_by is None and not member.admitted
+
+
 def _enter(step: Step, member: Member) -> None:
     settings = step.room.settings
+    if _lobby_for(step.room, member, member.role):
+        step.set(dataclasses.replace(member, stage=Stage.LOBBY))
+        moderators = tuple(m.id for m in step.room.at(Stage.IN_CONFERENCE) if m.role == Role.ADMIN)
+        if moderators:
+            step.effects.append(Notify(moderators, ("lobby_knock",)))
+        return
     if settings.wait_for_admin and member.role != Role.ADMIN and not step.room.admin_in:
         step.set(dataclasses.replace(member, stage=Stage.WAITING))
         return
@@ -623,6 +653,18 @@ def _moderate(step: Step, moderator: Member, code: str) -> None:
     elif code == "96":
         unmuted = _unmute_hand(step, moderator.id)
         step.effects.append(Notify((moderator.id,), ("hand_unmuted" if unmuted else "no_raised_hands",)))
+    elif code == "97":
+        admitted = _admit_from_lobby(step)
+        step.effects.append(Notify((moderator.id,), ("lobby_admitted" if admitted else "lobby_empty",)))
+
+
+def _admit_from_lobby(step: Step, member_id: str = "") -> bool:
+    """Let `member_id` (or whoever has waited longest) in from the lobby; whether anyone was."""
+    waiting = sorted(step.room.at(Stage.LOBBY), key=lambda m: m.order)
+    chosen = [m for m in waiting if m.id == member_id] if member_id else waiting[:1]
+    if chosen:
+        _enter(step, dataclasses.replace(chosen[0], admitted=True))
+    return bool(chosen)
 
 
 def _unmute_hand(step: Step, moderator: str = "") -> bool:
@@ -677,7 +719,7 @@ def links(room: Room) -> frozenset[Link]:
     music = MUSIC if room.settings.music_on_hold else SILENCE
     inside = sorted(m.id for m in room.at(Stage.IN_CONFERENCE))
     speaking = [m.id for m in room.at(Stage.IN_CONFERENCE) if not m.muted and m.role != Role.LISTENER]
-    result: set[Link] = {(music, m.id) for m in room.at(Stage.WAITING)}
+    result: set[Link] = {(music, m.id) for m in (*room.at(Stage.WAITING), *room.at(Stage.LOBBY))}
     if len(inside) == 1:
         result.add((music, inside[0]))
     result.update((src, dst) for src in speaking for dst in inside if src != dst)

@@ -70,6 +70,7 @@ class RoomSettings:
     users_join_muted: bool = False
     admins_join_muted: bool = False
     start_muted_at: int = 0  # participants join muted once this many are in (0: never)
+    lobby: bool = False  # callers who are no moderators wait until a moderator lets them in
 
     def __post_init__(self) -> None:
         # Lists from JSON (the projection, SQL) become tuples: the settings stay immutable and comparable.
@@ -154,6 +155,9 @@ RULES: dict[str, Rule] = {
     "start_muted_at": integer(0, MAX_PARTICIPANTS).means(
         "Participants (not moderators) join muted once this many are in the conference already; 0: never. "
         "They unmute themselves with *1."),
+    "lobby": boolean().means(
+        "Callers who are no moderators wait in a lobby (music, heard by nobody, their keys ignored) until a "
+        "moderator lets them in one by one (*97) or an operator does (admit)."),
 }
 FIELDS = tuple(RULES)  # what the API accepts, in RoomSettings order
 PIN_LISTS = ("user_pins", "admin_pins", "listener_pins")

@@ -263,7 +263,9 @@ def drop_ghosts(client: redis.Redis) -> int:
 
 def participants(client: redis.Redis, room: str) -> list[dict[str, Any]]:
     raw = client.hgetall(PARTICIPANTS.format(room))
-    return sorted((json.loads(v) for v in raw.values()), key=lambda p: (p.get("joined_at", 0), p.get("id", "")))
+    # Callers in the lobby have not joined yet (joined_at null): listed after those in.
+    return sorted((json.loads(v) for v in raw.values()),
+                  key=lambda p: (p.get("joined_at") is None, p.get("joined_at") or 0, p.get("id", "")))
 
 
 def failed_calls(client: redis.Redis, room: str, lookback: int = 1000) -> list[dict[str, Any]]:

@@ -149,6 +149,9 @@ _LIVE = {
     "mute": "Mute a participant: the others stop hearing it",
     "unmute": "Unmute a participant",
     "drop": "Hang up on a participant",
+    "admit": "Let a caller in from the lobby (its state is lobby)",
+    "admit_next": "Let in the caller who has waited in the lobby longest (as a moderator's *97). Nobody waiting: "
+                  "nothing happens",
     "lock": "Lock the room: nobody else may join",
     "unlock": "Unlock the room",
     "end": "End the conference: everyone is hung up on",

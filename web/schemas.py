@@ -174,7 +174,8 @@ SCHEMAS: dict[str, Any] = {
                         "id": _STRING, "caller": {**_STRING, "description": "The caller's SIP URI"},
                         "role": {"type": "string", "enum": ["user", "admin", "listener"],
                                  "description": "listener: hears, is never heard"},
-                        "state": {"type": "string", "enum": ["waiting", "in_conference", "muted"]},
+                        "state": {"type": "string", "enum": ["waiting", "in_conference", "muted", "lobby"],
+                                  "description": "lobby: waiting for a moderator to let it in (admit)"},
                         "hand": {"type": "integer", "minimum": 0, "description": (
                             "0: no hand raised; else its turn: the lowest is unmuted first (unmute_hand, *96)")},
                         "joined_at": {"type": "number", "description": "Unix time"},

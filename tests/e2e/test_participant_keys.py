@@ -200,3 +200,34 @@ def test_a_raised_hand_is_shown_and_the_moderators_star_96_unmutes_it(
     assert_clean(recording, [FIRST], unmuted, unmuted + 3.0)
     # Said to the moderator while the raised hand was still muted: heard alone, recognizable.
     assert similarity(recording, prompt_file("en", 8000, "hand_raised_notice")) > PROMPT_HEARD
+
+
+def test_the_lobby_holds_a_caller_whatever_it_types_until_the_moderators_star_97(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    room = "5660"
+    # No music: the moderator alone in the conference hears silence, so any tone in it is the guest's.
+    stack.create_room(room, user_pin="1111", admin_pin="2222", lobby=True, announce_count=False,
+                      mute_notifications=True, music_on_hold=False)
+    client = live.connect(stack.config.redis_url)
+    moderator = enter(stack, phones, audio_dir, "lobby-moderator", room, pin="2222")
+    wait_joined(stack, room, moderator)
+    guest = enter(stack, phones, audio_dir, "lobby-guest", room, FIRST, "1111")
+    assert wait_for(lambda: shown(stack, room, guest).get("state") == "lobby", timeout=25)
+    assert "lobby" in events_of(client, room)
+    knocked = time.monotonic()  # the moderator hears "someone is waiting in the lobby"
+    for keys in ("*97", "2222#", "*1", "##", "*8" + room + "#"):  # moderator codes, its PIN, own keys, invites
+        guest.phone.dtmf(keys)
+        time.sleep(1.0)
+    time.sleep(max(3.0, knocked + duration(prompt_file("en", 8000, "lobby_knock")) + 4.0 - time.monotonic()))
+    assert shown(stack, room, guest)["state"] == "lobby"
+    pressed = moderator.at()
+    moderator.phone.dtmf("*97")
+    assert wait_for(lambda: shown(stack, room, guest).get("state") == "in_conference", timeout=10)
+    let_in = moderator.at()
+    time.sleep(duration(prompt_file("en", 8000, "lobby_admitted")) + 3.5)
+    recording = moderator.finish()
+    guest.finish()
+    assert levels(recording, [FIRST], pressed - 3.0, pressed)[FIRST] < SILENT
+    heard_from = let_in + duration(prompt_file("en", 8000, "lobby_admitted")) + 0.3
+    assert levels(recording, [FIRST], heard_from, heard_from + 3.0)[FIRST] > HEARD

@@ -111,7 +111,7 @@ def test_defaults_of_every_field(api: FlaskClient, auth: dict[str, str], client:
         "music_on_hold": True, "end_on_admin_exit": False, "mute_notifications": False, "wait_for_admin": False,
         "max_participants": 0, "greeting_sound_id": None, "has_user_pin": False, "has_admin_pin": False,
         "user_pins_count": 0, "admin_pins_count": 0, "listener_pins_count": 0, "listen_only": False,
-        "users_join_muted": False, "admins_join_muted": False, "start_muted_at": 0,
+        "users_join_muted": False, "admins_join_muted": False, "start_muted_at": 0, "lobby": False,
     }
     assert projected(client)["1"] == RoomSettings("1").as_dict()
 

@@ -95,7 +95,8 @@ def test_every_fixed_prompt_but_these_is_recorded(language: str) -> None:
     spoken = set(PROMPTS) - set(recordings(catalogue(language)))
     assert spoken == {"enter_code", "noun_one", "noun_few", "muted_by_moderator", "listen_only", "talk_quieter",
                       "talk_louder", "hear_quieter", "hear_louder", "hand_raised", "hand_lowered",
-                      "hand_raised_notice", "no_raised_hands", "hand_unmuted", "help_keys", "help_moderator"}
+                      "hand_raised_notice", "no_raised_hands", "hand_unmuted", "help_keys", "help_moderator",
+                      "lobby_wait", "lobby_knock", "lobby_admitted", "lobby_empty"}
 
 
 @pytest.mark.parametrize("name", ["../etc/passwd", "/etc/passwd", "a/b/c", "Conf", "", "digits/", "x y"])

@@ -9,12 +9,17 @@ from typing import Any
 import pytest
 
 from conference.keypad import Moderator, Own, OwnKey
+from conference.mixing import MUSIC
 from conference.room import (
     LEVEL_STEP,
     LEVELS,
+    Admit,
+    Digit,
+    Drop,
     Effect,
     Member,
     Notify,
+    Play,
     Pressed,
     Role,
     Room,
@@ -174,3 +179,34 @@ def test_own_keys_work_only_inside_the_conference() -> None:
     assert member(r, "a").stage == Stage.WAITING
     after, effects = press(r, "a", OwnKey.MUTE)
     assert (after, effects) == (r, [])
+
+
+def test_the_lobby_holds_callers_until_a_moderator_lets_them_in_one_by_one() -> None:
+    r = room(lobby=True, user_pin="1111", admin_pin="9999")
+    r, _ = join(r, "m", "9999")  # moderators never wait there
+    r, effects = join(r, "a", "1111")
+    assert Play("a", ("only_one_other", "lobby_wait")) in effects and member(r, "a").stage == Stage.LOBBY
+    assert effects[-1] == Notify(("m",), ("lobby_knock",))
+    r, _ = join(r, "b", "1111")
+    assert links(r) == {(MUSIC, "a"), (MUSIC, "b"), (MUSIC, "m")}  # heard by nobody, hearing nobody
+    # Nothing typed leads out: not the moderator's codes, not a PIN again, not the own keys.
+    for keys in ("*97", "9999#", "*1", "##"):
+        r, effects = run(r, *(Digit("a", d) for d in keys))
+        after, more = transition(r, Pressed("a", Moderator("97")))
+        assert member(after, "a").stage == Stage.LOBBY and effects == more == []
+    r, effects = transition(r, Pressed("m", Moderator("97")))  # the longest waiting first
+    assert member(r, "a").stage == Stage.IN_CONFERENCE and member(r, "b").stage == Stage.LOBBY
+    assert Notify(("m",), ("lobby_admitted",)) in effects and ("a", "m") in links(r)
+    r, _ = run(r, Admit("b"))  # an operator lets in a given one
+    assert member(r, "b").stage == Stage.IN_CONFERENCE
+    r, effects = transition(r, Pressed("m", Moderator("97")))
+    assert effects == [Notify(("m",), ("lobby_empty",))]
+
+
+def test_an_operator_admits_the_next_or_drops_from_the_lobby_and_wait_for_admin_still_applies() -> None:
+    r = room(lobby=True, wait_for_admin=True)
+    r, _ = join(r, "a")
+    r, _ = join(r, "b")
+    assert [member(r, x).stage for x in "ab"] == [Stage.LOBBY, Stage.LOBBY]
+    r, _ = run(r, Admit(), Drop("b"), Admit("nobody"))
+    assert member(r, "a").stage == Stage.WAITING and member(r, "b").stage == Stage.LEAVING

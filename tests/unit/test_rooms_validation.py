@@ -37,7 +37,7 @@ def test_a_room_needs_only_its_number_and_takes_the_documented_defaults() -> Non
         "record": False, "announce_count": True, "music_on_hold": True, "end_on_admin_exit": False,
         "mute_notifications": False, "wait_for_admin": False, "max_participants": 0, "greeting_sound_id": None,
         "user_pins": [], "admin_pins": [], "listener_pins": [], "listen_only": False, "users_join_muted": False,
-        "admins_join_muted": False, "start_muted_at": 0,
+        "admins_join_muted": False, "start_muted_at": 0, "lobby": False,
     }
 
 
@@ -55,7 +55,7 @@ EVERYTHING = {
     "record": True, "announce_count": False, "music_on_hold": False, "end_on_admin_exit": True,
     "mute_notifications": True, "wait_for_admin": True, "max_participants": 10000, "greeting_sound_id": 2**31 - 1,
     "user_pins": ["2222", "3333", "4444", "5555", "6666"], "admin_pins": ["8" * 16], "listener_pins": ["7777"],
-    "listen_only": True, "users_join_muted": True, "admins_join_muted": True, "start_muted_at": 10000,
+    "listen_only": True, "users_join_muted": True, "admins_join_muted": True, "start_muted_at": 10000, "lobby": True,
 }
 
 
@@ -83,6 +83,7 @@ def test_every_field_at_its_limits_is_kept() -> None:
     ("user_pins", ["1"] * 6), ("admin_pins", [1234]), ("listener_pins", ["12ab"]),
     ("listener_pins", [str(n) * 4 for n in range(6)]), ("listen_only", "yes"), ("users_join_muted", 1),
     ("admins_join_muted", None), ("start_muted_at", -1), ("start_muted_at", 10001), ("start_muted_at", True),
+    ("lobby", "on"),
     ("record", "yes"), ("record", 1), ("record", None), ("announce_count", 0), ("music_on_hold", "true"),
     ("end_on_admin_exit", None), ("mute_notifications", []), ("wait_for_admin", 1),
     ("max_participants", True), ("max_participants", -1), ("max_participants", 10001), ("max_participants", 2.0),

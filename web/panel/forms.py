@@ -67,6 +67,8 @@ ROOM_FIELDS = (
     FormField("start_muted_at", _l("Join muted from"),
               _l("Participants join muted once this many are in (they unmute themselves with *1). 0: never."),
               _l("Enter a whole number from 0 to %(max)d.", max=MAX_PARTICIPANTS)),
+    FormField("lobby", _l("Lobby"), _l("Participants wait, with music, until a moderator lets them in one by one "
+                                       "(*97, or Let in on the Live page).")),
 )
 PINS = ("user_pin", "admin_pin")
 SECRET = (*PINS, *PIN_LISTS)  # never shown again on a refused form

@@ -1,4 +1,4 @@
-"""rooms: more PINs per role (JSON lists of hashes), listener PINs, listen-only, joining muted
+"""rooms: more PINs per role (JSON lists of hashes), listener PINs, listen-only, joining muted, a lobby
 
 Existing rooms keep their single user_pin / admin_pin and get empty lists and every new option off,
 so they behave as before.
@@ -16,7 +16,7 @@ revision = "0013"
 down_revision = "0011"
 
 _LISTS = ("user_pins", "admin_pins", "listener_pins")
-_FLAGS = ("listen_only", "users_join_muted", "admins_join_muted")
+_FLAGS = ("listen_only", "users_join_muted", "admins_join_muted", "lobby")
 
 
 def upgrade() -> None:
