@@ -1,6 +1,7 @@
 """Roles, join options and a participant's own keys with real phones, judged by what the phones hear:
 a listener is never heard; joining muted then *1; *4/*6 and *2 change levels by their step; *0 says
-the count; *5 raises a hand the API and the event stream show and a moderator's *96 unmutes it."""
+the count and ** the keys (en, ru); *5 raises a hand the API and the event stream show and a
+moderator's *96 unmutes it; the lobby holds a caller whatever it types until the moderator's *97."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from conference.room import LEVEL_STEP, LEVELS
 from stack.prompts import prompt_file
@@ -77,13 +80,13 @@ def said(stack: Stack, pieces: str) -> int:
     return stack.log("bridge").count(f" hears {pieces}\n")
 
 
-def press_and_hear(stack: Stack, party: Party, keys: str, pieces: str, times: int = 1) -> float:
+def press_and_hear(stack: Stack, party: Party, keys: str, pieces: str, times: int = 1, language: str = "en") -> float:
     """Press the keys and wait until the bridge answered with `pieces` (`times` times) and they have
     been said; the moment after, in the party's recording."""
     before = said(stack, pieces)
     party.phone.dtmf(keys)
     assert wait_for(lambda: said(stack, pieces) >= before + times, timeout=10), pieces
-    time.sleep(sum(duration(prompt_file("en", 8000, piece)) for piece in pieces.split("+")) + 0.3)
+    time.sleep(sum(duration(prompt_file(language, 8000, piece)) for piece in pieces.split("+")) + 0.3)
     return party.at()
 
 
@@ -155,19 +158,22 @@ def test_volume_keys_change_what_a_phone_hears_by_their_step(
         changes, expected)
 
 
-def test_star_0_says_how_many_others_are_in(stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path) -> None:
-    room = "5640"
-    stack.create_room(room, announce_count=False, mute_notifications=True)
-    asker = enter(stack, phones, audio_dir, "asker", room)
-    others = [enter(stack, phones, audio_dir, f"other{n}", room) for n in range(2)]
+@pytest.mark.parametrize(("language", "room", "noun"), [("en", "5640", "noun_many"), ("ru", "5641", "noun_few")])
+def test_star_0_says_how_many_others_are_in_and_star_star_the_keys(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path, language: str, room: str, noun: str
+) -> None:
+    stack.create_room(room, language=language, announce_count=False, mute_notifications=True)
+    asker = enter(stack, phones, audio_dir, f"asker-{language}", room)
+    others = [enter(stack, phones, audio_dir, f"other{n}-{language}", room) for n in range(2)]
     wait_joined(stack, room, asker, *others)
-    press_and_hear(stack, asker, "*0", "count_intro+number_2+noun_many")
+    press_and_hear(stack, asker, "*0", f"count_intro+number_2+{noun}", language=language)
+    press_and_hear(stack, asker, "**", "help_keys", language=language)
     recording = asker.finish()
     for party in others:
         party.finish()
-    assert similarity(recording, prompt_file("en", 8000, "count_intro")) > PROMPT_HEARD
-    assert similarity(recording, prompt_file("en", 8000, "number_2")) > PROMPT_HEARD
-    assert similarity(recording, prompt_file("en", 8000, "number_3")) < PROMPT_ABSENT
+    for piece in ("count_intro", "number_2", noun, "help_keys"):
+        assert similarity(recording, prompt_file(language, 8000, piece)) > PROMPT_HEARD, piece
+    assert similarity(recording, prompt_file(language, 8000, "number_3")) < PROMPT_ABSENT
 
 
 def test_a_raised_hand_is_shown_and_the_moderators_star_96_unmutes_it(
@@ -231,3 +237,4 @@ def test_the_lobby_holds_a_caller_whatever_it_types_until_the_moderators_star_97
     assert levels(recording, [FIRST], pressed - 3.0, pressed)[FIRST] < SILENT
     heard_from = let_in + duration(prompt_file("en", 8000, "lobby_admitted")) + 0.3
     assert levels(recording, [FIRST], heard_from, heard_from + 3.0)[FIRST] > HEARD
+    assert_clean(recording, [FIRST], heard_from, heard_from + 3.0)
