@@ -366,14 +366,17 @@ class LiveRoom:
 
     def publish(self, member: rules.Member, joined: bool) -> None:
         call = self.calls[member.id]
+        now = self.live.now()
         if joined:
-            call.joined_at = self.live.now()
-            self.attend(member, joined=True, when=call.joined_at)
+            call.joined_at = now
+        # Listed before the event goes out: the Live page redraws on "joined" and must find it.
+        self.live.put_participant(self.number, member.id, self.shown(member))
+        if joined:
+            self.attend(member, joined=True, when=now)
             self.live.room_event("joined", self.number, participant=member.id, caller=member.caller,
                                  role=str(member.role), present=self.present)
             log.info("room %s: %s joined as %s (%d present)", self.number, member.caller, member.role,
                      self.present)
-        self.live.put_participant(self.number, member.id, self.shown(member))
 
     def shown(self, member: rules.Member) -> dict[str, Any]:
         """A participant as the live state shows it."""
