@@ -79,6 +79,9 @@ class Mixer(Protocol):
 
     def disconnect(self, source: Port, sink: Port) -> None: ...
 
+    def adjust(self, port: Port, hear_db: int, talk_db: int) -> None:
+        """Make what the port's call hears, and its voice in the mix, louder (+) or quieter (-)."""
+
     def play(self, pieces: tuple[str, ...], language: str, to: Sequence[Port], member: str,
              overlay: bool) -> Playback:
         """Play prompt pieces once to these ports; `member` names who it is for."""

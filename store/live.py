@@ -265,6 +265,7 @@ def drop_ghosts(client: redis.Redis) -> int:
 def participants(client: redis.Redis, room: str) -> list[dict[str, Any]]:
     """The room's roster (conference.roster): those in it in order of joining, then those it calls."""
     raw = client.hgetall(PARTICIPANTS.format(room))
+    # Callers in the lobby have not joined yet (joined_at null): listed after those in.
     return sorted((json.loads(v) for v in raw.values()),
                   key=lambda p: (p.get("joined_at") is None, p.get("joined_at") or 0, p.get("id", "")))
 

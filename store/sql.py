@@ -68,6 +68,15 @@ class Room(Base):
     max_participants: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # No foreign key: deleting a sound checks for rooms that use it (store.sounds).
     greeting_sound_id: Mapped[int | None] = mapped_column(Integer)
+    # More PINs per role: JSON lists of hash_pin() outputs (store.rooms)
+    user_pins: Mapped[str] = mapped_column(String, nullable=False, default="[]")
+    admin_pins: Mapped[str] = mapped_column(String, nullable=False, default="[]")
+    listener_pins: Mapped[str] = mapped_column(String, nullable=False, default="[]")
+    listen_only: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    users_join_muted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    admins_join_muted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    start_muted_at: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    lobby: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     # Every UPDATE/DELETE of a row checks and bumps it, so two writers that read the

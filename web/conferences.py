@@ -405,7 +405,8 @@ def participant_command(code: str, participant: str, op: str) -> None:
     services().room_command(room_of(code), op, participant)
 
 
-_PARTICIPANT_OPS = {"mute": "Mute a participant", "unmute": "Unmute a participant", "drop": "Hang up on a participant"}
+_PARTICIPANT_OPS = {"mute": "Mute a participant", "unmute": "Unmute a participant", "drop": "Hang up on a participant",
+                    "admit": "Let a caller in from the lobby"}
 for _op in sorted(PARTICIPANT_OPS):
     blueprint.add_url_rule(
         f"/conferences/<code>/participants/<participant>/{_op}", f"conference_participant_{_op}",

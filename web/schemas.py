@@ -75,6 +75,7 @@ def _writes(name: str, rules: Mapping[str, Rule], required: Iterable[str], about
 
 
 _HAS_PIN = {"type": "boolean", "description": "Whether the PIN is set (the PIN itself is never returned)"}
+_PIN_COUNT = {"type": "integer", "minimum": 0, "description": "How many PINs the list holds (they are never returned)"}
 _CONFERENCE = _shown(
     schedule.RULES, ("immediate",), code={**_STRING, "description": "The unique dial-in code"},
     state={"type": "string", "enum": list(schedule.State)}, start_utc=_MOMENT,
@@ -98,7 +99,8 @@ SCHEMAS: dict[str, Any] = {
             "field": {"type": "string", "description": "The request field at fault, when there is one."}}}},
         "description": "web.errors: the one shape of every error."},
     **_writes("Room", rooms.RULES, ["number"], defaults=dataclass_defaults(rooms.RoomSettings)),
-    "Room": _shown(rooms.RULES, ("user_pin", "admin_pin"), has_user_pin=_HAS_PIN, has_admin_pin=_HAS_PIN),
+    "Room": _shown(rooms.RULES, ("user_pin", "admin_pin", *rooms.PIN_LISTS), has_user_pin=_HAS_PIN,
+                   has_admin_pin=_HAS_PIN, **{f"{name}_count": _PIN_COUNT for name in rooms.PIN_LISTS}),
     **_writes("Extension", extensions.EXTENSION_RULES, ["number", "password"],
               defaults=dataclass_defaults(extensions.ExtensionSettings)),
     "Extension": _shown(extensions.EXTENSION_RULES, ("password", "conference_pin"), has_conference_pin=_HAS_PIN),
@@ -192,10 +194,14 @@ SCHEMAS: dict[str, Any] = {
     "Participant": {"type": "object", "description": "As the bridge node reports it (store.live.participants)",
                     "properties": {
                         "id": _STRING, "caller": {**_STRING, "description": "The caller's SIP URI"},
-                        "role": {"type": "string", "enum": ["user", "admin"]},
+                        "role": {"type": "string", "enum": ["user", "admin", "listener"],
+                                 "description": "listener: hears, is never heard"},
                         "state": {"type": "string", "enum": list(roster.Shown), "description":
                                   "conference.roster: a call the room placed is ringing until answered, and "
-                                  "answered while a scheduled conference greets it"},
+                                  "answered while a scheduled conference greets it; lobby: waiting for a "
+                                  "moderator to let it in (admit)"},
+                        "hand": {"type": "integer", "minimum": 0, "description": (
+                            "0: no hand raised; else its turn: the lowest is unmuted first (unmute_hand, *96)")},
                         "joined_at": {"type": ["number", "null"], "description": "Unix time; null while ringing"},
                         "node": {**_STRING, "description": "The bridge node mixing the room"}}},
     "Cdr": _report(

@@ -23,8 +23,9 @@ from web.errors import ApiError
 log = logging.getLogger("kamconf.web")
 
 EXTENSION = "kamconf"
-PARTICIPANT_OPS = frozenset({"mute", "unmute", "drop"})
-ROOM_OPS = frozenset({"lock", "unlock", "end", "start_recording", "stop_recording"})
+PARTICIPANT_OPS = frozenset({"mute", "unmute", "drop", "admit"})
+ROOM_OPS = frozenset({"lock", "unlock", "end", "start_recording", "stop_recording", "unmute_hand",
+                      "admit_next"})
 VALUE_OPS = frozenset({"play", "invite"})  # with a value: the library sound's id, the number to call
 
 

@@ -74,6 +74,7 @@ class FakeMixer:
         self.links: set[tuple[Port, Port]] = set()
         self.played: list[tuple[Played, FakePlayback]] = []
         self.recordings: list[FakeRecording] = []
+        self.levels: dict[Port, tuple[int, int]] = {}  # (hear, talk) dB by port
         self.free_ports = free_ports
 
     def background(self, name: str) -> Port:
@@ -84,6 +85,9 @@ class FakeMixer:
 
     def disconnect(self, source: Port, sink: Port) -> None:
         self.links.discard((source, sink))
+
+    def adjust(self, port: Port, hear_db: int, talk_db: int) -> None:
+        self.levels[port] = (hear_db, talk_db)
 
     def play(self, pieces: tuple[str, ...], language: str, to: Sequence[Port], member: str,
              overlay: bool) -> FakePlayback:

@@ -299,3 +299,41 @@ def test_a_room_never_invites_itself() -> None:
     press(room, alice, "*8100#")
     assert bridge.switchboard.requests == []
     assert bridge.mixer.heard(alice.participant_id)[-1] == ("number_unavailable",)
+
+
+def test_own_keys_set_the_levels_raise_a_hand_the_panel_sees_and_the_operator_unmutes_it() -> None:
+    bridge = Bridge()
+    room = open_room(bridge, user_pin=hash_pin("1234"), users_join_muted=True)
+    alice = enter_with_pin(bridge, room, "sip:alice@example.com", "1234")
+    bob = enter_with_pin(bridge, room, "sip:bob@example.com", "1234")
+    a, b = alice.participant_id, bob.participant_id
+    assert bridge.mixer.levels[a] == (0, 0) and bridge.live.participants[("100", a)]["state"] == "muted"
+    press(room, alice, "*6*6*2")
+    assert bridge.mixer.levels[a] == (6, -3)
+    assert bridge.mixer.heard(a)[-1] == ("talk_quieter",)
+    press(room, alice, "*5")
+    assert bridge.live.participants[("100", a)]["hand"] == 1 and bridge.live.kinds("100")[-1] == "hand_raised"
+    room.command("unmute_hand")
+    assert (a, b) in bridge.mixer.links and bridge.live.participants[("100", a)]["hand"] == 0
+    assert bridge.live.kinds("100")[-2:] == ["unmuted", "hand_lowered"]
+    assert bridge.mixer.heard(a)[-1] == ("unmuted",)
+
+
+def test_the_lobby_is_listed_for_the_panel_and_an_operator_lets_callers_in() -> None:
+    bridge = Bridge()
+    room = open_room(bridge, user_pin=hash_pin("1234"), lobby=True)
+    alice = enter_with_pin(bridge, room, "sip:alice@example.com", "1234")
+    finish_prompt(bridge, room, alice)  # "please wait, a moderator will let you in"
+    a = alice.participant_id
+    assert bridge.live.participants[("100", a)]["state"] == "lobby" and bridge.live.kinds("100") == ["started", "lobby"]
+    assert bridge.mixer.links == {(MUSIC, a), (a, DRAIN)}
+    assert room.present_now().keys() == {a}  # the heartbeat keeps it listed
+    press(room, alice, "*97")  # its keys lead nowhere
+    assert bridge.live.participants[("100", a)]["state"] == "lobby"
+    room.command("admit_next")
+    assert bridge.live.participants[("100", a)]["state"] == "in_conference"
+    assert bridge.live.kinds("100") == ["started", "lobby", "joined"]
+    bob = enter_with_pin(bridge, room, "sip:bob@example.com", "1234")
+    finish_prompt(bridge, room, bob)
+    room.command("drop", bob.participant_id)
+    assert ("100", bob.participant_id) not in bridge.live.participants
