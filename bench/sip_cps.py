@@ -7,7 +7,8 @@ for an unknown number answered 404; REGISTER with its digest challenge and answe
 ladder of rates for a few seconds each, KEMI and native taking turns at each rate so that both
 meet the same machine; a step is clean when every call succeeded and under 1 % of them needed a
 retransmission (a busy machine stalls a process now and then, and UDP retransmits). Reported per
-ladder: the highest clean rate of each side and their ratio; with --repeat, the median ratio too.
+ladder: the highest clean rate of each side and their ratio, and the Redis reads per KEMI call
+(store.tracking: what Redis served, heartbeats included); with --repeat, the median ratio too.
 Usage: .venv/bin/python -m bench.sip_cps [--seconds 3] [--repeat 3] [--rates 250,500,...]
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import hashlib
 import statistics
 import subprocess
@@ -25,8 +27,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import redis
+
 from stack.components import sip_options_ok
 from stack.supervisor import wait_for
+from store import live
 from tests.support.ports import free_port
 from tests.support.stack import running_stack
 
@@ -43,6 +48,7 @@ class Step:
     succeeded: int
     failed: int
     retransmissions: int
+    redis_reads: int = 0  # Redis read commands during the step (KEMI only; heartbeats included)
 
     @property
     def clean(self) -> bool:
@@ -67,15 +73,25 @@ def run_sipp(target: str, scenario: str, rate: int, seconds: float, folder: Path
     return Step(rate, calls, count("SuccessfulCall(C)"), count("FailedCall(C)"), count("Retransmissions(C)"))
 
 
-def ladder(targets: dict[str, str], scenario: str, rates: list[int], seconds: float,
-           folder: Path) -> dict[str, tuple[int, list[Step]]]:
+READS = ("hexists", "hget", "hgetall", "smembers", "mget", "get", "exists")
+
+
+def redis_reads(client: redis.Redis) -> int:
+    stats = client.info("commandstats")
+    return sum(int(stats.get(f"cmdstat_{name}", {}).get("calls", 0)) for name in READS)
+
+
+def ladder(targets: dict[str, str], scenario: str, rates: list[int], seconds: float, folder: Path,
+           client: redis.Redis) -> dict[str, tuple[int, list[Step]]]:
     """Each side's highest clean rate and its steps; the sides take turns at each rate."""
     best = {side: 0 for side in targets}
     steps: dict[str, list[Step]] = {side: [] for side in targets}
     climbing = set(targets)
     for rate in rates:
         for side in sorted(climbing):
+            before = redis_reads(client)
             step = run_sipp(targets[side], scenario, rate, seconds, folder)
+            step = dataclasses.replace(step, redis_reads=redis_reads(client) - before)
             steps[side].append(step)
             if step.clean:
                 best[side] = rate
@@ -123,18 +139,22 @@ def main() -> None:
         if status != 201:
             raise SystemExit(f"extension not created: {status} {body}")
         with native_kamailio(folder, stack.config.sip.realm) as native:
-            print(f"{'scenario':<11} {'KEMI clean/s':>12} {'native clean/s':>14} {'ratio':>6}   first unclean steps")
+            client = live.connect(stack.config.redis_url)
+            print(f"{'scenario':<11} {'KEMI clean/s':>12} {'native clean/s':>14} {'ratio':>6} {'reads/call':>11}   "
+                  "first unclean steps")
             for scenario in args.scenarios.split(","):
                 ratios = []
                 for _ in range(args.repeat):
-                    result = ladder({"KEMI": stack.sip, "native": native}, scenario, rates, args.seconds, folder)
-                    (kemi, _), (yardstick, _) = result["KEMI"], result["native"]
+                    result = ladder({"KEMI": stack.sip, "native": native}, scenario, rates, args.seconds, folder,
+                                    client)
+                    (kemi, kemi_steps), (yardstick, _) = result["KEMI"], result["native"]
+                    reads = sum(step.redis_reads for step in kemi_steps) / sum(step.calls for step in kemi_steps)
                     ratios.append(kemi / yardstick if yardstick else float("nan"))
                     unclean = [f"{side} {s.rate}/s: {s.succeeded}/{s.calls} ok, {s.failed} failed, "
                                f"{s.retransmissions} retrans" for side, (_, steps) in result.items()
                                for s in steps if not s.clean]
-                    print(f"{scenario:<11} {kemi:>12} {yardstick:>14} {ratios[-1]:>6.2f}   {'; '.join(unclean)}",
-                          flush=True)
+                    print(f"{scenario:<11} {kemi:>12} {yardstick:>14} {ratios[-1]:>6.2f} {reads:>11.3f}   "
+                          f"{'; '.join(unclean)}", flush=True)
                 if args.repeat > 1:
                     print(f"{scenario:<11} median ratio {statistics.median(ratios):.2f}", flush=True)
 
