@@ -150,7 +150,10 @@ class WebhookRepository:
         with self.writing() as session:
             wanted = {row.id for row in session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled))
                       if event.kind in json.loads(row.events)}
-            made = set(session.scalars(select(WebhookDelivery.endpoint_id).where(WebhookDelivery.event_id == event.id)))
+            if not wanted:
+                return []
+            made = set(session.scalars(select(WebhookDelivery.endpoint_id).where(  # by the unique index
+                WebhookDelivery.endpoint_id.in_(wanted), WebhookDelivery.event_id == event.id)))
             rows = [WebhookDelivery(endpoint_id=endpoint_id, event_id=event.id, kind=event.kind,
                                     body=event.body().decode(), state=State.PENDING, attempts=0, next_try_at=now,
                                     created_at=now) for endpoint_id in sorted(wanted - made)]

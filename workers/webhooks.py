@@ -36,7 +36,7 @@ from conference.webhooks import (
     target,
 )
 from store import live
-from store.queue import enqueue_delivery, enqueue_first_tries, still_queued
+from store.queue import WEBHOOKS_QUEUE, enqueue_delivery, enqueue_first_tries, queue, still_queued
 from store.sql import StoreUnavailableError, make_engine, make_sessions
 from store.webhooks import Due, State, WebhookRepository
 from workers import jobs, metrics
@@ -83,7 +83,7 @@ class Dispatcher:
             except (redis.RedisError, StoreUnavailableError) as exc:
                 log.error("webhooks: %s; trying again in 2 s", exc)
                 time.sleep(2)  # the one wait of this loop: the store it needs is down
-            except Exception:  # a boundary: the thread must outlive any one event
+            except Exception:  # a boundary: the process must outlive any one event
                 log.exception("webhooks: dispatching failed; going on")
                 time.sleep(2)
 
@@ -112,13 +112,15 @@ class Dispatcher:
         return backlog and bool(entries)
 
     def sweep(self, queue_client: redis.Redis) -> None:
-        """Queue again the tries whose job was lost, and delete deliveries past keep_days."""
+        """Delete deliveries past keep_days, and queue again the tries whose job was lost."""
         now = datetime.now(UTC)
-        for delivery_id in self.repository.pending(now - LOST_AFTER):
-            due = self.repository.due(delivery_id)
-            if due is not None:
-                enqueue_delivery(queue_client, delivery_id, due.tries + 1)
         self.repository.forget(now - timedelta(days=self.config.webhooks.keep_days))
+        # Tries waiting behind others (a busy worker) are late, not lost: only an empty queue is looked at.
+        if not len(queue(queue_client, WEBHOOKS_QUEUE)):
+            for delivery_id in self.repository.pending(now - LOST_AFTER):
+                due = self.repository.due(delivery_id)
+                if due is not None:
+                    enqueue_delivery(queue_client, delivery_id, due.tries + 1)
         self.swept = time.monotonic()
 
 

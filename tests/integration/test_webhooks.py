@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from stack.supervisor import wait_for
 from store import live, migrations
 from store.accounts import Account
 from store.migrations import upgrade
+from store.queue import WEBHOOKS_QUEUE, queue
 from store.sql import make_engine, make_sessions
 from store.tokens import create_token
 from store.webhooks import Due, WebhookRepository
@@ -41,7 +42,7 @@ from tests.support.redis_server import RedisServer
 from tests.support.webhooks import closed_port_url, receiving
 from web.app import create_app
 from workers import jobs
-from workers.webhooks import GROUP, RESTING, deliver, deliver_first, post
+from workers.webhooks import GROUP, RESTING, Dispatcher, deliver, deliver_first, post
 
 BOTH_DATABASES = True  # each test on SQLite and on PostgreSQL (tests/integration/conftest.py)
 ROOT = Path(__file__).resolve().parents[2]
@@ -318,3 +319,20 @@ def test_https_is_verified_against_the_name_on_the_address_checked(tmp_path: Pat
         monkeypatch.setenv("SSL_CERT_FILE", str(certificate))  # now trusted, as a real CA's would be
         status, error = post(Due(0, receiver.url, "whsec_x", "joined", b"{}", 0), 1, config)
         assert (status, error) == (200, "") and len(receiver.events()) == 1
+
+
+def test_the_sweep_queues_again_a_try_whose_job_was_lost_and_deletes_old_deliveries(
+    worker_config: settings.Config, client: redis.Redis, redis_srv: RedisServer,
+) -> None:
+    upgrade(make_engine(worker_config.database_url))
+    dispatcher = Dispatcher(worker_config, make_sessions(make_engine(worker_config.database_url)))
+    repository = dispatcher.repository
+    repository.create({"url": "https://hooks.example.com/x", "events": ["joined"]}, datetime.now(UTC))
+    long_ago = datetime.now(UTC) - timedelta(minutes=5)
+    [lost] = repository.record(Event.from_stream("1-0", {"type": "joined", "room": "100"}), long_ago)
+    [old] = repository.record(Event.from_stream("2-0", {"type": "joined", "room": "100"}), long_ago - timedelta(days=8))
+    rq_client = live.queue_connection(redis_srv.url)
+    dispatcher.sweep(rq_client)
+    [job] = queue(rq_client, WEBHOOKS_QUEUE).get_jobs()
+    assert (job.id, list(job.args)) == (f"webhook-{lost}-1", [lost, 1])  # lost: its try queued again
+    assert repository.due(old) is None  # past keep_days (7): deleted
