@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import NullPool
 
 
 def utcnow() -> datetime:
@@ -396,9 +397,10 @@ def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
             raise StoreUnavailableError("the database") from exc
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; it connects lazily, on first use."""
-    engine = create_engine(url, pool_pre_ping=True)
+def make_engine(url: str, pooled: bool = True) -> Engine:
+    """An engine for `url`; it connects lazily, on first use. Unpooled, each session's connection
+    closes with it (a process that forks must hold no SQLite connection its children inherit)."""
+    engine = create_engine(url, pool_pre_ping=True) if pooled else create_engine(url, poolclass=NullPool)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -41,8 +41,10 @@ def main() -> None:
     migrated_engine(config).dispose()
     connection = live.queue_connection(config.redis_url, timeout=None)  # RQ's waits block
     forget_dead_predecessors(connection)
-    # The metrics' own engine: the jobs open theirs in the work horses (workers.jobs.sessions).
-    metrics.serve(config, connection, MeetingRepository(make_sessions(make_engine(config.database_url))))
+    # The metrics' own engine, holding no connection between scrapes: RQ forks a work horse per job,
+    # which opens its own (workers.jobs.sessions) and must inherit none.
+    metrics.serve(config, connection, MeetingRepository(make_sessions(make_engine(config.database_url,
+                                                                                  pooled=False))))
     start_dispatcher(config)  # webhooks: follows the room event stream (the bridge never waits for it)
     # In this order: a webhook delivery is taken only when no kamconf job waits.
     worker = metrics.CountingWorker([queue(connection, name) for name in QUEUES], connection=connection,
