@@ -314,7 +314,8 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> None:
     caller = identify(ksr, request, live, site)
     if caller is None:
         return
-    if (caller.kind in PHONES and edge.too_many_calls(ksr, request.source_ip, site.limits.calls_per_source)
+    if (caller.kind in PHONES
+            and edge.profile_full(ksr, edge.SOURCE_PROFILE, request.source_ip, site.limits.calls_per_source)
             and not trusted_source(ksr, request.source_ip, live, site)):
         log.warning("%s from %s: already %s calls up from there", request.call_id, request.source_ip,
                     site.limits.calls_per_source)
@@ -397,6 +398,13 @@ def consult_side(caller: Caller, decision: numberplan.Decision, live: LiveState)
 
 
 def to_bridge(ksr: Any, request: SipRequest, live: LiveState, site: Site, key: str, caller: vouch.Vouched) -> None:
+    # Guests of scheduled conferences come in anonymous through the dial-in service: not counted there.
+    stranger = caller.kind == CallerKind.ANONYMOUS and key != str(address.DIAL_IN)
+    if stranger and edge.profile_full(ksr, edge.STRANGERS_PROFILE, key, site.limits.anonymous_per_room):
+        log.warning("%s from %s: room %s has %d anonymous callers already", request.call_id, request.source_ip,
+                    key, site.limits.anonymous_per_room)
+        ksr.sl.sl_send_reply(486, "Too Many Anonymous Callers")
+        return
     node = place(live.affinity(key), live.live_nodes(),
                  lambda node_id, previous: live.claim_affinity(key, node_id, previous))
     if node is None:
@@ -412,7 +420,8 @@ def to_bridge(ksr: Any, request: SipRequest, live: LiveState, site: Site, key: s
     # RFC 4475's escruri) is not carried to the bridge.
     ksr.seturi(f"sip:{key}@{node.address}:{node.port}")
     ksr.setdsturi(node.sip_uri)
-    anchor_and_relay(ksr, request, site, caller.kind in ("extension", "anonymous"), bridge_runs(request, live, node))
+    anchor_and_relay(ksr, request, site, caller.kind in ("extension", "anonymous"), bridge_runs(request, live, node),
+                     stranger_in=key if stranger else None)
 
 
 def vouched(caller: Caller) -> vouch.Vouched:
@@ -425,14 +434,17 @@ def vouched(caller: Caller) -> vouch.Vouched:
 
 
 def anchor_and_relay(ksr: Any, request: SipRequest, site: Site, phone: bool, runs: tuple[str, ...],
-                     leg: billing.Leg | None = None) -> None:
+                     leg: billing.Leg | None = None, stranger_in: str | None = None) -> None:
     """Track the dialog (tied to the bridge `runs` it passes; with the record `leg` to be made when it
-    ends), record the route, anchor the media (a phone's where its SIP came from) and relay."""
+    ends; counted among the anonymous callers of room `stranger_in`), record the route, anchor the
+    media (a phone's where its SIP came from) and relay."""
     if not request.from_tag:
         # RFC 3261 8.1.1.3 ("MUST"); a call without one can be neither tracked nor anchored.
         ksr.sl.sl_send_reply(400, "Missing From Tag")
         return
     dialogs.track(ksr, request, site.secret, site.keepalive, runs)
+    if stranger_in is not None:
+        ksr.dialog.set_dlg_profile(edge.STRANGERS_PROFILE, stranger_in)
     if leg is not None:
         accounting.opened(ksr, leg, site.clock())
     ksr.rr.record_route()

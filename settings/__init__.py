@@ -59,6 +59,9 @@ class EdgeConfig:
     # Calls up at once from one address that is no bridge node or trunk (0: no limit); an office
     # behind one NAT address counts as one source.
     calls_per_source: int = 30
+    # Anonymous callers (no extension, trunk or bridge node) in one room at once (0: no limit); the
+    # dial-in service's guests are not counted.
+    anonymous_per_room: int = 100
     max_message_bytes: int = 16384  # larger requests get 513
     max_uri_chars: int = 512  # longer request URIs get 414
     # A call's dialog is forgotten (and BYE sent to both sides) after this long without any
