@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from conference import billing, dialin
+from conference import billing, dialin, identity
 from conference import room as rules
 from conference.schedule import LiveMeeting
 
@@ -131,8 +131,8 @@ class Switchboard(Protocol):
         """Hang up once the last prompt's frames have drained (a farewell heard to its end)."""
 
     @property
-    def installation_number(self) -> str:
-        """The number scheduled conferences' and operators' calls show ([conferences] caller_id)."""
+    def numbers(self) -> identity.Numbers:
+        """What the calls it places show ([conferences] caller_id, consult_caller_id)."""
 
     def dial(self, room: str, number: str, billed: billing.Leg, inviter: rules.Member | None,
              rights: Rights, shown: str | None = None) -> Dialled:

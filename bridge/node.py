@@ -31,7 +31,7 @@ from bridge.quality import SLICES, CallQuality, LoopClock, count_by_kind, room_f
 from bridge.recorder import recover
 from bridge.redis_state import RedisState
 from bridge.rooms import RULED, Rooms
-from conference import address, billing, dialin, numberplan
+from conference import address, billing, dialin, identity, numberplan
 from conference import room as rules
 from conference.address import Kind, RoomAddress
 from conference.liveness import RxWatch, observe
@@ -60,7 +60,8 @@ class BridgeNode:
         self.config = config
         self.proxy = proxy  # Kamailio's host:port: every call this node makes goes through it
         conferences = conferences or ConferencesConfig()
-        self.installation_number = conferences.caller_id or conferences.dial_in
+        self.numbers = identity.Numbers(conferences.caller_id or conferences.dial_in,
+                                        consult_shows_customer=conferences.consult_caller_id == identity.CUSTOMER)
         self.live = RedisState(client, queue_client, config.id, cdrs, config.originations_per_minute,
                                conferences.operator_outside_calls)
         self.metrics = metrics

@@ -197,7 +197,7 @@ class LiveRoom:
         by_operator = by == rules.OPERATOR
         rights = Rights.NODE if first or by == SCHEDULE else Rights.OPERATOR if by_operator else Rights.INVITER
         billed = billed_leg(state, inviter, number, first, by_operator)
-        shown = identity.presented(state, inviter, first, by_operator, self.switchboard.installation_number)
+        shown = identity.presented(state, inviter, first, by_operator, self.switchboard.numbers)
         dialled = self.switchboard.dial(self.number, number, billed, inviter, rights, shown)
         self.tries[dialled.call.participant_id] = attempt
         self.invited(dialled.call, by, dialled.extension)

@@ -3,7 +3,8 @@
 Two places decide, each with one function here:
 
 - The bridge node, for the calls it places (`presented`): a "#" call's legs show the customer
-  (the first leg, the one the anchored caller asked for, shows that caller); a `*8` invitation
+  (the first leg, the one the anchored caller asked for, shows that caller; consultations show the
+  consulting employee instead with [conferences] consult_caller_id = "employee"); a `*8` invitation
   shows the inviting extension; a scheduled conference's call-outs and an operator's invitations
   show the installation's number ([conferences] caller_id, else the dial-in number). The node
   states it in a P-Asserted-Identity header of its INVITE.
@@ -26,6 +27,8 @@ from conference.numberplan import CallerKind
 from conference.room import Member, Room
 
 MAX_NUMBER = 32  # digits of a presented number, after an optional + (as the API's numbers)
+CUSTOMER, EMPLOYEE = "customer", "employee"  # what a "#" consultation shows ([conferences] consult_caller_id)
+CONSULT_CALLER_IDS = (CUSTOMER, EMPLOYEE)
 
 
 def is_number(value: str | None) -> bool:
@@ -94,17 +97,29 @@ def member_number(member: Member | None) -> str | None:
     return member.extension or uri_number(member.caller)
 
 
-def presented(room: Room, inviter: Member | None, first: bool, by_operator: bool, installation: str) -> str | None:
+@dataclass(frozen=True)
+class Numbers:
+    """The installation's choices of what the calls a bridge node places show ([conferences])."""
+
+    installation: str  # scheduled conferences' call-outs and operators' invitations (caller_id, else dial_in)
+    consult_shows_customer: bool = True  # a "#" consultation shows the customer, else the consulting employee
+
+
+def presented(room: Room, inviter: Member | None, first: bool, by_operator: bool, numbers: Numbers) -> str | None:
     """The number a call that `room` places shows (None: none, the call goes out without one).
     `first`: a "#" call's first leg (the number its caller dialled)."""
     if by_operator:
-        number: str | None = installation
+        number: str | None = numbers.installation
     elif room.kind == Kind.CALL:
-        # First the anchored caller, alone in its room; then the controller's counterpart.
-        number = member_number(room.member(room.controller or room.customer or "") if first
-                               else room.member(room.customer or ""))
+        # First the anchored caller, alone in its room; then the controller's counterpart (or the
+        # controller itself, if the installation says so).
+        if first:
+            party = room.member(room.controller or room.customer or "")
+        else:
+            party = room.member((room.customer if numbers.consult_shows_customer else room.controller) or "")
+        number = member_number(party)
     elif inviter is not None:
         number = member_number(inviter)
     else:
-        number = installation  # a scheduled conference calling its list
+        number = numbers.installation  # a scheduled conference calling its list
     return number if is_number(number) else None

@@ -5,8 +5,11 @@ bridge's. Calls through a bridge node are the node's to record.
 
 The leg is written into the call's dialog (and, for the failure route, the transaction's AVP) when
 its INVITE is relayed; a 2xx notes the answer; the record is made when the call ends: in the
-failure route for a call never answered, at the dialog's end (BYE, timeout, a bridge's sweep) for
-an answered one.
+failure route for a call never answered, at a party's BYE for an answered one. A call that Kamailio
+itself ends (its dialog's lifetime over, a side gone silent to keepalives) leaves no record yet:
+the dialog module's end event (event_callback) would see it, but with that on, the dead-bridge
+sweep's log line (kemi/dialogs.py) came too late for test_supervision's killed-bridge test, twice
+of two runs; without it the test passes. Not understood yet.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ LEG = "$dlg_var(cdr)"  # the leg and its start, as JSON
 ANSWERED = "$dlg_var(cdr_answered)"  # Unix time of its first 2xx
 PENDING = "$avp(kamconf_cdr)"  # the same leg, for the failure route (a transaction's AVPs reach it)
 NODE = "kamailio"  # in the record's node column: who made it
-ENDED = "dialog:end"
 
 Spool = Callable[[dict[str, object]], None]  # file one record (kemi.main: spool, then queue it)
 
@@ -53,13 +55,13 @@ def failed(ksr: Any, spool: Spool, now: float) -> None:
     _file(spool, json.loads(data), status, None, now, cancelled=status == 487)
 
 
-def event(ksr: Any, name: str, spool: Spool, now: float) -> None:
-    """The dialog module's events: an answered call's end makes its record."""
-    if name != ENDED:
-        return
+def ended(ksr: Any, spool: Spool, now: float) -> None:
+    """A party's BYE of a dialog being relayed: an answered call's end makes its record, once (the
+    leg is forgotten: a retransmitted BYE makes none)."""
     data, answer = _text(ksr.pv.get(LEG)), _text(ksr.pv.get(ANSWERED))
     if data is None or answer is None:
         return  # not one of ours, or never answered (its record came from the failure route)
+    ksr.pv.unset(LEG)
     _file(spool, json.loads(data), 200, float(answer), now)
 
 

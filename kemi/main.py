@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import time
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import redis
 import settings
 from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.placement import NodeStatus
-from kemi import accounting, metrics, routes
+from kemi import metrics, routes
 from kemi.edge import Limits
 from store import live, queue, spool, tracking
 
@@ -92,8 +91,7 @@ def mod_init() -> kamailio:
     logging.getLogger("kamconf").addHandler(handler)
     logging.getLogger("kamconf").setLevel(logging.INFO)
     config = settings.load()
-    return kamailio(RedisLiveState(config.redis_url), site_of(config), config.sip.metrics_port,
-                    CdrSpool(config.var_path / "cdrs", config.redis_url))
+    return kamailio(RedisLiveState(config.redis_url), site_of(config), config.sip.metrics_port)
 
 
 def site_of(config: settings.Config) -> routes.Site:
@@ -106,6 +104,7 @@ def site_of(config: settings.Config) -> routes.Site:
         own_addresses=frozenset({f"{config.sip.address}:{config.sip.port}",
                                  *(f"{node.address}:{node.sip_port}" for node in config.bridge.all_nodes)}),
         keepalive=edge.dialog_keepalive > 0, domain=config.sip.address,
+        records=CdrSpool(config.var_path / "cdrs", config.redis_url),
     )
 
 
@@ -126,8 +125,8 @@ class CdrSpool:
 
 
 class kamailio:  # noqa: N801  (the class name app_python3 expects)
-    def __init__(self, live_state: RedisLiveState, site: routes.Site, metrics_port: int, cdrs: CdrSpool) -> None:
-        self.live, self.site, self.metrics_port, self.cdrs = live_state, site, metrics_port, cdrs
+    def __init__(self, live_state: RedisLiveState, site: routes.Site, metrics_port: int) -> None:
+        self.live, self.site, self.metrics_port = live_state, site, metrics_port
 
     def child_init(self, rank: int) -> int:
         return 0
@@ -151,10 +150,7 @@ class kamailio:  # noqa: N801  (the class name app_python3 expects)
         return _guarded("reply", routes.reply_with_media, KSR)
 
     def ksr_failure_media(self, msg: Any) -> int:
-        return _guarded("failure", routes.media_failure, KSR, self.cdrs)
-
-    def ksr_dialog_event(self, msg: Any, event: str) -> int:
-        return _guarded("dialog", accounting.event, KSR, event, self.cdrs, time.time())
+        return _guarded("failure", routes.media_failure, KSR, self.site.records)
 
     def ksr_stray_reply(self, msg: Any, event: str = "") -> int:
         """tm's on_sl_reply: a reply to nothing Kamailio sent is dropped, not forwarded."""

@@ -56,6 +56,7 @@ class Site:
     own_addresses: frozenset[str] = frozenset()  # host:port no Contact may point at (Kamailio, bridge)
     keepalive: bool = False  # in-dialog OPTIONS find vanished sides ([edge] dialog_keepalive)
     domain: str = "127.0.0.1"  # of the identities kamconf asserts to trunks (Kamailio's SIP address)
+    records: accounting.Spool | None = None  # where the calls Kamailio relays itself are recorded
 
 
 # Headers by which a caller could claim another identity towards a carrier (RFC 3325, 5806, the
@@ -127,7 +128,7 @@ def request_route(ksr: Any, live: LiveState, site: Site) -> None:
             relay(ksr, request)
         return
     if request.in_dialog:
-        in_dialog(ksr, request, site.secret, lambda: trusted_source(ksr, source_ip, once, site))
+        in_dialog(ksr, request, site, lambda: trusted_source(ksr, source_ip, once, site))
         return
     if ksr.tmx.t_precheck_trans() > 0:
         ksr.tm.t_check_trans()
@@ -186,14 +187,14 @@ def trusted_source(ksr: Any, source_ip: str, live: LiveState, site: Site) -> boo
     return edge.cached_trust(ksr, source_ip, decide)
 
 
-def in_dialog(ksr: Any, request: SipRequest, secret: bytes, trusted: Callable[[], bool]) -> None:
+def in_dialog(ksr: Any, request: SipRequest, site: Site, trusted: Callable[[], bool]) -> None:
     verdict = dialogs.verdict(ksr, request)
     # A carrier may answer from one of its trunk's addresses and hang up from another.
     if verdict == dialogs.Verdict.STRANGER and not trusted():
         refuse_in_dialog(ksr, request, verdict, 403, "Forbidden")
         return
     if ksr.rr.loose_route() > 0:
-        if verdict == dialogs.Verdict.UNKNOWN and not dialogs.signed_bye(ksr, request, secret):
+        if verdict == dialogs.Verdict.UNKNOWN and not dialogs.signed_bye(ksr, request, site.secret):
             # Never relayed, never offered to rtpengine: a forged To tag and Route lead nowhere.
             refuse_in_dialog(ksr, request, verdict, 404, "Not Here")
             return
@@ -206,6 +207,8 @@ def in_dialog(ksr: Any, request: SipRequest, secret: bytes, trusted: Callable[[]
         if request.method == "BYE":
             media.delete(ksr)
             dialogs.forget(ksr)
+            if site.records is not None:
+                accounting.ended(ksr, site.records, site.clock())
         elif request.method == "INVITE" and media.has_sdp(ksr):
             media.offer(ksr)  # re-INVITE: the anchor follows the new offer
         elif request.method == "ACK" and media.has_sdp(ksr):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from conference.identity import is_number
+from conference.identity import CONSULT_CALLER_IDS, CUSTOMER, is_number
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FILE = ROOT / "kamconf.toml"
@@ -200,6 +200,9 @@ class ConferencesConfig:
     # The number scheduled conferences' call-outs and operators' invitations show (seed 001: the PBX's
     # multi-line number); "" shows dial_in. A trunk's own caller_id replaces it towards that trunk.
     caller_id: str = ""
+    # What a "#" consultation shows the one consulted: "customer" (the number the employee is talking
+    # to) or "employee" (the consulting extension's own).
+    consult_caller_id: str = CUSTOMER
 
 
 @dataclass(frozen=True)
@@ -355,6 +358,8 @@ def load(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None 
     caller_id = config.conferences.caller_id
     if caller_id and not is_number(caller_id):
         raise ConfigError(f"[conferences] caller_id must be a number (digits, optionally after +), not {caller_id!r}")
+    if config.conferences.consult_caller_id not in CONSULT_CALLER_IDS:
+        raise ConfigError(f"[conferences] consult_caller_id must be one of {', '.join(CONSULT_CALLER_IDS)}")
     return config
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import redis
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from flask.testing import FlaskClient
+from sqlalchemy import inspect, text
 
 from conference.extensions import ha1
-from store import live
+from store import live, migrations
+from store.sql import make_engine
 
 BOTH_DATABASES = True  # each test on SQLite and on PostgreSQL (tests/integration/conftest.py)
 
@@ -82,3 +87,21 @@ def test_a_trunks_life(api: FlaskClient, auth: dict[str, str], client: redis.Red
     assert api.delete("/api/v1/trunks/carrier", headers=auth).status_code == 204
     assert api.get("/api/v1/trunks/carrier", headers=auth).status_code == 404
     assert client.hlen(live.TRUNKS) == 0
+
+
+def test_migration_0012_gives_existing_trunks_the_former_behaviour_and_takes_it_back(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'kamconf.db'}")
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(migrations.HERE))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0011")
+        connection.execute(text("INSERT INTO trunks (name, gateway, sources, prefixes, inbound, created_at, "
+                                "updated_at) VALUES ('old', '192.0.2.1', '[]', '[]', '{}', '2026-01-01', "
+                                "'2026-01-01')"))  # a trunk made before 0012
+        command.upgrade(config, "0012")
+        assert connection.execute(text("SELECT trusted, caller_id, present_as FROM trunks")).all() == [
+            (False, None, "pai")]
+        command.downgrade(config, "0011")
+    assert not {"trusted", "caller_id", "present_as"} & {column["name"] for column in inspect(engine).get_columns(
+        "trunks")}

@@ -10,7 +10,7 @@ from typing import Any
 
 from bridge.edge import Dialled, Fields, Leg, Port, Request, Rights
 from bridge.rooms import Rooms
-from conference import billing
+from conference import billing, identity
 from conference import room as rules
 from conference.schedule import LiveMeeting
 
@@ -146,7 +146,7 @@ class FakeSwitchboard:
     def after(self, request: Request) -> None:
         self.requests.append(request)
 
-    installation_number = "7000"
+    numbers = identity.Numbers("7000")
 
     def dial(self, room: str, number: str, billed: billing.Leg, inviter: rules.Member | None,
              rights: Rights, shown: str | None = None) -> Dialled:

@@ -44,6 +44,10 @@ def test_the_installations_caller_id_is_a_number(tmp_path: Path) -> None:
     assert config.load(path, env={}).conferences.caller_id == "+74950001000"
     with pytest.raises(config.ConfigError, match="caller_id"):
         config.load(path, env={"KAMCONF_CONFERENCES_CALLER_ID": "main line"})
+    assert config.load(path, env={"KAMCONF_CONFERENCES_CONSULT_CALLER_ID": "employee"}).conferences.consult_caller_id \
+        == "employee"
+    with pytest.raises(config.ConfigError, match="consult_caller_id"):
+        config.load(path, env={"KAMCONF_CONFERENCES_CONSULT_CALLER_ID": "boss"})
 
 
 def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from conference.address import Kind
 from conference.extensions import Presentation, TrunkSettings
-from conference.identity import Outgoing, claimed, is_number, outgoing, presented
+from conference.identity import Numbers, Outgoing, claimed, is_number, outgoing, presented
 from conference.numberplan import CallerKind
 from conference.room import Member, Room, Stage
 from conference.rooms import RoomSettings
@@ -93,26 +93,28 @@ def call_room(*members: Member, customer: str | None = None, controller: str | N
 
 def test_a_hash_calls_first_leg_shows_the_caller_it_was_made_for() -> None:
     # A customer calling an employee whose "#" works: the employee sees the customer.
-    assert presented(call_room(CUSTOMER, customer="c"), None, True, False, "7000") == "74951112233"
+    assert presented(call_room(CUSTOMER, customer="c"), None, True, False, Numbers("7000")) == "74951112233"
     # An employee calling out with "#": the outside sees the employee's extension.
-    assert presented(call_room(EMPLOYEE, controller="e"), None, True, False, "7000") == "200"
+    assert presented(call_room(EMPLOYEE, controller="e"), None, True, False, Numbers("7000")) == "200"
 
 
 def test_a_consultation_shows_the_customer() -> None:
     room = call_room(CUSTOMER, EMPLOYEE, customer="c", controller="e")
-    assert presented(room, EMPLOYEE, False, False, "7000") == "74951112233"
+    assert presented(room, EMPLOYEE, False, False, Numbers("7000")) == "74951112233"
     # The employee called out: the colleague consulted sees the number the employee is talking to.
     dialled = Member("d", "84951234567", Stage.IN_CONFERENCE)
     room = Room(RoomSettings("call-x"), (EMPLOYEE, dialled), kind=Kind.CALL, controller="e", customer="d")
-    assert presented(room, EMPLOYEE, False, False, "7000") == "84951234567"
+    assert presented(room, EMPLOYEE, False, False, Numbers("7000")) == "84951234567"
+    # Or, as the installation chooses, the employee consulting.
+    assert presented(room, EMPLOYEE, False, False, Numbers("7000", consult_shows_customer=False)) == "200"
 
 
 def test_an_invitation_shows_the_inviter_and_a_schedule_or_an_operator_the_installation() -> None:
     conference = Room(RoomSettings("7100"), (EMPLOYEE, CUSTOMER), kind=Kind.LOCAL, owner="200")
-    assert presented(conference, EMPLOYEE, False, False, "7000") == "200"
-    assert presented(conference, CUSTOMER, False, False, "7000") == "74951112233"
-    assert presented(conference, STRANGER, False, False, "7000") is None  # nobody's number: none shown
-    assert presented(conference, EMPLOYEE, False, True, "+74950000000") == "+74950000000"
+    assert presented(conference, EMPLOYEE, False, False, Numbers("7000")) == "200"
+    assert presented(conference, CUSTOMER, False, False, Numbers("7000")) == "74951112233"
+    assert presented(conference, STRANGER, False, False, Numbers("7000")) is None  # nobody's number: none shown
+    assert presented(conference, EMPLOYEE, False, True, Numbers("+74950000000")) == "+74950000000"
     scheduled = Room(RoomSettings("conf-1"), kind=Kind.SCHEDULED, owner="200")
-    assert presented(scheduled, None, False, False, "74950000000") == "74950000000"
-    assert presented(scheduled, None, False, False, "") is None
+    assert presented(scheduled, None, False, False, Numbers("74950000000")) == "74950000000"
+    assert presented(scheduled, None, False, False, Numbers("")) is None

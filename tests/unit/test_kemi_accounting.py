@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-from kemi import accounting, routes
+import dataclasses
+
+from kemi import accounting, dialogs, routes
 from tests.unit.fake_ksr import FakeKSR
-from tests.unit.test_kemi_routes import NOW, initial, route
+from tests.unit.test_kemi_routes import NOW, SITE, Live, initial, route
 
 Records = list[dict[str, object]]
+
+
+def bye(invite: FakeKSR, filed: Records, now: float, source: str = "127.0.0.1") -> FakeKSR:
+    """A party's BYE of the dialog `invite` made (its dialog variables as the INVITE left them)."""
+    pv = {**invite.pv.values, "$rm": "BYE", "$si": source, "$ft": "from-tag", "$dlg(from_tag)": "from-tag",
+          dialogs.CALLER: source, dialogs.CALLEE_HOSTS: "127.0.0.1:5080", dialogs.REQUEST_URI[0]: "127.0.0.1",
+          dialogs.REQUEST_URI[1]: "5080"}
+    ksr = FakeKSR(pv, {"siputils.has_totag": 1, "rr.loose_route": 1, "dialog.is_known_dlg": 1,
+                       "rr.check_route_param": -1})
+    routes.request_route(ksr, Live(), dataclasses.replace(SITE, records=filed.append, clock=lambda: now))
+    return ksr
 
 
 def relayed(pv: dict[str, object]) -> FakeKSR:
@@ -21,9 +34,9 @@ def test_an_extensions_answered_call_is_billed_to_it_from_answer_to_end() -> Non
     routes.reply_with_media(ksr, clock=lambda: NOW + 2)  # 200 OK
     routes.reply_with_media(ksr, clock=lambda: NOW + 3)  # its retransmission: the answer stays
     filed: Records = []
-    accounting.event(ksr, "dialog:start", filed.append, NOW + 5)
-    assert filed == []
-    accounting.event(ksr, "dialog:end", filed.append, NOW + 62)
+    ended = bye(ksr, filed, NOW + 62)
+    assert ended.called("tm.t_relay") == [()]
+    bye(ended, filed, NOW + 63)  # retransmitted: recorded once
     [cdr] = filed
     assert {k: cdr[k] for k in ("call", "kind", "caller", "callee", "billed_to", "node", "status", "disposition",
                                 "started_at", "answered_at", "ended_at", "billable_seconds")} == {
@@ -38,7 +51,7 @@ def test_an_unanswered_call_is_recorded_by_the_failure_route_with_its_status() -
         ksr = relayed({"$fU": "100", "$rU": "84951234567"})
         ksr.pv.sets("$T_reply_code", str(status))
         routes.media_failure(ksr, filed.append, clock=lambda: NOW + 9)
-        accounting.event(ksr, "dialog:failed", filed.append, NOW + 9)  # nothing more from the dialog
+        bye(ksr, filed, NOW + 9)  # a BYE of an unanswered call records nothing more
         assert (filed[-1]["callee"], filed[-1]["status"], filed[-1]["disposition"], filed[-1]["billable_seconds"]) \
             == ("84951234567", status, disposition, 0)
     assert len(filed) == 4 and len({cdr["id"] for cdr in filed}) == 4
@@ -48,11 +61,11 @@ def test_a_trunks_call_in_is_nobodys_and_a_bridges_call_is_the_bridges_to_record
     ksr = relayed({"$fU": "74957654321", "$rU": "74950000000", "$si": "10.0.0.1", "$sp": 5090})
     routes.reply_with_media(ksr, clock=lambda: NOW)
     filed: Records = []
-    accounting.event(ksr, "dialog:end", filed.append, NOW + 1)
+    bye(ksr, filed, NOW + 1, source="10.0.0.1")
     assert [(cdr["caller"], cdr["callee"], cdr["billed_to"]) for cdr in filed] == [("74957654321", "100", "")]
     ksr = relayed({"$fU": "bridge-1", "$rU": "101", "$si": "127.0.0.1", "$sp": 5080})
     routes.reply_with_media(ksr, clock=lambda: NOW)
-    accounting.event(ksr, "dialog:end", filed.append, NOW + 1)
+    bye(ksr, filed, NOW + 1)
     ksr.pv.sets("$T_reply_code", "486")
     routes.media_failure(ksr, filed.append)
     assert ksr.pv.get(accounting.LEG) is None and len(filed) == 1
