@@ -66,10 +66,12 @@ class RedisLiveState:
         return self._read(("affinity", key), (live.AFFINITY.format(key),), live.affinity, self._client, key)
 
     def live_nodes(self) -> list[NodeStatus]:
-        return self.node_registry()[0]
+        return self._read("nodes", NODE_KEYS, live.live_nodes, self._client)
 
     def node_registry(self) -> tuple[list[NodeStatus], set[str]]:
-        return self._read("nodes", NODE_KEYS, live.node_registry, self._client)
+        # Read afresh: the sweep that ends a dead node's calls must see its key gone when its TTL
+        # runs out, not when Redis's expiry cycle gets round to deleting it and tells us.
+        return self._guard(live.node_registry, self._client)
 
     def claim_affinity(self, key: str, node_id: str, previous: str | None) -> str:
         return self._guard(live.claim_affinity, self._client, key, node_id, previous)
