@@ -195,10 +195,10 @@ _LIVE = {
     "stop_recording": "Stop recording the conference: the file so far is finished and filed",
 }
 _NOT_LIVE = {404: "No such room, or nobody is in it now, so no node holds it (not_found)."}
-# One literal path per action (not a converter), so that the document names each.
 _OWN_LIVE = ("The room may be a numbered room, or one nobody configured, by its name: an extension's *8 "
              "conference (*8201), a \"#\" call (call-<key>), a scheduled conference (conf-<code>). A user may act "
              "on its own *8 conference and on the \"#\" calls its extension is in.")
+# One literal path per action (not a converter), so that the document names each.
 for _op in sorted(PARTICIPANT_OPS):
     blueprint.add_url_rule(f"/rooms/<number>/participants/<participant>/{_op}", f"participant_{_op}", requires(
         Role.OPERATOR, unless=moderates)(documented(
