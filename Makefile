@@ -44,6 +44,7 @@ bench: setup
 	@$(PY) -m bench.join_latency
 	@$(PY) -m bench.bridge_capacity
 	@$(PY) -m bench.scheduled_ring
+	@$(PY) -m bench.webhook_delivery
 
 # docker-compose.yml: one component per container on this host's network (README "docker compose and
 # several hosts"). Builds the debootstrap base (once) and the image; returns once every service is healthy.

@@ -79,6 +79,9 @@ class Mixer(Protocol):
 
     def disconnect(self, source: Port, sink: Port) -> None: ...
 
+    def adjust(self, port: Port, hear_db: int, talk_db: int) -> None:
+        """Make what the port's call hears, and its voice in the mix, louder (+) or quieter (-)."""
+
     def play(self, pieces: tuple[str, ...], language: str, to: Sequence[Port], member: str,
              overlay: bool) -> Playback:
         """Play prompt pieces once to these ports; `member` names who it is for."""
@@ -127,9 +130,14 @@ class Switchboard(Protocol):
     def hangup_soon(self, call: Leg) -> None:
         """Hang up once the last prompt's frames have drained (a farewell heard to its end)."""
 
+    @property
+    def installation_number(self) -> str:
+        """The number scheduled conferences' and operators' calls show ([conferences] caller_id)."""
+
     def dial(self, room: str, number: str, billed: billing.Leg, inviter: rules.Member | None,
-             rights: Rights) -> Dialled:
-        """Call `number` through Kamailio if the number plan lets the caller `rights` names reach it."""
+             rights: Rights, shown: str | None = None) -> Dialled:
+        """Call `number` through Kamailio if the number plan lets the caller `rights` names reach it,
+        showing the number `shown` as the caller (conference.identity)."""
 
     def after(self, request: Request) -> None:
         """Carry `request` out once the current transition is done: it feeds rooms again."""

@@ -53,6 +53,12 @@ class BridgeMixer:
     def disconnect(self, source: pj.AudioMedia, sink: pj.AudioMedia) -> None:
         source.stopTransmit(sink)
 
+    def adjust(self, port: pj.AudioMedia, hear_db: int, talk_db: int) -> None:
+        # pjsua2 names the levels from the port's side: its "rx" is what the bridge sends to the port
+        # (the call hears), its "tx" what the port sends into the bridge (the call's voice).
+        port.adjustRxLevel(_factor(hear_db))
+        port.adjustTxLevel(_factor(talk_db))
+
     def play(self, pieces: tuple[str, ...], language: str, to: Sequence[pj.AudioMedia], member: str,
              overlay: bool) -> Prompt:
         files = self.files.resolve(pieces, language)
@@ -85,3 +91,8 @@ class BridgeMixer:
         """Drop every player: PJSIP asserts if one outlives the library."""
         self.prompt_ends.clear()
         self.loops = {}
+
+
+def _factor(db: int) -> float:
+    """A level change in dB as PJSIP's factor: 1.0 unchanged; it takes up to 255/128 (+6 dB)."""
+    return min(10 ** (db / 20), 255 / 128)

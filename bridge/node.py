@@ -60,6 +60,7 @@ class BridgeNode:
         self.config = config
         self.proxy = proxy  # Kamailio's host:port: every call this node makes goes through it
         conferences = conferences or ConferencesConfig()
+        self.installation_number = conferences.caller_id or conferences.dial_in
         self.live = RedisState(client, queue_client, config.id, cdrs, config.originations_per_minute,
                                conferences.operator_outside_calls)
         self.metrics = metrics
@@ -255,7 +256,7 @@ class BridgeNode:
         return dataclasses.replace(template, settings=limited)
 
     def dial(self, room: str, number: str, billed: billing.Leg, inviter: rules.Member | None,
-             rights: Rights) -> Dialled:
+             rights: Rights, shown: str | None = None) -> Dialled:
         call = sip.RoomCall(self.account)
         call.room, call.caller, call.leg = room, number, billed
         decision = self.live.allowed(inviter, number, rights)
@@ -264,7 +265,7 @@ class BridgeNode:
                         decision.code)
             return self.not_dialled(call, decision.code)
         try:
-            call.dial(f"sip:{number}@{self.proxy}")
+            call.dial(f"sip:{number}@{self.proxy}", shown)
         except pj.Error as exc:
             log.error("room %s: cannot dial %s: %s", room, number, exc.info())
             return self.not_dialled(call, 503)

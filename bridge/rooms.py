@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from bridge.edge import DialRequest, Leg, LiveState, Mixer, Playback, Port, Recording, Rights, Switchboard
-from conference import billing, consult, dialin, keypad, roster
+from conference import billing, consult, dialin, identity, keypad, roster
 from conference import room as rules
 from conference.address import RoomAddress
 from conference.mixing import DRAIN, MUSIC, Link, drained, link_changes
@@ -72,6 +72,7 @@ class LiveRoom:
         self.attended = False  # somebody has been in (a scheduled conference that empties is over)
         self.figures: dict[str, dict[str, float | None]] = {}  # call quality, by member (conference.quality)
         self.tries: dict[str, int] = {}  # which try a call the room placed is, by member (its call_failed says)
+        self.levels: dict[str, tuple[int, int]] = {}  # (hear, talk) dB set on each member's port
 
     @property
     def empty(self) -> bool:
@@ -92,6 +93,7 @@ class LiveRoom:
             return
         self.prompts.pop(member, None)
         self.figures.pop(member, None)
+        self.levels.pop(member, None)
         self.links = frozenset(link for link in self.links if member not in link)
         self.feed(rules.Left(member))
 
@@ -119,6 +121,9 @@ class LiveRoom:
         if member in self.prompts and audio is not None:
             self.prompts[member].play_to(audio)
         self.remix()
+        self.levels.pop(member, None)  # a new port starts at the mix's level
+        if (joined := self.state.member(member)) is not None and joined.stage in JOINED:
+            self.level(joined)
 
     def leave(self, call: Leg, status: int) -> None:
         member = call.participant_id
@@ -127,6 +132,7 @@ class LiveRoom:
         self.prompts.pop(member, None)
         self.keypads.pop(member, None)
         self.figures.pop(member, None)
+        self.levels.pop(member, None)
         # The mixer dropped the gone port already; only forget its links.
         self.links = frozenset(link for link in self.links if member not in link)
         self.feed(rules.Left(member, status), left_status=status)
@@ -191,7 +197,8 @@ class LiveRoom:
         by_operator = by == rules.OPERATOR
         rights = Rights.NODE if first or by == SCHEDULE else Rights.OPERATOR if by_operator else Rights.INVITER
         billed = billed_leg(state, inviter, number, first, by_operator)
-        dialled = self.switchboard.dial(self.number, number, billed, inviter, rights)
+        shown = identity.presented(state, inviter, first, by_operator, self.switchboard.installation_number)
+        dialled = self.switchboard.dial(self.number, number, billed, inviter, rights, shown)
         self.tries[dialled.call.participant_id] = attempt
         self.invited(dialled.call, by, dialled.extension)
         if dialled.refused:
@@ -217,6 +224,10 @@ class LiveRoom:
             self.feed(rules.Drop(participant))
         elif op == "drop" and call is not None:
             self.switchboard.hangup(call)
+        elif op == "unmute_hand" and by_rules:
+            self.feed(rules.UnmuteHand())
+        elif op in ("admit", "admit_next") and by_rules:
+            self.feed(rules.Admit(participant if op == "admit" else ""))
         elif op in ("lock", "unlock") and by_rules:
             self.feed(rules.SetLocked(op == "lock"))
         elif op == "end" and by_rules:
@@ -237,7 +248,7 @@ class LiveRoom:
     def digit(self, call: Leg, digit: str, method: str, now: float) -> None:
         settings = self.state.settings
         # In a room with PINs a digit may be part of one: never write it to the log.
-        shown = "a key" if settings.user_pin or settings.admin_pin else digit
+        shown = "a key" if settings.has_pins else digit
         log.info("room %s: %s pressed %s (%s)", self.number, call.caller, shown, method)
         member = self.state.member(call.participant_id)
         if member is None or member.stage != rules.Stage.IN_CONFERENCE:
@@ -337,19 +348,35 @@ class LiveRoom:
         for member_id, new in after.items():
             was = before.get(member_id)
             joined = new.stage in JOINED and (was is None or was.stage not in JOINED)
-            if joined:
-                self.joined(new)
-            shown = roster.shown(new)
-            if shown is not None and (joined or was is None or (roster.shown(was), was.role) != (shown, new.role)):
+            when = self.live.now()
+            if joined and new.id in self.calls:
+                self.calls[new.id].joined_at = when
+            if roster.shown(new) is not None and (was is None or _shown_state(was) != _shown_state(new)):
+                # Listed before the event goes out: the Live page redraws on "joined" and must find it.
                 self.publish(new)
-            if was is not None and was.stage in JOINED and new.stage in JOINED and was.muted != new.muted:
-                self.live.room_event("muted" if new.muted else "unmuted", self.number, participant=new.id)
+            if joined:
+                self.joined(new, when)
+            if new.stage == rules.Stage.LOBBY and (was is None or was.stage != rules.Stage.LOBBY):
+                self.live.room_event("lobby", self.number, participant=new.id, caller=new.caller)
+            # One who joins muted is shown so by "joined" (its state), with no "muted" event.
+            if was is not None and was.stage in JOINED and new.stage in JOINED:
+                if was.muted != new.muted:
+                    self.live.room_event("muted" if new.muted else "unmuted", self.number, participant=new.id)
+                if bool(was.hand) != bool(new.hand):
+                    self.live.room_event("hand_raised" if new.hand else "hand_lowered", self.number,
+                                         participant=new.id, caller=new.caller)
+            if new.stage in JOINED and new.id in self.calls:
+                self.level(new)
 
-    def joined(self, member: rules.Member) -> None:
-        call = self.calls.get(member.id)
-        when = self.live.now()
-        if call is not None:
-            call.joined_at = when
+    def level(self, member: rules.Member) -> None:
+        """What the member hears and how loud its voice is in the mix (its own keys *2-*6)."""
+        port = self.port(member.id)
+        wanted = (member.hear_db, member.talk_db)
+        if port is not None and self.levels.get(member.id) != wanted:
+            self.mixer.adjust(port, *wanted)
+            self.levels[member.id] = wanted
+
+    def joined(self, member: rules.Member, when: float) -> None:
         self.attend(member, joined=True, when=when)
         self.live.room_event("joined", self.number, participant=member.id, caller=member.caller,
                              role=str(member.role), present=self.present)
@@ -362,7 +389,8 @@ class LiveRoom:
         """A participant as the live state shows it (conference.roster: from its first ring on)."""
         call = self.calls.get(member.id)
         return {"id": member.id, "caller": member.caller, "extension": member.extension, "role": str(member.role),
-                "state": str(roster.shown(member)), "joined_at": None if call is None else call.joined_at,
+                "state": str(roster.shown(member)), "hand": member.hand,
+                "joined_at": None if call is None else call.joined_at,
                 "node": self.live.node_id, "run": self.live.run, **self.figures.get(member.id, {})}
 
     def present_now(self) -> dict[str, dict[str, Any]]:
@@ -389,6 +417,11 @@ class LiveRoom:
         return sum(1 for m in self.state.members if m.stage in JOINED)
 
 
+def _shown_state(member: rules.Member) -> tuple[object, ...]:
+    """What the live state shows of a member, to publish when it changes."""
+    return roster.shown(member), member.role, member.hand
+
+
 class Rooms:
     """The rooms open on this node, by their wire name."""
 
@@ -404,6 +437,7 @@ class Rooms:
         room = self.by_name.get(str(address))
         if room is None:
             room = self.by_name[str(address)] = LiveRoom(address, template, self.switchboard, self.mixer, self.live)
+            self.live.room_event("started", room.number)  # its "ended" comes when it empties (BridgeNode.ended)
         return room
 
     def remove(self, room: LiveRoom) -> None:

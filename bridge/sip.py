@@ -80,9 +80,17 @@ class RoomCall(pj.Call):
         self.answered_at: float | None = None
         self.cancelled = False  # hung up by this node before it answered
 
-    def dial(self, uri: str) -> None:
+    def dial(self, uri: str, shown: str | None = None) -> None:
+        """Call `uri`; `shown`: the number the call stands for, which Kamailio asserts onwards
+        (kemi.routes.assert_identity believes it from a bridge node only)."""
         self.outgoing = True
-        self.makeCall(uri, pj.CallOpParam(True))
+        param = pj.CallOpParam(True)
+        if shown is not None:
+            header = pj.SipHeader()
+            header.hName = "P-Asserted-Identity"
+            header.hValue = f"<sip:{shown}@{uri.rpartition('@')[2]}>"
+            param.txOption.headers.append(header)
+        self.makeCall(uri, param)
         self.key = self.getId()
 
     def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802

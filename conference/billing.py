@@ -1,8 +1,9 @@
-"""Call detail records: how one leg the bridge dialled is billed (seed 002). Pure.
+"""Call detail records: how one leg the bridge dialled is billed (seed 002), and a call Kamailio
+relays itself. Pure.
 
 A "#" call bills the original call and an outgoing call to every number added;
-a *8 invitation bills the inviter for an outgoing call. Billable time runs from
-the answer to the hang-up.
+a *8 invitation bills the inviter for an outgoing call; a relayed call bills the
+calling extension. Billable time runs from the answer to the hang-up.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class LegKind(StrEnum):
     ADDED = "added"  # a number consulted (and maybe merged) by "#"
     INVITED = "invited"  # a number invited into a conference by *8
     SCHEDULED = "scheduled"  # a scheduled conference calling a participant at its start (its owner's)
+    RELAYED = "relayed"  # a call Kamailio relayed without a bridge: extension to extension, to or from a trunk
 
 
 class Disposition(StrEnum):
@@ -38,6 +40,14 @@ class Leg:
     caller: str  # who is calling: an extension number, or the caller's SIP URI
     callee: str  # the number dialled
     billed_to: str  # the extension paying for it; "" when nobody in kamconf does (an incoming call)
+
+
+MAX_CALL = 64  # characters of the call a record groups by (a SIP Call-ID may be longer)
+
+
+def relayed(call_id: str, caller: str, callee: str, extension: str | None) -> Leg:
+    """A call Kamailio relays itself: billed to the calling extension; a trunk's call in is nobody's."""
+    return Leg(call_id[:MAX_CALL], LegKind.RELAYED, caller, callee, extension or "")
 
 
 def disposition(status: int, answered: bool, cancelled: bool) -> Disposition:

@@ -22,6 +22,7 @@ import dataclasses
 from conference import keypad
 from conference.mixing import MUSIC, Link
 from conference.room import (
+    Admit,
     Announce,
     Answer,
     Arrived,
@@ -45,6 +46,7 @@ from conference.room import (
     SetRecording,
     Stage,
     Step,
+    UnmuteHand,
     add_member,
     drop_member,
     failure_prompt,
@@ -57,7 +59,8 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
         _arrived(step, event)
     elif isinstance(event, Invited):
         _invited(step, event)
-    elif isinstance(event, Close | Announce | SetLocked | SetRecording | PlaySound | OperatorInvite):
+    elif isinstance(event, Close | Announce | SetLocked | SetRecording | PlaySound | OperatorInvite | UnmuteHand
+                            | Admit):
         pass  # conferences' commands; a "#" call never gets them
     elif (member := room.member(event.member)) is not None:
         if isinstance(event, Connected):

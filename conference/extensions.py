@@ -14,6 +14,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from conference.fields import (
@@ -136,6 +137,13 @@ def public_extension(extension: ExtensionSettings) -> dict[str, Any]:
 # Trunks ------------------------------------------------------------------------
 
 
+class Presentation(StrEnum):
+    """How a trunk is told the caller's number (conference.identity)."""
+
+    PAI = "pai"  # in P-Asserted-Identity only (RFC 3325)
+    PAI_AND_FROM = "pai_and_from"  # and as the From header's user: many carriers read only From
+
+
 @dataclass(frozen=True)
 class TrunkSettings:
     name: str
@@ -143,15 +151,20 @@ class TrunkSettings:
     sources: tuple[str, ...] = ()  # IPv4 addresses, or address:port, it sends calls from
     prefixes: tuple[str, ...] = ()  # numbers starting so are external and go to this trunk
     inbound: Mapping[str, str] = dataclasses.field(default_factory=dict)  # its number -> local number
+    trusted: bool = False  # its calls keep their own identity headers when forwarded to a trunk
+    caller_id: str | None = None  # shown on calls out through it instead of the number kamconf asserts
+    present_as: Presentation = Presentation.PAI
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "gateway": self.gateway, "sources": list(self.sources),
-                "prefixes": list(self.prefixes), "inbound": dict(self.inbound)}
+                "prefixes": list(self.prefixes), "inbound": dict(self.inbound), "trusted": self.trusted,
+                "caller_id": self.caller_id, "present_as": str(self.present_as)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrunkSettings:
         return cls(str(data["name"]), str(data["gateway"]), tuple(data.get("sources", ())),
-                   tuple(data.get("prefixes", ())), dict(data.get("inbound", {})))
+                   tuple(data.get("prefixes", ())), dict(data.get("inbound", {})), bool(data.get("trusted", False)),
+                   data.get("caller_id"), Presentation(data.get("present_as", Presentation.PAI)))
 
 
 def _address(value: Any) -> bool:
@@ -197,6 +210,14 @@ TRUNK_RULES: dict[str, Rule] = {
                     {"type": "object", "maxProperties": MAX_LIST, "propertyNames": dict(_PHONE_NUMBER.schema),
                      "additionalProperties": dict(_LOCAL.schema)},
                     "The trunk's numbers, each mapped to a local extension or room."),
+    "trusted": boolean().means(
+        "Its calls keep their own P-Asserted-Identity, Remote-Party-ID and Diversion when forwarded out "
+        "through a trunk; an untrusted trunk's never do (kamconf asserts the caller's number itself)."),
+    "caller_id": or_null(_PHONE_NUMBER).means(
+        "The number calls out through this trunk show (e.g. the company's main number) instead of the one "
+        "kamconf asserts (the extension's, the customer's, the installation's). null: the asserted one."),
+    "present_as": one_of(*(p.value for p in Presentation)).means(
+        "pai: the number goes in P-Asserted-Identity; pai_and_from: in the From header's user too."),
 }
 TRUNK_FIELDS = tuple(TRUNK_RULES)
 

@@ -5,7 +5,8 @@ Pure: digits and the clock come in as arguments, commands come out. Two maps:
 Conference map (local *8 conferences and rooms, seed 003):
   *8NUMBER then # or DIAL_TIMEOUT of silence   Invite(NUMBER)
   ##                                            DropLast()
-  *92 .. *95                                    Moderator(92..95)
+  *92 .. *97                                    Moderator(92..97)
+  *1 *2 *3 *4 *5 *6 *0 **                       Own(key): a participant's own keys (OwnKey)
 Consult map (a call anchored for "#", seed 002):
   # while talking                               Hold()      the other side hears music
   NUMBER then # or DIAL_TIMEOUT of silence      Consult(NUMBER)
@@ -25,7 +26,7 @@ DIAL_TIMEOUT = 3.0  # silence that ends a number (seed 002: "3 s")
 FIRST_DIGIT_TIMEOUT = 10.0  # after "#", no number at all: back to the held call
 PREFIX_TIMEOUT = 3.0  # a lone * or # is forgotten after this
 MAX_NUMBER = 32
-MODERATOR_CODES = ("92", "93", "94", "95")
+MODERATOR_CODES = ("92", "93", "94", "95", "96", "97")
 
 
 class KeyMap(StrEnum):
@@ -48,6 +49,28 @@ class Moderator:
     code: str  # "92".."95"
 
 
+class OwnKey(StrEnum):
+    """A participant's own keys, after *: the top row is one's voice, the middle row what one hears
+    (ConfBridge's user menu has them on 1/4/6/7/9, but *8 invites and *9x are the moderator's)."""
+
+    MUTE = "1"
+    TALK_QUIETER = "2"
+    TALK_LOUDER = "3"
+    HEAR_QUIETER = "4"
+    HAND = "5"
+    HEAR_LOUDER = "6"
+    COUNT = "0"
+    HELP = "*"
+
+
+OWN_KEYS = frozenset(key.value for key in OwnKey)
+
+
+@dataclass(frozen=True)
+class Own:
+    key: OwnKey
+
+
 @dataclass(frozen=True)
 class Hold:
     pass
@@ -68,7 +91,7 @@ class Abandon:
     pass
 
 
-Command = Invite | DropLast | Moderator | Hold | Consult | Merge | Abandon
+Command = Invite | DropLast | Moderator | Own | Hold | Consult | Merge | Abandon
 
 
 @dataclass(frozen=True)
@@ -113,6 +136,8 @@ def _conference(pad: Keypad, digit: str, now: float) -> tuple[Keypad, Command | 
         if not digit.isdigit() or len(typed) - 2 > MAX_NUMBER:
             return pad.idle(), None
         return _typing(pad, typed, now, DIAL_TIMEOUT), None
+    if len(typed) == 2 and typed[0] == "*" and typed[1] in OWN_KEYS:
+        return pad.idle(), Own(OwnKey(typed[1]))
     if typed.startswith("*9") and len(typed) == 3:
         code = typed[1:]
         return pad.idle(), (Moderator(code) if code in MODERATOR_CODES else None)

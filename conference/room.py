@@ -9,7 +9,21 @@ hang up); who hears whom follows from the state (`links`). Pure: no I/O, no cloc
 
 Moderator commands (an admin in a room, the owner in a local conference):
 *92 mutes everyone else, or unmutes them if all are muted; *93 locks entry, or
-unlocks it; *94 drops the participant who joined last; *95 ends the conference.
+unlocks it; *94 drops the participant who joined last; *95 ends the conference;
+*96 unmutes the participant whose hand has been up longest; *97 lets in the one who has
+waited in the lobby longest.
+
+The lobby (the room's `lobby`): a caller who is no moderator, past its PIN, waits there
+(music, heard by nobody, its keys ignored) until a moderator's *97 or an operator admits it.
+Nothing it types leads out: only Admit does.
+
+Every participant's own keys (conference.keypad.Own): *1 mutes or unmutes oneself (not
+when a moderator or an operator muted one: then *5 asks to speak), *2/*3 make one's voice
+quieter/louder, *4/*6 what one hears quieter/louder (LEVEL_STEP dB a press, within
+LEVELS), *5 raises or lowers one's hand, *0 says how many others are in, ** says the keys.
+
+Roles: a moderator (ADMIN), a participant (USER), or a LISTENER, who hears and is
+never heard (a listener PIN, or the room's listen_only for everyone who is no moderator).
 
 Operators (the panel or the API) mute, unmute and drop participants, lock, unlock and end
 the room, start and stop its recording, play a library sound to it and invite a number
@@ -42,6 +56,7 @@ class Stage(StrEnum):
     PIN = "pin"  # asked for a PIN, typing it
     ANNOUNCING = "announcing"  # hearing what precedes entry (recording notice, count)
     WAITING = "waiting"  # in, but the admin is not: music or silence
+    LOBBY = "lobby"  # past its PIN, waiting for a moderator to let it in: music or silence
     IN_CONFERENCE = "in_conference"
     LEAVING = "leaving"  # hearing a last prompt before being hung up
 
@@ -49,6 +64,12 @@ class Stage(StrEnum):
 class Role(StrEnum):
     USER = "user"
     ADMIN = "admin"
+    LISTENER = "listener"  # hears the conference, is never heard
+
+
+LEVEL_STEP = 3  # dB a volume key changes
+# dB below and above as sent: PJSIP's mixer multiplies by at most 255/128 (+6 dB).
+LEVELS = (-12, 6)
 
 
 @dataclass(frozen=True)
@@ -64,6 +85,11 @@ class Member:
     invited_by: str | None = None  # the member whose *8 dialled this one
     answered: bool = False  # an invited member past early media
     muted: bool = False
+    forced: bool = False  # muted by a moderator or an operator: only they unmute (*1 does not)
+    admitted: bool = False  # let in from the lobby
+    hand: int = 0  # raised hand: its turn (the room's `hands` when raised); 0: down
+    hear_db: int = 0  # what it hears, louder (+) or quieter (-) than the mix (*4/*6)
+    talk_db: int = 0  # its voice in the mix (*2/*3)
     order: int = 0  # of arrival: the last joined has the highest
     target: str = ""  # dial-in service: the conference code asked for ("?" while it is looked up)
     passwords: tuple[str | None, str | None] = (None, None)  # dial-in service: its chair and guest passwords
@@ -79,6 +105,7 @@ class Room:
     locked: bool = False  # *93: nobody new may enter (invited members still may)
     recording: bool | None = None  # an operator started (True) or stopped (False) it; None: as settings.record
     arrivals: int = 0
+    hands: int = 0  # hands raised so far: the turn of the next
     # CALL rooms (conference.consult) ---------------------------------------------
     anchor: str = ""  # the number the caller dialled; the room calls it
     controller_is_caller: bool = True  # whose "#" works: the caller's, or the called extension's
@@ -96,6 +123,10 @@ class Room:
     @property
     def admin_in(self) -> bool:
         return any(m.role == Role.ADMIN for m in self.at(Stage.IN_CONFERENCE))
+
+    def raised(self) -> list[Member]:
+        """Members in the conference with a hand up, the longest-waiting first."""
+        return sorted((m for m in self.at(Stage.IN_CONFERENCE) if m.hand), key=lambda m: m.hand)
 
     @property
     def records(self) -> bool:
@@ -207,6 +238,18 @@ class PlaySound:
 
 
 @dataclass(frozen=True)
+class UnmuteHand:
+    """An operator unmutes the participant whose hand has been up longest (as a moderator's *96)."""
+
+
+@dataclass(frozen=True)
+class Admit:
+    """An operator lets a caller in from the lobby: `member`, or "" for the one waiting longest."""
+
+    member: str = ""
+
+
+@dataclass(frozen=True)
 class OperatorInvite:
     """An operator invites `number` into the room."""
 
@@ -214,7 +257,7 @@ class OperatorInvite:
 
 
 Event = (Arrived | PromptDone | Digit | Left | Invited | Connected | Pressed | Close | Announce | SetLocked | SetMuted
-         | Drop | SetRecording | PlaySound | OperatorInvite)
+         | Drop | SetRecording | PlaySound | OperatorInvite | UnmuteHand | Admit)
 
 
 # Effects ---------------------------------------------------------------------
@@ -309,6 +352,10 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
         listeners = tuple(m.id for m in room.at(Stage.IN_CONFERENCE))
         if listeners:
             step.effects.append(Notify(listeners, (f"sound:{event.sound_id}",)))
+    elif isinstance(event, UnmuteHand):
+        _unmute_hand(step)
+    elif isinstance(event, Admit):
+        _admit_from_lobby(step, event.member)
     elif isinstance(event, OperatorInvite):
         if _may_ring(room, event.number):
             step.effects.append(Dial(event.number, OPERATOR))
@@ -317,7 +364,7 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
                                 extension=event.extension))
     elif (member := room.member(event.member)) is not None:
         if isinstance(event, SetMuted) and member.stage in (Stage.IN_CONFERENCE, Stage.WAITING):
-            step.set(dataclasses.replace(member, muted=event.muted))
+            step.set(_muted(member, event.muted, forced=True))
         elif isinstance(event, Drop) and member.stage != Stage.LEAVING:
             drop_member(step, member)
         elif isinstance(event, PromptDone):
@@ -386,7 +433,19 @@ def _is_owner(room: Room, member: Member) -> bool:
 
 
 def _has_pin(room: Room) -> bool:
-    return bool(room.settings.user_pin or room.settings.admin_pin)
+    return room.settings.has_pins
+
+
+# Which role each PIN field gives; a room's PINs all differ (conference.rooms), so order is moot.
+_PIN_ROLES = (("admin_pin", Role.ADMIN), ("admin_pins", Role.ADMIN), ("user_pin", Role.USER),
+              ("user_pins", Role.USER), ("listener_pins", Role.LISTENER))
+
+
+def _role_of(settings: RoomSettings, typed: str) -> Role | None:
+    for name, role in _PIN_ROLES:
+        if any(pin_matches(stored, typed) for stored in settings.pins(name)):
+            return role
+    return None
 
 
 def _digit(step: Step, member: Member, digit: str) -> None:
@@ -394,11 +453,9 @@ def _digit(step: Step, member: Member, digit: str) -> None:
         if digit.isdigit() and len(member.typed) < MAX_PIN_DIGITS:
             step.set(dataclasses.replace(member, typed=member.typed + digit))
         return
-    settings = step.room.settings
-    if pin_matches(settings.admin_pin, member.typed):
-        _admit(step, member, Role.ADMIN)
-    elif pin_matches(settings.user_pin, member.typed):
-        _admit(step, member, Role.USER)
+    role = _role_of(step.room.settings, member.typed)
+    if role is not None:
+        _admit(step, member, role)
     else:
         step.effects.append(PinFailed(member.id))
         tries = member.tries + 1
@@ -411,15 +468,20 @@ def _digit(step: Step, member: Member, digit: str) -> None:
 
 def _admit(step: Step, member: Member, role: Role) -> None:
     settings = step.room.settings
+    if role == Role.USER and settings.listen_only:
+        role = Role.LISTENER
     pieces: list[str] = []
     if step.room.records:
         pieces.append("recording_notice")
+    others = len(step.room.at(Stage.IN_CONFERENCE)) + len(step.room.at(Stage.WAITING))
     if settings.announce_count:
-        others = len(step.room.at(Stage.IN_CONFERENCE)) + len(step.room.at(Stage.WAITING))
-        pieces += count_sentence(min(others, MAX_COUNT), settings.language) if others else ["only_participant"]
-    if settings.wait_for_admin and role == Role.USER and not step.room.admin_in:
+        pieces += _count(others, settings.language)
+    if _lobby_for(step.room, member, role):
+        pieces.append("lobby_wait")
+    elif settings.wait_for_admin and role != Role.ADMIN and not step.room.admin_in:
         pieces.append("waiting_for_admin")
-    admitted = dataclasses.replace(member, role=role, typed="", stage=Stage.ANNOUNCING)
+    admitted = dataclasses.replace(member, role=role, typed="", stage=Stage.ANNOUNCING,
+                                   muted=_joins_muted(settings, role, others))
     step.set(admitted)
     if pieces:
         step.effects.append(Play(member.id, tuple(pieces)))
@@ -427,9 +489,33 @@ def _admit(step: Step, member: Member, role: Role) -> None:
         _enter(step, admitted)
 
 
+def _count(others: int, language: str) -> list[str]:
+    return count_sentence(min(others, MAX_COUNT), language) if others else ["only_participant"]
+
+
+def _joins_muted(settings: RoomSettings, role: Role, others: int) -> bool:
+    """Whether a member joins muted (it may unmute itself: *1). Listeners are never heard anyway."""
+    if role == Role.ADMIN:
+        return settings.admins_join_muted
+    large = bool(settings.start_muted_at) and others >= settings.start_muted_at
+    return role == Role.USER and (settings.users_join_muted or large)
+
+
+def _lobby_for(room: Room, member: Member, role: Role | None) -> bool:
+    """Whether the member waits in the lobby first: a caller (not one the room or a member called)
+    who is no moderator, not let in yet."""
+    return room.settings.lobby and role != Role.ADMIN and member.invited_by is None and not member.admitted
+
+
 def _enter(step: Step, member: Member) -> None:
     settings = step.room.settings
-    if settings.wait_for_admin and member.role == Role.USER and not step.room.admin_in:
+    if _lobby_for(step.room, member, member.role):
+        step.set(dataclasses.replace(member, stage=Stage.LOBBY))
+        moderators = tuple(m.id for m in step.room.at(Stage.IN_CONFERENCE) if m.role == Role.ADMIN)
+        if moderators:
+            step.effects.append(Notify(moderators, ("lobby_knock",)))
+        return
+    if settings.wait_for_admin and member.role != Role.ADMIN and not step.room.admin_in:
         step.set(dataclasses.replace(member, stage=Stage.WAITING))
         return
     joining = [member] + (step.room.at(Stage.WAITING) if member.role == Role.ADMIN else [])
@@ -488,6 +574,57 @@ def _pressed(step: Step, member: Member, command: keypad.Command) -> None:
             drop_member(step, max(invited, key=lambda m: m.order))
     elif isinstance(command, keypad.Moderator) and member.role == Role.ADMIN:
         _moderate(step, member, command.code)
+    elif isinstance(command, keypad.Own):
+        _own(step, member, command.key)
+
+
+def _own(step: Step, member: Member, key: keypad.OwnKey) -> None:
+    """A participant's own key: what changes for it, and what it hears back."""
+    said: tuple[str, ...]
+    if key == keypad.OwnKey.MUTE:
+        if member.role == Role.LISTENER:
+            said = ("listen_only",)
+        elif member.muted and member.forced:
+            said = ("muted_by_moderator",)
+        else:
+            step.set(_muted(member, not member.muted, forced=False))
+            said = ("muted" if not member.muted else "unmuted",)
+    elif key in _LEVEL_KEYS:
+        name, change = _LEVEL_KEYS[key]
+        level = max(LEVELS[0], min(LEVELS[1], getattr(member, name) + change))
+        step.set(dataclasses.replace(member, **{name: level}))
+        said = (f"{name.removesuffix('_db')}_{'louder' if change > 0 else 'quieter'}",)
+    elif key == keypad.OwnKey.HAND:
+        said = ("listen_only",) if member.role == Role.LISTENER else _hand(step, member)
+    elif key == keypad.OwnKey.COUNT:
+        said = tuple(_count(len(step.room.at(Stage.IN_CONFERENCE)) + len(step.room.at(Stage.WAITING)) - 1,
+                            step.room.settings.language))
+    else:
+        said = ("help_keys", "help_moderator") if member.role == Role.ADMIN else ("help_keys",)
+    step.effects.append(Notify((member.id,), said))
+
+
+_LEVEL_KEYS = {keypad.OwnKey.TALK_QUIETER: ("talk_db", -LEVEL_STEP), keypad.OwnKey.TALK_LOUDER: ("talk_db", LEVEL_STEP),
+               keypad.OwnKey.HEAR_QUIETER: ("hear_db", -LEVEL_STEP), keypad.OwnKey.HEAR_LOUDER: ("hear_db", LEVEL_STEP)}
+
+
+def _hand(step: Step, member: Member) -> tuple[str, ...]:
+    """*5 raises a hand (the moderators hear that one is up) or lowers it again."""
+    if member.hand:
+        step.set(dataclasses.replace(member, hand=0))
+        return ("hand_lowered",)
+    hands = step.room.hands + 1
+    step.room = dataclasses.replace(step.room, hands=hands)
+    step.set(dataclasses.replace(member, hand=hands))
+    moderators = tuple(m.id for m in step.room.at(Stage.IN_CONFERENCE) if m.role == Role.ADMIN and m.id != member.id)
+    if moderators:
+        step.effects.append(Notify(moderators, ("hand_raised_notice",)))
+    return ("hand_raised",)
+
+
+def _muted(member: Member, muted: bool, forced: bool) -> Member:
+    """Muted or unmuted; unmuting lowers a raised hand (it was raised to speak)."""
+    return dataclasses.replace(member, muted=muted, forced=muted and forced, hand=member.hand if muted else 0)
 
 
 def _may_ring(room: Room, number: str) -> bool:
@@ -502,7 +639,7 @@ def _moderate(step: Step, moderator: Member, code: str) -> None:
     if code == "92":
         mute = any(not m.muted for m in others)
         for other in others:
-            step.set(dataclasses.replace(other, muted=mute))
+            step.set(_muted(other, mute, forced=True))
         step.effects.append(Notify((moderator.id,), ("all_muted" if mute else "all_unmuted",)))
     elif code == "93":
         step.room = dataclasses.replace(step.room, locked=not step.room.locked)
@@ -513,6 +650,30 @@ def _moderate(step: Step, moderator: Member, code: str) -> None:
         for other in step.room.members:
             if other.stage != Stage.LEAVING:
                 _send_away(step, other.id, "ended_by_admin")
+    elif code == "96":
+        unmuted = _unmute_hand(step, moderator.id)
+        step.effects.append(Notify((moderator.id,), ("hand_unmuted" if unmuted else "no_raised_hands",)))
+    elif code == "97":
+        admitted = _admit_from_lobby(step)
+        step.effects.append(Notify((moderator.id,), ("lobby_admitted" if admitted else "lobby_empty",)))
+
+
+def _admit_from_lobby(step: Step, member_id: str = "") -> bool:
+    """Let `member_id` (or whoever has waited longest) in from the lobby; whether anyone was."""
+    waiting = sorted(step.room.at(Stage.LOBBY), key=lambda m: m.order)
+    chosen = [m for m in waiting if m.id == member_id] if member_id else waiting[:1]
+    if chosen:
+        _enter(step, dataclasses.replace(chosen[0], admitted=True))
+    return bool(chosen)
+
+
+def _unmute_hand(step: Step, moderator: str = "") -> bool:
+    """Unmute whoever's hand has been up longest (not the moderator's own); whether there was one."""
+    raised = [m for m in step.room.raised() if m.id != moderator]
+    if raised:
+        step.set(_muted(raised[0], False, forced=False))
+        step.effects.append(Notify((raised[0].id,), ("unmuted",)))
+    return bool(raised)
 
 
 def drop_member(step: Step, member: Member) -> None:
@@ -557,8 +718,8 @@ def links(room: Room) -> frozenset[Link]:
     (or silence); a lone member hears music; members in the IVR hear only their prompts."""
     music = MUSIC if room.settings.music_on_hold else SILENCE
     inside = sorted(m.id for m in room.at(Stage.IN_CONFERENCE))
-    speaking = [m.id for m in room.at(Stage.IN_CONFERENCE) if not m.muted]
-    result: set[Link] = {(music, m.id) for m in room.at(Stage.WAITING)}
+    speaking = [m.id for m in room.at(Stage.IN_CONFERENCE) if not m.muted and m.role != Role.LISTENER]
+    result: set[Link] = {(music, m.id) for m in (*room.at(Stage.WAITING), *room.at(Stage.LOBBY))}
     if len(inside) == 1:
         result.add((music, inside[0]))
     result.update((src, dst) for src in speaking for dst in inside if src != dst)

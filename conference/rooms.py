@@ -15,7 +15,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from conference.fields import FieldError, Rule, boolean, clean, digits, integer, one_of, or_null, require, text
+from conference.fields import (
+    FieldError,
+    Rule,
+    boolean,
+    clean,
+    digits,
+    integer,
+    list_of,
+    one_of,
+    or_null,
+    require,
+    text,
+)
 
 LANGUAGES = ("en", "ru")
 MAX_NUMBER_LENGTH = 32
@@ -24,6 +36,9 @@ MAX_PIN_LENGTH = 16
 # A shorter PIN is guessed within the lockout's allowance (10 tries per caller in 15 min) too often.
 MIN_PIN_LENGTH = 4
 MAX_PARTICIPANTS = 10000
+# PINs of one list: a wrong PIN is checked against every stored hash (PIN_ITERATIONS each, on the
+# bridge's event loop), so the lists stay short: at most 2 + 3 * 5 checks, about 0.1 s.
+MAX_LISTED_PINS = 5
 MAX_SOUND_ID = 2**31 - 1  # a 32-bit SQL integer, the widest every database stores
 
 PIN_SCHEME = "pbkdf2_sha256"
@@ -48,9 +63,34 @@ class RoomSettings:
     wait_for_admin: bool = False
     max_participants: int = 0  # 0 = unlimited
     greeting_sound_id: int | None = None
+    user_pins: tuple[str, ...] = ()  # more participant PINs (hashed), beside user_pin
+    admin_pins: tuple[str, ...] = ()  # more moderator PINs, beside admin_pin
+    listener_pins: tuple[str, ...] = ()  # PINs of listen-only callers (they hear, are never heard)
+    listen_only: bool = False  # every caller who is no moderator only listens
+    users_join_muted: bool = False
+    admins_join_muted: bool = False
+    start_muted_at: int = 0  # participants join muted once this many are in (0: never)
+    lobby: bool = False  # callers who are no moderators wait until a moderator lets them in
+
+    def __post_init__(self) -> None:
+        # Lists from JSON (the projection, SQL) become tuples: the settings stay immutable and comparable.
+        for name in PIN_LISTS:
+            object.__setattr__(self, name, tuple(getattr(self, name) or ()))
+
+    @property
+    def has_pins(self) -> bool:
+        """Whether callers must type a PIN to enter."""
+        return any(self.pins(name) for name in PIN_FIELDS)
+
+    def pins(self, name: str) -> tuple[str, ...]:
+        """The hashes a PIN field holds (a single PIN field: none or one)."""
+        value = getattr(self, name)
+        return tuple(value) if name in PIN_LISTS else (value,) if value else ()
 
     def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """As JSON has it (the projection, the API): lists, not tuples."""
+        data = dataclasses.asdict(self)
+        return {**data, **{name: list(data[name]) for name in PIN_LISTS}}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RoomSettings:
@@ -65,7 +105,7 @@ def validate_create(payload: Any) -> RoomSettings:
     """A new room from an API payload (PINs in clear); the result holds hashed PINs."""
     fields = clean(payload, RULES)
     require(fields, "number")
-    _check_pins_differ(fields.get("user_pin"), fields.get("admin_pin"))
+    _check_pins_differ(fields, RoomSettings(number=""))
     return RoomSettings(**_hash_pins(fields))
 
 
@@ -75,18 +115,17 @@ def validate_patch(current: RoomSettings, payload: Any) -> RoomSettings:
     fields = clean(payload, RULES)
     if "number" in fields and fields["number"] != current.number:
         raise FieldError("number", "immutable_field", "a room's number cannot change; create a new room")
-    user_pin, admin_pin = fields.get("user_pin"), fields.get("admin_pin")
-    _check_pins_differ(user_pin, admin_pin)
-    # A PIN changed alone must still differ from the other one, which is only stored hashed.
-    if user_pin is not None and "admin_pin" not in fields and pin_matches(current.admin_pin, user_pin):
-        raise FieldError("user_pin", "invalid_field", "user_pin and admin_pin must differ")
-    if admin_pin is not None and "user_pin" not in fields and pin_matches(current.user_pin, admin_pin):
-        raise FieldError("admin_pin", "invalid_field", "user_pin and admin_pin must differ")
+    _check_pins_differ(fields, current)
     return dataclasses.replace(current, **_hash_pins(fields))
 
 
 _PIN_RULES = ("Digits, sent in clear over the API, stored only as a salted hash and never returned "
-              "(see has_user_pin / has_admin_pin). null removes the PIN. user_pin and admin_pin must differ.")
+              "(see has_user_pin / has_admin_pin). null removes the PIN. Every PIN of a room (user_pin, admin_pin "
+              "and the lists) must differ from every other.")
+_LIST_RULES = (f"At most {MAX_LISTED_PINS}, each {MIN_PIN_LENGTH}-{MAX_PIN_LENGTH} digits, sent in clear, stored "
+               "only as salted hashes and never returned (the room shows how many: *_pins_count). [] removes them. "
+               "Every PIN of a room must differ from every other.")
+_PIN = digits(MAX_PIN_LENGTH, MIN_PIN_LENGTH)
 RULES: dict[str, Rule] = {
     "number": digits(MAX_NUMBER_LENGTH).means(
         "The number callers dial. Unique. It cannot change after creation: a PATCH with a different number "
@@ -105,20 +144,56 @@ RULES: dict[str, Rule] = {
     "greeting_sound_id": or_null(integer(1, MAX_SOUND_ID)).means(
         "A sound of the library (/sounds) played to callers on answer; an id the library lacks answers 400 "
         "invalid_field."),
+    "user_pins": list_of(_PIN, MAX_LISTED_PINS).means("More PINs of ordinary participants, beside user_pin. "
+                                                      + _LIST_RULES),
+    "admin_pins": list_of(_PIN, MAX_LISTED_PINS).means("More PINs of moderators, beside admin_pin. " + _LIST_RULES),
+    "listener_pins": list_of(_PIN, MAX_LISTED_PINS).means(
+        "PINs of listen-only participants: they hear the conference and are never heard. " + _LIST_RULES),
+    "listen_only": boolean().means("Every participant who is no moderator only listens (hears, is never heard)."),
+    "users_join_muted": boolean().means("Participants join muted; they unmute themselves with *1."),
+    "admins_join_muted": boolean().means("Moderators join muted; they unmute themselves with *1."),
+    "start_muted_at": integer(0, MAX_PARTICIPANTS).means(
+        "Participants (not moderators) join muted once this many are in the conference already; 0: never. "
+        "They unmute themselves with *1."),
+    "lobby": boolean().means(
+        "Callers who are no moderators wait in a lobby (music, heard by nobody, their keys ignored) until a "
+        "moderator lets them in one by one (*97) or an operator does (admit)."),
 }
 FIELDS = tuple(RULES)  # what the API accepts, in RoomSettings order
+PIN_LISTS = ("user_pins", "admin_pins", "listener_pins")
+PIN_FIELDS = ("user_pin", "admin_pin", *PIN_LISTS)
 BOOLEANS = tuple(name for name, rule in RULES.items() if rule.schema["type"] == "boolean")
 
 
-def _check_pins_differ(user_pin: str | None, admin_pin: str | None) -> None:
-    if user_pin is not None and user_pin == admin_pin:
-        raise FieldError("admin_pin", "invalid_field", "user_pin and admin_pin must differ")
+def _typed_pins(fields: Mapping[str, Any], name: str) -> list[str]:
+    value = fields.get(name)
+    if value is None:
+        return []
+    return list(value) if name in PIN_LISTS else [value]
+
+
+def _check_pins_differ(fields: Mapping[str, Any], current: RoomSettings) -> None:
+    """Every PIN of the room differs from every other: the PIN a caller types says its role. The PINs
+    a payload leaves alone are known only by their hashes."""
+    seen: set[str] = set()
+    for name in PIN_FIELDS:
+        for pin in _typed_pins(fields, name):
+            if pin in seen:
+                raise FieldError(name, "invalid_field", "every PIN of a room must differ from the others")
+            seen.add(pin)
+    kept = [stored for name in PIN_FIELDS if name not in fields for stored in current.pins(name)]
+    for name in PIN_FIELDS:
+        if any(pin_matches(stored, pin) for pin in _typed_pins(fields, name) for stored in kept):
+            raise FieldError(name, "invalid_field", "every PIN of a room must differ from the others")
 
 
 def _hash_pins(fields: dict[str, Any]) -> dict[str, Any]:
     for name in ("user_pin", "admin_pin"):
         if fields.get(name) is not None:
             fields[name] = hash_pin(fields[name])
+    for name in PIN_LISTS:
+        if name in fields:
+            fields[name] = tuple(hash_pin(pin) for pin in fields[name])
     return fields
 
 

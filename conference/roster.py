@@ -4,8 +4,9 @@
 A call the room placed (a scheduled conference's call-out, an operator's or the portal's invite, a
 `*8` invitation, a `#` consult leg) is shown from its first ring: `ringing` until it is answered
 (early media is still ringing), `answered` while a scheduled conference greets it, then as everyone
-else: `waiting`, `in_conference` or `muted`. One that ends unanswered leaves the roster and is
-reported as failed, with its SIP status and why (`reason`). Pure.
+else: `waiting`, `in_conference` or `muted` (or `lobby` until a moderator admits it). One that
+ends unanswered leaves the roster and is reported as failed, with its SIP status and why
+(`reason`). Pure.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class Shown(StrEnum):
     WAITING = "waiting"  # in, hearing music until a chair is in
     IN_CONFERENCE = "in_conference"
     MUTED = "muted"
+    LOBBY = "lobby"  # waiting for a moderator to let it in
 
 
 PRESENT = frozenset({Shown.WAITING, Shown.IN_CONFERENCE, Shown.MUTED})  # in the room: they count
@@ -29,6 +31,8 @@ PRESENT = frozenset({Shown.WAITING, Shown.IN_CONFERENCE, Shown.MUTED})  # in the
 def shown(member: Member) -> Shown | None:
     """How the roster shows the member now; None: not at all (a caller still at the greeting or
     PIN prompt, or one leaving)."""
+    if member.stage == Stage.LOBBY:
+        return Shown.LOBBY
     called = member.invited_by is not None
     if called and not member.answered and member.stage in (Stage.RINGING, Stage.IN_CONFERENCE):
         return Shown.RINGING

@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from conference.placement import NodeStatus, Run, gone, run_state
+from kemi import edge
 from kemi.request import SipRequest
 
 log = logging.getLogger("kamconf.kemi")
@@ -53,6 +54,7 @@ def track(ksr: Any, request: SipRequest, secret: bytes, keepalive: bool = False,
     """An initial INVITE about to be relayed: make it a dialog, tied to the bridge `runs` it passes
     (`sweep` ends it with them); sign its Record-Route."""
     ksr.dialog.dlg_manage()
+    ksr.dialog.set_dlg_profile(edge.SOURCE_PROFILE, request.source_ip)
     if keepalive:  # OPTIONS to both sides every ka_interval (kamailio.cfg)
         ksr.dialog.dlg_set_property("ka-src")
         ksr.dialog.dlg_set_property("ka-dst")

@@ -37,6 +37,23 @@ class Limits:
     max_uri_chars: int = 512
     auth_failures: int = 10
     auth_ban_seconds: int = 900
+    calls_per_source: int = 30
+    anonymous_per_room: int = 100
+
+
+# Dialog profiles (kamailio.cfg): the calls up from each source address, and the anonymous callers
+# in each room.
+SOURCE_PROFILE = "source"
+STRANGERS_PROFILE = "strangers"
+CALLS = "$var(calls)"
+
+
+def profile_full(ksr: Any, profile: str, value: str, limit: int) -> bool:
+    """Whether `limit` calls of the profile have this value already (0: no limit)."""
+    if limit <= 0:
+        return False
+    ksr.dialog.get_profile_size(profile, value, CALLS)
+    return int(ksr.pv.get(CALLS) or 0) >= limit
 
 
 def is_scanner(user_agent: str | None) -> bool:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
+from collections.abc import Hashable
+from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -19,9 +22,9 @@ import redis
 import settings
 from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.placement import NodeStatus
-from kemi import metrics, routes
+from kemi import accounting, metrics, routes
 from kemi.edge import Limits
-from store import live
+from store import live, queue, spool, tracking
 
 
 class KamailioLogHandler(logging.Handler):
@@ -37,33 +40,43 @@ class KamailioLogHandler(logging.Handler):
             KSR.info(line)
 
 
+# What routing reads, each with the keys whose change makes it stale (store.tracking).
+NODE_KEYS = (live.NODES, live.NODE.format(""))
+
+
 class RedisLiveState:
-    """routes.LiveState over store.live; Redis failures become routes.LiveStateError."""
+    """routes.LiveState over store.live, remembered between requests until Redis announces a change
+    (store.tracking); Redis failures become routes.LiveStateError."""
 
     def __init__(self, url: str) -> None:
         self._client = live.connect(url, timeout=1.0)
         self._directory = live.Directory(self._client)
+        self._tracked = tracking.Tracked(self._client, (live.ROOMS, live.EXTENSIONS, live.TRUNKS, *NODE_KEYS,
+                                                        live.AFFINITY.format("")))
 
     def is_room(self, number: str) -> bool:
-        return self._guard(self._directory.is_room, number)
+        return self._read(("room", number), (live.ROOMS,), self._directory.is_room, number)
 
     def extension(self, number: str) -> ExtensionSettings | None:
-        return self._guard(self._directory.extension, number)
+        return self._read(("extension", number), (live.EXTENSIONS,), self._directory.extension, number)
 
     def trunks(self) -> list[TrunkSettings]:
-        return self._guard(self._directory.trunks)
+        return self._read("trunks", (live.TRUNKS,), self._directory.trunks)
 
     def affinity(self, key: str) -> str | None:
-        return self._guard(live.affinity, self._client, key)
+        return self._read(("affinity", key), (live.AFFINITY.format(key),), live.affinity, self._client, key)
 
     def live_nodes(self) -> list[NodeStatus]:
-        return self._guard(live.live_nodes, self._client)
+        return self.node_registry()[0]
 
     def node_registry(self) -> tuple[list[NodeStatus], set[str]]:
-        return self._guard(live.node_registry, self._client)
+        return self._read("nodes", NODE_KEYS, live.node_registry, self._client)
 
     def claim_affinity(self, key: str, node_id: str, previous: str | None) -> str:
         return self._guard(live.claim_affinity, self._client, key, node_id, previous)
+
+    def _read(self, name: Hashable, keys: tuple[str, ...], func: Any, *args: Any) -> Any:
+        return self._guard(self._tracked.read, name, keys, lambda: func(*args))
 
     @staticmethod
     def _guard(func: Any, *args: Any) -> Any:
@@ -79,14 +92,16 @@ def mod_init() -> kamailio:
     logging.getLogger("kamconf").addHandler(handler)
     logging.getLogger("kamconf").setLevel(logging.INFO)
     config = settings.load()
-    return kamailio(RedisLiveState(config.redis_url), site_of(config), config.sip.metrics_port)
+    return kamailio(RedisLiveState(config.redis_url), site_of(config), config.sip.metrics_port,
+                    CdrSpool(config.var_path / "cdrs", config.redis_url))
 
 
 def site_of(config: settings.Config) -> routes.Site:
     edge = config.edge
     return routes.Site(
         config.sip.realm, settings.read_secret(config), config.conferences.dial_in,
-        limits=Limits(edge.max_message_bytes, edge.max_uri_chars, edge.auth_failures, edge.auth_ban_seconds),
+        limits=Limits(edge.max_message_bytes, edge.max_uri_chars, edge.auth_failures, edge.auth_ban_seconds,
+                      edge.calls_per_source, edge.anonymous_per_room),
         trusted_hosts=frozenset({config.sip.address, config.bridge.address}),
         own_addresses=frozenset({f"{config.sip.address}:{config.sip.port}",
                                  *(f"{node.address}:{node.sip_port}" for node in config.bridge.all_nodes)}),
@@ -94,9 +109,25 @@ def site_of(config: settings.Config) -> routes.Site:
     )
 
 
+class CdrSpool:
+    """kemi.accounting's records filed as the bridge files its own: a spool file first (none lost
+    while Redis or the worker is down; the worker files what is left at its start), then a job."""
+
+    def __init__(self, directory: Path, redis_url: str) -> None:
+        self.directory, self.client = directory, live.queue_connection(redis_url)
+
+    def __call__(self, cdr: dict[str, object]) -> None:
+        spool.spool(self.directory, cdr)
+        try:
+            queue.enqueue_cdr(self.client, str(cdr["id"]))
+        except redis.RedisError as exc:
+            logging.getLogger("kamconf.kemi").error("call record %s not queued for filing (%s); the worker's next "
+                                                    "start files it", cdr["id"], exc)
+
+
 class kamailio:  # noqa: N801  (the class name app_python3 expects)
-    def __init__(self, live_state: RedisLiveState, site: routes.Site, metrics_port: int) -> None:
-        self.live, self.site, self.metrics_port = live_state, site, metrics_port
+    def __init__(self, live_state: RedisLiveState, site: routes.Site, metrics_port: int, cdrs: CdrSpool) -> None:
+        self.live, self.site, self.metrics_port, self.cdrs = live_state, site, metrics_port, cdrs
 
     def child_init(self, rank: int) -> int:
         return 0
@@ -120,7 +151,10 @@ class kamailio:  # noqa: N801  (the class name app_python3 expects)
         return _guarded("reply", routes.reply_with_media, KSR)
 
     def ksr_failure_media(self, msg: Any) -> int:
-        return _guarded("failure", routes.media_failure, KSR)
+        return _guarded("failure", routes.media_failure, KSR, self.cdrs)
+
+    def ksr_dialog_event(self, msg: Any, event: str) -> int:
+        return _guarded("dialog", accounting.event, KSR, event, self.cdrs, time.time())
 
     def ksr_stray_reply(self, msg: Any, event: str = "") -> int:
         """tm's on_sl_reply: a reply to nothing Kamailio sent is dropped, not forwarded."""

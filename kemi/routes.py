@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from conference import address, numberplan, vouch
+from conference import address, billing, identity, numberplan, vouch
 from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.numberplan import Caller, CallerKind, Refuse, ToExtension, ToLocalConference, ToRoom, ToTrunk
 from conference.placement import NodeStatus, place
-from kemi import dialogs, edge, media, metrics
+from kemi import accounting, dialogs, edge, media, metrics
 from kemi.request import SipRequest
 
 log = logging.getLogger("kamconf.kemi")
@@ -314,6 +314,13 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> None:
     caller = identify(ksr, request, live, site)
     if caller is None:
         return
+    if (caller.kind in PHONES
+            and edge.profile_full(ksr, edge.SOURCE_PROFILE, request.source_ip, site.limits.calls_per_source)
+            and not trusted_source(ksr, request.source_ip, live, site)):
+        log.warning("%s from %s: already %s calls up from there", request.call_id, request.source_ip,
+                    site.limits.calls_per_source)
+        ksr.sl.sl_send_reply(503, "Too Many Calls From This Address")
+        return
     ksr.hdr.remove("Route")
     ksr.textops.remove_hf_re(OUR_HEADERS)
     if site.dial_in and request.user == site.dial_in:
@@ -339,20 +346,42 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> None:
         if ksr.registrar.lookup("location") < 0:
             ksr.sl.sl_send_reply(480, "Temporarily Unavailable")
             return
-        anchor_and_relay(ksr, request, site, caller.kind in PHONES, bridge_runs(request, live))
+        assert_identity(ksr, caller, None, site.domain)
+        anchor_and_relay(ksr, request, site, caller.kind in PHONES, bridge_runs(request, live),
+                         relayed_leg(ksr, request, caller, decision.number))
     else:
         ksr.seturi(f"sip:{decision.number}@{decision.trunk.gateway}")
-        assert_identity(ksr, caller, site.domain)
-        anchor_and_relay(ksr, request, site, caller.kind in PHONES, bridge_runs(request, live))
+        assert_identity(ksr, caller, decision.trunk, site.domain)
+        anchor_and_relay(ksr, request, site, caller.kind in PHONES, bridge_runs(request, live),
+                         relayed_leg(ksr, request, caller, decision.number))
 
 
-def assert_identity(ksr: Any, caller: Caller, domain: str) -> None:
-    """A carrier learns who calls from kamconf, never from what the caller wrote: the identity
-    headers a caller may set are removed, and an extension's number is asserted."""
-    for name in CALLER_IDENTITY:
-        ksr.hdr.remove(name)
-    if caller.extension is not None:
-        ksr.hdr.append(f"P-Asserted-Identity: <sip:{caller.extension.number}@{domain}>\r\n")
+def relayed_leg(ksr: Any, request: SipRequest, caller: Caller, callee: str) -> billing.Leg | None:
+    """The record of a call Kamailio relays itself; None for a bridge node's (the node records its own)."""
+    if caller.kind == CallerKind.BRIDGE:
+        return None
+    number = caller.extension.number if caller.extension is not None else None
+    return billing.relayed(request.call_id, number or request.from_user or str(ksr.pv.get("$fu") or ""), callee,
+                           number)
+
+
+def assert_identity(ksr: Any, caller: Caller, to_trunk: TrunkSettings | None, domain: str) -> None:
+    """Whom the callee is told calls comes from kamconf, never from what the caller wrote
+    (conference.identity): the identity headers a caller may set are removed (but a trusted trunk's),
+    and the number kamconf knows is asserted: an extension's, or the one a bridge node states."""
+    own = caller.extension.number if caller.extension is not None else None
+    if caller.kind == CallerKind.BRIDGE:
+        own = identity.claimed(_text(ksr.pv.get("$hdr(P-Asserted-Identity)")))
+    trusted = caller.trunk is not None and caller.trunk.trusted
+    decided = identity.outgoing(caller.kind, own, trusted, to_trunk)
+    if not decided.keep_callers:
+        for name in CALLER_IDENTITY:
+            ksr.hdr.remove(name)
+    if decided.asserted is not None:
+        ksr.hdr.append(f"P-Asserted-Identity: <sip:{decided.asserted}@{domain}>\r\n")
+    if decided.from_number is not None:
+        # uac keeps the original in the Record-Route and restores it in replies and later requests.
+        ksr.uac.uac_replace_from(decided.from_number, f"sip:{decided.from_number}@{domain}")
 
 
 def consult_side(caller: Caller, decision: numberplan.Decision, live: LiveState) -> str | None:
@@ -369,6 +398,13 @@ def consult_side(caller: Caller, decision: numberplan.Decision, live: LiveState)
 
 
 def to_bridge(ksr: Any, request: SipRequest, live: LiveState, site: Site, key: str, caller: vouch.Vouched) -> None:
+    # Guests of scheduled conferences come in anonymous through the dial-in service: not counted there.
+    stranger = caller.kind == CallerKind.ANONYMOUS and key != str(address.DIAL_IN)
+    if stranger and edge.profile_full(ksr, edge.STRANGERS_PROFILE, key, site.limits.anonymous_per_room):
+        log.warning("%s from %s: room %s has %d anonymous callers already", request.call_id, request.source_ip,
+                    key, site.limits.anonymous_per_room)
+        ksr.sl.sl_send_reply(486, "Too Many Anonymous Callers")
+        return
     node = place(live.affinity(key), live.live_nodes(),
                  lambda node_id, previous: live.claim_affinity(key, node_id, previous))
     if node is None:
@@ -384,7 +420,8 @@ def to_bridge(ksr: Any, request: SipRequest, live: LiveState, site: Site, key: s
     # RFC 4475's escruri) is not carried to the bridge.
     ksr.seturi(f"sip:{key}@{node.address}:{node.port}")
     ksr.setdsturi(node.sip_uri)
-    anchor_and_relay(ksr, request, site, caller.kind in ("extension", "anonymous"), bridge_runs(request, live, node))
+    anchor_and_relay(ksr, request, site, caller.kind in ("extension", "anonymous"), bridge_runs(request, live, node),
+                     stranger_in=key if stranger else None)
 
 
 def vouched(caller: Caller) -> vouch.Vouched:
@@ -396,14 +433,20 @@ def vouched(caller: Caller) -> vouch.Vouched:
     return vouch.Vouched(str(caller.kind))
 
 
-def anchor_and_relay(ksr: Any, request: SipRequest, site: Site, phone: bool, runs: tuple[str, ...]) -> None:
-    """Track the dialog (tied to the bridge `runs` it passes), record the route, anchor the media (a
-    phone's where its SIP came from) and relay."""
+def anchor_and_relay(ksr: Any, request: SipRequest, site: Site, phone: bool, runs: tuple[str, ...],
+                     leg: billing.Leg | None = None, stranger_in: str | None = None) -> None:
+    """Track the dialog (tied to the bridge `runs` it passes; with the record `leg` to be made when it
+    ends; counted among the anonymous callers of room `stranger_in`), record the route, anchor the
+    media (a phone's where its SIP came from) and relay."""
     if not request.from_tag:
         # RFC 3261 8.1.1.3 ("MUST"); a call without one can be neither tracked nor anchored.
         ksr.sl.sl_send_reply(400, "Missing From Tag")
         return
     dialogs.track(ksr, request, site.secret, site.keepalive, runs)
+    if stranger_in is not None:
+        ksr.dialog.set_dlg_profile(edge.STRANGERS_PROFILE, stranger_in)
+    if leg is not None:
+        accounting.opened(ksr, leg, site.clock())
     ksr.rr.record_route()
     if media.has_sdp(ksr) and not media.offer(ksr, from_sip_source=phone):
         log.error("rtpengine offer failed for %s", request.call_id)
@@ -447,19 +490,23 @@ def service_unavailable(ksr: Any) -> None:
     ksr.sl.sl_send_reply(503, "Service Unavailable")
 
 
-def reply_with_media(ksr: Any) -> None:
+def reply_with_media(ksr: Any, clock: Callable[[], float] = time.time) -> None:
     """Provisional or final answer with SDP from the callee: complete the media anchor."""
     status = int(ksr.pv.get("$rs") or 0)
     metrics.first_reply(ksr)
     if 200 <= status < 300:
         dialogs.note_answer(ksr)
+        accounting.answered(ksr, clock())
     if 100 < status < 300 and media.has_sdp(ksr):
         media.answer(ksr)
 
 
-def media_failure(ksr: Any) -> None:
-    """The INVITE ended without 2xx (CANCEL, busy, timeout): release the media anchor."""
+def media_failure(ksr: Any, spool: accounting.Spool | None = None, clock: Callable[[], float] = time.time) -> None:
+    """The INVITE ended without 2xx (CANCEL, busy, timeout): release the media anchor; a relayed
+    call's record is made."""
     media.delete(ksr)
+    if spool is not None:
+        accounting.failed(ksr, spool, clock())
 
 
 def _text(value: Any) -> str | None:

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from conference.identity import is_number
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FILE = ROOT / "kamconf.toml"
 
@@ -54,6 +56,12 @@ class EdgeConfig:
     auth_failure_seconds: int = 600  # this window ban it for
     auth_ban_seconds: int = 900
     max_contacts: int = 3  # registered devices per extension
+    # Calls up at once from one address that is no bridge node or trunk (0: no limit); an office
+    # behind one NAT address counts as one source.
+    calls_per_source: int = 30
+    # Anonymous callers (no extension, trunk or bridge node) in one room at once (0: no limit); the
+    # dial-in service's guests are not counted.
+    anonymous_per_room: int = 100
     max_message_bytes: int = 16384  # larger requests get 513
     max_uri_chars: int = 512  # longer request URIs get 414
     # A call's dialog is forgotten (and BYE sent to both sides) after this long without any
@@ -189,6 +197,9 @@ class ConferencesConfig:
     # An operator's invitation (panel, API) may call numbers outside (through a trunk); off: only rooms
     # and extensions, so a stolen operator password cannot run up a phone bill.
     operator_outside_calls: bool = False
+    # The number scheduled conferences' call-outs and operators' invitations show (seed 001: the PBX's
+    # multi-line number); "" shows dial_in. A trunk's own caller_id replaces it towards that trunk.
+    caller_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -199,6 +210,20 @@ class MailConfig:
     username: str = ""  # with a password: log in (STARTTLS first if the server offers it)
     password: str = ""
     domain: str = "kamconf.local"  # of calendar UIDs
+
+
+@dataclass(frozen=True)
+class WebhooksConfig:
+    """Deliveries of room events to operators' URLs (conference.webhooks, workers.webhooks)."""
+
+    # Deliveries to loopback, private and link-local addresses are refused (a URL is an operator's
+    # word, and the worker sits inside the network): allow them for receivers on the inside.
+    allow_private: bool = False
+    timeout: float = 5.0  # seconds to connect and to wait for each part of the answer
+    attempts: int = 10  # tries of one delivery in all; then it is failed (it can be replayed)
+    retry_first: float = 1.0  # seconds before the second try, doubling each time ...
+    retry_longest: float = 600.0  # ... up to this: 10 tries span about 8.5 minutes
+    keep_days: int = 7  # deliveries older than this are deleted
 
 
 @dataclass(frozen=True)
@@ -213,6 +238,7 @@ class Config:
     conferences: ConferencesConfig = field(default_factory=ConferencesConfig)
     mail: MailConfig = field(default_factory=MailConfig)
     workers: WorkersConfig = field(default_factory=WorkersConfig)
+    webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
 
     @property
     def var_path(self) -> Path:
@@ -326,6 +352,9 @@ def load(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None 
     clashes = port_clashes(config)
     if clashes:
         raise ConfigError("ports used twice: " + "; ".join(clashes))
+    caller_id = config.conferences.caller_id
+    if caller_id and not is_number(caller_id):
+        raise ConfigError(f"[conferences] caller_id must be a number (digits, optionally after +), not {caller_id!r}")
     return config
 
 

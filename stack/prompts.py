@@ -31,7 +31,7 @@ CATALOGUES = ROOT / "prompts"
 OUTPUT = ROOT / "build" / "prompts"
 RATES = (8000, 16000)
 # Part of every language's stamp: changing how prompts are made remakes them.
-RECIPE = "recordings|espeak-ng|silence-trim|rms-20-limit-if-raised|mono16|v3"
+RECIPE = "recordings|espeak-ng|silence-trim|rms-20-limit-if-raised-0.1|mono16|v4"
 # Pieces that are tones, not words (conference.prompts.TONES): added by sox to every language's set
 # when missing, outside its stamp, so a set made without them gains them and nothing is respoken.
 TONE_SYNTH = {"beep": ["synth", "0.25", "sine", "1000", "fade", "0.01", "0.25", "0.02"]}

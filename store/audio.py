@@ -57,7 +57,8 @@ def set_level(source: Path, target: Path, dbfs: float) -> None:
     gain = 0.0 if level < SILENT_DBFS else dbfs - level
     # The limiter only where the gain is positive: with a negative one sox's "-l" compresses
     # instead (a sine at -6 dBFS came out at -16, not -23, for -17 dB).
-    _sox([str(source), str(target), "gain", *(["-l"] if gain > 0 else []), f"{gain:.2f}"])
+    # The limiter lets peaks reach full scale exactly; a tenth of a dB under keeps them off it.
+    _sox([str(source), str(target), "gain", *(["-l", f"{gain:.2f}", "gain", "-0.1"] if gain > 0 else [f"{gain:.2f}"])])
 
 
 def rms_dbfs(path: Path) -> float:

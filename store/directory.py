@@ -9,7 +9,7 @@ from typing import Any
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from conference.extensions import ExtensionSettings, TrunkSettings
+from conference.extensions import ExtensionSettings, Presentation, TrunkSettings
 from store import live
 from store.projected import ProjectedRepository, Table
 from store.sql import Extension, Trunk
@@ -23,7 +23,7 @@ def _extension(row: Extension) -> ExtensionSettings:
 
 def _trunk(row: Trunk) -> TrunkSettings:
     return TrunkSettings(row.name, row.gateway, tuple(json.loads(row.sources)), tuple(json.loads(row.prefixes)),
-                         json.loads(row.inbound))
+                         json.loads(row.inbound), row.trusted, row.caller_id, Presentation(row.present_as))
 
 
 def _trunk_row(trunk: TrunkSettings) -> dict[str, Any]:

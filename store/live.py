@@ -265,6 +265,7 @@ def drop_ghosts(client: redis.Redis) -> int:
 def participants(client: redis.Redis, room: str) -> list[dict[str, Any]]:
     """The room's roster (conference.roster): those in it in order of joining, then those it calls."""
     raw = client.hgetall(PARTICIPANTS.format(room))
+    # Callers in the lobby have not joined yet (joined_at null): listed after those in.
     return sorted((json.loads(v) for v in raw.values()),
                   key=lambda p: (p.get("joined_at") is None, p.get("joined_at") or 0, p.get("id", "")))
 
@@ -418,3 +419,20 @@ def launched(client: redis.Redis, code: str, revision: int) -> str | None:
     """The bridge run this revision of the conference was handed to; None: not started yet."""
     value = client.get(LAUNCHED.format(f"{code}:{revision}"))
     return None if value is None else str(value)
+
+
+# Webhook endpoints resting after a failed try (workers.webhooks) --------------------------
+
+WEBHOOK_RESTING = "kamconf:webhooks:resting:{}"  # present while the endpoint's next try waits
+
+
+def rest_webhook(client: redis.Redis, endpoint_id: int, seconds: float) -> None:
+    client.set(WEBHOOK_RESTING.format(endpoint_id), "1", px=max(1, round(seconds * 1000)))
+
+
+def webhook_resting(client: redis.Redis, endpoint_id: int) -> bool:
+    return bool(client.exists(WEBHOOK_RESTING.format(endpoint_id)))
+
+
+def wake_webhook(client: redis.Redis, endpoint_id: int) -> None:
+    client.delete(WEBHOOK_RESTING.format(endpoint_id))

@@ -8,14 +8,22 @@ live in workers/; tests/integration/test_queue.py checks that each name resolves
 
 from __future__ import annotations
 
+import math
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import redis
 from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 QUEUE = "kamconf"
+# Webhook deliveries wait on a queue of their own, which the worker takes only when kamconf's is
+# empty: a flood of events, or a receiver that answers slowly, never holds up a conference's start.
+WEBHOOKS_QUEUE = "kamconf-webhooks"
+QUEUES = (QUEUE, WEBHOOKS_QUEUE)  # in the order the worker takes them
+WAITING = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED})
 ROUND = timedelta(seconds=5)  # between the scheduled conferences' periodic rounds
 
 IMPORT_RECORDING = "workers.jobs.import_recording"
@@ -24,12 +32,48 @@ SPEAK_NAME = "workers.jobs.speak_name"
 MEETINGS_TICK = "workers.meetings.tick"
 MEETING_EMPTIED = "workers.meetings.meeting_emptied"
 RECORD_ATTENDANCE = "workers.meetings.record_attendance"
+DELIVER_WEBHOOK = "workers.webhooks.deliver"
+DELIVER_WEBHOOKS = "workers.webhooks.deliver_first"
 
 
-def queue(client: redis.Redis) -> Queue:
-    """kamconf's queue. Jobs travel as JSON, never pickles: whoever can write to Redis must not be
-    able to make the worker run code of their choosing."""
-    return Queue(QUEUE, connection=client, serializer=JSONSerializer)
+def queue(client: redis.Redis, name: str = QUEUE) -> Queue:
+    """kamconf's queue (or another of QUEUES). Jobs travel as JSON, never pickles: whoever can write
+    to Redis must not be able to make the worker run code of their choosing."""
+    return Queue(name, connection=client, serializer=JSONSerializer)
+
+
+def enqueue_first_tries(client: redis.Redis, delivery_ids: list[int]) -> str:
+    """The first tries of new webhook deliveries, in one job (a work horse is forked per job); its id."""
+    job_id = f"webhooks-first-{delivery_ids[0]}"
+    queue(client, WEBHOOKS_QUEUE).enqueue(DELIVER_WEBHOOKS, delivery_ids, job_id=job_id, result_ttl=0)
+    return job_id
+
+
+def still_queued(client: redis.Redis, job_id: str) -> bool:
+    """Whether the job waits in its queue, not taken by a worker yet."""
+    try:
+        return Job.fetch(job_id, connection=client, serializer=JSONSerializer).get_status() == JobStatus.QUEUED
+    except NoSuchJobError:
+        return False
+
+
+def enqueue_delivery(client: redis.Redis, delivery_id: int, attempt: int, delay: float = 0.0) -> None:
+    """Try webhook delivery `delivery_id` for the `attempt`-th time (1: the first of a series), now or
+    after `delay` seconds. The job id names the try: one already waiting is not queued again (and the
+    job itself sends a try once, workers.webhooks.deliver)."""
+    webhooks = queue(client, WEBHOOKS_QUEUE)
+    job_id = f"webhook-{delivery_id}-{attempt}"
+    try:
+        if Job.fetch(job_id, connection=client, serializer=JSONSerializer).get_status() in WAITING:
+            return  # queued, scheduled or running already (the worker's sweep, a replay clicked twice)
+    except NoSuchJobError:
+        pass
+    if delay > 0:
+        # RQ keeps a scheduled time in whole seconds, cut down: rounded up here, a try never comes early.
+        when = datetime.fromtimestamp(math.ceil(time.time() + delay), UTC)
+        webhooks.enqueue_at(when, DELIVER_WEBHOOK, delivery_id, attempt, job_id=job_id, result_ttl=0)
+    else:
+        webhooks.enqueue(DELIVER_WEBHOOK, delivery_id, attempt, job_id=job_id, result_ttl=0)
 
 
 def enqueue_import(client: redis.Redis, recording_id: str) -> None:

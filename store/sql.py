@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import NullPool
 
 
 def utcnow() -> datetime:
@@ -68,6 +69,15 @@ class Room(Base):
     max_participants: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # No foreign key: deleting a sound checks for rooms that use it (store.sounds).
     greeting_sound_id: Mapped[int | None] = mapped_column(Integer)
+    # More PINs per role: JSON lists of hash_pin() outputs (store.rooms)
+    user_pins: Mapped[str] = mapped_column(String, nullable=False, default="[]")
+    admin_pins: Mapped[str] = mapped_column(String, nullable=False, default="[]")
+    listener_pins: Mapped[str] = mapped_column(String, nullable=False, default="[]")
+    listen_only: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    users_join_muted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    admins_join_muted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    start_muted_at: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    lobby: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     # Every UPDATE/DELETE of a row checks and bumps it, so two writers that read the
@@ -178,6 +188,9 @@ class Trunk(Base):
     sources: Mapped[str] = mapped_column(String, nullable=False, default="[]")
     prefixes: Mapped[str] = mapped_column(String, nullable=False, default="[]")
     inbound: Mapped[str] = mapped_column(String, nullable=False, default="{}")
+    trusted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    caller_id: Mapped[str | None] = mapped_column(String(33))
+    present_as: Mapped[str] = mapped_column(String(16), nullable=False, default="pai")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
@@ -315,6 +328,60 @@ class Contact(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
+class WebhookEndpoint(Base):
+    """An operator's URL that receives the room events it names, signed with its own secret
+    (conference.webhooks). The secret is kept as it is: signing needs it (a hash would not do)."""
+
+    __tablename__ = "webhook_endpoints"
+    # Ids are never reused, so a client holding an old id cannot reach another endpoint.
+    __table_args__: dict[str, Any] = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(500), nullable=False)
+    events: Mapped[str] = mapped_column(String, nullable=False)  # JSON list of conference.webhooks.EVENT_KINDS
+    secret: Mapped[str] = mapped_column(String(100), nullable=False)
+    description: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint: the body as first made (every try and replay sends these bytes,
+    with a fresh signature), its state and when it is tried next."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
+                      {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(Integer, ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
+                                             nullable=False, index=True)
+    event_id: Mapped[str] = mapped_column(String(40), nullable=False)  # the room event stream's entry id
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    body: Mapped[str] = mapped_column(String, nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)  # store.webhooks.State
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # of this series (a replay restarts it)
+    last_status: Mapped[int | None] = mapped_column(Integer)  # HTTP status of the last answer; None: no answer
+    next_try_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookAttempt(Base):
+    """One POST of a delivery and what came of it."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(Integer, ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+                                             nullable=False, index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    status: Mapped[int | None] = mapped_column(Integer)  # None: no HTTP answer (refused, timed out, ...)
+    error: Mapped[str] = mapped_column(String(300), nullable=False, default="")  # why not, or the answer's start
+    milliseconds: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
 class StoreUnavailableError(Exception):
     """Redis or the database failed; the change was rolled back. str() names the store."""
 
@@ -330,9 +397,10 @@ def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
             raise StoreUnavailableError("the database") from exc
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; it connects lazily, on first use."""
-    engine = create_engine(url, pool_pre_ping=True)
+def make_engine(url: str, pooled: bool = True) -> Engine:
+    """An engine for `url`; it connects lazily, on first use. Unpooled, each session's connection
+    closes with it (a process that forks must hold no SQLite connection its children inherit)."""
+    engine = create_engine(url, pool_pre_ping=True) if pooled else create_engine(url, poolclass=NullPool)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

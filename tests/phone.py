@@ -7,13 +7,15 @@ stdout. Commands:
       body: the SDP offer and these parts)
   {"cmd": "register", "registrar": "sip:127.0.0.1:5060", "user": "100", "password": "..."}
       become that extension (digest credentials); a "registered" event tells the outcome
+  {"cmd": "become", "user": "74951112233"}         call from sip:USER@address:port (a carrier's caller), unregistered
   {"cmd": "answer", "play": ..., "record": ...}    answer the ringing incoming call
   {"cmd": "early", "play": ..., "record": ...}     183 with SDP: play early media, not answered yet
   {"cmd": "reject", "code": 486}                   refuse the ringing incoming call
   {"cmd": "dtmf", "digits": "1234#", "method": "rfc2833" | "info"}
   {"cmd": "hangup"}
   {"cmd": "quit"}
-Events: ready (with sip_port), registered (with code), incoming (with the identity headers), state (with state
+Events: ready (with sip_port), registered (with code), incoming (with the From as remote and the identity
+headers), state (with state
 and code), media, recorded (the WAV is complete), error.
 Usage: python -m tests.phone [--address 127.0.0.1] [--codec PCMU/8000] [--loss-percent 5]
   --loss-percent N (or $KAMCONF_PHONE_LOSS_PERCENT): drop about N % of the RTP packets it sends, at random
@@ -206,6 +208,9 @@ class Phone:
             host = registrar.split(":", 1)[1]
             old, self.account = self.account, self.new_account(f"sip:{cmd['user']}@{host}", registrar, cmd["user"],
                                                                cmd["password"])
+            old.shutdown()
+        elif name == "become" and self.call is None:
+            old, self.account = self.account, self.new_account(f"sip:{cmd['user']}@{self.address}:{self.sip_port}")
             old.shutdown()
         elif name in ("answer", "early") and self.call is not None:
             if self.play_path is None and self.record_path is None:

@@ -23,6 +23,7 @@ from store.signin import SignIn
 from store.sounds import SoundRepository
 from store.sql import make_engine, make_sessions
 from store.tokens import TokenRepository
+from store.webhooks import WebhookRepository
 from web import (
     accounts,
     auth,
@@ -37,6 +38,7 @@ from web import (
     rooms,
     signin,
     sounds,
+    webhooks,
 )
 from web.access import public
 from web.apidoc import documented
@@ -67,6 +69,7 @@ def create_app(config: settings.Config | None = None) -> Flask:
     app.extensions[cdrs.EXTENSION] = CdrRepository(sessions, config.var_path / "cdrs")
     app.extensions[conferences.EXTENSION] = MeetingRepository(sessions)
     app.extensions[contacts.EXTENSION] = ContactRepository(sessions)
+    app.extensions[webhooks.EXTENSION] = webhooks.Webhooks(WebhookRepository(sessions), config.webhooks.allow_private)
     account_repository = AccountRepository(sessions)
     app.extensions[auth.EXTENSION] = Auth(account_repository, TokenRepository(sessions),
                                           SignIn(account_repository, client, config.sip.realm))
@@ -84,6 +87,7 @@ def create_app(config: settings.Config | None = None) -> Flask:
     api.register_blueprint(cdrs.blueprint)
     api.register_blueprint(conferences.blueprint)
     api.register_blueprint(contacts.blueprint)
+    api.register_blueprint(webhooks.blueprint)
     api.register_blueprint(signin.blueprint)
     api.register_blueprint(accounts.blueprint)
     api.add_url_rule("/openapi.json", "openapi", openapi)

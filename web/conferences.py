@@ -267,6 +267,7 @@ def end(code: str) -> Meeting:
     at = now()
     meeting = meetings().update(code, lambda m: schedule.ended(in_state(m, State.CURRENT), at))
     services().tell_bridge("end", code)
+    services().room_event("conference_ended", str(meeting.address), code=code, reason="ended by request")
     services().meetings_changed()
     return meeting
 
@@ -404,7 +405,8 @@ def participant_command(code: str, participant: str, op: str) -> None:
     services().room_command(room_of(code), op, participant)
 
 
-_PARTICIPANT_OPS = {"mute": "Mute a participant", "unmute": "Unmute a participant", "drop": "Hang up on a participant"}
+_PARTICIPANT_OPS = {"mute": "Mute a participant", "unmute": "Unmute a participant", "drop": "Hang up on a participant",
+                    "admit": "Let a caller in from the lobby"}
 for _op in sorted(PARTICIPANT_OPS):
     blueprint.add_url_rule(
         f"/conferences/<code>/participants/<participant>/{_op}", f"conference_participant_{_op}",

@@ -16,7 +16,7 @@ from werkzeug.exceptions import BadRequest
 from conference.address import Kind, RoomAddress
 from conference.fields import FieldError
 from conference.operator import validate_invite, validate_play
-from conference.rooms import RoomSettings, validate_create, validate_patch
+from conference.rooms import PIN_LISTS, RoomSettings, validate_create, validate_patch
 from store import live
 from store.accounts import Account, Role
 from store.projected import NotFoundError
@@ -36,6 +36,8 @@ def public(room: RoomSettings) -> dict[str, Any]:
     data = room.as_dict()
     data["has_user_pin"] = data.pop("user_pin") is not None
     data["has_admin_pin"] = data.pop("admin_pin") is not None
+    for name in PIN_LISTS:
+        data[f"{name}_count"] = len(data.pop(name))
     return data
 
 
@@ -187,12 +189,17 @@ _LIVE = {
     "mute": "Mute a participant: the others stop hearing it",
     "unmute": "Unmute a participant",
     "drop": "Hang up on a participant",
+    "admit": "Let a caller in from the lobby (its state is lobby)",
+    "admit_next": "Let in the caller who has waited in the lobby longest (as a moderator's *97). Nobody waiting: "
+                  "nothing happens",
     "lock": "Lock the room: nobody else may join",
     "unlock": "Unlock the room",
     "end": "End the conference: everyone is hung up on",
     "start_recording": "Start recording the conference (everyone in it hears the recording notice); the file is "
                        "listed under /recordings once stopped or once the room empties",
     "stop_recording": "Stop recording the conference: the file so far is finished and filed",
+    "unmute_hand": "Unmute the participant whose hand has been up longest (as a moderator's *96); it hears "
+                   "that it may speak. Nobody with a hand up: nothing happens",
 }
 _NOT_LIVE = {404: "No such room, or nobody is in it now, so no node holds it (not_found)."}
 _OWN_LIVE = ("The room may be a numbered room, or one nobody configured, by its name: an extension's *8 "

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from conference import extensions, operator, rooms, roster, schedule
+from conference import extensions, operator, rooms, roster, schedule, webhooks
 from conference.address import Kind
 from conference.billing import Disposition, LegKind
 from conference.fields import Rule, dataclass_defaults, object_schema
@@ -20,6 +20,7 @@ from store import accounts
 from store.audio import RATES
 from store.cdrs import QUALITY
 from store.sounds import MIN_SECONDS
+from store.webhooks import State as DeliveryState
 from web import conferences, contacts, signin
 from web.errors import ERROR_IDS
 from web.sounds import MAX_FILENAME_LENGTH, MAX_NAME_LENGTH, MAX_SOUND_BYTES
@@ -28,7 +29,7 @@ STRICT = ("Validation is strict: JSON types must match exactly (true is not 1, \
           "refused, and the first fault is answered as 400 with error.field naming it.")
 ROLES = {
     "admin": "everything, including accounts and trunks",
-    "operator": "rooms, live rooms, scheduled conferences, sounds, recordings, call records, extensions",
+    "operator": "rooms, live rooms, scheduled conferences, sounds, recordings, call records, extensions, webhooks",
     "user": "an employee, signed in with its extension number and SIP password: its own extension "
             "(GET /extensions/{its number}), its session and its tokens, its contacts, and the scheduled "
             "conferences it owns (listing, history and templates show it its own; another's answers 403)",
@@ -75,6 +76,7 @@ def _writes(name: str, rules: Mapping[str, Rule], required: Iterable[str], about
 
 
 _HAS_PIN = {"type": "boolean", "description": "Whether the PIN is set (the PIN itself is never returned)"}
+_PIN_COUNT = {"type": "integer", "minimum": 0, "description": "How many PINs the list holds (they are never returned)"}
 _CONFERENCE = _shown(
     schedule.RULES, ("immediate",), code={**_STRING, "description": "The unique dial-in code"},
     state={"type": "string", "enum": list(schedule.State)}, start_utc=_MOMENT,
@@ -85,6 +87,7 @@ _ACCOUNT = _shown(
     password_set={"type": "boolean", "description": "false for users (they use their extension's) and for the "
                                                     "built-in admin until `make admin`"},
     created_at=_MOMENT, updated_at=_MOMENT)
+_WEBHOOK = _shown(webhooks.RULES, id={"type": "integer"}, created_at=_MOMENT, updated_at=_MOMENT)
 _TOKEN = _shown(signin.NEW_TOKEN, ("expires_in_days",), id={"type": "integer"}, created_at=_MOMENT,
                 expires_at={**_MAYBE_MOMENT, "description": "null: never"},
                 last_used_at={**_MAYBE_MOMENT, "description": "To the minute; null: never used"})
@@ -97,11 +100,13 @@ SCHEMAS: dict[str, Any] = {
             "field": {"type": "string", "description": "The request field at fault, when there is one."}}}},
         "description": "web.errors: the one shape of every error."},
     **_writes("Room", rooms.RULES, ["number"], defaults=dataclass_defaults(rooms.RoomSettings)),
-    "Room": _shown(rooms.RULES, ("user_pin", "admin_pin"), has_user_pin=_HAS_PIN, has_admin_pin=_HAS_PIN),
+    "Room": _shown(rooms.RULES, ("user_pin", "admin_pin", *rooms.PIN_LISTS), has_user_pin=_HAS_PIN,
+                   has_admin_pin=_HAS_PIN, **{f"{name}_count": _PIN_COUNT for name in rooms.PIN_LISTS}),
     **_writes("Extension", extensions.EXTENSION_RULES, ["number", "password"],
               defaults=dataclass_defaults(extensions.ExtensionSettings)),
     "Extension": _shown(extensions.EXTENSION_RULES, ("password", "conference_pin"), has_conference_pin=_HAS_PIN),
-    **_writes("Trunk", extensions.TRUNK_RULES, ["name", "gateway", "sources"]),
+    **_writes("Trunk", extensions.TRUNK_RULES, ["name", "gateway", "sources"],
+              defaults={"trusted": False, "caller_id": None, "present_as": str(extensions.Presentation.PAI)}),
     "Trunk": _shown(extensions.TRUNK_RULES),
     "ConferenceCreate": object_schema(
         {**schedule.RULES, **conferences.FROM_TEMPLATE}, (),
@@ -138,6 +143,24 @@ SCHEMAS: dict[str, Any] = {
     "ContactCreate": object_schema(contacts.RULES, (), "A number, an e-mail address, or both. " + STRICT),
     "ContactPatch": object_schema(contacts.RULES, (), "Only the fields sent change. " + STRICT),
     "Contact": _shown(contacts.RULES, id={"type": "integer"}, created_at=_MOMENT),
+    "WebhookCreate": object_schema(webhooks.RULES, ["url", "events"], "enabled defaults to true. " + STRICT),
+    "WebhookPatch": object_schema(webhooks.RULES, (), "Only the fields sent change. " + STRICT),
+    "Webhook": _WEBHOOK,
+    "NewWebhook": _with(_WEBHOOK, secret={**_STRING, "description": "Signs every delivery (X-Kamconf-Signature: "
+                                          "t=<unix time>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">); shown this once"}),
+    "WebhookDelivery": _report(
+        "store.webhooks.shown: one event for one endpoint", id={"type": "integer"},
+        event_id={**_STRING, "description": "The room event stream's entry id (also the body's id)"},
+        type={"type": "string", "enum": list(webhooks.EVENT_KINDS)},
+        state={"type": "string", "enum": list(DeliveryState)},
+        attempts={"type": "integer", "description": "Tries of its current series (a replay starts a new one)"},
+        last_status={"type": ["integer", "null"], "description": "HTTP status of the last try; null: no answer"},
+        next_try_at=_MAYBE_MOMENT, created_at=_MOMENT, delivered_at=_MAYBE_MOMENT,
+        body={"type": "object", "description": "What is POSTed: id, type, room, time (Unix), data"},
+        tries={"type": "array", "items": _report(
+            "One POST", at=_MOMENT, status={"type": ["integer", "null"]},
+            error={**_STRING, "description": "Why it failed, or the start of a non-2xx answer's body"},
+            milliseconds={"type": "integer"})}),
     "SignIn": object_schema(signin.SIGN_IN, signin.SIGN_IN),
     "Session": _report("web.signin", account={"$ref": "#/components/schemas/Account"},
                        csrf_token={"type": ["string", "null"], "description": "Send it as X-CSRF-Token with every "
@@ -176,10 +199,14 @@ SCHEMAS: dict[str, Any] = {
     "Participant": {"type": "object", "description": "As the bridge node reports it (store.live.participants)",
                     "properties": {
                         "id": _STRING, "caller": {**_STRING, "description": "The caller's SIP URI"},
-                        "role": {"type": "string", "enum": ["user", "admin"]},
+                        "role": {"type": "string", "enum": ["user", "admin", "listener"],
+                                 "description": "listener: hears, is never heard"},
                         "state": {"type": "string", "enum": list(roster.Shown), "description":
                                   "conference.roster: a call the room placed is ringing until answered, and "
-                                  "answered while a scheduled conference greets it"},
+                                  "answered while a scheduled conference greets it; lobby: waiting for a "
+                                  "moderator to let it in (admit)"},
+                        "hand": {"type": "integer", "minimum": 0, "description": (
+                            "0: no hand raised; else its turn: the lowest is unmuted first (unmute_hand, *96)")},
                         "joined_at": {"type": ["number", "null"], "description": "Unix time; null while ringing"},
                         "node": {**_STRING, "description": "The bridge node mixing the room"}}},
     "Cdr": _report(

@@ -23,8 +23,9 @@ from web.errors import ApiError
 log = logging.getLogger("kamconf.web")
 
 EXTENSION = "kamconf"
-PARTICIPANT_OPS = frozenset({"mute", "unmute", "drop"})
-ROOM_OPS = frozenset({"lock", "unlock", "end", "start_recording", "stop_recording"})
+PARTICIPANT_OPS = frozenset({"mute", "unmute", "drop", "admit"})
+ROOM_OPS = frozenset({"lock", "unlock", "end", "start_recording", "stop_recording", "unmute_hand",
+                      "admit_next"})
 VALUE_OPS = frozenset({"play", "invite"})  # with a value: the library sound's id, the number to call
 
 
@@ -83,6 +84,14 @@ class Services:
                 live.command(self.client, node, op=op, code=code, **fields)
         except redis.RedisError as exc:
             log.error("conference %s: the bridge is not told to %s (%s)", code, op, exc)
+
+    def room_event(self, kind: str, room: str, **fields: str) -> None:
+        """An event of the API's own on the room event stream (webhooks, the panel): a Redis outage
+        loses it, and is logged, but never fails the change it tells of."""
+        try:
+            live.room_event(self.client, kind, room, **fields)
+        except redis.RedisError as exc:
+            log.error("room %s: event %s not published (%s)", room, kind, exc)
 
     def room_command(self, room: str, op: str, participant: str = "", value: str = "") -> None:
         """An operator's live action on a room (mute, unmute, drop a participant; lock, unlock, end

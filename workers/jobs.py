@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import settings
 from stack.prompts import RATES, speak
+from store import live
 from store.cdrs import CdrRepository
 from store.recordings import RecordingRepository
 from store.sql import Extension, make_engine, make_sessions
@@ -29,8 +30,16 @@ def sessions() -> sessionmaker[Session]:
 
 
 def import_recording(recording_id: str) -> bool:
-    """File a finished recording in SQL (the bridge enqueues this when a session ends)."""
-    return RecordingRepository(sessions(), config().var_path / "recordings").import_one(recording_id)
+    """File a finished recording in SQL (the bridge enqueues this when a session ends), and tell the
+    room event stream that it can be downloaded (`recording_ready`, for webhooks)."""
+    repository = RecordingRepository(sessions(), config().var_path / "recordings")
+    if not repository.import_one(recording_id):
+        return False
+    filed = repository.get(recording_id)
+    if filed is not None:
+        live.room_event(live.connect(config().redis_url, timeout=2.0), "recording_ready", filed["room"],
+                        recording=recording_id, duration_ms=round(filed["duration_seconds"] * 1000))
+    return True
 
 
 def import_cdr(record_id: str) -> bool:

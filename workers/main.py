@@ -18,10 +18,11 @@ import settings
 from store import live
 from store.conferences import MeetingRepository
 from store.migrations import migrated_engine
-from store.queue import QUEUE, queue
+from store.queue import QUEUES, queue
 from store.sql import make_engine, make_sessions
 from workers import metrics
 from workers.meetings import keep_rounds_going
+from workers.webhooks import start_dispatcher
 
 log = logging.getLogger("workers.main")
 
@@ -40,11 +41,15 @@ def main() -> None:
     migrated_engine(config).dispose()
     connection = live.queue_connection(config.redis_url, timeout=None)  # RQ's waits block
     forget_dead_predecessors(connection)
-    # The metrics' own engine: the jobs open theirs in the work horses (workers.jobs.sessions).
-    metrics.serve(config, connection, MeetingRepository(make_sessions(make_engine(config.database_url))))
-    worker = metrics.CountingWorker([queue(connection)], connection=connection, name=worker_name(),
-                                    serializer=JSONSerializer, maintenance_interval=MAINTENANCE_SECONDS,
-                                    worker_ttl=WORKER_TTL)
+    # The metrics' own engine, holding no connection between scrapes: RQ forks a work horse per job,
+    # which opens its own (workers.jobs.sessions) and must inherit none.
+    metrics.serve(config, connection, MeetingRepository(make_sessions(make_engine(config.database_url,
+                                                                                  pooled=False))))
+    start_dispatcher(config)  # webhooks: follows the room event stream (the bridge never waits for it)
+    # In this order: a webhook delivery is taken only when no kamconf job waits.
+    worker = metrics.CountingWorker([queue(connection, name) for name in QUEUES], connection=connection,
+                                    name=worker_name(), serializer=JSONSerializer,
+                                    maintenance_interval=MAINTENANCE_SECONDS, worker_ttl=WORKER_TTL)
     keep_rounds_going(connection)  # the scheduled conferences' rounds (workers.meetings)
     worker.work(with_scheduler=True)
 
@@ -72,7 +77,11 @@ def forget_dead_predecessors(connection: redis.Redis) -> None:
 
 
 def free_dead_scheduler_lock(connection: redis.Redis, host: str) -> None:
-    lock = RQScheduler.get_locking_key(QUEUE)
+    for name in QUEUES:
+        free_dead_lock(connection, host, RQScheduler.get_locking_key(name))
+
+
+def free_dead_lock(connection: redis.Redis, host: str, lock: str) -> None:
     holder = text(connection.get(lock) or b"")
     if not holder:
         return

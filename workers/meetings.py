@@ -133,6 +133,7 @@ def launch(client: redis.Redis, meeting: Meeting) -> None:
         live.command(client, node.id, op="start", code=meeting.code)
         metrics.count_start(client, metrics.STARTED)
         if before is None:
+            live.room_event(client, "conference_started", str(meeting.address), code=meeting.code, node=node.id)
             log.info("conference %s started on %s", meeting.code, node.run)
         else:
             log.warning("conference %s resumed on %s: %s, where it ran, is gone", meeting.code, node.run, before)
@@ -147,6 +148,7 @@ def end_time(repository: MeetingRepository, client: redis.Redis, meeting: Meetin
         live.delete_entry(client, live.MEETINGS, meeting.code)
         if node:
             live.command(client, node, op="end", code=meeting.code)
+        live.room_event(client, "conference_ended", str(meeting.address), code=meeting.code, reason="end time")
         log.info("conference %s ended at its end time", meeting.code)
     elif isinstance(outcome, Extend):
         repository.update(meeting.code, lambda m: extended(m, outcome.minutes))
@@ -165,7 +167,9 @@ def meeting_emptied(code: str) -> None:
     meeting = repository.get(code)
     if meeting.state(now) == State.CURRENT:
         repository.update(code, lambda m: ended(m, now))
-        live.delete_entry(live.connect(config.redis_url), live.MEETINGS, code)  # dial-in: no longer exists
+        client = live.connect(config.redis_url)
+        live.delete_entry(client, live.MEETINGS, code)  # dial-in: no longer exists
+        live.room_event(client, "conference_ended", str(meeting.address), code=code, reason="emptied")
         log.info("conference %s ended: the last participant left", code)
 
 

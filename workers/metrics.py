@@ -28,13 +28,15 @@ import settings
 from conference.schedule import State
 from store import counts
 from store.conferences import MeetingRepository
-from store.queue import QUEUE, queue
+from store.queue import QUEUES, queue
 
 log = logging.getLogger("workers.metrics")
 
 JOBS = "jobs"  # store.counts name: label "<queue>:<outcome>"
 STARTS = "conference_starts"  # label: an outcome below
 EXTENDED = "conference_extended"  # label: "all"
+WEBHOOK_TRIES = "webhook_tries"  # label: an outcome below
+TRY_OUTCOMES = ("delivered", "retried", "failed")  # failed: the delivery's last try failed too
 JOB_OUTCOMES = ("succeeded", "failed")
 STARTED, NO_NODE = "started", "no_bridge_node"
 START_OUTCOMES = (STARTED, NO_NODE)
@@ -63,6 +65,10 @@ def count_extension(client: redis.Redis) -> None:
     counts.add(client, EXTENDED, "all")
 
 
+def count_try(client: redis.Redis, outcome: str) -> None:
+    counts.add(client, WEBHOOK_TRIES, outcome)
+
+
 class WorkerCollector(Collector):
     def __init__(self, client: redis.Redis, meetings: MeetingRepository,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
@@ -77,8 +83,9 @@ class WorkerCollector(Collector):
         jobs = CounterMetricFamily("kamconf_worker_jobs", "Jobs run, by queue and outcome",
                                    labels=["queue", "outcome"])
         done = counts.read(self.client, JOBS)
-        for outcome in JOB_OUTCOMES:
-            jobs.add_metric([QUEUE, outcome], done.get(f"{QUEUE}:{outcome}", 0))
+        for name in QUEUES:
+            for outcome in JOB_OUTCOMES:
+                jobs.add_metric([name, outcome], done.get(f"{name}:{outcome}", 0))
         yield jobs
         starts = CounterMetricFamily(
             "kamconf_worker_conference_starts", "Scheduled conferences' start attempts by outcome (a round "
@@ -90,13 +97,21 @@ class WorkerCollector(Collector):
         yield CounterMetricFamily("kamconf_worker_conference_extensions", "Scheduled conferences extended at "
                                   "their end time (people still in, and the conference allows it)",
                                   value=counts.read(self.client, EXTENDED).get("all", 0))
+        tries = CounterMetricFamily("kamconf_worker_webhook_tries", "Webhook deliveries' tries by outcome: "
+                                    "delivered (2xx), retried (will be tried again), failed (the last try)",
+                                    labels=["outcome"])
+        made = counts.read(self.client, WEBHOOK_TRIES)
+        for outcome in TRY_OUTCOMES:
+            tries.add_metric([outcome], made.get(outcome, 0))
+        yield tries
 
     def _queue(self) -> Iterator[Any]:
         depth = GaugeMetricFamily("kamconf_worker_queue_jobs", "Jobs waiting in a queue (ready, or scheduled "
                                   "for later)", labels=["queue", "kind"])
-        kamconf = queue(self.client)
-        depth.add_metric([QUEUE, "ready"], len(kamconf))
-        depth.add_metric([QUEUE, "scheduled"], ScheduledJobRegistry(queue=kamconf).count)
+        for name in QUEUES:
+            waiting = queue(self.client, name)
+            depth.add_metric([name, "ready"], len(waiting))
+            depth.add_metric([name, "scheduled"], ScheduledJobRegistry(queue=waiting).count)
         yield depth
 
     def _sql(self) -> Iterator[Any]:

@@ -4,13 +4,12 @@ everyone hears everyone (tones), the customer hanging up ends it, failed consult
 from __future__ import annotations
 
 import time
-import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from stack.supervisor import wait_for
-from tests.e2e.test_extensions_and_trunks import extension, gateway
+from tests.e2e.test_extensions_and_trunks import cdrs, extension, gateway
 from tests.e2e.test_local_conferences import as_user, user_token
 from tests.e2e.test_room_options import HEARD, heard
 from tests.support.audio import duration, levels, write_tone
@@ -20,12 +19,6 @@ from tests.support.stack import Stack
 HEARD_ABOVE_DBFS = -30.0
 ABSENT_BELOW_DBFS = -50.0
 CUSTOMER, EMPLOYEE, COLLEAGUE, SECOND = 600.0, 1000.0, 1400.0, 1800.0
-
-
-def cdrs(stack: Stack, **filters: str) -> list[dict[str, Any]]:
-    status, body = stack.request("GET", "/cdrs?" + urllib.parse.urlencode(filters))
-    assert status == 200, body
-    return list(body)
 
 
 def test_hash_consults_merges_three_then_four_and_the_customer_ends_it(

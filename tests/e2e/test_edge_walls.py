@@ -15,6 +15,8 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
+
 from stack.supervisor import wait_for
 from tests.support.ports import free_port
 from tests.support.rawsip import (
@@ -33,8 +35,9 @@ from tests.support.rawsip import (
 )
 from tests.support.sip import SCENARIOS, sipp
 from tests.support.stack import WALLS_AUTH_FAILURES as AUTH_FAILURES
+from tests.support.stack import WALLS_CALLS_PER_SOURCE as CALLS_PER_SOURCE
 from tests.support.stack import WALLS_KEEPALIVE as KEEPALIVE
-from tests.support.stack import Stack
+from tests.support.stack import Stack, running_stack
 
 
 def test_in_dialog_requests_pass_only_for_the_parties_of_a_known_dialog(walls: Stack) -> None:
@@ -53,6 +56,41 @@ def test_in_dialog_requests_pass_only_for_the_parties_of_a_known_dialog(walls: S
     # An ended dialog is no longer known: only a BYE with our Route cookie passes (as after a restart).
     reply = caller.final(call.in_dialog("INFO", 5))
     assert reply is not None and reply.code == 404 and reply.header("server") == "kamconf", reply
+
+
+def test_one_address_has_only_so_many_calls_up_at_once(walls: Stack) -> None:
+    walls.create_room("6150")
+    caller = RawUA(fresh_source(), walls.sip)
+    calls = [join(walls, caller, "6150") for _ in range(CALLS_PER_SOURCE)]
+    refused = caller.final(request(caller, "INVITE", walls.room_uri("6150"), user="caller", call_id=uuid.uuid4().hex,
+                                   tag=uuid.uuid4().hex[:8], to_user="6150", body=sdp(caller)))
+    assert refused is not None and refused.code == 503 and refused.header("server") == "kamconf", refused
+    assert join(walls, RawUA(fresh_source(), walls.sip), "6150").call_id  # another address is not held back
+    reply = caller.final(calls[0].in_dialog("BYE", 2))
+    assert reply is not None and reply.code == 200, reply
+    assert join(walls, caller, "6150").call_id  # one ended: one more may start
+
+
+def test_a_room_takes_only_so_many_anonymous_callers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAMCONF_EDGE_ANONYMOUS_PER_ROOM", "2")
+    with running_stack(tmp_path / "var") as stack:
+        stack.create_room("6160")
+        stack.create_room("6161")
+        calls = [join(stack, RawUA(fresh_source(), stack.sip), "6160") for _ in range(2)]
+        stranger = RawUA(fresh_source(), stack.sip)
+        refused = stranger.final(request(stranger, "INVITE", stack.room_uri("6160"), user="caller",
+                                         call_id=uuid.uuid4().hex, tag=uuid.uuid4().hex[:8], to_user="6160",
+                                         body=sdp(stranger)))
+        assert refused is not None and refused.code == 486 and refused.header("server") == "kamconf", refused
+        assert join(stack, stranger, "6161").call_id  # another room is not full of them
+        number, password = new_extension(stack)
+        employee = RawUA(fresh_source(), stack.sip)
+        answer = employee.final(authenticate(employee, "INVITE", stack.room_uri("6160"), number, password,
+                                             body=sdp(employee)), timeout=10)
+        assert answer is not None and answer.code == 200, answer  # an extension is no stranger
+        reply = calls[0].ua.final(calls[0].in_dialog("BYE", 2))
+        assert reply is not None and reply.code == 200, reply
+        assert join(stack, RawUA(fresh_source(), stack.sip), "6160").call_id  # one left: one more may come
 
 
 def options(ua: RawUA, *extra: str) -> str:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import itertools
 import time
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from stack.supervisor import wait_for
 from tests.support.audio import last_seconds, levels, write_tone
 from tests.support.phone import TestPhone
 from tests.support.rtpengine import assert_relayed_by_rtpengine
@@ -32,8 +35,8 @@ def gateway(stack: Stack, phones: Callable[..., TestPhone], name: str, **fields:
     status, trunks = stack.request("GET", "/trunks")
     taken = {prefix for trunk in trunks for prefix in trunk["prefixes"]}
     # The session's stack keeps every module's trunks; a shared prefix would route to a closed phone.
-    wanted = fields.get("prefixes", [])
-    assert isinstance(wanted, list) and not taken & set(wanted), f"prefixes {wanted} already in {taken}"
+    prefixes = fields.get("prefixes", [])
+    assert isinstance(prefixes, list) and not taken & set(prefixes), f"prefixes {prefixes} already in {taken}"
     phone = phones(name)
     address = f"127.0.0.1:{phone.sip_port}"
     status, body = stack.request("POST", "/trunks", {"name": name, "gateway": address, "sources": [address],
@@ -63,7 +66,7 @@ def talk(caller: TestPhone, callee: TestPhone, uri: str, audio_dir: Path) -> Non
 def test_extensions_register_and_call_each_other_through_rtpengine(
     stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
 ) -> None:
-    anna, _ = extension(stack, phones)
+    anna, anna_number = extension(stack, phones)
     boris, boris_number = extension(stack, phones)
     heard = audio_dir / "boris-heard.wav"
     anna.call(f"sip:{boris_number}@{stack.sip}", play=write_tone(audio_dir / "anna.wav", 700.0, 20))
@@ -75,6 +78,12 @@ def test_extensions_register_and_call_each_other_through_rtpengine(
     anna.hangup()
     boris.wait_for("recorded", 10)
     assert levels(heard, [700.0], *last_seconds(heard, 2.0))[700.0] > HEARD_ABOVE_DBFS
+    # Kamailio relayed it without a bridge, and recorded it: billed to the caller from the answer.
+    assert wait_for(lambda: len(cdrs(stack, call=call_id)) == 1, timeout=10)
+    [record] = cdrs(stack, call=call_id)
+    assert (record["kind"], record["caller"], record["callee"], record["billed_to"], record["disposition"],
+            record["node"]) == ("relayed", anna_number, boris_number, anna_number, "answered", "kamailio"), record
+    assert 2 <= record["billable_seconds"] <= 10, record
 
 
 def test_extensions_reach_the_outside_and_the_outside_reaches_them_through_a_trunk(
@@ -84,6 +93,29 @@ def test_extensions_reach_the_outside_and_the_outside_reaches_them_through_a_tru
     carrier = gateway(stack, phones, "carrier-a", prefixes=["89"], inbound={"74951110000": anna_number})
     talk(anna, carrier, f"sip:89161234567@{stack.sip}", audio_dir)
     talk(carrier, anna, f"sip:74951110000@{stack.sip}", audio_dir)
+
+
+def test_a_carriers_call_an_extension_refuses_is_recorded_as_nobodys(
+    stack: Stack, phones: Callable[..., TestPhone]
+) -> None:
+    anna, anna_number = extension(stack, phones)
+    carrier = gateway(stack, phones, "carrier-cdr", inbound={"74951110009": anna_number})
+    carrier.become("74957654321")
+    carrier.call(f"sip:74951110009@{stack.sip}")
+    anna.wait_for("incoming", 10)
+    anna.reject(486)
+    call_id = carrier.wait_state("DISCONNECTED")["call_id"]
+    assert wait_for(lambda: len(cdrs(stack, call=call_id)) == 1, timeout=10)
+    [record] = cdrs(stack, call=call_id)
+    assert (record["kind"], record["caller"], record["callee"], record["billed_to"], record["status"],
+            record["disposition"], record["billable_seconds"]) == (
+        "relayed", "74957654321", anna_number, "", 486, "busy", 0), record
+
+
+def cdrs(stack: Stack, **filters: str) -> list[dict[str, Any]]:
+    status, body = stack.request("GET", "/cdrs?" + urllib.parse.urlencode(filters))
+    assert status == 200, body
+    return list(body)
 
 
 def test_strangers_and_wrong_passwords_are_refused(stack: Stack, phones: Callable[..., TestPhone]) -> None:

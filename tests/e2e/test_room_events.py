@@ -50,4 +50,4 @@ def test_join_talk_leave_end(stack: Stack, phones: Callable[..., TestPhone], aud
     assert wait_for(lambda: "ended" in kinds(stack, "4100"), timeout=5)
     assert live.participants(client, "4100") == []
     sequence = [k for k in kinds(stack, "4100") if k not in ("not_talking", "quality")]
-    assert sequence == ["joined", "joined", "talking", "left", "left", "ended"]
+    assert sequence == ["started", "joined", "joined", "talking", "left", "left", "ended"]

@@ -93,8 +93,8 @@ def error_shape_faults(content_type: str, raw: bytes) -> list[str]:
 
 
 def seed_things(base: str, token: str) -> dict[str, str]:
-    """A room, an extension, a trunk, an operator, a conference, a template and a contact to aim at: path
-    parameters naming them, so that generated changes reach real things and not only 404s."""
+    """A room, an extension, a trunk, an operator, a conference, a template, a contact and a webhook to
+    aim at: path parameters naming them, so that generated changes reach real things and not only 404s."""
     def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
         request = urllib.request.Request(f"{base}/api/v1{path}", json.dumps(body).encode(), {
             "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
@@ -111,9 +111,10 @@ def seed_things(base: str, token: str) -> dict[str, str]:
     conference = post("/conferences", meeting)
     post("/templates", {"name": "weekly", "topic": "fuzz", "owner": {"number": "2001"}, "zone": "UTC"})
     contact = post("/contacts", {"name": "fuzz", "number": "2001"})
+    webhook = post("/webhooks", {"url": "https://hooks.example.com/kamconf", "events": ["joined", "left"]})
     return {"number": "100", "name": "carrier", "account_id": str(operator["id"]), "code": conference["code"],
             "participant": "1", "sound_id": "1", "recording_id": "1", "token_id": "1",
-            "contact_id": str(contact["id"])}
+            "contact_id": str(contact["id"]), "webhook_id": str(webhook["id"]), "delivery_id": "1"}
 
 
 def test_generated_requests_never_get_a_500_and_every_4xx_has_the_error_shape(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis
 from flask.testing import FlaskClient
 
@@ -56,9 +58,11 @@ def test_bad_extension_fields_are_named(api: FlaskClient, auth: dict[str, str], 
 
 
 def test_a_trunks_life(api: FlaskClient, auth: dict[str, str], client: redis.Redis) -> None:
-    trunk = {"name": "carrier", "gateway": "127.0.0.1:5090", "sources": ["127.0.0.1:5090"], "prefixes": ["8"],
-             "inbound": {"74950000000": "100"}}
+    trunk: dict[str, Any] = {"name": "carrier", "gateway": "127.0.0.1:5090", "sources": ["127.0.0.1:5090"],
+                             "prefixes": ["8"], "inbound": {"74950000000": "100"}}
     created = api.post("/api/v1/trunks", json=trunk, headers=auth)
+    # Caller ID: untrusted, no fixed number, in P-Asserted-Identity only, unless set.
+    trunk = {**trunk, "trusted": False, "caller_id": None, "present_as": "pai"}
     assert created.status_code == 201 and created.get_json() == trunk
     assert live.get_entry(client, live.TRUNKS, "carrier") == trunk
     assert api.post("/api/v1/trunks", json=trunk, headers=auth).get_json()["error"]["field"] == "name"
@@ -67,6 +71,14 @@ def test_a_trunks_life(api: FlaskClient, auth: dict[str, str], client: redis.Red
     bad = api.patch("/api/v1/trunks/carrier", json={"sources": ["not an address"]}, headers=auth)
     assert bad.status_code == 400 and bad.get_json()["error"]["field"] == "sources"
     assert live.get_entry(client, live.TRUNKS, "carrier") == patched
+    caller_id = {"trusted": True, "caller_id": "+74950000000", "present_as": "pai_and_from"}
+    patched = api.patch("/api/v1/trunks/carrier", json=caller_id, headers=auth).get_json()
+    assert patched == {**trunk, "prefixes": ["8", "+7"], **caller_id}
+    assert live.get_entry(client, live.TRUNKS, "carrier") == patched
+    for field, value in (("caller_id", "main line"), ("caller_id", "1" * 33), ("present_as", "from"), ("trusted", 1)):
+        bad = api.patch("/api/v1/trunks/carrier", json={field: value}, headers=auth)
+        assert bad.status_code == 400 and bad.get_json()["error"]["field"] == field, (field, value)
+    assert api.get("/api/v1/trunks/carrier", headers=auth).get_json() == patched
     assert api.delete("/api/v1/trunks/carrier", headers=auth).status_code == 204
     assert api.get("/api/v1/trunks/carrier", headers=auth).status_code == 404
     assert client.hlen(live.TRUNKS) == 0

@@ -110,8 +110,26 @@ def test_defaults_of_every_field(api: FlaskClient, auth: dict[str, str], client:
         "number": "1", "name": "", "language": "en", "record": False, "announce_count": True,
         "music_on_hold": True, "end_on_admin_exit": False, "mute_notifications": False, "wait_for_admin": False,
         "max_participants": 0, "greeting_sound_id": None, "has_user_pin": False, "has_admin_pin": False,
+        "user_pins_count": 0, "admin_pins_count": 0, "listener_pins_count": 0, "listen_only": False,
+        "users_join_muted": False, "admins_join_muted": False, "start_muted_at": 0, "lobby": False,
     }
     assert projected(client)["1"] == RoomSettings("1").as_dict()
+
+
+def test_pin_lists_are_stored_hashed_counted_and_never_shown(api: FlaskClient, auth: dict[str, str],
+                                                             client: redis.Redis, app: Flask) -> None:
+    created = api.post("/api/v1/rooms", json={"number": "2", "user_pin": "1111", "user_pins": ["2222", "3333"],
+                                              "listener_pins": ["4444"], "listen_only": True,
+                                              "start_muted_at": 20}, headers=auth)
+    room = created.get_json()
+    assert created.status_code == 201, room
+    assert (room["user_pins_count"], room["admin_pins_count"], room["listener_pins_count"]) == (2, 0, 1)
+    assert "2222" not in json.dumps(projected(client)) and projected(client) == in_sql(app)
+    failed(api.patch("/api/v1/rooms/2", json={"admin_pins": ["3333"]}, headers=auth), 400, "invalid_field",
+           "admin_pins")
+    patched = api.patch("/api/v1/rooms/2", json={"user_pins": [], "admin_pins": ["3333"]}, headers=auth)
+    assert (patched.get_json()["user_pins_count"], patched.get_json()["admin_pins_count"]) == (0, 1)
+    assert projected(client) == in_sql(app)
 
 
 def test_the_list_puts_9_before_10(api: FlaskClient, auth: dict[str, str]) -> None:

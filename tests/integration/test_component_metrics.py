@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 import settings
 from store import counts
 from store.conferences import MeetingRepository
-from store.queue import QUEUE, enqueue_tick
+from store.queue import QUEUE, WEBHOOKS_QUEUE, enqueue_tick
 from store.sql import make_engine, make_sessions
 from tests.integration.test_api_conferences import MEETING, post
 from workers import metrics as worker_metrics
@@ -55,12 +55,15 @@ def test_the_worker_shows_jobs_queue_outbox_and_conferences(
     assert empty[("kamconf_worker_jobs_total", (("outcome", "failed"), ("queue", QUEUE)))] == 0
     assert empty[("kamconf_worker_conference_starts_total", (("outcome", worker_metrics.NO_NODE),))] == 0
     assert empty[("kamconf_worker_conference_extensions_total", ())] == 0
+    assert empty[("kamconf_worker_webhook_tries_total", (("outcome", "failed"),))] == 0
+    assert empty[("kamconf_worker_queue_jobs", (("kind", "scheduled"), ("queue", WEBHOOKS_QUEUE)))] == 0
 
     post(api, auth, MEETING)  # its invitations wait in the outbox
     enqueue_tick(client, periodic=False)
     counts.add(client, worker_metrics.JOBS, f"{QUEUE}:failed")
     worker_metrics.count_start(client, worker_metrics.NO_NODE)
     worker_metrics.count_extension(client)
+    worker_metrics.count_try(client, "failed")
     seen = scrape(collector)
     assert seen[("kamconf_mail_outbox_messages", ())] >= 1
     assert 19 * 60 < seen[("kamconf_mail_outbox_oldest_age_seconds", ())] < 21 * 60
@@ -70,3 +73,4 @@ def test_the_worker_shows_jobs_queue_outbox_and_conferences(
     assert seen[("kamconf_worker_jobs_total", (("outcome", "failed"), ("queue", QUEUE)))] == 1
     assert seen[("kamconf_worker_conference_starts_total", (("outcome", worker_metrics.NO_NODE),))] == 1
     assert seen[("kamconf_worker_conference_extensions_total", ())] == 1
+    assert seen[("kamconf_worker_webhook_tries_total", (("outcome", "failed"),))] == 1

@@ -150,6 +150,33 @@ def test_a_room_is_created_edited_found_and_deleted_through_forms(
     assert services_rooms(api) == []
 
 
+def test_the_room_form_sets_pin_lists_listeners_and_joining_muted(
+    api: FlaskClient, people: dict[str, Account]
+) -> None:
+    token = operator(api, people)
+    made = api.post("/rooms/new", data={"csrf_token": token, "number": "5150", "user_pin": "1234",
+                                        "user_pins": "2345 3456", "listener_pins": "4567,5678",
+                                        "users_join_muted": "on", "start_muted_at": "30"})
+    assert made.status_code == 302, html(made)
+    with api.application.app_context():
+        room = services().rooms.get("5150")
+    assert (len(room.user_pins), len(room.listener_pins), room.admin_pins) == (2, 2, ())
+    assert (room.users_join_muted, room.admins_join_muted, room.listen_only, room.start_muted_at) == (
+        True, False, False, 30)
+    form = html(api.get("/rooms/5150/edit"))
+    assert "2 PINs, unchanged" in form and "2345" not in form and room.user_pins[0] not in form
+    kept = api.post("/rooms/5150/edit", data={"csrf_token": token, "remove_listener_pins": "on",
+                                              "admin_pins": "9999", "listen_only": "on"})
+    assert kept.status_code == 302, html(kept)
+    with api.application.app_context():
+        changed = services().rooms.get("5150")
+    assert (changed.user_pins, changed.listener_pins, len(changed.admin_pins), changed.listen_only) == (
+        room.user_pins, (), 1, True)
+    clash = api.post("/rooms/5150/edit", data={"csrf_token": token, "listener_pins": "2345"})
+    assert field_error(clash, "listener_pins") == "Every PIN of the room must differ from the others."
+    assert "2345" not in html(clash)
+
+
 def test_a_refusal_is_shown_next_to_its_field_with_what_was_typed(
     api: FlaskClient, people: dict[str, Account]
 ) -> None:
@@ -160,7 +187,7 @@ def test_a_refusal_is_shown_next_to_its_field_with_what_was_typed(
     assert 'value="Kept"' in html(short) and 'value="5200"' in html(short)
     same = api.post("/rooms/new", data={"csrf_token": token, "number": "5200", "user_pin": "1111",
                                         "admin_pin": "1111"})
-    assert field_error(same, "admin_pin") == "The participant and moderator PINs must differ."
+    assert field_error(same, "admin_pin") == "Every PIN of the room must differ from the others."
     assert 'value="1111"' not in html(same)  # PINs are never echoed
     bad = api.post("/rooms/new", data={"csrf_token": token, "number": "52x0"})
     assert field_error(bad, "number") == "Enter 1 to 32 digits."

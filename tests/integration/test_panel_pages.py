@@ -130,18 +130,24 @@ def test_trunks_are_for_admins_and_take_lines_and_pairs(api: FlaskClient, people
     bad = admin.post("/trunks/new", data={"csrf_token": token, "name": "carrier", "gateway": "192.0.2.5",
                                           "sources": "192.0.2.5\nnot-an-address"})
     assert field_error(html(bad), "sources").startswith("The IPv4 addresses")
+    fixed = admin.post("/trunks/new", data={"csrf_token": token, "name": "carrier", "gateway": "192.0.2.5",
+                                            "sources": "192.0.2.5", "caller_id": "main line", "present_as": "pai"})
+    assert field_error(html(fixed), "caller_id").startswith("The number calls out")
     made = admin.post("/trunks/new", data={"csrf_token": token, "name": "carrier", "gateway": "192.0.2.5:5060",
                                            "sources": "192.0.2.5\n192.0.2.6\n", "prefixes": "8\n+7",
-                                           "inbound": "+74950000000 = 2001\n"})
+                                           "inbound": "+74950000000 = 2001\n", "trusted": "on",
+                                           "caller_id": " +74950000000 ", "present_as": "pai_and_from"})
     assert made.status_code == 302, html(made)
     with api.application.app_context():
         trunk = services().trunks.get("carrier")
     assert trunk.as_dict() == {"name": "carrier", "gateway": "192.0.2.5:5060", "sources": ["192.0.2.5", "192.0.2.6"],
-                               "prefixes": ["8", "+7"], "inbound": {"+74950000000": "2001"}}
+                               "prefixes": ["8", "+7"], "inbound": {"+74950000000": "2001"}, "trusted": True,
+                               "caller_id": "+74950000000", "present_as": "pai_and_from"}
     form = html(admin.get("/trunks/carrier/edit"))
     assert "+74950000000 = 2001" in form and "192.0.2.5\n192.0.2.6" in form
     pairs = admin.post("/trunks/carrier/edit", data={"csrf_token": token, "gateway": "192.0.2.5",
-                                                     "sources": "192.0.2.5", "inbound": "no equals sign"})
+                                                     "sources": "192.0.2.5", "inbound": "no equals sign",
+                                                     "present_as": "pai"})
     assert field_error(html(pairs), "inbound").startswith("One per line")
     assert admin.post("/trunks/carrier/delete", data={"csrf_token": token}).status_code == 302
     assert 'id="no-trunks"' in html(admin.get("/trunks"))

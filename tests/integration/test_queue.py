@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -64,6 +65,25 @@ def test_the_periodic_round_is_scheduled_one_round_ahead(rq_client: redis.Redis)
     [job_id] = ScheduledJobRegistry(queue.QUEUE, connection=rq_client).get_job_ids()
     job = Job.fetch(job_id, connection=rq_client, serializer=JSONSerializer)
     assert job.func_name == queue.MEETINGS_TICK and list(job.args) == [True] and job_id.startswith("meetings-round-")
+
+
+def test_webhook_tries_wait_on_their_own_queue_named_per_try_and_never_early(rq_client: redis.Redis) -> None:
+    queue.enqueue_delivery(rq_client, 7, 1)
+    queue.enqueue_delivery(rq_client, 7, 1)  # the same try twice: one job
+    before = time.time()
+    queue.enqueue_delivery(rq_client, 7, 2, delay=1.5)
+    webhooks = queue.queue(rq_client, queue.WEBHOOKS_QUEUE)
+    [job] = webhooks.get_jobs()
+    assert (job.id, job.func_name, list(job.args), queued(rq_client)) == ("webhook-7-1", queue.DELIVER_WEBHOOK,
+                                                                          [7, 1], [])
+    assert callable(import_attribute(queue.DELIVER_WEBHOOK))
+    registry = ScheduledJobRegistry(queue.WEBHOOKS_QUEUE, connection=rq_client, serializer=JSONSerializer)
+    [(later, at)] = [(job_id, registry.get_scheduled_time(job_id)) for job_id in registry.get_job_ids()]
+    assert later == "webhook-7-2" and at.timestamp() >= before + 1.5  # RQ keeps whole seconds: rounded up
+    queue.enqueue_first_tries(rq_client, [8, 9])
+    first = webhooks.get_jobs()[-1]
+    assert (first.func_name, list(first.args)) == (queue.DELIVER_WEBHOOKS, [[8, 9]])
+    assert callable(import_attribute(queue.DELIVER_WEBHOOKS))
 
 
 def test_a_pickled_job_is_never_unpickled(rq_client: redis.Redis, tmp_path: Path) -> None:

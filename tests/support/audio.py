@@ -114,18 +114,22 @@ def locate(heard: np.ndarray, piece: np.ndarray) -> tuple[float, int]:
     return float(scores[best]), best
 
 
-def music_at(recording: Path, music: Path, start: float, end: float) -> tuple[float, float]:
+def music_at(recording: Path, music: Path, start: float, end: float,
+             near: float | None = None, slack: float = 0.5) -> tuple[float, float]:
     """Whether the recording's [start, end) seconds are the music file, and from where in it: the
     match (about 0.9 through G.711, low for anything else) and that excerpt's start in the music
-    (seconds). Two excerpts of a continuous playback sit as far apart in the music as in the
-    recording (modulo the music's length); a restarted one does not."""
+    (seconds). With `near`, only starts within `slack` seconds of it (modulo the music's length)
+    are tried: a track repeats its phrases, so an excerpt may match as well elsewhere."""
     heard, rate = read_wav(recording)
     track, track_rate = read_wav(music)
     if track_rate != rate:
         return 0.0, 0.0
-    score, where = locate(np.concatenate((track, track[: int((end - start) * rate)])),
-                          heard[int(start * rate) : int(end * rate)])
-    return score, where / rate
+    piece = heard[int(start * rate) : int(end * rate)]
+    looped = np.concatenate((track, track, track[: len(piece)]))  # any start, read across the loop
+    first = 0 if near is None else int(((near - slack) % (len(track) / rate)) * rate)
+    last = len(track) if near is None else first + int(2 * slack * rate)
+    score, where = locate(looped[first : last + len(piece)], piece)
+    return score, ((first + where) % len(track)) / rate
 
 
 def peak_level(path: Path, freq: float, window: float = 1.0) -> float:

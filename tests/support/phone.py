@@ -52,6 +52,10 @@ class TestPhone:
         self.send(cmd="register", registrar=registrar, user=user, password=password)
         return self.wait_for("registered", 10, lambda e: e["code"] == expect)
 
+    def become(self, user: str) -> None:
+        """Call from sip:USER@ this phone (as a carrier's caller with that number would)."""
+        self.send(cmd="become", user=user)
+
     def answer(self, play: Path | None = None, record: Path | None = None) -> None:
         self.send(cmd="answer", play=str(play) if play else None, record=str(record) if record else None)
 

@@ -21,10 +21,13 @@ from tests.support.ports import free_port, free_ports, free_range
 
 # Short enough for a test to watch the bridge drop a silent leg.
 E2E_RTP_TIMEOUT = 4.0
+# What scheduled conferences' and operators' calls show ([conferences] caller_id): the PBX's multi-line number.
+INSTALLATION_NUMBER = "74950001000"
 # The stack attackers meet (tests/e2e/conftest.py `walls`): a source is banned after 3 wrong digest
 # answers, and both sides of each call are asked every 30 s whether they are still there.
 WALLS_AUTH_FAILURES = 3
 WALLS_KEEPALIVE = 30
+WALLS_CALLS_PER_SOURCE = 3  # calls up at once from one address
 
 
 def write_config(var_dir: Path, mail_port: int | None = None, rtpengines: int = 1, redis_replicas: int = 0,
@@ -60,8 +63,10 @@ def _write_config(var_dir: Path, mail_port: int | None, rtpengines: int, redis_r
         "web": {"port": free_port(), "workers": 1, "metrics_port": free_port()},
         "workers": {"metrics_port": free_port()},
         # Scheduled conferences' calls ring briefly and are retried soon, so tests watch it happen.
-        "conferences": {"ring_seconds": 12, "retries": 1, "retry_seconds": 2},
+        "conferences": {"ring_seconds": 12, "retries": 1, "retry_seconds": 2, "caller_id": INSTALLATION_NUMBER},
         "mail": {"port": mail_port or free_port()},
+        # Receivers are test servers on loopback; a dead one is given up on within seconds.
+        "webhooks": {"allow_private": True, "attempts": 3, "retry_first": 1.0, "retry_longest": 2.0},
     }
     lines = [f'var_dir = "{var_dir}"']
     for name, values in sections.items():
@@ -90,7 +95,8 @@ def running_stack(var_dir: Path, mail_port: int | None = None, rtpengines: int =
 @contextmanager
 def walls_stack(var_dir: Path) -> Iterator[Stack]:
     env = {"KAMCONF_EDGE_AUTH_FAILURES": str(WALLS_AUTH_FAILURES),
-           "KAMCONF_EDGE_DIALOG_KEEPALIVE": str(WALLS_KEEPALIVE)}
+           "KAMCONF_EDGE_DIALOG_KEEPALIVE": str(WALLS_KEEPALIVE),
+           "KAMCONF_EDGE_CALLS_PER_SOURCE": str(WALLS_CALLS_PER_SOURCE)}
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
     try:

@@ -74,6 +74,7 @@ class FakeMixer:
         self.links: set[tuple[Port, Port]] = set()
         self.played: list[tuple[Played, FakePlayback]] = []
         self.recordings: list[FakeRecording] = []
+        self.levels: dict[Port, tuple[int, int]] = {}  # (hear, talk) dB by port
         self.free_ports = free_ports
 
     def background(self, name: str) -> Port:
@@ -84,6 +85,9 @@ class FakeMixer:
 
     def disconnect(self, source: Port, sink: Port) -> None:
         self.links.discard((source, sink))
+
+    def adjust(self, port: Port, hear_db: int, talk_db: int) -> None:
+        self.levels[port] = (hear_db, talk_db)
 
     def play(self, pieces: tuple[str, ...], language: str, to: Sequence[Port], member: str,
              overlay: bool) -> FakePlayback:
@@ -117,6 +121,7 @@ class DialAsk:
     billed: billing.Leg
     inviter: rules.Member | None
     rights: Rights
+    shown: str | None = None
 
 
 class FakeSwitchboard:
@@ -141,9 +146,11 @@ class FakeSwitchboard:
     def after(self, request: Request) -> None:
         self.requests.append(request)
 
+    installation_number = "7000"
+
     def dial(self, room: str, number: str, billed: billing.Leg, inviter: rules.Member | None,
-             rights: Rights) -> Dialled:
-        self.dialled.append(DialAsk(room, number, billed, inviter, rights))
+             rights: Rights, shown: str | None = None) -> Dialled:
+        self.dialled.append(DialAsk(room, number, billed, inviter, rights, shown))
         leg = FakeLeg(number, room=room)
         self.legs.append(leg)
         return Dialled(leg, refused=self.refuse.get(number, 0))

@@ -53,6 +53,7 @@ def test_the_start_command_calls_every_listed_number_for_the_owner() -> None:
     assert [ask.number for ask in bridge.switchboard.dialled] == ["201", "5551234"]
     for ask in bridge.switchboard.dialled:
         assert (ask.room, ask.inviter, ask.rights) == (ROOM, None, Rights.NODE)  # numbers its owner listed
+        assert ask.shown == bridge.switchboard.installation_number  # the installation calls, not the owner
         assert ask.billed == billing.Leg(ROOM, billing.LegKind.SCHEDULED, ROOM, ask.number, "201")
     assert room.state.kind == Kind.SCHEDULED and room.state.owner == "201"
     assert [m.stage for m in room.state.members] == [Stage.RINGING, Stage.RINGING]

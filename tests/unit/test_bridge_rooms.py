@@ -62,7 +62,7 @@ def test_pin_then_hash_joins_publishes_the_participant_and_links_the_mix() -> No
     assert (published["caller"], published["role"], published["state"], published["node"]) == (
         "sip:alice@example.com", "user", "in_conference", "node-t")
     assert published["joined_at"] == bridge.live.clock == alice.joined_at
-    assert bridge.live.kinds("100") == ["joined"]
+    assert bridge.live.kinds("100") == ["started", "joined"]
     # Alone: music keeps RTP flowing, and what it sends is still read (into the drain).
     assert bridge.mixer.links == {(MUSIC, alice.participant_id), (alice.participant_id, DRAIN)}
 
@@ -70,7 +70,7 @@ def test_pin_then_hash_joins_publishes_the_participant_and_links_the_mix() -> No
     a, b = alice.participant_id, bob.participant_id
     assert bridge.mixer.links == {(a, b), (b, a)}
     assert bridge.mixer.heard(alice.participant_id)[-1] == ("participant_joined",)
-    assert bridge.live.kinds("100") == ["joined", "joined"]
+    assert bridge.live.kinds("100") == ["started", "joined", "joined"]
 
 
 def test_a_wrong_pin_is_counted_for_the_lockout_and_asked_again() -> None:
@@ -117,6 +117,7 @@ def test_an_extension_invites_a_number_with_star_8_and_the_room_dials_it_on_its_
     assert (ask.room, ask.number, ask.rights, ask.inviter and ask.inviter.extension) == ("100", "555", Rights.INVITER,
                                                                                      "201")
     assert ask.billed == billing.Leg("100", billing.LegKind.INVITED, "201", "555", "201")
+    assert ask.shown == "201"  # the one called sees who invites
     assert invited is not None and invited.participant_id in room.calls
     assert bridge.live.participants[("100", invited.participant_id)]["state"] == "ringing"
     room.media(invited)  # early media: heard by the room at once
@@ -178,7 +179,7 @@ def test_no_recording_when_the_mixer_has_no_port_left() -> None:
     alice = arrive(bridge, room, "sip:alice@example.com")
     finish_prompt(bridge, room, alice)
     finish_prompt(bridge, room, alice)
-    assert room.recording is None and bridge.live.kinds("100") == ["joined"]
+    assert room.recording is None and bridge.live.kinds("100") == ["started", "joined"]
     room.close()
     assert bridge.live.filed_recordings == []
 
@@ -267,7 +268,7 @@ def test_an_operator_invites_a_number_with_an_operators_rights_billed_to_no_exte
     invited = room.dial("202", OPERATOR)
 
     [ask] = bridge.switchboard.dialled
-    assert (ask.number, ask.rights, ask.inviter) == ("202", Rights.OPERATOR, None)
+    assert (ask.number, ask.rights, ask.inviter, ask.shown) == ("202", Rights.OPERATOR, None, "7000")
     assert ask.billed == billing.Leg("100", billing.LegKind.INVITED, OPERATOR, "202", "")
     assert invited is not None
     room.answered(invited)
@@ -298,3 +299,41 @@ def test_a_room_never_invites_itself() -> None:
     press(room, alice, "*8100#")
     assert bridge.switchboard.requests == []
     assert bridge.mixer.heard(alice.participant_id)[-1] == ("number_unavailable",)
+
+
+def test_own_keys_set_the_levels_raise_a_hand_the_panel_sees_and_the_operator_unmutes_it() -> None:
+    bridge = Bridge()
+    room = open_room(bridge, user_pin=hash_pin("1234"), users_join_muted=True)
+    alice = enter_with_pin(bridge, room, "sip:alice@example.com", "1234")
+    bob = enter_with_pin(bridge, room, "sip:bob@example.com", "1234")
+    a, b = alice.participant_id, bob.participant_id
+    assert bridge.mixer.levels[a] == (0, 0) and bridge.live.participants[("100", a)]["state"] == "muted"
+    press(room, alice, "*6*6*2")
+    assert bridge.mixer.levels[a] == (6, -3)
+    assert bridge.mixer.heard(a)[-1] == ("talk_quieter",)
+    press(room, alice, "*5")
+    assert bridge.live.participants[("100", a)]["hand"] == 1 and bridge.live.kinds("100")[-1] == "hand_raised"
+    room.command("unmute_hand")
+    assert (a, b) in bridge.mixer.links and bridge.live.participants[("100", a)]["hand"] == 0
+    assert bridge.live.kinds("100")[-2:] == ["unmuted", "hand_lowered"]
+    assert bridge.mixer.heard(a)[-1] == ("unmuted",)
+
+
+def test_the_lobby_is_listed_for_the_panel_and_an_operator_lets_callers_in() -> None:
+    bridge = Bridge()
+    room = open_room(bridge, user_pin=hash_pin("1234"), lobby=True)
+    alice = enter_with_pin(bridge, room, "sip:alice@example.com", "1234")
+    finish_prompt(bridge, room, alice)  # "please wait, a moderator will let you in"
+    a = alice.participant_id
+    assert bridge.live.participants[("100", a)]["state"] == "lobby" and bridge.live.kinds("100") == ["started", "lobby"]
+    assert bridge.mixer.links == {(MUSIC, a), (a, DRAIN)}
+    assert room.present_now().keys() == {a}  # the heartbeat keeps it listed
+    press(room, alice, "*97")  # its keys lead nowhere
+    assert bridge.live.participants[("100", a)]["state"] == "lobby"
+    room.command("admit_next")
+    assert bridge.live.participants[("100", a)]["state"] == "in_conference"
+    assert bridge.live.kinds("100") == ["started", "lobby", "joined"]
+    bob = enter_with_pin(bridge, room, "sip:bob@example.com", "1234")
+    finish_prompt(bridge, room, bob)
+    room.command("drop", bob.participant_id)
+    assert ("100", bob.participant_id) not in bridge.live.participants

@@ -38,6 +38,14 @@ def test_wrong_type_is_refused(tmp_path: Path) -> None:
         config.load(env={"KAMCONF_SIP_PORT": "five"}, path=config.DEFAULT_FILE)
 
 
+def test_the_installations_caller_id_is_a_number(tmp_path: Path) -> None:
+    path = tmp_path / "k.toml"
+    path.write_text('[conferences]\ncaller_id = "+74950001000"\n')
+    assert config.load(path, env={}).conferences.caller_id == "+74950001000"
+    with pytest.raises(config.ConfigError, match="caller_id"):
+        config.load(path, env={"KAMCONF_CONFERENCES_CALLER_ID": "main line"})
+
+
 def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(config.ConfigError):
         config.load(tmp_path / "nope.toml", env={})

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
 from conference.extensions import (
     ExtensionSettings,
+    Presentation,
     TrunkSettings,
     ha1,
     patch_extension,
@@ -66,9 +68,18 @@ def test_patching_an_extension_rehashes_a_new_password_and_keeps_its_number() ->
 def test_a_trunk_round_trips_through_its_projection() -> None:
     trunk = validate_trunk({"name": "carrier-1", "gateway": "gw.example.net:5060",
                             "sources": ["192.0.2.1", "192.0.2.2:5080"], "prefixes": ["8", "+7"],
-                            "inbound": {"+74950001122": "100"}})
+                            "inbound": {"+74950001122": "100"}, "trusted": True, "caller_id": "+74950000000",
+                            "present_as": "pai_and_from"})
     assert TrunkSettings.from_dict(trunk.as_dict()) == trunk
+    assert trunk.present_as == Presentation.PAI_AND_FROM and trunk.trusted
     assert patch_trunk(trunk, {"prefixes": ["9"]}).prefixes == ("9",)
+    assert patch_trunk(trunk, {"caller_id": None}).caller_id is None
+
+
+def test_a_trunk_without_caller_id_settings_is_untrusted_and_presents_in_pai() -> None:
+    trunk = validate_trunk({"name": "t", "gateway": "192.0.2.1", "sources": ["192.0.2.1"]})
+    assert (trunk.trusted, trunk.caller_id, trunk.present_as) == (False, None, Presentation.PAI)
+    assert TrunkSettings.from_dict({"name": "t", "gateway": "192.0.2.1"}) == dataclasses.replace(trunk, sources=())
 
 
 @pytest.mark.parametrize("payload, field", [
@@ -82,6 +93,11 @@ def test_a_trunk_round_trips_through_its_projection() -> None:
     ({"name": "t", "gateway": "192.0.2.1", "sources": ["192.0.2.1"], "prefixes": ["8x"]}, "prefixes"),
     ({"name": "t", "gateway": "192.0.2.1", "sources": ["192.0.2.1"], "inbound": {"1": "room"}}, "inbound"),
     ({"name": "t", "gateway": "192.0.2.1", "sources": ["192.0.2.1"], "inbound": []}, "inbound"),
+    ({"name": "t", "gateway": "192.0.2.1", "sources": ["192.0.2.1"], "trusted": "yes"}, "trusted"),
+    ({"name": "t", "gateway": "192.0.2.1", "sources": ["192.0.2.1"], "caller_id": "main"}, "caller_id"),
+    ({"name": "t", "gateway": "192.0.2.1", "sources": ["192.0.2.1"], "caller_id": "1" * 33}, "caller_id"),
+    ({"name": "t", "gateway": "192.0.2.1", "sources": ["192.0.2.1"], "caller_id": "7495\n"}, "caller_id"),
+    ({"name": "t", "gateway": "192.0.2.1", "sources": ["192.0.2.1"], "present_as": "from"}, "present_as"),
 ])
 def test_bad_trunks_name_the_field(payload: dict[str, Any], field: str) -> None:
     with pytest.raises(FieldError) as caught:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from conference import address, vouch
-from conference.extensions import ExtensionSettings, TrunkSettings, ha1
+from conference.extensions import ExtensionSettings, Presentation, TrunkSettings, ha1
 from conference.placement import NodeStatus
 from kemi import dialogs, routes
 from tests.unit.fake_ksr import FakeKSR
@@ -18,14 +18,16 @@ REALM = "kamconf"
 EXT_100 = ExtensionSettings("100", ha1("100", REALM, "password100"), display_name="Anna")
 EXT_101 = ExtensionSettings("101", ha1("101", REALM, "password101"), external_calls=False)
 EXT_102 = ExtensionSettings("102", ha1("102", REALM, "password102"), consult_merge=True)
+EXT_103 = ExtensionSettings("103", ha1("103", REALM, "password103"), forward_to="84951234567")
 CARRIER = TrunkSettings("carrier", "10.0.0.1:5090", ("10.0.0.1:5090",), ("8",),
                         {"74950000000": "100", "74951000000": "1000"})
 
 
 class Live:
     def __init__(self, rooms: tuple[str, ...] = ("1000",), affinity: str | None = None,
-                 nodes: list[NodeStatus] | None = None, down: bool = False) -> None:
-        self.rooms, self.affinity_of, self.down = rooms, affinity, down
+                 nodes: list[NodeStatus] | None = None, down: bool = False,
+                 trunks: tuple[TrunkSettings, ...] = (CARRIER,)) -> None:
+        self.rooms, self.affinity_of, self.down, self.trunk_list = rooms, affinity, down, list(trunks)
         self.nodes = [NODE_A, NODE_B] if nodes is None else nodes
         self.claims: list[tuple[str, str, str | None]] = []
         self.reads: list[str] = []
@@ -40,12 +42,12 @@ class Live:
 
     def extension(self, number: str) -> ExtensionSettings | None:
         self._up()
-        return {"100": EXT_100, "101": EXT_101, "102": EXT_102}.get(number)
+        return {"100": EXT_100, "101": EXT_101, "102": EXT_102, "103": EXT_103}.get(number)
 
     def trunks(self) -> list[TrunkSettings]:
         self._up()
         self.reads.append("trunks")
-        return [CARRIER]
+        return self.trunk_list
 
     def affinity(self, key: str) -> str | None:
         return self.affinity_of
@@ -311,6 +313,51 @@ def test_the_bridge_is_recognised_by_its_address_and_may_call_out() -> None:
     route(ksr)
     assert ksr.called("seturi") == [("sip:84951234567@10.0.0.1:5090",)]
     assert not [args for args in ksr.called("hdr.append") if args[0].startswith("P-Asserted-Identity")]
+
+
+def appended(ksr: FakeKSR, header: str) -> list[str]:
+    return [args[0] for args in ksr.called("hdr.append") if args[0].startswith(header + ":")]
+
+
+def test_a_bridge_call_shows_the_number_the_bridge_states_to_a_trunk_and_to_an_extension() -> None:
+    bridge = {"$fU": "bridge-1", "$si": "127.0.0.1", "$sp": 5080,
+              "$hdr(P-Asserted-Identity)": "<sip:74951112233@127.0.0.1:5060>"}
+    ksr = initial({**bridge, "$rU": "84951234567"})
+    route(ksr)
+    assert appended(ksr, "P-Asserted-Identity") == ["P-Asserted-Identity: <sip:74951112233@127.0.0.1>\r\n"]
+    assert ("P-Asserted-Identity",) in ksr.called("hdr.remove")  # the bridge's own, replaced by ours
+    assert not ksr.called("uac.uac_replace_from")  # the trunk reads PAI only
+    ksr = initial({**bridge, "$rU": "100"})
+    route(ksr)
+    assert appended(ksr, "P-Asserted-Identity") == ["P-Asserted-Identity: <sip:74951112233@127.0.0.1>\r\n"]
+    assert ksr.called("uac.uac_replace_from") == [("74951112233", "sip:74951112233@127.0.0.1")]
+
+
+def test_only_a_bridge_states_a_number() -> None:
+    ksr = initial({"$fU": "someone", "$rU": "100", "$si": "10.0.0.1", "$sp": 5090,
+                   "$hdr(P-Asserted-Identity)": "<sip:74951112233@127.0.0.1>"})
+    route(ksr)
+    assert ksr.called("setuser") == [("100",)]
+    assert not appended(ksr, "P-Asserted-Identity") and not ksr.called("uac.uac_replace_from")
+    assert [args for args in ksr.called("hdr.remove") if args[0] in routes.CALLER_IDENTITY] == [
+        (name,) for name in routes.CALLER_IDENTITY]
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_a_trunks_forwarded_call_keeps_its_identity_only_if_the_trunk_is_trusted(trusted: bool) -> None:
+    fixed = TrunkSettings("out", "10.0.0.2:5090", ("10.0.0.2",), ("8",), caller_id="74950000000",
+                          present_as=Presentation.PAI_AND_FROM)
+    source = dataclasses.replace(CARRIER, prefixes=(), trusted=trusted)
+    ksr = initial({"$fU": "74957654321", "$rU": "103", "$si": "10.0.0.1", "$sp": 5090})
+    route(ksr, Live(trunks=(source, fixed)))
+    assert ksr.called("seturi") == [("sip:84951234567@10.0.0.2:5090",)]
+    removed = [args for args in ksr.called("hdr.remove") if args[0] in routes.CALLER_IDENTITY]
+    if trusted:
+        assert not removed and not appended(ksr, "P-Asserted-Identity") and not ksr.called("uac.uac_replace_from")
+    else:
+        assert removed == [(name,) for name in routes.CALLER_IDENTITY]
+        assert appended(ksr, "P-Asserted-Identity") == ["P-Asserted-Identity: <sip:74950000000@127.0.0.1>\r\n"]
+        assert ksr.called("uac.uac_replace_from") == [("74950000000", "sip:74950000000@127.0.0.1")]
 
 
 def test_a_local_conference_goes_to_a_bridge_under_its_own_key() -> None:

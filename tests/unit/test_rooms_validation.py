@@ -36,6 +36,8 @@ def test_a_room_needs_only_its_number_and_takes_the_documented_defaults() -> Non
         "number": "100", "name": "", "language": "en", "user_pin": None, "admin_pin": None,
         "record": False, "announce_count": True, "music_on_hold": True, "end_on_admin_exit": False,
         "mute_notifications": False, "wait_for_admin": False, "max_participants": 0, "greeting_sound_id": None,
+        "user_pins": [], "admin_pins": [], "listener_pins": [], "listen_only": False, "users_join_muted": False,
+        "admins_join_muted": False, "start_muted_at": 0, "lobby": False,
     }
 
 
@@ -52,14 +54,19 @@ EVERYTHING = {
     "number": "0042", "name": "Board: Совет", "language": "ru", "user_pin": "1111", "admin_pin": "9" * 16,
     "record": True, "announce_count": False, "music_on_hold": False, "end_on_admin_exit": True,
     "mute_notifications": True, "wait_for_admin": True, "max_participants": 10000, "greeting_sound_id": 2**31 - 1,
+    "user_pins": ["2222", "3333", "4444", "5555", "6666"], "admin_pins": ["8" * 16], "listener_pins": ["7777"],
+    "listen_only": True, "users_join_muted": True, "admins_join_muted": True, "start_muted_at": 10000, "lobby": True,
 }
 
 
 def test_every_field_at_its_limits_is_kept() -> None:
     room = validate_create(EVERYTHING)
-    kept = {k: v for k, v in room.as_dict().items() if not k.endswith("_pin")}
-    assert kept == {k: v for k, v in EVERYTHING.items() if not k.endswith("_pin")}
+    kept = {k: v for k, v in room.as_dict().items() if not k.endswith(("_pin", "_pins"))}
+    assert kept == {k: v for k, v in EVERYTHING.items() if not k.endswith(("_pin", "_pins"))}
     assert pin_matches(room.user_pin, "1111") and pin_matches(room.admin_pin, "9" * 16)
+    for name in ("user_pins", "admin_pins", "listener_pins"):
+        typed: list[str] = EVERYTHING[name]  # type: ignore[assignment]
+        assert all(pin_matches(stored, pin) for stored, pin in zip(room.pins(name), typed, strict=True))
     assert validate_create({"number": "1" * 32, "name": "x" * 100}).name == "x" * 100
 
 
@@ -72,6 +79,11 @@ def test_every_field_at_its_limits_is_kept() -> None:
     ("user_pin", ""), ("user_pin", "1" * 17), ("user_pin", "12ab"), ("user_pin", 1234), ("user_pin", "1 2"),
     ("user_pin", "١٢٣٤"), ("user_pin", "123"), ("admin_pin", "1"),
     ("admin_pin", ""), ("admin_pin", "1" * 17), ("admin_pin", "*9"), ("admin_pin", 7), ("admin_pin", False),
+    ("user_pins", ["123"]), ("user_pins", ["1111", "1111"]), ("user_pins", "1111"), ("user_pins", None),
+    ("user_pins", ["1"] * 6), ("admin_pins", [1234]), ("listener_pins", ["12ab"]),
+    ("listener_pins", [str(n) * 4 for n in range(6)]), ("listen_only", "yes"), ("users_join_muted", 1),
+    ("admins_join_muted", None), ("start_muted_at", -1), ("start_muted_at", 10001), ("start_muted_at", True),
+    ("lobby", "on"),
     ("record", "yes"), ("record", 1), ("record", None), ("announce_count", 0), ("music_on_hold", "true"),
     ("end_on_admin_exit", None), ("mute_notifications", []), ("wait_for_admin", 1),
     ("max_participants", True), ("max_participants", -1), ("max_participants", 10001), ("max_participants", 2.0),
@@ -121,6 +133,18 @@ def test_a_patched_pin_must_differ_from_the_stored_one() -> None:
     # Removing one PIN frees its digits for the other.
     moved = validate_patch(current, {"user_pin": None, "admin_pin": "1111"})
     assert moved.user_pin is None and pin_matches(moved.admin_pin, "1111")
+
+
+def test_every_pin_of_a_room_differs_across_roles_and_lists() -> None:
+    assert refused({"number": "1", "user_pin": "1111", "listener_pins": ["2222", "1111"]}) == (
+        "listener_pins", "invalid_field")
+    assert refused({"number": "1", "user_pins": ["3333"], "admin_pins": ["3333"]}) == ("admin_pins", "invalid_field")
+    current = validate_create({"number": "1", "user_pin": "1111", "admin_pins": ["2222", "3333"]})
+    assert refused({"listener_pins": ["3333"]}, current) == ("listener_pins", "invalid_field")
+    assert refused({"user_pin": "2222"}, current) == ("user_pin", "invalid_field")
+    # Replacing a list frees its old PINs.
+    moved = validate_patch(current, {"admin_pins": [], "listener_pins": ["3333"]})
+    assert moved.admin_pins == () and pin_matches(moved.listener_pins[0], "3333") and moved.has_pins
 
 
 def test_the_number_cannot_change() -> None:

@@ -43,7 +43,18 @@ CSP = ("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-a
 
 
 def register(app: Flask, config: settings.Config) -> None:
-    from web.panel import accounts, history, phones, portal, profile, rooms, running, signin, sounds  # noqa: F401
+    from web.panel import (  # noqa: F401
+        accounts,
+        history,
+        phones,
+        portal,
+        profile,
+        rooms,
+        running,
+        signin,
+        sounds,
+        webhooks,
+    )
     from web.panel import live as live_pages  # noqa: F401  # the modules add their views to the blueprint
 
     Babel(app, locale_selector=language.select, default_translation_directories="panel/translations")

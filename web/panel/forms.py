@@ -12,15 +12,19 @@ from werkzeug.datastructures import MultiDict
 from conference.fields import FieldError
 from conference.rooms import (
     BOOLEANS,
+    MAX_LISTED_PINS,
     MAX_NAME_LENGTH,
     MAX_NUMBER_LENGTH,
     MAX_PARTICIPANTS,
     MAX_PIN_LENGTH,
     MIN_PIN_LENGTH,
+    PIN_LISTS,
 )
 from store.projected import ConflictError, ExistsError
 from web.panel.fields import FormField, refusal
 
+_PINS_ERROR = _l("Enter up to %(most)d different PINs of %(min)d to %(max)d digits, separated by spaces, all "
+                 "different from the room's other PINs.", most=MAX_LISTED_PINS, min=MIN_PIN_LENGTH, max=MAX_PIN_LENGTH)
 _PIN_ERROR = _l("Enter %(min)d to %(max)d digits, or leave it empty.", min=MIN_PIN_LENGTH, max=MAX_PIN_LENGTH)
 ROOM_FIELDS = (
     FormField("number", _l("Number"), _l("What callers dial to enter the room: %(min)d to %(max)d digits. "
@@ -49,8 +53,25 @@ ROOM_FIELDS = (
           _l("Enter a whole number from 0 to %(max)d.", max=MAX_PARTICIPANTS)),
     FormField("greeting_sound_id", _l("Greeting"), _l("A sound of the library played to every caller on answer, "
                                                   "instead of the standard welcome.")),
+    FormField("user_pins", _l("More participant PINs"), _l("Up to %(most)d more PINs for participants, separated by "
+                                                       "spaces.", most=MAX_LISTED_PINS), _PINS_ERROR),
+    FormField("admin_pins", _l("More moderator PINs"), _l("Up to %(most)d more PINs for moderators, separated by "
+                                                      "spaces.", most=MAX_LISTED_PINS), _PINS_ERROR),
+    FormField("listener_pins", _l("Listener PINs"), _l("Up to %(most)d PINs of listeners, separated by spaces: they "
+                                                   "hear the conference and are never heard.", most=MAX_LISTED_PINS),
+              _PINS_ERROR),
+    FormField("listen_only", _l("Participants only listen"),
+              _l("Everyone but the moderators hears the conference and is never heard.")),
+    FormField("users_join_muted", _l("Participants join muted"), _l("They unmute themselves with *1.")),
+    FormField("admins_join_muted", _l("Moderators join muted"), _l("They unmute themselves with *1.")),
+    FormField("start_muted_at", _l("Join muted from"),
+              _l("Participants join muted once this many are in (they unmute themselves with *1). 0: never."),
+              _l("Enter a whole number from 0 to %(max)d.", max=MAX_PARTICIPANTS)),
+    FormField("lobby", _l("Lobby"), _l("Participants wait, with music, until a moderator lets them in one by one "
+                                       "(*97, or Let in on the Live page).")),
 )
 PINS = ("user_pin", "admin_pin")
+SECRET = (*PINS, *PIN_LISTS)  # never shown again on a refused form
 
 
 def room_payload(form: MultiDict[str, str], creating: bool) -> dict[str, Any]:
@@ -65,8 +86,13 @@ def room_payload(form: MultiDict[str, str], creating: bool) -> dict[str, Any]:
             payload[name] = typed
         elif creating or form.get(f"remove_{name}"):
             payload[name] = None
+    for name in PIN_LISTS:
+        listed = form.get(name, "").replace(",", " ").split()
+        if listed or creating or form.get(f"remove_{name}"):
+            payload[name] = listed
     payload.update({name: name in form for name in BOOLEANS})
     payload["max_participants"] = _whole_number(form, "max_participants", "0")
+    payload["start_muted_at"] = _whole_number(form, "start_muted_at", "0")
     greeting = form.get("greeting_sound_id", "")
     payload["greeting_sound_id"] = _whole_number(form, "greeting_sound_id", "") if greeting else None
     return payload
@@ -85,8 +111,8 @@ def field_error(err: Exception) -> tuple[str, str]:
         return "number", _("This number is taken already (by a room, an extension or a service).")
     if isinstance(err, ConflictError):
         return "", _("The room was being changed at the same moment. Send the form again.")
-    if isinstance(err, FieldError) and err.field in PINS and "must differ" in err.message:
-        return err.field, _("The participant and moderator PINs must differ.")
+    if isinstance(err, FieldError) and err.field in SECRET and "must differ" in err.message:
+        return err.field, _("Every PIN of the room must differ from the others.")
     if isinstance(err, FieldError) and err.field == "greeting_sound_id":
         return err.field, _("Pick a sound of the library.")
     return refusal(ROOM_FIELDS, err)

@@ -133,7 +133,8 @@ def _act(room: str, op: str, participant: str = "") -> ResponseReturnValue:
 def action_name(op: str) -> str:
     return {"mute": _("mute"), "unmute": _("unmute"), "drop": _("drop"), "lock": _("lock"),
             "unlock": _("unlock"), "end": _("end the conference"), "start_recording": _("start recording"),
-            "stop_recording": _("stop recording")}[op]
+            "stop_recording": _("stop recording"), "unmute_hand": _("let the first raised hand speak"),
+            "admit": _("let in"), "admit_next": _("let in the next from the lobby")}[op]
 
 
 @blueprint.post("/live/<room>/play")

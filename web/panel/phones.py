@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from conference.extensions import MAX_LIST, MAX_PASSWORD, MIN_PASSWORD
+from conference.extensions import MAX_LIST, MAX_PASSWORD, MIN_PASSWORD, Presentation
 from conference.fields import FieldError
 from conference.rooms import MAX_NAME_LENGTH, MAX_NUMBER_LENGTH, MAX_PIN_LENGTH, MIN_PIN_LENGTH
 from store.accounts import Role
@@ -24,6 +24,8 @@ from web.services import services
 
 REFUSALS = (FieldError, ExistsError, ConflictError)
 _LANGUAGES = (("en", _l("English")), ("ru", _l("Russian")))
+_PRESENTATIONS = ((Presentation.PAI.value, _l("The P-Asserted-Identity header")),
+                  (Presentation.PAI_AND_FROM.value, _l("The P-Asserted-Identity and From headers")))
 
 EXTENSION_FIELDS = (
     FormField("number", _l("Number"), _l("The extension's number: %(min)d to %(max)d digits, not a room's.",
@@ -58,6 +60,15 @@ TRUNK_FIELDS = (
               kind=Kind.LINES),
     FormField("inbound", _l("Inbound numbers"), _l("One per line: its number = the local extension or room."),
               kind=Kind.PAIRS),
+    FormField("trusted", _l("Trusted"), _l("Its calls keep their own caller identity (P-Asserted-Identity, "
+                                           "Remote-Party-ID, Diversion) when forwarded out through a trunk."),
+              kind=Kind.FLAG),
+    FormField("caller_id", _l("Caller ID"), _l("The number calls out through this trunk show, e.g. the company's "
+                                               "main number: digits, optionally after +. Empty: the caller's "
+                                               "own (the extension's, the customer's, the installation's)."),
+              kind=Kind.OPTIONAL),
+    FormField("present_as", _l("Number shown in"), _l("Many carriers read only the From header."),
+              kind=Kind.CHOICE, choices=_PRESENTATIONS),
 )
 
 
@@ -140,7 +151,7 @@ def trunks() -> ResponseReturnValue:
 def new_trunk() -> ResponseReturnValue:
     back, title = url_for("panel.trunks"), _("New trunk")
     if request.method == "GET":
-        return _form(title, TRUNK_FIELDS, {}, request.path, back, True)
+        return _form(title, TRUNK_FIELDS, {"present_as": Presentation.PAI.value}, request.path, back, True)
     return _save(TRUNK_FIELDS, True, phones.add_trunk, title, back,
                  _("Trunk %(name)s is created.", name=request.form.get("name", "")))
 

@@ -18,7 +18,7 @@ from store.projected import ConflictError, ExistsError
 from web import rooms as room_service
 from web.access import requires
 from web.panel import blueprint
-from web.panel.forms import ROOM_FIELDS, field_error, room_payload
+from web.panel.forms import ROOM_FIELDS, SECRET, field_error, room_payload
 from web.services import services
 from web.sounds import library
 
@@ -89,7 +89,7 @@ def update_room(number: str) -> ResponseReturnValue:
 
 def _typed() -> dict[str, Any]:
     """What the form had, shown again beside its error (never the PINs)."""
-    return {key: value for key, value in request.form.items() if key not in ("csrf_token", "user_pin", "admin_pin")}
+    return {key: value for key, value in request.form.items() if key not in ("csrf_token", *SECRET)}
 
 
 @blueprint.get("/rooms/<number>/delete")

@@ -5,7 +5,7 @@ had no such rule: those without a guest password were open to anyone with the co
 marked as opted out (what they already were), and editing them does not suddenly ask for one.
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0014
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0011"
+down_revision = "0014"
 
 
 def upgrade() -> None:
