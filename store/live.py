@@ -270,6 +270,12 @@ def participants(client: redis.Redis, room: str) -> list[dict[str, Any]]:
                   key=lambda p: (p.get("joined_at") is None, p.get("joined_at") or 0, p.get("id", "")))
 
 
+def rooms_with_participants(client: redis.Redis) -> list[str]:
+    """The names of the rooms whose roster holds someone now (any kind), sorted."""
+    prefix = PARTICIPANTS.format("")
+    return sorted(str(key)[len(prefix):] for key in client.scan_iter(match=PARTICIPANTS.format("*"), count=200))
+
+
 def present(client: redis.Redis, room: str) -> int:
     """How many are in the room (not those it still calls or greets)."""
     return sum(1 for p in participants(client, room) if p.get("state") in PRESENT)

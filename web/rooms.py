@@ -22,6 +22,7 @@ from store.accounts import Account, Role
 from store.projected import NotFoundError
 from web.access import ApiBlueprint, requires
 from web.apidoc import documented
+from web.auth import principal
 from web.errors import ApiError
 from web.services import PARTICIPANT_OPS, ROOM_OPS, NotLiveError, services
 from web.sounds import check_greeting, library
@@ -201,10 +202,10 @@ _LIVE = {
                    "that it may speak. Nobody with a hand up: nothing happens",
 }
 _NOT_LIVE = {404: "No such room, or nobody is in it now, so no node holds it (not_found)."}
-# One literal path per action (not a converter), so that the document names each.
 _OWN_LIVE = ("The room may be a numbered room, or one nobody configured, by its name: an extension's *8 "
              "conference (*8201), a \"#\" call (call-<key>), a scheduled conference (conf-<code>). A user may act "
              "on its own *8 conference and on the \"#\" calls its extension is in.")
+# One literal path per action (not a converter), so that the document names each.
 for _op in sorted(PARTICIPANT_OPS):
     blueprint.add_url_rule(f"/rooms/<number>/participants/<participant>/{_op}", f"participant_{_op}", requires(
         Role.OPERATOR, unless=moderates)(documented(
@@ -215,6 +216,25 @@ for _op in sorted(ROOM_OPS):
     blueprint.add_url_rule(f"/rooms/<number>/{_op}", f"room_{_op}", documented(
         f"{_LIVE[_op]} (operator)", "LiveAction", status=202, errors=_NOT_LIVE)(partial(room_command, op=_op)),
         methods=["POST"])
+
+
+@blueprint.get("/live-rooms")
+@documented("The rooms somebody is in now, with their rosters (operator: all; a user: those its extension is "
+            "in, and its own *8 conference)", ["LiveRoom"],
+            about="How a user finds the name of its \"#\" call (call-<key>) for the paths above.")
+@requires(Role.USER)
+def live_rooms() -> ResponseReturnValue:
+    account = principal().account
+    found = []
+    for name in live.rooms_with_participants(services().client):
+        where = RoomAddress.parse(name)
+        if where is None or where.kind == Kind.DIAL_IN:
+            continue
+        if account.role.includes(Role.OPERATOR) or in_room(account, {"number": name}):
+            people = live.participants(services().client, name)
+            if people:
+                found.append({"room": name, "kind": str(where.kind), "participants": people})
+    return jsonify(found)
 
 
 @blueprint.get("/rooms/<number>/participants")

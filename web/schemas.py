@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from conference import extensions, operator, rooms, roster, schedule, webhooks
+from conference.address import Kind
 from conference.billing import Disposition, LegKind
 from conference.fields import Rule, dataclass_defaults, object_schema
 from store import accounts
@@ -191,6 +192,10 @@ SCHEMAS: dict[str, Any] = {
     "Recording": _report("store.recordings.public", id=_STRING, room=_STRING, start=_MOMENT, end=_MOMENT,
                          duration_seconds={"type": "number"},
                          participants={"type": "array", "items": _STRING, "description": "Callers, in order"}),
+    "LiveRoom": _report("web.rooms.live_rooms: a room somebody is in now",
+                        room={**_STRING, "description": "Its name for /rooms/{number}/... (conference.address)"},
+                        kind={"type": "string", "enum": [str(kind) for kind in Kind if kind != Kind.DIAL_IN]},
+                        participants={"type": "array", "items": {"$ref": "#/components/schemas/Participant"}}),
     "Participant": {"type": "object", "description": "As the bridge node reports it (store.live.participants)",
                     "properties": {
                         "id": _STRING, "caller": {**_STRING, "description": "The caller's SIP URI"},

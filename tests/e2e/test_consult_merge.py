@@ -6,9 +6,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from stack.supervisor import wait_for
 from tests.e2e.test_extensions_and_trunks import cdrs, extension, gateway
+from tests.e2e.test_local_conferences import as_user, user_token
 from tests.e2e.test_room_options import HEARD, heard
 from tests.support.audio import duration, levels, write_tone
 from tests.support.phone import TestPhone
@@ -121,5 +123,47 @@ def test_a_failed_consultation_says_why_and_returns_to_the_customer(
                       ("added", "999", "failed")}
     assert heard(employee_heard, "number_busy") > HEARD
     assert heard(employee_heard, "number_unavailable") > HEARD
+    end = duration(employee_heard)
+    assert levels(employee_heard, [CUSTOMER], end - 2.0, end - 0.5)[CUSTOMER] > HEARD_ABOVE_DBFS
+
+
+def test_the_employee_sees_its_hash_call_and_drops_a_ringing_consultation_through_the_api(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    employee, employee_number = extension(stack, phones, consult_merge=True)
+    colleague, colleague_number = extension(stack, phones)
+    _, stranger_number = extension(stack, phones)
+    outside = gateway(stack, phones, "carrier-r", prefixes=["73"])
+    mine, strangers = user_token(stack, employee_number), user_token(stack, stranger_number)
+    employee_heard = audio_dir / "employee.wav"
+    employee.call(f"sip:73001112233@{stack.sip}", play=write_tone(audio_dir / "e.wav", EMPLOYEE, 60),
+                  record=employee_heard)
+    outside.wait_for("incoming", 10)
+    outside.answer(play=write_tone(audio_dir / "o.wav", CUSTOMER, 60))
+    employee.wait_state("CONFIRMED")
+    time.sleep(1)
+    employee.dtmf(f"#{colleague_number}#")
+    colleague.wait_for("incoming", 10)
+
+    def call_room() -> dict[str, Any]:
+        status, rooms = as_user(stack, mine, "GET", "/live-rooms")
+        assert status == 200, rooms
+        found = [room for room in rooms if room["kind"] == "call"]
+        return found[0] if found else {}
+    assert wait_for(lambda: any(p["extension"] == colleague_number and p["state"] == "ringing"
+                                for p in call_room().get("participants", [])), timeout=10), call_room()
+    room = call_room()["room"]
+    assert as_user(stack, strangers, "GET", "/live-rooms") == (200, [])
+    assert as_user(stack, strangers, "GET", f"/rooms/{room}/participants")[0] == 403
+    (ringing,) = [p["id"] for p in call_room()["participants"] if p["extension"] == colleague_number]
+    assert as_user(stack, mine, "POST", f"/rooms/{room}/participants/{ringing}/mute")[0] == 409
+    assert as_user(stack, mine, "POST", f"/rooms/{room}/participants/{ringing}/drop")[0] == 202
+    assert colleague.wait_state("DISCONNECTED", 10)["code"] == 487  # cancelled while it rang
+    assert wait_for(lambda: all(p["extension"] != colleague_number for p in call_room()["participants"]),
+                    timeout=10)
+    time.sleep(4)  # back with the customer
+    employee.hangup()
+    outside.wait_state("DISCONNECTED", 10)
+    employee.wait_for("recorded", 15)
     end = duration(employee_heard)
     assert levels(employee_heard, [CUSTOMER], end - 2.0, end - 0.5)[CUSTOMER] > HEARD_ABOVE_DBFS

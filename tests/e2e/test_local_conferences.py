@@ -3,9 +3,13 @@ and the moderator's *92-*95 in a room."""
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from conference import address
 from stack.supervisor import wait_for
@@ -163,3 +167,67 @@ def test_a_room_reached_through_a_trunk_where_an_extension_invites_an_outside_nu
     customer.wait_for("recorded", 15)
     assert peak_level(customer_heard, OWNER) > HEARD_ABOVE_DBFS
     assert peak_level(customer_heard, ANSWER) > HEARD_ABOVE_DBFS
+
+
+def user_token(stack: Stack, number: str) -> str:
+    """An API token of a `user` account for the extension (signed in with its SIP password)."""
+    status, body = stack.request("POST", "/accounts", {"name": number, "role": "user"})
+    assert status == 201, body
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    def post(path: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+        request = urllib.request.Request(stack.api + path, json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json", **headers})
+        with opener.open(request, timeout=10) as response:
+            return dict(json.loads(response.read()))
+    session = post("/session", {"name": number, "password": f"pass-{number}-word"}, {})
+    return str(post("/tokens", {"name": "e2e"}, {"X-CSRF-Token": session["csrf_token"]})["token"])
+
+
+def as_user(stack: Stack, token: str, method: str, path: str) -> tuple[int, Any]:
+    request = urllib.request.Request(stack.api + path, method=method, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_the_owner_reads_its_star_8_roster_and_mutes_an_invitee_through_the_api(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    owner, owner_number = extension(stack, phones)
+    invitee, invitee_number = extension(stack, phones)
+    _, stranger_number = extension(stack, phones)
+    mine, strangers = user_token(stack, owner_number), user_token(stack, stranger_number)
+    room = str(address.local(owner_number))
+    path = f"/rooms/{room}/participants"
+
+    def states() -> dict[str, str]:
+        status, body = as_user(stack, mine, "GET", path)
+        return {p["extension"]: p["state"] for p in body} if status == 200 else {}
+
+    heard = audio_dir / "owner.wav"
+    owner.call(f"sip:*8{owner_number}@{stack.sip}", play=write_tone(audio_dir / "o.wav", OWNER, 60), record=heard)
+    t0 = time.monotonic()  # about when the owner's recording starts
+    stack.wait_in_conference(room, 1)
+    owner.dtmf(f"*8{invitee_number}#")
+    invitee.wait_for("incoming", 10)
+    assert wait_for(lambda: states() == {owner_number: "in_conference", invitee_number: "ringing"}, timeout=10)
+    assert as_user(stack, strangers, "GET", path)[0] == 403  # not in it: not its business
+    invitee.answer(play=write_tone(audio_dir / "i.wav", GUEST, 60))
+    assert wait_for(lambda: states() == {owner_number: "in_conference", invitee_number: "in_conference"},
+                    timeout=10)
+    time.sleep(3)
+    (guest_id,) = [p["id"] for p in as_user(stack, mine, "GET", path)[1] if p["extension"] == invitee_number]
+    assert as_user(stack, strangers, "POST", f"{path}/{guest_id}/mute")[0] == 403
+    assert as_user(stack, mine, "POST", f"{path}/{guest_id}/mute")[0] == 202
+    assert wait_for(lambda: states()[invitee_number] == "muted", timeout=10)
+    muted_at = time.monotonic() - t0
+    time.sleep(3)
+    assert as_user(stack, mine, "POST", f"{path}/{guest_id}/drop")[0] == 202
+    assert invitee.wait_state("DISCONNECTED", 20)["code"] == 200  # the bridge hung up on it
+    owner.hangup()
+    owner.wait_for("recorded", 15)
+    before = levels(heard, [GUEST], muted_at - 2.5, muted_at - 0.5)[GUEST]
+    after = levels(heard, [GUEST], muted_at + 0.5, muted_at + 2.5)[GUEST]
+    assert before > HEARD_ABOVE_DBFS and after < before - 30, (before, after)

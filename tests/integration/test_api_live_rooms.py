@@ -92,3 +92,18 @@ def test_a_user_acts_in_its_own_star_8_conference_and_its_hash_calls_only(
     failed(api.post(f"/api/v1/rooms/{CALL}/participants/p7/mute", headers=user), 409, "conflict")
     assert sent(client) == [("mute", MINE, "p2"), ("unmute", MINE, "p2"), ("drop", MINE, "p2"), ("drop", CALL, "p7")]
     failed(api.post(f"/api/v1/rooms/{CALL}/lock", headers=user), 403, "forbidden")  # room actions: operators'
+
+
+def test_live_rooms_list_what_each_caller_may_see(
+    api: FlaskClient, client: redis.Redis, headers: dict[str, dict[str, str]]
+) -> None:
+    assert api.get("/api/v1/live-rooms", headers=headers["user"]).get_json() == []
+    someone(client, CALL, "p1", "2001")  # the user's "#" call
+    someone(client, CALL, "p2", None, state="ringing", joined_at=None)
+    someone(client, THEIRS, "p3", "2002")  # another's *8 conference
+    live.put_participant(client, "dial-in", "p4", {"id": "p4", "caller": "x"})  # never listed
+    mine = api.get("/api/v1/live-rooms", headers=headers["user"]).get_json()
+    assert [(r["room"], r["kind"], [p["id"] for p in r["participants"]]) for r in mine] == [
+        (CALL, "call", ["p1", "p2"])]
+    everything = api.get("/api/v1/live-rooms", headers=headers["operator"]).get_json()
+    assert [r["room"] for r in everything] == sorted([CALL, THEIRS])

@@ -32,7 +32,7 @@ USER_MAY = {("GET", "/api/v1/session"), ("DELETE", "/api/v1/session"), ("GET", "
             ("GET", "/api/v1/contacts"), ("POST", "/api/v1/contacts"), ("PATCH", "/api/v1/contacts/<contact_id>"),
             ("DELETE", "/api/v1/contacts/<contact_id>"), ("GET", "/api/v1/conferences"),
             ("POST", "/api/v1/conferences"), ("GET", "/api/v1/history"), ("GET", "/api/v1/templates"),
-            ("POST", "/api/v1/templates"), ("DELETE", "/api/v1/templates/<name>")}
+            ("POST", "/api/v1/templates"), ("DELETE", "/api/v1/templates/<name>"), ("GET", "/api/v1/live-rooms")}
 ADMIN_ONLY = ("/api/v1/accounts", "/api/v1/trunks")
 
 

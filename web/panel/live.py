@@ -38,8 +38,7 @@ _STREAM_ID = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
 
 def active_rooms(client: redis.Redis) -> list[dict[str, Any]]:
     """Every room with participants now: numbered rooms, local conferences, # calls, scheduled ones."""
-    prefix = live.PARTICIPANTS.format("")
-    numbers = sorted(str(key)[len(prefix):] for key in client.scan_iter(match=live.PARTICIPANTS.format("*")))
+    numbers = live.rooms_with_participants(client)
     names = {room.number: room.name for room in services().rooms.list()}
     talking = talking_now(client) if numbers else {}
     recorded = live.recordings_now(client) if numbers else {}
