@@ -64,7 +64,7 @@ def delete_sound(sound_id: str) -> ResponseReturnValue:
     try:
         library().delete(int(sound_id))
     except SoundInUseError as err:
-        flash(_("This sound is the greeting of room(s) %(rooms)s: pick another greeting there first.",
+        flash(_("This sound is the greeting or the music of room(s) %(rooms)s: pick another sound there first.",
                 rooms=", ".join(err.rooms)), "error")
     else:
         flash(_("The sound is deleted."))
