@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from stack.sounds import MUSIC_FOLDER, ensure_music
-from tests.support.audio import last_seconds, levels, music_at, write_tone
+from stack.sounds import MUSIC_DBFS, MUSIC_FOLDER, ensure_music
+from store.audio import LEVEL_DBFS
+from tests.support.audio import last_seconds, levels, music_at, rms_db, write_tone
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
 
@@ -71,6 +72,10 @@ def test_a_room_plays_the_music_an_operator_picked_from_the_library(
     phone.wait_for("recorded", timeout=15)
     excerpt = last_seconds(heard, 3.0)
     # The library keeps the upload levelled and at the bridge's rates; the call ran at 8 kHz.
-    picked, _ = music_at(heard, stack.config.var_path / "sounds" / "library" / f"{sound['id']}-8000.wav", *excerpt)
+    upload = stack.config.var_path / "sounds" / "library" / f"{sound['id']}-8000.wav"
+    picked, where = music_at(heard, upload, *excerpt)
     standard, _ = music_at(heard, ensure_music(audio_dir, 8000), *excerpt)
     assert picked > 0.75 and standard < 0.5, (picked, standard)
+    # Under the prompts as the standard track is: the library keeps it at their level, the bridge 6 dB lower.
+    quieter = rms_db(upload, where, where + excerpt[1] - excerpt[0]) - rms_db(heard, *excerpt)
+    assert abs(quieter - (LEVEL_DBFS - MUSIC_DBFS)) < 1.5, quieter

@@ -70,6 +70,8 @@ def test_the_room_form_picks_the_music_from_the_library(
                                            "music_on_hold": "on"})
     assert created.status_code == 302, html(created)
     assert api.get("/api/v1/rooms/5300", headers=auth).get_json()["music_sound_id"] == sound
+    listed = re.search(r'<tr data-room="5300">.*?<td class="music">([^<]*)</td>', html(api.get("/rooms")), re.S)
+    assert listed and listed.group(1) == "Lounge"
     edit = html(api.get("/rooms/5300/edit"))
     assert re.search(rf'<option value="{sound}" data-audio="[^"]+"\s+selected>Lounge', edit), edit
     missing = api.post("/rooms/5300/edit", data={"csrf_token": token, "music_sound_id": str(sound + 1)})
