@@ -20,7 +20,8 @@ def music(sound_id: int | None) -> str:
 def music_sound(source: str) -> int | None:
     """The library sound a music() source plays; None for MUSIC and for anything that is no music()."""
     kind, _, sound = source.partition(":")
-    return int(sound) if kind == MUSIC and sound.isascii() and sound.isdigit() else None
+    # At most 10 digits: a sound id is a 32-bit SQL integer (conference.rooms.MAX_SOUND_ID).
+    return int(sound) if kind == MUSIC and sound.isascii() and sound.isdigit() and len(sound) <= 10 else None
 
 
 def drained(links: frozenset[Link], members: Iterable[str]) -> frozenset[Link]:
