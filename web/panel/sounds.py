@@ -1,5 +1,5 @@
 """Sounds: the library (upload, listen, delete), through the API's own upload path (web.sounds):
-the same checks of the content, the same size limit, the same refusal to delete a greeting in use."""
+the same checks of the content, the same size limit, the same refusal to delete a greeting or music in use."""
 
 from __future__ import annotations
 
