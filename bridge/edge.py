@@ -72,8 +72,8 @@ class Mixer(Protocol):
     """Who hears what: links between ports, prompts, recordings."""
 
     def background(self, name: str) -> Port:
-        """The looping source named `name` (conference.mixing.MUSIC, conference.room.SILENCE), or the
-        sink conference.mixing.DRAIN."""
+        """The looping source named `name` (conference.mixing.music(), conference.room.SILENCE), or the
+        sink conference.mixing.DRAIN. The same name always gives the same port."""
 
     def connect(self, source: Port, sink: Port) -> None: ...
 

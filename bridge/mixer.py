@@ -1,6 +1,10 @@
 """PJSIP's conference bridge as rooms use it (bridge.edge.Mixer): links between ports,
 prompts played once, sessions recorded, music and silence looping for whoever waits.
 
+Music is one player per track on the node (the standard track, and each library sound a room
+picked, made when first heard): every room with that track hears the same playback, which PJSIP
+reads only while someone listens, so it never restarts on a caller's change of state.
+
 It keeps a reference to every player it hands to PJSIP until `close()`, which must come
 before libDestroy.
 """
@@ -19,9 +23,9 @@ import pjsua2 as pj
 from bridge import sip
 from bridge.players import PieceFiles, Prompt
 from bridge.recorder import SessionRecording
-from conference.mixing import DRAIN, MUSIC
+from conference.mixing import DRAIN, MUSIC, music_sound
 from conference.room import SILENCE
-from stack.sounds import ensure_music, ensure_silence
+from stack.sounds import LIBRARY_MUSIC_GAIN, ensure_music, ensure_silence
 
 log = logging.getLogger("kamconf.bridge")
 
@@ -45,7 +49,27 @@ class BridgeMixer:
         if name == DRAIN:
             # The mixer's port 0, the (null) sound device: what it hears is read every frame and dropped.
             return self.endpoint.audDevManager().getPlaybackDevMedia()
+        if name not in self.loops:
+            self.loops[name] = self._library_music(name)
         return self.loops[name]
+
+    def _library_music(self, name: str) -> pj.AudioMediaPlayer:
+        """A library sound looped as a room's music, under the prompts like the standard track; the
+        standard track if the sound has no file here or the mixer has no port to spare (kept for the
+        name, so the links already made with it stay valid)."""
+        sound = music_sound(name)
+        path = None if sound is None else self.files.sound(sound)
+        if path is None or not path.is_file() or not self.has_free_port():
+            log.error("music %s: no file %s or no free port; the standard music plays instead", name, path)
+            return self.loops[MUSIC]
+        try:
+            player = sip.create_music(str(path))
+        except pj.Error as exc:
+            log.error("music %s: %s; the standard music plays instead", name, exc.info())
+            return self.loops[MUSIC]
+        player.adjustTxLevel(LIBRARY_MUSIC_GAIN)  # "tx": what the player sends into the mixer
+        log.info("music on hold %s: library file %s", name, path.name)
+        return player
 
     def connect(self, source: pj.AudioMedia, sink: pj.AudioMedia) -> None:
         source.startTransmit(sink)

@@ -57,13 +57,16 @@ class PieceFiles:
     def __init__(self, rate: int, library: Path, names: Path, prompts: Path = OUTPUT) -> None:
         self.rate, self.library, self.names, self.prompts = rate, library, names, prompts
 
+    def sound(self, sound_id: int) -> Path:
+        # ids only, never names: an uploaded file's name is never a path
+        return self.library / f"{int(sound_id)}-{self.rate}.wav"
+
     def resolve(self, pieces: tuple[str, ...], language: str) -> list[Path]:
         """The files to play; a missing one is left out (and logged), so a prompt never stalls a call."""
         files = []
         for piece in pieces:
             if piece.startswith("sound:"):
-                # ids only, never names: an uploaded file's name is never a path
-                path = self.library / f"{int(piece[6:])}-{self.rate}.wav"
+                path = self.sound(int(piece[6:]))
                 if not path.exists():
                     path = prompt_file(language, self.rate, "welcome", self.prompts)
             elif piece.startswith("name:"):

@@ -16,7 +16,7 @@ from bridge.edge import DialRequest, Leg, LiveState, Mixer, Playback, Port, Reco
 from conference import billing, consult, dialin, identity, keypad, roster
 from conference import room as rules
 from conference.address import RoomAddress
-from conference.mixing import DRAIN, MUSIC, Link, drained, link_changes
+from conference.mixing import DRAIN, MUSIC, Link, drained, link_changes, music_sound
 from conference.rooms import RoomSettings
 from conference.schedule import JoinedBy
 
@@ -319,7 +319,7 @@ class LiveRoom:
             self.live.file_recording(recording.id)
 
     def port(self, name: str) -> Port | None:
-        if name in (MUSIC, rules.SILENCE, DRAIN):
+        if name in (MUSIC, rules.SILENCE, DRAIN) or music_sound(name) is not None:
             return self.mixer.background(name)
         call = self.calls.get(name)
         return None if call is None else call.audio()

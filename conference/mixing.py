@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-MUSIC = "music"
+MUSIC = "music"  # the node's standard music on hold
 # A sink that hears and discards: the mixer reads a source only while something hears it.
 DRAIN = "drain"
 
 Link = tuple[str, str]
+
+
+def music(sound_id: int | None) -> str:
+    """The looping source of a room's music on hold: a sound of the library, or (None) MUSIC."""
+    return MUSIC if sound_id is None else f"{MUSIC}:{int(sound_id)}"
+
+
+def music_sound(source: str) -> int | None:
+    """The library sound a music() source plays; None for MUSIC and for anything that is no music()."""
+    kind, _, sound = source.partition(":")
+    # At most 10 digits: a sound id is a 32-bit SQL integer (conference.rooms.MAX_SOUND_ID).
+    return int(sound) if kind == MUSIC and sound.isascii() and sound.isdigit() and len(sound) <= 10 else None
 
 
 def drained(links: frozenset[Link], members: Iterable[str]) -> frozenset[Link]:

@@ -39,7 +39,7 @@ from enum import StrEnum
 
 from conference import keypad
 from conference.address import Kind  # owned by the room address; kept importable here as rules.Kind
-from conference.mixing import MUSIC, Link
+from conference.mixing import Link, music
 from conference.prompts import MAX_COUNT, count_sentence
 from conference.rooms import RoomSettings, pin_matches
 
@@ -716,11 +716,11 @@ def _send_away(step: Step, member_id: str, prompt: str) -> None:
 def links(room: Room) -> frozenset[Link]:
     """Who hears whom: the conference mixes mix-minus; waiting members hear music
     (or silence); a lone member hears music; members in the IVR hear only their prompts."""
-    music = MUSIC if room.settings.music_on_hold else SILENCE
+    sound = music(room.settings.music_sound_id) if room.settings.music_on_hold else SILENCE
     inside = sorted(m.id for m in room.at(Stage.IN_CONFERENCE))
     speaking = [m.id for m in room.at(Stage.IN_CONFERENCE) if not m.muted and m.role != Role.LISTENER]
-    result: set[Link] = {(music, m.id) for m in (*room.at(Stage.WAITING), *room.at(Stage.LOBBY))}
+    result: set[Link] = {(sound, m.id) for m in (*room.at(Stage.WAITING), *room.at(Stage.LOBBY))}
     if len(inside) == 1:
-        result.add((music, inside[0]))
+        result.add((sound, inside[0]))
     result.update((src, dst) for src in speaking for dst in inside if src != dst)
     return frozenset(result)

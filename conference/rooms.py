@@ -71,6 +71,7 @@ class RoomSettings:
     admins_join_muted: bool = False
     start_muted_at: int = 0  # participants join muted once this many are in (0: never)
     lobby: bool = False  # callers who are no moderators wait until a moderator lets them in
+    music_sound_id: int | None = None  # the music on hold from the sound library; None: the node's standard track
 
     def __post_init__(self) -> None:
         # Lists from JSON (the projection, SQL) become tuples: the settings stay immutable and comparable.
@@ -158,6 +159,9 @@ RULES: dict[str, Rule] = {
     "lobby": boolean().means(
         "Callers who are no moderators wait in a lobby (music, heard by nobody, their keys ignored) until a "
         "moderator lets them in one by one (*97) or an operator does (admit)."),
+    "music_sound_id": or_null(integer(1, MAX_SOUND_ID)).means(
+        "A sound of the library (/sounds) played, looped, as the music on hold (to whoever waits or is alone, "
+        "when music_on_hold is on); null: the standard track. An id the library lacks answers 400 invalid_field."),
 }
 FIELDS = tuple(RULES)  # what the API accepts, in RoomSettings order
 PIN_LISTS = ("user_pins", "admin_pins", "listener_pins")

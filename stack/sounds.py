@@ -18,6 +18,9 @@ MUSIC_TRACK = "macroform-the_simplicity"  # Paul Shuler (Macroform), 4 min 39 s,
 # 6 dB under the prompts: a notice played over the music (a join, "the conference has been
 # extended") stays clear; at the prompts' own level it masked them (README, "Room behaviour").
 MUSIC_DBFS = LEVEL_DBFS - 6.0
+# A library sound (levelled at LEVEL_DBFS, store.audio) played as a room's music: scaled on the way
+# into the mixer to MUSIC_DBFS, so it sits under the prompts as the standard track does.
+LIBRARY_MUSIC_GAIN = 10 ** ((MUSIC_DBFS - LEVEL_DBFS) / 20)
 
 
 def comfort_noise_samples(rate: int, seconds: float = 2.0) -> list[int]:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from store import audio
@@ -127,13 +127,14 @@ class SoundRepository:
                 path.unlink(missing_ok=True)
 
     def delete(self, sound_id: int) -> None:
-        """Delete a sound no room uses (else SoundInUseError), then its files."""
+        """Delete a sound no room uses as its greeting or music (else SoundInUseError), then its files."""
         with reading(self.sessions) as session:
             row = session.get(Sound, sound_id)
             if row is None:
                 raise SoundNotFoundError(sound_id)
             rooms = list(session.scalars(
-                select(Room.number).where(Room.greeting_sound_id == sound_id).order_by(Room.number)))
+                select(Room.number).where(or_(Room.greeting_sound_id == sound_id, Room.music_sound_id == sound_id))
+                .order_by(Room.number)))
             if rooms:
                 raise SoundInUseError(sound_id, rooms)
             session.delete(row)

@@ -78,6 +78,7 @@ class Room(Base):
     admins_join_muted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     start_muted_at: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     lobby: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    music_sound_id: Mapped[int | None] = mapped_column(Integer)  # like greeting_sound_id, no foreign key
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     # Every UPDATE/DELETE of a row checks and bumps it, so two writers that read the

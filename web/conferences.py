@@ -31,7 +31,7 @@ from web.auth import principal
 from web.errors import ApiError
 from web.rooms import json_body
 from web.services import PARTICIPANT_OPS, services
-from web.sounds import check_greeting
+from web.sounds import check_sound
 
 blueprint = ApiBlueprint("conferences", __name__, role=Role.OPERATOR)
 EXTENSION = "kamconf.conferences"
@@ -435,7 +435,7 @@ def invite(code: str, body: Any) -> str:
 
 
 def _with_known_greeting(meeting: Meeting, current: Meeting | None = None) -> Meeting:
-    check_greeting(meeting.greeting_sound_id, current.greeting_sound_id if current else None)
+    check_sound("greeting_sound_id", meeting.greeting_sound_id, current.greeting_sound_id if current else None)
     return meeting
 
 

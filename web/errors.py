@@ -102,8 +102,9 @@ def _sound_not_found(err: SoundNotFoundError) -> Response:
 
 
 def _sound_in_use(err: SoundInUseError) -> Response:
-    return error_response(409, "in_use", f"sound {err.sound_id} is the greeting of room(s) "
-                                         f"{', '.join(err.rooms)}; change their greeting_sound_id first")
+    return error_response(409, "in_use", f"sound {err.sound_id} is the greeting or the music of room(s) "
+                                         f"{', '.join(err.rooms)}; change their greeting_sound_id or music_sound_id "
+                                         "first")
 
 
 def _bad_audio(err: AudioError) -> Response:

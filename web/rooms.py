@@ -25,7 +25,7 @@ from web.apidoc import documented
 from web.auth import principal
 from web.errors import ApiError
 from web.services import PARTICIPANT_OPS, ROOM_OPS, NotLiveError, services
-from web.sounds import check_greeting, library
+from web.sounds import check_sound, library
 
 blueprint = ApiBlueprint("rooms", __name__, role=Role.OPERATOR)
 CHANGING = "It changed under this request too many times in a row (conflict); retry."
@@ -50,8 +50,9 @@ def json_body() -> Any:
         raise ApiError(400, "bad_request", "the body is not valid JSON") from exc
 
 
-def with_known_greeting(settings: RoomSettings, current: RoomSettings | None = None) -> RoomSettings:
-    check_greeting(settings.greeting_sound_id, current.greeting_sound_id if current else None)
+def with_known_sounds(settings: RoomSettings, current: RoomSettings | None = None) -> RoomSettings:
+    for field in ("greeting_sound_id", "music_sound_id"):
+        check_sound(field, getattr(settings, field), getattr(current, field) if current else None)
     return settings
 
 
@@ -63,13 +64,13 @@ def list_rooms() -> ResponseReturnValue:
 
 def create(payload: Any) -> RoomSettings:
     """A new room from a payload (the API's JSON, the panel's form), by the same rules."""
-    settings = with_known_greeting(validate_create(payload))
+    settings = with_known_sounds(validate_create(payload))
     services().check_number_free(settings.number)
     return services().rooms.create(settings)
 
 
 def update(number: str, payload: Any) -> RoomSettings:
-    return services().rooms.update(number, lambda current: with_known_greeting(validate_patch(current, payload),
+    return services().rooms.update(number, lambda current: with_known_sounds(validate_patch(current, payload),
                                                                                current))
 
 

@@ -178,7 +178,8 @@ SCHEMAS: dict[str, Any] = {
     "NewToken": _with(_TOKEN, token={**_STRING, "description": "The secret: shown this once, kept only hashed"}),
     "Sound": _report(
         "web.sounds.public", id={"type": "integer", "minimum": 1, "description": "Never reused; rooms name it as "
-                                                                                 "greeting_sound_id."},
+                                                                                 "greeting_sound_id or "
+                                                                                 "music_sound_id."},
         name={**_STRING, "maxLength": MAX_NAME_LENGTH}, original_filename={**_STRING, "maxLength": MAX_FILENAME_LENGTH},
         format={"type": "string", "enum": ["wav", "mp3"], "description": "As uploaded, judged by content."},
         duration_seconds={"type": "number", "description": "Of the converted audio, rounded to 0.01 s."},

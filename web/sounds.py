@@ -40,11 +40,11 @@ def library() -> SoundRepository:
     return found
 
 
-def check_greeting(sound_id: int | None, current: int | None = None) -> None:
-    """A newly named greeting must be in the library (a storage fact, so checked here and not
-    in the pure rules); one already in use stays acceptable."""
+def check_sound(field: str, sound_id: int | None, current: int | None = None) -> None:
+    """A newly named sound (a greeting, a room's music) must be in the library (a storage fact, so
+    checked here and not in the pure rules); one already in use stays acceptable."""
     if sound_id is not None and sound_id != current and not library().exists(sound_id):
-        raise FieldError("greeting_sound_id", "invalid_field", f"no sound {sound_id} in the library")
+        raise FieldError(field, "invalid_field", f"no sound {sound_id} in the library")
 
 
 def public(sound: SoundInfo) -> dict[str, Any]:
@@ -147,7 +147,8 @@ def get_audio(sound_id: str) -> ResponseReturnValue:
 
 @blueprint.delete("/sounds/<sound_id>")
 @documented("Delete a sound and its audio", status=204,
-            errors={409: "A room's greeting_sound_id is this sound (in_use; the message names the rooms)."})
+            errors={409: "A room's greeting_sound_id or music_sound_id is this sound (in_use; the message names "
+                         "the rooms)."})
 def delete_sound(sound_id: str) -> ResponseReturnValue:
     library().delete(_sound_id(sound_id))
     return "", 204

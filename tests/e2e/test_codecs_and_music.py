@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from stack.sounds import ensure_music
-from tests.support.audio import last_seconds, levels, music_at, write_tone
+from stack.sounds import MUSIC_DBFS, MUSIC_FOLDER, ensure_music
+from store.audio import LEVEL_DBFS
+from tests.support.audio import last_seconds, levels, music_at, rms_db, write_tone
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
 
@@ -53,3 +54,28 @@ def test_a_lone_participant_hears_the_music(stack: Stack, audio_dir: Path, phone
     phone.wait_for("recorded", timeout=15)
     score, _ = music_at(heard, ensure_music(audio_dir, 8000), *last_seconds(heard, 3.0))
     assert score > 0.75, score
+
+
+def test_a_room_plays_the_music_an_operator_picked_from_the_library(
+    stack: Stack, audio_dir: Path, phones: Callable[..., TestPhone]
+) -> None:
+    # Another opsound track, uploaded as an operator would any sound: not the standard one.
+    sound = stack.upload_sound(MUSIC_FOLDER / "manolo_camp-morning_coffee.wav", "Morning coffee")
+    stack.create_room("3801", music_sound_id=sound["id"])
+    phone = phones("alone-with-own-music")
+    heard = audio_dir / "own-music.wav"
+    phone.call(stack.room_uri("3801"), record=heard)
+    phone.wait_state("CONFIRMED")
+    stack.wait_in_conference("3801", 1)
+    time.sleep(8)  # the welcome and "you are the only person" (about 3.5 s), then the music
+    phone.hangup()
+    phone.wait_for("recorded", timeout=15)
+    excerpt = last_seconds(heard, 3.0)
+    # The library keeps the upload levelled and at the bridge's rates; the call ran at 8 kHz.
+    upload = stack.config.var_path / "sounds" / "library" / f"{sound['id']}-8000.wav"
+    picked, where = music_at(heard, upload, *excerpt)
+    standard, _ = music_at(heard, ensure_music(audio_dir, 8000), *excerpt)
+    assert picked > 0.75 and standard < 0.5, (picked, standard)
+    # Under the prompts as the standard track is: the library keeps it at their level, the bridge 6 dB lower.
+    quieter = rms_db(upload, where, where + excerpt[1] - excerpt[0]) - rms_db(heard, *excerpt)
+    assert abs(quieter - (LEVEL_DBFS - MUSIC_DBFS)) < 1.5, quieter

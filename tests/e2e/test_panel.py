@@ -252,14 +252,18 @@ def test_a_greeting_uploaded_through_the_page_is_picked_for_a_room(panel: Panel,
     panel.open("/rooms/new")
     panel.type("#number", "6300")
     Select(panel.find("#greeting_sound_id")).select_by_value(str(sound_id))
-    assert panel.find("#play-greeting").is_enabled()
+    assert panel.find("#play-greeting_sound_id").is_enabled()
+    assert not panel.find("#play-music_sound_id").is_enabled()  # the standard music: nothing to play here
+    Select(panel.find("#music_sound_id")).select_by_value(str(sound_id))  # the same sound as the room's music
+    assert panel.find("#play-music_sound_id").is_enabled()
     panel.find("#save-room").click()
     panel.wait("tr[data-room='6300']")
-    assert panel.stack.request("GET", "/rooms/6300")[1]["greeting_sound_id"] == int(str(sound_id))
+    room = panel.stack.request("GET", "/rooms/6300")[1]
+    assert room["greeting_sound_id"] == room["music_sound_id"] == int(str(sound_id))
     panel.open("/sounds")
     panel.find(f"tr[data-sound='{sound_id}'] button[data-op='delete']").click()
     panel.driver.switch_to.alert.accept()
-    assert "greeting of room(s) 6300" in panel.wait(".flash.error").text  # refused while in use
+    assert "greeting or the music of room(s) 6300" in panel.wait(".flash.error").text  # refused while in use
     panel.shot("sounds-in-use")
 
 
@@ -292,6 +296,9 @@ def test_a_user_account_gets_403_on_operator_pages(panel: Panel) -> None:
         panel.open(path)
         assert panel.wait("#error-status").text == "403"
     panel.shot("forbidden")
+    panel.find("#about-link").click()  # the footer of every page, whatever the role
+    assert until(lambda: "Allison Smith" in panel.text() and "asterisk-moh-opsound-wav" in panel.text(), timeout=5)
+    panel.shot("about")
     # The session's stack is shared with other tests: what this one made goes.
     assert stack.request("DELETE", "/extensions/2601")[0] == 204
 

@@ -9,8 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from stack.prompts import prompt_file
-from stack.sounds import ensure_music
+from stack.sounds import MUSIC_FOLDER, ensure_music
 from stack.supervisor import wait_for
 from store import live
 from tests.support.audio import duration, last_seconds, levels, music_at, similarity, write_tone
@@ -85,21 +87,30 @@ def test_pins_give_roles_and_three_wrong_pins_hang_up(
     assert heard(user_heard, "only_one_other") > HEARD
 
 
+@pytest.mark.parametrize("own_music", [False, True], ids=["standard-music", "library-music"])
 def test_wait_for_admin_music_plays_on_across_another_callers_pin_then_the_admin_starts_the_conference(
-    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path, own_music: bool
 ) -> None:
-    stack.create_room("5200", user_pin="1111", admin_pin="2222", wait_for_admin=True, mute_notifications=True)
-    first = Caller(stack, phones, audio_dir, "first").dial("5200", tone=600.0).pin("1111#")
-    assert wait_for(lambda: (person(stack, "5200", first) or {}).get("state") == "waiting", timeout=20)
+    room = "5201" if own_music else "5200"
+    music = ensure_music(audio_dir, 8000)
+    fields: dict[str, Any] = {}
+    if own_music:  # a room's music from the library is one continuous playback too
+        sound = stack.upload_sound(MUSIC_FOLDER / "reno_project-system.wav", "System")
+        fields["music_sound_id"] = sound["id"]
+        music = stack.config.var_path / "sounds" / "library" / f"{sound['id']}-8000.wav"
+    stack.create_room(room, user_pin="1111", admin_pin="2222", wait_for_admin=True, mute_notifications=True,
+                      **fields)
+    first = Caller(stack, phones, audio_dir, "first").dial(room, tone=600.0).pin("1111#")
+    assert wait_for(lambda: (person(stack, room, first) or {}).get("state") == "waiting", timeout=20)
     waiting_from = time.monotonic()
     time.sleep(3)  # the first caller waits alone
-    second = Caller(stack, phones, audio_dir, "second").dial("5200", tone=1000.0).pin("1111#")
-    assert wait_for(lambda: (person(stack, "5200", second) or {}).get("state") == "waiting", timeout=20)
+    second = Caller(stack, phones, audio_dir, "second").dial(room, tone=1000.0).pin("1111#")
+    assert wait_for(lambda: (person(stack, room, second) or {}).get("state") == "waiting", timeout=20)
     both_waiting = time.monotonic()
     time.sleep(3)  # both wait: music, not each other
     boss_called = time.monotonic()
-    Caller(stack, phones, audio_dir, "boss").dial("5200").pin("2222#")
-    assert wait_for(lambda: stack.in_conference("5200") == 3, timeout=20)
+    Caller(stack, phones, audio_dir, "boss").dial(room).pin("2222#")
+    assert wait_for(lambda: stack.in_conference(room) == 3, timeout=20)
     time.sleep(3)  # what they hear once the conference runs
     recording = first.finish()
     second.finish()
@@ -110,7 +121,6 @@ def test_wait_for_admin_music_plays_on_across_another_callers_pin_then_the_admin
         """Where a moment of the test is in the first caller's recording (it ends at `ended`)."""
         return length - (ended - moment)
 
-    music = ensure_music(audio_dir, 8000)
     alone, alone_at = music_at(recording, music, at(waiting_from) + 0.5, at(waiting_from) + 2.0)
     # One playback went on while the second caller dialled, typed its PIN and began to wait: the
     # later excerpt is the track where it had got to by then (a restart would be at its start).

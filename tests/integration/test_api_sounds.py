@@ -1,6 +1,7 @@
 """The sound library API against a real SQLite file, a real redis-server and real
 sox: uploads of WAV and MP3 converted for the bridge, every refusal (leaving no
-row and no file), audio download, and deletion guarded by rooms' greetings."""
+row and no file), audio download, and deletion guarded by rooms' greetings (and
+their music: tests/integration/test_room_music.py)."""
 
 from __future__ import annotations
 

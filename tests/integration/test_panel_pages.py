@@ -51,7 +51,7 @@ def test_sounds_are_uploaded_listened_to_and_deleted_unless_in_use(
     form = html(api.get("/rooms/5100/edit"))
     assert re.search(rf'<option value="{sound_id}" data-audio="[^"]+"\s+selected>hello.wav', form), form
     refused = api.post(f"/sounds/{sound_id}/delete", data={"csrf_token": token}, follow_redirects=True)
-    assert "greeting of room(s) 5100" in html(refused)
+    assert "greeting or the music of room(s) 5100" in html(refused)
     api.post("/rooms/5100/edit", data={"csrf_token": token, "greeting_sound_id": ""})
     deleted = api.post(f"/sounds/{sound_id}/delete", data={"csrf_token": token}, follow_redirects=True)
     assert "The sound is deleted." in html(deleted) and 'id="no-sounds"' in html(deleted)

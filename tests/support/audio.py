@@ -69,6 +69,13 @@ def levels(path: Path, freqs: list[float], start: float, end: float) -> dict[flo
     return {f: band_db(chunk, rate, f) for f in freqs}
 
 
+def rms_db(path: Path, start: float, end: float) -> float:
+    """The RMS level of [start, end) seconds, in dB relative to full scale (the scale read_wav gives)."""
+    samples, rate = read_wav(path)
+    chunk = samples[int(start * rate) : int(end * rate)]
+    return float(10 * np.log10(max(float(np.mean(chunk**2)), 1e-20)))
+
+
 def duration(recording: Path) -> float:
     with wave.open(str(recording)) as wav:
         return wav.getnframes() / wav.getframerate()

@@ -8,7 +8,7 @@ from typing import Any
 from bridge.edge import DialRequest, Rights
 from bridge.rooms import LiveRoom
 from conference import address, billing
-from conference.mixing import DRAIN, MUSIC
+from conference.mixing import DRAIN, MUSIC, music
 from conference.room import MAX_RINGING, OPERATOR, Room
 from conference.rooms import RoomSettings, hash_pin
 from tests.unit.fake_edge import Bridge, FakeLeg
@@ -71,6 +71,16 @@ def test_pin_then_hash_joins_publishes_the_participant_and_links_the_mix() -> No
     assert bridge.mixer.links == {(a, b), (b, a)}
     assert bridge.mixer.heard(alice.participant_id)[-1] == ("participant_joined",)
     assert bridge.live.kinds("100") == ["started", "joined", "joined"]
+
+
+def test_a_room_with_its_own_music_links_a_lone_caller_to_that_track_until_a_second_one_comes() -> None:
+    bridge = Bridge()
+    room = open_room(bridge, user_pin=hash_pin("1234"), music_sound_id=12)
+    alice = enter_with_pin(bridge, room, "sip:alice@example.com", "1234")
+    assert bridge.mixer.links == {(music(12), alice.participant_id), (alice.participant_id, DRAIN)}
+    bob = enter_with_pin(bridge, room, "sip:bob@example.com", "1234")
+    a, b = alice.participant_id, bob.participant_id
+    assert bridge.mixer.links == {(a, b), (b, a)}
 
 
 def test_a_wrong_pin_is_counted_for_the_lockout_and_asked_again() -> None:

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from conference.keypad import DropLast, Invite, Moderator
-from conference.mixing import MUSIC
+from conference.mixing import MUSIC, music
 from conference.room import (
     MAX_RINGING,
     SILENCE,
@@ -179,6 +179,10 @@ def test_waiting_for_the_admin_with_music_and_without() -> None:
     assert links(r) == {(MUSIC, "u1"), (MUSIC, "u2")}  # music, and not each other
     silent = dataclasses.replace(r, settings=dataclasses.replace(r.settings, music_on_hold=False))
     assert links(silent) == {(SILENCE, "u1"), (SILENCE, "u2")}
+    picked = dataclasses.replace(r, settings=dataclasses.replace(r.settings, music_sound_id=4))
+    assert links(picked) == {(music(4), "u1"), (music(4), "u2")}  # the room's own track
+    picked_silent = dataclasses.replace(picked, settings=dataclasses.replace(picked.settings, music_on_hold=False))
+    assert links(picked_silent) == {(SILENCE, "u1"), (SILENCE, "u2")}  # music_on_hold off still means silence
     r, _ = join(r, "boss", pin="2")
     assert {stage(r, m) for m in ("u1", "u2", "boss")} == {Stage.IN_CONFERENCE}
     assert ("u1", "u2") in links(r) and ("boss", "u1") in links(r)

@@ -37,7 +37,7 @@ def test_a_room_needs_only_its_number_and_takes_the_documented_defaults() -> Non
         "record": False, "announce_count": True, "music_on_hold": True, "end_on_admin_exit": False,
         "mute_notifications": False, "wait_for_admin": False, "max_participants": 0, "greeting_sound_id": None,
         "user_pins": [], "admin_pins": [], "listener_pins": [], "listen_only": False, "users_join_muted": False,
-        "admins_join_muted": False, "start_muted_at": 0, "lobby": False,
+        "admins_join_muted": False, "start_muted_at": 0, "lobby": False, "music_sound_id": None,
     }
 
 
@@ -56,6 +56,7 @@ EVERYTHING = {
     "mute_notifications": True, "wait_for_admin": True, "max_participants": 10000, "greeting_sound_id": 2**31 - 1,
     "user_pins": ["2222", "3333", "4444", "5555", "6666"], "admin_pins": ["8" * 16], "listener_pins": ["7777"],
     "listen_only": True, "users_join_muted": True, "admins_join_muted": True, "start_muted_at": 10000, "lobby": True,
+    "music_sound_id": 2**31 - 1,
 }
 
 
@@ -90,6 +91,8 @@ def test_every_field_at_its_limits_is_kept() -> None:
     ("max_participants", "5"), ("max_participants", None),
     ("greeting_sound_id", 0), ("greeting_sound_id", -3), ("greeting_sound_id", True), ("greeting_sound_id", "5"),
     ("greeting_sound_id", 1.5), ("greeting_sound_id", 2**31),
+    ("music_sound_id", 0), ("music_sound_id", -1), ("music_sound_id", False), ("music_sound_id", "7"),
+    ("music_sound_id", 2.5), ("music_sound_id", 2**31), ("music_sound_id", [7]),
 ])
 def test_a_wrong_value_is_refused_naming_its_field(field: str, value: Any) -> None:
     payload = {"number": "1", field: value}
@@ -160,6 +163,16 @@ def test_a_patch_changes_only_what_it_sends() -> None:
     assert validate_patch(current, {}) == current
     cleared = validate_patch(patched, {"user_pin": None, "greeting_sound_id": None})
     assert cleared.user_pin is None and cleared.greeting_sound_id is None
+
+
+def test_the_music_is_a_sound_of_the_library_or_the_standard_track() -> None:
+    current = validate_create({"number": "1"})
+    assert current.music_sound_id is None  # the standard track
+    picked = validate_patch(current, {"music_sound_id": 9})
+    assert picked == dataclasses.replace(current, music_sound_id=9)
+    assert validate_patch(picked, {"name": "x"}).music_sound_id == 9  # kept by a patch that leaves it alone
+    assert validate_patch(picked, {"music_sound_id": None}).music_sound_id is None
+    assert RoomSettings.from_dict(picked.as_dict()) == picked  # through the projection
 
 
 def test_a_refused_patch_leaves_the_current_settings_alone() -> None:

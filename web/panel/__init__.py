@@ -44,6 +44,7 @@ CSP = ("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-a
 
 def register(app: Flask, config: settings.Config) -> None:
     from web.panel import (  # noqa: F401
+        about,
         accounts,
         history,
         phones,

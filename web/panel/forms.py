@@ -42,6 +42,8 @@ ROOM_FIELDS = (
     FormField("announce_count", _l("Announce the number of participants"),
           _l("A newcomer hears how many people are already in.")),
     FormField("music_on_hold", _l("Music while waiting"), _l("Someone alone or waiting hears music, not silence.")),
+    FormField("music_sound_id", _l("Music"), _l("A sound of the library played over and over as the music, "
+                                                "instead of the standard music.")),
     FormField("end_on_admin_exit", _l("End when the moderator leaves"),
           _l("Everyone is hung up on when the last moderator leaves.")),
     FormField("mute_notifications", _l("No join and leave announcements"),
@@ -72,6 +74,7 @@ ROOM_FIELDS = (
 )
 PINS = ("user_pin", "admin_pin")
 SECRET = (*PINS, *PIN_LISTS)  # never shown again on a refused form
+SOUNDS = ("greeting_sound_id", "music_sound_id")  # drop-downs of the sound library
 
 
 def room_payload(form: MultiDict[str, str], creating: bool) -> dict[str, Any]:
@@ -93,8 +96,8 @@ def room_payload(form: MultiDict[str, str], creating: bool) -> dict[str, Any]:
     payload.update({name: name in form for name in BOOLEANS})
     payload["max_participants"] = _whole_number(form, "max_participants", "0")
     payload["start_muted_at"] = _whole_number(form, "start_muted_at", "0")
-    greeting = form.get("greeting_sound_id", "")
-    payload["greeting_sound_id"] = _whole_number(form, "greeting_sound_id", "") if greeting else None
+    for name in SOUNDS:
+        payload[name] = _whole_number(form, name, "") if form.get(name, "") else None
     return payload
 
 
@@ -113,6 +116,6 @@ def field_error(err: Exception) -> tuple[str, str]:
         return "", _("The room was being changed at the same moment. Send the form again.")
     if isinstance(err, FieldError) and err.field in SECRET and "must differ" in err.message:
         return err.field, _("Every PIN of the room must differ from the others.")
-    if isinstance(err, FieldError) and err.field == "greeting_sound_id":
+    if isinstance(err, FieldError) and err.field in SOUNDS:
         return err.field, _("Pick a sound of the library.")
     return refusal(ROOM_FIELDS, err)

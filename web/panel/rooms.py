@@ -18,7 +18,7 @@ from store.projected import ConflictError, ExistsError
 from web import rooms as room_service
 from web.access import requires
 from web.panel import blueprint
-from web.panel.forms import ROOM_FIELDS, SECRET, field_error, room_payload
+from web.panel.forms import ROOM_FIELDS, SECRET, SOUNDS, field_error, room_payload
 from web.services import services
 from web.sounds import library
 
@@ -46,7 +46,7 @@ def _form(room: RoomSettings, creating: bool, errors: dict[str, str] | None = No
           typed: dict[str, Any] | None = None, status: int = 200) -> ResponseReturnValue:
     return render_template("room_form.html", room=room, creating=creating, fields=ROOM_FIELDS, rules=RULES,
                            booleans=BOOLEANS, errors=errors or {}, typed=typed or {}, languages=LANGUAGES,
-                           sounds=library().list()), status
+                           sounds=library().list(), sound_fields=SOUNDS), status
 
 
 @blueprint.get("/rooms/new")

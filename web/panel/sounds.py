@@ -1,5 +1,5 @@
 """Sounds: the library (upload, listen, delete), through the API's own upload path (web.sounds):
-the same checks of the content, the same size limit, the same refusal to delete a greeting in use."""
+the same checks of the content, the same size limit, the same refusal to delete a greeting or music in use."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def delete_sound(sound_id: str) -> ResponseReturnValue:
     try:
         library().delete(int(sound_id))
     except SoundInUseError as err:
-        flash(_("This sound is the greeting of room(s) %(rooms)s: pick another greeting there first.",
+        flash(_("This sound is the greeting or the music of room(s) %(rooms)s: pick another sound there first.",
                 rooms=", ".join(err.rooms)), "error")
     else:
         flash(_("The sound is deleted."))

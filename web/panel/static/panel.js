@@ -18,10 +18,14 @@ function languageSwitch() {
   select.addEventListener("change", function () { select.form.submit(); });
 }
 
-function greetingPlayer() {
-  var select = document.getElementById("greeting_sound_id");
-  var button = document.getElementById("play-greeting");
-  if (!select || !button) { return; }
+// A drop-down of the sound library (the greeting, the music) with its Play button.
+function soundPlayers() {
+  document.querySelectorAll("select.sound-choice").forEach(soundPlayer);
+}
+
+function soundPlayer(select) {
+  var button = document.getElementById(select.dataset.play);
+  if (!button) { return; }
   var audio = null;
   function update() { button.disabled = !select.selectedOptions[0].dataset.audio; }
   select.addEventListener("change", function () { if (audio) { audio.pause(); } update(); });
@@ -65,7 +69,7 @@ function dropzone() {
 document.addEventListener("DOMContentLoaded", function () {
   confirmForms(document);
   languageSwitch();
-  greetingPlayer();
+  soundPlayers();
   dropzone();
 });
 window.kamconfConfirmForms = confirmForms;
