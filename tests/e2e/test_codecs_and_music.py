@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 from stack.sounds import MUSIC_DBFS, MUSIC_FOLDER, ensure_music
 from store.audio import LEVEL_DBFS
-from tests.support.audio import last_seconds, levels, music_at, rms_db, write_tone
+from tests.support.audio import last_seconds, levels, music_windows, rms_db, write_tone
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
 
@@ -52,8 +53,8 @@ def test_a_lone_participant_hears_the_music(stack: Stack, audio_dir: Path, phone
     time.sleep(8)  # the welcome and "you are the only person" (about 3.5 s), then the music
     phone.hangup()
     phone.wait_for("recorded", timeout=15)
-    score, _ = music_at(heard, ensure_music(audio_dir, 8000), *last_seconds(heard, 3.0))
-    assert score > 0.75, score
+    scores = [score for score, _ in music_windows(heard, ensure_music(audio_dir, 8000), *last_seconds(heard, 3.0))]
+    assert statistics.median(scores) > 0.75, scores
 
 
 def test_a_room_plays_the_music_an_operator_picked_from_the_library(
@@ -73,9 +74,11 @@ def test_a_room_plays_the_music_an_operator_picked_from_the_library(
     excerpt = last_seconds(heard, 3.0)
     # The library keeps the upload levelled and at the bridge's rates; the call ran at 8 kHz.
     upload = stack.config.var_path / "sounds" / "library" / f"{sound['id']}-8000.wav"
-    picked, where = music_at(heard, upload, *excerpt)
-    standard, _ = music_at(heard, ensure_music(audio_dir, 8000), *excerpt)
-    assert picked > 0.75 and standard < 0.5, (picked, standard)
+    picked = music_windows(heard, upload, *excerpt)
+    standard = [score for score, _ in music_windows(heard, ensure_music(audio_dir, 8000), *excerpt)]
+    assert statistics.median(score for score, _ in picked) > 0.75 and max(standard) < 0.5, (picked, standard)
     # Under the prompts as the standard track is: the library keeps it at their level, the bridge 6 dB lower.
-    quieter = rms_db(upload, where, where + excerpt[1] - excerpt[0]) - rms_db(heard, *excerpt)
+    best = max(range(len(picked)), key=lambda i: picked[i][0])
+    where, at = picked[best][1], excerpt[0] + best
+    quieter = rms_db(upload, where, where + 1.0) - rms_db(heard, at, at + 1.0)
     assert abs(quieter - (LEVEL_DBFS - MUSIC_DBFS)) < 1.5, quieter

@@ -139,6 +139,14 @@ def music_at(recording: Path, music: Path, start: float, end: float,
     return score, ((first + where) % len(track)) / rate
 
 
+def music_windows(recording: Path, music: Path, start: float, end: float,
+                  window: float = 1.0) -> list[tuple[float, float]]:
+    """music_at over each whole `window` seconds of [start, end): a frame the bridge slipped on a busy
+    machine (10 ms of the track skipped or repeated) lowers only its own window's match."""
+    starts = np.arange(start, end - window + 1e-9, window)
+    return [music_at(recording, music, float(t), float(t) + window) for t in starts]
+
+
 def peak_level(path: Path, freq: float, window: float = 1.0) -> float:
     """The loudest `window` seconds of the tone anywhere in the recording, in dBFS."""
     samples, rate = read_wav(path)
