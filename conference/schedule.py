@@ -324,8 +324,12 @@ def _as_payload(meeting: Meeting) -> dict[str, Any]:
 
 def repeat_payload(meeting: Meeting, today: date) -> dict[str, Any]:
     """A past meeting copied for today (seed 001 "repeat"): same fields, times and passwords (the
-    same people dial in the same way), today's date."""
-    return {**_as_payload(meeting), "date": today.isoformat(), "chair_password": meeting.chair_password,
+    same people dial in the same way), today's date. A scheduled meeting ends on its start's day;
+    one that ran past midnight (started "now" late, or extended) is repeated to the day's last minute."""
+    payload = _as_payload(meeting)
+    if meeting.local(meeting.end).date() > meeting.local(meeting.start).date():
+        payload["end"] = "23:59"
+    return {**payload, "date": today.isoformat(), "chair_password": meeting.chair_password,
             "guest_password": meeting.guest_password}
 
 

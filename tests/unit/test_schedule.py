@@ -21,6 +21,7 @@ from conference.schedule import (
     at_end,
     counts,
     dial_in_role,
+    extended,
     repeat_payload,
     validate,
 )
@@ -145,6 +146,12 @@ def test_repeat_copies_a_meeting_to_today() -> None:
     assert (again.guest_password, again.open_dial_in) == ("2468", False)  # the same people dial in alike
     opened = validate({"guest_password": None, "open_dial_in": True}, "123456", NOW, current=meeting())
     assert validate(repeat_payload(opened, date(2026, 4, 1)), "1", NOW).open_dial_in
+
+
+def test_a_meeting_that_ran_past_midnight_is_repeated_to_the_days_last_minute() -> None:
+    late = extended(meeting(start="23:00", end="23:50"), 30)  # on until 00:20 the next day
+    again = validate(repeat_payload(late, date(2026, 4, 1)), "654321", NOW)
+    assert (again.local(again.start).strftime("%H:%M"), again.local(again.end).strftime("%H:%M")) == ("23:00", "23:59")
 
 
 def test_the_live_meeting_is_what_the_bridge_reads_and_survives_json() -> None:
