@@ -43,16 +43,21 @@ def test_phones_with_different_codecs_hear_each_other(
         assert heard_levels[other] - heard_levels[own] > 30.0, (codecs, index, heard_levels)
 
 
-def test_a_lone_participant_hears_the_music(stack: Stack, audio_dir: Path, phones: Callable[..., TestPhone]) -> None:
-    stack.create_room("3800")
-    phone = phones("alone")
-    heard = audio_dir / "alone.wav"
-    phone.call(stack.room_uri("3800"), record=heard)
+def alone_in(stack: Stack, room: str, phone: TestPhone, heard: Path) -> Path:
+    """What a phone records alone in `room` for 8 s: the welcome and "you are the only person"
+    (about 3.5 s), then the room's music."""
+    phone.call(stack.room_uri(room), record=heard)
     phone.wait_state("CONFIRMED")
-    stack.wait_in_conference("3800", 1)
-    time.sleep(8)  # the welcome and "you are the only person" (about 3.5 s), then the music
+    stack.wait_in_conference(room, 1)
+    time.sleep(8)
     phone.hangup()
     phone.wait_for("recorded", timeout=15)
+    return heard
+
+
+def test_a_lone_participant_hears_the_music(stack: Stack, audio_dir: Path, phones: Callable[..., TestPhone]) -> None:
+    stack.create_room("3800")
+    heard = alone_in(stack, "3800", phones("alone"), audio_dir / "alone.wav")
     scores = [score for score, _ in music_windows(heard, ensure_music(audio_dir, 8000), *last_seconds(heard, 3.0))]
     assert statistics.median(scores) > 0.75, scores
 
@@ -63,14 +68,7 @@ def test_a_room_plays_the_music_an_operator_picked_from_the_library(
     # Another opsound track, uploaded as an operator would any sound: not the standard one.
     sound = stack.upload_sound(MUSIC_FOLDER / "manolo_camp-morning_coffee.wav", "Morning coffee")
     stack.create_room("3801", music_sound_id=sound["id"])
-    phone = phones("alone-with-own-music")
-    heard = audio_dir / "own-music.wav"
-    phone.call(stack.room_uri("3801"), record=heard)
-    phone.wait_state("CONFIRMED")
-    stack.wait_in_conference("3801", 1)
-    time.sleep(8)  # the welcome and "you are the only person" (about 3.5 s), then the music
-    phone.hangup()
-    phone.wait_for("recorded", timeout=15)
+    heard = alone_in(stack, "3801", phones("alone-with-own-music"), audio_dir / "own-music.wav")
     excerpt = last_seconds(heard, 3.0)
     # The library keeps the upload levelled and at the bridge's rates; the call ran at 8 kHz.
     upload = stack.config.var_path / "sounds" / "library" / f"{sound['id']}-8000.wav"
