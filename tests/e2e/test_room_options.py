@@ -15,7 +15,7 @@ from stack.prompts import prompt_file
 from stack.sounds import MUSIC_FOLDER, ensure_music
 from stack.supervisor import wait_for
 from store import live
-from tests.support.audio import duration, last_seconds, levels, music_at, similarity, write_tone
+from tests.support.audio import duration, last_seconds, levels, music_at, music_windows, similarity, write_tone
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
 
@@ -112,19 +112,22 @@ def test_wait_for_admin_music_plays_on_across_another_callers_pin_then_the_admin
     Caller(stack, phones, audio_dir, "boss").dial(room).pin("2222#")
     assert wait_for(lambda: stack.in_conference(room) == 3, timeout=20)
     time.sleep(3)  # what they hear once the conference runs
+    ended = time.monotonic()  # the first caller's hangup ends its recording (not the second's)
     recording = first.finish()
     second.finish()
-    ended = time.monotonic()
     length = duration(recording)
 
     def at(moment: float) -> float:
         """Where a moment of the test is in the first caller's recording (it ends at `ended`)."""
         return length - (ended - moment)
 
-    alone, alone_at = music_at(recording, music, at(waiting_from) + 0.5, at(waiting_from) + 2.0)
+    # The better of two seconds while alone: a frame slipped on a busy machine spoils only its own.
+    alone_windows = music_windows(recording, music, at(waiting_from) + 0.5, at(waiting_from) + 2.5)
+    best = max(range(len(alone_windows)), key=lambda i: alone_windows[i][0])
+    alone, alone_at = alone_windows[best]
     # One playback went on while the second caller dialled, typed its PIN and began to wait: the
     # later excerpt is the track where it had got to by then (a restart would be at its start).
-    went_on = alone_at + (both_waiting - waiting_from)
+    went_on = alone_at + (both_waiting - waiting_from) - best
     together, together_at = music_at(recording, music, at(both_waiting) + 0.5, at(boss_called) - 0.5, near=went_on)
     assert min(alone, together) > 0.75, (alone, together)  # the track, and never the other caller's tone
     apart = (together_at - went_on + duration(music) / 2) % duration(music) - duration(music) / 2
