@@ -9,7 +9,7 @@ and record what was asked, so nothing here may import pjsua2, Redis or the node.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -61,8 +61,8 @@ class Recording(Protocol):
     @property
     def id(self) -> str: ...
 
-    def follow(self, members: Mapping[str, tuple[str, Port]]) -> None:
-        """Record exactly these members (id -> (caller, port))."""
+    def follow(self, members: Mapping[str, tuple[str, Port]], heard: Collection[str]) -> None:
+        """Follow the members in the conference (id -> (caller, port)); record the voices of those heard."""
 
     def close(self) -> object:
         """Finish the file and its metadata beside it."""
@@ -86,8 +86,8 @@ class Mixer(Protocol):
              overlay: bool) -> Playback:
         """Play prompt pieces once to these ports; `member` names who it is for."""
 
-    def record(self, room: str) -> Recording | None:
-        """Start recording a session; None if the mixer has no port left for it."""
+    def record(self, room: str, tracks: bool) -> Recording | None:
+        """Start recording a session (and a track per participant); None if the mixer has no port left."""
 
 
 @dataclass(frozen=True)

@@ -105,8 +105,10 @@ class BridgeMixer:
                 ended.append(prompt)
         return ended
 
-    def record(self, room: str) -> SessionRecording | None:
-        return SessionRecording(self.recordings, room, self.node_id) if self.has_free_port() else None
+    def record(self, room: str, tracks: bool) -> SessionRecording | None:
+        if not self.has_free_port():
+            return None
+        return SessionRecording(self.recordings, room, self.node_id, self.loops[SILENCE], tracks)
 
     def has_free_port(self) -> bool:
         return int(self.endpoint.mediaActivePorts()) + SPARE_PORTS < int(self.endpoint.mediaMaxPorts())

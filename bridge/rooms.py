@@ -296,13 +296,13 @@ class LiveRoom:
         ports = {m.id: (m.caller, self.port(m.id)) for m in self.state.at(rules.Stage.IN_CONFERENCE)}
         inside = {member: (caller, port) for member, (caller, port) in ports.items() if port is not None}
         if self.recording is None and inside and self.state.records:
-            self.recording = self.mixer.record(self.number)
+            self.recording = self.mixer.record(self.number, self.state.settings.record_tracks)
             if self.recording is not None:
                 log.info("room %s: recording %s", self.number, self.recording.id)
                 self.live.recording(self.number, self.recording.id)
                 self.live.room_event("recording_started", self.number, recording=self.recording.id)
         if self.recording is not None:
-            self.recording.follow(inside)
+            self.recording.follow(inside, {m.id for m in self.state.heard()})
 
     def close(self) -> None:
         """The room is empty: finish its recording, if any."""

@@ -128,6 +128,11 @@ class Room:
         """Members in the conference with a hand up, the longest-waiting first."""
         return sorted((m for m in self.at(Stage.IN_CONFERENCE) if m.hand), key=lambda m: m.hand)
 
+    def heard(self) -> list[Member]:
+        """Members in the conference whose voice the others hear (and a recording takes): not muted,
+        not listen-only."""
+        return [m for m in self.at(Stage.IN_CONFERENCE) if not m.muted and m.role != Role.LISTENER]
+
     @property
     def records(self) -> bool:
         """Whether the conference is to be recorded now."""
@@ -718,7 +723,7 @@ def links(room: Room) -> frozenset[Link]:
     (or silence); a lone member hears music; members in the IVR hear only their prompts."""
     sound = music(room.settings.music_sound_id) if room.settings.music_on_hold else SILENCE
     inside = sorted(m.id for m in room.at(Stage.IN_CONFERENCE))
-    speaking = [m.id for m in room.at(Stage.IN_CONFERENCE) if not m.muted and m.role != Role.LISTENER]
+    speaking = [m.id for m in room.heard()]
     result: set[Link] = {(sound, m.id) for m in (*room.at(Stage.WAITING), *room.at(Stage.LOBBY))}
     if len(inside) == 1:
         result.add((sound, inside[0]))

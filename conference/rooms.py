@@ -72,6 +72,7 @@ class RoomSettings:
     start_muted_at: int = 0  # participants join muted once this many are in (0: never)
     lobby: bool = False  # callers who are no moderators wait until a moderator lets them in
     music_sound_id: int | None = None  # the music on hold from the sound library; None: the node's standard track
+    record_tracks: bool = False  # beside the mix, one file per participant of what it said
 
     def __post_init__(self) -> None:
         # Lists from JSON (the projection, SQL) become tuples: the settings stay immutable and comparable.
@@ -162,6 +163,10 @@ RULES: dict[str, Rule] = {
     "music_sound_id": or_null(integer(1, MAX_SOUND_ID)).means(
         "A sound of the library (/sounds) played, looped, as the music on hold (to whoever waits or is alone, "
         "when music_on_hold is on); null: the standard track. An id the library lacks answers 400 invalid_field."),
+    "record_tracks": boolean().means(
+        "When the room records (record, or an operator's start), also one file per participant beside the mix: "
+        "what that participant said while the others heard it (silence while muted), padded at its start so that "
+        "every track lines up with the mix. Listed under the recording's tracks."),
 }
 FIELDS = tuple(RULES)  # what the API accepts, in RoomSettings order
 PIN_LISTS = ("user_pins", "admin_pins", "listener_pins")

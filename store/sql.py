@@ -79,6 +79,7 @@ class Room(Base):
     start_muted_at: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     lobby: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     music_sound_id: Mapped[int | None] = mapped_column(Integer)  # like greeting_sound_id, no foreign key
+    record_tracks: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     # Every UPDATE/DELETE of a row checks and bumps it, so two writers that read the
@@ -153,6 +154,8 @@ class Recording(Base):
     ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     duration_ms: Mapped[int] = mapped_column(Integer, nullable=False)  # of the audio in the file
     participants: Mapped[str] = mapped_column(String, nullable=False, default="[]")  # JSON list of callers
+    # JSON list of the per-participant files beside the mix: {"track", "participant", "offset_ms", "duration_ms"}
+    tracks: Mapped[str] = mapped_column(String, nullable=False, default="[]")
 
 
 class Extension(Base):

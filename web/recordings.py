@@ -45,3 +45,15 @@ def recording_audio(recording_id: str) -> ResponseReturnValue:
     if path is None:
         raise ApiError(404, "not_found", f"no recording {recording_id}")
     return send_file(path, mimetype="audio/wav", download_name=path.name)
+
+
+@blueprint.get("/recordings/<recording_id>/tracks/<track>/audio")
+@documented("One participant's track of the recording (WAV, mono, 16-bit), lined up with the mix",
+            {"type": "string"}, media="audio/wav")
+def track_audio(recording_id: str, track: str) -> ResponseReturnValue:
+    filed = recordings().get(recording_id)
+    listed = filed is not None and any(str(t["track"]) == track for t in filed["tracks"])
+    path = recordings().track_audio(recording_id, int(track)) if listed else None
+    if path is None:
+        raise ApiError(404, "not_found", f"no track {track} of recording {recording_id}")
+    return send_file(path, mimetype="audio/wav", download_name=path.name)

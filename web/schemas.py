@@ -192,7 +192,16 @@ SCHEMAS: dict[str, Any] = {
                                                                          "No control characters."}}},
     "Recording": _report("store.recordings.public", id=_STRING, room=_STRING, start=_MOMENT, end=_MOMENT,
                          duration_seconds={"type": "number"},
-                         participants={"type": "array", "items": _STRING, "description": "Callers, in order"}),
+                         participants={"type": "array", "items": _STRING, "description": "Callers, in order"},
+                         tracks={"type": "array", "items": {"$ref": "#/components/schemas/Track"},
+                                 "description": "One per participant when the room has record_tracks; "
+                                                "/recordings/{id}/tracks/{track}/audio downloads each"}),
+    "Track": _report("What one participant said while heard (silence while muted), as long as the mix up to its "
+                     "leaving: its audio starts with starts_at_seconds of silence, so it lines up with the mix",
+                     track={"type": "integer", "minimum": 1}, participant={**_STRING, "description": "The caller; "
+                     "empty for a track a dead node left behind"},
+                     starts_at_seconds={"type": "number", "description": "When the participant entered the mix"},
+                     duration_seconds={"type": "number"}),
     "LiveRoom": _report("web.rooms.live_rooms: a room somebody is in now",
                         room={**_STRING, "description": "Its name for /rooms/{number}/... (conference.address)"},
                         kind={"type": "string", "enum": [str(kind) for kind in Kind if kind != Kind.DIAL_IN]},

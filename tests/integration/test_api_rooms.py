@@ -112,7 +112,7 @@ def test_defaults_of_every_field(api: FlaskClient, auth: dict[str, str], client:
         "max_participants": 0, "greeting_sound_id": None, "has_user_pin": False, "has_admin_pin": False,
         "user_pins_count": 0, "admin_pins_count": 0, "listener_pins_count": 0, "listen_only": False,
         "users_join_muted": False, "admins_join_muted": False, "start_muted_at": 0, "lobby": False,
-        "music_sound_id": None,
+        "music_sound_id": None, "record_tracks": False,
     }
     assert projected(client)["1"] == RoomSettings("1").as_dict()
 

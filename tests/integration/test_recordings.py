@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 import settings
-from bridge.recorder import DAMAGED, RUNNING, recover, write_sidecar
+from bridge.recorder import DAMAGED, RAW, RUNNING, recover, write_sidecar
 from store.migrations import migrated_engine
 from store.recordings import RecordingRepository
 from store.sql import make_sessions
@@ -63,6 +63,52 @@ def test_import_is_idempotent_and_import_all_files_what_the_queue_missed(config:
     assert only["room"] == "4100" and only["duration_seconds"] == 2.0
     assert only["participants"] == ["sip:a@x", "sip:b@x"]
     assert only["start"].startswith("2026-11-22")
+
+
+def test_tracks_are_padded_to_line_up_with_the_mix_once_and_served(config: settings.Config, api: FlaskClient,
+                                                                    auth: dict[str, str], tmp_path: Path) -> None:
+    audio = write_tone(folder(config) / f"{RECORDING_ID}.wav", 440.0, 3.0)
+    write_tone(folder(config) / f"{RECORDING_ID}.t1-0{RAW}", 600.0, 3.0)
+    write_tone(folder(config) / f"{RECORDING_ID}.t2-1500{RAW}", 900.0, 1.0)  # entered 1.5 s in, left after 1 s
+    write_sidecar(folder(config), {"id": RECORDING_ID, "room": "4100", "node": "bridge-1", "started_at": 1795350000.0,
+                                   "ended_at": 1795350003.0, "participants": ["sip:a@x", "sip:b@x"],
+                                   "file": audio.name, "tracks": [
+                                       {"track": 1, "participant": "sip:a@x", "offset_ms": 0},
+                                       {"track": 2, "participant": "sip:b@x", "offset_ms": 1500},
+                                       {"track": 3, "participant": "sip:c@x", "offset_ms": 10}]})  # its file is lost
+    repo = repository(config)
+    assert repo.import_one(RECORDING_ID) and repo.import_one(RECORDING_ID)  # the second finds the padding done
+    (filed,) = repo.list()
+    assert filed["tracks"] == [
+        {"track": 1, "participant": "sip:a@x", "starts_at_seconds": 0.0, "duration_seconds": 3.0},
+        {"track": 2, "participant": "sip:b@x", "starts_at_seconds": 1.5, "duration_seconds": 2.5}]
+    assert not list(folder(config).glob(f"*{RAW}"))
+    second = api.get(f"/api/v1/recordings/{RECORDING_ID}/tracks/2/audio", headers=auth)
+    assert second.status_code == 200 and second.mimetype == "audio/wav"
+    downloaded = tmp_path / "track2.wav"
+    downloaded.write_bytes(second.data)
+    assert levels(downloaded, [900.0], 0.0, 1.4)[900.0] < -60.0  # silence until it entered
+    assert levels(downloaded, [900.0], 1.6, 2.4)[900.0] > -20.0
+    for missing in ("3", "0", "x", "99999999"):
+        assert api.get(f"/api/v1/recordings/{RECORDING_ID}/tracks/{missing}/audio", headers=auth).status_code == 404
+
+
+def test_the_tracks_a_dead_node_left_are_completed_and_filed_with_its_mix(config: settings.Config,
+                                                                         tmp_path: Path) -> None:
+    whole = write_tone(tmp_path / "whole.wav", 440.0, 1.0).read_bytes()
+    raw = bytearray(whole)
+    raw[4:8] = raw[40:44] = b"\0\0\0\0"  # what PJSIP's header says until the recorder is closed
+    (folder(config) / f"{RECORDING_ID}{RUNNING}").write_bytes(bytes(raw))
+    (folder(config) / f"{RECORDING_ID}.t2-250{RUNNING}").write_bytes(bytes(raw))  # in when the node died
+    write_tone(folder(config) / f"{RECORDING_ID}.t1-0{RAW}", 600.0, 0.5)  # left before
+    other = folder(config) / f"4100-1795350000005-bridge-2.t1-0{RUNNING}"
+    other.write_bytes(bytes(raw))  # the host's other node is recording it now
+    assert recover(folder(config), "bridge-1") == [RECORDING_ID]
+    assert other.exists()
+    assert repository(config).import_one(RECORDING_ID)
+    (filed,) = repository(config).list()
+    assert [(t["track"], t["starts_at_seconds"], t["duration_seconds"]) for t in filed["tracks"]] == [
+        (1, 0.0, 0.5), (2, 0.25, 1.25)]
 
 
 def test_a_sidecar_without_audio_is_not_filed(config: settings.Config) -> None:

@@ -4,7 +4,7 @@ scheduled conferences asked for, so their orchestration runs without PJSIP or Re
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,11 +59,14 @@ class FakePlayback:
 @dataclass(eq=False)
 class FakeRecording:
     id: str
-    recorded: dict[str, str] = field(default_factory=dict)  # member -> caller
+    tracks: bool = False
+    recorded: dict[str, str] = field(default_factory=dict)  # member -> caller, of those heard
+    inside: set[str] = field(default_factory=set)  # every member followed
     closed: bool = False
 
-    def follow(self, members: Mapping[str, tuple[str, Port]]) -> None:
-        self.recorded = {member: caller for member, (caller, _) in members.items()}
+    def follow(self, members: Mapping[str, tuple[str, Port]], heard: Collection[str]) -> None:
+        self.recorded = {member: caller for member, (caller, _) in members.items() if member in heard}
+        self.inside = set(members)
 
     def close(self) -> None:
         self.closed = True
@@ -95,10 +98,10 @@ class FakeMixer:
         self.played.append((Played(pieces, tuple(to), member, overlay), playback))
         return playback
 
-    def record(self, room: str) -> FakeRecording | None:
+    def record(self, room: str, tracks: bool) -> FakeRecording | None:
         if not self.free_ports:
             return None
-        self.recordings.append(FakeRecording(f"{room}-rec{len(self.recordings) + 1}"))
+        self.recordings.append(FakeRecording(f"{room}-rec{len(self.recordings) + 1}", tracks))
         return self.recordings[-1]
 
     def port_gone(self, port: Port) -> None:

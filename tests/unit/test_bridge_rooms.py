@@ -182,6 +182,23 @@ def test_a_recorded_session_follows_who_is_in_and_is_filed_when_the_room_closes(
     assert recording.closed and bridge.live.filed_recordings == [recording.id]
 
 
+def test_a_recording_takes_only_the_voices_the_others_hear_and_asks_for_tracks_when_the_room_does() -> None:
+    bridge = Bridge()
+    room = open_room(bridge, record=True, record_tracks=True, user_pin=hash_pin("1234"),
+                     listener_pins=(hash_pin("5555"),))
+    alice = enter_with_pin(bridge, room, "sip:alice@example.com", "1234")
+    finish_prompt(bridge, room, alice)
+    listener = enter_with_pin(bridge, room, "sip:quiet@example.com", "5555")
+    finish_prompt(bridge, room, listener)
+    [recording] = bridge.mixer.recordings
+    assert recording.tracks and recording.inside == {alice.participant_id, listener.participant_id}
+    assert recording.recorded == {alice.participant_id: "sip:alice@example.com"}  # a listener is never heard
+    room.command("mute", alice.participant_id)
+    assert recording.recorded == {} and alice.participant_id in recording.inside  # muted: not taken, still in
+    room.command("unmute", alice.participant_id)
+    assert recording.recorded == {alice.participant_id: "sip:alice@example.com"}
+
+
 def test_no_recording_when_the_mixer_has_no_port_left() -> None:
     bridge = Bridge()
     bridge.mixer.free_ports = False

@@ -38,6 +38,7 @@ def test_a_room_needs_only_its_number_and_takes_the_documented_defaults() -> Non
         "mute_notifications": False, "wait_for_admin": False, "max_participants": 0, "greeting_sound_id": None,
         "user_pins": [], "admin_pins": [], "listener_pins": [], "listen_only": False, "users_join_muted": False,
         "admins_join_muted": False, "start_muted_at": 0, "lobby": False, "music_sound_id": None,
+        "record_tracks": False,
     }
 
 
@@ -56,7 +57,7 @@ EVERYTHING = {
     "mute_notifications": True, "wait_for_admin": True, "max_participants": 10000, "greeting_sound_id": 2**31 - 1,
     "user_pins": ["2222", "3333", "4444", "5555", "6666"], "admin_pins": ["8" * 16], "listener_pins": ["7777"],
     "listen_only": True, "users_join_muted": True, "admins_join_muted": True, "start_muted_at": 10000, "lobby": True,
-    "music_sound_id": 2**31 - 1,
+    "music_sound_id": 2**31 - 1, "record_tracks": True,
 }
 
 

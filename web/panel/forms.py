@@ -39,6 +39,9 @@ ROOM_FIELDS = (
                                                "participant PIN. Empty: no moderators.", min=MIN_PIN_LENGTH,
                                                max=MAX_PIN_LENGTH), _PIN_ERROR),
     FormField("record", _l("Record all calls"), _l("Every conference in the room is recorded.")),
+    FormField("record_tracks", _l("A track per participant"),
+              _l("When the room records, each participant's voice is also kept in a file of its own, lined up with "
+                 "the recording.")),
     FormField("announce_count", _l("Announce the number of participants"),
           _l("A newcomer hears how many people are already in.")),
     FormField("music_on_hold", _l("Music while waiting"), _l("Someone alone or waiting hears music, not silence.")),
