@@ -8,6 +8,7 @@ the key of the room's affinity, participants and events in Redis:
     call-<16 hex>     a call anchored for "#" (Kind.CALL, id: sha1 of its Call-ID, cut)
     conf-<code>       a scheduled conference (Kind.SCHEDULED, id: its dial-in code)
     dial-in           the scheduled conferences' dial-in service (Kind.DIAL_IN, id "")
+    menu-700          voice menu 700 (Kind.MENU, id "700"): every caller of it is in it alone
 
 Everyone else builds a `RoomAddress` and reads `kind` and `id` from `parse`; nobody
 else writes a prefix or slices one off. Pure, standard library only (Kamailio's
@@ -27,6 +28,7 @@ class Kind(StrEnum):
     CALL = "call"  # a call anchored for "#" consult and merge (conference.consult)
     SCHEDULED = "scheduled"  # a scheduled conference (seed 001): it calls everyone; its owner chairs
     DIAL_IN = "dial_in"  # the scheduled conferences' dial-in service (conference.dialin)
+    MENU = "menu"  # a voice menu (conference.menus)
 
 
 MAX_NUMBER = 32  # digits of a room number or an extension (conference.rooms.MAX_NUMBER_LENGTH)
@@ -34,7 +36,8 @@ MAX_CODE = 16  # digits of a conference code (the SQL column's width)
 CALL_KEY = 16  # hex digits of sha1(Call-ID) naming a "#" call's room
 
 # The wire prefix of each kind; ROOM has none, DIAL_IN is the whole name.
-_PREFIX = {Kind.ROOM: "", Kind.LOCAL: "*8", Kind.CALL: "call-", Kind.SCHEDULED: "conf-", Kind.DIAL_IN: "dial-in"}
+_PREFIX = {Kind.ROOM: "", Kind.LOCAL: "*8", Kind.CALL: "call-", Kind.SCHEDULED: "conf-", Kind.DIAL_IN: "dial-in",
+           Kind.MENU: "menu-"}
 _HEX = frozenset("0123456789abcdef")
 _LONGEST = max(len(prefix) for prefix in _PREFIX.values()) + MAX_NUMBER
 
@@ -45,7 +48,7 @@ def _digits(value: str, longest: int) -> bool:
 
 
 def _valid(kind: Kind, id: str) -> bool:
-    if kind in (Kind.ROOM, Kind.LOCAL):
+    if kind in (Kind.ROOM, Kind.LOCAL, Kind.MENU):
         return _digits(id, MAX_NUMBER)
     if kind == Kind.SCHEDULED:
         return _digits(id, MAX_CODE)
@@ -71,7 +74,7 @@ class RoomAddress:
             return None
         if user == _PREFIX[Kind.DIAL_IN]:
             return DIAL_IN
-        for kind in (Kind.LOCAL, Kind.CALL, Kind.SCHEDULED, Kind.ROOM):
+        for kind in (Kind.LOCAL, Kind.CALL, Kind.SCHEDULED, Kind.MENU, Kind.ROOM):
             prefix = _PREFIX[kind]
             if user.startswith(prefix) and _valid(kind, user[len(prefix):]):
                 return cls(kind, user[len(prefix):])
@@ -96,6 +99,10 @@ def call(call_id: str) -> RoomAddress:
 
 def scheduled(code: str) -> RoomAddress:
     return RoomAddress(Kind.SCHEDULED, code)
+
+
+def menu(number: str) -> RoomAddress:
+    return RoomAddress(Kind.MENU, number)
 
 
 DIAL_IN = RoomAddress(Kind.DIAL_IN, "")

@@ -163,3 +163,14 @@ def list_of(item: Rule, longest: int, shortest: int = 0) -> Rule:
     return Rule(accepts, f"a list of {shortest}-{longest} distinct items, each {item.expected}",
                 {"type": "array", "items": dict(item.schema), "minItems": shortest, "maxItems": longest,
                  "uniqueItems": True})
+
+
+def mapping_of(key: Rule, value: Rule, longest: int, shortest: int = 0) -> Rule:
+    """A JSON object whose every key and value is acceptable (e.g. a menu's key -> destination)."""
+    def accepts(found: Any) -> bool:
+        return (isinstance(found, dict) and shortest <= len(found) <= longest
+                and all(key.accepts(k) and value.accepts(v) for k, v in found.items()))
+    return Rule(accepts, f"an object of {shortest}-{longest} entries, each key {key.expected} and each value "
+                f"{value.expected}", {"type": "object", "propertyNames": dict(key.schema),
+                                       "additionalProperties": dict(value.schema), "minProperties": shortest,
+                                       "maxProperties": longest})

@@ -6,6 +6,7 @@ with Redis, tests with dicts). Rules, in order:
 - `*8<extension>` is that extension's local conference (seed 003); extensions only.
 - A trunk's call is first mapped through its `inbound` numbers.
 - A room number is open to every caller: a room is a dial-in number, guarded by its PINs.
+  So is a voice menu's (conference.menus): it forwards callers on its owner's rights.
 - An extension is reached by extensions, trunks and bridge nodes; its `forward_to`
   is followed (at most MAX_FORWARDS times).
 - Any other number is external if a trunk's prefix matches (the longest wins); only
@@ -55,6 +56,8 @@ def operator(outside: bool) -> Caller:
 class Directory(Protocol):
     def is_room(self, number: str) -> bool: ...
 
+    def is_menu(self, number: str) -> bool: ...
+
     def extension(self, number: str) -> ExtensionSettings | None: ...
 
     def trunks(self) -> Sequence[TrunkSettings]: ...
@@ -62,6 +65,11 @@ class Directory(Protocol):
 
 @dataclass(frozen=True)
 class ToRoom:
+    number: str
+
+
+@dataclass(frozen=True)
+class ToMenu:
     number: str
 
 
@@ -92,7 +100,7 @@ class Refuse:
     reason: str
 
 
-Decision = ToRoom | ToExtension | ToTrunk | ToLocalConference | Refuse
+Decision = ToRoom | ToMenu | ToExtension | ToTrunk | ToLocalConference | Refuse
 
 FORBIDDEN = Refuse(403, "Forbidden")
 NOT_FOUND = Refuse(404, "Not Found")
@@ -111,6 +119,8 @@ def decide(caller: Caller, dialled: str, directory: Directory) -> Decision:
     for _ in range(MAX_FORWARDS + 1):
         if directory.is_room(number):
             return ToRoom(number)
+        if directory.is_menu(number):
+            return ToMenu(number)
         extension = directory.extension(number)
         if extension is None:
             break

@@ -93,6 +93,7 @@ class Member:
     order: int = 0  # of arrival: the last joined has the highest
     target: str = ""  # dial-in service: the conference code asked for ("?" while it is looked up)
     passwords: tuple[str | None, str | None] = (None, None)  # dial-in service: its chair and guest passwords
+    until: float = 0.0  # voice menu: when its silence times out (monotonic); 0: not waiting for a key
 
 
 @dataclass(frozen=True)

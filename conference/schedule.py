@@ -177,7 +177,7 @@ def _day(value: Any) -> bool:
 
 
 _NUMBER = matching(r"\+?[0-9]{1,32}", "a number: digits, optionally after +")
-_ZONE = Rule(_zone, "an IANA time zone such as Europe/Moscow", {"type": "string", "minLength": 1, "maxLength": 64})
+ZONE = Rule(_zone, "an IANA time zone such as Europe/Moscow", {"type": "string", "minLength": 1, "maxLength": 64})
 _CLOCK = matching("([01][0-9]|2[0-3]):([0-5][0-9])(:[0-5][0-9])?",  # seconds for tests and scripts
                   "a 24-hour time HH:MM (or HH:MM:SS)")
 # A participant, an owner, a contact of the portal's address book.
@@ -185,7 +185,7 @@ PERSON: dict[str, Rule] = {
     "number": or_null(_NUMBER).means("Extension or external number to call"),
     "email": or_null(matching(r"[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}", "an e-mail address")),
     "name": text(MAX_NAME_LENGTH),
-    "zone": or_null(_ZONE).means("IANA zone of the times in mail to this person (default: the owner's)"),
+    "zone": or_null(ZONE).means("IANA zone of the times in mail to this person (default: the owner's)"),
     "language": or_null(one_of(*MAIL_LANGUAGES)).means(
         "Language of mail and calendar entries to this person (default: the owner's, else English)"),
 }
@@ -206,7 +206,7 @@ RULES: dict[str, Rule] = {
     "topic": text(MAX_NAME_LENGTH),
     "owner": Rule(lambda v: _person(v) and bool(v.get("number")), "an object with the owner's number, and email, "
                   "name", _OWNER_SCHEMA, "Enters without waiting (the chair); others hear music until it does."),
-    "zone": _ZONE.means("The owner's IANA time zone; date, start and end are wall times there (stored in UTC). A "
+    "zone": ZONE.means("The owner's IANA time zone; date, start and end are wall times there (stored in UTC). A "
                         "time the clocks skip is refused; one they pass twice means the first."),
     "date": Rule(_day, "a date, YYYY-MM-DD, in the owner's zone", {"type": "string", "format": "date"}),
     "start": _CLOCK,

@@ -50,11 +50,14 @@ class RedisLiveState:
     def __init__(self, url: str) -> None:
         self._client = live.connect(url, timeout=1.0)
         self._directory = live.Directory(self._client)
-        self._tracked = tracking.Tracked(self._client, (live.ROOMS, live.EXTENSIONS, live.TRUNKS, *NODE_KEYS,
-                                                        live.AFFINITY.format("")))
+        self._tracked = tracking.Tracked(self._client, (live.ROOMS, live.EXTENSIONS, live.TRUNKS, live.MENUS,
+                                                        *NODE_KEYS, live.AFFINITY.format("")))
 
     def is_room(self, number: str) -> bool:
         return self._read(("room", number), (live.ROOMS,), self._directory.is_room, number)
+
+    def is_menu(self, number: str) -> bool:
+        return self._read(("menu", number), (live.MENUS,), self._directory.is_menu, number)
 
     def extension(self, number: str) -> ExtensionSettings | None:
         return self._read(("extension", number), (live.EXTENSIONS,), self._directory.extension, number)

@@ -17,7 +17,16 @@ from typing import Any, Protocol
 
 from conference import address, billing, identity, numberplan, vouch
 from conference.extensions import ExtensionSettings, TrunkSettings
-from conference.numberplan import Caller, CallerKind, Refuse, ToExtension, ToLocalConference, ToRoom, ToTrunk
+from conference.numberplan import (
+    Caller,
+    CallerKind,
+    Refuse,
+    ToExtension,
+    ToLocalConference,
+    ToMenu,
+    ToRoom,
+    ToTrunk,
+)
 from conference.placement import NodeStatus, place
 from kemi import accounting, dialogs, edge, media, metrics
 from kemi.request import SipRequest
@@ -107,6 +116,9 @@ class ReadOnce:
 
     def is_room(self, number: str) -> bool:
         return self.live.is_room(number)
+
+    def is_menu(self, number: str) -> bool:
+        return self.live.is_menu(number)
 
     def affinity(self, key: str) -> str | None:
         return self.live.affinity(key)
@@ -344,6 +356,8 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> None:
     elif isinstance(decision, ToRoom | ToLocalConference):
         key = decision.number if isinstance(decision, ToRoom) else decision.room
         to_bridge(ksr, request, live, site, key, vouched(caller))
+    elif isinstance(decision, ToMenu):
+        to_bridge(ksr, request, live, site, str(address.menu(decision.number)), vouched(caller))
     elif isinstance(decision, ToExtension):
         ksr.setuser(decision.number)
         if ksr.registrar.lookup("location") < 0:

@@ -55,10 +55,11 @@ def migrate(config: settings.Config) -> Engine:
 
 
 def project(config: settings.Config, engine: Engine) -> int:
-    """Replace the Redis projections (rooms, extensions, trunks) with what SQL holds; the number of rooms."""
+    """Replace the Redis projections (rooms, extensions, trunks, menus) with what SQL holds; the number of rooms."""
     sessions, client = make_sessions(engine), live.connect(config.redis_url)
     try:
-        for repository in (directory.extensions(sessions, client), directory.trunks(sessions, client)):
+        for repository in (directory.extensions(sessions, client), directory.trunks(sessions, client),
+                           directory.menus(sessions, client)):
             repository.project_all()
         return RoomRepository(sessions, client).project_all()
     except StoreUnavailableError as exc:

@@ -1,4 +1,4 @@
-"""Extensions and trunks in SQL, projected into Redis for KEMI (store.projected)."""
+"""Extensions, trunks and voice menus in SQL, projected into Redis for KEMI and the bridge (store.projected)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from conference.extensions import ExtensionSettings, Presentation, TrunkSettings
+from conference.menus import MenuSettings
 from store import live
 from store.projected import ProjectedRepository, Table
-from store.sql import Extension, Trunk
+from store.sql import Extension, Menu, Trunk
 
 _EXTENSION_COLUMNS = tuple(f.name for f in dataclasses.fields(ExtensionSettings))
 
@@ -31,8 +32,18 @@ def _trunk_row(trunk: TrunkSettings) -> dict[str, Any]:
     return {**data, **{name: json.dumps(data[name]) for name in ("sources", "prefixes", "inbound")}}
 
 
+def _menu(row: Menu) -> MenuSettings:
+    return MenuSettings.from_dict({**json.loads(row.settings), "number": row.number, "owner": row.owner})
+
+
+def _menu_row(menu: MenuSettings) -> dict[str, Any]:
+    data = menu.as_dict()
+    return {"number": data.pop("number"), "owner": data.pop("owner"), "settings": json.dumps(data)}
+
+
 EXTENSIONS = Table("extension", Extension, "number", live.EXTENSIONS, _extension, ExtensionSettings.as_dict)
 TRUNKS = Table("trunk", Trunk, "name", live.TRUNKS, _trunk, _trunk_row)
+MENUS = Table("menu", Menu, "number", live.MENUS, _menu, _menu_row)
 
 
 def extensions(sessions: sessionmaker[Session], client: redis.Redis) -> ProjectedRepository[ExtensionSettings]:
@@ -41,3 +52,7 @@ def extensions(sessions: sessionmaker[Session], client: redis.Redis) -> Projecte
 
 def trunks(sessions: sessionmaker[Session], client: redis.Redis) -> ProjectedRepository[TrunkSettings]:
     return ProjectedRepository(TRUNKS, sessions, client)
+
+
+def menus(sessions: sessionmaker[Session], client: redis.Redis) -> ProjectedRepository[MenuSettings]:
+    return ProjectedRepository(MENUS, sessions, client)

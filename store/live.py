@@ -18,6 +18,7 @@ from redis.sentinel import Sentinel
 
 from conference.address import DIAL_IN, Kind, RoomAddress
 from conference.extensions import ExtensionSettings, TrunkSettings
+from conference.menus import MenuSettings
 from conference.placement import NodeStatus, gone, place, run_state
 from conference.roster import PRESENT, reason
 from conference.schedule import LiveMeeting
@@ -88,6 +89,7 @@ def _client(url: str, timeout: float | None, decode: bool) -> redis.Redis:
 MEETINGS = "kamconf:meetings"  # hash: dial-in code -> scheduled or current conference (JSON), for the bridge
 EXTENSIONS = "kamconf:extensions"  # hash: extension number -> extension (JSON, digest HA1, never a password)
 TRUNKS = "kamconf:trunks"  # hash: trunk name -> trunk (JSON)
+MENUS = "kamconf:menus"  # hash: voice menu number -> menu (JSON)
 
 
 def put_entry(client: redis.Redis, table: str, key: str, data: Mapping[str, Any]) -> None:
@@ -135,6 +137,13 @@ class Directory:
 
     def is_room(self, number: str) -> bool:
         return bool(self.client.hexists(ROOMS, number))
+
+    def is_menu(self, number: str) -> bool:
+        return bool(self.client.hexists(MENUS, number))
+
+    def menu(self, number: str) -> MenuSettings | None:
+        data = get_entry(self.client, MENUS, number)
+        return None if data is None else MenuSettings.from_dict(data)
 
     def extension(self, number: str) -> ExtensionSettings | None:
         data = get_entry(self.client, EXTENSIONS, number)

@@ -202,6 +202,22 @@ class Trunk(Base):
     __mapper_args__: dict[str, Any] = {"version_id_col": version}
 
 
+class Menu(Base):
+    """A voice menu (conference.menus.MenuSettings): its number and owner as columns, the rest as JSON text."""
+
+    __tablename__ = "menus"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    owner: Mapped[str | None] = mapped_column(String(32))
+    settings: Mapped[str] = mapped_column(String, nullable=False, default="{}")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+
+    __mapper_args__: dict[str, Any] = {"version_id_col": version}
+
+
 class Cdr(Base):
     """A call detail record of one leg a bridge node dialled (conference.billing)."""
 

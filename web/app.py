@@ -32,6 +32,7 @@ from web import (
     contacts,
     cookies,
     errors,
+    menus,
     panel,
     phones,
     recordings,
@@ -62,8 +63,9 @@ def create_app(config: settings.Config | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]  # rooms read best in RoomSettings order
     app.extensions[EXTENSION] = Services(engine, sessions, client, RoomRepository(sessions, client),
                                          directory.extensions(sessions, client), directory.trunks(sessions, client),
-                                         config.sip.realm, live.queue_connection(config.redis_url),
-                                         config.conferences.dial_in, config.conferences.operator_outside_calls)
+                                         directory.menus(sessions, client), config.sip.realm,
+                                         live.queue_connection(config.redis_url), config.conferences.dial_in,
+                                         config.conferences.operator_outside_calls)
     app.extensions[sounds.EXTENSION] = SoundRepository(sessions, config.var_path / "sounds" / "library")
     app.extensions[recordings.EXTENSION] = RecordingRepository(sessions, config.var_path / "recordings")
     app.extensions[cdrs.EXTENSION] = CdrRepository(sessions, config.var_path / "cdrs")
@@ -84,6 +86,7 @@ def create_app(config: settings.Config | None = None) -> Flask:
     api.register_blueprint(recordings.blueprint)
     api.register_blueprint(phones.blueprint)
     api.register_blueprint(phones.trunks)
+    api.register_blueprint(menus.blueprint)
     api.register_blueprint(cdrs.blueprint)
     api.register_blueprint(conferences.blueprint)
     api.register_blueprint(contacts.blueprint)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from conference import extensions, operator, rooms, roster, schedule, webhooks
+from conference import extensions, menus, operator, rooms, roster, schedule, webhooks
 from conference.address import Kind
 from conference.billing import Disposition, LegKind
 from conference.fields import Rule, dataclass_defaults, object_schema
@@ -108,6 +108,8 @@ SCHEMAS: dict[str, Any] = {
     **_writes("Trunk", extensions.TRUNK_RULES, ["name", "gateway", "sources"],
               defaults={"trusted": False, "caller_id": None, "present_as": str(extensions.Presentation.PAI)}),
     "Trunk": _shown(extensions.TRUNK_RULES),
+    **_writes("Menu", menus.RULES, ["number"], defaults=dataclass_defaults(menus.MenuSettings)),
+    "Menu": _shown(menus.RULES),
     "ConferenceCreate": object_schema(
         {**schedule.RULES, **conferences.FROM_TEMPLATE}, (),
         "topic, owner and zone, and date, start and end unless immediate, are required (from the template too), "

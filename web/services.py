@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from conference import numberplan
 from conference.address import DIAL_IN
 from conference.extensions import ExtensionSettings, TrunkSettings
+from conference.menus import MenuSettings
 from store import live, migrations
 from store.projected import ExistsError, NotFoundError, ProjectedRepository
 from store.queue import enqueue_name, enqueue_tick
@@ -63,6 +64,7 @@ class Services:
     rooms: RoomRepository
     extensions: ProjectedRepository[ExtensionSettings]
     trunks: ProjectedRepository[TrunkSettings]
+    menus: ProjectedRepository[MenuSettings]
     realm: str  # of extensions' digest passwords
     queue: redis.Redis  # RQ's connection (undecoded replies)
     dial_in: str  # the scheduled conferences' service number
@@ -130,10 +132,11 @@ class Services:
             log.error("extension %s: its name is not re-spoken (%s); save it again later", number, exc)
 
     def check_number_free(self, number: str) -> None:
-        """Rooms, extensions and the dial-in service share one number space: a new one must be none."""
+        """Rooms, extensions, voice menus and the dial-in service share one number space: a new one must
+        be none."""
         if number == self.dial_in:
             raise ExistsError("service (the scheduled conferences' dial-in number)", number)
-        for repository in (self.rooms, self.extensions):
+        for repository in (self.rooms, self.extensions, self.menus):
             try:
                 repository.get(number)
             except NotFoundError:
@@ -153,7 +156,7 @@ class Services:
         except redis.RedisError as exc:
             raise ApiError(503, "unavailable", "live state (Redis) does not answer") from exc
         # Redis answers again: a projection a hung Redis may have spoilt is repaired now.
-        for repository in (self.rooms, self.extensions, self.trunks):
+        for repository in (self.rooms, self.extensions, self.trunks, self.menus):
             repository.heal()
 
 

@@ -104,6 +104,7 @@ def seed_things(base: str, token: str) -> dict[str, str]:
     post("/rooms", {"number": "100", "user_pin": "1234"})
     post("/extensions", {"number": "2001", "password": "sip-secret-1"})
     post("/trunks", {"name": "carrier", "gateway": "192.0.2.1:5060", "sources": ["192.0.2.1"]})
+    post("/menus", {"number": "700", "options": {"1": "100", "2": "2001"}})
     operator = post("/accounts", {"name": "op", "role": "operator", "password": "operator-password-1"})
     day = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
     meeting = {"topic": "fuzz", "owner": {"number": "2001"}, "zone": "UTC", "date": day, "start": "10:00",
@@ -113,7 +114,7 @@ def seed_things(base: str, token: str) -> dict[str, str]:
     contact = post("/contacts", {"name": "fuzz", "number": "2001"})
     webhook = post("/webhooks", {"url": "https://hooks.example.com/kamconf", "events": ["joined", "left"]})
     return {"number": "100", "name": "carrier", "account_id": str(operator["id"]), "code": conference["code"],
-            "participant": "1", "sound_id": "1", "recording_id": "1", "token_id": "1",
+            "participant": "1", "sound_id": "1", "recording_id": "1", "track": "1", "token_id": "1",
             "contact_id": str(contact["id"]), "webhook_id": str(webhook["id"]), "delivery_id": "1"}
 
 

@@ -19,6 +19,7 @@ EXT_100 = ExtensionSettings("100", ha1("100", REALM, "password100"), display_nam
 EXT_101 = ExtensionSettings("101", ha1("101", REALM, "password101"), external_calls=False)
 EXT_102 = ExtensionSettings("102", ha1("102", REALM, "password102"), consult_merge=True)
 EXT_103 = ExtensionSettings("103", ha1("103", REALM, "password103"), forward_to="84951234567")
+MENU = "700"
 CARRIER = TrunkSettings("carrier", "10.0.0.1:5090", ("10.0.0.1:5090",), ("8",),
                         {"74950000000": "100", "74951000000": "1000"})
 
@@ -39,6 +40,10 @@ class Live:
     def is_room(self, number: str) -> bool:
         self._up()
         return number in self.rooms
+
+    def is_menu(self, number: str) -> bool:
+        self._up()
+        return number == MENU
 
     def extension(self, number: str) -> ExtensionSettings | None:
         self._up()
@@ -107,6 +112,14 @@ def test_invite_to_a_room_is_anchored_and_relayed_to_the_least_loaded_node() -> 
     assert ksr.called("textops.remove_hf_re") == [(routes.OUR_HEADERS,)]
     assert re.match(routes.OUR_HEADERS, "x-KAMCONF-identity") and not re.match(routes.OUR_HEADERS, "X-Other")
     assert told(ksr, "1000") == vouch.ANONYMOUS
+
+
+def test_a_voice_menu_reaches_the_bridge_as_a_room_of_its_own_kind() -> None:
+    ksr, live = initial({"$rU": MENU}), Live()
+    route(ksr, live)
+    assert ksr.called("seturi") == [("sip:menu-700@127.0.0.1:5081",)]
+    assert live.claims == [("menu-700", "b", None)]
+    assert told(ksr, "menu-700") == vouch.ANONYMOUS
 
 
 def test_a_room_follows_its_affinity_even_to_the_busier_node() -> None:

@@ -17,6 +17,7 @@ from conference.numberplan import (
     Refuse,
     ToExtension,
     ToLocalConference,
+    ToMenu,
     ToRoom,
     ToTrunk,
     decide,
@@ -34,9 +35,13 @@ class Plan:
     rooms: set[str] = field(default_factory=lambda: {"5000"})
     extensions: dict[str, ExtensionSettings] = field(default_factory=dict)
     trunk_list: tuple[TrunkSettings, ...] = (CARRIER, MOBILE)
+    menus: set[str] = field(default_factory=lambda: {"700"})
 
     def is_room(self, number: str) -> bool:
         return number in self.rooms
+
+    def is_menu(self, number: str) -> bool:
+        return number in self.menus
 
     def extension(self, number: str) -> ExtensionSettings | None:
         return self.extensions.get(number)
@@ -62,6 +67,11 @@ STRANGER = Caller(CallerKind.ANONYMOUS)
 @pytest.mark.parametrize("caller", [EXT_100, FROM_CARRIER, BRIDGE, STRANGER])
 def test_rooms_are_open_to_everyone(caller: Caller) -> None:
     assert decide(caller, "5000", PLAN) == ToRoom("5000")
+
+
+@pytest.mark.parametrize("caller", [EXT_100, FROM_CARRIER, BRIDGE, STRANGER])
+def test_voice_menus_are_open_to_everyone(caller: Caller) -> None:
+    assert decide(caller, "700", PLAN) == ToMenu("700")
 
 
 @pytest.mark.parametrize("caller", [EXT_100, FROM_CARRIER, BRIDGE])
