@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from conference import billing, dialin, identity
+from conference import billing, dialin, identity, menus
 from conference import room as rules
+from conference.menus import MenuSettings
 from conference.schedule import LiveMeeting
 
 Fields = str | int | float | bool  # of a room event (store.live.room_event)
@@ -99,7 +100,7 @@ class DialRequest:
     by: str  # member id
 
 
-Request = DialRequest | dialin.Lookup | dialin.Transfer
+Request = DialRequest | dialin.Lookup | dialin.Transfer | menus.Forward
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,9 @@ class LiveState(Protocol):
 
     def file_attendance(self, code: str, member: rules.Member, how: str, when: float, joined: bool) -> None:
         """A member joined or left scheduled conference `code` (its history)."""
+
+    def menu(self, number: str) -> MenuSettings | None:
+        """Voice menu `number` as the API last wrote it; None: no such menu (or Redis is down)."""
 
     def report_emptied(self, code: str) -> None:
         """Scheduled conference `code` emptied after somebody had been in: it is over."""

@@ -39,7 +39,7 @@ class BridgeMixer:
             MUSIC: sip.create_music(str(ensure_music(sounds, clock_rate))),
             SILENCE: sip.create_music(str(ensure_silence(sounds, clock_rate))),
         }
-        self.files = PieceFiles(clock_rate, sounds / "library", sounds / "names")
+        self.files = PieceFiles(clock_rate, sounds)
         self.recordings, self.node_id = recordings, node_id
         # (when, tie-breaker, prompt): weak, so a prompt replaced early stops playing at once
         self.prompt_ends: list[tuple[float, int, weakref.ref[Prompt]]] = []

@@ -30,8 +30,8 @@ from bridge.players import PromptEnded
 from bridge.quality import SLICES, CallQuality, LoopClock, count_by_kind, room_figures
 from bridge.recorder import recover
 from bridge.redis_state import RedisState
-from bridge.rooms import RULED, Rooms
-from conference import address, billing, dialin, identity, numberplan
+from bridge.rooms import RULED, LiveRoom, Rooms
+from conference import address, billing, dialin, identity, menus, numberplan
 from conference import room as rules
 from conference.address import Kind, RoomAddress
 from conference.liveness import RxWatch, observe
@@ -63,7 +63,7 @@ class BridgeNode:
         self.numbers = identity.Numbers(conferences.caller_id or conferences.dial_in,
                                         consult_shows_customer=conferences.consult_caller_id == identity.CUSTOMER)
         self.live = RedisState(client, queue_client, config.id, cdrs, config.originations_per_minute,
-                               conferences.operator_outside_calls)
+                               conferences.operator_outside_calls, conferences.dial_in)
         self.metrics = metrics
         self.events: deque[object] = deque()
         self.endpoint = sip.start_endpoint(config)
@@ -155,6 +155,11 @@ class BridgeNode:
             self.meetings.look_up(service, event.member, event.code)
         elif isinstance(event, dialin.Transfer) and (service := self.rooms.get(str(address.DIAL_IN))) is not None:
             self.meetings.transfer(service, event.member, event.code, event.role)
+        elif isinstance(event, menus.Forward):
+            for room in self.rooms:
+                if room.address.kind == Kind.MENU and event.member in room.calls:
+                    self.forward(room, event.member, event.number)
+                    break
         elif isinstance(event, sip.Answered):
             self.bill(event.call, 200, ended=False)
             if (room := self.rooms.get(event.call.room)) is not None:
@@ -211,10 +216,31 @@ class BridgeNode:
                            controller_is_caller=controller_is_caller)
         self.rooms.open(room, state).arrive(call, state.settings, locked_out=False)
 
+    def forward(self, menu: LiveRoom, member: str, number: str) -> None:
+        """A voice menu's caller goes on to `number`, if the menu's owner may send it there: it is
+        answered already, and hears the far end from its ringback on, in a room of its own that
+        calls the number through Kamailio, like a "#" call's (whose "#" is the callee's, if it may)."""
+        call = menu.calls.get(member)
+        if call is None or call.ended or menu.menu is None:
+            return
+        decision = self.live.forwarding(menu.menu, number)
+        if isinstance(decision, Refuse):
+            log.warning("menu %s: %s may not be sent to %s (%d)", menu.number, call.caller, number, decision.code)
+            menu.feed(menus.Unreachable(member))
+            return
+        log.info("menu %s: %s goes on to %s", menu.number, call.caller, number)
+        menu.release(call)
+        where = address.call(f"{menu.number}/{self.config.id}/{call.key}/{time.time()}")
+        state = rules.Room(RoomSettings(str(where)), kind=Kind.CALL, anchor=number, controller_is_caller=False)
+        call.room = str(where)
+        room = self.rooms.open(where, state)
+        room.arrive(call, state.settings, locked_out=False)
+        room.media(call)  # its media is up: it hears the far end as soon as that sends any
+
     def answer(self, call: Leg) -> None:
         own = self.own(call)
-        if own is None or own.ended:
-            return
+        if own is None or own.ended or own.getInfo().state == pj.PJSIP_INV_STATE_CONFIRMED:
+            return  # gone, or answered already (a voice menu's caller, forwarded)
         ok = pj.CallOpParam()
         ok.statusCode = 200
         try:

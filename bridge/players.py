@@ -54,8 +54,9 @@ def _seconds(path: Path) -> float:
 class PieceFiles:
     """Where each piece of a prompt is: prompts (recorded or synthesized) by language, library sounds by id."""
 
-    def __init__(self, rate: int, library: Path, names: Path, prompts: Path = OUTPUT) -> None:
-        self.rate, self.library, self.names, self.prompts = rate, library, names, prompts
+    def __init__(self, rate: int, sounds: Path, prompts: Path = OUTPUT) -> None:
+        self.rate, self.prompts = rate, prompts
+        self.library, self.names, self.menus = sounds / "library", sounds / "names", sounds / "menus"
 
     def sound(self, sound_id: int) -> Path:
         # ids only, never names: an uploaded file's name is never a path
@@ -69,9 +70,12 @@ class PieceFiles:
                 path = self.sound(int(piece[6:]))
                 if not path.exists():
                     path = prompt_file(language, self.rate, "welcome", self.prompts)
-            elif piece.startswith("name:"):
-                # extension numbers are digits (checked by the API), never a path
-                path = self.names / f"{int(piece[5:])}-{self.rate}.wav"
+            elif piece.startswith(("name:", "menu:")):
+                # an extension's spoken name, a menu's spoken greeting_text: by number (digits, as the API
+                # checked, and checked again: never a path), leading zeros kept
+                number = piece[5:]
+                folder = self.names if piece.startswith("name:") else self.menus
+                path = folder / f"{number if number.isascii() and number.isdigit() else 'none'}-{self.rate}.wav"
             else:
                 path = prompt_file(language, self.rate, piece, self.prompts)
             if path.exists():

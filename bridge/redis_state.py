@@ -17,7 +17,8 @@ from bridge import templates
 from bridge.edge import Fields, Rights
 from conference import billing, numberplan
 from conference import room as rules
-from conference.address import Kind, RoomAddress
+from conference.address import DIAL_IN, Kind, RoomAddress
+from conference.menus import MenuSettings
 from conference.numberplan import Caller, CallerKind, Refuse
 from conference.placement import NodeStatus, run_of
 from conference.rooms import RoomSettings
@@ -32,7 +33,7 @@ T = TypeVar("T")
 
 class RedisState:
     def __init__(self, client: redis.Redis, queue_client: redis.Redis, node_id: str, cdrs: Path,
-                 originations_per_minute: int = 10, operator_outside_calls: bool = False) -> None:
+                 originations_per_minute: int = 10, operator_outside_calls: bool = False, dial_in: str = "") -> None:
         self.client = client
         self.queue_client = queue_client  # RQ needs undecoded replies
         self.node_id = node_id
@@ -42,6 +43,7 @@ class RedisState:
         self.cdrs = cdrs
         self.originations_per_minute = originations_per_minute
         self.operator_outside_calls = operator_outside_calls
+        self.dial_in = dial_in  # the scheduled conferences' service number: Kamailio routes it before the plan
 
     def now(self) -> float:
         return time.time()
@@ -60,6 +62,10 @@ class RedisState:
                 return None if meeting is None else templates.scheduled_conference(meeting, language)
             if room.kind == Kind.DIAL_IN:
                 return rules.Room(RoomSettings(str(room), language=language), kind=Kind.DIAL_IN)
+            if room.kind == Kind.MENU:
+                menu = live.Directory(self.client).menu(room.id)
+                return None if menu is None else rules.Room(RoomSettings(str(room), language=menu.language),
+                                                            kind=Kind.MENU)
             if room.kind == Kind.CALL:
                 return None  # made by its first INVITE only (BridgeNode.anchored_call)
             projected = live.get_entry(self.client, live.ROOMS, room.id)
@@ -78,6 +84,8 @@ class RedisState:
         try:
             directory = live.Directory(self.client)
             if rights == Rights.NODE:
+                if number == self.dial_in:
+                    return numberplan.ToRoom(str(DIAL_IN))
                 return numberplan.decide(Caller(CallerKind.BRIDGE), number, directory)
             if rights == Rights.OPERATOR:
                 return numberplan.decide(numberplan.operator(self.operator_outside_calls), number, directory)
@@ -91,6 +99,26 @@ class RedisState:
                             self.originations_per_minute, number)
                 return Refuse(403, "Too Many Calls")
             return decision
+        except redis.RedisError as exc:
+            log.error("redis: %s", exc)
+            return Refuse(503, "Service Unavailable")
+
+    def menu(self, number: str) -> MenuSettings | None:
+        return self.ask(lambda client: live.Directory(client).menu(number), default=None)
+
+    def forwarding(self, menu: MenuSettings, number: str) -> numberplan.Decision:
+        """The number plan as for voice menu `menu` sending a caller to `number`: on its owner
+        extension's rights, or an operator's when it has none (web.menus checked the same on saving)."""
+        if number == self.dial_in:
+            return numberplan.ToRoom(str(DIAL_IN))
+        try:
+            directory = live.Directory(self.client)
+            if menu.owner is None:
+                return numberplan.decide(numberplan.operator(self.operator_outside_calls), number, directory)
+            owner = directory.extension(menu.owner)
+            if owner is None:
+                return numberplan.FORBIDDEN
+            return numberplan.decide(Caller(CallerKind.EXTENSION, owner), number, directory)
         except redis.RedisError as exc:
             log.error("redis: %s", exc)
             return Refuse(503, "Service Unavailable")

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from bridge.edge import DialRequest, Leg, LiveState, Mixer, Playback, Port, Recording, Rights, Switchboard
-from conference import billing, consult, dialin, identity, keypad, roster
+from conference import billing, consult, dialin, identity, keypad, menus, roster
 from conference import room as rules
 from conference.address import RoomAddress
+from conference.menus import MenuSettings
 from conference.mixing import DRAIN, MUSIC, Link, drained, link_changes, music_sound
 from conference.rooms import RoomSettings
 from conference.schedule import JoinedBy
@@ -61,9 +64,11 @@ class LiveRoom:
         self.keypads: dict[str, keypad.Keypad] = {}  # feature codes being typed, by member
         # A "#" call has rules of its own (conference.consult); every other room, conference.room's.
         anchored = state.kind == rules.Kind.CALL
-        rulebook: Any = {rules.Kind.CALL: consult, rules.Kind.DIAL_IN: dialin}.get(state.kind, rules)
-        self.transition = rulebook.transition
+        rulebook: Any = {rules.Kind.CALL: consult, rules.Kind.DIAL_IN: dialin, rules.Kind.MENU: menus}.get(
+            state.kind, rules)
+        self.transition = self.menu_transition if state.kind == rules.Kind.MENU else rulebook.transition
         self.rules_links = rulebook.links
+        self.menu: MenuSettings | None = None  # a voice menu's, as it was when its latest caller arrived
         self.keys = keypad.KeyMap.CONSULT if anchored else keypad.KeyMap.CONFERENCE
         self.links: frozenset[Link] = frozenset()
         self.prompts: dict[str, Playback] = {}  # what each member in the IVR hears now
@@ -80,6 +85,8 @@ class LiveRoom:
 
     def arrive(self, call: Leg, settings: RoomSettings, locked_out: bool,
                role: rules.Role | None = None) -> None:
+        if self.address.kind == rules.Kind.MENU:
+            self.menu = self.live.menu(self.address.id) or self.menu  # Redis down: the menu as it last was
         self.calls[call.participant_id] = call
         self.state = dataclasses.replace(self.state, settings=settings)
         log.info("room %s: %s arrived as %s%s", self.number, call.caller, call.participant_id,
@@ -96,6 +103,11 @@ class LiveRoom:
         self.levels.pop(member, None)
         self.links = frozenset(link for link in self.links if member not in link)
         self.feed(rules.Left(member))
+
+    def menu_transition(self, state: rules.Room, event: Any) -> tuple[rules.Room, list[Any]]:
+        """A voice menu's rules, on the wall clock (its opening hours) and the monotonic one (its timeouts)."""
+        menu = self.menu or MenuSettings(self.address.id)
+        return menus.transition(menu, state, event, datetime.now(UTC), time.monotonic())
 
     def invited(self, call: Leg, by: str, extension: str | None = None) -> None:
         """The node dialled `call` for member `by`; it joins on early media or answer."""
@@ -137,7 +149,7 @@ class LiveRoom:
         self.links = frozenset(link for link in self.links if member not in link)
         self.feed(rules.Left(member, status), left_status=status)
 
-    def feed(self, event: rules.Event | dialin.Looked, left_status: int = 0) -> None:
+    def feed(self, event: rules.Event | dialin.Looked | menus.Tick | menus.Unreachable, left_status: int = 0) -> None:
         before = {m.id: m for m in self.state.members}
         consulting = self.state.consulting
         self.state, effects = self.transition(self.state, event)
@@ -149,7 +161,7 @@ class LiveRoom:
         self.record()
         self.report(before, left_status)
 
-    def carry_out(self, effect: rules.Effect | dialin.Lookup | dialin.Transfer) -> None:
+    def carry_out(self, effect: rules.Effect | dialin.Lookup | dialin.Transfer | menus.Forward) -> None:
         if isinstance(effect, rules.Play):
             call = self.calls.get(effect.member)
             if call is not None:
@@ -173,8 +185,8 @@ class LiveRoom:
         elif isinstance(effect, rules.Reject):
             if effect.member in self.calls:
                 self.switchboard.hangup(self.calls[effect.member], effect.status if effect.status >= 300 else 480)
-        elif isinstance(effect, dialin.Lookup | dialin.Transfer):
-            self.switchboard.after(effect)  # after this transition: both feed rooms again
+        elif isinstance(effect, dialin.Lookup | dialin.Transfer | menus.Forward):
+            self.switchboard.after(effect)  # after this transition: each feeds rooms again
         elif isinstance(effect, rules.Dial):
             # After this transition is carried out, not within it: dialling feeds the room again.
             self.switchboard.after(DialRequest(self.number, effect.number, effect.by))
@@ -259,7 +271,9 @@ class LiveRoom:
         self.press(member.id, commands)
 
     def tick(self, now: float) -> None:
-        """Feature codes that silence completes (a number after *8)."""
+        """Feature codes that silence completes (a number after *8); a voice menu's callers who stay silent."""
+        if self.address.kind == rules.Kind.MENU and menus.due(self.state, now):
+            self.feed(menus.Tick())
         for member_id, pad in list(self.keypads.items()):
             pad, command = keypad.expire(pad, now)
             self.keypads[member_id] = pad

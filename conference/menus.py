@@ -60,8 +60,7 @@ _DAY = "|".join(DAYS)
 _CLOCK = "(?:[01][0-9]|2[0-3]):[0-5][0-9]"
 # No nested quantifiers: these meet what API callers send.
 _HOURS_PATTERN = f"(?:{_DAY})(?:-(?:{_DAY}))? {_CLOCK}-(?:{_CLOCK}|24:00)"
-_DESTINATION = matching(f"(?:\\*8)?[0-9]{{1,{MAX_NUMBER_LENGTH}}}", f"1-{MAX_NUMBER_LENGTH} digits, or *8 and an "
-                        "extension (its local conference)")
+_DESTINATION = digits(MAX_NUMBER_LENGTH)
 
 
 @dataclass(frozen=True)
@@ -114,8 +113,8 @@ RULES: dict[str, Rule] = {
     "greeting_text": text(MAX_GREETING_TEXT).means(
         "The greeting, spoken by espeak-ng in the menu's language, when no greeting_sound_id is set."),
     "options": mapping_of(one_of(*KEYS), _DESTINATION, len(KEYS)).means(
-        "Key -> destination: a room, an extension, *8 and an extension (its local conference), another menu, the "
-        "scheduled conferences' dial-in number or an outside number where the number plan lets the owner call it."),
+        "Key -> destination: a room, an extension, another menu, the scheduled conferences' dial-in number, or an "
+        "outside number where the number plan lets the owner call it."),
     "timeout_seconds": integer(2, 60).means("Silence after the greeting before the timeout destination."),
     "timeout_destination": or_null(_DESTINATION).means("null: the greeting again, counted as a try."),
     "tries": integer(1, MAX_TRIES).means("Invalid keys (and timeouts without a destination) before the invalid "
@@ -186,6 +185,13 @@ class Tick:
 
 
 @dataclass(frozen=True)
+class Unreachable:
+    """The number plan did not let the menu's owner reach where the caller was to go (now)."""
+
+    member: str
+
+
+@dataclass(frozen=True)
 class Forward:
     """Send the caller on to `number`, on the menu owner's rights."""
 
@@ -199,7 +205,7 @@ def greeting(menu: MenuSettings) -> tuple[str, ...]:
     return (f"menu:{menu.number}",) if menu.greeting_text else ("menu_choose",)
 
 
-def transition(menu: MenuSettings, room: Room, event: Arrived | Digit | PromptDone | Left | Tick,
+def transition(menu: MenuSettings, room: Room, event: Arrived | Digit | PromptDone | Left | Tick | Unreachable,
                wall: datetime, now: float) -> tuple[Room, list[Effect | Forward]]:
     """`wall`: the time of day (aware) for the opening hours; `now`: monotonic, for timeouts."""
     step = Step(room)
@@ -229,6 +235,8 @@ def transition(menu: MenuSettings, room: Room, event: Arrived | Digit | PromptDo
             step.set(dataclasses.replace(member, until=now + menu.timeout_seconds))
         elif isinstance(event, PromptDone) and member.stage == Stage.LEAVING:
             step.effects.append(Hangup(member.id))
+        elif isinstance(event, Unreachable):
+            _leave(step, forwards, member, None, "number_unavailable")
         elif isinstance(event, Left):
             step.room = dataclasses.replace(room, members=tuple(m for m in room.members if m.id != member.id))
     return step.room, [*step.effects, *forwards]

@@ -32,7 +32,7 @@ def _trunk_row(trunk: TrunkSettings) -> dict[str, Any]:
     return {**data, **{name: json.dumps(data[name]) for name in ("sources", "prefixes", "inbound")}}
 
 
-def _menu(row: Menu) -> MenuSettings:
+def menu_of(row: Menu) -> MenuSettings:
     return MenuSettings.from_dict({**json.loads(row.settings), "number": row.number, "owner": row.owner})
 
 
@@ -43,7 +43,7 @@ def _menu_row(menu: MenuSettings) -> dict[str, Any]:
 
 EXTENSIONS = Table("extension", Extension, "number", live.EXTENSIONS, _extension, ExtensionSettings.as_dict)
 TRUNKS = Table("trunk", Trunk, "name", live.TRUNKS, _trunk, _trunk_row)
-MENUS = Table("menu", Menu, "number", live.MENUS, _menu, _menu_row)
+MENUS = Table("menu", Menu, "number", live.MENUS, menu_of, _menu_row)
 
 
 def extensions(sessions: sessionmaker[Session], client: redis.Redis) -> ProjectedRepository[ExtensionSettings]:

@@ -29,6 +29,7 @@ ROUND = timedelta(seconds=5)  # between the scheduled conferences' periodic roun
 IMPORT_RECORDING = "workers.jobs.import_recording"
 IMPORT_CDR = "workers.jobs.import_cdr"
 SPEAK_NAME = "workers.jobs.speak_name"
+SPEAK_MENU = "workers.jobs.speak_menu"
 MEETINGS_TICK = "workers.meetings.tick"
 MEETING_EMPTIED = "workers.meetings.meeting_emptied"
 RECORD_ATTENDANCE = "workers.meetings.record_attendance"
@@ -91,6 +92,11 @@ def enqueue_cdr(client: redis.Redis, record_id: str) -> None:
 def enqueue_name(client: redis.Redis, number: str) -> None:
     """Synthesize (or remove) an extension's spoken display name."""
     queue(client).enqueue(SPEAK_NAME, number, result_ttl=600)
+
+
+def enqueue_menu_greeting(client: redis.Redis, number: str) -> None:
+    """Synthesize (or remove) a voice menu's spoken greeting."""
+    queue(client).enqueue(SPEAK_MENU, number, result_ttl=600)
 
 
 def enqueue_tick(client: redis.Redis, periodic: bool = False) -> None:

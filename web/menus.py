@@ -67,11 +67,20 @@ def add_menu(payload: Any) -> MenuSettings:
     """A new menu from a payload (the API's JSON, the panel's form), by the same rules."""
     menu = checked(validate_create(payload))
     services().check_number_free(menu.number)
-    return services().menus.create(menu)
+    services().menus.create(menu)
+    services().speak_menu_later(menu.number)
+    return menu
 
 
 def change_menu(number: str, payload: Any) -> MenuSettings:
-    return services().menus.update(number, lambda current: checked(validate_patch(current, payload), current))
+    changed = services().menus.update(number, lambda current: checked(validate_patch(current, payload), current))
+    services().speak_menu_later(number)
+    return changed
+
+
+def remove_menu(number: str) -> None:
+    services().menus.delete(number)
+    services().speak_menu_later(number)  # which removes the spoken greeting
 
 
 @blueprint.post("/menus")
@@ -98,5 +107,5 @@ def patch_menu(number: str) -> ResponseReturnValue:
 @blueprint.delete("/menus/<number>")
 @documented("Delete a voice menu", status=204, errors={409: CHANGING})
 def delete_menu(number: str) -> ResponseReturnValue:
-    services().menus.delete(number)
+    remove_menu(number)
     return "", 204

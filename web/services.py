@@ -17,7 +17,7 @@ from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.menus import MenuSettings
 from store import live, migrations
 from store.projected import ExistsError, NotFoundError, ProjectedRepository
-from store.queue import enqueue_name, enqueue_tick
+from store.queue import enqueue_menu_greeting, enqueue_name, enqueue_tick
 from store.rooms import RoomRepository
 from web.errors import ApiError
 
@@ -130,6 +130,13 @@ class Services:
             enqueue_name(self.queue, number)
         except redis.RedisError as exc:
             log.error("extension %s: its name is not re-spoken (%s); save it again later", number, exc)
+
+    def speak_menu_later(self, number: str) -> None:
+        """Have the worker (re)make the menu's spoken greeting; the change itself is already saved."""
+        try:
+            enqueue_menu_greeting(self.queue, number)
+        except redis.RedisError as exc:
+            log.error("menu %s: its greeting is not re-spoken (%s); save it again later", number, exc)
 
     def check_number_free(self, number: str) -> None:
         """Rooms, extensions, voice menus and the dial-in service share one number space: a new one must

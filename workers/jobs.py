@@ -11,8 +11,9 @@ import settings
 from stack.prompts import RATES, speak
 from store import live
 from store.cdrs import CdrRepository
+from store.directory import menu_of
 from store.recordings import RecordingRepository
-from store.sql import Extension, make_engine, make_sessions
+from store.sql import Extension, Menu, make_engine, make_sessions
 
 
 @functools.cache
@@ -45,6 +46,23 @@ def import_recording(recording_id: str) -> bool:
 def import_cdr(record_id: str) -> bool:
     """File a call detail record the bridge spooled when a leg ended."""
     return CdrRepository(sessions(), config().var_path / "cdrs").import_one(record_id)
+
+
+def speak_menu(number: str) -> bool:
+    """Synthesize a voice menu's greeting_text (sounds/menus/<number>-<rate>.wav), played when it has
+    no greeting sound; no menu or no text: no file. True if spoken."""
+    folder = config().var_path / "sounds" / "menus"
+    if not (number.isascii() and number.isdigit()):
+        return False  # never a path made of anything else
+    with sessions()() as session:
+        row = session.scalars(select(Menu).where(Menu.number == number)).first()
+        menu = None if row is None else menu_of(row)
+    if menu is None or not menu.greeting_text.strip():
+        for rate in RATES:
+            (folder / f"{number}-{rate}.wav").unlink(missing_ok=True)
+        return False
+    speak(menu.greeting_text.strip(), menu.language, folder, number)
+    return True
 
 
 def speak_name(number: str) -> bool:

@@ -40,9 +40,9 @@ def test_a_menus_life(api: FlaskClient, auth: dict[str, str], client: redis.Redi
     assert projected is not None and projected.hours == ("mon-fri 09:00-18:00",)
     assert live.Directory(client).is_menu("700") and not live.Directory(client).is_menu("5000")
 
-    patched = api.patch("/api/v1/menus/700", json={"options": {"1": "201", "2": "5000", "3": "*8201"},
+    patched = api.patch("/api/v1/menus/700", json={"options": {"1": "201", "2": "5000", "3": "202"},
                                                    "owner": "201"}, headers=auth)
-    assert patched.status_code == 200 and patched.get_json()["options"]["3"] == "*8201"
+    assert patched.status_code == 200 and patched.get_json()["options"]["3"] == "202"
     assert [m["number"] for m in api.get("/api/v1/menus", headers=auth).get_json()] == ["700"]
     assert api.delete("/api/v1/menus/700", headers=auth).status_code == 204
     assert api.get("/api/v1/menus/700", headers=auth).status_code == 404
@@ -70,6 +70,8 @@ def test_a_menu_forwards_only_where_its_owner_may_call(api: FlaskClient, auth: d
     assert refused(api, auth, {**outside, "owner": "999"}) == "owner"  # no such extension
     assert refused(api, auth, {"number": "700", "timeout_destination": "12345"}) == "timeout_destination"  # nothing
     assert refused(api, auth, {"number": "700", "closed_destination": "*8201"}) == "closed_destination"
+    assert refused(api, auth, {"number": "700", "options": {"1": "201"}, "owner": "201",
+                               "invalid_destination": "84950000000"}) == "invalid_destination"
     assert api.post("/api/v1/menus", json={**outside, "owner": "202"}, headers=auth).status_code == 201
     assert client.hlen(live.MENUS) == 1
 

@@ -83,7 +83,7 @@ def pages(app: Flask) -> list[str]:
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("panel.") and "GET" in (rule.methods or ()) and rule.endpoint != "panel.static":
             path = re.sub(r"<(\w+)>", lambda m: ARGUMENTS[m.group(1)], rule.rule)
-            found.append(path.replace("/extensions/5100", "/extensions/2001"))
+            found.append(path.replace("/extensions/5100", "/extensions/2001").replace("/menus/5100", "/menus/700"))
     return sorted(found)
 
 
@@ -93,6 +93,8 @@ def test_every_page_renders_in_both_languages_with_nothing_left_untranslated(
 ) -> None:
     trunk = {"name": "carrier", "gateway": "192.0.2.50", "sources": ["192.0.2.50"], "inbound": {"+100": "2001"}}
     assert api.post("/api/v1/trunks", json=trunk, headers=headers["admin"]).status_code == 201
+    menu = {"number": "700", "options": {"1": "2001"}, "hours": ["mon-fri 09:00-18:00"]}
+    assert api.post("/api/v1/menus", json=menu, headers=headers["admin"]).status_code == 201
     with (CATALOGUE / "messages.po").open("rb") as handle:
         english = [m.id for m in read_po(handle) if isinstance(m.id, str) and len(m.id) > 12 and "%" not in m.id]
     live.put_participant(client, "5100", "p1", {"id": "p1", "caller": "sip:a@127.0.0.1", "role": "user",

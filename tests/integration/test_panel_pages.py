@@ -151,3 +151,25 @@ def test_trunks_are_for_admins_and_take_lines_and_pairs(api: FlaskClient, people
     assert field_error(html(pairs), "inbound").startswith("One per line")
     assert admin.post("/trunks/carrier/delete", data={"csrf_token": token}).status_code == 302
     assert 'id="no-trunks"' in html(admin.get("/trunks"))
+
+
+def test_voice_menus_are_made_through_the_form_with_keys_hours_and_numbers(api: FlaskClient,
+                                                                           people: dict[str, Account]) -> None:
+    token = operator(api, people)
+    form = {"csrf_token": token, "number": "700", "name": "Reception", "language": "en",
+            "greeting_text": "For sales press one.", "options": "1 = 2001\n# = 2001\n", "timeout_seconds": "5",
+            "tries": "3", "time_zone": "Europe/Moscow", "hours": "mon-fri 09:00-18:00\n"}
+    slow = api.post("/menus/new", data={**form, "timeout_seconds": "five"})
+    assert slow.status_code == 400 and field_error(html(slow), "timeout_seconds").startswith("Seconds of silence")
+    nowhere = api.post("/menus/new", data={**form, "options": "1 = 9999999"})
+    assert field_error(html(nowhere), "options").startswith("One per line: a key")
+    made = api.post("/menus/new", data=form)
+    assert made.status_code == 302, html(made)
+    with api.application.app_context():
+        menu = services().menus.get("700")
+    assert (menu.options, menu.timeout_seconds, menu.hours, menu.owner) == ({"1": "2001", "#": "2001"}, 5,
+                                                                           ("mon-fri 09:00-18:00",), None)
+    assert 'data-menu="700"' in html(api.get("/menus"))
+    assert "1 = 2001" in html(api.get("/menus/700/edit"))
+    assert api.post("/menus/700/delete", data={"csrf_token": token}).status_code == 302
+    assert api.get("/menus/700/edit").status_code == 404

@@ -12,6 +12,7 @@ from bridge.edge import Dialled, Fields, Leg, Port, Request, Rights
 from bridge.rooms import Rooms
 from conference import billing, identity
 from conference import room as rules
+from conference.menus import MenuSettings
 from conference.schedule import LiveMeeting
 
 _keys = itertools.count(1)
@@ -174,6 +175,7 @@ class FakeLive:
         self.emptied: list[str] = []
         self.meetings: dict[str, LiveMeeting] = {}
         self.pending: list[tuple[str, dict[str, str]]] = []  # commands from the worker, not yet read
+        self.menus: dict[str, MenuSettings] = {}
 
     def now(self) -> float:
         return self.clock
@@ -204,6 +206,9 @@ class FakeLive:
 
     def report_emptied(self, code: str) -> None:
         self.emptied.append(code)
+
+    def menu(self, number: str) -> MenuSettings | None:
+        return self.menus.get(number)
 
     def meeting(self, code: str) -> LiveMeeting | None:
         return self.meetings.get(code)

@@ -27,6 +27,7 @@ class Kind(StrEnum):
     LINES = "lines"  # a list, one item per line
     PAIRS = "pairs"  # a mapping, "key = value" per line
     OPTIONAL = "optional"  # text; empty means null
+    INTEGER = "integer"  # a whole number; empty means null (the API's rule says whether it may be)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,10 @@ def payload(fields: Iterable[FormField], form: MultiDict[str, str], creating: bo
             found[field.name] = _pairs(field.name, text)
         elif field.kind is Kind.OPTIONAL:
             found[field.name] = text.strip() or None
+        elif field.kind is Kind.INTEGER:
+            number = text.strip()
+            # Anything but digits goes to the API as typed: its rule refuses it, naming the field.
+            found[field.name] = int(number) if number.isascii() and number.isdigit() else (number or None)
         else:
             found[field.name] = text.strip()
     return found

@@ -1,5 +1,6 @@
-"""Extensions (operators) and trunks (admins): list, create, edit, delete, through the API's own
-functions (web.phones): the same rules, the same shared number space, the same spoken names."""
+"""Extensions and voice menus (operators), trunks (admins): list, create, edit, delete, through the API's
+own functions (web.phones, web.menus): the same rules, the same shared number space, the same spoken
+names and greetings."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from flask_babel import lazy_gettext as _l
 
 from conference.extensions import MAX_LIST, MAX_PASSWORD, MIN_PASSWORD, Presentation
 from conference.fields import FieldError
+from conference.menus import MAX_GREETING_TEXT, MAX_TRIES, MenuSettings
 from conference.rooms import MAX_NAME_LENGTH, MAX_NUMBER_LENGTH, MAX_PIN_LENGTH, MIN_PIN_LENGTH
 from store.accounts import Role
 from store.projected import ConflictError, ExistsError
-from web import phones
+from web import menus, phones
 from web.access import requires
 from web.panel import blueprint
 from web.panel.fields import FormField, Kind, payload, refusal, stored
@@ -69,6 +71,34 @@ TRUNK_FIELDS = (
               kind=Kind.OPTIONAL),
     FormField("present_as", _l("Number shown in"), _l("Many carriers read only the From header."),
               kind=Kind.CHOICE, choices=_PRESENTATIONS),
+)
+MENU_FIELDS = (
+    FormField("number", _l("Number"), _l("What callers dial (or a trunk's inbound number leads to): %(min)d to "
+                                         "%(max)d digits, not a room's or an extension's.", min=1,
+                                         max=MAX_NUMBER_LENGTH), key=True),
+    FormField("name", _l("Name"), _l("A name to tell menus apart, up to %(max)d characters.", max=MAX_NAME_LENGTH)),
+    FormField("language", _l("Language"), _l("Of its prompts and its spoken greeting."), kind=Kind.CHOICE,
+              choices=_LANGUAGES),
+    FormField("greeting_text", _l("Greeting"), _l("Spoken to every caller, e.g. \"For sales press 1\", up to "
+                                                  "%(max)d characters.", max=MAX_GREETING_TEXT)),
+    FormField("greeting_sound_id", _l("Greeting sound"), _l("The id of a library sound played instead of the "
+                                                            "spoken greeting. Empty: none."), kind=Kind.INTEGER),
+    FormField("options", _l("Keys"), _l("One per line: a key (0-9, *, #) = where it sends the caller: a room, an "
+                                        "extension, another menu or an outside number."), kind=Kind.PAIRS),
+    FormField("owner", _l("Owner extension"), _l("Callers are sent on with its rights (outside numbers only if it "
+                                                 "may call them). Empty: an operator's rights."), kind=Kind.OPTIONAL),
+    FormField("timeout_seconds", _l("Wait for a key"), _l("Seconds of silence after the greeting, %(min)d to "
+                                                          "%(max)d.", min=2, max=60), kind=Kind.INTEGER),
+    FormField("timeout_destination", _l("After the silence"), _l("Where a caller who pressed nothing goes. Empty: "
+                                                                 "the greeting again."), kind=Kind.OPTIONAL),
+    FormField("tries", _l("Tries"), _l("Wrong keys (and silences) before the caller is sent to the next field's "
+                                       "number, 1 to %(max)d.", max=MAX_TRIES), kind=Kind.INTEGER),
+    FormField("invalid_destination", _l("After the last try"), _l("Empty: goodbye."), kind=Kind.OPTIONAL),
+    FormField("time_zone", _l("Time zone"), _l("Of the opening hours, e.g. Europe/Moscow.")),
+    FormField("hours", _l("Opening hours"), _l("One span per line, e.g. mon-fri 09:00-18:00. Empty: always open."),
+              kind=Kind.LINES),
+    FormField("closed_destination", _l("When closed"), _l("Where callers go outside the opening hours. Empty: "
+                                                          "they hear that it is closed."), kind=Kind.OPTIONAL),
 )
 
 
@@ -177,3 +207,45 @@ def delete_trunk(name: str) -> ResponseReturnValue:
     services().trunks.delete(name)
     flash(_("Trunk %(name)s is deleted.", name=name))
     return redirect(url_for("panel.trunks"))
+
+
+# Voice menus -----------------------------------------------------------------------------------
+
+
+@blueprint.get("/menus")
+@requires(Role.OPERATOR)
+def menus_page() -> ResponseReturnValue:
+    return render_template("menus.html", menus=services().menus.list())
+
+
+@blueprint.route("/menus/new", methods=["GET", "POST"])
+@requires(Role.OPERATOR)
+def new_menu() -> ResponseReturnValue:
+    back, title = url_for("panel.menus_page"), _("New voice menu")
+    if request.method == "GET":
+        return _form(title, MENU_FIELDS, stored(MENU_FIELDS, MenuSettings("").as_dict()), request.path, back, True)
+    return _save(MENU_FIELDS, True, menus.add_menu, title, back,
+                 _("Voice menu %(number)s is created.", number=request.form.get("number", "")))
+
+
+@blueprint.route("/menus/<number>/edit", methods=["GET", "POST"])
+@requires(Role.OPERATOR)
+def edit_menu(number: str) -> ResponseReturnValue:
+    current = services().menus.get(number)
+    back, title = url_for("panel.menus_page"), _("Voice menu %(number)s", number=number)
+    if request.method == "GET":
+        return _form(title, MENU_FIELDS, stored(MENU_FIELDS, current.as_dict()), request.path, back, False)
+    return _save(MENU_FIELDS, False, lambda data: menus.change_menu(number, data), title, back,
+                 _("Voice menu %(number)s is saved.", number=number))
+
+
+@blueprint.route("/menus/<number>/delete", methods=["GET", "POST"])
+@requires(Role.OPERATOR)
+def delete_menu(number: str) -> ResponseReturnValue:
+    services().menus.get(number)
+    if request.method == "GET":
+        return render_template("confirm_delete.html", question=_("Delete voice menu %(number)s?", number=number),
+                               action=request.path, back=url_for("panel.menus_page"))
+    menus.remove_menu(number)
+    flash(_("Voice menu %(number)s is deleted.", number=number))
+    return redirect(url_for("panel.menus_page"))
