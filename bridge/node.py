@@ -158,7 +158,7 @@ class BridgeNode:
         elif isinstance(event, menus.Forward):
             for room in self.rooms:
                 if room.address.kind == Kind.MENU and event.member in room.calls:
-                    self.forward(room, event.member, event.number)
+                    self.forward(room, event)
                     break
         elif isinstance(event, sip.Answered):
             self.bill(event.call, 200, ended=False)
@@ -216,19 +216,22 @@ class BridgeNode:
                            controller_is_caller=controller_is_caller)
         self.rooms.open(room, state).arrive(call, state.settings, locked_out=False)
 
-    def forward(self, menu: LiveRoom, member: str, number: str) -> None:
+    def forward(self, menu: LiveRoom, forward: menus.Forward) -> None:
         """A voice menu's caller goes on to `number`, if the menu's owner may send it there: it is
         answered already, and hears the far end from its ringback on, in a room of its own that
         calls the number through Kamailio, like a "#" call's (whose "#" is the callee's, if it may)."""
-        call = menu.calls.get(member)
+        call, number = menu.calls.get(forward.member), forward.number
         if call is None or call.ended or menu.menu is None:
             return
         decision = self.live.forwarding(menu.menu, number)
-        if isinstance(decision, Refuse):
-            log.warning("menu %s: %s may not be sent to %s (%d)", menu.number, call.caller, number, decision.code)
-            menu.feed(menus.Unreachable(member))
+        refused = decision.code if isinstance(decision, Refuse) else 0
+        self.live.room_event("menu_forwarded", menu.number, caller=call.caller, to=number, why=forward.why,
+                             refused=refused)
+        if refused:
+            log.warning("menu %s: %s may not be sent to %s (%d)", menu.number, call.caller, number, refused)
+            menu.feed(menus.Unreachable(forward.member))
             return
-        log.info("menu %s: %s goes on to %s", menu.number, call.caller, number)
+        log.info("menu %s: %s goes on to %s (%s)", menu.number, call.caller, number, forward.why)
         menu.release(call)
         where = address.call(f"{menu.number}/{self.config.id}/{call.key}/{time.time()}")
         state = rules.Room(RoomSettings(str(where)), kind=Kind.CALL, anchor=number, controller_is_caller=False)

@@ -193,10 +193,12 @@ class Unreachable:
 
 @dataclass(frozen=True)
 class Forward:
-    """Send the caller on to `number`, on the menu owner's rights."""
+    """Send the caller on to `number`, on the menu owner's rights; `why`: the key it pressed, or
+    "timeout", "invalid", "closed"."""
 
     member: str
     number: str
+    why: str
 
 
 def greeting(menu: MenuSettings) -> tuple[str, ...]:
@@ -214,21 +216,21 @@ def transition(menu: MenuSettings, room: Room, event: Arrived | Digit | PromptDo
         caller = Member(event.member, event.caller, Stage.GREETING, extension=event.extension)
         add_member(step, caller)
         if not is_open(menu, wall):
-            _leave(step, forwards, caller, menu.closed_destination, "menu_closed")
+            _leave(step, forwards, caller, menu.closed_destination, "menu_closed", "closed")
         else:
             step.effects.append(Play(caller.id, greeting(menu)))
     elif isinstance(event, Tick):
         for waiting in room.members:
             if waiting.stage == Stage.GREETING and 0 < waiting.until <= now:
                 if menu.timeout_destination:
-                    _leave(step, forwards, waiting, menu.timeout_destination, "")
+                    _leave(step, forwards, waiting, menu.timeout_destination, "", "timeout")
                 else:
                     _try_again(menu, step, forwards, waiting, ())
     elif (member := room.member(event.member)) is not None:
         if isinstance(event, Digit) and member.stage == Stage.GREETING:
             destination = menu.options.get(event.digit)
             if destination:
-                _leave(step, forwards, member, destination, "")
+                _leave(step, forwards, member, destination, "", event.digit)
             else:
                 _try_again(menu, step, forwards, member, ("menu_invalid",))
         elif isinstance(event, PromptDone) and member.stage == Stage.GREETING:
@@ -236,7 +238,7 @@ def transition(menu: MenuSettings, room: Room, event: Arrived | Digit | PromptDo
         elif isinstance(event, PromptDone) and member.stage == Stage.LEAVING:
             step.effects.append(Hangup(member.id))
         elif isinstance(event, Unreachable):
-            _leave(step, forwards, member, None, "number_unavailable")
+            _leave(step, forwards, member, None, "number_unavailable", "")
         elif isinstance(event, Left):
             step.room = dataclasses.replace(room, members=tuple(m for m in room.members if m.id != member.id))
     return step.room, [*step.effects, *forwards]
@@ -246,17 +248,18 @@ def _try_again(menu: MenuSettings, step: Step, forwards: list[Forward], member: 
                notice: tuple[str, ...]) -> None:
     tries = member.tries + 1
     if tries >= menu.tries:
-        _leave(step, forwards, member, menu.invalid_destination, "goodbye")
+        _leave(step, forwards, member, menu.invalid_destination, "goodbye", "invalid")
         return
     step.set(dataclasses.replace(member, tries=tries, until=0.0))
     step.effects.append(Play(member.id, (*notice, *greeting(menu))))
 
 
-def _leave(step: Step, forwards: list[Forward], member: Member, destination: str | None, prompt: str) -> None:
-    """Forward the caller to `destination`, or say `prompt` and hang up."""
+def _leave(step: Step, forwards: list[Forward], member: Member, destination: str | None, prompt: str,
+           why: str) -> None:
+    """Forward the caller to `destination` (for `why`), or say `prompt` and hang up."""
     if destination:
         step.set(dataclasses.replace(member, stage=Stage.ANNOUNCING, until=0.0))
-        forwards.append(Forward(member.id, destination))
+        forwards.append(Forward(member.id, destination, why))
     else:
         step.set(dataclasses.replace(member, stage=Stage.LEAVING, until=0.0))
         step.effects.append(Play(member.id, (prompt,)))

@@ -16,6 +16,7 @@ import pytest
 from conference.menus import DAYS
 from stack.prompts import prompt_file
 from stack.supervisor import wait_for
+from store import live
 from tests.support.audio import duration, levels, peak_level, similarity, write_tone
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
@@ -101,6 +102,10 @@ def test_a_caller_hears_the_spoken_greeting_and_its_key_takes_it_into_the_room(
     length = duration(heard)
     assert levels(heard, [rooms["7401"]], length - 2.0, length - 0.2)[rooms["7401"]] < SILENT  # that room only
     assert peak_level(inside_heard, 900.0) > HEARD  # the room's phone heard the caller
+    events: Any = live.connect(stack.config.redis_url).xrange(live.EVENTS)
+    forwarded = [fields for _, fields in events if fields.get("type") == "menu_forwarded"
+                 and fields.get("room") == "menu-7300"]
+    assert [(f["to"], f["why"], f["refused"]) for f in forwarded] == [("7402", "2", "0")]
 
 
 def test_invalid_keys_end_at_the_final_destination_after_the_invalid_notice(

@@ -106,7 +106,7 @@ def test_a_caller_hears_the_greeting_and_its_key_forwards_it() -> None:
     room, effects = arrive()
     assert effects == [Play("m1", ("menu:700",))]
     room, effects = run(MENU, room, Digit("m1", "2"))  # while the greeting plays: it stops
-    assert effects == [Forward("m1", "5000")]
+    assert effects == [Forward("m1", "5000", "2")]
     assert stage(room) == Stage.ANNOUNCING
     assert run(MENU, room, Digit("m1", "1"))[1] == []  # forwarded already: keys no longer count
     room, _ = run(MENU, room, Left("m1"))
@@ -123,7 +123,7 @@ def test_invalid_keys_replay_the_greeting_until_the_last_try_goes_to_the_invalid
     assert effects == [Hangup("m1")]
     to_operator = MenuSettings("700", options={"1": "201"}, invalid_destination="0", tries=1)
     room, _ = arrive(to_operator)
-    assert run(to_operator, room, Digit("m1", "5"))[1] == [Forward("m1", "0")]
+    assert run(to_operator, room, Digit("m1", "5"))[1] == [Forward("m1", "0", "invalid")]
 
 
 def test_silence_after_the_greeting_times_out_to_its_destination_or_replays_as_a_try() -> None:
@@ -142,13 +142,13 @@ def test_silence_after_the_greeting_times_out_to_its_destination_or_replays_as_a
     room, _ = arrive(waits)
     room, _ = run(waits, room, PromptDone("m1"), now=100.0)
     assert run(waits, room, Tick(), now=107.9)[1] == []
-    assert run(waits, room, Tick(), now=108.0)[1] == [Forward("m1", "5000")]
+    assert run(waits, room, Tick(), now=108.0)[1] == [Forward("m1", "5000", "timeout")]
 
 
 def test_outside_the_opening_hours_the_caller_goes_to_the_closed_destination_or_hears_so() -> None:
     hours = MenuSettings("700", options={"1": "201"}, time_zone="Europe/Moscow", hours=("mon-fri 09:00-18:00",))
     closed_to = dataclasses.replace(hours, closed_destination="5000")
-    assert arrive(closed_to, SUNDAY_NOON_MOSCOW)[1] == [Forward("m1", "5000")]
+    assert arrive(closed_to, SUNDAY_NOON_MOSCOW)[1] == [Forward("m1", "5000", "closed")]
     assert arrive(closed_to, MONDAY_NOON_MOSCOW)[1] == [Play("m1", ("menu_choose",))]
     room, effects = arrive(hours, SUNDAY_NOON_MOSCOW)
     assert effects == [Play("m1", ("menu_closed",))] and stage(room) == Stage.LEAVING
