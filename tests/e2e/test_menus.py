@@ -1,7 +1,8 @@
-"""Voice menus with real phones, judged by what they hear: the spoken greeting, then the key's room,
-where another phone hears the caller's tone and the caller hears its; invalid keys to the final
-destination; silence to the timeout destination; outside the opening hours to the closed one; a
-destination the owner may no longer reach is refused with a notice, never dialled."""
+"""Voice menus with real phones, judged by what they hear: the spoken greeting, then the key's room
+(dialled directly, or a carrier's number mapped to the menu), where another phone hears the caller's
+tone and the caller hears its; invalid keys to the final destination; silence to the timeout
+destination; outside the opening hours to the closed one; a destination the owner may no longer
+reach is refused with a notice, never dialled."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from conference.menus import DAYS
 from stack.prompts import prompt_file
 from stack.supervisor import wait_for
 from store import live
+from tests.e2e.test_extensions_and_trunks import gateway
 from tests.support.audio import duration, levels, peak_level, similarity, write_tone
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
@@ -106,6 +108,21 @@ def test_a_caller_hears_the_spoken_greeting_and_its_key_takes_it_into_the_room(
     forwarded = [fields for _, fields in events if fields.get("type") == "menu_forwarded"
                  and fields.get("room") == "menu-7300"]
     assert [(f["to"], f["why"], f["refused"]) for f in forwarded] == [("7402", "2", "0")]
+
+
+def test_a_carriers_number_mapped_to_a_menu_reaches_it_and_the_key_takes_the_caller_on(
+    stack: Stack, rooms: dict[str, float], phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    menu(stack, "7305", options={"1": "7400"})
+    carrier = gateway(stack, phones, "menu-trunk", inbound={"74957300000": "7305"})
+    carrier.become("74951234567")
+    heard = audio_dir / "carrier.wav"
+    carrier.call(f"sip:74957300000@{stack.sip}", play=write_tone(audio_dir / "carrier-tone.wav", 900.0, 60),
+                 record=heard)
+    carrier.wait_state("CONFIRMED")
+    time.sleep(1)
+    carrier.dtmf("1")
+    in_room_with(stack, "7400", rooms["7400"], carrier, heard)
 
 
 def test_invalid_keys_end_at_the_final_destination_after_the_invalid_notice(
