@@ -100,7 +100,17 @@ class DialRequest:
     by: str  # member id
 
 
-Request = DialRequest | dialin.Lookup | dialin.Transfer | menus.Forward
+@dataclass(frozen=True)
+class Callback:
+    """Call `number` back and put it through to `destination` (store.live.request_callback)."""
+
+    number: str
+    destination: str
+    owner: str | None  # whose rights and account; None: an operator's
+    per_hour: int
+
+
+Request = DialRequest | dialin.Lookup | dialin.Transfer | menus.Forward | Callback
 
 
 @dataclass(frozen=True)

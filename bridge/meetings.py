@@ -10,7 +10,7 @@ import heapq
 import logging
 from collections.abc import Callable
 
-from bridge.edge import Leg, LiveState, Switchboard
+from bridge.edge import Callback, Leg, LiveState, Switchboard
 from bridge.rooms import SCHEDULE, LiveRoom, Rooms
 from bridge.templates import scheduled_conference
 from conference import address, dialin
@@ -59,6 +59,11 @@ class Meetings:
             self.call(code, number, attempt, now)
 
     def carry_out(self, fields: dict[str, str], now: float) -> None:
+        if fields.get("op") == "callback":  # store.live.request_callback
+            per_hour = fields.get("per_hour", "")
+            self.switchboard.after(Callback(fields.get("number", ""), fields.get("destination", ""),
+                                            fields.get("owner") or None, int(per_hour) if per_hour.isdigit() else 1))
+            return
         if "room" in fields:  # an operator's command to any room (store.live.room_command)
             room = self.rooms.get(fields["room"])
             log.info("room %s: %s %s", fields["room"], fields.get("op"), fields.get("participant", ""))

@@ -21,7 +21,7 @@ import pjsua2 as pj
 import redis
 
 from bridge import sip
-from bridge.edge import Dialled, DialRequest, Leg, Request, Rights
+from bridge.edge import Callback, Dialled, DialRequest, Leg, Request, Rights
 from bridge.inbound import Gate
 from bridge.meetings import Meetings
 from bridge.metrics import NodeMetrics
@@ -78,6 +78,8 @@ class BridgeNode:
         self.rooms = Rooms(self, self.mixer, self.live)
         self.watches: dict[int, RxWatch] = {}
         self.talks: dict[int, Talk] = {}
+        self.callbacks: dict[int, tuple[str, float]] = {}  # calls back ringing: (where to put through, until)
+        self.ring_seconds = conferences.ring_seconds
         self.farewells: list[tuple[float, Leg]] = []  # (when, call) to hang up
         self.quality, self.clock = CallQuality(metrics), LoopClock(metrics, POLL_MS)
         self.stopping = False
@@ -133,6 +135,10 @@ class BridgeNode:
                 log.exception("failed to handle %s", type(event).__name__)
 
     def tick_rooms(self, now: float) -> None:
+        for key, (_, deadline) in list(self.callbacks.items()):
+            if now >= deadline and (call := self.calls.get(key)) is not None:
+                log.info("call back %s: no answer within %d s", call.caller, self.ring_seconds)
+                self.hangup(call)
         for room in self.rooms:
             try:
                 room.tick(now)
@@ -155,6 +161,8 @@ class BridgeNode:
             self.meetings.look_up(service, event.member, event.code)
         elif isinstance(event, dialin.Transfer) and (service := self.rooms.get(str(address.DIAL_IN))) is not None:
             self.meetings.transfer(service, event.member, event.code, event.role)
+        elif isinstance(event, Callback):
+            self.call_back(event)
         elif isinstance(event, menus.Forward):
             for room in self.rooms:
                 if room.address.kind == Kind.MENU and event.member in room.calls:
@@ -162,7 +170,9 @@ class BridgeNode:
                     break
         elif isinstance(event, sip.Answered):
             self.bill(event.call, 200, ended=False)
-            if (room := self.rooms.get(event.call.room)) is not None:
+            if (pending := self.callbacks.pop(event.call.key, None)) is not None:
+                self.connect(event.call, pending[0])  # a caller called back answered: on to where it asked
+            elif (room := self.rooms.get(event.call.room)) is not None:
                 room.answered(event.call)
         elif isinstance(event, sip.Digit):
             if (room := self.rooms.get(event.call.room)) is not None:
@@ -223,7 +233,7 @@ class BridgeNode:
         call, number = menu.calls.get(forward.member), forward.number
         if call is None or call.ended or menu.menu is None:
             return
-        decision = self.live.forwarding(menu.menu, number)
+        decision = self.live.reach(menu.menu.owner, number)
         refused = decision.code if isinstance(decision, Refuse) else 0
         self.live.room_event("menu_forwarded", menu.number, caller=call.caller, to=number, why=forward.why,
                              refused=refused)
@@ -233,12 +243,50 @@ class BridgeNode:
             return
         log.info("menu %s: %s goes on to %s (%s)", menu.number, call.caller, number, forward.why)
         menu.release(call)
-        where = address.call(f"{menu.number}/{self.config.id}/{call.key}/{time.time()}")
+        self.connect(call, number)
+
+    def connect(self, call: Leg, number: str) -> None:
+        """Put an answered call through to `number`: in a room of its own that calls the number through
+        Kamailio, as a "#" call's does (whose "#" is the callee's, if it may)."""
+        where = address.call(f"{self.config.id}/{call.participant_id}/{time.time()}")
         state = rules.Room(RoomSettings(str(where)), kind=Kind.CALL, anchor=number, controller_is_caller=False)
         call.room = str(where)
         room = self.rooms.open(where, state)
         room.arrive(call, state.settings, locked_out=False)
         room.media(call)  # its media is up: it hears the far end as soon as that sends any
+
+    def call_back(self, request: Callback) -> None:
+        """Call a caller back (a trunk's call-back number, an operator's click-to-call) from the
+        installation's number, if the number plan lets the owner call it and it has not been called back
+        too often this hour; once it answers, it is put through to the request's destination."""
+        number = request.number
+        if not (identity.is_number(number) and request.destination.isascii() and request.destination.isdigit()):
+            log.error("call back %r to %r: not numbers; not made", number, request.destination)
+            return
+        refused = 0
+        decision = self.live.reach(request.owner, number)
+        if isinstance(decision, Refuse):
+            refused = decision.code
+        elif self.live.called_back(number) > request.per_hour:
+            refused = 429
+        self.live.room_event("callback", request.destination, number=number, owner=request.owner or "",
+                             refused=refused)
+        if refused:
+            log.warning("call back %s for %s: refused (%d)", number, request.owner or "an operator", refused)
+            return
+        call = sip.RoomCall(self.account)
+        call.room, call.caller = str(address.call(f"callback/{self.config.id}/{number}/{time.time()}")), number
+        call.leg = billing.Leg(call.room, billing.LegKind.CALLBACK, request.destination, number, request.owner or "")
+        shown = self.numbers.installation if identity.is_number(self.numbers.installation) else None
+        try:
+            call.dial(f"sip:{number}@{self.proxy}", shown)
+        except pj.Error as exc:
+            log.error("call back %s: cannot dial: %s", number, exc.info())
+            self.not_dialled(call, 503)
+            return
+        self.calls[call.key] = call
+        self.callbacks[call.key] = (request.destination, time.monotonic() + self.ring_seconds)
+        log.info("calling %s back for %s", number, request.destination)
 
     def answer(self, call: Leg) -> None:
         own = self.own(call)
@@ -252,8 +300,8 @@ class BridgeNode:
             log.error("answer failed: %s", exc.info())
 
     def media_ready(self, call: sip.RoomCall) -> None:
-        if call.ended or call.room is None or call.audio() is None:
-            return
+        if call.ended or call.room is None or call.audio() is None or call.key in self.callbacks:
+            return  # a caller called back is put through once it answers
         room = self.rooms.get(call.room)
         if room is not None and call.participant_id in room.calls:
             self.watch(call)
@@ -314,6 +362,7 @@ class BridgeNode:
         if self.calls.get(call_id) is not call:
             return
         del self.calls[call_id]
+        self.callbacks.pop(call_id, None)
         self.watches.pop(call_id, None)
         self.talks.pop(call_id, None)
         self.bill(call, event.status, self.quality.forget(call_id))

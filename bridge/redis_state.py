@@ -106,22 +106,26 @@ class RedisState:
     def menu(self, number: str) -> MenuSettings | None:
         return self.ask(lambda client: live.Directory(client).menu(number), default=None)
 
-    def forwarding(self, menu: MenuSettings, number: str) -> numberplan.Decision:
-        """The number plan as for voice menu `menu` sending a caller to `number`: on its owner
-        extension's rights, or an operator's when it has none (web.menus checked the same on saving)."""
+    def reach(self, owner: str | None, number: str) -> numberplan.Decision:
+        """The number plan as for extension `owner` (an operator when None) calling `number`: where a voice
+        menu sends a caller (web.menus checked the same on saving), whom a call back calls."""
         if number == self.dial_in:
             return numberplan.ToRoom(str(DIAL_IN))
         try:
             directory = live.Directory(self.client)
-            if menu.owner is None:
-                return numberplan.decide(numberplan.operator(self.operator_outside_calls), number, directory)
-            owner = directory.extension(menu.owner)
             if owner is None:
+                return numberplan.decide(numberplan.operator(self.operator_outside_calls), number, directory)
+            extension = directory.extension(owner)
+            if extension is None:
                 return numberplan.FORBIDDEN
-            return numberplan.decide(Caller(CallerKind.EXTENSION, owner), number, directory)
+            return numberplan.decide(Caller(CallerKind.EXTENSION, extension), number, directory)
         except redis.RedisError as exc:
             log.error("redis: %s", exc)
             return Refuse(503, "Service Unavailable")
+
+    def called_back(self, number: str) -> int:
+        """Count a call back to `number`: how many this hour (Redis down: too many, none is made)."""
+        return self.ask(live.called_back, number, default=1_000_000)
 
     def pin_locked(self, room: str, lockout: str) -> bool:
         return bool(lockout) and self.ask(live.pin_locked, room, lockout, default=False)

@@ -21,6 +21,7 @@ class LegKind(StrEnum):
     INVITED = "invited"  # a number invited into a conference by *8
     SCHEDULED = "scheduled"  # a scheduled conference calling a participant at its start (its owner's)
     RELAYED = "relayed"  # a call Kamailio relayed without a bridge: extension to extension, to or from a trunk
+    CALLBACK = "callback"  # a caller called back (a trunk's call-back number, an operator's click-to-call)
 
 
 class Disposition(StrEnum):

@@ -23,6 +23,7 @@ from conference.fields import (
     boolean,
     clean,
     digits,
+    integer,
     list_of,
     matching,
     one_of,
@@ -154,17 +155,23 @@ class TrunkSettings:
     trusted: bool = False  # its calls keep their own identity headers when forwarded to a trunk
     caller_id: str | None = None  # shown on calls out through it instead of the number kamconf asserts
     present_as: Presentation = Presentation.PAI
+    callback: tuple[str, ...] = ()  # inbound numbers whose callers are refused and called back
+    callback_owner: str | None = None  # the extension whose rights and account the calls back use
+    callback_per_hour: int = 3  # calls back to one number in an hour, at most
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "gateway": self.gateway, "sources": list(self.sources),
                 "prefixes": list(self.prefixes), "inbound": dict(self.inbound), "trusted": self.trusted,
-                "caller_id": self.caller_id, "present_as": str(self.present_as)}
+                "caller_id": self.caller_id, "present_as": str(self.present_as), "callback": list(self.callback),
+                "callback_owner": self.callback_owner, "callback_per_hour": self.callback_per_hour}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrunkSettings:
         return cls(str(data["name"]), str(data["gateway"]), tuple(data.get("sources", ())),
                    tuple(data.get("prefixes", ())), dict(data.get("inbound", {})), bool(data.get("trusted", False)),
-                   data.get("caller_id"), Presentation(data.get("present_as", Presentation.PAI)))
+                   data.get("caller_id"), Presentation(data.get("present_as", Presentation.PAI)),
+                   tuple(data.get("callback", ())), data.get("callback_owner"),
+                   int(data.get("callback_per_hour", 3)))
 
 
 def _address(value: Any) -> bool:
@@ -218,6 +225,13 @@ TRUNK_RULES: dict[str, Rule] = {
         "kamconf asserts (the extension's, the customer's, the installation's). null: the asserted one."),
     "present_as": one_of(*(p.value for p in Presentation)).means(
         "pai: the number goes in P-Asserted-Identity; pai_and_from: in the From header's user too."),
+    "callback": list_of(_PHONE_NUMBER, MAX_LIST).means(
+        "Inbound numbers (keys of inbound) whose callers are refused (486) and called back: when they answer, "
+        "they are put through to the local number inbound maps it to (a menu, a room, an extension)."),
+    "callback_owner": or_null(_LOCAL).means(
+        "The extension the calls back are made for: on its rights (the caller's number must be one it may call) "
+        "and billed to it. Required with callback."),
+    "callback_per_hour": integer(1, 20).means("Calls back to one number within an hour, at most."),
 }
 TRUNK_FIELDS = tuple(TRUNK_RULES)
 
@@ -225,12 +239,22 @@ TRUNK_FIELDS = tuple(TRUNK_RULES)
 def validate_trunk(payload: Any) -> TrunkSettings:
     fields = clean(payload, TRUNK_RULES)
     require(fields, "name", "gateway", "sources")
-    return TrunkSettings.from_dict(fields)
+    return _callbacks_checked(TrunkSettings.from_dict(fields))
 
 
 def patch_trunk(current: TrunkSettings, payload: Any) -> TrunkSettings:
     fields = clean(payload, TRUNK_RULES)
     if "name" in fields and fields["name"] != current.name:
         raise FieldError("name", "immutable_field", "a trunk's name cannot change; create a new one")
-    return TrunkSettings.from_dict({**current.as_dict(), **fields})
+    return _callbacks_checked(TrunkSettings.from_dict({**current.as_dict(), **fields}))
+
+
+def _callbacks_checked(trunk: TrunkSettings) -> TrunkSettings:
+    unmapped = [number for number in trunk.callback if number not in trunk.inbound]
+    if unmapped:
+        raise FieldError("callback", "invalid_field", f"{unmapped[0]} is none of inbound's numbers: where would "
+                         "its callers be put through to?")
+    if trunk.callback and trunk.callback_owner is None:
+        raise FieldError("callback_owner", "invalid_field", "calls back are made for an extension: name it")
+    return trunk
 

@@ -56,6 +56,9 @@ class RedisLiveState:
     def is_room(self, number: str) -> bool:
         return self._read(("room", number), (live.ROOMS,), self._directory.is_room, number)
 
+    def request_callback(self, number: str, destination: str, owner: str | None, per_hour: int) -> bool:
+        return self._guard(live.request_callback, self._client, number, destination, owner, per_hour)
+
     def is_menu(self, number: str) -> bool:
         return self._read(("menu", number), (live.MENUS,), self._directory.is_menu, number)
 

@@ -84,6 +84,9 @@ class LiveState(numberplan.Directory, Protocol):
 
     def claim_affinity(self, key: str, node_id: str, previous: str | None) -> str: ...
 
+    def request_callback(self, number: str, destination: str, owner: str | None, per_hour: int) -> bool:
+        """Have a bridge node call `number` back (store.live.request_callback); False: no node lives."""
+
 
 class LiveStateError(Exception):
     """Live state cannot be read: answer 503 rather than hold the caller."""
@@ -125,6 +128,9 @@ class ReadOnce:
 
     def claim_affinity(self, key: str, node_id: str, previous: str | None) -> str:
         return self.live.claim_affinity(key, node_id, previous)
+
+    def request_callback(self, number: str, destination: str, owner: str | None, per_hour: int) -> bool:
+        return self.live.request_callback(number, destination, owner, per_hour)
 
 
 def request_route(ksr: Any, live: LiveState, site: Site) -> None:
@@ -338,6 +344,9 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> None:
         return
     ksr.hdr.remove("Route")
     ksr.textops.remove_hf_re(OUR_HEADERS)
+    if caller.trunk is not None and request.user in caller.trunk.callback:
+        call_back(ksr, request, live, caller.trunk)
+        return
     if site.dial_in and request.user == site.dial_in:
         # The scheduled conferences' service number is open to anyone, as a room is.
         to_bridge(ksr, request, live, site, str(address.DIAL_IN), vouched(caller))
@@ -371,6 +380,21 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> None:
         assert_identity(ksr, caller, decision.trunk, site.domain)
         anchor_and_relay(ksr, request, site, caller.kind in PHONES, bridge_runs(request, live),
                          relayed_leg(ksr, request, caller, decision.number))
+
+
+def call_back(ksr: Any, request: SipRequest, live: LiveState, trunk: TrunkSettings) -> None:
+    """A trunk's call-back number: the caller is refused (busy) and called back by a bridge node, which
+    puts it through to the local number the trunk maps the number to once it answers (on the trunk's
+    callback_owner's rights, and at most callback_per_hour times an hour to one number: the node judges)."""
+    number = request.from_user or ""
+    if identity.is_number(number) and trunk.callback_owner is not None:
+        taken = live.request_callback(number, trunk.inbound[request.user or ""], trunk.callback_owner,
+                                      trunk.callback_per_hour)
+        log.info("%s from %s to call-back number %s: %s", request.call_id, number, request.user,
+                 "called back" if taken else "no node to call back")
+    else:
+        log.info("%s to call-back number %s: no number to call back (%r)", request.call_id, request.user, number)
+    ksr.sl.sl_send_reply(486, "Busy Here")
 
 
 def relayed_leg(ksr: Any, request: SipRequest, caller: Caller, callee: str) -> billing.Leg | None:

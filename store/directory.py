@@ -24,12 +24,13 @@ def _extension(row: Extension) -> ExtensionSettings:
 
 def _trunk(row: Trunk) -> TrunkSettings:
     return TrunkSettings(row.name, row.gateway, tuple(json.loads(row.sources)), tuple(json.loads(row.prefixes)),
-                         json.loads(row.inbound), row.trusted, row.caller_id, Presentation(row.present_as))
+                         json.loads(row.inbound), row.trusted, row.caller_id, Presentation(row.present_as),
+                         tuple(json.loads(row.callback)), row.callback_owner, row.callback_per_hour)
 
 
 def _trunk_row(trunk: TrunkSettings) -> dict[str, Any]:
     data = trunk.as_dict()
-    return {**data, **{name: json.dumps(data[name]) for name in ("sources", "prefixes", "inbound")}}
+    return {**data, **{name: json.dumps(data[name]) for name in ("sources", "prefixes", "inbound", "callback")}}
 
 
 def menu_of(row: Menu) -> MenuSettings:

@@ -19,7 +19,7 @@ from redis.sentinel import Sentinel
 from conference.address import DIAL_IN, Kind, RoomAddress
 from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.menus import MenuSettings
-from conference.placement import NodeStatus, gone, place, run_state
+from conference.placement import NodeStatus, choose_node, gone, place, run_state
 from conference.roster import PRESENT, reason
 from conference.schedule import LiveMeeting
 
@@ -378,6 +378,32 @@ LAUNCHED = "kamconf:launched:{}"  # the bridge run a conference's start was hand
 def command(client: redis.Redis, node_id: str, **fields: str) -> None:
     entry: dict[Any, Any] = dict(fields)
     client.xadd(COMMANDS.format(node_id), entry, maxlen=COMMANDS_MAXLEN, approximate=True)
+
+
+CALLED_BACK = "kamconf:called-back:{}"  # string with a 1 h TTL: calls back to a number this hour
+CALLBACK_WINDOW = 3600
+
+
+def request_callback(client: redis.Redis, number: str, destination: str, owner: str | None, per_hour: int) -> bool:
+    """Have the least loaded live node call `number` back and put it through to `destination`, on
+    `owner`'s rights (an extension; None: an operator's); at most `per_hour` times an hour to one
+    number (the node counts). False: no node lives to do it."""
+    node = choose_node(None, live_nodes(client))
+    if node is None:
+        return False
+    command(client, node.id, op="callback", number=number, destination=destination, owner=owner or "",
+            per_hour=str(per_hour))
+    return True
+
+
+def called_back(client: redis.Redis, number: str) -> int:
+    """One more call back to `number`: how many there have been within the hour (the first starts it)."""
+    key = CALLED_BACK.format(number)
+    pipe = client.pipeline()
+    pipe.incr(key)
+    pipe.expire(key, CALLBACK_WINDOW, nx=True)
+    count, _ = pipe.execute()
+    return int(count)
 
 
 def room_command(client: redis.Redis, room: str, op: str, participant: str = "", value: str = "") -> bool:

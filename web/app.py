@@ -27,6 +27,7 @@ from store.webhooks import WebhookRepository
 from web import (
     accounts,
     auth,
+    callbacks,
     cdrs,
     conferences,
     contacts,
@@ -87,6 +88,7 @@ def create_app(config: settings.Config | None = None) -> Flask:
     api.register_blueprint(phones.blueprint)
     api.register_blueprint(phones.trunks)
     api.register_blueprint(menus.blueprint)
+    api.register_blueprint(callbacks.blueprint)
     api.register_blueprint(cdrs.blueprint)
     api.register_blueprint(conferences.blueprint)
     api.register_blueprint(contacts.blueprint)

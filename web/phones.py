@@ -17,7 +17,9 @@ from conference.extensions import (
     validate_extension,
     validate_trunk,
 )
+from conference.fields import FieldError
 from store.accounts import Role
+from store.projected import NotFoundError
 from web.access import ApiBlueprint, own_extension, requires
 from web.apidoc import documented
 from web.rooms import CHANGING, json_body
@@ -60,11 +62,21 @@ def remove_extension(number: str) -> None:
 
 
 def add_trunk(payload: Any) -> TrunkSettings:
-    return services().trunks.create(validate_trunk(payload))
+    return services().trunks.create(_owner_known(validate_trunk(payload)))
 
 
 def change_trunk(name: str, payload: Any) -> TrunkSettings:
-    return services().trunks.update(name, lambda current: patch_trunk(current, payload))
+    return services().trunks.update(name, lambda current: _owner_known(patch_trunk(current, payload)))
+
+
+def _owner_known(trunk: TrunkSettings) -> TrunkSettings:
+    """The extension its calls back are made for must be one (a storage fact, so checked here)."""
+    if trunk.callback_owner is not None:
+        try:
+            services().extensions.get(trunk.callback_owner)
+        except NotFoundError as exc:
+            raise FieldError("callback_owner", "invalid_field", f"no extension {trunk.callback_owner}") from exc
+    return trunk
 
 
 @blueprint.post("/extensions")

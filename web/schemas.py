@@ -21,7 +21,7 @@ from store.audio import RATES
 from store.cdrs import QUALITY
 from store.sounds import MIN_SECONDS
 from store.webhooks import State as DeliveryState
-from web import conferences, contacts, signin
+from web import callbacks, conferences, contacts, signin
 from web.errors import ERROR_IDS
 from web.sounds import MAX_FILENAME_LENGTH, MAX_NAME_LENGTH, MAX_SOUND_BYTES
 
@@ -110,6 +110,8 @@ SCHEMAS: dict[str, Any] = {
     "Trunk": _shown(extensions.TRUNK_RULES),
     **_writes("Menu", menus.RULES, ["number"], defaults=dataclass_defaults(menus.MenuSettings)),
     "Menu": _shown(menus.RULES),
+    "CallbackCreate": object_schema(callbacks.RULES, ["number", "destination"]),
+    "CallbackStarted": _report("web.callbacks: a node calls the number now", number=_STRING, destination=_STRING),
     "ConferenceCreate": object_schema(
         {**schedule.RULES, **conferences.FROM_TEMPLATE}, (),
         "topic, owner and zone, and date, start and end unless immediate, are required (from the template too), "

@@ -177,3 +177,41 @@ def test_a_destination_its_owner_may_no_longer_call_is_refused_with_a_notice_and
     phone.wait_for("recorded", timeout=15)
     assert similarity(heard, prompt_file("en", 8000, "number_unavailable")) > 0.75
     assert "may not be sent to 7712345" in stack.log("bridge")
+
+
+def test_a_call_back_number_refuses_the_caller_calls_it_back_into_the_room_and_stops_at_the_limit(
+    stack: Stack, rooms: dict[str, float], phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    status, body = stack.request("POST", "/extensions", {"number": "7202", "password": "callback-owner-1",
+                                                         "external_calls": True})
+    assert status == 201, body
+    # The carrier's gateway both sends the call in and takes the call back (its prefix routes to it).
+    carrier = gateway(stack, phones, "callback-trunk", prefixes=["88"], inbound={"74957300009": "7400"},
+                      callback=["74957300009"], callback_owner="7202", callback_per_hour=3)
+    carrier.become("88123456")
+    client = live.connect(stack.config.redis_url)
+
+    def ask() -> None:
+        carrier.forget()
+        carrier.call(f"sip:74957300009@{stack.sip}")
+        assert carrier.wait_state("DISCONNECTED")["code"] == 486  # refused: it is called back instead
+
+    def refusals() -> list[str]:
+        entries: Any = client.xrange(live.EVENTS)
+        return [fields["refused"] for _, fields in entries if fields.get("type") == "callback"
+                and fields.get("number") == "88123456"]
+
+    ask()
+    carrier.wait_for("incoming", timeout=15)
+    heard = audio_dir / "called-back.wav"
+    carrier.answer(play=write_tone(audio_dir / "called-back-tone.wav", 900.0, 60), record=heard)
+    in_room_with(stack, "7400", rooms["7400"], carrier, heard)
+    for _ in range(2):  # the second and third calls back of the hour are made (and declined here)
+        ask()
+        carrier.wait_for("incoming", timeout=15)
+        carrier.reject(486)
+        carrier.wait_state("DISCONNECTED")
+    ask()  # the fourth is not
+    assert wait_for(lambda: refusals() == ["0", "0", "0", "429"], timeout=10), refusals()
+    with pytest.raises(TimeoutError):
+        carrier.wait_for("incoming", timeout=3)

@@ -67,7 +67,8 @@ def test_a_trunks_life(api: FlaskClient, auth: dict[str, str], client: redis.Red
                              "prefixes": ["8"], "inbound": {"74950000000": "100"}}
     created = api.post("/api/v1/trunks", json=trunk, headers=auth)
     # Caller ID: untrusted, no fixed number, in P-Asserted-Identity only, unless set.
-    trunk = {**trunk, "trusted": False, "caller_id": None, "present_as": "pai"}
+    trunk = {**trunk, "trusted": False, "caller_id": None, "present_as": "pai", "callback": [],
+             "callback_owner": None, "callback_per_hour": 3}
     assert created.status_code == 201 and created.get_json() == trunk
     assert live.get_entry(client, live.TRUNKS, "carrier") == trunk
     assert api.post("/api/v1/trunks", json=trunk, headers=auth).get_json()["error"]["field"] == "name"
@@ -84,6 +85,17 @@ def test_a_trunks_life(api: FlaskClient, auth: dict[str, str], client: redis.Red
         bad = api.patch("/api/v1/trunks/carrier", json={field: value}, headers=auth)
         assert bad.status_code == 400 and bad.get_json()["error"]["field"] == field, (field, value)
     assert api.get("/api/v1/trunks/carrier", headers=auth).get_json() == patched
+    # Call back: only inbound numbers, and for an extension that exists.
+    for change, field in (({"callback": ["74951111111"], "callback_owner": "100"}, "callback"),
+                          ({"callback": ["74950000000"]}, "callback_owner"),
+                          ({"callback": ["74950000000"], "callback_owner": "999"}, "callback_owner")):
+        bad = api.patch("/api/v1/trunks/carrier", json=change, headers=auth)
+        assert bad.status_code == 400 and bad.get_json()["error"]["field"] == field, change
+    assert api.post("/api/v1/extensions", json={"number": "100", "password": "longenough"},
+                    headers=auth).status_code == 201
+    calls_back = {"callback": ["74950000000"], "callback_owner": "100", "callback_per_hour": 2}
+    patched = api.patch("/api/v1/trunks/carrier", json=calls_back, headers=auth).get_json()
+    assert live.get_entry(client, live.TRUNKS, "carrier") == patched and patched["callback_per_hour"] == 2
     assert api.delete("/api/v1/trunks/carrier", headers=auth).status_code == 204
     assert api.get("/api/v1/trunks/carrier", headers=auth).status_code == 404
     assert client.hlen(live.TRUNKS) == 0

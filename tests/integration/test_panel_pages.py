@@ -142,7 +142,8 @@ def test_trunks_are_for_admins_and_take_lines_and_pairs(api: FlaskClient, people
         trunk = services().trunks.get("carrier")
     assert trunk.as_dict() == {"name": "carrier", "gateway": "192.0.2.5:5060", "sources": ["192.0.2.5", "192.0.2.6"],
                                "prefixes": ["8", "+7"], "inbound": {"+74950000000": "2001"}, "trusted": True,
-                               "caller_id": "+74950000000", "present_as": "pai_and_from"}
+                               "caller_id": "+74950000000", "present_as": "pai_and_from", "callback": [],
+                               "callback_owner": None, "callback_per_hour": 3}
     form = html(admin.get("/trunks/carrier/edit"))
     assert "+74950000000 = 2001" in form and "192.0.2.5\n192.0.2.6" in form
     pairs = admin.post("/trunks/carrier/edit", data={"csrf_token": token, "gateway": "192.0.2.5",

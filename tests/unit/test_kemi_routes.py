@@ -32,6 +32,7 @@ class Live:
         self.nodes = [NODE_A, NODE_B] if nodes is None else nodes
         self.claims: list[tuple[str, str, str | None]] = []
         self.reads: list[str] = []
+        self.callbacks: list[tuple[str, str, str | None, int]] = []
 
     def _up(self) -> None:
         if self.down:
@@ -65,6 +66,11 @@ class Live:
     def claim_affinity(self, key: str, node_id: str, previous: str | None) -> str:
         self.claims.append((key, node_id, previous))
         return node_id
+
+    def request_callback(self, number: str, destination: str, owner: str | None, per_hour: int) -> bool:
+        self._up()
+        self.callbacks.append((number, destination, owner, per_hour))
+        return bool(self.nodes)
 
 
 def initial(pv: dict[str, Any] | None = None, results: dict[str, Any] | None = None) -> FakeKSR:
@@ -112,6 +118,21 @@ def test_invite_to_a_room_is_anchored_and_relayed_to_the_least_loaded_node() -> 
     assert ksr.called("textops.remove_hf_re") == [(routes.OUR_HEADERS,)]
     assert re.match(routes.OUR_HEADERS, "x-KAMCONF-identity") and not re.match(routes.OUR_HEADERS, "X-Other")
     assert told(ksr, "1000") == vouch.ANONYMOUS
+
+
+def test_a_trunks_call_back_number_is_refused_busy_and_its_caller_called_back_on_the_owners_rights() -> None:
+    trunk = dataclasses.replace(CARRIER, callback=("74951000000",), callback_owner="100", callback_per_hour=2)
+    ksr, live = initial({"$si": "10.0.0.1", "$sp": 5090, "$rU": "74951000000", "$fU": "+79161234567"}), Live(
+        trunks=(trunk,))
+    route(ksr, live)
+    assert ksr.called("sl.sl_send_reply") == [(486, "Busy Here")]
+    assert live.callbacks == [("+79161234567", "1000", "100", 2)]  # put through to what inbound maps it to
+    assert not ksr.called("tm.t_relay")
+    # A caller without a number to call back is only refused.
+    ksr, live = initial({"$si": "10.0.0.1", "$sp": 5090, "$rU": "74951000000", "$fU": "anonymous"}), Live(
+        trunks=(trunk,))
+    route(ksr, live)
+    assert ksr.called("sl.sl_send_reply") == [(486, "Busy Here")] and live.callbacks == []
 
 
 def test_a_voice_menu_reaches_the_bridge_as_a_room_of_its_own_kind() -> None:
