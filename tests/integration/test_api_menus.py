@@ -8,6 +8,7 @@ from typing import Any
 import redis
 from flask.testing import FlaskClient
 
+from conference.placement import NodeStatus
 from store import live
 
 BOTH_DATABASES = True
@@ -85,3 +86,25 @@ def test_bad_menu_fields_are_named_and_nothing_is_written(api: FlaskClient, auth
     assert refused(api, auth, {"name": "no number"}) == "number"
     assert client.hlen(live.MENUS) == 0
     assert api.post("/api/v1/menus", json={"number": "700"}).status_code == 401
+
+
+def test_click_to_call_asks_a_live_node_on_an_operators_rights(api: FlaskClient, auth: dict[str, str],
+                                                               client: redis.Redis) -> None:
+    given(api, auth)
+
+    def ask(number: str, destination: str) -> tuple[int, Any]:
+        response = api.post("/api/v1/callbacks", json={"number": number, "destination": destination}, headers=auth)
+        return response.status_code, response.get_json()
+
+    assert ask("201", "5000")[0] == 503  # no bridge node lives to call
+    live.heartbeat(client, NodeStatus("bridge-1", "127.0.0.1", 5080, capacity=10, load=0), ttl=30)
+    status, found = ask("84951234567", "5000")
+    assert status == 403 and found["error"]["field"] == "number"  # operators may not call out here
+    status, found = ask("201", "12345")
+    assert status == 400 and found["error"]["field"] == "destination"
+    status, found = ask("201", "+5000")
+    assert status == 400 and found["error"]["field"] == "destination"
+    assert ask("201", "5000") == (202, {"number": "201", "destination": "5000"})
+    commands: Any = client.xrange(live.COMMANDS.format("bridge-1"))
+    assert [fields for _, fields in commands] == [{"op": "callback", "number": "201", "destination": "5000",
+                                                   "owner": "", "per_hour": "10"}]
