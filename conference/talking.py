@@ -1,6 +1,7 @@
 """Talking or not, from a participant's received audio level, with hysteresis.
 
-Levels are PJSIP's 0-255 signal levels, sampled a few times a second. A
+Levels are PJSIP's 0-100 signal levels (conference.gain.level_db: TALK_ON is a tone at about -33 dBFS,
+TALK_OFF about -43 dBFS), sampled a few times a second. A
 participant starts talking when the level reaches TALK_ON and stops after it
 stayed below TALK_OFF for HOLD seconds, so pauses between words do not flap.
 """
