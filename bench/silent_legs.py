@@ -7,9 +7,8 @@ same machine-day:
 - `tone, agc off` / `tone, agc on`: every caller sends a tone ([bridge] agc false / true);
 - `silent, mixed`: every caller sends digital silence and every leg is mixed, as the node does;
 - `silent, unmixed`: the same rooms made listen-only, so no leg is mixed at all: the most that
-  skipping silent legs could save (every leg silent, every one skipped). The node then sends no RTP
-  either (a port that hears nothing gets no frames): that part of the saving a real skip could not
-  keep, since phones hang up on RTP silence.
+  skipping silent legs could save (every leg silent, every one skipped). RTP still reaches every
+  leg (the load generator counts the packets), as it would with a real skip.
 Usage: .venv/bin/python -m bench.silent_legs [--participants 300] [--rounds 2] [--seconds 20]
 """
 
