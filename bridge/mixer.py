@@ -44,6 +44,7 @@ class BridgeMixer:
         # (when, tie-breaker, prompt): weak, so a prompt replaced early stops playing at once
         self.prompt_ends: list[tuple[float, int, weakref.ref[Prompt]]] = []
         self.prompt_count = 0
+        self.voices: dict[int, tuple[int, float]] = {}  # port id -> (talk_db, automatic gain in dB)
 
     def background(self, name: str) -> pj.AudioMedia:
         if name == DRAIN:
@@ -81,7 +82,30 @@ class BridgeMixer:
         # pjsua2 names the levels from the port's side: its "rx" is what the bridge sends to the port
         # (the call hears), its "tx" what the port sends into the bridge (the call's voice).
         port.adjustRxLevel(_factor(hear_db))
-        port.adjustTxLevel(_factor(talk_db))
+        self._voice(port, talk_db=talk_db)
+
+    def set_gain(self, port: pj.AudioMedia, gain_db: float) -> None:
+        """The automatic gain of the port's voice (conference.gain), on top of its own talk_db."""
+        self._voice(port, gain_db=gain_db)
+
+    def voice(self, port: pj.AudioMedia) -> tuple[int, float]:
+        """(talk_db, automatic gain) the port's voice has in the mix now."""
+        return self.voices.get(port.getPortId(), (0, 0.0))
+
+    def new_port(self, port: pj.AudioMedia) -> None:
+        """A call's media just joined the mixer: PJSIP gives its port unity gain, whatever a call
+        that had the same port number before was given."""
+        self.voices.pop(port.getPortId(), None)
+
+    def _voice(self, port: pj.AudioMedia, talk_db: int | None = None, gain_db: float | None = None) -> None:
+        talk, gain = self.voice(port)
+        talk = talk if talk_db is None else talk_db
+        gain = gain if gain_db is None else gain_db
+        self.voices[port.getPortId()] = (talk, gain)
+        # The participant's own keys and the automatic gain add up (within -24..+24 dB: the keys
+        # reach -12..+6, conference.gain -12..+18); pjmedia takes any factor for a port's voice
+        # (conference.c asks only that it is not negative) and clips the samples it makes too loud.
+        port.adjustTxLevel(10 ** ((talk + gain) / 20))
 
     def play(self, pieces: tuple[str, ...], language: str, to: Sequence[pj.AudioMedia], member: str,
              overlay: bool) -> Prompt:
@@ -120,5 +144,6 @@ class BridgeMixer:
 
 
 def _factor(db: int) -> float:
-    """A level change in dB as PJSIP's factor: 1.0 unchanged; it takes up to 255/128 (+6 dB)."""
+    """A level change in dB of what a call hears as PJSIP's factor: 1.0 unchanged, at most 255/128 (+6 dB,
+    the keys' top)."""
     return min(10 ** (db / 20), 255 / 128)

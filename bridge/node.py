@@ -31,7 +31,7 @@ from bridge.quality import SLICES, CallQuality, LoopClock, count_by_kind, room_f
 from bridge.recorder import recover
 from bridge.redis_state import RedisState
 from bridge.rooms import RULED, LiveRoom, Rooms
-from conference import address, billing, dialin, identity, menus, numberplan
+from conference import address, billing, dialin, gain, identity, menus, numberplan
 from conference import room as rules
 from conference.address import Kind, RoomAddress
 from conference.liveness import RxWatch, observe
@@ -78,6 +78,7 @@ class BridgeNode:
         self.rooms = Rooms(self, self.mixer, self.live)
         self.watches: dict[int, RxWatch] = {}
         self.talks: dict[int, Talk] = {}
+        self.gains: dict[int, gain.Gain] = {}  # automatic gain of each leg's voice ([bridge] agc)
         self.callbacks: dict[int, tuple[str, float]] = {}  # calls back ringing: (where to put through, until)
         self.ring_seconds = conferences.ring_seconds
         self.farewells: list[tuple[float, Leg]] = []  # (when, call) to hang up
@@ -322,6 +323,9 @@ class BridgeNode:
         if call.key not in self.watches:
             self.watches[call.key] = RxWatch(since=time.monotonic())
             self.talks[call.key] = Talk()
+            audio = call.audio()
+            if audio is not None:
+                self.mixer.new_port(audio)
 
     def room_template(self, room: RoomAddress) -> rules.Room | None:
         """An empty room as the live state describes it (bridge.redis_state); None: no such room."""
@@ -365,6 +369,7 @@ class BridgeNode:
         self.callbacks.pop(call_id, None)
         self.watches.pop(call_id, None)
         self.talks.pop(call_id, None)
+        self.gains.pop(call_id, None)
         self.bill(call, event.status, self.quality.forget(call_id))
         room = self.rooms.get(call.room)
         if room is None:
@@ -387,11 +392,19 @@ class BridgeNode:
                 audio = None if call is None else call.audio()
                 if audio is None or leg.key not in self.talks:
                     continue
-                # pjsua2 names levels from the port's side: "tx" is what the caller sends into the mix.
-                talk, changed = observe_level(self.talks[leg.key], audio.getTxLevel(), now)
+                # pjsua2 names levels from the port's side: "tx" is what the caller sends into the mix,
+                # measured after the gain the mixer gives it; talking is judged on the phone's own level.
+                level, (talk_db, gain_db) = audio.getTxLevel(), self.mixer.voice(audio)
+                talk, changed = observe_level(self.talks[leg.key], gain.before_gain(level, talk_db + gain_db), now)
                 self.talks[leg.key] = talk
                 if changed:
                     self.live.room_event("talking" if talk.talking else "not_talking", room.number, participant=member)
+                if self.config.agc:
+                    learnt = gain.observe(self.gains.get(leg.key, gain.Gain()), level, talk_db + gain_db,
+                                          talk.talking, now)
+                    self.gains[leg.key] = learnt
+                    if gain.worth_applying(learnt.gain_db, gain_db):
+                        self.mixer.set_gain(audio, learnt.gain_db)
 
     def drop_silent_legs(self, now: float) -> None:
         for call in list(self.calls.values()):

@@ -1,8 +1,9 @@
 """Talking or not, from a participant's received audio level, with hysteresis.
 
-Levels are PJSIP's 0-255 signal levels, sampled a few times a second. A
-participant starts talking when the level reaches TALK_ON and stops after it
-stayed below TALK_OFF for HOLD seconds, so pauses between words do not flap.
+Levels are PJSIP's 0-100 signal levels, sampled a few times a second (conference.gain.level_db
+reads them in dBFS: TALK_ON is a tone at about -34 dBFS, TALK_OFF about -43 dBFS). A participant
+starts talking when the level reaches TALK_ON and stops after it stayed below TALK_OFF for HOLD
+seconds, so pauses between words do not flap.
 """
 
 from __future__ import annotations

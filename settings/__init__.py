@@ -150,6 +150,9 @@ class BridgeConfig:
     # given ports from the first's: id bridge-1, bridge-2, ...; sip_port + i; metrics_port + i; and
     # the i-th of `nodes` equal shares of the RTP port range.
     nodes: int = 1
+    # Automatic gain control of each participant's voice (conference.gain): quiet and loud phones meet
+    # at one level in the mix; it learns only from speech, so noise is never raised between words.
+    agc: bool = True
 
     def node(self, index: int) -> BridgeConfig:
         """The settings of this host's node `index` (0 .. nodes - 1)."""
