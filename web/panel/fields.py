@@ -27,7 +27,8 @@ class Kind(StrEnum):
     LINES = "lines"  # a list, one item per line
     PAIRS = "pairs"  # a mapping, "key = value" per line
     OPTIONAL = "optional"  # text; empty means null
-    INTEGER = "integer"  # a whole number; empty means null (the API's rule says whether it may be)
+    INTEGER = "integer"  # a whole number; empty: left out (the default, or the value it had)
+    OPTIONAL_INTEGER = "optional_integer"  # a whole number; empty means null
 
 
 @dataclass(frozen=True)
@@ -61,10 +62,11 @@ def payload(fields: Iterable[FormField], form: MultiDict[str, str], creating: bo
             found[field.name] = _pairs(field.name, text)
         elif field.kind is Kind.OPTIONAL:
             found[field.name] = text.strip() or None
-        elif field.kind is Kind.INTEGER:
+        elif field.kind in (Kind.INTEGER, Kind.OPTIONAL_INTEGER):
             number = text.strip()
-            # Anything but digits goes to the API as typed: its rule refuses it, naming the field.
-            found[field.name] = int(number) if number.isascii() and number.isdigit() else (number or None)
+            if number or field.kind is Kind.OPTIONAL_INTEGER:
+                # Anything but digits goes to the API as typed: its rule refuses it, naming the field.
+                found[field.name] = int(number) if number.isascii() and number.isdigit() else (number or None)
         else:
             found[field.name] = text.strip()
     return found

@@ -71,6 +71,13 @@ TRUNK_FIELDS = (
               kind=Kind.OPTIONAL),
     FormField("present_as", _l("Number shown in"), _l("Many carriers read only the From header."),
               kind=Kind.CHOICE, choices=_PRESENTATIONS),
+    FormField("callback", _l("Call back"), _l("Inbound numbers whose callers hear busy and are called back, one per "
+                                              "line; once they answer they are put through to what the number leads "
+                                              "to (a menu, a room, an extension)."), kind=Kind.LINES),
+    FormField("callback_owner", _l("Call back for"), _l("The extension the calls back are made for: on its rights "
+                                                        "and billed to it."), kind=Kind.OPTIONAL),
+    FormField("callback_per_hour", _l("Calls back an hour"), _l("To one number, at most, 1 to 20."),
+              kind=Kind.INTEGER),
 )
 MENU_FIELDS = (
     FormField("number", _l("Number"), _l("What callers dial (or a trunk's inbound number leads to): %(min)d to "
@@ -81,8 +88,9 @@ MENU_FIELDS = (
               choices=_LANGUAGES),
     FormField("greeting_text", _l("Greeting"), _l("Spoken to every caller, e.g. \"For sales press 1\", up to "
                                                   "%(max)d characters.", max=MAX_GREETING_TEXT)),
-    FormField("greeting_sound_id", _l("Greeting sound"), _l("The id of a library sound played instead of the "
-                                                            "spoken greeting. Empty: none."), kind=Kind.INTEGER),
+    FormField("greeting_sound_id", _l("Greeting sound"),
+              _l("The id of a library sound played instead of the spoken greeting. Empty: none."),
+              kind=Kind.OPTIONAL_INTEGER),
     FormField("options", _l("Keys"), _l("One per line: a key (0-9, *, #) = where it sends the caller: a room, an "
                                         "extension, another menu or an outside number."), kind=Kind.PAIRS),
     FormField("owner", _l("Owner extension"), _l("Callers are sent on with its rights (outside numbers only if it "
