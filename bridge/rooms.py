@@ -149,7 +149,7 @@ class LiveRoom:
         self.record()
         self.report(before, left_status)
 
-    def carry_out(self, effect: rules.Effect | dialin.Lookup | dialin.Transfer) -> None:
+    def carry_out(self, effect: rules.Effect | dialin.Asked) -> None:
         if isinstance(effect, rules.Play):
             call = self.calls.get(effect.member)
             if call is not None:
@@ -173,7 +173,7 @@ class LiveRoom:
         elif isinstance(effect, rules.Reject):
             if effect.member in self.calls:
                 self.switchboard.hangup(self.calls[effect.member], effect.status if effect.status >= 300 else 480)
-        elif isinstance(effect, dialin.Lookup | dialin.Transfer):
+        elif isinstance(effect, dialin.Asked):
             self.switchboard.after(effect)  # after this transition: both feed rooms again
         elif isinstance(effect, rules.Dial):
             # After this transition is carried out, not within it: dialling feeds the room again.

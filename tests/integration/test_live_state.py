@@ -199,6 +199,21 @@ def test_a_conference_is_handed_to_a_run_once_and_again_only_when_that_run_is_go
     assert not live.launch(client, "424242", meeting.revision, "n1/c", gone=first.run)
 
 
+def test_a_conference_is_placed_as_a_room_not_on_the_dial_in_services_node(client: redis.Redis) -> None:
+    busy = NodeStatus("n1", "127.0.0.1", 5080, capacity=10, load=3, instance="a")
+    idle = NodeStatus("n2", "127.0.0.1", 5081, capacity=10, load=0, instance="b")
+    for node in (busy, idle):
+        live.heartbeat(client, node, ttl=30)
+    live.claim_affinity(client, str(DIAL_IN), "n1", None)
+    meeting = validate({**BASE, "participants": []}, "434343", NOW)
+    meetings.launch(client, meeting)
+    # The least loaded node holds it (its dial-in callers on n1 are relayed there: bridge.meetings).
+    assert live.affinity(client, str(meeting.address)) == "n2"
+    assert live.launched(client, "434343", meeting.revision) == idle.run
+    assert [fields for _, fields in live.commands(client, "n2", "0")] == [{"op": "start", "code": "434343"}]
+    assert live.commands(client, "n1", "0") == []
+
+
 def test_which_rooms_record_now_and_a_restarted_node_forgets_its_own(client: redis.Redis) -> None:
     live.set_recording(client, "1000", "node-a", "1000-1-node-a")
     live.set_recording(client, "2000", "node-b", "2000-1-node-b")
