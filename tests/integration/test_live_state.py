@@ -146,6 +146,12 @@ def test_an_operator_command_reaches_the_node_holding_the_room(client: redis.Red
     [(_, fields)] = live.commands(client, "node-a", "0-0")
     assert fields == {"op": "mute", "room": "1000", "participant": "p1", "value": ""}
     assert live.commands(client, "node-b", "0-0") == []
+    # A scheduled conference is held where it was placed, whichever node the dial-in service is on.
+    live.claim_affinity(client, str(DIAL_IN), "node-a", None)
+    assert not live.room_command(client, "conf-4242", "mute", "p1")
+    live.claim_affinity(client, "conf-4242", "node-b", None)
+    assert live.room_command(client, "conf-4242", "mute", "p1")
+    assert [f["room"] for _, f in live.commands(client, "node-b", "0-0")] == ["conf-4242"]
 
 
 def test_originations_are_counted_per_extension_within_a_minute(client: redis.Redis) -> None:
