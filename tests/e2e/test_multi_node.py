@@ -162,6 +162,14 @@ def test_a_dial_in_caller_on_one_node_joins_its_conference_on_the_other_and_eith
     assert chair["extension"] == owner_number and f"sip:{owner_number}@" in chair["caller"], chair
     assert f"conference {code}: lives on bridge-2; relaying" in stack.log("bridge-1")
     assert live.participants(client, str(address.DIAL_IN)) == []  # the relay shows in no roster
+    # The chair's keys reach the conference across the relay: *1 mutes and unmutes it.
+    def chair_is(state: str) -> bool:
+        return [p["state"] for p in people(stack, code) if p["role"] == "admin"] == [state]
+
+    owner.dtmf("*1")
+    assert wait_for(lambda: chair_is("muted"), timeout=10), people(stack, code)
+    owner.dtmf("*1")
+    assert wait_for(lambda: chair_is("in_conference"), timeout=10), people(stack, code)
 
     # A guest with the guest password, through the same service.
     guest = callers["guest"]
