@@ -286,7 +286,9 @@ class BridgeNode:
         call = sip.RoomCall(self.account)
         call.room, call.caller = room, str(conference)  # no call.leg: the caller's own leg is the call
         own = self.own(caller)
-        vouched = dataclasses.replace(own.vouched if own else vouch.ANONYMOUS, role=str(role), caller=caller.caller)
+        # A From URI is what the caller wrote: an empty one is shown as what it is.
+        vouched = dataclasses.replace(own.vouched if own else vouch.ANONYMOUS, role=str(role),
+                                      caller=caller.caller or "anonymous")
         ticket = vouch.sign_relay(self.account.gate.secret, str(conference), vouched, time.time())
         try:
             call.dial(f"sip:{conference}@{self.proxy}", headers=((vouch.RELAY_HEADER, ticket),))
