@@ -54,18 +54,25 @@ def ulaw_table() -> np.ndarray:
 LINEAR = ulaw_table()
 
 
-class Leg:
-    """One caller: its SIP dialog and its RTP socket, sending a packet every 20 ms."""
+DTMF_PT = 101  # RFC 4733 telephone-event, offered beside PCMU
+EVENTS = {**{str(d): d for d in range(10)}, "*": 10, "#": 11}
+KEY_FRAMES, END_FRAMES, PAUSE_FRAMES = 5, 3, 5  # a key held 100 ms, its end sent 3 times, 100 ms apart
 
-    def __init__(self, stack: Stack, room: str) -> None:
+
+class Leg:
+    """One caller: its SIP dialog and its RTP socket, sending a packet every 20 ms (and keys, RFC 4733)."""
+
+    def __init__(self, stack: Stack, number: str) -> None:
         self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.rtp.bind(("127.0.0.1", 0))
         self.ua = RawUA("127.0.0.1", stack.sip)
         call_id, tag = uuid.uuid4().hex, uuid.uuid4().hex[:8]
         offer = (f"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-                 f"m=audio {self.rtp.getsockname()[1]} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n")
-        answer = self.ua.final(request(self.ua, "INVITE", stack.room_uri(room), user="caller", call_id=call_id,
-                                       tag=tag, to_user=room, body=offer), timeout=10)
+                 f"m=audio {self.rtp.getsockname()[1]} RTP/AVP 0 {DTMF_PT}\r\na=rtpmap:0 PCMU/8000\r\n"
+                 f"a=rtpmap:{DTMF_PT} telephone-event/8000\r\na=fmtp:{DTMF_PT} 0-15\r\na=sendrecv\r\n")
+        self.keys: list[str] = []  # keys to press, in order (press())
+        answer = self.ua.final(request(self.ua, "INVITE", stack.room_uri(number), user="caller", call_id=call_id,
+                                       tag=tag, to_user=number, body=offer), timeout=10)
         self.call = Call.answered(self.ua, answer, call_id, tag)
         assert answer is not None
         body = answer.text.split("\r\n\r\n", 1)[1]
@@ -81,9 +88,33 @@ class Leg:
         for thread in self.threads:
             thread.start()
 
+    def press(self, keys: str) -> None:
+        self.keys += list(keys)
+
+    def key_packets(self, key: str, n: int) -> list[bytes]:
+        """One key as RFC 4733 packets, one per 20 ms from packet n on: held, ended, then a pause of silence."""
+        stamp, packets = (n * SAMPLES) & 0xFFFFFFFF, []
+        for i in range(KEY_FRAMES + END_FRAMES):
+            ended = i >= KEY_FRAMES
+            length = min(i + 1, KEY_FRAMES) * SAMPLES
+            marker = 0x80 if i == 0 else 0
+            header = struct.pack("!BBHII", 0x80, marker | DTMF_PT, (n + i) & 0xFFFF, stamp, id(self) & 0xFFFFFFFF)
+            packets.append(header + struct.pack("!BBH", EVENTS[key], (0x80 if ended else 0) | 10, length))
+        return packets + [b""] * PAUSE_FRAMES
+
     def send(self) -> None:
         started, n = time.monotonic(), 0
+        queued: list[bytes] = []  # a key's packets, sent one per frame ("": a frame of silence)
         while self.running:
+            if not queued and self.keys:
+                queued = self.key_packets(self.keys.pop(0), n)
+            if queued:
+                packet = queued.pop(0)
+                self.rtp.sendto(packet or struct.pack("!BBHII", 0x80, 0, n & 0xFFFF, (n * SAMPLES) & 0xFFFFFFFF,
+                                                       id(self) & 0xFFFFFFFF) + SILENCE, self.far)
+                n += 1
+                time.sleep(max(0.0, started + n * FRAME - time.monotonic()))
+                continue
             payload = SILENCE
             now = time.monotonic()
             if self.click_at and now >= self.click_at[0]:

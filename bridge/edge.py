@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from conference import billing, dialin, identity, menus
 from conference import room as rules
+from conference.address import RoomAddress
 from conference.menus import MenuSettings
 from conference.schedule import LiveMeeting
 
@@ -110,7 +111,7 @@ class Callback:
     per_hour: int
 
 
-Request = DialRequest | dialin.Lookup | dialin.Transfer | menus.Forward | Callback
+Request = DialRequest | dialin.Asked | menus.Forward | Callback
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,11 @@ class Switchboard(Protocol):
              rights: Rights, shown: str | None = None) -> Dialled:
         """Call `number` through Kamailio if the number plan lets the caller `rights` names reach it,
         showing the number `shown` as the caller (conference.identity)."""
+
+    def relay(self, room: str, conference: RoomAddress, caller: Leg, role: rules.Role) -> Dialled:
+        """Call `conference` on the node that holds it, through Kamailio, for `caller` (in room `room`):
+        the call carries who the caller proved to be and `role` (conference.vouch's relay ticket) and
+        is billed to nobody (the caller's own leg is the call)."""
 
     def after(self, request: Request) -> None:
         """Carry `request` out once the current transition is done: it feeds rooms again."""
@@ -192,6 +198,10 @@ class LiveState(Protocol):
 
     def meeting(self, code: str) -> LiveMeeting | None:
         """The live conference with dial-in code `code`; None: none (or no longer), or Redis is down."""
+
+    def conference_home(self, code: str) -> str | None:
+        """The node conference `code` lives on (conference.placement.place: placed now if it was not);
+        None while Redis is down or no node lives."""
 
     def commands(self, after: str) -> list[tuple[str, dict[str, str]]]:
         """The worker's commands to this node since stream entry `after` (none while Redis is down)."""

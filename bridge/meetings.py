@@ -13,7 +13,7 @@ from collections.abc import Callable
 from bridge.edge import Callback, Leg, LiveState, Switchboard
 from bridge.rooms import SCHEDULE, LiveRoom, Rooms
 from bridge.templates import scheduled_conference
-from conference import address, dialin
+from conference import address, dialin, placement
 from conference import room as rules
 from settings import ConferencesConfig
 
@@ -139,13 +139,22 @@ class Meetings:
         service.feed(dialin.Looked(member, meeting, self.live.now()))
 
     def transfer(self, service: LiveRoom, member: str, code: str, role: rules.Role) -> None:
-        """Move a dial-in caller into its conference (on this node: the conferences run here)."""
+        """Move a dial-in caller into its conference: here if the conference lives here, else by a
+        relay leg to the node that holds it (conference.dialin), so a conference never splits."""
         call = service.calls.get(member)
         meeting = self.live.meeting(code)
         if call is None or call.ended:
             return
         if meeting is None:
             service.feed(dialin.Looked(member, None, self.live.now()))  # it ended meanwhile
+            return
+        home = self.live.conference_home(code)
+        if placement.relayed(home, self.live.node_id):
+            log.info("conference %s: lives on %s; relaying %s there as %s", code, home, call.caller, role)
+            relay = self.switchboard.relay(service.number, address.scheduled(code), call, role)
+            service.invited(relay.call, member)
+            if relay.refused:
+                service.leave(relay.call, relay.refused)  # as a leg refused at once: the caller is told
             return
         service.release(call)
         room = self.rooms.open(address.scheduled(code), scheduled_conference(meeting, self.settings.language))

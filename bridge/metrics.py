@@ -22,7 +22,8 @@ JITTER_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2)
 RTT_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 LOSS_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5)
 MOS_BUCKETS = (1.0, 2.0, 2.5, 3.0, 3.5, 3.8, 4.0, 4.2, 4.4, 4.5)
-OUTCOMES = ("answered", "dialled", "anchored")  # besides refused_<status>
+# Besides refused_<status>; relayed: a dial-in caller carried to its conference on another node.
+OUTCOMES = ("answered", "dialled", "anchored", "relayed")
 POOR_MOS = 3.5  # a leg below this is one people complain about (the alert's threshold too)
 
 

@@ -31,7 +31,7 @@ from bridge.quality import SLICES, CallQuality, LoopClock, count_by_kind, room_f
 from bridge.recorder import recover
 from bridge.redis_state import RedisState
 from bridge.rooms import RULED, LiveRoom, Rooms
-from conference import address, billing, dialin, gain, identity, menus, numberplan
+from conference import address, billing, dialin, gain, identity, menus, numberplan, vouch
 from conference import room as rules
 from conference.address import Kind, RoomAddress
 from conference.liveness import RxWatch, observe
@@ -169,6 +169,9 @@ class BridgeNode:
                 if room.address.kind == Kind.MENU and event.member in room.calls:
                     self.forward(room, event)
                     break
+        elif isinstance(event, dialin.Forward) and (service := self.rooms.get(str(address.DIAL_IN))) is not None:
+            if (leg := service.calls.get(event.leg)) is not None:
+                self.send_digit(leg, event.digit)
         elif isinstance(event, sip.Answered):
             self.bill(event.call, 200, ended=False)
             if (pending := self.callbacks.pop(event.call.key, None)) is not None:
@@ -189,13 +192,14 @@ class BridgeNode:
         call_id = call.key
         self.calls[call_id] = call
         call.room, call.caller, call.extension, call.name = event.room, event.caller, event.extension, event.name
-        call.lockout = event.lockout
+        call.lockout, call.vouched = event.lockout, event.vouched
         where = RoomAddress.parse(event.room or "")
         answer = pj.CallOpParam()
         if event.refused:
             answer.statusCode = event.refused
             log.warning("refused a call from %s: %d (not vouched for by Kamailio)", event.source, event.refused)
-        elif where is None or not self.may_enter(where, event.anchor is not None, event.extension):
+        elif where is None or not self.may_enter(where, event.anchor is not None, event.extension,
+                                                 bool(event.vouched.role)):
             answer.statusCode = 404
         elif self.stopping or len(self.calls) > self.config.capacity:
             answer.statusCode = 503
@@ -208,10 +212,13 @@ class BridgeNode:
         self.metrics.call("answered" if answer.statusCode == 200 else f"refused_{answer.statusCode}")
         call.answer(answer)
 
-    def may_enter(self, room: RoomAddress, anchored: bool, extension: str | None) -> bool:
+    def may_enter(self, room: RoomAddress, anchored: bool, extension: str | None, relayed: bool = False) -> bool:
         """A local conference exists once its owner opened it; only then may others join.
-        A "#" call's room is made by its first INVITE only, which says what to call."""
+        A "#" call's room is made by its first INVITE only, which says what to call. A scheduled
+        conference is entered by INVITE only on a relay leg, with the role its dial-in service gave."""
         is_open = self.rooms.get(str(room)) is not None
+        if room.kind == Kind.SCHEDULED or relayed:
+            return room.kind == Kind.SCHEDULED and relayed
         if room.kind == Kind.CALL or anchored:
             return room.kind == Kind.CALL and anchored and not is_open
         return room.kind != Kind.LOCAL or is_open or extension == room.id
@@ -316,7 +323,8 @@ class BridgeNode:
             return
         room = self.rooms.open(where, template)
         self.watch(call)
-        room.arrive(call, template.settings, locked_out=self.live.pin_locked(call.room, call.lockout))
+        role = rules.Role(call.vouched.role) if call.vouched.role else None  # a relay leg's, from its dial-in
+        room.arrive(call, template.settings, locked_out=self.live.pin_locked(call.room, call.lockout), role=role)
 
     def watch(self, call: sip.RoomCall) -> None:
         """From its first media on, a call without RTP for rtp_timeout is dropped."""
@@ -355,6 +363,32 @@ class BridgeNode:
         self.metrics.call("dialled")
         return Dialled(call, extension=decision.number if isinstance(decision, numberplan.ToExtension) else None)
 
+    def relay(self, room: str, conference: RoomAddress, caller: Leg, role: rules.Role) -> Dialled:
+        call = sip.RoomCall(self.account)
+        call.room, call.caller = room, str(conference)  # no call.leg: the caller's own leg is the call
+        own = self.own(caller)
+        # A From URI is what the caller wrote: an empty one is shown as what it is.
+        vouched = dataclasses.replace(own.vouched if own else vouch.ANONYMOUS, role=str(role),
+                                      caller=caller.caller or "anonymous")
+        ticket = vouch.sign_relay(self.account.gate.secret, str(conference), vouched, time.time())
+        try:
+            call.dial(f"sip:{conference}@{self.proxy}", headers=((vouch.RELAY_HEADER, ticket),))
+        except pj.Error as exc:
+            log.error("room %s: cannot relay %s to %s: %s", room, caller.caller, conference, exc.info())
+            return Dialled(call, refused=503)
+        self.calls[call.key] = call
+        self.metrics.call("relayed")
+        return Dialled(call)
+
+    def send_digit(self, call: Leg, digit: str) -> None:
+        own = self.own(call)
+        if own is None or own.ended:
+            return
+        try:
+            own.dialDtmf(digit)
+        except pj.Error as exc:
+            log.error("sending a key on %s failed: %s", call.caller, exc.info())
+
     def not_dialled(self, call: sip.RoomCall, status: int) -> Dialled:
         """A call that never went out is billed as one refused at once."""
         self.bill(call, status)
@@ -382,8 +416,7 @@ class BridgeNode:
             room.close()
             self.rooms.remove(room)
             self.live.room_event("ended", room.number, node=self.config.id)
-            if room.address != address.DIAL_IN:  # the scheduled conferences' home stays here
-                self.live.release_affinity(room.number)
+            self.live.release_affinity(room.number)
 
     def sample_talking(self, now: float) -> None:
         for room in self.rooms:

@@ -133,6 +133,9 @@ class RedisState:
     def meeting(self, code: str) -> LiveMeeting | None:
         return self.ask(live.meeting, code, default=None)
 
+    def conference_home(self, code: str) -> str | None:
+        return self.ask(live.home_node, str(RoomAddress(Kind.SCHEDULED, code)), default=None)
+
     def commands(self, after: str) -> list[tuple[str, dict[str, str]]]:
         return self.ask(live.commands, self.node_id, after, default=[])
 

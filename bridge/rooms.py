@@ -161,7 +161,7 @@ class LiveRoom:
         self.record()
         self.report(before, left_status)
 
-    def carry_out(self, effect: rules.Effect | dialin.Lookup | dialin.Transfer | menus.Forward) -> None:
+    def carry_out(self, effect: rules.Effect | dialin.Asked | menus.Forward) -> None:
         if isinstance(effect, rules.Play):
             call = self.calls.get(effect.member)
             if call is not None:
@@ -185,7 +185,7 @@ class LiveRoom:
         elif isinstance(effect, rules.Reject):
             if effect.member in self.calls:
                 self.switchboard.hangup(self.calls[effect.member], effect.status if effect.status >= 300 else 480)
-        elif isinstance(effect, dialin.Lookup | dialin.Transfer | menus.Forward):
+        elif isinstance(effect, dialin.Asked | menus.Forward):
             self.switchboard.after(effect)  # after this transition: each feeds rooms again
         elif isinstance(effect, rules.Dial):
             # After this transition is carried out, not within it: dialling feeds the room again.

@@ -15,6 +15,7 @@ import pjsua2 as pj
 
 from bridge.inbound import Gate, read_invite
 from conference.billing import Leg
+from conference.vouch import ANONYMOUS, Vouched
 from settings import BridgeConfig
 
 
@@ -29,6 +30,7 @@ class Incoming:
     refused: int = 0  # a SIP status: the request is not one Kamailio vouched for, refuse it
     source: str = ""  # the previous hop's address, ip:port
     lockout: str = ""  # whom wrong PINs count against (conference.vouch.Vouched.lockout_key)
+    vouched: Vouched = ANONYMOUS  # all Kamailio vouched for (a relay leg: the caller it carries, its role)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class RoomCall(pj.Call):
         self.extension: str | None = None  # the caller's extension, as Kamailio vouches
         self.lockout = ""  # whom its wrong PINs count against; "" for calls this node placed
         self.name = ""  # the caller's display name
+        self.vouched = ANONYMOUS  # what Kamailio vouched for it (bridge.meetings relays it onwards)
         self.ended = False
         self.participant_id = uuid.uuid4().hex[:16]  # stable across nodes and restarts, unlike `key`
         self.joined_at: float | None = None  # wall clock, for people and history
@@ -80,15 +83,16 @@ class RoomCall(pj.Call):
         self.answered_at: float | None = None
         self.cancelled = False  # hung up by this node before it answered
 
-    def dial(self, uri: str, shown: str | None = None) -> None:
+    def dial(self, uri: str, shown: str | None = None, headers: tuple[tuple[str, str], ...] = ()) -> None:
         """Call `uri`; `shown`: the number the call stands for, which Kamailio asserts onwards
-        (kemi.routes.assert_identity believes it from a bridge node only)."""
+        (kemi.routes.assert_identity believes it from a bridge node only); `headers`: more to send."""
         self.outgoing = True
         param = pj.CallOpParam(True)
         if shown is not None:
+            headers = (("P-Asserted-Identity", f"<sip:{shown}@{uri.rpartition('@')[2]}>"), *headers)
+        for name, value in headers:
             header = pj.SipHeader()
-            header.hName = "P-Asserted-Identity"
-            header.hValue = f"<sip:{shown}@{uri.rpartition('@')[2]}>"
+            header.hName, header.hValue = name, value
             param.txOption.headers.append(header)
         self.makeCall(uri, param)
         self.key = self.getId()
@@ -144,8 +148,10 @@ class NodeAccount(pj.Account):
         source = str(prm.rdata.srcAddress)
         invite = read_invite(prm.rdata.wholeMsg, source, self.gate, time.time())
         vouched = invite.vouched
-        self.events.append(Incoming(call, invite.room, invite.caller, vouched.extension, invite.name,
-                                    vouched.anchored, invite.refused, source, vouched.lockout_key(invite.caller)))
+        # A relay leg stands for the dial-in caller it carries: its From URI is the other node's.
+        caller = vouched.caller if vouched.role else invite.caller
+        self.events.append(Incoming(call, invite.room, caller, vouched.extension, invite.name,
+                                    vouched.anchored, invite.refused, source, vouched.lockout_key(caller), vouched))
 
 
 def start_endpoint(config: BridgeConfig) -> pj.Endpoint:

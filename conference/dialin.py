@@ -4,6 +4,13 @@ then the password if the conference has one; the caller is then moved into the c
 Pure, on conference.room's Member, events and effects: a caller types the code in stage
 GREETING and the password in stage PIN. Looking the code up is I/O: the room asks for it
 (Lookup) and is told (Looked).
+
+A conference that runs on another bridge node is reached by a relay leg (bridge.meetings): the
+node calls it for the caller (Invited, `by` the caller) and, once it is up (Connected), the
+caller and the leg hear each other and the keys the caller presses are sent on (Forward). A
+relay leg is a member that is RINGING or `answered` (callers arrive, they are never called)
+whose `target` is its caller's member id. Either leaving ends the other: the caller hangs up,
+or the conference ended it (a leg that never came up leaves the caller told it is unavailable).
 """
 
 from __future__ import annotations
@@ -15,10 +22,12 @@ from conference.mixing import Link
 from conference.room import (
     MAX_PIN_TRIES,
     Arrived,
+    Connected,
     Digit,
     Effect,
     Event,
     Hangup,
+    Invited,
     Left,
     Member,
     PinFailed,
@@ -59,15 +68,30 @@ class Transfer:
     role: Role
 
 
-def transition(room: Room, event: Event | Looked) -> tuple[Room, list[Effect | Lookup | Transfer]]:
+@dataclass(frozen=True)
+class Forward:
+    """Send a key the caller pressed on over its relay leg (`leg`: a member id): the conference's keys."""
+
+    leg: str
+    digit: str
+
+
+Asked = Lookup | Transfer | Forward  # what the service asks of its node, after the transition
+
+
+def transition(room: Room, event: Event | Looked) -> tuple[Room, list[Effect | Asked]]:
     step = Step(room)
-    effects: list[Effect | Lookup | Transfer] = []
+    effects: list[Effect | Asked] = []
     if isinstance(event, Arrived):
         add_member(step, Member(event.member, event.caller, Stage.GREETING, extension=event.extension))
         if event.locked_out:
             _goodbye(step, event.member, "too_many_attempts")
         else:
             effects.append(Play(event.member, ("enter_code", "beep")))  # the beep: type the code now
+    elif isinstance(event, Invited) and room.member(event.by) is not None:
+        add_member(step, Member(event.member, event.number, Stage.RINGING, target=event.by))
+    elif isinstance(event, Connected) and (leg := room.member(event.member)) is not None and is_relay(leg):
+        step.set(dataclasses.replace(leg, stage=Stage.ANNOUNCING, answered=True))
     elif isinstance(event, Digit | Looked | PromptDone | Left) and (member := room.member(event.member)) is not None:
         if isinstance(event, Digit):
             _digit(step, member, event.digit, effects)
@@ -76,12 +100,40 @@ def transition(room: Room, event: Event | Looked) -> tuple[Room, list[Effect | L
         elif isinstance(event, PromptDone) and member.stage == Stage.LEAVING:
             effects.append(Hangup(member.id))
         elif isinstance(event, Left):
-            step.room = dataclasses.replace(room, members=tuple(m for m in room.members if m.id != member.id))
+            _left(step, member)
     return step.room, [*step.effects, *effects]
 
 
-def _digit(step: Step, member: Member, digit: str, effects: list[Effect | Lookup | Transfer]) -> None:
+def is_relay(member: Member) -> bool:
+    return member.stage == Stage.RINGING or member.answered
+
+
+def relay_of(room: Room, caller: Member) -> Member | None:
+    """The caller's relay leg, if the node called its conference for it."""
+    return next((m for m in room.members if is_relay(m) and m.target == caller.id), None)
+
+
+def _left(step: Step, member: Member) -> None:
+    step.room = dataclasses.replace(step.room, members=tuple(m for m in step.room.members if m.id != member.id))
+    if not is_relay(member):
+        if (leg := relay_of(step.room, member)) is not None:
+            step.effects.append(Hangup(leg.id))
+        return
+    caller = step.room.member(member.target)
+    if caller is None or caller.stage == Stage.LEAVING:
+        return
+    if member.answered:
+        step.effects.append(Hangup(caller.id))  # the conference let it go (ended, dropped)
+    else:
+        _goodbye(step, caller.id, "conference_unavailable")  # it never came up
+
+
+def _digit(step: Step, member: Member, digit: str, effects: list[Effect | Asked]) -> None:
     ends = "*" if member.stage == Stage.GREETING else "#"
+    if (leg := relay_of(step.room, member)) is not None:
+        if leg.answered:
+            effects.append(Forward(leg.id, digit))
+        return
     if member.stage not in (Stage.GREETING, Stage.PIN) or member.target == "?":
         return  # leaving, or waiting for the lookup
     if digit != ends:
@@ -106,7 +158,7 @@ def _digit(step: Step, member: Member, digit: str, effects: list[Effect | Lookup
         step.effects.append(Play(member.id, ("wrong_pin", "enter_password")))
 
 
-def _looked(step: Step, member: Member, event: Looked, effects: list[Effect | Lookup | Transfer]) -> None:
+def _looked(step: Step, member: Member, event: Looked, effects: list[Effect | Asked]) -> None:
     meeting = event.meeting
     if meeting is None or event.now < meeting.start:
         # One answer for both, or the service would tell a guesser which codes exist; a guess
@@ -134,4 +186,7 @@ def _goodbye(step: Step, member_id: str, prompt: str) -> None:
 
 
 def links(room: Room) -> frozenset[Link]:
-    return frozenset()  # callers of the service hear only its prompts
+    """Callers of the service hear only its prompts, until their relay leg to the conference is up."""
+    pairs = [(leg.id, leg.target) for leg in room.members if leg.answered and leg.stage == Stage.ANNOUNCING
+             and (caller := room.member(leg.target)) is not None and caller.stage == Stage.ANNOUNCING]
+    return frozenset(link for leg, caller in pairs for link in ((leg, caller), (caller, leg)))

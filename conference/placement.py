@@ -71,6 +71,13 @@ def place(affinity: str | None, nodes: Sequence[NodeStatus],
     return next((n for n in nodes if n.id == winner), node)
 
 
+def relayed(home: str | None, here: str) -> bool:
+    """Whether a dial-in caller on node `here` is carried by a relay leg to its scheduled conference,
+    which lives on node `home` (its placement, as `place` claimed it): a room never spans nodes, so
+    it joins here only where the conference is (or where nothing could be placed: Redis is gone)."""
+    return home is not None and home != here
+
+
 def run_of(node_id: str, instance: str) -> str:
     return f"{node_id}/{instance}"
 

@@ -342,6 +342,10 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> None:
                     site.limits.calls_per_source)
         ksr.sl.sl_send_reply(503, "Too Many Calls From This Address")
         return
+    target = address.RoomAddress.parse(request.user or "")
+    if target is not None and target.kind == address.Kind.SCHEDULED:
+        to_conference(ksr, request, live, site, caller, str(target))
+        return
     ksr.hdr.remove("Route")
     ksr.textops.remove_hf_re(OUR_HEADERS)
     if caller.trunk is not None and request.user in caller.trunk.callback:
@@ -438,9 +442,28 @@ def consult_side(caller: Caller, decision: numberplan.Decision, live: LiveState)
     return None
 
 
+def to_conference(ksr: Any, request: SipRequest, live: LiveState, site: Site, caller: Caller, key: str) -> None:
+    """A scheduled conference is entered through the dial-in service only: this is the leg by which
+    the node a dial-in caller reached carries it to the conference's node (bridge.meetings), with a
+    relay ticket saying who it is and as what it enters (conference.vouch). Believed from a bridge
+    node only, read before our headers are stripped; anyone else, or any other ticket, is refused."""
+    ticket = _text(ksr.pv.get(f"$hdr({vouch.RELAY_HEADER})")) if caller.kind == CallerKind.BRIDGE else None
+    relayed = vouch.verify_relay(site.secret, ticket, key, site.clock()) if ticket else None
+    ksr.hdr.remove("Route")
+    ksr.textops.remove_hf_re(OUR_HEADERS)
+    if relayed is None:
+        log.warning("%s from %s:%s to %s: no valid relay ticket of a bridge node", request.call_id,
+                    request.source_ip, request.source_port, key)
+        ksr.sl.sl_send_reply(403, "Forbidden")
+        return
+    to_bridge(ksr, request, live, site, key, relayed)
+
+
 def to_bridge(ksr: Any, request: SipRequest, live: LiveState, site: Site, key: str, caller: vouch.Vouched) -> None:
-    # Guests of scheduled conferences come in anonymous through the dial-in service: not counted there.
-    stranger = caller.kind == CallerKind.ANONYMOUS and key != str(address.DIAL_IN)
+    # Guests of scheduled conferences come in anonymous through the dial-in service (and from it, relayed
+    # by a bridge node): not counted there.
+    relayed = bool(caller.role)
+    stranger = caller.kind == CallerKind.ANONYMOUS and not relayed and key != str(address.DIAL_IN)
     if stranger and edge.profile_full(ksr, edge.STRANGERS_PROFILE, key, site.limits.anonymous_per_room):
         log.warning("%s from %s: room %s has %d anonymous callers already", request.call_id, request.source_ip,
                     key, site.limits.anonymous_per_room)
@@ -452,8 +475,9 @@ def to_bridge(ksr: Any, request: SipRequest, live: LiveState, site: Site, key: s
         log.error("no live bridge node for room %s", key)
         service_unavailable(ksr)
         return
-    # The caller's address too: wrong PINs of anonymous callers count against it, not the From they wrote.
-    caller = dataclasses.replace(caller, source=request.source_ip)
+    # The caller's address too: wrong PINs of anonymous callers count against it, not the From they wrote
+    # (a relayed caller keeps the address it called the dial-in service from).
+    caller = caller if relayed else dataclasses.replace(caller, source=request.source_ip)
     signed = vouch.sign(site.secret, request.call_id, key, caller, site.clock())
     ksr.hdr.append(f"{vouch.HEADER}: {signed}\r\n")
     # The bridge knows the room by the user part (a trunk's number or a forwarding led here). The
@@ -461,7 +485,8 @@ def to_bridge(ksr: Any, request: SipRequest, live: LiveState, site: Site, key: s
     # RFC 4475's escruri) is not carried to the bridge.
     ksr.seturi(f"sip:{key}@{node.address}:{node.port}")
     ksr.setdsturi(node.sip_uri)
-    anchor_and_relay(ksr, request, site, caller.kind in ("extension", "anonymous"), bridge_runs(request, live, node),
+    phone = caller.kind in ("extension", "anonymous") and not relayed  # a relay leg's media is a bridge node's
+    anchor_and_relay(ksr, request, site, phone, bridge_runs(request, live, node),
                      stranger_in=key if stranger else None)
 
 

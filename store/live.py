@@ -16,7 +16,6 @@ from urllib.parse import unquote
 import redis
 from redis.sentinel import Sentinel
 
-from conference.address import DIAL_IN, Kind, RoomAddress
 from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.menus import MenuSettings
 from conference.placement import NodeStatus, choose_node, gone, place, run_state
@@ -410,18 +409,11 @@ def room_command(client: redis.Redis, room: str, op: str, participant: str = "",
     """An operator's command (bridge.rooms.LiveRoom.command: "mute", "unmute", "drop" with a
     participant id; "lock", "unlock", "end", "start_recording", "stop_recording"; "play" with a
     sound id, "invite" with a number as `value`) to the node holding the room. False: not live now."""
-    node_id = affinity(client, _holder(room))
-    if node_id is None or (_holder(room) != room and not client.exists(PARTICIPANTS.format(room))):
+    node_id = affinity(client, room)  # a scheduled conference's too: it is placed as a room
+    if node_id is None:
         return False
     command(client, node_id, op=op, room=room, participant=participant, value=value)
     return True
-
-
-def _holder(room: str) -> str:
-    """Whose affinity names the node holding `room`: its own, but a scheduled conference runs on the
-    dial-in service's node (it moves its callers there) and has none of its own."""
-    parsed = RoomAddress.parse(room)
-    return str(DIAL_IN) if parsed is not None and parsed.kind == Kind.SCHEDULED else room
 
 
 def commands(client: redis.Redis, node_id: str, after: str) -> list[tuple[str, dict[str, str]]]:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from conference import numberplan
-from conference.address import DIAL_IN
+from conference.address import scheduled
 from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.menus import MenuSettings
 from store import live, migrations
@@ -81,7 +81,7 @@ class Services:
     def tell_bridge(self, op: str, code: str, **fields: str) -> None:
         """A live change of a current conference (lock, end, extended) to the node running it."""
         try:
-            node = live.home_node(self.client, str(DIAL_IN))
+            node = live.affinity(self.client, str(scheduled(code)))  # none: nobody is in it, nothing to tell
             if node is not None:
                 live.command(self.client, node, op=op, code=code, **fields)
         except redis.RedisError as exc:

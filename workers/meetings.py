@@ -1,6 +1,6 @@
 """The worker's side of scheduled conferences: a round every few seconds (and one at each start
-time) that projects them into Redis, hands a due one to the bridge node of the dial-in
-service, applies the end rules, queues reminders and mails what the outbox holds. A round
+time) that projects them into Redis, hands a due one to the bridge node it is placed on
+(conference.placement, as a room), applies the end rules, queues reminders and mails what the outbox holds. A round
 is idempotent; the API asks for one after every change, and the periodic chain catches
 anything missed (a Redis outage, a worker restart)."""
 
@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 import redis
 
 import settings
-from conference.address import DIAL_IN
 from conference.invitations import message, recipients
 from conference.placement import gone, run_state, settled
 from conference.schedule import End, Extend, Meeting, State, at_end, ended, extended
@@ -121,8 +120,9 @@ def launch(client: redis.Redis, meeting: Meeting) -> None:
     before = live.launched(client, meeting.code, meeting.revision)
     if before is not None and not gone(run_state(before, nodes, registered)):
         return
-    # Scheduled conferences run on the node of the dial-in service, so both meet in one place.
-    node_id = live.home_node(client, str(DIAL_IN))
+    # Each conference is placed as a room is (least loaded, then affinity); dial-in callers on another
+    # node are carried to it by a relay leg (bridge.meetings.Meetings.transfer).
+    node_id = live.home_node(client, str(meeting.address))
     node = next((n for n in nodes if n.id == node_id), None)
     if node is not None and before is not None and not settled(node, time.time()):
         return  # the next round: Kamailio is still ending the calls of the run that is gone
@@ -142,7 +142,7 @@ def launch(client: redis.Redis, meeting: Meeting) -> None:
 def end_time(repository: MeetingRepository, client: redis.Redis, meeting: Meeting, now: datetime) -> None:
     present = live.present(client, str(meeting.address))  # not those it still calls
     outcome = at_end(meeting, present)
-    node = live.home_node(client, str(DIAL_IN))
+    node = live.affinity(client, str(meeting.address))  # where it runs; none: nobody is in it
     if isinstance(outcome, End):
         repository.update(meeting.code, lambda m: ended(m, now))
         live.delete_entry(client, live.MEETINGS, meeting.code)

@@ -146,6 +146,12 @@ def test_an_operator_command_reaches_the_node_holding_the_room(client: redis.Red
     [(_, fields)] = live.commands(client, "node-a", "0-0")
     assert fields == {"op": "mute", "room": "1000", "participant": "p1", "value": ""}
     assert live.commands(client, "node-b", "0-0") == []
+    # A scheduled conference is held where it was placed, whichever node the dial-in service is on.
+    live.claim_affinity(client, str(DIAL_IN), "node-a", None)
+    assert not live.room_command(client, "conf-4242", "mute", "p1")
+    live.claim_affinity(client, "conf-4242", "node-b", None)
+    assert live.room_command(client, "conf-4242", "mute", "p1")
+    assert [f["room"] for _, f in live.commands(client, "node-b", "0-0")] == ["conf-4242"]
 
 
 def test_originations_are_counted_per_extension_within_a_minute(client: redis.Redis) -> None:
@@ -197,6 +203,21 @@ def test_a_conference_is_handed_to_a_run_once_and_again_only_when_that_run_is_go
     assert len(live.commands(client, "n1", "0")) == 2  # started again: its participants are called again
     # A worker that saw the old run gone, but too late, does not hand it over a second time.
     assert not live.launch(client, "424242", meeting.revision, "n1/c", gone=first.run)
+
+
+def test_a_conference_is_placed_as_a_room_not_on_the_dial_in_services_node(client: redis.Redis) -> None:
+    busy = NodeStatus("n1", "127.0.0.1", 5080, capacity=10, load=3, instance="a")
+    idle = NodeStatus("n2", "127.0.0.1", 5081, capacity=10, load=0, instance="b")
+    for node in (busy, idle):
+        live.heartbeat(client, node, ttl=30)
+    live.claim_affinity(client, str(DIAL_IN), "n1", None)
+    meeting = validate({**BASE, "participants": []}, "434343", NOW)
+    meetings.launch(client, meeting)
+    # The least loaded node holds it (its dial-in callers on n1 are relayed there: bridge.meetings).
+    assert live.affinity(client, str(meeting.address)) == "n2"
+    assert live.launched(client, "434343", meeting.revision) == idle.run
+    assert [fields for _, fields in live.commands(client, "n2", "0")] == [{"op": "start", "code": "434343"}]
+    assert live.commands(client, "n1", "0") == []
 
 
 def test_which_rooms_record_now_and_a_restarted_node_forgets_its_own(client: redis.Redis) -> None:

@@ -12,6 +12,7 @@ from bridge.edge import Dialled, Fields, Leg, Port, Request, Rights
 from bridge.rooms import Rooms
 from conference import billing, identity
 from conference import room as rules
+from conference.address import RoomAddress
 from conference.menus import MenuSettings
 from conference.schedule import LiveMeeting
 
@@ -137,6 +138,7 @@ class FakeSwitchboard:
         self.dialled: list[DialAsk] = []
         self.legs: list[FakeLeg] = []
         self.refuse: dict[str, int] = {}  # number -> SIP status it is refused with
+        self.relayed: list[tuple[str, Leg, rules.Role]] = []  # (conference, caller, role)
 
     def answer(self, call: Leg) -> None:
         self.answered.append(call)
@@ -149,6 +151,12 @@ class FakeSwitchboard:
 
     def after(self, request: Request) -> None:
         self.requests.append(request)
+
+    def relay(self, room: str, conference: RoomAddress, caller: Leg, role: rules.Role) -> Dialled:
+        self.relayed.append((str(conference), caller, role))
+        leg = FakeLeg(str(conference), room=room)
+        self.legs.append(leg)
+        return Dialled(leg, refused=self.refuse.get(str(conference), 0))
 
     numbers = identity.Numbers("7000")
 
@@ -174,6 +182,7 @@ class FakeLive:
         self.attendance: list[tuple[str, str, str, bool]] = []  # (code, caller, how, joined)
         self.emptied: list[str] = []
         self.meetings: dict[str, LiveMeeting] = {}
+        self.homes: dict[str, str] = {}  # conference code -> the node it lives on (else this one)
         self.pending: list[tuple[str, dict[str, str]]] = []  # commands from the worker, not yet read
         self.menus: dict[str, MenuSettings] = {}
 
@@ -212,6 +221,9 @@ class FakeLive:
 
     def meeting(self, code: str) -> LiveMeeting | None:
         return self.meetings.get(code)
+
+    def conference_home(self, code: str) -> str | None:
+        return self.homes.get(code, self.node_id)
 
     def commands(self, after: str) -> list[tuple[str, dict[str, str]]]:
         found, self.pending = self.pending, []

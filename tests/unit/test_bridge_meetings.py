@@ -175,6 +175,46 @@ def test_a_dial_in_transfer_moves_the_call_into_the_conference_room() -> None:
     assert bridge.mixer.heard(carol.participant_id)[-1] == ("welcome",)
 
 
+def dialled_in(bridge: Bridge, meetings: Meetings) -> tuple[LiveRoom, FakeLeg]:
+    """Carol at the dial-in service, its code looked up: the service asks for her transfer."""
+    service = bridge.rooms.open(address.DIAL_IN, Room(RoomSettings(str(address.DIAL_IN)), kind=Kind.DIAL_IN))
+    carol = FakeLeg("sip:carol@example.com", room=service.number)
+    service.arrive(carol, service.state.settings, locked_out=False)
+    for digit in CODE + "*":
+        service.digit(carol, digit, "rfc2833", T0)
+    meetings.look_up(service, carol.participant_id, CODE)
+    return service, carol
+
+
+def test_a_dial_in_caller_whose_conference_lives_on_another_node_is_relayed_there() -> None:
+    bridge, meetings = setup()
+    bridge.live.homes[CODE] = "node-b"
+    service, carol = dialled_in(bridge, meetings)
+    meetings.transfer(service, carol.participant_id, CODE, Role.USER)
+    assert bridge.rooms.get(ROOM) is None  # no second room of the conference here
+    assert bridge.switchboard.relayed == [(ROOM, carol, Role.USER)] and not bridge.switchboard.dialled
+    leg = bridge.switchboard.legs[-1]
+    assert set(service.calls) == {carol.participant_id, leg.participant_id}
+    service.media(leg)  # the conference's node answered: carol and it hear each other
+    both = {(carol.participant_id, leg.participant_id), (leg.participant_id, carol.participant_id)}
+    assert both <= bridge.mixer.links
+    service.digit(carol, "1", "rfc2833", T0 + 5)  # her *1 and moderator keys are the conference's
+    assert bridge.switchboard.requests[-1] == dialin.Forward(leg.participant_id, "1")
+    bridge.hang_up(carol)
+    assert bridge.switchboard.farewells == [leg]  # its relay leg ends with her
+    assert not bridge.live.participants  # never in this node's roster: the conference's node shows her
+
+
+def test_a_relay_the_node_cannot_place_leaves_the_caller_told_the_conference_is_unavailable() -> None:
+    bridge, meetings = setup()
+    bridge.live.homes[CODE] = "node-b"
+    bridge.switchboard.refuse[ROOM] = 503
+    service, carol = dialled_in(bridge, meetings)
+    meetings.transfer(service, carol.participant_id, CODE, Role.USER)
+    assert bridge.mixer.heard(carol.participant_id)[-1] == ("conference_unavailable",)
+    assert list(service.calls) == [carol.participant_id] and not bridge.live.pin_failures
+
+
 def test_a_dial_in_caller_whose_conference_ended_meanwhile_is_told_so() -> None:
     bridge, meetings = setup()
     service = bridge.rooms.open(address.DIAL_IN, Room(RoomSettings(str(address.DIAL_IN)), kind=Kind.DIAL_IN))

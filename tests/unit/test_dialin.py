@@ -6,9 +6,23 @@ from dataclasses import replace
 from typing import Any
 
 from conference.address import DIAL_IN
-from conference.dialin import Looked, Lookup, Transfer, transition
-from conference.room import Arrived, Digit, Hangup, Left, PinFailed, Play, PromptDone, Role, Room, Stage
+from conference.dialin import Forward, Looked, Lookup, Transfer, links, transition
+from conference.room import (
+    Arrived,
+    Connected,
+    Digit,
+    Hangup,
+    Invited,
+    Left,
+    PinFailed,
+    Play,
+    PromptDone,
+    Role,
+    Room,
+    Stage,
+)
 from conference.rooms import RoomSettings
+from conference.roster import shown
 from conference.schedule import LiveMeeting
 
 NOW = 1_800_000_000.0
@@ -81,3 +95,49 @@ def test_too_early_or_unknown_codes_get_one_answer_count_as_a_failure_and_are_hu
     assert effects == [PinFailed("c"), Play("c", ("conference_unavailable",))]
     assert transition(room, PromptDone("c"))[1] == [Hangup("c")]
     assert transition(room, Left("c"))[0].members == ()
+
+
+def relayed() -> tuple[Room, list[Any]]:
+    """A caller let in as a guest whose conference lives on another node: the node called it ("leg")."""
+    room, _ = run(caller()[0], *(Digit("c", d) for d in "123456*"), Looked("c", OPEN, NOW))
+    return run(room, Invited("leg", "conf-123456", "c"))
+
+
+def test_a_relay_leg_once_up_and_its_caller_hear_each_other_and_nobody_else() -> None:
+    room, effects = relayed()
+    assert effects == [] and links(room) == frozenset()  # ringing: nothing to hear yet
+    other, _ = run(room, Arrived("d", "sip:d@x"))
+    room, effects = run(other, Connected("leg", answered=True))
+    assert effects == [] and links(room) == {("c", "leg"), ("leg", "c")}
+    # Neither shows in any roster: the caller is shown by the conference, on its node.
+    assert [shown(m) for m in room.members] == [None, None, None]
+
+
+def test_the_callers_keys_are_sent_on_to_its_conference_once_the_leg_is_up() -> None:
+    room, _ = relayed()
+    assert run(room, Digit("c", "1"))[1] == []  # not up yet: the key is lost, as in a ringing call
+    room, _ = run(room, Connected("leg", answered=False))
+    assert run(room, Digit("c", "*"), Digit("c", "1"))[1] == [Forward("leg", "*"), Forward("leg", "1")]
+
+
+def test_the_caller_hanging_up_ends_its_relay_leg_and_the_conference_ending_it_ends_the_caller() -> None:
+    room, _ = run(relayed()[0], Connected("leg", answered=True))
+    gone, effects = transition(room, Left("c"))
+    assert effects == [Hangup("leg")] and [m.id for m in gone.members] == ["leg"]
+    assert transition(gone, Left("leg"))[1] == []
+    gone, effects = transition(room, Left("leg", 200))
+    assert effects == [Hangup("c")] and links(gone) == frozenset()
+
+
+def test_a_relay_leg_that_never_came_up_leaves_its_caller_told_the_conference_is_unavailable() -> None:
+    room, effects = transition(relayed()[0], Left("leg", 503))
+    assert effects == [Play("c", ("conference_unavailable",))]
+    assert transition(room, PromptDone("c"))[1] == [Hangup("c")]
+    assert not [e for e in effects if isinstance(e, PinFailed)]  # no wrong guess of anyone's
+
+
+def test_nobody_else_is_taken_for_a_relay_leg() -> None:
+    room, _ = relayed()
+    assert transition(room, Invited("x", "conf-1", "nobody"))[0] == room  # for no caller of the service
+    room, _ = run(caller()[0], Connected("c", answered=True))  # a caller's media: it is no leg
+    assert room.member("c").stage == Stage.GREETING and not room.member("c").answered  # type: ignore[union-attr]

@@ -461,3 +461,44 @@ def test_a_callee_over_tls_is_offered_srtp_everyone_else_rtp() -> None:
     route(ksr)
     (flags,) = ksr.called("rtpengine.rtpengine_offer")[0]
     assert "RTP/AVP" in flags and "SAVP" not in flags
+
+
+BRIDGE_A = {"$fU": "bridge-1", "$si": "127.0.0.1", "$sp": 5080, "$rU": "conf-123456"}
+OWNER_RELAYED = vouch.Vouched("extension", "100", source="192.0.2.7", role="admin", caller="sip:100@127.0.0.1")
+
+
+def test_a_bridge_carries_a_dial_in_caller_to_its_conferences_node_with_a_relay_ticket() -> None:
+    ticket = vouch.sign_relay(SECRET, "conf-123456", OWNER_RELAYED, NOW)
+    ksr, live = initial({**BRIDGE_A, f"$hdr({vouch.RELAY_HEADER})": ticket}), Live(affinity="b")
+    route(ksr, live)
+    assert ksr.called("seturi") == [("sip:conf-123456@127.0.0.1:5081",)]
+    assert ksr.called("tm.t_relay") == [()]
+    # The ticket itself goes no further; the conference's node is told by Kamailio's own header.
+    assert ksr.called("textops.remove_hf_re") == [(routes.OUR_HEADERS,)]
+    value = appended(ksr, vouch.HEADER)[0].split(":", 1)[1].strip()
+    assert vouch.verify(SECRET, value, str(ksr.pv.get("$ci")), "conf-123456", NOW) == OWNER_RELAYED
+    # Media: the bridge node's SDP is believed (no phone's SIP source forced onto it).
+    assert ksr.called("rtpengine.rtpengine_offer") == [(routes.media.OFFER_FLAGS,)]
+
+
+@pytest.mark.parametrize("ticket", [
+    None,  # no ticket
+    "v1;ts=1800000000;who=extension:100;anchor=-;src=-;as=admin/sip%3A100;sig=" + "0" * 64,  # forged
+    vouch.sign_relay(SECRET, "conf-654321", OWNER_RELAYED, NOW),  # another conference's
+    vouch.sign_relay(SECRET, "conf-123456", OWNER_RELAYED, NOW - vouch.MAX_AGE - 1),  # stale
+    vouch.sign(SECRET, "call-1", "conf-123456", vouch.Vouched("extension", "100"), NOW),  # a call's, no ticket
+])
+def test_a_bridge_without_a_valid_ticket_is_refused_a_conference(ticket: str | None) -> None:
+    pv = {**BRIDGE_A, f"$hdr({vouch.RELAY_HEADER})": ticket} if ticket else BRIDGE_A
+    ksr = initial(pv)
+    route(ksr, Live(affinity="b"))
+    assert ksr.replies() == [403] and not ksr.called("tm.t_relay")
+
+
+def test_nobody_but_a_bridge_reaches_a_conference_even_with_a_valid_ticket() -> None:
+    ticket = vouch.sign_relay(SECRET, "conf-123456", OWNER_RELAYED, NOW)
+    for who in ({"$fU": "someone", "$si": "192.0.2.9", "$sp": 5060},  # anonymous
+                {"$fU": "100", "$si": "10.0.0.1", "$sp": 5090}):  # the carrier's trunk
+        ksr = initial({**who, "$rU": "conf-123456", f"$hdr({vouch.RELAY_HEADER})": ticket})
+        route(ksr, Live(affinity="b"))
+        assert ksr.replies() == [403] and not ksr.called("tm.t_relay"), who

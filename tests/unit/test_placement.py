@@ -1,6 +1,16 @@
 from __future__ import annotations
 
-from conference.placement import SETTLE_SECONDS, NodeStatus, Run, choose_node, gone, place, run_state, settled
+from conference.placement import (
+    SETTLE_SECONDS,
+    NodeStatus,
+    Run,
+    choose_node,
+    gone,
+    place,
+    relayed,
+    run_state,
+    settled,
+)
 
 
 def node(node_id: str, load: int, capacity: int = 10) -> NodeStatus:
@@ -73,3 +83,9 @@ def test_a_node_is_settled_a_few_seconds_after_its_run_started() -> None:
     node = NodeStatus("a", "h", 1, 10, 0, instance="one", since=1000.0)
     assert not settled(node, 1000.0 + SETTLE_SECONDS - 0.1)
     assert settled(node, 1000.0 + SETTLE_SECONDS)
+
+
+def test_a_dial_in_caller_is_relayed_only_to_a_conference_placed_on_another_node() -> None:
+    assert relayed("b", "a")
+    assert not relayed("a", "a")
+    assert not relayed(None, "a")  # nothing placed (Redis is gone): the conference opens where the caller is

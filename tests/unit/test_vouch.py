@@ -63,3 +63,43 @@ def test_malformed_fields_are_refused_even_when_signed() -> None:
                    "v1;ts=1800000000;who=anonymous:-;anchor=-"):
         value = f"{fields};sig={vouch._mac(SECRET, 'c', 'r', fields)}"
         assert vouch.verify(SECRET, value, "c", "r", NOW) is None, fields
+
+
+OWNER_RELAYED = vouch.Vouched("extension", "201", source="192.0.2.7", role="admin", caller="sip:201@h;x=1")
+GUEST_RELAYED = vouch.Vouched(role="user", caller='"Guest" <sip:+7495;a=b@h>')
+CONFERENCE = "conf-123456"
+
+
+@pytest.mark.parametrize("who", [OWNER_RELAYED, GUEST_RELAYED])
+def test_a_relay_ticket_carries_the_callers_identity_role_and_uri_to_its_conference(who: vouch.Vouched) -> None:
+    ticket = vouch.sign_relay(SECRET, CONFERENCE, who, NOW)
+    assert vouch.verify_relay(SECRET, ticket, CONFERENCE, NOW + 3) == who
+    # What Kamailio then vouches for, for the relay leg's own Call-ID, reads back the same.
+    assert vouch.verify(SECRET, vouch.sign(SECRET, "c-9", CONFERENCE, who, NOW), "c-9", CONFERENCE, NOW) == who
+
+
+def test_a_relay_ticket_is_for_one_conference_and_is_no_calls_vouching() -> None:
+    ticket = vouch.sign_relay(SECRET, CONFERENCE, OWNER_RELAYED, NOW)
+    assert vouch.verify_relay(SECRET, ticket, "conf-654321", NOW) is None
+    assert vouch.verify_relay(b"t" * 32, ticket, CONFERENCE, NOW) is None
+    assert vouch.verify_relay(SECRET, ticket, CONFERENCE, NOW + vouch.MAX_AGE + 1) is None
+    assert vouch.verify(SECRET, ticket, "c-1", CONFERENCE, NOW) is None
+    # A call's vouching without a role is no ticket, even signed over the relay context.
+    assert vouch.verify_relay(SECRET, vouch.sign(SECRET, vouch.RELAY_CONTEXT, CONFERENCE, ALICE, NOW),
+                              CONFERENCE, NOW) is None
+    forged = ticket.replace("as=admin", "as=user")
+    assert forged != ticket and vouch.verify_relay(SECRET, forged, CONFERENCE, NOW) is None
+
+
+def test_only_a_role_and_a_caller_make_a_ticket() -> None:
+    for who in (ALICE, vouch.Vouched(role="chair", caller="sip:a@h"), vouch.Vouched(role="user")):
+        with pytest.raises(ValueError):
+            vouch.sign_relay(SECRET, CONFERENCE, who, NOW)
+
+
+@pytest.mark.parametrize("field", ["as=chair/sip%3Aa", "as=admin/", "as=admin/%0d%0aVia%3A%20x",
+                                   "as=admin/" + "a" * 800, "to=admin/sip%3Aa"])
+def test_a_malformed_relay_field_does_not_verify_even_when_signed(field: str) -> None:
+    fields = f"{vouch.VERSION};ts={int(NOW)};who=anonymous:-;anchor=-;src=-;{field}"
+    mac = vouch._mac(SECRET, vouch.RELAY_CONTEXT, CONFERENCE, fields)
+    assert vouch.verify(SECRET, f"{fields};sig={mac}", vouch.RELAY_CONTEXT, CONFERENCE, NOW) is None
