@@ -79,7 +79,8 @@ class BridgeNode:
         self.watches: dict[int, RxWatch] = {}
         self.talks: dict[int, Talk] = {}
         self.gains: dict[int, gain.Gain] = {}  # automatic gain of each leg's voice ([bridge] agc)
-        self.callbacks: dict[int, tuple[str, float]] = {}  # calls back ringing: (where to put through, until)
+        # Calls back ringing: (where to put through, whose account, until when).
+        self.callbacks: dict[int, tuple[str, str | None, float]] = {}
         self.ring_seconds = conferences.ring_seconds
         self.farewells: list[tuple[float, Leg]] = []  # (when, call) to hang up
         self.quality, self.clock = CallQuality(metrics), LoopClock(metrics, POLL_MS)
@@ -136,7 +137,7 @@ class BridgeNode:
                 log.exception("failed to handle %s", type(event).__name__)
 
     def tick_rooms(self, now: float) -> None:
-        for key, (_, deadline) in list(self.callbacks.items()):
+        for key, (_, _, deadline) in list(self.callbacks.items()):
             if now >= deadline and (call := self.calls.get(key)) is not None:
                 log.info("call back %s: no answer within %d s", call.caller, self.ring_seconds)
                 self.hangup(call)
@@ -175,7 +176,7 @@ class BridgeNode:
         elif isinstance(event, sip.Answered):
             self.bill(event.call, 200, ended=False)
             if (pending := self.callbacks.pop(event.call.key, None)) is not None:
-                self.connect(event.call, pending[0])  # a caller called back answered: on to where it asked
+                self.connect(event.call, pending[0], pending[1])  # a caller called back answered: on it goes
             elif (room := self.rooms.get(event.call.room)) is not None:
                 room.answered(event.call)
         elif isinstance(event, sip.Digit):
@@ -251,13 +252,15 @@ class BridgeNode:
             return
         log.info("menu %s: %s goes on to %s (%s)", menu.number, call.caller, number, forward.why)
         menu.release(call)
-        self.connect(call, number)
+        self.connect(call, number, menu.menu.owner)
 
-    def connect(self, call: Leg, number: str) -> None:
-        """Put an answered call through to `number`: in a room of its own that calls the number through
-        Kamailio, as a "#" call's does (whose "#" is the callee's, if it may)."""
+    def connect(self, call: Leg, number: str, payer: str | None) -> None:
+        """Put an answered call through to `number`, billed to extension `payer` (None: nobody's): in a
+        room of its own that calls the number through Kamailio, as a "#" call's does (whose "#" is the
+        callee's, if it may)."""
         where = address.call(f"{self.config.id}/{call.participant_id}/{time.time()}")
-        state = rules.Room(RoomSettings(str(where)), kind=Kind.CALL, anchor=number, controller_is_caller=False)
+        state = rules.Room(RoomSettings(str(where)), kind=Kind.CALL, anchor=number, controller_is_caller=False,
+                           owner=payer)
         call.room = str(where)
         room = self.rooms.open(where, state)
         room.arrive(call, state.settings, locked_out=False)
@@ -293,7 +296,7 @@ class BridgeNode:
             self.not_dialled(call, 503)
             return
         self.calls[call.key] = call
-        self.callbacks[call.key] = (request.destination, time.monotonic() + self.ring_seconds)
+        self.callbacks[call.key] = (request.destination, request.owner, time.monotonic() + self.ring_seconds)
         log.info("calling %s back for %s", number, request.destination)
 
     def answer(self, call: Leg) -> None:

@@ -33,7 +33,8 @@ def billed_leg(room: rules.Room, inviter: rules.Member | None, number: str, firs
                by_operator: bool = False) -> billing.Leg:
     """How a dialled leg is billed (seed 002): a "#" call's original call and every number it
     adds are outgoing calls of the employee; a *8 invitation is the inviter's; a scheduled
-    conference's calls are its owner's; an operator's invitation is nobody's extension's."""
+    conference's calls are its owner's; an operator's invitation is nobody's extension's; where a
+    voice menu or a call back puts a caller through is the menu's or the call back's owner's."""
     if by_operator:
         return billing.Leg(room.settings.number, billing.LegKind.INVITED, rules.OPERATOR, number, "")
     if room.kind == rules.Kind.SCHEDULED and inviter is None:
@@ -45,7 +46,7 @@ def billed_leg(room: rules.Room, inviter: rules.Member | None, number: str, firs
         return billing.Leg(room.settings.number, billing.LegKind.INVITED, caller, number, extension)
     if first:
         return billing.Leg(room.settings.number, billing.LegKind.ORIGINAL, caller, number,
-                           extension if room.controller_is_caller else "")
+                           extension if room.controller_is_caller else room.owner or "")
     return billing.Leg(room.settings.number, billing.LegKind.ADDED, caller, number, extension)
 
 

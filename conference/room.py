@@ -101,7 +101,7 @@ class Room:
     settings: RoomSettings
     members: tuple[Member, ...] = ()
     kind: Kind = Kind.ROOM
-    owner: str | None = None  # LOCAL: the extension whose conference it is; SCHEDULED: the owner's number
+    owner: str | None = None  # LOCAL: the extension whose conference it is; SCHEDULED: the owner; CALL: who pays
     announce_names: bool = False  # speak a joining extension's name (local conferences)
     locked: bool = False  # *93: nobody new may enter (invited members still may)
     recording: bool | None = None  # an operator started (True) or stopped (False) it; None: as settings.record

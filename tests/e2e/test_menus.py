@@ -18,7 +18,7 @@ from conference.menus import DAYS
 from stack.prompts import prompt_file
 from stack.supervisor import wait_for
 from store import live
-from tests.e2e.test_extensions_and_trunks import gateway
+from tests.e2e.test_extensions_and_trunks import cdrs, gateway
 from tests.support.audio import duration, levels, peak_level, similarity, write_tone
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
@@ -206,6 +206,10 @@ def test_a_call_back_number_refuses_the_caller_calls_it_back_into_the_room_and_s
     heard = audio_dir / "called-back.wav"
     carrier.answer(play=write_tone(audio_dir / "called-back-tone.wav", 900.0, 60), record=heard)
     in_room_with(stack, "7400", rooms["7400"], carrier, heard)
+    # The call back and the call it was put through with are both the owner's.
+    assert wait_for(lambda: len(cdrs(stack, extension="7202")) == 2, timeout=15), cdrs(stack, extension="7202")
+    legs = {(r["kind"], r["callee"], r["billed_to"], r["disposition"]) for r in cdrs(stack, extension="7202")}
+    assert legs == {("callback", "88123456", "7202", "answered"), ("original", "7400", "7202", "answered")}
     for _ in range(2):  # the second and third calls back of the hour are made (and declined here)
         ask()
         carrier.wait_for("incoming", timeout=15)
