@@ -61,8 +61,11 @@ class Recording(Protocol):
     @property
     def id(self) -> str: ...
 
-    def follow(self, members: Mapping[str, tuple[str, Port]]) -> None:
-        """Record exactly these members (id -> (caller, port))."""
+    @property
+    def paused(self) -> bool: ...
+
+    def follow(self, members: Mapping[str, tuple[str, Port]], paused: bool = False) -> None:
+        """Record exactly these members (id -> (caller, port)); none while paused."""
 
     def close(self) -> object:
         """Finish the file and its metadata beside it."""

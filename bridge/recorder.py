@@ -39,11 +39,18 @@ class SessionRecording:
         self.recorder.createRecorder(str(self.path))
         self.recorded: set[str] = set()  # members whose voice goes into the file
         self.participants: list[str] = []  # everyone who was in, in order
+        self.paused = False
 
-    def follow(self, members: Mapping[str, tuple[str, pj.AudioMedia]]) -> None:
-        """Record exactly the members now in the conference (id -> (caller, port))."""
+    def follow(self, members: Mapping[str, tuple[str, pj.AudioMedia]], paused: bool = False) -> None:
+        """Record exactly the members now in the conference (id -> (caller, port)), or none of them
+        while `paused`. With no port sending to it PJSIP's bridge hands the recorder empty frames,
+        of which the WAV writer writes nothing: the file holds the recorded spans back to back."""
+        self.paused = paused
         for member, (caller, port) in members.items():
-            if member not in self.recorded:
+            if paused and member in self.recorded:
+                port.stopTransmit(self.recorder)
+                self.recorded.discard(member)
+            elif not paused and member not in self.recorded:
                 port.startTransmit(self.recorder)
                 self.recorded.add(member)
                 if caller not in self.participants:

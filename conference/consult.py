@@ -34,7 +34,9 @@ from conference.room import (
     Invited,
     Left,
     Member,
+    MuteAll,
     OperatorInvite,
+    PauseRecording,
     Play,
     PlaySound,
     Pressed,
@@ -59,8 +61,8 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
         _arrived(step, event)
     elif isinstance(event, Invited):
         _invited(step, event)
-    elif isinstance(event, Close | Announce | SetLocked | SetRecording | PlaySound | OperatorInvite | UnmuteHand
-                            | Admit):
+    elif isinstance(event, Close | Announce | SetLocked | SetRecording | PauseRecording | PlaySound | MuteAll
+                            | OperatorInvite | UnmuteHand | Admit):
         pass  # conferences' commands; a "#" call never gets them
     elif (member := room.member(event.member)) is not None:
         if isinstance(event, Connected):

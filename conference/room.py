@@ -8,7 +8,8 @@ codes (conference.keypad) and carries out the effects (play prompts, dial,
 hang up); who hears whom follows from the state (`links`). Pure: no I/O, no clocks.
 
 Moderator commands (an admin in a room, the owner in a local conference):
-*92 mutes everyone else, or unmutes them if all are muted; *93 locks entry, or
+*92 mutes every participant who is no moderator (the other moderators stay heard), or unmutes
+them if all are muted; *93 locks entry, or
 unlocks it; *94 drops the participant who joined last; *95 ends the conference;
 *96 unmutes the participant whose hand has been up longest; *97 lets in the one who has
 waited in the lobby longest.
@@ -25,10 +26,11 @@ LEVELS), *5 raises or lowers one's hand, *0 says how many others are in, ** says
 Roles: a moderator (ADMIN), a participant (USER), or a LISTENER, who hears and is
 never heard (a listener PIN, or the room's listen_only for everyone who is no moderator).
 
-Operators (the panel or the API) mute, unmute and drop participants, lock, unlock and end
-the room, start and stop its recording, play a library sound to it and invite a number
-into it (OPERATOR is the inviter then; the bridge dials with an operator's rights,
-conference.numberplan.operator).
+Operators (the panel or the API) mute, unmute and drop participants, mute or unmute all but the
+moderators, lock, unlock and end the room, start, pause, resume and stop its recording, play a
+library sound to it or to one participant, let a moderator whisper to one participant (only that
+one hears the moderator, who still hears the room) and invite a number into it (OPERATOR is the
+inviter then; the bridge dials with an operator's rights, conference.numberplan.operator).
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ class Member:
     order: int = 0  # of arrival: the last joined has the highest
     target: str = ""  # dial-in service: the conference code asked for ("?" while it is looked up)
     passwords: tuple[str | None, str | None] = (None, None)  # dial-in service: its chair and guest passwords
+    whispering: str = ""  # a moderator whispering: the one member that hears its voice (even while it is muted)
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ class Room:
     announce_names: bool = False  # speak a joining extension's name (local conferences)
     locked: bool = False  # *93: nobody new may enter (invited members still may)
     recording: bool | None = None  # an operator started (True) or stopped (False) it; None: as settings.record
+    recording_paused: bool = False  # an operator paused the recording: nothing goes into the file until resumed
     arrivals: int = 0
     hands: int = 0  # hands raised so far: the turn of the next
     # CALL rooms (conference.consult) ---------------------------------------------
@@ -231,10 +235,40 @@ class SetRecording:
 
 
 @dataclass(frozen=True)
+class PauseRecording:
+    """An operator pauses (or resumes) the recording: the file holds only the spans recorded."""
+
+    paused: bool
+
+
+@dataclass(frozen=True)
 class PlaySound:
-    """An operator plays a sound of the library to everyone in the conference."""
+    """An operator plays a sound of the library to everyone in the conference, or to `member` only."""
 
     sound_id: int
+    member: str = ""
+
+
+@dataclass(frozen=True)
+class MuteAll:
+    """An operator mutes (or unmutes) everyone who may speak but the moderators (as a moderator's *92)."""
+
+    muted: bool
+
+
+@dataclass(frozen=True)
+class Whisper:
+    """Moderator `by` talks to `member` only: the others stop hearing it; it still hears the room."""
+
+    member: str
+    by: str
+
+
+@dataclass(frozen=True)
+class StopWhisper:
+    """A whisper to or from `member` ends: the moderator is heard by everyone again."""
+
+    member: str
 
 
 @dataclass(frozen=True)
@@ -257,7 +291,8 @@ class OperatorInvite:
 
 
 Event = (Arrived | PromptDone | Digit | Left | Invited | Connected | Pressed | Close | Announce | SetLocked | SetMuted
-         | Drop | SetRecording | PlaySound | OperatorInvite | UnmuteHand | Admit)
+         | Drop | SetRecording | PauseRecording | PlaySound | MuteAll | Whisper | StopWhisper | OperatorInvite
+         | UnmuteHand | Admit)
 
 
 # Effects ---------------------------------------------------------------------
@@ -344,14 +379,20 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
     elif isinstance(event, SetLocked):
         step.room = dataclasses.replace(room, locked=event.locked)
     elif isinstance(event, SetRecording):
-        step.room = dataclasses.replace(room, recording=event.on)
+        step.room = dataclasses.replace(room, recording=event.on, recording_paused=False)
         listeners = tuple(m.id for m in room.at(Stage.IN_CONFERENCE))
         if event.on and not room.records and listeners:
             step.effects.append(Notify(listeners, ("recording_notice",)))  # nobody is recorded unawares
+    elif isinstance(event, PauseRecording):
+        step.room = dataclasses.replace(room, recording_paused=event.paused and room.records)
     elif isinstance(event, PlaySound):
-        listeners = tuple(m.id for m in room.at(Stage.IN_CONFERENCE))
-        if listeners:
-            step.effects.append(Notify(listeners, (f"sound:{event.sound_id}",)))
+        _play_sound(step, event)
+    elif isinstance(event, MuteAll):
+        _mute_all(step, event.muted)
+    elif isinstance(event, Whisper):
+        _whisper(step, event.member, event.by)
+    elif isinstance(event, StopWhisper):
+        _stop_whisper(step, event.member)
     elif isinstance(event, UnmuteHand):
         _unmute_hand(step)
     elif isinstance(event, Admit):
@@ -637,9 +678,8 @@ def _may_ring(room: Room, number: str) -> bool:
 def _moderate(step: Step, moderator: Member, code: str) -> None:
     others = [m for m in step.room.members if m.id != moderator.id and m.stage in (Stage.IN_CONFERENCE, Stage.WAITING)]
     if code == "92":
-        mute = any(not m.muted for m in others)
-        for other in others:
-            step.set(_muted(other, mute, forced=True))
+        mute = any(not m.muted for m in _speakers_but_moderators(step.room))
+        _mute_all(step, mute)
         step.effects.append(Notify((moderator.id,), ("all_muted" if mute else "all_unmuted",)))
     elif code == "93":
         step.room = dataclasses.replace(step.room, locked=not step.room.locked)
@@ -656,6 +696,44 @@ def _moderate(step: Step, moderator: Member, code: str) -> None:
     elif code == "97":
         admitted = _admit_from_lobby(step)
         step.effects.append(Notify((moderator.id,), ("lobby_admitted" if admitted else "lobby_empty",)))
+
+
+def _speakers_but_moderators(room: Room) -> list[Member]:
+    """Who *92 and an operator's mute_all mute: everyone joined who may speak and is no moderator."""
+    return [m for m in room.members if m.stage in (Stage.IN_CONFERENCE, Stage.WAITING) and m.role == Role.USER]
+
+
+def _mute_all(step: Step, mute: bool) -> None:
+    for member in _speakers_but_moderators(step.room):
+        step.set(_muted(member, mute, forced=True))
+
+
+def _play_sound(step: Step, event: PlaySound) -> None:
+    """A library sound to everyone in the conference, or to one member joined (the others hear nothing
+    of it: it is played into that member's call only)."""
+    if event.member:
+        target = step.room.member(event.member)
+        joined = target is not None and target.stage in (Stage.IN_CONFERENCE, Stage.WAITING)
+        listeners: tuple[str, ...] = (event.member,) if joined else ()
+    else:
+        listeners = tuple(m.id for m in step.room.at(Stage.IN_CONFERENCE))
+    if listeners:
+        step.effects.append(Notify(listeners, (f"sound:{event.sound_id}",)))
+
+
+def _whisper(step: Step, member_id: str, by: str) -> None:
+    """A moderator in the conference whispers to another member in it (a newer whisper replaces its last)."""
+    moderator, target = step.room.member(by), step.room.member(member_id)
+    if moderator is None or target is None or moderator.id == target.id or moderator.role != Role.ADMIN:
+        return
+    if moderator.stage == Stage.IN_CONFERENCE and target.stage == Stage.IN_CONFERENCE:
+        step.set(dataclasses.replace(moderator, whispering=target.id))
+
+
+def _stop_whisper(step: Step, member_id: str) -> None:
+    for member in step.room.members:
+        if member.whispering and member_id in (member.id, member.whispering):
+            step.set(dataclasses.replace(member, whispering=""))
 
 
 def _admit_from_lobby(step: Step, member_id: str = "") -> bool:
@@ -683,6 +761,7 @@ def drop_member(step: Step, member: Member) -> None:
 
 
 def _left(step: Step, member: Member, status: int = 0) -> None:
+    _stop_whisper(step, member.id)
     step.room = dataclasses.replace(step.room, members=tuple(m for m in step.room.members if m.id != member.id))
     if member.invited_by is not None and not member.answered and member.stage != Stage.LEAVING:
         inviter = step.room.member(member.invited_by)
@@ -715,12 +794,15 @@ def _send_away(step: Step, member_id: str, prompt: str) -> None:
 
 def links(room: Room) -> frozenset[Link]:
     """Who hears whom: the conference mixes mix-minus; waiting members hear music
-    (or silence); a lone member hears music; members in the IVR hear only their prompts."""
+    (or silence); a lone member hears music; members in the IVR hear only their prompts.
+    A whispering moderator is heard by its target alone, muted or not."""
     sound = music(room.settings.music_sound_id) if room.settings.music_on_hold else SILENCE
     inside = sorted(m.id for m in room.at(Stage.IN_CONFERENCE))
-    speaking = [m.id for m in room.at(Stage.IN_CONFERENCE) if not m.muted and m.role != Role.LISTENER]
+    speaking = [m.id for m in room.at(Stage.IN_CONFERENCE)
+                if not m.muted and not m.whispering and m.role != Role.LISTENER]
     result: set[Link] = {(sound, m.id) for m in (*room.at(Stage.WAITING), *room.at(Stage.LOBBY))}
     if len(inside) == 1:
         result.add((sound, inside[0]))
     result.update((src, dst) for src in speaking for dst in inside if src != dst)
+    result.update((m.id, m.whispering) for m in room.at(Stage.IN_CONFERENCE) if m.whispering in inside)
     return frozenset(result)

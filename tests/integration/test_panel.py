@@ -271,6 +271,10 @@ def test_live_actions_reach_the_node_holding_the_room(
     operator_headers = headers["operator"]
     assert api.post("/api/v1/rooms/5400/participants/p1/mute", headers=operator_headers).status_code == 404
     live.claim_affinity(client, "5400", "node-a", None)
+    assert api.post("/api/v1/rooms/5400/participants/p1/mute", headers=operator_headers).status_code == 404  # nobody in
+    live.put_participant(client, "5400", "p1", {"id": "p1", "caller": "sip:alice@127.0.0.1", "role": "user",
+                                                "state": "in_conference", "joined_at": 1_800_000_000.0})
+    assert api.post("/api/v1/rooms/5400/participants/p2/mute", headers=operator_headers).status_code == 404
     sent = api.post("/api/v1/rooms/5400/participants/p1/mute", headers=operator_headers)
     assert sent.status_code == 202 and sent.get_json() == {"room": "5400", "participant": "p1", "op": "mute"}
     assert api.post("/api/v1/rooms/5400/lock", headers=operator_headers).status_code == 202

@@ -61,9 +61,11 @@ class FakeRecording:
     id: str
     recorded: dict[str, str] = field(default_factory=dict)  # member -> caller
     closed: bool = False
+    paused: bool = False
 
-    def follow(self, members: Mapping[str, tuple[str, Port]]) -> None:
-        self.recorded = {member: caller for member, (caller, _) in members.items()}
+    def follow(self, members: Mapping[str, tuple[str, Port]], paused: bool = False) -> None:
+        self.paused = paused
+        self.recorded = {} if paused else {member: caller for member, (caller, _) in members.items()}
 
     def close(self) -> None:
         self.closed = True
