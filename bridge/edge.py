@@ -179,6 +179,9 @@ class LiveState(Protocol):
     def report_emptied(self, code: str) -> None:
         """Scheduled conference `code` emptied after somebody had been in: it is over."""
 
+    def extend_meeting(self, code: str, minutes: int) -> None:
+        """A moderator moved scheduled conference `code`'s end on by `minutes` (*98): file it."""
+
     def meeting(self, code: str) -> LiveMeeting | None:
         """The live conference with dial-in code `code`; None: none (or no longer), or Redis is down."""
 

@@ -175,6 +175,9 @@ class LiveRoom:
                 self.switchboard.hangup(self.calls[effect.member], effect.status if effect.status >= 300 else 480)
         elif isinstance(effect, dialin.Lookup | dialin.Transfer):
             self.switchboard.after(effect)  # after this transition: both feed rooms again
+        elif isinstance(effect, rules.ExtendEnd):
+            if self.address.kind == rules.Kind.SCHEDULED:
+                self.live.extend_meeting(self.address.id, effect.minutes)  # the end time is the worker's (SQL)
         elif isinstance(effect, rules.Dial):
             # After this transition is carried out, not within it: dialling feeds the room again.
             self.switchboard.after(DialRequest(self.number, effect.number, effect.by))
@@ -268,7 +271,9 @@ class LiveRoom:
         self.press(member.id, commands)
 
     def tick(self, now: float) -> None:
-        """Feature codes that silence completes (a number after *8)."""
+        """Feature codes that silence completes (a number after *8); the end-time warning."""
+        if self.state.ends_at is not None and rules.end_check_due(self.state, wall := self.live.now()):
+            self.feed(rules.Clock(wall))
         for member_id, pad in list(self.keypads.items()):
             pad, command = keypad.expire(pad, now)
             self.keypads[member_id] = pad

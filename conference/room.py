@@ -12,7 +12,13 @@ Moderator commands (an admin in a room, the owner in a local conference):
 them if all are muted; *93 locks entry, or
 unlocks it; *94 drops the participant who joined last; *95 ends the conference;
 *96 unmutes the participant whose hand has been up longest; *97 lets in the one who has
-waited in the lobby longest.
+waited in the lobby longest; *98 moves the end time on by the conference's extension step.
+
+The end time (a scheduled conference's; a numbered room has none): END_WARNING_SECONDS before
+it everyone in the conference hears "five minutes left", once per end time, and only within
+END_WARNING_LATE of that moment (a conference that began later, or was extended to end sooner, is
+not told a wrong time). The bridge feeds Clock(now) once `end_check_due`; an extension (*98, the
+API's, the worker's auto-extension: Extended) re-arms the warning for the new end.
 
 The lobby (the room's `lobby`): a caller who is no moderator, past its PIN, waits there
 (music, heard by nobody, its keys ignored) until a moderator's *97 or an operator admits it.
@@ -48,6 +54,9 @@ from conference.rooms import RoomSettings, pin_matches
 MAX_PIN_TRIES = 3
 MAX_RINGING = 5  # invitations of one room ringing at once: more is someone dialling in bulk
 MAX_PIN_DIGITS = 16
+END_WARNING_SECONDS = 300  # "five minutes left": the prompt says so
+END_WARNING_LATE = 60  # later than this after its moment, the warning would tell a wrong time: skipped
+EXTEND_MINUTES = 15  # *98's step where the conference has none of its own (its auto_extend)
 SILENCE = "silence"  # comfort-noise source: keeps RTP flowing where no music is wanted
 OPERATOR = "operator"  # who invited a number an operator called in: no member of the room
 
@@ -110,6 +119,9 @@ class Room:
     recording_paused: bool = False  # an operator paused the recording: nothing goes into the file until resumed
     arrivals: int = 0
     hands: int = 0  # hands raised so far: the turn of the next
+    ends_at: float | None = None  # Unix time the conference ends (scheduled ones); None: no end time
+    end_warned: bool = False  # the warning for ends_at is given (or was missed)
+    extend_minutes: int = EXTEND_MINUTES  # *98's step
     # CALL rooms (conference.consult) ---------------------------------------------
     anchor: str = ""  # the number the caller dialled; the room calls it
     controller_is_caller: bool = True  # whose "#" works: the caller's, or the called extension's
@@ -201,13 +213,6 @@ class Close:
 
 
 @dataclass(frozen=True)
-class Announce:
-    """Say something to everyone in the conference (a scheduled one was extended)."""
-
-    prompt: str
-
-
-@dataclass(frozen=True)
 class SetLocked:
     locked: bool
 
@@ -284,15 +289,29 @@ class Admit:
 
 
 @dataclass(frozen=True)
+class Clock:
+    """The time (Unix) is `now`: the bridge feeds it once `end_check_due`."""
+
+    now: float
+
+
+@dataclass(frozen=True)
+class Extended:
+    """The end time moved on by `minutes` elsewhere (the API, the worker's auto-extension): announced."""
+
+    minutes: int
+
+
+@dataclass(frozen=True)
 class OperatorInvite:
     """An operator invites `number` into the room."""
 
     number: str
 
 
-Event = (Arrived | PromptDone | Digit | Left | Invited | Connected | Pressed | Close | Announce | SetLocked | SetMuted
+Event = (Arrived | PromptDone | Digit | Left | Invited | Connected | Pressed | Close | SetLocked | SetMuted
          | Drop | SetRecording | PauseRecording | PlaySound | MuteAll | Whisper | StopWhisper | OperatorInvite
-         | UnmuteHand | Admit)
+         | UnmuteHand | Admit | Clock | Extended)
 
 
 # Effects ---------------------------------------------------------------------
@@ -349,7 +368,14 @@ class Reject:
     status: int
 
 
-Effect = Play | Notify | Hangup | PinFailed | Dial | Answer | Reject
+@dataclass(frozen=True)
+class ExtendEnd:
+    """A moderator moved the end time on by `minutes`: make it so where the end time is kept."""
+
+    minutes: int
+
+
+Effect = Play | Notify | Hangup | PinFailed | Dial | Answer | Reject | ExtendEnd
 
 
 @dataclass
@@ -372,10 +398,6 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
                 drop_member(step, other)
             elif other.stage != Stage.LEAVING:
                 _send_away(step, other.id, event.prompt)
-    elif isinstance(event, Announce):
-        listeners = tuple(m.id for m in room.at(Stage.IN_CONFERENCE))
-        if listeners:
-            step.effects.append(Notify(listeners, (event.prompt,)))
     elif isinstance(event, SetLocked):
         step.room = dataclasses.replace(room, locked=event.locked)
     elif isinstance(event, SetRecording):
@@ -393,6 +415,10 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
         _whisper(step, event.member, event.by)
     elif isinstance(event, StopWhisper):
         _stop_whisper(step, event.member)
+    elif isinstance(event, Clock):
+        _clock(step, event.now)
+    elif isinstance(event, Extended):
+        _extend(step, event.minutes)
     elif isinstance(event, UnmuteHand):
         _unmute_hand(step)
     elif isinstance(event, Admit):
@@ -696,6 +722,37 @@ def _moderate(step: Step, moderator: Member, code: str) -> None:
     elif code == "97":
         admitted = _admit_from_lobby(step)
         step.effects.append(Notify((moderator.id,), ("lobby_admitted" if admitted else "lobby_empty",)))
+    elif code == "98" and step.room.ends_at is None:
+        step.effects.append(Notify((moderator.id,), ("no_end_time",)))
+    elif code == "98":
+        step.effects.append(ExtendEnd(step.room.extend_minutes))
+        _extend(step, step.room.extend_minutes)
+
+
+def end_check_due(room: Room, now: float) -> bool:
+    """Whether the end-time warning is to be decided now (Clock): cheap, for every tick."""
+    return room.ends_at is not None and not room.end_warned and now >= room.ends_at - END_WARNING_SECONDS
+
+
+def _clock(step: Step, now: float) -> None:
+    room = step.room
+    if room.ends_at is None or not end_check_due(room, now):
+        return
+    step.room = dataclasses.replace(room, end_warned=True)
+    listeners = tuple(m.id for m in room.at(Stage.IN_CONFERENCE))
+    if listeners and now < room.ends_at - END_WARNING_SECONDS + END_WARNING_LATE:
+        step.effects.append(Notify(listeners, ("end_warning",)))
+
+
+def _extend(step: Step, minutes: int) -> None:
+    """The end moves on (re-arming its warning), told to everyone in the conference."""
+    if minutes <= 0:
+        return
+    if step.room.ends_at is not None:
+        step.room = dataclasses.replace(step.room, ends_at=step.room.ends_at + 60 * minutes, end_warned=False)
+    listeners = tuple(m.id for m in step.room.at(Stage.IN_CONFERENCE))
+    if listeners:
+        step.effects.append(Notify(listeners, ("conference_extended",)))
 
 
 def _speakers_but_moderators(room: Room) -> list[Member]:

@@ -1,19 +1,24 @@
 """A moderator's actions (issue 14, item 3) with real phones, judged by what they hear: mute-all
 (*92 and the API) leaves a second moderator heard; a whisper reaches its target and nobody else
 while the moderator still hears the room; a library sound played to one participant reaches only
-it; a paused recording leaves the paused span out of the file."""
+it; a paused recording leaves the paused span out of the file; a scheduled conference warns
+"five minutes left" five minutes before its end and a moderator's *98 moves the end on."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from conference.room import END_WARNING_SECONDS
 from stack.supervisor import wait_for
 from store import live
+from tests.e2e.test_extensions_and_trunks import extension
 from tests.e2e.test_operator_commands import events_of
 from tests.e2e.test_participant_keys import Party, enter, press_and_hear, shown, wait_joined
 from tests.e2e.test_recording import downloaded, recordings_of
+from tests.e2e.test_scheduled_conferences import get, heard_prompt, schedule
 from tests.support.audio import duration, levels, write_tone
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
@@ -162,3 +167,31 @@ def test_a_paused_recording_leaves_the_paused_span_out(
     for second in range(int(duration(audio)) - 1):
         heard = levels(audio, [GUEST, OTHER], second, second + 1)
         assert min(heard.values()) > -30.0, (second, heard)
+
+
+def test_a_scheduled_conference_warns_five_minutes_before_its_end_and_star_98_extends_it(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    owner, owner_number = extension(stack, phones)
+    # It ends 5 minutes and 20 seconds after it starts: the warning is due 20 s in, as for any end time.
+    made = schedule(stack, 0, length=timedelta(seconds=END_WARNING_SECONDS + 20), owner={"number": owner_number},
+                    auto_extend=15)
+    code, end = made["code"], datetime.fromisoformat(made["end_utc"])
+    owner.wait_for("incoming", 15)
+    heard = audio_dir / "end-owner.wav"
+    owner.answer(record=heard)
+    warned = " hears end_warning\n"
+    assert wait_for(lambda: warned in stack.log("bridge"), timeout=45)
+    owner.wait_state("CONFIRMED")
+    time.sleep(6)  # the warning, to its end
+    before = stack.log("bridge").count(" hears conference_extended\n")
+    owner.dtmf("*98")
+    assert wait_for(lambda: datetime.fromisoformat(get(stack, code)["end_utc"]) == end + timedelta(minutes=15),
+                    timeout=20)
+    assert wait_for(lambda: stack.log("bridge").count(" hears conference_extended\n") > before, timeout=10)
+    time.sleep(3)
+    owner.hangup()
+    owner.wait_for("recorded", 15)
+    assert heard_prompt(heard, "end_warning")
+    assert heard_prompt(heard, "conference_extended")
+    assert wait_for(lambda: get(stack, code)["state"] == "past", timeout=20)  # emptied: over

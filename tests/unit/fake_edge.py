@@ -171,6 +171,7 @@ class FakeLive:
         self.recording_now: dict[str, str] = {}  # room -> recording id, as the panel would show it
         self.attendance: list[tuple[str, str, str, bool]] = []  # (code, caller, how, joined)
         self.emptied: list[str] = []
+        self.extensions: list[tuple[str, int]] = []  # (conference code, minutes) a moderator extended by
         self.meetings: dict[str, LiveMeeting] = {}
         self.pending: list[tuple[str, dict[str, str]]] = []  # commands from the worker, not yet read
 
@@ -203,6 +204,9 @@ class FakeLive:
 
     def report_emptied(self, code: str) -> None:
         self.emptied.append(code)
+
+    def extend_meeting(self, code: str, minutes: int) -> None:
+        self.extensions.append((code, minutes))
 
     def meeting(self, code: str) -> LiveMeeting | None:
         return self.meetings.get(code)
