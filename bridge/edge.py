@@ -9,7 +9,7 @@ and record what was asked, so nothing here may import pjsua2, Redis or the node.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -64,8 +64,10 @@ class Recording(Protocol):
     @property
     def paused(self) -> bool: ...
 
-    def follow(self, members: Mapping[str, tuple[str, Port]], paused: bool = False) -> None:
-        """Record exactly these members (id -> (caller, port)); none while paused."""
+    def follow(self, members: Mapping[str, tuple[str, Port]], heard: Set[str], paused: bool,
+               clock: Port | None) -> None:
+        """Record the voices of `heard` among these members (id -> (caller, port)) and the silent
+        `clock` that keeps the file's time; nothing while paused."""
 
     def close(self) -> object:
         """Finish the file and its metadata beside it."""

@@ -14,7 +14,7 @@ import logging
 import os
 import struct
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from pathlib import Path
 from typing import Any
 
@@ -40,22 +40,33 @@ class SessionRecording:
         self.recorded: set[str] = set()  # members whose voice goes into the file
         self.participants: list[str] = []  # everyone who was in, in order
         self.paused = False
+        self.clocked = False  # the time-keeping source sends into the file
 
-    def follow(self, members: Mapping[str, tuple[str, pj.AudioMedia]], paused: bool = False) -> None:
-        """Record exactly the members now in the conference (id -> (caller, port)), or none of them
-        while `paused`. With no port sending to it PJSIP's bridge hands the recorder empty frames,
-        of which the WAV writer writes nothing: the file holds the recorded spans back to back."""
+    def follow(self, members: Mapping[str, tuple[str, pj.AudioMedia]], heard: Set[str], paused: bool,
+               clock: pj.AudioMedia | None) -> None:
+        """Record what the room hears: the voices of `heard` among the members now in the conference
+        (id -> (caller, port)), not a muted one's, a listener's nor a whisper; and `clock`, a silent
+        source that keeps the file's time while nobody is heard. Nothing while `paused`: with no port
+        sending to it PJSIP's bridge hands the recorder empty frames, of which the WAV writer writes
+        nothing, so the file holds the recorded spans back to back."""
         self.paused = paused
+        self.recorded &= set(members)  # the ports of those gone are gone, and their links with them
         for member, (caller, port) in members.items():
-            if paused and member in self.recorded:
-                port.stopTransmit(self.recorder)
-                self.recorded.discard(member)
-            elif not paused and member not in self.recorded:
+            wanted = member in heard and not paused
+            if wanted and member not in self.recorded:
                 port.startTransmit(self.recorder)
                 self.recorded.add(member)
-                if caller not in self.participants:
-                    self.participants.append(caller)
-        self.recorded &= set(members)
+            elif not wanted and member in self.recorded:
+                port.stopTransmit(self.recorder)
+                self.recorded.discard(member)
+            if not paused and caller not in self.participants:
+                self.participants.append(caller)
+        if clock is not None and self.clocked == paused:
+            if paused:
+                clock.stopTransmit(self.recorder)
+            else:
+                clock.startTransmit(self.recorder)
+            self.clocked = not paused
 
     def close(self) -> dict[str, Any]:
         """Finish the file and leave its sidecar; the metadata written."""

@@ -321,7 +321,7 @@ class LiveRoom:
                 log.info("room %s: recording %s %s", self.number, self.recording.id, "paused" if paused else "resumed")
                 self.live.room_event("recording_paused" if paused else "recording_resumed", self.number,
                                      recording=self.recording.id)
-            self.recording.follow(inside, paused)
+            self.recording.follow(inside, set(rules.voices(self.state)), paused, self.port(rules.SILENCE))
 
     def close(self) -> None:
         """The room is empty: finish its recording, if any."""

@@ -157,6 +157,7 @@ __all__ = [
     "failure_prompt",
     "links",
     "transition",
+    "voices",
 ]
 
 
@@ -543,14 +544,19 @@ def _send_away(step: Step, member_id: str, prompt: str) -> None:
         step.effects.append(Play(member_id, (prompt,)))
 
 
+def voices(room: Room) -> list[str]:
+    """Members in the conference whose voice the room hears (and its recording keeps): not a muted
+    one, a listener, nor a moderator whispering to one member."""
+    return [m.id for m in room.at(Stage.IN_CONFERENCE) if not m.muted and not m.whispering and m.role != Role.LISTENER]
+
+
 def links(room: Room) -> frozenset[Link]:
     """Who hears whom: the conference mixes mix-minus; waiting members hear music
     (or silence); a lone member hears music; members in the IVR hear only their prompts.
     A whispering moderator is heard by its target alone, muted or not."""
     sound = music(room.settings.music_sound_id) if room.settings.music_on_hold else SILENCE
     inside = sorted(m.id for m in room.at(Stage.IN_CONFERENCE))
-    speaking = [m.id for m in room.at(Stage.IN_CONFERENCE)
-                if not m.muted and not m.whispering and m.role != Role.LISTENER]
+    speaking = voices(room)
     result: set[Link] = {(sound, m.id) for m in (*room.at(Stage.WAITING), *room.at(Stage.LOBBY))}
     if len(inside) == 1:
         result.add((sound, inside[0]))

@@ -88,16 +88,23 @@ def test_a_whisper_is_heard_by_its_target_alone_and_the_moderator_still_hears_th
     assert stack.request("POST", path, {"from": other_id})[0] == 400
     assert stack.request("POST", f"/rooms/{room}/participants/{chair_id}/whisper", {"from": chair_id})[0] == 400
     assert stack.request("POST", f"/rooms/{room}/participants/{'0' * 16}/whisper", {"from": chair_id})[0] == 404
+    assert stack.request("POST", f"/rooms/{room}/start_recording")[0] == 202  # a whisper is not recorded
+    assert wait_for(lambda: "recording_started" in events_of(client, room), timeout=10)
+    recording_from = time.monotonic()
+    time.sleep(2)
     assert stack.request("POST", path, {"from": chair_id}) == (
         202, {"room": room, "participant": target_id, "op": "whisper", "from": chair_id})
     assert wait_for(lambda: "whisper_started" in events_of(client, room), timeout=10)
-    started = (target.at(), other.at(), chair.at())
+    started = (target.at(), other.at(), chair.at(), time.monotonic() - recording_from)
     time.sleep(4)
-    stopped = (target.at(), other.at(), chair.at())
+    stopped = (target.at(), other.at(), chair.at(), time.monotonic() - recording_from)
     assert stack.request("POST", f"/rooms/{room}/participants/{target_id}/stop_whisper")[0] == 202
     assert wait_for(lambda: "whisper_stopped" in events_of(client, room), timeout=10)
     time.sleep(3)
-    after = (target.at(), other.at())
+    after = (target.at(), other.at(), 0.0, time.monotonic() - recording_from)
+    assert stack.request("POST", f"/rooms/{room}/stop_recording")[0] == 202
+    assert wait_for(lambda: len(recordings_of(stack, room)) == 1, timeout=15)
+    recorded = downloaded(stack, recordings_of(stack, room)[0], audio_dir)
     heard_by_target, heard_by_other, heard_by_chair = target.finish(), other.finish(), chair.finish()
 
     assert levels(heard_by_target, [CHAIR], started[0] + 0.5, stopped[0])[CHAIR] > HEARD
@@ -106,6 +113,10 @@ def test_a_whisper_is_heard_by_its_target_alone_and_the_moderator_still_hears_th
     # The whisperer still hears the whole room, and the two others still hear each other.
     assert min(levels(heard_by_chair, [GUEST, OTHER], started[2] + 0.5, stopped[2]).values()) > HEARD
     assert levels(heard_by_other, [GUEST], started[1] + 0.5, stopped[1])[GUEST] > HEARD
+    # The recording keeps what the room heard: the room, not the whisper.
+    whispered = levels(recorded, [CHAIR, GUEST], started[3] + 0.5, stopped[3] - 0.5)
+    assert whispered[CHAIR] < SILENT and whispered[GUEST] > HEARD, whispered
+    assert levels(recorded, [CHAIR], after[3] - 2, after[3] - 0.5)[CHAIR] > HEARD
 
 
 def test_a_sound_played_to_one_participant_reaches_only_it(

@@ -4,7 +4,7 @@ scheduled conferences asked for, so their orchestration runs without PJSIP or Re
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,9 +63,12 @@ class FakeRecording:
     closed: bool = False
     paused: bool = False
 
-    def follow(self, members: Mapping[str, tuple[str, Port]], paused: bool = False) -> None:
-        self.paused = paused
-        self.recorded = {} if paused else {member: caller for member, (caller, _) in members.items()}
+    clocked: bool = False
+
+    def follow(self, members: Mapping[str, tuple[str, Port]], heard: Set[str], paused: bool,
+               clock: Port | None) -> None:
+        self.paused, self.clocked = paused, clock is not None and not paused
+        self.recorded = {} if paused else {member: caller for member, (caller, _) in members.items() if member in heard}
 
     def close(self) -> None:
         self.closed = True

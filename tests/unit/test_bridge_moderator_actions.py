@@ -64,3 +64,22 @@ def test_a_paused_recording_records_nobody_until_resumed_in_the_same_file() -> N
     room.command("resume_recording")
     assert len(recording.recorded) == 3 and bridge.live.kinds("100")[-1] == "recording_resumed"
     assert bridge.mixer.recordings == [recording] and not recording.closed
+
+
+def test_the_recording_keeps_what_the_room_hears_and_its_time() -> None:
+    bridge = Bridge()
+    room, mod, second, user = meeting(bridge)
+    room.command("start_recording")
+    [recording] = bridge.mixer.recordings
+    m, s, u = mod.participant_id, second.participant_id, user.participant_id
+    assert set(recording.recorded) == {m, s, u} and recording.clocked
+    room.command("mute", u)  # a muted participant's microphone is not recorded
+    room.command("whisper", s, m)  # nor a whisper
+    assert set(recording.recorded) == {s}
+    room.command("mute_all")
+    room.command("stop_whisper", s)
+    assert set(recording.recorded) == {m, s}
+    room.command("pause_recording")  # nothing at all, not even the silence that keeps the time
+    assert recording.recorded == {} and not recording.clocked
+    room.command("resume_recording")
+    assert set(recording.recorded) == {m, s} and recording.clocked
