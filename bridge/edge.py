@@ -63,8 +63,12 @@ class Recording(Protocol):
     @property
     def id(self) -> str: ...
 
-    def follow(self, members: Mapping[str, tuple[str, Port]], heard: Collection[str]) -> None:
-        """Follow the members in the conference (id -> (caller, port)); record the voices of those heard."""
+    @property
+    def paused(self) -> bool: ...
+
+    def follow(self, members: Mapping[str, tuple[str, Port]], heard: Collection[str], paused: bool) -> None:
+        """Follow the members in the conference (id -> (caller, port)); record the voices of those heard,
+        nothing while paused."""
 
     def close(self) -> object:
         """Finish the file and its metadata beside it."""
@@ -195,6 +199,9 @@ class LiveState(Protocol):
 
     def report_emptied(self, code: str) -> None:
         """Scheduled conference `code` emptied after somebody had been in: it is over."""
+
+    def extend_meeting(self, code: str, minutes: int) -> None:
+        """A moderator moved scheduled conference `code`'s end on by `minutes` (*98): file it."""
 
     def meeting(self, code: str) -> LiveMeeting | None:
         """The live conference with dial-in code `code`; None: none (or no longer), or Redis is down."""

@@ -84,7 +84,8 @@ class Meetings:
         elif op == "end":
             room.feed(rules.Close("conference_over"))
         elif op == "extended":
-            room.feed(rules.Announce("conference_extended"))
+            minutes = fields.get("minutes", "")
+            room.feed(rules.Extended(int(minutes) if minutes.isascii() and minutes.isdigit() else 0))
         elif op == "lock":
             room.feed(rules.SetLocked(fields.get("locked") == "1"))
 

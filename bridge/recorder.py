@@ -72,37 +72,67 @@ class SessionRecording:
         self.participants: list[str] = []  # everyone who was in, in order
         self.tracks: dict[str, Track] | None = {} if tracks else None  # member -> its track
         self.finished: list[Track] = []  # tracks of members who left
+        self.paused = False
+        self.paused_since = 0.0
+        self.paused_for = 0.0  # seconds paused so far, before the current pause: not in the files
 
     def _file(self, path: Path) -> pj.AudioMediaRecorder:
         recorder = pj.AudioMediaRecorder()
         recorder.createRecorder(str(path))
-        self.clock.startTransmit(recorder)
+        if not self.paused:
+            self.clock.startTransmit(recorder)
         return recorder
 
-    def follow(self, members: Mapping[str, tuple[str, pj.AudioMedia]], heard: Collection[str]) -> None:
-        """Follow the members now in the conference (id -> (caller, port)): record the voices of those
-        `heard`, give each newcomer its track, finish the tracks of those who left."""
+    def follow(self, members: Mapping[str, tuple[str, pj.AudioMedia]], heard: Collection[str],
+               paused: bool = False) -> None:
+        """Follow the members now in the conference (id -> (caller, port)): record what the room hears,
+        the voices of those `heard` (not a muted one's, a listener's nor a whisper), give each newcomer
+        its track, finish the tracks of those who left. Nothing at all while `paused`: with nothing
+        sending to them PJSIP's bridge hands the files empty frames, of which the WAV writer writes
+        nothing, so each file holds its recorded spans back to back (and the tracks still line up)."""
+        if paused != self.paused:
+            self._pause(paused)
+        self.recorded &= set(members)  # the ports of those gone are gone, and their links with them
         for member, (caller, port) in members.items():
-            if caller not in self.participants:
+            if not paused and caller not in self.participants:
                 self.participants.append(caller)
             if self.tracks is not None and member not in self.tracks:
                 self.tracks[member] = self._track(caller)
             files = [self.recorder, *self._track_file(member)]
-            if member in heard and member not in self.recorded:
+            wanted = member in heard and not paused
+            if wanted and member not in self.recorded:
                 for file in files:
                     port.startTransmit(file)
                 self.recorded.add(member)
-            elif member not in heard and member in self.recorded:
+            elif not wanted and member in self.recorded:
                 for file in files:
                     port.stopTransmit(file)
                 self.recorded.discard(member)
-        self.recorded &= set(members)  # a call that ended took its links with it
         for member in set(self.tracks or ()) - set(members):
             self._finish_track(member)
 
+    def _pause(self, paused: bool) -> None:
+        now = time.time()
+        if paused:
+            self.paused_since = now
+        else:
+            self.paused_for += now - self.paused_since
+        self.paused = paused
+        for file in [self.recorder, *(t.recorder for t in (self.tracks or {}).values() if t.recorder is not None)]:
+            if paused:
+                self.clock.stopTransmit(file)
+            else:
+                self.clock.startTransmit(file)
+
+    def _recorded_ms(self) -> int:
+        """How much the mix holds by now: the time since the start, less the pauses."""
+        now = time.time()
+        pausing = now - self.paused_since if self.paused else 0.0
+        return max(0, round((now - self.started - self.paused_for - pausing) * 1000))
+
     def _track(self, caller: str) -> Track:
         number = len(self.finished) + len(self.tracks or ()) + 1
-        offset_ms = max(0, round((time.time() - self.started) * 1000))
+        offset_ms = self._recorded_ms()
         path = self.directory / f"{self.id}.t{number}-{offset_ms}{RUNNING}"
         return Track(number, caller, offset_ms, path, self._file(path))
 

@@ -220,6 +220,10 @@ class RedisState:
     def report_emptied(self, code: str) -> None:
         self.enqueue(queue.enqueue_emptied, code, lost=f"conference {code}: end not reported; its end time ends it")
 
+    def extend_meeting(self, code: str, minutes: int) -> None:
+        self.enqueue(queue.enqueue_extension, code, minutes,
+                     lost=f"conference {code}: a moderator's extension by {minutes} minutes not filed")
+
     # Redis is down -------------------------------------------------------------
 
     def safely(self, func: Callable[..., object], *args: object, **kwargs: object) -> None:

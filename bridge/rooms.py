@@ -188,6 +188,9 @@ class LiveRoom:
                 self.switchboard.hangup(self.calls[effect.member], effect.status if effect.status >= 300 else 480)
         elif isinstance(effect, dialin.Asked | menus.Forward):
             self.switchboard.after(effect)  # after this transition: each feeds rooms again
+        elif isinstance(effect, rules.ExtendEnd):
+            if self.address.kind == rules.Kind.SCHEDULED:
+                self.live.extend_meeting(self.address.id, effect.minutes)  # the end time is the worker's (SQL)
         elif isinstance(effect, rules.Dial):
             # After this transition is carried out, not within it: dialling feeds the room again.
             self.switchboard.after(DialRequest(self.number, effect.number, effect.by))
@@ -222,13 +225,22 @@ class LiveRoom:
     def command(self, op: str, participant: str = "", value: str = "") -> None:
         """An operator's command from the panel or the API (store.live.room_command): through the
         room's rules where it has them; a "#" call or the dial-in service can only be hung up.
-        `value`: the number to invite, or the library sound to play (its id)."""
+        `value`: the number to invite, the library sound to play (its id), or the moderator who
+        whispers to `participant`."""
         by_rules = self.state.kind in RULED
         call = self.calls.get(participant)
         if op in ("start_recording", "stop_recording") and by_rules:
             self.feed(rules.SetRecording(op == "start_recording"))
+        elif op in ("pause_recording", "resume_recording") and by_rules:
+            self.feed(rules.PauseRecording(op == "pause_recording"))
+        elif op in ("mute_all", "unmute_all") and by_rules:
+            self.feed(rules.MuteAll(op == "mute_all"))
         elif op == "play" and by_rules and value.isascii() and value.isdigit():
-            self.feed(rules.PlaySound(int(value)))
+            self.feed(rules.PlaySound(int(value), participant))
+        elif op == "whisper" and by_rules and value:
+            self.feed(rules.Whisper(participant, by=value))
+        elif op == "stop_whisper" and by_rules:
+            self.feed(rules.StopWhisper(participant))
         elif op == "invite" and by_rules and value:
             self.feed(rules.OperatorInvite(value))
         elif op in ("mute", "unmute") and by_rules:
@@ -272,7 +284,10 @@ class LiveRoom:
         self.press(member.id, commands)
 
     def tick(self, now: float) -> None:
-        """Feature codes that silence completes (a number after *8); a voice menu's callers who stay silent."""
+        """Feature codes that silence completes (a number after *8); the end-time warning; a voice menu's
+        callers who stay silent."""
+        if self.state.ends_at is not None and rules.end_check_due(self.state, wall := self.live.now()):
+            self.feed(rules.Clock(wall))
         if self.address.kind == rules.Kind.MENU and menus.due(self.state, now):
             self.feed(menus.Tick())
         for member_id, pad in list(self.keypads.items()):
@@ -317,7 +332,12 @@ class LiveRoom:
                 self.live.recording(self.number, self.recording.id)
                 self.live.room_event("recording_started", self.number, recording=self.recording.id)
         if self.recording is not None:
-            self.recording.follow(inside, {m.id for m in self.state.heard()})
+            paused = self.state.recording_paused
+            if paused != self.recording.paused:
+                log.info("room %s: recording %s %s", self.number, self.recording.id, "paused" if paused else "resumed")
+                self.live.room_event("recording_paused" if paused else "recording_resumed", self.number,
+                                     recording=self.recording.id)
+            self.recording.follow(inside, set(rules.voices(self.state)), paused)
 
     def close(self) -> None:
         """The room is empty: finish its recording, if any."""
@@ -374,6 +394,9 @@ class LiveRoom:
             if new.stage == rules.Stage.LOBBY and (was is None or was.stage != rules.Stage.LOBBY):
                 self.live.room_event("lobby", self.number, participant=new.id, caller=new.caller)
             # One who joins muted is shown so by "joined" (its state), with no "muted" event.
+            if was is not None and was.whispering != new.whispering:
+                self.live.room_event("whisper_started" if new.whispering else "whisper_stopped", self.number,
+                                     participant=new.id, to=new.whispering or was.whispering)
             if was is not None and was.stage in JOINED and new.stage in JOINED:
                 if was.muted != new.muted:
                     self.live.room_event("muted" if new.muted else "unmuted", self.number, participant=new.id)

@@ -25,8 +25,10 @@ def local_conference(projected: dict[str, Any] | None, address: RoomAddress) -> 
 
 
 def scheduled_conference(meeting: LiveMeeting, language: str) -> rules.Room:
-    """A scheduled conference (seed 001): greeting on answer, music until the owner."""
+    """A scheduled conference (seed 001): greeting on answer, music until the owner; warned of its end,
+    which a moderator's *98 moves on by its auto-extension step (or EXTEND_MINUTES)."""
     settings = RoomSettings(str(meeting.address), language=language, greeting_sound_id=meeting.greeting_sound_id,
                             wait_for_admin=True, music_on_hold=True, announce_count=False,
                             max_participants=meeting.max_participants)
-    return rules.Room(settings, kind=Kind.SCHEDULED, owner=meeting.owner, locked=meeting.locked)
+    return rules.Room(settings, kind=Kind.SCHEDULED, owner=meeting.owner, locked=meeting.locked, ends_at=meeting.end,
+                      extend_minutes=meeting.auto_extend or rules.EXTEND_MINUTES)

@@ -23,18 +23,21 @@ from conference import keypad
 from conference.mixing import MUSIC, Link
 from conference.room import (
     Admit,
-    Announce,
     Answer,
     Arrived,
+    Clock,
     Close,
     Connected,
     Dial,
     Effect,
     Event,
+    Extended,
     Invited,
     Left,
     Member,
+    MuteAll,
     OperatorInvite,
+    PauseRecording,
     Play,
     PlaySound,
     Pressed,
@@ -59,8 +62,8 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
         _arrived(step, event)
     elif isinstance(event, Invited):
         _invited(step, event)
-    elif isinstance(event, Close | Announce | SetLocked | SetRecording | PlaySound | OperatorInvite | UnmuteHand
-                            | Admit):
+    elif isinstance(event, Close | SetLocked | SetRecording | PauseRecording | PlaySound | MuteAll
+                            | OperatorInvite | UnmuteHand | Admit | Clock | Extended):
         pass  # conferences' commands; a "#" call never gets them
     elif (member := room.member(event.member)) is not None:
         if isinstance(event, Connected):

@@ -5,7 +5,7 @@ Pure: digits and the clock come in as arguments, commands come out. Two maps:
 Conference map (local *8 conferences and rooms, seed 003):
   *8NUMBER then # or DIAL_TIMEOUT of silence   Invite(NUMBER)
   ##                                            DropLast()
-  *92 .. *97                                    Moderator(92..97)
+  *92 .. *98                                    Moderator(92..98)
   *1 *2 *3 *4 *5 *6 *0 **                       Own(key): a participant's own keys (OwnKey)
 Consult map (a call anchored for "#", seed 002):
   # while talking                               Hold()      the other side hears music
@@ -26,7 +26,7 @@ DIAL_TIMEOUT = 3.0  # silence that ends a number (seed 002: "3 s")
 FIRST_DIGIT_TIMEOUT = 10.0  # after "#", no number at all: back to the held call
 PREFIX_TIMEOUT = 3.0  # a lone * or # is forgotten after this
 MAX_NUMBER = 32
-MODERATOR_CODES = ("92", "93", "94", "95", "96", "97")
+MODERATOR_CODES = ("92", "93", "94", "95", "96", "97", "98")
 
 
 class KeyMap(StrEnum):
@@ -46,7 +46,7 @@ class DropLast:
 
 @dataclass(frozen=True)
 class Moderator:
-    code: str  # "92".."95"
+    code: str  # "92".."98"
 
 
 class OwnKey(StrEnum):

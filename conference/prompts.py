@@ -30,6 +30,8 @@ PROMPTS = (
     "help_keys", "help_moderator",
     # the lobby
     "lobby_wait", "lobby_knock", "lobby_admitted", "lobby_empty",
+    # the end time
+    "end_warning", "no_end_time",
     # voice menus (conference.menus)
     "menu_choose", "menu_invalid", "menu_closed", "goodbye",
 )

@@ -6,12 +6,21 @@ codes (seed 003: *8NUMBER invites, ## drops the last invited leg, the
 moderator's *92-*95). The bridge feeds it call events and complete feature
 codes (conference.keypad) and carries out the effects (play prompts, dial,
 hang up); who hears whom follows from the state (`links`). Pure: no I/O, no clocks.
+The state, events and effects are conference.room_state's (importable from here as before); the
+moderators' and operators' actions beyond entry, and the end time, conference.moderation's.
 
 Moderator commands (an admin in a room, the owner in a local conference):
-*92 mutes everyone else, or unmutes them if all are muted; *93 locks entry, or
+*92 mutes every participant who is no moderator (the other moderators stay heard), or unmutes
+them if all are muted; *93 locks entry, or
 unlocks it; *94 drops the participant who joined last; *95 ends the conference;
 *96 unmutes the participant whose hand has been up longest; *97 lets in the one who has
-waited in the lobby longest.
+waited in the lobby longest; *98 moves the end time on by the conference's extension step.
+
+The end time (a scheduled conference's; a numbered room has none): END_WARNING_SECONDS before
+it everyone in the conference hears "five minutes left", once per end time, and only within
+END_WARNING_LATE of that moment (a conference that began later, or was extended to end sooner, is
+not told a wrong time). The bridge feeds Clock(now) once `end_check_due`; an extension (*98, the
+API's, the worker's auto-extension: Extended) re-arms the warning for the new end.
 
 The lobby (the room's `lobby`): a caller who is no moderator, past its PIN, waits there
 (music, heard by nobody, its keys ignored) until a moderator's *97 or an operator admits it.
@@ -25,312 +34,131 @@ LEVELS), *5 raises or lowers one's hand, *0 says how many others are in, ** says
 Roles: a moderator (ADMIN), a participant (USER), or a LISTENER, who hears and is
 never heard (a listener PIN, or the room's listen_only for everyone who is no moderator).
 
-Operators (the panel or the API) mute, unmute and drop participants, lock, unlock and end
-the room, start and stop its recording, play a library sound to it and invite a number
-into it (OPERATOR is the inviter then; the bridge dials with an operator's rights,
-conference.numberplan.operator).
+Operators (the panel or the API) mute, unmute and drop participants, mute or unmute all but the
+moderators, lock, unlock and end the room, start, pause, resume and stop its recording, play a
+library sound to it or to one participant, let a moderator whisper to one participant (only that
+one hears the moderator, who still hears the room) and invite a number into it (OPERATOR is the
+inviter then; the bridge dials with an operator's rights, conference.numberplan.operator).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
-from enum import StrEnum
 
-from conference import keypad
-from conference.address import Kind  # owned by the room address; kept importable here as rules.Kind
+from conference import keypad, moderation
 from conference.mixing import Link, music
+from conference.moderation import end_check_due
 from conference.prompts import MAX_COUNT, count_sentence
+from conference.room_state import (  # the model, importable from here as ever (rules.Member, ...)
+    END_WARNING_LATE,
+    END_WARNING_SECONDS,
+    EXTEND_MINUTES,
+    LEVEL_STEP,
+    LEVELS,
+    MAX_PIN_DIGITS,
+    MAX_PIN_TRIES,
+    MAX_RINGING,
+    OPERATOR,
+    SILENCE,
+    Admit,
+    Answer,
+    Arrived,
+    Clock,
+    Close,
+    Connected,
+    Dial,
+    Digit,
+    Drop,
+    Effect,
+    Event,
+    Extended,
+    ExtendEnd,
+    Hangup,
+    Invited,
+    Kind,
+    Left,
+    Member,
+    MuteAll,
+    Notify,
+    OperatorInvite,
+    PauseRecording,
+    PinFailed,
+    Play,
+    PlaySound,
+    Pressed,
+    PromptDone,
+    Reject,
+    Role,
+    Room,
+    SetLocked,
+    SetMuted,
+    SetRecording,
+    Stage,
+    Step,
+    StopWhisper,
+    UnmuteHand,
+    Whisper,
+    muted,
+)
 from conference.rooms import RoomSettings, pin_matches
 
-MAX_PIN_TRIES = 3
-MAX_RINGING = 5  # invitations of one room ringing at once: more is someone dialling in bulk
-MAX_PIN_DIGITS = 16
-SILENCE = "silence"  # comfort-noise source: keeps RTP flowing where no music is wanted
-OPERATOR = "operator"  # who invited a number an operator called in: no member of the room
-
-
-class Stage(StrEnum):
-    RINGING = "ringing"  # invited by the room, not yet answered nor sending early media
-    GREETING = "greeting"  # hearing the greeting
-    PIN = "pin"  # asked for a PIN, typing it
-    ANNOUNCING = "announcing"  # hearing what precedes entry (recording notice, count)
-    WAITING = "waiting"  # in, but the admin is not: music or silence
-    LOBBY = "lobby"  # past its PIN, waiting for a moderator to let it in: music or silence
-    IN_CONFERENCE = "in_conference"
-    LEAVING = "leaving"  # hearing a last prompt before being hung up
-
-
-class Role(StrEnum):
-    USER = "user"
-    ADMIN = "admin"
-    LISTENER = "listener"  # hears the conference, is never heard
-
-
-LEVEL_STEP = 3  # dB a volume key changes
-# dB below and above as sent: PJSIP's mixer multiplies by at most 255/128 (+6 dB).
-LEVELS = (-12, 6)
-
-
-@dataclass(frozen=True)
-class Member:
-    id: str
-    caller: str
-    stage: Stage
-    role: Role | None = None
-    typed: str = ""  # PIN digits so far
-    tries: int = 0
-    extension: str | None = None  # the caller's extension, when it proved to be one
-    name: str = ""  # display name
-    invited_by: str | None = None  # the member whose *8 dialled this one
-    answered: bool = False  # an invited member past early media
-    muted: bool = False
-    forced: bool = False  # muted by a moderator or an operator: only they unmute (*1 does not)
-    admitted: bool = False  # let in from the lobby
-    hand: int = 0  # raised hand: its turn (the room's `hands` when raised); 0: down
-    hear_db: int = 0  # what it hears, louder (+) or quieter (-) than the mix (*4/*6)
-    talk_db: int = 0  # its voice in the mix (*2/*3)
-    order: int = 0  # of arrival: the last joined has the highest
-    target: str = ""  # dial-in service: the conference code asked for ("?" while it is looked up)
-    passwords: tuple[str | None, str | None] = (None, None)  # dial-in service: its chair and guest passwords
-    until: float = 0.0  # voice menu: when its silence times out (monotonic); 0: not waiting for a key
-
-
-@dataclass(frozen=True)
-class Room:
-    settings: RoomSettings
-    members: tuple[Member, ...] = ()
-    kind: Kind = Kind.ROOM
-    owner: str | None = None  # LOCAL: the extension whose conference it is; SCHEDULED: the owner; CALL: who pays
-    announce_names: bool = False  # speak a joining extension's name (local conferences)
-    locked: bool = False  # *93: nobody new may enter (invited members still may)
-    recording: bool | None = None  # an operator started (True) or stopped (False) it; None: as settings.record
-    arrivals: int = 0
-    hands: int = 0  # hands raised so far: the turn of the next
-    # CALL rooms (conference.consult) ---------------------------------------------
-    anchor: str = ""  # the number the caller dialled; the room calls it
-    controller_is_caller: bool = True  # whose "#" works: the caller's, or the called extension's
-    controller: str | None = None  # member ids
-    customer: str | None = None
-    held: bool = False  # the controller pressed "#": the others hear music
-    consulting: str | None = None  # the member being consulted privately
-
-    def member(self, member_id: str) -> Member | None:
-        return next((m for m in self.members if m.id == member_id), None)
-
-    def at(self, stage: Stage) -> list[Member]:
-        return [m for m in self.members if m.stage == stage]
-
-    @property
-    def admin_in(self) -> bool:
-        return any(m.role == Role.ADMIN for m in self.at(Stage.IN_CONFERENCE))
-
-    def raised(self) -> list[Member]:
-        """Members in the conference with a hand up, the longest-waiting first."""
-        return sorted((m for m in self.at(Stage.IN_CONFERENCE) if m.hand), key=lambda m: m.hand)
-
-    def heard(self) -> list[Member]:
-        """Members in the conference whose voice the others hear (and a recording takes): not muted,
-        not listen-only."""
-        return [m for m in self.at(Stage.IN_CONFERENCE) if not m.muted and m.role != Role.LISTENER]
-
-    @property
-    def records(self) -> bool:
-        """Whether the conference is to be recorded now."""
-        return self.settings.record if self.recording is None else self.recording
-
-
-# Events ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Arrived:
-    member: str
-    caller: str
-    locked_out: bool = False  # the caller ID failed its PIN too often lately (kept by the bridge)
-    extension: str | None = None
-    name: str = ""
-    role: Role | None = None  # decided before the room (a scheduled conference's dial-in password)
-
-
-@dataclass(frozen=True)
-class Invited:
-    """The bridge dialled `number` for member `by` (after a Dial effect)."""
-
-    member: str
-    number: str
-    by: str
-    extension: str | None = None  # the number is this extension
-
-@dataclass(frozen=True)
-class Connected:
-    """An invited member's media: early (ringback, announcements) or answered."""
-
-    member: str
-    answered: bool
-
-
-@dataclass(frozen=True)
-class Pressed:
-    """A complete feature code (conference.keypad) from a member in the conference."""
-
-    member: str
-    command: keypad.Command
-
-
-@dataclass(frozen=True)
-class PromptDone:
-    member: str
-
-
-@dataclass(frozen=True)
-class Digit:
-    member: str
-    digit: str
-
-
-@dataclass(frozen=True)
-class Left:
-    member: str
-    status: int = 0  # SIP status of the end: why an invited call failed
-
-
-@dataclass(frozen=True)
-class Close:
-    """The conference is over (a scheduled one's end): everyone hears `prompt` and is hung up."""
-
-    prompt: str
-
-
-@dataclass(frozen=True)
-class Announce:
-    """Say something to everyone in the conference (a scheduled one was extended)."""
-
-    prompt: str
-
-
-@dataclass(frozen=True)
-class SetLocked:
-    locked: bool
-
-
-@dataclass(frozen=True)
-class SetMuted:
-    """An operator mutes or unmutes one participant (the panel or the API)."""
-
-    member: str
-    muted: bool
-
-
-@dataclass(frozen=True)
-class Drop:
-    """An operator drops one participant."""
-
-    member: str
-
-
-@dataclass(frozen=True)
-class SetRecording:
-    """An operator starts or stops recording the conference."""
-
-    on: bool
-
-
-@dataclass(frozen=True)
-class PlaySound:
-    """An operator plays a sound of the library to everyone in the conference."""
-
-    sound_id: int
-
-
-@dataclass(frozen=True)
-class UnmuteHand:
-    """An operator unmutes the participant whose hand has been up longest (as a moderator's *96)."""
-
-
-@dataclass(frozen=True)
-class Admit:
-    """An operator lets a caller in from the lobby: `member`, or "" for the one waiting longest."""
-
-    member: str = ""
-
-
-@dataclass(frozen=True)
-class OperatorInvite:
-    """An operator invites `number` into the room."""
-
-    number: str
-
-
-Event = (Arrived | PromptDone | Digit | Left | Invited | Connected | Pressed | Close | Announce | SetLocked | SetMuted
-         | Drop | SetRecording | PlaySound | OperatorInvite | UnmuteHand | Admit)
-
-
-# Effects ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Play:
-    """Play pieces to one member instead of the room; PromptDone follows."""
-
-    member: str
-    pieces: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Notify:
-    """Play pieces to members over what they hear; nothing follows."""
-
-    members: tuple[str, ...]
-    pieces: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Hangup:
-    member: str
-
-
-@dataclass(frozen=True)
-class PinFailed:
-    """A wrong PIN (or dial-in code or password), for the lockout the bridge keeps in Redis."""
-
-    member: str
-
-
-@dataclass(frozen=True)
-class Dial:
-    """Call `number` into the room on behalf of member `by` (who must be allowed to reach it)."""
-
-    number: str
-    by: str
-
-
-@dataclass(frozen=True)
-class Answer:
-    """Answer the member's incoming call now (the call it made was answered)."""
-
-    member: str
-
-
-@dataclass(frozen=True)
-class Reject:
-    """Refuse the member's incoming call with the status the far end gave."""
-
-    member: str
-    status: int
-
-
-Effect = Play | Notify | Hangup | PinFailed | Dial | Answer | Reject
-
-
-@dataclass
-class Step:
-    room: Room
-    effects: list[Effect] = field(default_factory=list)
-
-    def set(self, member: Member) -> None:
-        self.room = dataclasses.replace(
-            self.room, members=tuple(member if m.id == member.id else m for m in self.room.members))
+__all__ = [
+    "END_WARNING_LATE",
+    "END_WARNING_SECONDS",
+    "EXTEND_MINUTES",
+    "LEVELS",
+    "LEVEL_STEP",
+    "MAX_PIN_DIGITS",
+    "MAX_PIN_TRIES",
+    "MAX_RINGING",
+    "OPERATOR",
+    "SILENCE",
+    "Admit",
+    "Answer",
+    "Arrived",
+    "Clock",
+    "Close",
+    "Connected",
+    "Dial",
+    "Digit",
+    "Drop",
+    "Effect",
+    "Event",
+    "ExtendEnd",
+    "Extended",
+    "Hangup",
+    "Invited",
+    "Kind",
+    "Left",
+    "Member",
+    "MuteAll",
+    "Notify",
+    "OperatorInvite",
+    "PauseRecording",
+    "PinFailed",
+    "Play",
+    "PlaySound",
+    "Pressed",
+    "PromptDone",
+    "Reject",
+    "Role",
+    "Room",
+    "SetLocked",
+    "SetMuted",
+    "SetRecording",
+    "Stage",
+    "Step",
+    "StopWhisper",
+    "UnmuteHand",
+    "Whisper",
+    "add_member",
+    "drop_member",
+    "end_check_due",
+    "failure_prompt",
+    "links",
+    "transition",
+    "voices",
+]
 
 
 def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
@@ -343,23 +171,29 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
                 drop_member(step, other)
             elif other.stage != Stage.LEAVING:
                 _send_away(step, other.id, event.prompt)
-    elif isinstance(event, Announce):
-        listeners = tuple(m.id for m in room.at(Stage.IN_CONFERENCE))
-        if listeners:
-            step.effects.append(Notify(listeners, (event.prompt,)))
     elif isinstance(event, SetLocked):
         step.room = dataclasses.replace(room, locked=event.locked)
     elif isinstance(event, SetRecording):
-        step.room = dataclasses.replace(room, recording=event.on)
+        step.room = dataclasses.replace(room, recording=event.on, recording_paused=False)
         listeners = tuple(m.id for m in room.at(Stage.IN_CONFERENCE))
         if event.on and not room.records and listeners:
             step.effects.append(Notify(listeners, ("recording_notice",)))  # nobody is recorded unawares
+    elif isinstance(event, PauseRecording):
+        step.room = dataclasses.replace(room, recording_paused=event.paused and room.records)
     elif isinstance(event, PlaySound):
-        listeners = tuple(m.id for m in room.at(Stage.IN_CONFERENCE))
-        if listeners:
-            step.effects.append(Notify(listeners, (f"sound:{event.sound_id}",)))
+        moderation.play_sound(step, event)
+    elif isinstance(event, MuteAll):
+        moderation.mute_all(step, event.muted)
+    elif isinstance(event, Whisper):
+        moderation.whisper(step, event.member, event.by)
+    elif isinstance(event, StopWhisper):
+        moderation.stop_whisper(step, event.member)
+    elif isinstance(event, Clock):
+        moderation.clock(step, event.now)
+    elif isinstance(event, Extended):
+        moderation.extend(step, event.minutes)
     elif isinstance(event, UnmuteHand):
-        _unmute_hand(step)
+        moderation.unmute_hand(step)
     elif isinstance(event, Admit):
         _admit_from_lobby(step, event.member)
     elif isinstance(event, OperatorInvite):
@@ -370,7 +204,7 @@ def transition(room: Room, event: Event) -> tuple[Room, list[Effect]]:
                                 extension=event.extension))
     elif (member := room.member(event.member)) is not None:
         if isinstance(event, SetMuted) and member.stage in (Stage.IN_CONFERENCE, Stage.WAITING):
-            step.set(_muted(member, event.muted, forced=True))
+            step.set(muted(member, event.muted, forced=True))
         elif isinstance(event, Drop) and member.stage != Stage.LEAVING:
             drop_member(step, member)
         elif isinstance(event, PromptDone):
@@ -593,7 +427,7 @@ def _own(step: Step, member: Member, key: keypad.OwnKey) -> None:
         elif member.muted and member.forced:
             said = ("muted_by_moderator",)
         else:
-            step.set(_muted(member, not member.muted, forced=False))
+            step.set(muted(member, not member.muted, forced=False))
             said = ("muted" if not member.muted else "unmuted",)
     elif key in _LEVEL_KEYS:
         name, change = _LEVEL_KEYS[key]
@@ -628,11 +462,6 @@ def _hand(step: Step, member: Member) -> tuple[str, ...]:
     return ("hand_raised",)
 
 
-def _muted(member: Member, muted: bool, forced: bool) -> Member:
-    """Muted or unmuted; unmuting lowers a raised hand (it was raised to speak)."""
-    return dataclasses.replace(member, muted=muted, forced=muted and forced, hand=member.hand if muted else 0)
-
-
 def _may_ring(room: Room, number: str) -> bool:
     """Another invitation may go out: fewer than MAX_RINGING ring, and it does not call the room
     into itself (its audio would come back to it: a feedback loop)."""
@@ -643,9 +472,8 @@ def _may_ring(room: Room, number: str) -> bool:
 def _moderate(step: Step, moderator: Member, code: str) -> None:
     others = [m for m in step.room.members if m.id != moderator.id and m.stage in (Stage.IN_CONFERENCE, Stage.WAITING)]
     if code == "92":
-        mute = any(not m.muted for m in others)
-        for other in others:
-            step.set(_muted(other, mute, forced=True))
+        mute = any(not m.muted for m in moderation.speakers_but_moderators(step.room))
+        moderation.mute_all(step, mute)
         step.effects.append(Notify((moderator.id,), ("all_muted" if mute else "all_unmuted",)))
     elif code == "93":
         step.room = dataclasses.replace(step.room, locked=not step.room.locked)
@@ -657,11 +485,16 @@ def _moderate(step: Step, moderator: Member, code: str) -> None:
             if other.stage != Stage.LEAVING:
                 _send_away(step, other.id, "ended_by_admin")
     elif code == "96":
-        unmuted = _unmute_hand(step, moderator.id)
+        unmuted = moderation.unmute_hand(step, moderator.id)
         step.effects.append(Notify((moderator.id,), ("hand_unmuted" if unmuted else "no_raised_hands",)))
     elif code == "97":
         admitted = _admit_from_lobby(step)
         step.effects.append(Notify((moderator.id,), ("lobby_admitted" if admitted else "lobby_empty",)))
+    elif code == "98" and step.room.ends_at is None:
+        step.effects.append(Notify((moderator.id,), ("no_end_time",)))
+    elif code == "98":
+        step.effects.append(ExtendEnd(step.room.extend_minutes))
+        moderation.extend(step, step.room.extend_minutes)
 
 
 def _admit_from_lobby(step: Step, member_id: str = "") -> bool:
@@ -673,15 +506,6 @@ def _admit_from_lobby(step: Step, member_id: str = "") -> bool:
     return bool(chosen)
 
 
-def _unmute_hand(step: Step, moderator: str = "") -> bool:
-    """Unmute whoever's hand has been up longest (not the moderator's own); whether there was one."""
-    raised = [m for m in step.room.raised() if m.id != moderator]
-    if raised:
-        step.set(_muted(raised[0], False, forced=False))
-        step.effects.append(Notify((raised[0].id,), ("unmuted",)))
-    return bool(raised)
-
-
 def drop_member(step: Step, member: Member) -> None:
     """Hang up at once: CANCEL while it rings, BYE once answered."""
     step.set(dataclasses.replace(member, stage=Stage.LEAVING))
@@ -689,6 +513,7 @@ def drop_member(step: Step, member: Member) -> None:
 
 
 def _left(step: Step, member: Member, status: int = 0) -> None:
+    moderation.stop_whisper(step, member.id)
     step.room = dataclasses.replace(step.room, members=tuple(m for m in step.room.members if m.id != member.id))
     if member.invited_by is not None and not member.answered and member.stage != Stage.LEAVING:
         inviter = step.room.member(member.invited_by)
@@ -719,14 +544,22 @@ def _send_away(step: Step, member_id: str, prompt: str) -> None:
         step.effects.append(Play(member_id, (prompt,)))
 
 
+def voices(room: Room) -> list[str]:
+    """Members in the conference whose voice the room hears (and its recording keeps): not a muted
+    one, a listener, nor a moderator whispering to one member."""
+    return [m.id for m in room.at(Stage.IN_CONFERENCE) if not m.muted and not m.whispering and m.role != Role.LISTENER]
+
+
 def links(room: Room) -> frozenset[Link]:
     """Who hears whom: the conference mixes mix-minus; waiting members hear music
-    (or silence); a lone member hears music; members in the IVR hear only their prompts."""
+    (or silence); a lone member hears music; members in the IVR hear only their prompts.
+    A whispering moderator is heard by its target alone, muted or not."""
     sound = music(room.settings.music_sound_id) if room.settings.music_on_hold else SILENCE
     inside = sorted(m.id for m in room.at(Stage.IN_CONFERENCE))
-    speaking = [m.id for m in room.heard()]
+    speaking = voices(room)
     result: set[Link] = {(sound, m.id) for m in (*room.at(Stage.WAITING), *room.at(Stage.LOBBY))}
     if len(inside) == 1:
         result.add((sound, inside[0]))
     result.update((src, dst) for src in speaking for dst in inside if src != dst)
+    result.update((m.id, m.whispering) for m in room.at(Stage.IN_CONFERENCE) if m.whispering in inside)
     return frozenset(result)

@@ -81,6 +81,7 @@ class LiveMeeting:
     guest_password: str | None = None
     locked: bool = False
     auto_invite: bool = True
+    auto_extend: int = 0  # minutes; a moderator's *98 extends by it too
 
     @property
     def address(self) -> RoomAddress:
@@ -155,7 +156,8 @@ class Meeting:
         return LiveMeeting(self.code, self.start.timestamp(), self.end.timestamp(), owner=self.owner.number,
                            numbers=tuple(self.numbers()), greeting_sound_id=self.greeting_sound_id,
                            max_participants=self.max_participants, chair_password=self.chair_password,
-                           guest_password=self.guest_password, locked=self.locked, auto_invite=self.auto_invite)
+                           guest_password=self.guest_password, locked=self.locked, auto_invite=self.auto_invite,
+                           auto_extend=self.auto_extend)
 
 
 def _zone(value: Any) -> bool:

@@ -32,6 +32,7 @@ SPEAK_NAME = "workers.jobs.speak_name"
 SPEAK_MENU = "workers.jobs.speak_menu"
 MEETINGS_TICK = "workers.meetings.tick"
 MEETING_EMPTIED = "workers.meetings.meeting_emptied"
+EXTEND_MEETING = "workers.meetings.extend_meeting"
 RECORD_ATTENDANCE = "workers.meetings.record_attendance"
 DELIVER_WEBHOOK = "workers.webhooks.deliver"
 DELIVER_WEBHOOKS = "workers.webhooks.deliver_first"
@@ -112,6 +113,11 @@ def enqueue_tick(client: redis.Redis, periodic: bool = False) -> None:
 def enqueue_emptied(client: redis.Redis, code: str) -> None:
     """The bridge's room of scheduled conference `code` emptied."""
     queue(client).enqueue(MEETING_EMPTIED, code, result_ttl=0)
+
+
+def enqueue_extension(client: redis.Redis, code: str, minutes: int) -> None:
+    """A moderator of scheduled conference `code` moved its end on by `minutes` (*98)."""
+    queue(client).enqueue(EXTEND_MEETING, code, minutes, result_ttl=0)
 
 
 def enqueue_attendance(client: redis.Redis, participant: str, code: str, caller: str, role: str, how: str,

@@ -406,7 +406,8 @@ def participant_command(code: str, participant: str, op: str) -> None:
 
 
 _PARTICIPANT_OPS = {"mute": "Mute a participant", "unmute": "Unmute a participant", "drop": "Hang up on a participant",
-                    "admit": "Let a caller in from the lobby"}
+                    "admit": "Let a caller in from the lobby",
+                    "stop_whisper": "End a whisper to or from a participant"}
 for _op in sorted(PARTICIPANT_OPS):
     blueprint.add_url_rule(
         f"/conferences/<code>/participants/<participant>/{_op}", f"conference_participant_{_op}",

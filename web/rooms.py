@@ -15,7 +15,7 @@ from werkzeug.exceptions import BadRequest
 
 from conference.address import Kind, RoomAddress
 from conference.fields import FieldError
-from conference.operator import validate_invite, validate_play
+from conference.operator import validate_invite, validate_play, validate_whisper
 from conference.rooms import PIN_LISTS, RoomSettings, validate_create, validate_patch
 from store import live
 from store.accounts import Account, Role
@@ -29,6 +29,8 @@ from web.sounds import check_sound, library
 
 blueprint = ApiBlueprint("rooms", __name__, role=Role.OPERATOR)
 CHANGING = "It changed under this request too many times in a row (conflict); retry."
+_NOT_LIVE = {404: "No such room, or nobody is in it now, so no node holds it (not_found)."}
+_NOT_LIVE_OR_NOBODY = {404: "No such room, nobody is in it now, or no such participant in it (not_found)."}
 
 
 def public(room: RoomSettings) -> dict[str, Any]:
@@ -151,13 +153,30 @@ def room_command(number: str, op: str) -> ResponseReturnValue:
     return jsonify({"room": number, "op": op}), 202
 
 
-def play(number: str, payload: Any) -> int:
-    """Play a library sound to everyone in the live room (the API's JSON, the panel's form); its id."""
+def play(number: str, payload: Any, participant: str = "") -> int:
+    """Play a library sound to everyone in the live room, or to one participant only (the API's JSON,
+    the panel's form); its id."""
     sound_id = validate_play(payload)
     if not library().exists(sound_id):
         raise FieldError("sound_id", "invalid_field", f"no sound {sound_id} in the library")
-    services().room_command(number, "play", value=str(sound_id))
+    services().room_command(number, "play", participant, value=str(sound_id))
     return sound_id
+
+
+def whisper(number: str, participant: str, payload: Any) -> str:
+    """Have a moderator of the live room talk to `participant` only; the moderator's id. The node's
+    rules (conference.room) check the same again as they act."""
+    by = validate_whisper(payload)
+    if by == participant:
+        raise FieldError("from", "invalid_field", "a moderator whispers to somebody else")
+    if _live_room(number).kind == Kind.CALL:
+        raise ApiError(409, "conflict", 'a "#" call has no moderators to whisper')
+    services().participant(number, participant)  # 404 first: the room is not live, or the target not in it
+    source = next((p for p in live.participants(services().client, number) if p.get("id") == by), None)
+    if source is None or source.get("role") != "admin" or source.get("state") not in ("in_conference", "muted"):
+        raise FieldError("from", "invalid_field", f"{by} is no moderator in the conference of room {number}")
+    services().room_command(number, "whisper", participant, value=by)
+    return by
 
 
 def invite(number: str, payload: Any) -> str:
@@ -173,6 +192,29 @@ def invite(number: str, payload: Any) -> str:
 def play_sound(number: str) -> ResponseReturnValue:
     sound_id = play(number, json_body())
     return jsonify({"room": number, "op": "play", "sound_id": sound_id}), 202
+
+
+@blueprint.post("/rooms/<number>/participants/<participant>/play")
+@documented("Play a sound of the library to one participant: only it hears the sound (operator; a user: in its own "
+            "*8 conference)", "LiveAction", status=202, body="PlaySound",
+            errors={**_NOT_LIVE_OR_NOBODY, 400: "No such sound (invalid_field, field sound_id)."})
+@requires(Role.OPERATOR, unless=moderates)
+def play_to_participant(number: str, participant: str) -> ResponseReturnValue:
+    sound_id = play(number, json_body(), participant)
+    return jsonify({"room": number, "participant": participant, "op": "play", "sound_id": sound_id}), 202
+
+
+@blueprint.post("/rooms/<number>/participants/<participant>/whisper")
+@documented("A moderator (from) talks to this participant only: the others stop hearing the moderator, who still "
+            "hears the room, until stop_whisper (either of them) or either leaves. A moderator whispering is heard "
+            "by its target even while muted (operator; a user: in its own *8 conference)", "LiveAction", status=202,
+            body="Whisper", errors={**_NOT_LIVE_OR_NOBODY, 400: "from is no moderator in the conference, or is the "
+                                    "participant itself (invalid_field, field from).",
+                                    409: 'A "#" call, which has no moderators (conflict).'})
+@requires(Role.OPERATOR, unless=moderates)
+def whisper_to(number: str, participant: str) -> ResponseReturnValue:
+    by = whisper(number, participant, json_body())
+    return jsonify({"room": number, "participant": participant, "op": "whisper", "from": by}), 202
 
 
 @blueprint.post("/rooms/<number>/invite")
@@ -199,10 +241,16 @@ _LIVE = {
     "start_recording": "Start recording the conference (everyone in it hears the recording notice); the file is "
                        "listed under /recordings once stopped or once the room empties",
     "stop_recording": "Stop recording the conference: the file so far is finished and filed",
+    "pause_recording": "Pause recording the conference: nothing is recorded until resume_recording, and the file "
+                       "holds the recorded spans back to back (no silence for the pause). Not recording: nothing "
+                       "happens",
+    "resume_recording": "Resume a paused recording, into the same file",
     "unmute_hand": "Unmute the participant whose hand has been up longest (as a moderator's *96); it hears "
                    "that it may speak. Nobody with a hand up: nothing happens",
+    "mute_all": "Mute every participant but the moderators (as a moderator's *92): the moderators stay heard",
+    "unmute_all": "Unmute every participant but the moderators (whoever muted them)",
+    "stop_whisper": "End a whisper to or from this participant: the moderator is heard by everyone again",
 }
-_NOT_LIVE = {404: "No such room, or nobody is in it now, so no node holds it (not_found)."}
 _OWN_LIVE = ("The room may be a numbered room, or one nobody configured, by its name: an extension's *8 "
              "conference (*8201), a \"#\" call (call-<key>), a scheduled conference (conf-<code>). A user may act "
              "on its own *8 conference and on the \"#\" calls its extension is in.")
@@ -211,7 +259,7 @@ for _op in sorted(PARTICIPANT_OPS):
     blueprint.add_url_rule(f"/rooms/<number>/participants/<participant>/{_op}", f"participant_{_op}", requires(
         Role.OPERATOR, unless=moderates)(documented(
             f"{_LIVE[_op]} (operator; a user: in its own *8 conference and \"#\" calls)", "LiveAction", status=202,
-            errors={**_NOT_LIVE, 409: 'Muting in a "#" call, which can only drop (conflict).'},
+            errors={**_NOT_LIVE_OR_NOBODY, 409: 'Muting in a "#" call, which can only drop (conflict).'},
             about=_OWN_LIVE)(partial(participant_command, op=_op))), methods=["POST"])
 for _op in sorted(ROOM_OPS):
     blueprint.add_url_rule(f"/rooms/<number>/{_op}", f"room_{_op}", documented(

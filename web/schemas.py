@@ -124,6 +124,7 @@ SCHEMAS: dict[str, Any] = {
                            counts={"type": "object", "additionalProperties": {"type": "integer"}},
                            conferences={"type": "array", "items": {"$ref": "#/components/schemas/Conference"}}),
     "PlaySound": object_schema(operator.PLAY, operator.PLAY),
+    "Whisper": object_schema(operator.WHISPER, operator.WHISPER),
     "InviteNumber": object_schema(operator.INVITE, operator.INVITE),
     "Lock": object_schema(conferences.LOCK, conferences.LOCK),
     "Extend": object_schema(conferences.EXTEND, conferences.EXTEND),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from flask import current_app
@@ -24,10 +25,13 @@ from web.errors import ApiError
 log = logging.getLogger("kamconf.web")
 
 EXTENSION = "kamconf"
-PARTICIPANT_OPS = frozenset({"mute", "unmute", "drop", "admit"})
-ROOM_OPS = frozenset({"lock", "unlock", "end", "start_recording", "stop_recording", "unmute_hand",
-                      "admit_next"})
-VALUE_OPS = frozenset({"play", "invite"})  # with a value: the library sound's id, the number to call
+PARTICIPANT_OPS = frozenset({"mute", "unmute", "drop", "admit", "stop_whisper"})
+ROOM_OPS = frozenset({"lock", "unlock", "end", "start_recording", "stop_recording", "pause_recording",
+                      "resume_recording", "unmute_hand", "admit_next", "mute_all", "unmute_all"})
+# With a value: the library sound's id, the number to call, the moderator who whispers.
+VALUE_OPS = frozenset({"play", "invite", "whisper"})
+NAMED = PARTICIPANT_OPS | {"whisper"}  # act on one participant, which they name
+TO_ONE_OR_ALL = frozenset({"play"})  # to the room, or to one participant
 
 
 class NotLiveError(ApiError):
@@ -99,13 +103,26 @@ class Services:
         """An operator's live action on a room (mute, unmute, drop a participant; lock, unlock, end
         the room, start or stop its recording; play a sound, invite a number), sent to the node holding
         it: the one path of the API and the panel alike. NotLiveError when no node holds the room now
-        (it is empty, or not a room at all)."""
-        if (op not in ROOM_OPS | PARTICIPANT_OPS | VALUE_OPS or (op in PARTICIPANT_OPS) != bool(participant)
-                or (op in VALUE_OPS) != bool(value)):
+        (it is empty, or not a room at all); NotFoundError when `participant` is not on its roster."""
+        if (op not in ROOM_OPS | PARTICIPANT_OPS | VALUE_OPS or (op in VALUE_OPS) != bool(value)
+                or (op in NAMED and not participant) or (participant and op not in NAMED | TO_ONE_OR_ALL)):
             raise ValueError(f"no live action {op!r} (participant {participant!r}, value {value!r})")
+        if participant:
+            self.participant(room, participant)
         if not live.room_command(self.client, room, op, participant, value):
             raise NotLiveError(room)
         log.info("room %s: %s %s sent to its node", room, op, participant or value or "the room")
+
+    def participant(self, room: str, participant: str) -> dict[str, Any]:
+        """One participant of the live room, as its roster shows it. NotLiveError when nobody is in
+        the room; NotFoundError (404) when that one is not."""
+        people = live.participants(self.client, room)
+        if not people:
+            raise NotLiveError(room)
+        found = next((p for p in people if p.get("id") == participant), None)
+        if found is None:
+            raise NotFoundError("participant", f"{participant} in room {room}", "participant")
+        return found
 
     def invite(self, room: str, number: str, extension: str | None = None) -> None:
         """An operator's invitation, refused here (InviteRefusedError) unless the number plan lets an

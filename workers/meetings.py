@@ -173,6 +173,18 @@ def meeting_emptied(code: str) -> None:
         log.info("conference %s ended: the last participant left", code)
 
 
+def extend_meeting(code: str, minutes: int) -> None:
+    """A moderator's *98 moved a current conference's end on (its room announced it already)."""
+    config = jobs.config()
+    repository = MeetingRepository(jobs.sessions())
+    if repository.get(code).state(datetime.now(UTC)) != State.CURRENT:
+        log.warning("conference %s: a moderator's extension came after its end; not filed", code)
+        return
+    repository.update(code, lambda m: extended(m, minutes))
+    project(repository, live.connect(config.redis_url), datetime.now(UTC))
+    log.info("conference %s extended by %d minutes by a moderator", code, minutes)
+
+
 def next_start(client: redis.Redis, alive: list[Meeting], now: datetime) -> None:
     """A round at the very start time of the next conference, not up to a round later."""
     upcoming = [m for m in alive if m.state(now) == State.SCHEDULED]

@@ -271,6 +271,10 @@ def test_live_actions_reach_the_node_holding_the_room(
     operator_headers = headers["operator"]
     assert api.post("/api/v1/rooms/5400/participants/p1/mute", headers=operator_headers).status_code == 404
     live.claim_affinity(client, "5400", "node-a", None)
+    assert api.post("/api/v1/rooms/5400/participants/p1/mute", headers=operator_headers).status_code == 404  # nobody in
+    live.put_participant(client, "5400", "p1", {"id": "p1", "caller": "sip:alice@127.0.0.1", "role": "user",
+                                                "state": "in_conference", "joined_at": 1_800_000_000.0})
+    assert api.post("/api/v1/rooms/5400/participants/p2/mute", headers=operator_headers).status_code == 404
     sent = api.post("/api/v1/rooms/5400/participants/p1/mute", headers=operator_headers)
     assert sent.status_code == 202 and sent.get_json() == {"room": "5400", "participant": "p1", "op": "mute"}
     assert api.post("/api/v1/rooms/5400/lock", headers=operator_headers).status_code == 202
@@ -278,11 +282,13 @@ def test_live_actions_reach_the_node_holding_the_room(
     assert api.post("/api/v1/rooms/5400/participants/p1/explode", headers=operator_headers).status_code == 404
     token = operator(api, people)
     assert api.post("/live/5400/participants/p1/drop", data={"csrf_token": token}).headers["Location"] == "/live"
+    assert api.post("/live/5400/pause_recording", data={"csrf_token": token}).status_code == 302
     assert api.post("/live/5400/end", data={"csrf_token": token}).status_code == 302
     assert api.post("/live/5400/explode", data={"csrf_token": token}).status_code == 404
     commands = [(fields["op"], fields["room"], fields["participant"])
                 for _, fields in live.commands(client, "node-a", "0-0")]
-    assert commands == [("mute", "5400", "p1"), ("lock", "5400", ""), ("drop", "5400", "p1"), ("end", "5400", "")]
+    assert commands == [("mute", "5400", "p1"), ("lock", "5400", ""), ("drop", "5400", "p1"),
+                        ("pause_recording", "5400", ""), ("end", "5400", "")]
     nobody = api.post("/live/5999/end", data={"csrf_token": token}, follow_redirects=True)
     assert "Room 5999 is not live now." in html(nobody)
 
@@ -323,10 +329,12 @@ def test_the_live_page_records_plays_and_invites_through_the_apis_path_with_erro
     token = operator(api, people)
     page = html(api.get("/live"))
     assert 'data-op="start_recording"' in page and 'data-recording="yes"' not in page
+    assert 'data-op="pause_recording"' not in page and 'data-op="mute_all"' in page
     assert api.post("/live/5600/start_recording", data={"csrf_token": token}).status_code == 302
     live.set_recording(client, "5600", "node-a", "5600-1-node-a")  # what the node says once it records
     page = html(api.get("/live/rooms"))
     assert 'data-recording="yes"' in page and 'data-op="stop_recording"' in page
+    assert 'data-op="pause_recording"' in page and 'data-op="resume_recording"' in page
 
     unknown = api.post("/live/5600/play", data={"csrf_token": token, "sound_id": "42"})
     assert unknown.status_code == 400

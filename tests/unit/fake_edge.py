@@ -65,10 +65,12 @@ class FakeRecording:
     recorded: dict[str, str] = field(default_factory=dict)  # member -> caller, of those heard
     inside: set[str] = field(default_factory=set)  # every member followed
     closed: bool = False
+    paused: bool = False
+    clocked: bool = False  # the silence that keeps the files' time sends into them (SessionRecording)
 
-    def follow(self, members: Mapping[str, tuple[str, Port]], heard: Collection[str]) -> None:
-        self.recorded = {member: caller for member, (caller, _) in members.items() if member in heard}
-        self.inside = set(members)
+    def follow(self, members: Mapping[str, tuple[str, Port]], heard: Collection[str], paused: bool) -> None:
+        self.paused, self.clocked, self.inside = paused, not paused, set(members)
+        self.recorded = {} if paused else {member: caller for member, (caller, _) in members.items() if member in heard}
 
     def close(self) -> None:
         self.closed = True
@@ -181,6 +183,7 @@ class FakeLive:
         self.recording_now: dict[str, str] = {}  # room -> recording id, as the panel would show it
         self.attendance: list[tuple[str, str, str, bool]] = []  # (code, caller, how, joined)
         self.emptied: list[str] = []
+        self.extensions: list[tuple[str, int]] = []  # (conference code, minutes) a moderator extended by
         self.meetings: dict[str, LiveMeeting] = {}
         self.homes: dict[str, str] = {}  # conference code -> the node it lives on (else this one)
         self.pending: list[tuple[str, dict[str, str]]] = []  # commands from the worker, not yet read
@@ -218,6 +221,9 @@ class FakeLive:
 
     def menu(self, number: str) -> MenuSettings | None:
         return self.menus.get(number)
+
+    def extend_meeting(self, code: str, minutes: int) -> None:
+        self.extensions.append((code, minutes))
 
     def meeting(self, code: str) -> LiveMeeting | None:
         return self.meetings.get(code)

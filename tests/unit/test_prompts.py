@@ -91,14 +91,15 @@ def test_counts_are_said_by_recorded_digits_with_each_languages_plural() -> None
 @pytest.mark.parametrize("language", ["en", "ru"])
 def test_every_fixed_prompt_but_these_is_recorded(language: str) -> None:
     """espeak-ng speaks only what no recording says: names, texts of a room, the star-terminated code,
-    the participant's keys beyond mute (no recording says "louder" or lists our digit map), a voice
-    menu's "choose an option", and in Russian its "we are closed" (no "call later" recording)."""
+    the participant's keys beyond mute (no recording says "louder" or lists our digit map), the end time
+    (no recording says "five minutes left"), a voice menu's "choose an option", and in Russian its "we
+    are closed" (no "call later" recording)."""
     spoken = set(PROMPTS) - set(recordings(catalogue(language)))
     assert spoken == {"enter_code", "noun_one", "noun_few", "muted_by_moderator", "listen_only", "talk_quieter",
                       "talk_louder", "hear_quieter", "hear_louder", "hand_raised", "hand_lowered",
                       "hand_raised_notice", "no_raised_hands", "hand_unmuted", "help_keys", "help_moderator",
-                      "lobby_wait", "lobby_knock", "lobby_admitted", "lobby_empty", "menu_choose",
-                      *(("menu_closed",) if language == "ru" else ())}
+                      "lobby_wait", "lobby_knock", "lobby_admitted", "lobby_empty", "end_warning", "no_end_time",
+                      "menu_choose", *(("menu_closed",) if language == "ru" else ())}
 
 
 @pytest.mark.parametrize("name", ["../etc/passwd", "/etc/passwd", "a/b/c", "Conf", "", "digits/", "x y"])

@@ -155,17 +155,17 @@ def test_a_meeting_that_ran_past_midnight_is_repeated_to_the_days_last_minute() 
 
 
 def test_the_live_meeting_is_what_the_bridge_reads_and_survives_json() -> None:
-    m = meeting(greeting_sound_id=3, max_participants=5, chair_password="1111", auto_invite=False)
+    m = meeting(greeting_sound_id=3, max_participants=5, chair_password="1111", auto_invite=False, auto_extend=15)
     projected = m.projected()
     assert projected == LiveMeeting("123456", m.start.timestamp(), m.end.timestamp(), owner="100",
                                     numbers=("100", "101", "+74951234567"), greeting_sound_id=3, max_participants=5,
-                                    chair_password="1111", guest_password="2468", auto_invite=False)
+                                    chair_password="1111", guest_password="2468", auto_invite=False, auto_extend=15)
     assert projected.address == m.address == scheduled("123456")
     wire = json.loads(json.dumps(projected.as_dict()))
     assert LiveMeeting.from_dict(wire) == projected
     # The keys the bridge reads from the dict until it reads LiveMeeting (bridge/meetings.py, bridge/node.py).
     assert set(wire) == {"code", "owner", "numbers", "greeting_sound_id", "max_participants", "chair_password",
-                         "guest_password", "start", "end", "locked", "auto_invite"}
+                         "guest_password", "start", "end", "locked", "auto_invite", "auto_extend"}
 
 
 def test_a_live_meeting_tolerates_other_versions_of_the_projection() -> None:

@@ -24,6 +24,7 @@ from conference.fields import FieldError
 from conference.keypad import MAX_NUMBER
 from store import live
 from store.accounts import Role
+from store.projected import NotFoundError
 from web import rooms as room_actions
 from web.access import requires
 from web.panel import EVENTS_CLIENT, blueprint
@@ -125,6 +126,8 @@ def _act(room: str, op: str, participant: str = "") -> ResponseReturnValue:
         services().room_command(room, op, participant)
     except NotLiveError:
         flash(_("Room %(room)s is not live now.", room=room), "error")
+    except NotFoundError:
+        flash(_("That participant is not in room %(room)s now.", room=room), "error")
     else:
         flash(_("Sent: %(action)s.", action=action_name(op)))
     return redirect(url_for("panel.live_rooms"))
@@ -134,7 +137,10 @@ def action_name(op: str) -> str:
     return {"mute": _("mute"), "unmute": _("unmute"), "drop": _("drop"), "lock": _("lock"),
             "unlock": _("unlock"), "end": _("end the conference"), "start_recording": _("start recording"),
             "stop_recording": _("stop recording"), "unmute_hand": _("let the first raised hand speak"),
-            "admit": _("let in"), "admit_next": _("let in the next from the lobby")}[op]
+            "admit": _("let in"), "admit_next": _("let in the next from the lobby"),
+            "mute_all": _("mute all but the moderators"), "unmute_all": _("unmute all"),
+            "pause_recording": _("pause recording"), "resume_recording": _("resume recording"),
+            "stop_whisper": _("stop the whisper")}[op]
 
 
 @blueprint.post("/live/<room>/play")

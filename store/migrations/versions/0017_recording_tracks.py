@@ -2,7 +2,7 @@
 
 Existing rooms record the mix only, as before; existing recordings have no tracks.
 
-Revision ID: 0018
+Revision ID: 0017
 Revises: 0016
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018"
+revision = "0017"
 down_revision = "0016"
 
 
