@@ -70,6 +70,17 @@ def call_menu(stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path, n
     return phone, heard
 
 
+def in_new_room(stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path, room: str,
+                tone: float) -> tuple[TestPhone, Path]:
+    """A room with a phone in it sending `tone` and recording what it hears."""
+    stack.create_room(room, mute_notifications=True, announce_count=False)
+    phone = phones(f"in-{room}")
+    heard = audio_dir / f"in-{room}.wav"
+    phone.call(stack.room_uri(room), play=write_tone(audio_dir / f"{room}.wav", tone, 60), record=heard)
+    stack.wait_in_conference(room, 1)
+    return phone, heard
+
+
 def finish(phone: TestPhone) -> None:
     phone.hangup()
     phone.wait_for("recorded", timeout=15)
@@ -87,11 +98,7 @@ def in_room_with(stack: Stack, room: str, tone: float, phone: TestPhone, heard: 
 def test_a_caller_hears_the_spoken_greeting_and_its_key_takes_it_into_the_room(
     stack: Stack, rooms: dict[str, float], phones: Callable[..., TestPhone], audio_dir: Path
 ) -> None:
-    stack.create_room("7402", mute_notifications=True, announce_count=False)
-    inside = phones("in-7402")
-    inside_heard = audio_dir / "in-7402.wav"
-    inside.call(stack.room_uri("7402"), play=write_tone(audio_dir / "7402.wav", 1300.0, 60), record=inside_heard)
-    stack.wait_in_conference("7402", 1)
+    inside, inside_heard = in_new_room(stack, phones, audio_dir, "7402", 1300.0)
     menu(stack, "7300", greeting_text=GREETING, options={"2": "7402", "3": "7401"})
     spoken = stack.config.var_path / "sounds" / "menus" / "7300-8000.wav"
     assert wait_for(spoken.exists, timeout=30)  # the worker speaks the greeting text
@@ -185,8 +192,9 @@ def test_a_call_back_number_refuses_the_caller_calls_it_back_into_the_room_and_s
     status, body = stack.request("POST", "/extensions", {"number": "7202", "password": "callback-owner-1",
                                                          "external_calls": True})
     assert status == 201, body
+    inside, inside_heard = in_new_room(stack, phones, audio_dir, "7403", 1300.0)
     # The carrier's gateway both sends the call in and takes the call back (its prefix routes to it).
-    carrier = gateway(stack, phones, "callback-trunk", prefixes=["88"], inbound={"74957300009": "7400"},
+    carrier = gateway(stack, phones, "callback-trunk", prefixes=["88"], inbound={"74957300009": "7403"},
                       callback=["74957300009"], callback_owner="7202", callback_per_hour=3)
     carrier.become("88123456")
     client = live.connect(stack.config.redis_url)
@@ -205,11 +213,13 @@ def test_a_call_back_number_refuses_the_caller_calls_it_back_into_the_room_and_s
     carrier.wait_for("incoming", timeout=15)
     heard = audio_dir / "called-back.wav"
     carrier.answer(play=write_tone(audio_dir / "called-back-tone.wav", 900.0, 60), record=heard)
-    in_room_with(stack, "7400", rooms["7400"], carrier, heard)
+    in_room_with(stack, "7403", 1300.0, carrier, heard)
+    finish(inside)
+    assert peak_level(inside_heard, 900.0) > HEARD  # and the room heard the caller
     # The call back and the call it was put through with are both the owner's.
     assert wait_for(lambda: len(cdrs(stack, extension="7202")) == 2, timeout=15), cdrs(stack, extension="7202")
     legs = {(r["kind"], r["callee"], r["billed_to"], r["disposition"]) for r in cdrs(stack, extension="7202")}
-    assert legs == {("callback", "88123456", "7202", "answered"), ("original", "7400", "7202", "answered")}
+    assert legs == {("callback", "88123456", "7202", "answered"), ("original", "7403", "7202", "answered")}
     for _ in range(2):  # the second and third calls back of the hour are made (and declined here)
         ask()
         carrier.wait_for("incoming", timeout=15)
