@@ -66,15 +66,15 @@ class SessionRecording:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self.clock = clock
+        self.paused = False
+        self.paused_since = 0.0
+        self.paused_for = 0.0  # seconds paused so far, before the current pause: not in the files
         self.path = directory / f"{self.id}{RUNNING}"
         self.recorder = self._file(self.path)
         self.recorded: set[str] = set()  # members whose voice goes into the files now
         self.participants: list[str] = []  # everyone who was in, in order
         self.tracks: dict[str, Track] | None = {} if tracks else None  # member -> its track
         self.finished: list[Track] = []  # tracks of members who left
-        self.paused = False
-        self.paused_since = 0.0
-        self.paused_for = 0.0  # seconds paused so far, before the current pause: not in the files
 
     def _file(self, path: Path) -> pj.AudioMediaRecorder:
         recorder = pj.AudioMediaRecorder()

@@ -121,7 +121,7 @@ def test_a_running_conference_roster_and_actions_go_to_its_node(
     code, room = running["code"], f"conf-{running['code']}"
     failed(api.post(f"/api/v1/conferences/{code}/participants/p1/mute", headers=user), 404, "not_found")  # nobody in
 
-    client.set(live.AFFINITY.format("dial-in"), "bridge-1")  # scheduled conferences run on its node
+    client.set(live.AFFINITY.format(room), "bridge-1")  # the node the conference was placed on
     live.put_participant(client, room, "p1", {"id": "p1", "caller": "sip:2001@kamconf", "role": "admin",
                                               "state": "in_conference", "joined_at": 1.0, "mos": 4.3})
     live.room_event(client, "call_failed", room, number="2002", status=486, attempt=3)

@@ -130,7 +130,7 @@ def test_a_running_conference_page_shows_the_roster_and_sends_actions(
     token = employee(api)
     code = schedule(api, token, immediate="on")
     room = f"conf-{code}"
-    client.set(live.AFFINITY.format("dial-in"), "bridge-1")  # scheduled conferences run on its node
+    client.set(live.AFFINITY.format(room), "bridge-1")  # the node the conference was placed on
     live.put_participant(client, room, "p1", {"id": "p1", "caller": "sip:2001@kamconf", "role": "admin",
                                               "state": "in_conference", "joined_at": 1.0, "mos": 4.31,
                                               "loss_percent": 0.0, "jitter_ms": 3.0, "rtt_ms": 20.0})
