@@ -40,7 +40,7 @@ def amplitude(db: float) -> float:
 def test_a_quiet_and_a_loud_phone_meet_at_one_level_at_a_third(
     stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
 ) -> None:
-    room = "5720"
+    room = "5960"
     stack.create_room(room, announce_count=False, mute_notifications=True)
     hearer = dial(stack, phones, room, "agc-hearer", None, audio_dir)
     quiet = dial(stack, phones, room, "agc-quiet", write_tone(audio_dir / "quiet.wav", QUIET, 90,
@@ -61,7 +61,7 @@ def test_a_quiet_and_a_loud_phone_meet_at_one_level_at_a_third(
 def test_a_word_after_a_silence_starts_at_the_settled_level(
     stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
 ) -> None:
-    room = "5721"
+    room = "5961"
     stack.create_room(room, announce_count=False, mute_notifications=True)
     rate = 8000
     # A quiet voice: a long first word (AGC settles once the talker is in), then words of 3 s after
