@@ -281,6 +281,14 @@ def test_russian_labels_after_switching_the_language(panel: Panel) -> None:
     panel.open("/live")
     assert panel.find("#nav-live").text == "Сейчас"
     panel.shot("live-ru")
+    panel.open("/menus/new")
+    assert "Часы работы" in panel.text() and "Клавиши" in panel.text()
+    panel.shot("menu-new-ru")
+    panel.open("/menus")
+    assert "Новое голосовое меню" in panel.text()
+    panel.shot("menus-ru")
+    panel.open("/recordings")
+    panel.shot("recordings-ru")
     Select(panel.find("#language-choice")).select_by_value("en")
     assert until(lambda: panel.find("#nav-rooms").text == "Rooms", timeout=5)
 
@@ -329,6 +337,17 @@ def test_an_admin_walks_every_page(panel: Panel) -> None:
     panel.wait("tr[data-trunk='panel-carrier']")
     panel.shot("trunks")
     assert stack.request("GET", "/trunks/panel-carrier")[1]["inbound"] == {"+74950000000": "2603"}
+    panel.open("/menus/new")
+    panel.type("#number", "2650")
+    panel.type("#greeting_text", "For Anna press one.")
+    panel.type("#options", "1 = 2603")
+    panel.type("#hours", "mon-fri 09:00-18:00")
+    panel.type("#time_zone", "Europe/Moscow")
+    panel.shot("menu-new")
+    panel.find("#save").click()
+    panel.wait("tr[data-menu='2650']")
+    panel.shot("menus")
+    assert stack.request("GET", "/menus/2650")[1]["options"] == {"1": "2603"}
     for page, path in (("recordings", "/recordings"), ("call-records", "/cdrs"), ("accounts", "/accounts"),
                        ("account-new", "/accounts/new")):
         panel.open(path)
