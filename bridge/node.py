@@ -29,7 +29,7 @@ from bridge.mixer import BridgeMixer
 from bridge.players import PromptEnded
 from bridge.quality import SLICES, CallQuality, LoopClock, count_by_kind, room_figures
 from bridge.recorder import recover
-from bridge.redis_state import RedisState
+from bridge.redis_state import TOO_MANY, RedisState
 from bridge.rooms import RULED, LiveRoom, Rooms
 from conference import address, billing, dialin, gain, identity, menus, numberplan, vouch
 from conference import room as rules
@@ -280,6 +280,8 @@ class BridgeNode:
             refused = decision.code
         elif self.live.called_back(number) > request.per_hour:
             refused = 429
+        elif request.owner is not None and self.live.over_rate(request.owner, number):
+            refused = TOO_MANY.code  # a caller ID anyone may write: spoofed ones call no more than this
         self.live.room_event("callback", request.destination, number=number, owner=request.owner or "",
                              refused=refused)
         if refused:

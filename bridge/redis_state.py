@@ -29,6 +29,8 @@ from store.spool import left_open, mark_alive, open_record, spool
 log = logging.getLogger("kamconf.bridge")
 
 T = TypeVar("T")
+UNAVAILABLE: numberplan.Decision = Refuse(503, "Service Unavailable")  # Redis down: nobody is called
+TOO_MANY = Refuse(403, "Too Many Calls")
 
 
 class RedisState:
@@ -80,48 +82,50 @@ class RedisState:
 
     def allowed(self, inviter: rules.Member | None, number: str, rights: Rights) -> numberplan.Decision:
         """The number plan as for the caller `rights` names: the inviting extension calling `number`
-        itself (no toll fraud by *8 or #), an operator, or this node (a number Kamailio already allowed)."""
-        try:
-            directory = live.Directory(self.client)
-            if rights == Rights.NODE:
-                if number == self.dial_in:
-                    return numberplan.ToRoom(str(DIAL_IN))
-                return numberplan.decide(Caller(CallerKind.BRIDGE), number, directory)
-            if rights == Rights.OPERATOR:
-                return numberplan.decide(numberplan.operator(self.operator_outside_calls), number, directory)
-            extension = directory.extension(inviter.extension) if inviter and inviter.extension else None
+        itself (no toll fraud by *8 or #, and no more than originations_per_minute), an operator, or
+        this node (a number Kamailio already allowed)."""
+        if rights == Rights.OPERATOR:
+            return self.reach(None, number)
+        if rights == Rights.INVITER:
+            extension = inviter.extension if inviter and inviter.extension else None
             if extension is None:
                 return numberplan.FORBIDDEN
-            decision = numberplan.decide(Caller(CallerKind.EXTENSION, extension), number, directory)
-            if not isinstance(decision, Refuse) and (
-                    live.originated(self.client, extension.number) > self.originations_per_minute):
-                log.warning("extension %s: over %d calls a minute; %s not called", extension.number,
-                            self.originations_per_minute, number)
-                return Refuse(403, "Too Many Calls")
-            return decision
-        except redis.RedisError as exc:
-            log.error("redis: %s", exc)
-            return Refuse(503, "Service Unavailable")
+            decision = self.reach(extension, number)
+            return TOO_MANY if not isinstance(decision, Refuse) and self.over_rate(extension, number) else decision
+        if number == self.dial_in:
+            return numberplan.ToRoom(str(DIAL_IN))
+        return self.ask(lambda client: numberplan.decide(Caller(CallerKind.BRIDGE), number, live.Directory(client)),
+                        default=UNAVAILABLE)
+
+    def over_rate(self, extension: str, number: str) -> bool:
+        """Count a call placed for `extension` (to `number`): whether that is more than
+        originations_per_minute (*8, "#", calls back: no flood on its account)."""
+        if self.ask(live.originated, extension, default=0) <= self.originations_per_minute:
+            return False
+        log.warning("extension %s: over %d calls a minute; %s not called", extension, self.originations_per_minute,
+                    number)
+        return True
 
     def menu(self, number: str) -> MenuSettings | None:
         return self.ask(lambda client: live.Directory(client).menu(number), default=None)
 
     def reach(self, owner: str | None, number: str) -> numberplan.Decision:
-        """The number plan as for extension `owner` (an operator when None) calling `number`: where a voice
-        menu sends a caller (web.menus checked the same on saving), whom a call back calls."""
+        """The number plan as for extension `owner` (an operator when None) calling `number`: whom it
+        invites, where a voice menu of its sends a caller (web.menus checked the same on saving), whom a
+        call back for it calls. The dial-in number is open to all, as Kamailio routes it."""
         if number == self.dial_in:
             return numberplan.ToRoom(str(DIAL_IN))
-        try:
-            directory = live.Directory(self.client)
+
+        def decide(client: redis.Redis) -> numberplan.Decision:
+            directory = live.Directory(client)
             if owner is None:
                 return numberplan.decide(numberplan.operator(self.operator_outside_calls), number, directory)
             extension = directory.extension(owner)
             if extension is None:
                 return numberplan.FORBIDDEN
             return numberplan.decide(Caller(CallerKind.EXTENSION, extension), number, directory)
-        except redis.RedisError as exc:
-            log.error("redis: %s", exc)
-            return Refuse(503, "Service Unavailable")
+
+        return self.ask(decide, default=UNAVAILABLE)
 
     def called_back(self, number: str) -> int:
         """Count a call back to `number`: how many this hour (Redis down: too many, none is made)."""
