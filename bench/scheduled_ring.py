@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.support.stack import Stack, running_stack
+from tests.support.wall import same_day
 
 
 class RingCounter:
@@ -51,10 +52,11 @@ def busy(invite: str) -> str:
 
 def one_run(stack: Stack, counter: RingCounter, participants: int, run: int) -> list[float]:
     numbers = [f"8{run}{index:09d}" for index in range(participants)]
-    start = (datetime.now(UTC) + timedelta(seconds=8)).replace(microsecond=0)
+    zone, start, end = same_day((datetime.now(UTC) + timedelta(seconds=8)).replace(microsecond=0),
+                                timedelta(minutes=30))
     status, made = stack.request("POST", "/conferences", {
-        "topic": "bench", "zone": "UTC", "date": start.date().isoformat(), "start": f"{start:%H:%M:%S}",
-        "end": f"{start + timedelta(minutes=30):%H:%M:%S}", "owner": {"number": numbers[0]},
+        "topic": "bench", "zone": zone, "date": start.date().isoformat(), "start": f"{start:%H:%M:%S}",
+        "end": f"{end:%H:%M:%S}", "owner": {"number": numbers[0]},
         "participants": [{"number": n} for n in numbers[1:]], "open_dial_in": True})
     assert status == 201, made
     deadline = time.time() + 60

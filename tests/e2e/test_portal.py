@@ -27,6 +27,7 @@ from tests.support.audio import duration, levels, similarity, write_tone
 from tests.support.mail import Inbox
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
+from tests.support.wall import same_day
 
 OWNER, COLLEAGUE, OUTSIDE, LATE = 500.0, 900.0, 1300.0, 1700.0  # each phone's tone
 OUTSIDE_NUMBER = "83012345678"
@@ -86,11 +87,8 @@ def test_an_employee_schedules_and_runs_a_conference_from_the_portal(
     assert portal.find("#topic").get_attribute("value") == "Portal e2e"  # kept across the search
     portal.find("input[name=pick][value='email:portal-guest@example.org']").click()
     portal.type("#others", OUTSIDE_NUMBER)
-    start = datetime.now(UTC) + timedelta(seconds=8)
-    if (start + timedelta(minutes=30)).date() != start.date():  # just before midnight UTC: a day later
-        start += timedelta(minutes=31)
-    end = start + timedelta(minutes=30)
-    for field, value in (("zone", "UTC"), ("date", start.date().isoformat()), ("start", f"{start:%H:%M:%S}"),
+    zone, start, end = same_day(datetime.now(UTC) + timedelta(seconds=8), timedelta(minutes=30))
+    for field, value in (("zone", zone), ("date", start.date().isoformat()), ("start", f"{start:%H:%M:%S}"),
                          ("end", f"{end:%H:%M:%S}")):
         portal.driver.execute_script("arguments[0].value = arguments[1]", portal.find(f"#{field}"), value)
     portal.shot("portal-schedule")

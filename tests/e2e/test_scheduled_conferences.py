@@ -22,20 +22,18 @@ from tests.support.audio import duration, levels, music_at, similarity, write_to
 from tests.support.mail import Inbox
 from tests.support.phone import TestPhone
 from tests.support.stack import Stack
+from tests.support.wall import same_day
 
 OWNER, COLLEAGUE, OUTSIDE = 500.0, 900.0, 1300.0
 
 
 def schedule(stack: Stack, seconds_ahead: float, length: timedelta = timedelta(minutes=30),
              **fields: Any) -> dict[str, Any]:
-    start = datetime.now(UTC) + timedelta(seconds=seconds_ahead)
-    end = start + length
-    if end.date() != start.date():  # the test runs just before midnight UTC: the conference must fit in a day
-        start, end = start + timedelta(minutes=31), end + timedelta(minutes=31)
+    zone, start, end = same_day(datetime.now(UTC) + timedelta(seconds=seconds_ahead), length)
     # Open dial-in unless the test gives a guest password: most of these are about the calls.
     opt_out = {} if "guest_password" in fields else {"open_dial_in": True}
     status, body = stack.request("POST", "/conferences", {
-        "topic": "E2E", "zone": "UTC", "date": start.date().isoformat(), "start": f"{start:%H:%M:%S}",
+        "topic": "E2E", "zone": zone, "date": start.date().isoformat(), "start": f"{start:%H:%M:%S}",
         "end": f"{end:%H:%M:%S}", **opt_out, **fields})
     assert status == 201, body
     return dict(body)
