@@ -196,6 +196,10 @@ def _prefer_codecs(endpoint: pj.Endpoint, wideband: bool) -> None:
 def create_account(config: BridgeConfig, events: deque[object], gate: Gate) -> NodeAccount:
     acc_cfg = pj.AccountConfig()
     acc_cfg.idUri = f"sip:{config.id}@{config.address}:{config.sip_port}"
+    # Without it PJSIP's Contact names the address the host would send from towards the other side
+    # (127.0.0.1 towards a Kamailio on loopback, whatever address the node is bound to), and the
+    # ACK and BYE that follow it go where nobody answers.
+    acc_cfg.sipConfig.contactForced = f"<{acc_cfg.idUri}>"
     acc_cfg.mediaConfig.transportConfig.boundAddress = config.address
     acc_cfg.mediaConfig.transportConfig.publicAddress = config.address
     acc_cfg.mediaConfig.transportConfig.port = config.rtp_port_min

@@ -108,7 +108,7 @@ def site_of(config: settings.Config) -> routes.Site:
         config.sip.realm, settings.read_secret(config), config.conferences.dial_in,
         limits=Limits(edge.max_message_bytes, edge.max_uri_chars, edge.auth_failures, edge.auth_ban_seconds,
                       edge.calls_per_source, edge.anonymous_per_room),
-        trusted_hosts=frozenset({config.sip.address, config.bridge.address}),
+        trusted_hosts=frozenset({config.sip.address, *(node.address for node in config.bridge.all_nodes)}),
         own_addresses=frozenset({f"{config.sip.address}:{config.sip.port}",
                                  *(f"{node.address}:{node.sip_port}" for node in config.bridge.all_nodes)}),
         keepalive=edge.dialog_keepalive > 0, domain=config.sip.address,

@@ -12,6 +12,7 @@ Standard library only: KEMI imports this inside Kamailio's embedded Python.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -72,6 +73,21 @@ class EdgeConfig:
     dialog_keepalive: int = 0
 
 
+def each_address(given: str, count: int, default: str, setting: str) -> list[str]:
+    """The address of each of `count` processes: one each from `given` (comma-separated), or all `default`."""
+    addresses = [a.strip() for a in given.split(",") if a.strip()]
+    if not addresses:
+        return [default] * count
+    if len(addresses) != count:
+        raise ConfigError(f"{setting} names {len(addresses)} address(es) for {count} process(es)")
+    for address in addresses:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError as exc:
+            raise ConfigError(f"{setting}: {address!r} is not an IP address") from exc
+    return addresses
+
+
 @dataclass(frozen=True)
 class RtpengineConfig:
     address: str = "127.0.0.1"  # media interface
@@ -85,14 +101,19 @@ class RtpengineConfig:
     # and relays on the i-th of `instances` equal shares of the port range. Kamailio spreads calls
     # over all of them (one rtpengine set) and keeps each call on one.
     instances: int = 1
+    # Each instance's media (and metrics) address instead, comma-separated, one per instance.
+    instance_addresses: str = ""
 
     def instance(self, index: int) -> RtpengineConfig:
         if not 0 <= index < self.instances:
             raise ConfigError(f"[rtpengine] has {self.instances} instance(s); there is no instance {index}")
         share = (self.port_max - self.port_min + 1) // self.instances
         low = self.port_min + index * share
-        return dataclasses.replace(self, ng_port=self.ng_port + index, metrics_port=self.metrics_port + index,
-                                   port_min=low, port_max=low + share - 1, instances=1)
+        address = each_address(self.instance_addresses, self.instances, self.address,
+                               "[rtpengine] instance_addresses")[index]
+        return dataclasses.replace(self, address=address, ng_port=self.ng_port + index,
+                                   metrics_port=self.metrics_port + index, port_min=low, port_max=low + share - 1,
+                                   instances=1, instance_addresses="")
 
     @property
     def all_instances(self) -> list[RtpengineConfig]:
@@ -150,6 +171,9 @@ class BridgeConfig:
     # given ports from the first's: id bridge-1, bridge-2, ...; sip_port + i; metrics_port + i; and
     # the i-th of `nodes` equal shares of the RTP port range.
     nodes: int = 1
+    # Each node on its own address instead (comma-separated, one per node, e.g. "127.0.0.2,127.0.0.3"):
+    # several nodes on one host then meet as nodes on several hosts do (tests of the multi-node mode).
+    node_addresses: str = ""
     # Automatic gain control of each participant's voice (conference.gain): quiet and loud phones meet
     # at one level in the mix; it learns only from speech, so noise is never raised between words.
     agc: bool = True
@@ -163,7 +187,8 @@ class BridgeConfig:
             self.id if index == 0 else f"{self.id}-{index + 1}")
         share = (self.rtp_port_max - self.rtp_port_min + 1) // self.nodes
         low = self.rtp_port_min + index * share
-        return dataclasses.replace(self, id=node_id, sip_port=self.sip_port + index,
+        address = each_address(self.node_addresses, self.nodes, self.address, "[bridge] node_addresses")[index]
+        return dataclasses.replace(self, id=node_id, address=address, node_addresses="", sip_port=self.sip_port + index,
                                    metrics_port=self.metrics_port + index, rtp_port_min=low,
                                    rtp_port_max=low + share - 1, nodes=1)
 

@@ -31,7 +31,7 @@ ROOMS = ("6100", "6101", "6102", "6103")
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("two-nodes"), rtpengines=2, nodes=2) as running:
+    with running_stack(tmp_path_factory.mktemp("two-nodes"), rtpengines=2, own_addresses=True, nodes=2) as running:
         yield running
 
 

@@ -28,14 +28,16 @@ INSTALLATION_NUMBER = "74950001000"
 WALLS_AUTH_FAILURES = 3
 WALLS_KEEPALIVE = 30
 WALLS_CALLS_PER_SOURCE = 3  # calls up at once from one address
+NODES_NET = "127.0.0."  # own_addresses: bridge nodes from .10, rtpengines from .20 (Kamailio and the rest on .1)
 
 
 def write_config(var_dir: Path, mail_port: int | None = None, rtpengines: int = 1, redis_replicas: int = 0,
-                 **bridge: Any) -> Path:
+                 own_addresses: bool = False, **bridge: Any) -> Path:
     """var_dir/kamconf.toml with free ports; drawn again if two meet (a port the OS offered may lie
-    in a media range drawn at random, which the settings refuse)."""
+    in a media range drawn at random, which the settings refuse). `own_addresses`: every bridge node
+    and rtpengine on a loopback address of its own, as if each ran on a host of its own."""
     for _ in range(20):
-        path = _write_config(var_dir, mail_port, rtpengines, redis_replicas, **bridge)
+        path = _write_config(var_dir, mail_port, rtpengines, redis_replicas, own_addresses, **bridge)
         try:
             settings.load(path, env={})
         except settings.ConfigError:
@@ -45,18 +47,22 @@ def write_config(var_dir: Path, mail_port: int | None = None, rtpengines: int = 
 
 
 def _write_config(var_dir: Path, mail_port: int | None, rtpengines: int, redis_replicas: int,
-                  **bridge: Any) -> Path:
+                  own_addresses: bool, **bridge: Any) -> Path:
     rtp_min, rtp_max = free_range(2000 * rtpengines)
     nodes = int(bridge.get("nodes", 1))
     node_min, node_max = free_range(2000 * nodes)
-    bridge_settings = {
+    bridge_settings: dict[str, Any] = {
         "sip_port": free_ports(nodes, "udp"), "metrics_port": free_ports(nodes), "rtp_port_min": node_min,
         "rtp_port_max": node_max, "heartbeat_interval": 1.0, "rtp_timeout": E2E_RTP_TIMEOUT, **bridge,
     }
-    sections = {
+    rtpengine_addresses: dict[str, str] = {}
+    if own_addresses:
+        bridge_settings["node_addresses"] = ",".join(f"{NODES_NET}{10 + i}" for i in range(nodes))
+        rtpengine_addresses["instance_addresses"] = ",".join(f"{NODES_NET}{20 + i}" for i in range(rtpengines))
+    sections: dict[str, dict[str, Any]] = {
         "sip": {"port": free_port("both"), "metrics_port": free_port(), "tls_port": free_port()},
         "rtpengine": {"ng_port": free_ports(rtpengines, "udp"), "port_min": rtp_min, "port_max": rtp_max,
-                      "metrics_port": free_ports(rtpengines), "instances": rtpengines},
+                      "metrics_port": free_ports(rtpengines), "instances": rtpengines, **rtpengine_addresses},
         "redis": {"port": free_ports(redis_replicas + 1), "exporter_port": free_port(),
                   **({"replicas": redis_replicas, "sentinel_port": free_ports(3)} if redis_replicas else {})},
         "bridge": bridge_settings,
@@ -80,8 +86,8 @@ def _write_config(var_dir: Path, mail_port: int | None, rtpengines: int, redis_r
 
 @contextmanager
 def running_stack(var_dir: Path, mail_port: int | None = None, rtpengines: int = 1, redis_replicas: int = 0,
-                  **bridge: Any) -> Iterator[Stack]:
-    path = write_config(var_dir, mail_port, rtpengines, redis_replicas, **bridge)
+                  own_addresses: bool = False, **bridge: Any) -> Iterator[Stack]:
+    path = write_config(var_dir, mail_port, rtpengines, redis_replicas, own_addresses, **bridge)
     config = settings.load(path)
     supervisor = Supervisor(config, path, echo=None)
     try:

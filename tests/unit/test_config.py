@@ -85,6 +85,20 @@ def test_the_rtpengines_of_a_host_follow_from_the_first() -> None:
         rtpe.instance(2)
 
 
+def test_each_node_and_rtpengine_may_have_an_address_of_its_own(tmp_path: Path) -> None:
+    bridge = config.BridgeConfig(nodes=2, node_addresses="127.0.0.10, 127.0.0.11")
+    assert [n.address for n in bridge.all_nodes] == ["127.0.0.10", "127.0.0.11"]
+    rtpe = config.RtpengineConfig(instances=2, instance_addresses="127.0.0.20,127.0.0.21")
+    assert [r.address for r in rtpe.all_instances] == ["127.0.0.20", "127.0.0.21"]
+    assert {r.ng_address for r in rtpe.all_instances} == {"127.0.0.1"}  # control stays internal
+    with pytest.raises(config.ConfigError, match="names 1 address"):
+        config.BridgeConfig(nodes=2, node_addresses="127.0.0.10").node(0)
+    path = tmp_path / "k.toml"
+    path.write_text(f'var_dir = "{tmp_path}"\n[bridge]\nnodes = 2\nnode_addresses = "127.0.0.10,bridge-two"\n')
+    with pytest.raises(config.ConfigError, match="'bridge-two' is not an IP address"):
+        config.load(path, env={})
+
+
 def test_with_replicas_every_component_finds_the_master_through_the_sentinels(tmp_path: Path) -> None:
     from store.live import sentinel_address
 
