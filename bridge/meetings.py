@@ -23,6 +23,7 @@ log = logging.getLogger("kamconf.bridge")
 # again later); given up (its last try).
 ANSWERED, NOT_REACHED, GIVEN_UP = "answered", "not_reached", "given_up"
 RING_OUTCOMES = (ANSWERED, NOT_REACHED, GIVEN_UP)
+MAX_AHEAD = 10.0  # seconds a start handed over early may wait (workers.meetings.LEAD is 2)
 
 
 class Meetings:
@@ -37,6 +38,7 @@ class Meetings:
         self.rings: dict[str, tuple[str, float]] = {}  # member -> (room, when its ringing ends unanswered)
         self.attempts: dict[str, int] = {}  # member -> which try its call is
         self.redials: list[tuple[float, str, str, int]] = []  # (when, conference code, number, try)
+        self.starts: list[tuple[float, str]] = []  # (when, conference code): handed over before its start
 
     def poll(self, now: float) -> None:
         """The worker's new commands, rings that time out, redials that are due (`now`: monotonic)."""
@@ -54,6 +56,8 @@ class Meetings:
                 del self.rings[member]
                 log.info("room %s: %s did not answer within %d s", room_name, call.caller, self.settings.ring_seconds)
                 self.switchboard.hangup(call)
+        while self.starts and self.starts[0][0] <= now:
+            self.start(heapq.heappop(self.starts)[1], now)
         while self.redials and self.redials[0][0] <= now:
             _, code, number, attempt = heapq.heappop(self.redials)
             self.call(code, number, attempt, now)
@@ -78,7 +82,11 @@ class Meetings:
             log.error("conference %r: not a conference code; %s ignored", code, op)
             return
         if op == "start":
-            self.start(code, now)
+            ahead = _seconds_to(fields.get("at", ""), self.live.now())
+            if ahead > 0:  # workers.meetings.LEAD: everyone is called at the start, to the frame
+                heapq.heappush(self.starts, (now + ahead, code))
+            else:
+                self.start(code, now)
         elif room is None:
             return
         elif op == "end":
@@ -173,3 +181,11 @@ def _dropped(room: LiveRoom, call: Leg) -> bool:
     """Hung up by the room itself (the conference closed), not unanswered."""
     member = room.state.member(call.participant_id)
     return member is not None and member.stage == rules.Stage.LEAVING
+
+
+def _seconds_to(at: str, wall: float) -> float:
+    """Seconds from `wall` to the Unix time `at`: 0 if it is no time or past, and never more than
+    MAX_AHEAD (hosts whose clocks disagree by more start at once rather than late)."""
+    if not (at.isascii() and at.replace(".", "", 1).isdigit()):
+        return 0.0
+    return min(max(0.0, float(at) - wall), MAX_AHEAD)

@@ -25,6 +25,9 @@ from workers import jobs, metrics
 log = logging.getLogger("kamconf.worker")
 
 CHAIN = "kamconf:meetings:chain"  # present while the periodic rounds run (refreshed by each)
+# A conference is handed to its node this long before its start and the node calls everyone at the
+# start itself: RQ's scheduler looks for due jobs only once a second, the node's loop every few ms.
+LEAD = timedelta(seconds=2)
 SMTP_TIMEOUT = 10
 
 
@@ -105,9 +108,12 @@ def project(repository: MeetingRepository, client: redis.Redis, now: datetime) -
 
 def start_and_end(repository: MeetingRepository, client: redis.Redis, alive: list[Meeting], now: datetime) -> None:
     for meeting in alive:
-        if meeting.state(now) != State.CURRENT:
+        state = meeting.state(now)
+        if state == State.SCHEDULED and meeting.start - now <= LEAD:
+            launch(client, meeting)  # the node starts it at its start time
+        elif state != State.CURRENT:
             continue
-        if now >= meeting.end:
+        elif now >= meeting.end:
             end_time(repository, client, meeting, now)
         else:
             launch(client, meeting)
@@ -130,11 +136,11 @@ def launch(client: redis.Redis, meeting: Meeting) -> None:
         metrics.count_start(client, metrics.NO_NODE)
         log.error("conference %s: no live bridge node to start it on; trying again next round", meeting.code)
     elif live.launch(client, meeting.code, meeting.revision, node.run, gone=before):
-        live.command(client, node.id, op="start", code=meeting.code)
+        live.command(client, node.id, op="start", code=meeting.code, at=f"{meeting.start.timestamp():.3f}")
         metrics.count_start(client, metrics.STARTED)
         if before is None:
             live.room_event(client, "conference_started", str(meeting.address), code=meeting.code, node=node.id)
-            log.info("conference %s started on %s", meeting.code, node.run)
+            log.info("conference %s handed to %s for its start", meeting.code, node.run)
         else:
             log.warning("conference %s resumed on %s: %s, where it ran, is gone", meeting.code, node.run, before)
 
@@ -186,12 +192,12 @@ def extend_meeting(code: str, minutes: int) -> None:
 
 
 def next_start(client: redis.Redis, alive: list[Meeting], now: datetime) -> None:
-    """A round at the very start time of the next conference, not up to a round later."""
-    upcoming = [m for m in alive if m.state(now) == State.SCHEDULED]
+    """A round LEAD before the start time of the next conference, not up to a round later."""
+    upcoming = [m for m in alive if m.state(now) == State.SCHEDULED and m.start - now > LEAD]
     if upcoming:
         soonest = min(upcoming, key=lambda m: m.start)
-        queue(client).enqueue_at(soonest.start, tick, False, job_id=f"meetings-start-{soonest.code}-{soonest.revision}",
-                                 result_ttl=0)
+        queue(client).enqueue_at(soonest.start - LEAD, tick, False,
+                                 job_id=f"meetings-start-{soonest.code}-{soonest.revision}", result_ttl=0)
 
 
 def record_attendance(participant: str, code: str, caller: str, role: str, how: str, when: float,

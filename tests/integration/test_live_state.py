@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,9 @@ import settings
 from conference.address import DIAL_IN
 from conference.placement import NodeStatus
 from conference.rooms import RoomSettings
-from conference.schedule import LiveMeeting, validate
+from conference.schedule import LiveMeeting, Meeting, validate
 from store import live
+from store.conferences import MeetingRepository
 from store.migrations import upgrade
 from store.rooms import RoomRepository
 from store.sql import make_engine, make_sessions
@@ -183,6 +185,11 @@ def test_participants_of_runs_that_are_gone_are_swept_with_a_left_event(client: 
     assert live.drop_ghosts(client) == 0  # swept once
 
 
+def start_command(meeting: Meeting) -> dict[str, str]:
+    """What the worker sends the node: start this conference at its start time."""
+    return {"op": "start", "code": meeting.code, "at": f"{meeting.start.timestamp():.3f}"}
+
+
 def test_a_conference_is_handed_to_a_run_once_and_again_only_when_that_run_is_gone(client: redis.Redis) -> None:
     meeting = validate({**BASE, "participants": []}, "424242", NOW)
     first = NodeStatus("n1", "127.0.0.1", 5080, capacity=10, load=0, instance="a")
@@ -190,7 +197,7 @@ def test_a_conference_is_handed_to_a_run_once_and_again_only_when_that_run_is_go
     meetings.launch(client, meeting)
     meetings.launch(client, meeting)  # the next round: it runs there
     assert live.launched(client, "424242", meeting.revision) == first.run
-    assert [fields for _, fields in live.commands(client, "n1", "0")] == [{"op": "start", "code": "424242"}]
+    assert [fields for _, fields in live.commands(client, "n1", "0")] == [start_command(meeting)]
 
     just = NodeStatus("n1", "127.0.0.1", 5080, capacity=10, load=0, instance="b", since=time.time())
     live.heartbeat(client, just, ttl=30)  # n1 restarted this instant: Kamailio still ends the old calls
@@ -205,6 +212,17 @@ def test_a_conference_is_handed_to_a_run_once_and_again_only_when_that_run_is_go
     assert not live.launch(client, "424242", meeting.revision, "n1/c", gone=first.run)
 
 
+def test_a_conference_is_handed_to_its_node_two_seconds_before_its_start(
+        config: settings.Config, client: redis.Redis) -> None:
+    live.heartbeat(client, NodeStatus("n1", "127.0.0.1", 5080, capacity=10, load=0, instance="a"), ttl=30)
+    meeting = validate({**BASE, "participants": []}, "454545", NOW)
+    repository = MeetingRepository(make_sessions(make_engine(config.database_url)))  # read only at the end
+    meetings.start_and_end(repository, client, [meeting], meeting.start - timedelta(seconds=10))
+    assert live.commands(client, "n1", "0") == []
+    meetings.start_and_end(repository, client, [meeting], meeting.start - timedelta(seconds=1.5))
+    assert [fields for _, fields in live.commands(client, "n1", "0")] == [start_command(meeting)]
+
+
 def test_a_conference_is_placed_as_a_room_not_on_the_dial_in_services_node(client: redis.Redis) -> None:
     busy = NodeStatus("n1", "127.0.0.1", 5080, capacity=10, load=3, instance="a")
     idle = NodeStatus("n2", "127.0.0.1", 5081, capacity=10, load=0, instance="b")
@@ -216,7 +234,7 @@ def test_a_conference_is_placed_as_a_room_not_on_the_dial_in_services_node(clien
     # The least loaded node holds it (its dial-in callers on n1 are relayed there: bridge.meetings).
     assert live.affinity(client, str(meeting.address)) == "n2"
     assert live.launched(client, "434343", meeting.revision) == idle.run
-    assert [fields for _, fields in live.commands(client, "n2", "0")] == [{"op": "start", "code": "434343"}]
+    assert [fields for _, fields in live.commands(client, "n2", "0")] == [start_command(meeting)]
     assert live.commands(client, "n1", "0") == []
 
 

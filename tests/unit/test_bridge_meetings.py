@@ -42,6 +42,32 @@ def started(rings: list[str] | None = None, **meeting: Any) -> tuple[Bridge, Mee
     return bridge, meetings, room
 
 
+def test_a_start_handed_over_early_calls_everyone_at_the_start_time() -> None:
+    bridge, meetings = setup()
+    bridge.live.command("start", CODE, at=f"{bridge.live.clock + 1.5:.3f}")
+    meetings.poll(T0)
+    assert bridge.rooms.get(ROOM) is None and bridge.switchboard.dialled == []
+    meetings.poll(T0 + 1.4)
+    assert bridge.switchboard.dialled == []
+    meetings.poll(T0 + 1.5)
+    assert [ask.number for ask in bridge.switchboard.dialled] == ["201", "5551234"]
+
+
+def test_a_start_time_past_or_unreadable_starts_at_once_and_one_far_off_waits_no_more_than_ten_seconds() -> None:
+    for at in ("", "soon", "1e9", "²", f"{1_800_000_000.0 - 5:.3f}"):
+        bridge, meetings = setup()
+        bridge.live.command("start", CODE, at=at)
+        meetings.poll(T0)
+        assert len(bridge.switchboard.dialled) == 2, at
+    bridge, meetings = setup()
+    bridge.live.command("start", CODE, at=f"{bridge.live.clock + 3600:.3f}")
+    meetings.poll(T0)
+    meetings.poll(T0 + 9.9)
+    assert bridge.switchboard.dialled == []
+    meetings.poll(T0 + 10.0)
+    assert len(bridge.switchboard.dialled) == 2
+
+
 def ended(bridge: Bridge, meetings: Meetings, room: LiveRoom, call: FakeLeg, status: int, now: float) -> None:
     """What BridgeNode.ended does with a call of a scheduled conference."""
     meetings.ended(room, call, status, now)
