@@ -15,7 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from tests.e2e.test_extensions_and_trunks import extension
 from tests.support.audio import duration, from_ulaw, levels, ulaw, write_samples, write_tone
 from tests.support.phone import TestPhone
 from tests.support.rawsip import (
@@ -187,3 +189,35 @@ def test_a_direct_media_extension_offering_srtp_is_anchored(stack: Stack) -> Non
     finally:
         leg.close()
         ua.close()
+
+
+@pytest.mark.parametrize(("room", "direct_media"), [("5973", True), ("5974", False)])
+def test_the_bridges_call_to_an_extension_follows_its_direct_media(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path, room: str, direct_media: bool
+) -> None:
+    """The answer side: a call the node places (an operator's invitation) to a direct_media extension
+    skips rtpengine; to one without, it is anchored. Either way both sides hear each other."""
+    stack.create_room(room, mute_notifications=True)
+    listener, by_room = phones(f"listener{room}"), audio_dir / f"listener{room}.wav"
+    listener.call(stack.room_uri(room), play=write_tone(audio_dir / f"room{room}.wav", ROOM_TONE, 40), record=by_room)
+    listener.wait_state("CONFIRMED")
+    invitee, number = extension(stack, phones, direct_media=direct_media)
+    assert stack.request("POST", f"/rooms/{room}/invite", {"number": number})[0] == 202
+    invitee.wait_for("incoming", 10)
+    by_invitee = audio_dir / f"invitee{room}.wav"
+    invitee.answer(play=write_tone(audio_dir / f"invitee{room}-tone.wav", LEG_TONE, 40), record=by_invitee)
+    call_id = invitee.wait_state("CONFIRMED")["call_id"]
+    stack.wait_in_conference(room, 2)
+    assert rtpengine_knows(stack, call_id) is not direct_media
+    time.sleep(4)  # the length of conversation each side records, not a wait for a condition
+    listener.hangup()
+    invitee.hangup()
+    for phone in (listener, invitee):
+        phone.wait_for("recorded", 15)
+    # Each judged on a window that ends before either hung up.
+    heard_by_room = levels(by_room, [LEG_TONE], duration(by_room) - 3.0, duration(by_room) - 1.0)
+    heard_by_invitee = levels(by_invitee, [ROOM_TONE], duration(by_invitee) - 3.0, duration(by_invitee) - 1.0)
+    print(f"room {room} (direct_media {direct_media}): the invitee hears the room at "
+          f"{heard_by_invitee[ROOM_TONE]:.1f} dBFS, the room hears it at {heard_by_room[LEG_TONE]:.1f} dBFS")
+    assert heard_by_invitee[ROOM_TONE] > HEARD_ABOVE_DBFS, heard_by_invitee
+    assert heard_by_room[LEG_TONE] > HEARD_ABOVE_DBFS, heard_by_room
