@@ -13,6 +13,7 @@ kemi keeps the answer for the whole dialog (the answer, re-INVITEs and the BYE f
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from dataclasses import dataclass
 from enum import StrEnum
@@ -25,6 +26,7 @@ STATIC_CODECS = {"0": "PCMU", "8": "PCMA", "9": "G722"}
 # DTLS-SRTP (RFC 5763), ICE (RFC 8839).
 SECURE_ATTRIBUTES = ("crypto:", "fingerprint:", "ice-ufrag:", "ice-pwd:", "candidate:")
 MAX_LINES = 200  # an offer longer than this is not judged (a real audio offer has a few dozen)
+HOLD = "0.0.0.0"  # RFC 2543 hold: a later offer may name no address at all
 
 
 class Leg(StrEnum):
@@ -109,6 +111,16 @@ def choose(leg: Leg, direct_media: bool, offer: Offer | None, offerer: str | Non
         if elsewhere is not None:
             return Choice(False, f"media address {elsewhere} is not where its SIP came from ({offerer})")
     return Choice(True, "direct")
+
+
+def still_direct(leg: Leg, offer: Offer | None, offerer: str, secure_transport: bool = False) -> Choice:
+    """A later offer (re-INVITE, UPDATE, an answer in an ACK) of the judged party of a direct call
+    (the extension or trunk that called into the bridge): it must pass the first offer's tests, or a
+    re-INVITE could point the node's stream at any address, or ask for SRTP the node cannot do. Only
+    an address of 0.0.0.0 (hold, the RFC 2543 way) is allowed in it."""
+    if offer is not None:
+        offer = dataclasses.replace(offer, addresses=frozenset(a for a in offer.addresses if a != HOLD))
+    return choose(leg, True, offer, offerer, secure_transport)
 
 
 def _behind_nat(leg: Leg, address: str, source: str) -> bool:

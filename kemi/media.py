@@ -23,6 +23,9 @@ DIRECT = "direct"
 DIRECT_DIALOG = "$dlg_var(media)"  # DIRECT when the dialog's media skips rtpengine
 # The same in the initial INVITE's transaction: its failure route may not see the dialog's variables.
 DIRECT_PENDING = "$avp(kamconf_media)"
+# The kind of party (conference.anchoring.Leg) of a direct call into a bridge node, the caller: its
+# later offers are judged as its first was.
+JUDGED = "$dlg_var(media_judged)"
 SECURE_TRANSPORTS = ("tls", "wss")
 
 
@@ -47,10 +50,23 @@ def secure_transport(ksr: Any) -> bool:
     return str(ksr.pv.get("$pr") or "").lower() in SECURE_TRANSPORTS or secure_destination(ksr)
 
 
-def go_direct(ksr: Any) -> None:
-    """An initial INVITE (its dialog made): its media skips rtpengine for the dialog's whole life."""
+def go_direct(ksr: Any, judged: anchoring.Leg | None = None) -> None:
+    """An initial INVITE (its dialog made): its media skips rtpengine for the dialog's whole life;
+    the `judged` caller's later offers must stay fit for that (refused_offer)."""
     ksr.pv.sets(DIRECT_DIALOG, DIRECT)
     ksr.pv.sets(DIRECT_PENDING, DIRECT)
+    if judged is not None:
+        ksr.pv.sets(JUDGED, str(judged))
+
+
+def refused_offer(ksr: Any, from_tag: str | None, source_ip: str) -> str | None:
+    """Why an in-dialog SDP (re-INVITE, UPDATE, ACK) of a direct call's judged caller cannot go on
+    direct (conference.anchoring.still_direct); None if it can, or is no such party's."""
+    judged = ksr.pv.get(JUDGED)
+    if not is_direct(ksr) or judged not in set(anchoring.Leg) or from_tag != ksr.pv.get("$dlg(from_tag)"):
+        return None
+    choice = anchoring.still_direct(anchoring.Leg(judged), offered(ksr), source_ip, secure_transport(ksr))
+    return None if choice.direct else choice.reason
 
 
 def is_direct(ksr: Any) -> bool:

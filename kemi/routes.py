@@ -223,6 +223,11 @@ def in_dialog(ksr: Any, request: SipRequest, site: Site, trusted: Callable[[], b
             refuse_in_dialog(ksr, request, f"to {stray}, not the other party", 403, "Forbidden")
             return
         if verdict == dialogs.Verdict.RELAY:
+            refused = media.refused_offer(ksr, request.from_tag, request.source_ip) if (
+                request.method in ("INVITE", "UPDATE", "ACK") and media.has_sdp(ksr)) else None
+            if refused is not None:
+                refuse_in_dialog(ksr, request, f"direct media: {refused}", 488, "Not Acceptable Here")
+                return
             dialogs.refresh_target(ksr, request)
         if request.method == "BYE":
             media.delete(ksr)
@@ -513,7 +518,7 @@ def to_bridge(ksr: Any, request: SipRequest, live: LiveState, site: Site, key: s
     leg = anchoring.Leg.OTHER if relayed else LEGS.get(caller.kind, anchoring.Leg.OTHER)
     direct = direct_media(ksr, request, leg, wanted_direct, request.source_ip)
     anchor_and_relay(ksr, request, site, phone, bridge_runs(request, live, node),
-                     stranger_in=key if stranger else None, direct=direct)
+                     stranger_in=key if stranger else None, direct=direct, judged=leg)
 
 
 def vouched(caller: Caller) -> vouch.Vouched:
@@ -526,10 +531,12 @@ def vouched(caller: Caller) -> vouch.Vouched:
 
 
 def anchor_and_relay(ksr: Any, request: SipRequest, site: Site, phone: bool, runs: tuple[str, ...],
-                     leg: billing.Leg | None = None, stranger_in: str | None = None, direct: bool = False) -> None:
+                     leg: billing.Leg | None = None, stranger_in: str | None = None, direct: bool = False,
+                     judged: anchoring.Leg | None = None) -> None:
     """Track the dialog (tied to the bridge `runs` it passes; with the record `leg` to be made when it
     ends; counted among the anonymous callers of room `stranger_in`), record the route, anchor the
-    media (a phone's where its SIP came from) unless the dialog's media is `direct`, and relay."""
+    media (a phone's where its SIP came from) unless the dialog's media is `direct` (then the caller,
+    of kind `judged`, has its later offers judged too), and relay."""
     if not request.from_tag:
         # RFC 3261 8.1.1.3 ("MUST"); a call without one can be neither tracked nor anchored.
         ksr.sl.sl_send_reply(400, "Missing From Tag")
@@ -540,7 +547,7 @@ def anchor_and_relay(ksr: Any, request: SipRequest, site: Site, phone: bool, run
     if leg is not None:
         accounting.opened(ksr, leg, site.clock())
     if direct:
-        media.go_direct(ksr)
+        media.go_direct(ksr, judged)
     ksr.rr.record_route()
     if media.has_sdp(ksr) and not media.offer(ksr, from_sip_source=phone):
         log.error("rtpengine offer failed for %s", request.call_id)

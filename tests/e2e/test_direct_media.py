@@ -1,7 +1,8 @@
 """Direct media (issue 17): an extension with direct_media calls a room with its audio going straight
 to the bridge node (the SDP it gets names the node's own media address, rtpengine never hears of the
 call), and it and a phone in the room hear each other; one without stays anchored through rtpengine;
-an SRTP offer is anchored whatever the setting; hold and resume (re-INVITEs) keep each call's mode."""
+an SRTP offer is anchored whatever the setting; hold and resume (re-INVITEs) keep each call's mode, and a
+direct caller's re-INVITE naming another media address is refused."""
 
 from __future__ import annotations
 
@@ -140,12 +141,17 @@ def hear_each_other(stack: Stack, phones: Callable[..., TestPhone], audio_dir: P
             assert where(stack, answer) == expected, direction
             assert rtpengine_knows(stack, call.call_id) is not direct_media, direction
             leg.talk(media_address(answer))
+        if direct_media:  # a re-INVITE may not point the node's stream at another address: refused, call kept
+            elsewhere = leg.offer().replace(f"c=IN IP4 {leg.ip}", "c=IN IP4 127.0.0.99")
+            moved = ua.final(request(ua, "INVITE", call.target, user=number, call_id=call.call_id, tag=call.tag,
+                                     cseq=5, to_tag=call.to_tag, extra=(f"Route: {call.route}",), body=elsewhere))
+            assert moved is not None and moved.code == 488, moved
         resumed = len(leg.heard)
         time.sleep(4)  # the length of conversation each side records after the resume, not a wait for a condition
         leg.stop.set()
         listener.hangup()
         listener.wait_for("recorded", 10)
-        bye = call.ua.final(call.in_dialog("BYE", 5), timeout=10)
+        bye = call.ua.final(call.in_dialog("BYE", 6), timeout=10)
         assert bye is not None and bye.code == 200, bye
     finally:
         leg.close()

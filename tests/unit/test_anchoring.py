@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conference.anchoring import Leg, Offer, choose
+from conference.anchoring import Leg, Offer, choose, still_direct
 
 
 def sdp(address: str = "192.168.1.20", proto: str = "RTP/AVP", formats: str = "0 101", *extra: str) -> str:
@@ -90,3 +90,12 @@ def test_the_bridges_own_offer_to_a_direct_callee_is_not_checked_for_nat() -> No
     assert choose(Leg.EXTENSION, True, plain("127.0.0.1"), None).direct
     assert choose(Leg.TRUNK, True, plain("127.0.0.1"), None).direct
     assert not choose(Leg.TRUNK, False, plain("127.0.0.1"), None).direct
+
+
+def test_a_direct_calls_later_offers_are_judged_as_its_first_but_may_hold() -> None:
+    assert still_direct(Leg.EXTENSION, plain(), "192.168.1.20").direct
+    assert still_direct(Leg.EXTENSION, Offer.parse(sdp("0.0.0.0")), "192.168.1.20").direct  # RFC 2543 hold
+    assert not still_direct(Leg.EXTENSION, plain("192.168.1.99"), "192.168.1.20").direct  # stream elsewhere
+    assert not still_direct(Leg.EXTENSION, Offer.parse(sdp(proto="RTP/SAVP")), "192.168.1.20").direct
+    assert not still_direct(Leg.EXTENSION, None, "192.168.1.20").direct  # a body not judged (multipart)
+    assert not still_direct(Leg.TRUNK, plain("10.1.1.1"), "81.200.1.7").direct

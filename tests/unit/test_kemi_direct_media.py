@@ -7,7 +7,7 @@ import dataclasses
 from typing import Any
 
 from conference.extensions import ExtensionSettings, ha1
-from kemi import media, routes
+from kemi import dialogs, media, routes
 from tests.unit.fake_ksr import FakeKSR
 from tests.unit.test_kemi_routes import CARRIER, REALM, TO_THE_CALLEE, Live, initial, route
 
@@ -108,3 +108,38 @@ def test_an_anchored_dialog_keeps_rtpengine_for_all_of_it() -> None:
     routes.reply_with_media(answer)
     assert answer.called("rtpengine.rtpengine_answer")
 
+
+
+def test_the_judged_caller_is_marked_only_on_calls_into_the_bridge() -> None:
+    assert call({"$fU": "104", "$rU": "1000", **offer()}).pv.get(media.JUDGED) == "extension"
+    assert call({"$fU": "x", "$rU": "74951000000", "$si": "10.0.0.1", "$sp": 5090,
+                 **offer("10.0.0.9")}).pv.get(media.JUDGED) == "trunk"
+    assert call({**BRIDGE, "$rU": "104", **offer()}).pv.get(media.JUDGED) is None  # the node's own offer
+
+
+JUDGED_DIALOG = {**TO_THE_CALLEE, **DIRECT_DIALOG, media.JUDGED: "extension"}
+
+
+def in_dialog(method: str, pv: dict[str, Any]) -> FakeKSR:
+    ksr = FakeKSR({"$rm": method, **JUDGED_DIALOG, **pv},
+                  {"siputils.has_totag": 1, "rr.loose_route": 1, "textops.has_body_type": 1})
+    route(ksr)
+    assert not [name for name, _ in ksr.calls if name.startswith("rtpengine.")], ksr.calls
+    return ksr
+
+
+def test_a_direct_callers_reinvite_may_hold_and_resume_but_not_move_its_stream_elsewhere() -> None:
+    for body in (offer(), offer("0.0.0.0")):
+        assert in_dialog("INVITE", body).called("tm.t_relay") == [()]
+    for body in (offer("192.0.2.66"), offer("127.0.0.1", "RTP/SAVP"), {**offer(), "$cT": "multipart/mixed"}):
+        refused = in_dialog("INVITE", body)
+        assert refused.replies() == [488] and not refused.called("tm.t_relay")
+    dropped = in_dialog("ACK", offer("192.0.2.66"))  # a late answer: an ACK is never answered, only not relayed
+    assert dropped.replies() == [] and not dropped.called("tm.t_relay")
+
+
+def test_the_bridges_own_reinvites_in_a_direct_call_are_not_judged() -> None:
+    """The node's offers name its own media address: only the caller that was judged is judged again."""
+    ksr = in_dialog("INVITE", {**offer("192.0.2.66"), "$ft": "node-tag", dialogs.CALLER_HOSTS: "127.0.0.1:5062",
+                               dialogs.REQUEST_URI[0]: "127.0.0.1", dialogs.REQUEST_URI[1]: "5062"})
+    assert ksr.called("tm.t_relay") == [()]
