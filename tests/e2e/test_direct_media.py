@@ -2,7 +2,8 @@
 to the bridge node (the SDP it gets names the node's own media address, rtpengine never hears of the
 call), and it and a phone in the room hear each other; one without stays anchored through rtpengine;
 an SRTP offer is anchored whatever the setting; hold and resume (re-INVITEs) keep each call's mode, and a
-direct caller's re-INVITE naming another media address is refused."""
+direct caller's re-INVITE naming another media address is refused. A direct_media trunk's call into a room,
+and a node's call out through one, skip rtpengine too."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.e2e.test_extensions_and_trunks import extension
+from conference import address
+from tests.e2e.test_extensions_and_trunks import extension, gateway
 from tests.support.audio import duration, from_ulaw, levels, ulaw, write_samples, write_tone
 from tests.support.phone import TestPhone
 from tests.support.rawsip import (
@@ -227,3 +229,62 @@ def test_the_bridges_call_to_an_extension_follows_its_direct_media(
           f"{heard_by_invitee[ROOM_TONE]:.1f} dBFS, the room hears it at {heard_by_room[LEG_TONE]:.1f} dBFS")
     assert heard_by_invitee[ROOM_TONE] > HEARD_ABOVE_DBFS, heard_by_invitee
     assert heard_by_room[LEG_TONE] > HEARD_ABOVE_DBFS, heard_by_room
+
+
+def judged(recording: Path, tone: float) -> float:
+    """The tone's level in a recording, on a window that ends before either side hung up."""
+    end = duration(recording)
+    return levels(recording, [tone], end - 3.0, end - 1.0)[tone]
+
+
+def test_a_direct_media_trunks_call_into_a_room_skips_rtpengine(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    room, inbound = "5975", "74959750001"
+    stack.create_room(room, mute_notifications=True)
+    carrier = gateway(stack, phones, "direct90", prefixes=["90"], inbound={inbound: room}, direct_media=True)
+    listener, by_room = phones("listener5975"), audio_dir / "listener5975.wav"
+    listener.call(stack.room_uri(room), play=write_tone(audio_dir / "room.wav", ROOM_TONE, 40), record=by_room)
+    listener.wait_state("CONFIRMED")
+    by_carrier = audio_dir / "carrier.wav"
+    carrier.call(f"sip:{inbound}@{stack.sip}", play=write_tone(audio_dir / "carrier-tone.wav", LEG_TONE, 40),
+                 record=by_carrier)
+    call_id = carrier.wait_state("CONFIRMED")["call_id"]
+    stack.wait_in_conference(room, 2)
+    assert not rtpengine_knows(stack, call_id)
+    time.sleep(4)  # the length of conversation each side records, not a wait for a condition
+    listener.hangup()
+    carrier.hangup()
+    for phone in (listener, carrier):
+        phone.wait_for("recorded", 15)
+    heard = {"by the carrier": judged(by_carrier, ROOM_TONE), "by the room": judged(by_room, LEG_TONE)}
+    print(f"trunk into room {room}, direct: " + ", ".join(f"{who} at {level:.1f} dBFS" for who, level in heard.items()))
+    assert min(heard.values()) > HEARD_ABOVE_DBFS, heard
+
+
+def test_a_nodes_call_out_through_a_direct_media_trunk_skips_rtpengine(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    """The answer side for a trunk: a *8 invitation from a local conference to a number behind it."""
+    carrier = gateway(stack, phones, "direct91", prefixes=["91"], direct_media=True)
+    owner, number = extension(stack, phones)
+    by_owner = audio_dir / "owner.wav"
+    owner.call(f"sip:*8{number}@{stack.sip}", play=write_tone(audio_dir / "owner-tone.wav", ROOM_TONE, 40),
+               record=by_owner)
+    stack.wait_in_conference(str(address.local(number)), 1)
+    owner.dtmf("*8910001234#")
+    carrier.wait_for("incoming", 10)
+    by_carrier = audio_dir / "carrier.wav"
+    carrier.answer(play=write_tone(audio_dir / "carrier-tone.wav", LEG_TONE, 40), record=by_carrier)
+    call_id = carrier.wait_state("CONFIRMED")["call_id"]
+    stack.wait_in_conference(str(address.local(number)), 2)
+    assert not rtpengine_knows(stack, call_id)
+    time.sleep(4)  # the length of conversation each side records, not a wait for a condition
+    owner.hangup()
+    carrier.hangup()
+    for phone in (owner, carrier):
+        phone.wait_for("recorded", 15)
+    heard = {"by the carrier": judged(by_carrier, ROOM_TONE), "by the owner": judged(by_owner, LEG_TONE)}
+    print("node's call out through a direct trunk: " + ", ".join(f"{who} at {level:.1f} dBFS"
+                                                                  for who, level in heard.items()))
+    assert min(heard.values()) > HEARD_ABOVE_DBFS, heard
