@@ -481,6 +481,8 @@ def direct_media(ksr: Any, request: SipRequest, leg: anchoring.Leg, wanted: bool
     """Whether this call between a bridge node and an extension or trunk skips rtpengine
     (conference.anchoring), judged on its offer once its destination is set; `offerer` is the source
     of a call into the bridge (None: the node's own call). A refused wish is logged with why."""
+    if not wanted:
+        return False  # the common case: no body read
     choice = anchoring.choose(leg, wanted, media.offered(ksr), offerer, media.secure_transport(ksr))
     if wanted and not choice.direct:
         log.info("%s: media anchored although direct_media is set: %s", request.call_id, choice.reason)
