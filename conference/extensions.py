@@ -64,6 +64,7 @@ class ExtensionSettings:
     conference_pin: str | None = None  # hash_pin() of the PIN others type to join its *8 conference
     conference_end_on_exit: bool = False
     conference_announce_caller_name: bool = False
+    direct_media: bool = False  # its calls with a bridge node may skip rtpengine (conference.anchoring)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -79,6 +80,9 @@ def _password(value: Any) -> bool:
             and value.isascii() and value.isprintable())
 
 
+_DIRECT_MEDIA = ("Its calls to and from conferences send media straight to the bridge node, without "
+                 "rtpengine, when the offer needs no SRTP, ICE, NAT help or transcoding (else they stay "
+                 "anchored). false (the default): always through rtpengine.")
 _PHONE_NUMBER = matching(r"\+?[0-9]{1,32}", "a number: digits, optionally after +")
 _PIN_RULES = ("Digits, sent in clear over the API, stored only as a salted hash and never returned "
               "(see has_conference_pin). null removes the PIN.")
@@ -100,6 +104,8 @@ EXTENSION_RULES: dict[str, Rule] = {
     "conference_end_on_exit": boolean().means("Its local conference ends when it, the owner, leaves."),
     "conference_announce_caller_name": boolean().means(
         "Speak a joining caller's display name in its local conference."),
+    "direct_media": boolean().means(_DIRECT_MEDIA + " For phones on the LAN: media must come from where "
+                                    "its SIP comes from."),
 }
 EXTENSION_FIELDS = tuple(EXTENSION_RULES)
 
@@ -158,12 +164,14 @@ class TrunkSettings:
     callback: tuple[str, ...] = ()  # inbound numbers whose callers are refused and called back
     callback_owner: str | None = None  # the extension whose rights and account the calls back use
     callback_per_hour: int = 3  # calls back to one number in an hour, at most
+    direct_media: bool = False  # its calls with a bridge node may skip rtpengine (conference.anchoring)
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "gateway": self.gateway, "sources": list(self.sources),
                 "prefixes": list(self.prefixes), "inbound": dict(self.inbound), "trusted": self.trusted,
                 "caller_id": self.caller_id, "present_as": str(self.present_as), "callback": list(self.callback),
-                "callback_owner": self.callback_owner, "callback_per_hour": self.callback_per_hour}
+                "callback_owner": self.callback_owner, "callback_per_hour": self.callback_per_hour,
+                "direct_media": self.direct_media}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrunkSettings:
@@ -171,7 +179,7 @@ class TrunkSettings:
                    tuple(data.get("prefixes", ())), dict(data.get("inbound", {})), bool(data.get("trusted", False)),
                    data.get("caller_id"), Presentation(data.get("present_as", Presentation.PAI)),
                    tuple(data.get("callback", ())), data.get("callback_owner"),
-                   int(data.get("callback_per_hour", 3)))
+                   int(data.get("callback_per_hour", 3)), bool(data.get("direct_media", False)))
 
 
 def _address(value: Any) -> bool:
@@ -232,6 +240,8 @@ TRUNK_RULES: dict[str, Rule] = {
         "The extension the calls back are made for: on its rights (the caller's number must be one it may call) "
         "and billed to it. Required with callback."),
     "callback_per_hour": integer(1, 20).means("Calls back to one number within an hour, at most."),
+    "direct_media": boolean().means(_DIRECT_MEDIA + " For carriers whose media gateways reach the bridge "
+                                    "node without NAT."),
 }
 TRUNK_FIELDS = tuple(TRUNK_RULES)
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from conference import address, billing, identity, numberplan, vouch
+from conference import address, anchoring, billing, identity, numberplan, vouch
 from conference.extensions import ExtensionSettings, TrunkSettings
 from conference.numberplan import (
     Caller,
@@ -73,6 +73,8 @@ class Site:
 CALLER_IDENTITY = ("P-Asserted-Identity", "P-Preferred-Identity", "Remote-Party-ID", "Diversion")
 # Callers whose media address is their SIP source's (not trunks and bridge nodes: see kemi.media).
 PHONES = (CallerKind.EXTENSION, CallerKind.ANONYMOUS)
+# Who calls into a bridge node (conference.vouch's kinds), as far as its media goes.
+LEGS = {"extension": anchoring.Leg.EXTENSION, "trunk": anchoring.Leg.TRUNK}
 
 
 class LiveState(numberplan.Directory, Protocol):
@@ -221,6 +223,11 @@ def in_dialog(ksr: Any, request: SipRequest, site: Site, trusted: Callable[[], b
             refuse_in_dialog(ksr, request, f"to {stray}, not the other party", 403, "Forbidden")
             return
         if verdict == dialogs.Verdict.RELAY:
+            refused = media.refused_offer(ksr, request.from_tag, request.source_ip) if (
+                request.method in ("INVITE", "UPDATE", "ACK") and media.has_sdp(ksr)) else None
+            if refused is not None:
+                refuse_in_dialog(ksr, request, f"direct media: {refused}", 488, "Not Acceptable Here")
+                return
             dialogs.refresh_target(ksr, request)
         if request.method == "BYE":
             media.delete(ksr)
@@ -353,7 +360,7 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> None:
         return
     if site.dial_in and request.user == site.dial_in:
         # The scheduled conferences' service number is open to anyone, as a room is.
-        to_bridge(ksr, request, live, site, str(address.DIAL_IN), vouched(caller))
+        to_bridge(ksr, request, live, site, str(address.DIAL_IN), vouched(caller), wants_direct(caller))
         return
     decision = numberplan.decide(caller, request.user or "", live)
     if isinstance(decision, Refuse):
@@ -365,25 +372,30 @@ def invite(ksr: Any, request: SipRequest, live: LiveState, site: Site) -> None:
     if side is not None and isinstance(decision, ToExtension | ToTrunk):
         # Seed 002: the call runs through a bridge node from its first INVITE, so "#" can build a conference.
         anchored = dataclasses.replace(vouched(caller), anchor=decision.number, controller_is_caller=side == "caller")
-        to_bridge(ksr, request, live, site, str(address.call(request.call_id)), anchored)
+        to_bridge(ksr, request, live, site, str(address.call(request.call_id)), anchored, wants_direct(caller))
     elif isinstance(decision, ToRoom | ToLocalConference):
         key = decision.number if isinstance(decision, ToRoom) else decision.room
-        to_bridge(ksr, request, live, site, key, vouched(caller))
+        to_bridge(ksr, request, live, site, key, vouched(caller), wants_direct(caller))
     elif isinstance(decision, ToMenu):
-        to_bridge(ksr, request, live, site, str(address.menu(decision.number)), vouched(caller))
+        to_bridge(ksr, request, live, site, str(address.menu(decision.number)), vouched(caller),
+                  wants_direct(caller))
     elif isinstance(decision, ToExtension):
         ksr.setuser(decision.number)
         if ksr.registrar.lookup("location") < 0:
             ksr.sl.sl_send_reply(480, "Temporarily Unavailable")
             return
         assert_identity(ksr, caller, None, site.domain)
+        callee = live.extension(decision.number) if caller.kind == CallerKind.BRIDGE else None
+        direct = callee is not None and direct_media(ksr, request, anchoring.Leg.EXTENSION, callee.direct_media)
         anchor_and_relay(ksr, request, site, caller.kind in PHONES, bridge_runs(request, live),
-                         relayed_leg(ksr, request, caller, decision.number))
+                         relayed_leg(ksr, request, caller, decision.number), direct=direct)
     else:
         ksr.seturi(f"sip:{decision.number}@{decision.trunk.gateway}")
         assert_identity(ksr, caller, decision.trunk, site.domain)
+        direct = caller.kind == CallerKind.BRIDGE and direct_media(ksr, request, anchoring.Leg.TRUNK,
+                                                                   decision.trunk.direct_media)
         anchor_and_relay(ksr, request, site, caller.kind in PHONES, bridge_runs(request, live),
-                         relayed_leg(ksr, request, caller, decision.number))
+                         relayed_leg(ksr, request, caller, decision.number), direct=direct)
 
 
 def call_back(ksr: Any, request: SipRequest, live: LiveState, trunk: TrunkSettings) -> None:
@@ -459,7 +471,26 @@ def to_conference(ksr: Any, request: SipRequest, live: LiveState, site: Site, ca
     to_bridge(ksr, request, live, site, key, relayed)
 
 
-def to_bridge(ksr: Any, request: SipRequest, live: LiveState, site: Site, key: str, caller: vouch.Vouched) -> None:
+def wants_direct(caller: Caller) -> bool:
+    """Whether the calling extension or trunk asks for its media to skip rtpengine."""
+    settings = caller.extension or caller.trunk
+    return settings is not None and settings.direct_media
+
+
+def direct_media(ksr: Any, request: SipRequest, leg: anchoring.Leg, wanted: bool, offerer: str | None = None) -> bool:
+    """Whether this call between a bridge node and an extension or trunk skips rtpengine
+    (conference.anchoring), judged on its offer once its destination is set; `offerer` is the source
+    of a call into the bridge (None: the node's own call). A refused wish is logged with why."""
+    if not wanted:
+        return False  # the common case: no body read
+    choice = anchoring.choose(leg, wanted, media.offered(ksr), offerer, media.secure_transport(ksr))
+    if wanted and not choice.direct:
+        log.info("%s: media anchored although direct_media is set: %s", request.call_id, choice.reason)
+    return choice.direct
+
+
+def to_bridge(ksr: Any, request: SipRequest, live: LiveState, site: Site, key: str, caller: vouch.Vouched,
+              wanted_direct: bool = False) -> None:
     # Guests of scheduled conferences come in anonymous through the dial-in service (and from it, relayed
     # by a bridge node): not counted there.
     relayed = bool(caller.role)
@@ -486,8 +517,10 @@ def to_bridge(ksr: Any, request: SipRequest, live: LiveState, site: Site, key: s
     ksr.seturi(f"sip:{key}@{node.address}:{node.port}")
     ksr.setdsturi(node.sip_uri)
     phone = caller.kind in ("extension", "anonymous") and not relayed  # a relay leg's media is a bridge node's
+    leg = anchoring.Leg.OTHER if relayed else LEGS.get(caller.kind, anchoring.Leg.OTHER)
+    direct = direct_media(ksr, request, leg, wanted_direct, request.source_ip)
     anchor_and_relay(ksr, request, site, phone, bridge_runs(request, live, node),
-                     stranger_in=key if stranger else None)
+                     stranger_in=key if stranger else None, direct=direct, judged=leg)
 
 
 def vouched(caller: Caller) -> vouch.Vouched:
@@ -500,10 +533,12 @@ def vouched(caller: Caller) -> vouch.Vouched:
 
 
 def anchor_and_relay(ksr: Any, request: SipRequest, site: Site, phone: bool, runs: tuple[str, ...],
-                     leg: billing.Leg | None = None, stranger_in: str | None = None) -> None:
+                     leg: billing.Leg | None = None, stranger_in: str | None = None, direct: bool = False,
+                     judged: anchoring.Leg | None = None) -> None:
     """Track the dialog (tied to the bridge `runs` it passes; with the record `leg` to be made when it
     ends; counted among the anonymous callers of room `stranger_in`), record the route, anchor the
-    media (a phone's where its SIP came from) and relay."""
+    media (a phone's where its SIP came from) unless the dialog's media is `direct` (then the caller,
+    of kind `judged`, has its later offers judged too), and relay."""
     if not request.from_tag:
         # RFC 3261 8.1.1.3 ("MUST"); a call without one can be neither tracked nor anchored.
         ksr.sl.sl_send_reply(400, "Missing From Tag")
@@ -513,6 +548,8 @@ def anchor_and_relay(ksr: Any, request: SipRequest, site: Site, phone: bool, run
         ksr.dialog.set_dlg_profile(edge.STRANGERS_PROFILE, stranger_in)
     if leg is not None:
         accounting.opened(ksr, leg, site.clock())
+    if direct:
+        media.go_direct(ksr, judged)
     ksr.rr.record_route()
     if media.has_sdp(ksr) and not media.offer(ksr, from_sip_source=phone):
         log.error("rtpengine offer failed for %s", request.call_id)

@@ -25,7 +25,8 @@ def _extension(row: Extension) -> ExtensionSettings:
 def _trunk(row: Trunk) -> TrunkSettings:
     return TrunkSettings(row.name, row.gateway, tuple(json.loads(row.sources)), tuple(json.loads(row.prefixes)),
                          json.loads(row.inbound), row.trusted, row.caller_id, Presentation(row.present_as),
-                         tuple(json.loads(row.callback)), row.callback_owner, row.callback_per_hour)
+                         tuple(json.loads(row.callback)), row.callback_owner, row.callback_per_hour,
+                         row.direct_media)
 
 
 def _trunk_row(trunk: TrunkSettings) -> dict[str, Any]:

@@ -68,7 +68,7 @@ def test_a_trunks_life(api: FlaskClient, auth: dict[str, str], client: redis.Red
     created = api.post("/api/v1/trunks", json=trunk, headers=auth)
     # Caller ID: untrusted, no fixed number, in P-Asserted-Identity only, unless set.
     trunk = {**trunk, "trusted": False, "caller_id": None, "present_as": "pai", "callback": [],
-             "callback_owner": None, "callback_per_hour": 3}
+             "callback_owner": None, "callback_per_hour": 3, "direct_media": False}
     assert created.status_code == 201 and created.get_json() == trunk
     assert live.get_entry(client, live.TRUNKS, "carrier") == trunk
     assert api.post("/api/v1/trunks", json=trunk, headers=auth).get_json()["error"]["field"] == "name"

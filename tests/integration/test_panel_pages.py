@@ -101,12 +101,13 @@ def test_extensions_are_made_and_changed_through_forms(api: FlaskClient, people:
     assert field_error(html(short), "password").startswith("What the phone registers with: 8 to 64")
     assert 'value="Ann"' in html(short) and 'value="short"' not in html(short)
     made = api.post("/extensions/new", data={"csrf_token": token, "number": "2101", "password": "long-secret-1",
-                                             "display_name": "Ann", "consult_merge": "on", "language": "ru"})
+                                             "display_name": "Ann", "consult_merge": "on", "language": "ru",
+                                             "direct_media": "on"})
     assert made.status_code == 302, html(made)
     with api.application.app_context():
         first = services().extensions.get("2101")
-    assert (first.display_name, first.consult_merge, first.external_calls, first.language) == ("Ann", True, False,
-                                                                                              "ru")
+    assert (first.display_name, first.consult_merge, first.external_calls, first.language, first.direct_media) == (
+        "Ann", True, False, "ru", True)
     taken = api.post("/extensions/new", data={"csrf_token": token, "number": "2101", "password": "long-secret-1",
                                               "language": "en"})
     assert field_error(html(taken), "number") == "This is taken already."
@@ -116,6 +117,7 @@ def test_extensions_are_made_and_changed_through_forms(api: FlaskClient, people:
     with api.application.app_context():
         changed = services().extensions.get("2101")
     assert (changed.display_name, changed.ha1, changed.forward_to) == ("Anna", first.ha1, "2001")  # password kept
+    assert not changed.direct_media  # an unticked box
     assert 'data-extension="2101"' in html(api.get("/extensions"))
     assert api.post("/extensions/2101/delete", data={"csrf_token": token}).status_code == 302
     assert api.get("/extensions/2101/edit").status_code == 404
@@ -136,14 +138,15 @@ def test_trunks_are_for_admins_and_take_lines_and_pairs(api: FlaskClient, people
     made = admin.post("/trunks/new", data={"csrf_token": token, "name": "carrier", "gateway": "192.0.2.5:5060",
                                            "sources": "192.0.2.5\n192.0.2.6\n", "prefixes": "8\n+7",
                                            "inbound": "+74950000000 = 2001\n", "trusted": "on",
-                                           "caller_id": " +74950000000 ", "present_as": "pai_and_from"})
+                                           "caller_id": " +74950000000 ", "present_as": "pai_and_from",
+                                           "direct_media": "on"})
     assert made.status_code == 302, html(made)
     with api.application.app_context():
         trunk = services().trunks.get("carrier")
     assert trunk.as_dict() == {"name": "carrier", "gateway": "192.0.2.5:5060", "sources": ["192.0.2.5", "192.0.2.6"],
                                "prefixes": ["8", "+7"], "inbound": {"+74950000000": "2001"}, "trusted": True,
                                "caller_id": "+74950000000", "present_as": "pai_and_from", "callback": [],
-                               "callback_owner": None, "callback_per_hour": 3}
+                               "callback_owner": None, "callback_per_hour": 3, "direct_media": True}
     form = html(admin.get("/trunks/carrier/edit"))
     assert "+74950000000 = 2001" in form and "192.0.2.5\n192.0.2.6" in form
     pairs = admin.post("/trunks/carrier/edit", data={"csrf_token": token, "gateway": "192.0.2.5",

@@ -52,6 +52,10 @@ EXTENSION_FIELDS = (
               _l("Everyone is hung up on when the extension leaves its *8 conference."), kind=Kind.FLAG),
     FormField("conference_announce_caller_name", _l("Announce callers' names"),
               _l("Its conference says who joins."), kind=Kind.FLAG),
+    FormField("direct_media", _l("Direct media"),
+              _l("Its calls to conferences send audio straight to the bridge, without rtpengine, when they need "
+                 "no encryption, NAT help or transcoding: for phones on the LAN. Off: always through rtpengine."),
+              kind=Kind.FLAG),
 )
 TRUNK_FIELDS = (
     FormField("name", _l("Name"), _l("1 to 32 lowercase letters, digits, - or _."), key=True),
@@ -78,6 +82,10 @@ TRUNK_FIELDS = (
                                                         "and billed to it."), kind=Kind.OPTIONAL),
     FormField("callback_per_hour", _l("Calls back an hour"), _l("To one number, at most, 1 to 20."),
               kind=Kind.INTEGER),
+    FormField("direct_media", _l("Direct media"),
+              _l("Its calls to conferences send audio straight to the bridge, without rtpengine, when they need "
+                 "no encryption, NAT help or transcoding: for carriers that reach the bridge without NAT. Off: "
+                 "always through rtpengine."), kind=Kind.FLAG),
 )
 MENU_FIELDS = (
     FormField("number", _l("Number"), _l("What callers dial (or a trunk's inbound number leads to): %(min)d to "
