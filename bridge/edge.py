@@ -210,5 +210,8 @@ class LiveState(Protocol):
         """The node conference `code` lives on (conference.placement.place: placed now if it was not);
         None while Redis is down or no node lives."""
 
+    def node_runs(self) -> dict[str, str] | None:
+        """The live nodes' current runs (node id -> NodeStatus.run); None while Redis is down."""
+
     def commands(self, after: str) -> list[tuple[str, dict[str, str]]]:
         """The worker's commands to this node since stream entry `after` (none while Redis is down)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bridge.edge import Callback, Leg, LiveState, Switchboard
 from bridge.rooms import SCHEDULE, LiveRoom, Rooms
@@ -24,6 +25,10 @@ log = logging.getLogger("kamconf.bridge")
 ANSWERED, NOT_REACHED, GIVEN_UP = "answered", "not_reached", "given_up"
 RING_OUTCOMES = (ANSWERED, NOT_REACHED, GIVEN_UP)
 MAX_AHEAD = 10.0  # seconds a start handed over early may wait (workers.meetings.LEAD is 2)
+# A dial-in caller whose conference's node died waits on music while the worker resumes the
+# conference elsewhere (within about 10 s: the node's heartbeat expires, then the next round); it
+# is tried again every REJOIN_SECONDS, for REJOIN_LIMIT at most.
+REJOIN_SECONDS, REJOIN_LIMIT = 2.0, 40.0
 
 
 class Meetings:
@@ -39,6 +44,8 @@ class Meetings:
         self.attempts: dict[str, int] = {}  # member -> which try its call is
         self.redials: list[tuple[float, str, str, int]] = []  # (when, conference code, number, try)
         self.starts: list[tuple[float, str]] = []  # (when, conference code): handed over before its start
+        self.relays: dict[str, Relay] = {}  # relay leg -> what it carries
+        self.rejoins: list[tuple[float, Relay, float]] = []  # (when, what to carry again, until when)
 
     def poll(self, now: float) -> None:
         """The worker's new commands, rings that time out, redials that are due (`now`: monotonic)."""
@@ -58,6 +65,9 @@ class Meetings:
                 self.switchboard.hangup(call)
         while self.starts and self.starts[0][0] <= now:
             self.start(heapq.heappop(self.starts)[1], now)
+        while self.rejoins and self.rejoins[0][0] <= now:
+            _, relay, until = heapq.heappop(self.rejoins)
+            self.rejoin(relay, until, now)
         while self.redials and self.redials[0][0] <= now:
             _, code, number, attempt = heapq.heappop(self.redials)
             self.call(code, number, attempt, now)
@@ -102,14 +112,18 @@ class Meetings:
         if meeting is None:
             log.error("conference %s: not in the live state; not started", code)
             return
-        if self.rooms.get(str(address.scheduled(code))) is not None:
-            # A start replayed by a node that just started, and the worker's resumption: once.
-            log.info("conference %s: already running here", code)
-            return
+        running = self.rooms.get(str(address.scheduled(code)))
+        # Resumed here after its node died, dial-in callers carried here first may have opened it:
+        # everyone else is called, never anyone twice.
+        there = set() if running is None else {m.caller for m in running.state.members}
+        waiting = {number for _, later, number, _ in self.redials if later == code}
+        if running is not None:
+            log.info("conference %s: already running here; calling whoever is missing", code)
         self.rooms.open(address.scheduled(code), scheduled_conference(meeting, self.settings.language))
         if meeting.auto_invite:
             for number in meeting.numbers:
-                self.call(code, number, 1, now)
+                if number not in there | waiting:
+                    self.call(code, number, 1, now)
 
     def call(self, code: str, number: str, attempt: int, now: float) -> None:
         meeting = self.live.meeting(code)
@@ -126,6 +140,17 @@ class Meetings:
         """A scheduled call that was never answered is tried again, a few times."""
         attempt = self.attempts.pop(call.participant_id, None)
         ringing = self.rings.pop(call.participant_id, None) is not None
+        if (relay := self.relays.pop(call.participant_id, None)) is not None:
+            runs = self.live.node_runs()
+            # Gone: its run is no more (Kamailio's BYE), or it stopped sending media or answering
+            # (408: this node's RTP timeout, or a request that timed out) before its heartbeat expired.
+            gone = status == 408 or (runs is not None and runs.get(relay.home) != relay.run)
+            if call.answered_at is not None and gone:
+                log.warning("conference %s: %s, where it ran, is gone; %s waits for it to come back", relay.code,
+                            relay.home, relay.member)
+                room.feed(dialin.RelayLost(call.participant_id))
+                heapq.heappush(self.rejoins, (now + REJOIN_SECONDS, relay, now + REJOIN_LIMIT))
+            return
         if attempt is None or call.answered_at is not None:
             if ringing and call.answered_at is not None:
                 self.rang(ANSWERED)  # answered and gone before a poll saw it
@@ -158,9 +183,11 @@ class Meetings:
             service.feed(dialin.Looked(member, None, self.live.now()))  # it ended meanwhile
             return
         home = self.live.conference_home(code)
-        if placement.relayed(home, self.live.node_id):
+        if home is not None and placement.relayed(home, self.live.node_id):
             log.info("conference %s: lives on %s; relaying %s there as %s", code, home, call.caller, role)
             relay = self.switchboard.relay(service.number, address.scheduled(code), call, role)
+            runs = self.live.node_runs() or {}
+            self.relays[relay.call.participant_id] = Relay(member, code, role, home, runs.get(home, ""))
             service.invited(relay.call, member)
             if relay.refused:
                 service.leave(relay.call, relay.refused)  # as a leg refused at once: the caller is told
@@ -171,10 +198,41 @@ class Meetings:
         log.info("room %s: %s came in by dial-in as %s", room.number, call.caller, role)
         room.arrive(call, room.state.settings, locked_out=False, role=role)
 
+    def rejoin(self, relay: Relay, until: float, now: float) -> None:
+        """Carry a caller whose conference's node died to where the conference is now, once it runs
+        again: on another node (relayed), or here (once the worker resumed it here)."""
+        service = self.rooms.get(str(address.DIAL_IN))
+        call = service.calls.get(relay.member) if service is not None else None
+        if service is None or call is None or call.ended:
+            return
+        home = self.live.conference_home(relay.code) if self.live.meeting(relay.code) is not None else None
+        runs = self.live.node_runs() or {}
+        moved = home is not None and (home, runs.get(home)) != (relay.home, relay.run)  # not the lost run
+        if moved and (home != self.live.node_id or self.rooms.get(str(address.scheduled(relay.code)))):
+            log.info("conference %s: carrying %s again, to %s", relay.code, relay.member, home)
+            self.transfer(service, relay.member, relay.code, relay.role)
+        elif now < until:
+            heapq.heappush(self.rejoins, (now + REJOIN_SECONDS, relay, until))
+        else:
+            log.warning("conference %s: not back within %.0f s; %s is told", relay.code, REJOIN_LIMIT, relay.member)
+            service.feed(dialin.Abandon(relay.member))
+
     def emptied(self, room: LiveRoom) -> None:
         """The last one left a scheduled conference somebody had been in: it is over (seed 001)."""
         if room.address.kind == rules.Kind.SCHEDULED and room.attended:
             self.live.report_emptied(room.address.id)
+
+
+@dataclass(frozen=True, order=True)
+class Relay:
+    """A dial-in caller (`member` of the service) carried by a relay leg to conference `code` on node
+    `home`, in its `run` then: a leg that ends when that run is gone (dead, or restarted) was lost with it."""
+
+    member: str
+    code: str
+    role: rules.Role
+    home: str
+    run: str
 
 
 def _dropped(room: LiveRoom, call: Leg) -> bool:

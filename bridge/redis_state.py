@@ -140,6 +140,9 @@ class RedisState:
     def conference_home(self, code: str) -> str | None:
         return self.ask(live.home_node, str(RoomAddress(Kind.SCHEDULED, code)), default=None)
 
+    def node_runs(self) -> dict[str, str] | None:
+        return self.ask(lambda client: {n.id: n.run for n in live.live_nodes(client)}, default=None)
+
     def commands(self, after: str) -> list[tuple[str, dict[str, str]]]:
         return self.ask(live.commands, self.node_id, after, default=[])
 

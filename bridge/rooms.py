@@ -150,7 +150,7 @@ class LiveRoom:
         self.links = frozenset(link for link in self.links if member not in link)
         self.feed(rules.Left(member, status), left_status=status)
 
-    def feed(self, event: rules.Event | dialin.Looked | menus.Tick | menus.Unreachable, left_status: int = 0) -> None:
+    def feed(self, event: rules.Event | dialin.Told | menus.Tick | menus.Unreachable, left_status: int = 0) -> None:
         before = {m.id: m for m in self.state.members}
         consulting = self.state.consulting
         self.state, effects = self.transition(self.state, event)

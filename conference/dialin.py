@@ -11,6 +11,9 @@ caller and the leg hear each other and the keys the caller presses are sent on (
 relay leg is a member that is RINGING or `answered` (callers arrive, they are never called)
 whose `target` is its caller's member id. Either leaving ends the other: the caller hangs up,
 or the conference ended it (a leg that never came up leaves the caller told it is unavailable).
+One exception: when the node that held the conference dies (RelayLost), its callers here wait
+on music ("one moment please") while the conference is resumed on another node, and are carried
+there again (a new relay leg; Abandon if it does not come back in time).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from conference.mixing import Link
+from conference.mixing import Link, music
 from conference.room import (
     MAX_PIN_TRIES,
     Arrived,
@@ -79,7 +82,24 @@ class Forward:
 Asked = Lookup | Transfer | Forward  # what the service asks of its node, after the transition
 
 
-def transition(room: Room, event: Event | Looked) -> tuple[Room, list[Effect | Asked]]:
+@dataclass(frozen=True)
+class RelayLost:
+    """Relay leg `member` ended because the node holding its conference died (not by the conference)."""
+
+    member: str
+
+
+@dataclass(frozen=True)
+class Abandon:
+    """The conference a caller waits for after a RelayLost did not come back in time."""
+
+    member: str
+
+
+Told = Looked | RelayLost | Abandon  # what the node tells the service
+
+
+def transition(room: Room, event: Event | Told) -> tuple[Room, list[Effect | Asked]]:
     step = Step(room)
     effects: list[Effect | Asked] = []
     if isinstance(event, Arrived):
@@ -92,6 +112,17 @@ def transition(room: Room, event: Event | Looked) -> tuple[Room, list[Effect | A
         add_member(step, Member(event.member, event.number, Stage.RINGING, target=event.by))
     elif isinstance(event, Connected) and (leg := room.member(event.member)) is not None and is_relay(leg):
         step.set(dataclasses.replace(leg, stage=Stage.ANNOUNCING, answered=True))
+        if (caller := room.member(leg.target)) is not None and caller.stage == Stage.WAITING:
+            step.set(dataclasses.replace(caller, stage=Stage.ANNOUNCING))  # carried there again
+    elif isinstance(event, RelayLost) and (leg := room.member(event.member)) is not None and leg.answered:
+        step.set(dataclasses.replace(leg, target=""))  # its end no longer ends its caller
+        caller = room.member(leg.target)
+        if caller is not None and caller.stage == Stage.ANNOUNCING:
+            step.set(dataclasses.replace(caller, stage=Stage.WAITING))
+            step.effects.append(Play(caller.id, ("reconnecting",)))
+    elif isinstance(event, Abandon) and (member := room.member(event.member)) is not None:
+        if member.stage == Stage.WAITING:
+            _goodbye(step, member.id, "conference_unavailable")
     elif isinstance(event, Digit | Looked | PromptDone | Left) and (member := room.member(event.member)) is not None:
         if isinstance(event, Digit):
             _digit(step, member, event.digit, effects)
@@ -146,8 +177,9 @@ def _digit(step: Step, member: Member, digit: str, effects: list[Effect | Asked]
         return
     role = dial_in_role(*member.passwords, member.typed)
     if role is not None:
-        step.set(dataclasses.replace(member, stage=Stage.ANNOUNCING, typed=""))
-        effects.append(Transfer(member.id, member.target, Role.ADMIN if role == "chair" else Role.USER))
+        entered = Role.ADMIN if role == "chair" else Role.USER
+        step.set(dataclasses.replace(member, stage=Stage.ANNOUNCING, typed="", role=entered))
+        effects.append(Transfer(member.id, member.target, entered))
         return
     tries = member.tries + 1
     step.set(dataclasses.replace(member, typed="", tries=tries))
@@ -167,14 +199,14 @@ def _looked(step: Step, member: Member, event: Looked, effects: list[Effect | As
         _goodbye(step, member.id, "conference_unavailable")
     elif member.extension is not None and member.extension == meeting.owner:
         # The owner proved to Kamailio who it is: it chairs without the password.
-        step.set(dataclasses.replace(member, stage=Stage.ANNOUNCING, target=meeting.code))
+        step.set(dataclasses.replace(member, stage=Stage.ANNOUNCING, target=meeting.code, role=Role.ADMIN))
         effects.append(Transfer(member.id, meeting.code, Role.ADMIN))
     elif meeting.chair_password or meeting.guest_password:
         passwords = (meeting.chair_password, meeting.guest_password)
         step.set(dataclasses.replace(member, stage=Stage.PIN, target=meeting.code, passwords=passwords))
         step.effects.append(Play(member.id, ("enter_password",)))
     else:
-        step.set(dataclasses.replace(member, stage=Stage.ANNOUNCING, target=meeting.code))
+        step.set(dataclasses.replace(member, stage=Stage.ANNOUNCING, target=meeting.code, role=Role.USER))
         effects.append(Transfer(member.id, meeting.code, Role.USER))
 
 
@@ -186,7 +218,9 @@ def _goodbye(step: Step, member_id: str, prompt: str) -> None:
 
 
 def links(room: Room) -> frozenset[Link]:
-    """Callers of the service hear only its prompts, until their relay leg to the conference is up."""
+    """Callers of the service hear only its prompts, until their relay leg to the conference is up;
+    those waiting for their conference to come back (RelayLost) hear music."""
     pairs = [(leg.id, leg.target) for leg in room.members if leg.answered and leg.stage == Stage.ANNOUNCING
              and (caller := room.member(leg.target)) is not None and caller.stage == Stage.ANNOUNCING]
-    return frozenset(link for leg, caller in pairs for link in ((leg, caller), (caller, leg)))
+    waiting = {(music(room.settings.music_sound_id), m.id) for m in room.at(Stage.WAITING)}
+    return frozenset(link for leg, caller in pairs for link in ((leg, caller), (caller, leg))) | waiting

@@ -23,7 +23,7 @@ PROMPTS = (
     "only_one_other", "count_intro", "noun_one", "noun_few", "noun_many",
     "trying_to_get_through", "number_busy", "no_answer", "number_unavailable", "conference_locked",
     "entry_locked", "entry_unlocked", "all_muted", "all_unmuted", "conference_over", "conference_extended",
-    "enter_code", "conference_unavailable", "enter_password",
+    "enter_code", "conference_unavailable", "reconnecting", "enter_password",
     # a participant's own keys (conference.keypad.OwnKey) and the raised hand
     "muted", "unmuted", "muted_by_moderator", "listen_only", "talk_quieter", "talk_louder", "hear_quieter",
     "hear_louder", "hand_raised", "hand_lowered", "hand_raised_notice", "no_raised_hands", "hand_unmuted",

@@ -19,7 +19,7 @@ from conference import address, vouch
 from stack.supervisor import wait_for
 from store import live
 from tests.e2e.test_extensions_and_trunks import cdrs, extension
-from tests.e2e.test_scheduled_conferences import COLLEAGUE, OWNER, dial_in, people, schedule
+from tests.e2e.test_scheduled_conferences import COLLEAGUE, OWNER, dial_in, heard_prompt, people, schedule
 from tests.e2e.test_supervision import Caller, duration, hang_up, join, quiet_windows, recorded_seconds, wait_recorded
 from tests.support import rtpengine
 from tests.support.audio import write_tone
@@ -251,3 +251,51 @@ def test_a_hash_call_on_one_node_consults_and_merges_a_room_the_other_node_holds
     assert quiet_windows(in_room, 1000.0, merged, merged + 3.0) == []
     assert quiet_windows(Caller(colleague, heard["colleague"], 1000.0), 1800.0, colleague_from - 3.5,
                          colleague_from) == []
+
+
+def test_a_dial_in_caller_relayed_to_a_node_that_dies_waits_on_music_and_is_carried_to_the_resumed_conference(
+    stack: Stack, phones: Callable[..., TestPhone], audio_dir: Path
+) -> None:
+    client = live.connect(stack.config.redis_url)
+    assert wait_for(lambda: len(live.live_nodes(client)) == 2, timeout=30)
+    owner, owner_number = extension(stack, phones)
+    made = schedule(stack, 4, owner={"number": owner_number}, guest_password="0815")
+    code, room = made["code"], str(address.scheduled(made["code"]))
+    place(stack, str(address.DIAL_IN), "bridge-1")
+    place(stack, room, "bridge-2")
+    owner.wait_for("incoming", 20)
+    owner.answer(play=write_tone(audio_dir / "lost-o.wav", OWNER, 90), record=audio_dir / "lost-owner-1.wav")
+    guest = Caller(phones("lost-guest"), audio_dir / "lost-guest.wav", GUEST)
+    dial_in(stack, guest.phone, code, guest.recording, write_tone(audio_dir / "lost-g.wav", GUEST, 90))
+    time.sleep(2.5)
+    guest.phone.dtmf("0815#")
+    assert wait_for(lambda: sorted((p["role"], p["node"]) for p in people(stack, code)) == [
+        ("admin", "bridge-2"), ("user", "bridge-2")], timeout=20), people(stack, code)
+    restarts = stack.supervisor.restarts["bridge-2"]
+
+    # bridge-2 dies: the owner's call ends; the guest, on bridge-1, waits on music for its conference.
+    owner.forget()
+    os.kill(stack.supervisor.procs["bridge-2"].pid, signal.SIGKILL)
+    owner.wait_state("DISCONNECTED", 15)
+    assert wait_for(lambda: "waits for it to come back" in stack.log("bridge-1"), timeout=15)
+    lost_at = recorded_seconds(guest.recording)
+    assert stack.supervisor.restarts["bridge-2"] == restarts + 1
+
+    # The worker resumes the conference and calls the owner again; the guest is carried to it again.
+    owner.forget()
+    owner.wait_for("incoming", 40)
+    again = Caller(owner, audio_dir / "lost-owner-2.wav", OWNER)
+    owner.answer(play=write_tone(audio_dir / "lost-o2.wav", OWNER, 60), record=again.recording)
+    assert wait_for(lambda: sorted(p["role"] for p in people(stack, code) if p["state"] == "in_conference") == [
+        "admin", "user"], timeout=40), people(stack, code)
+    with pytest.raises(TimeoutError):  # never dropped
+        guest.phone.wait_state("DISCONNECTED", 0.5)
+    back = recorded_seconds(guest.recording)
+    wait_recorded([guest.recording], back + 4.0)
+    wait_recorded([again.recording], 4.0)
+    hang_up([guest, again])
+    # It was told to wait ("one moment, please"); once back, both hear each other.
+    assert heard_prompt(guest.recording, "reconnecting")
+    assert lost_at < back
+    assert quiet_windows(guest, OWNER, back + 1.0, back + 4.0) == []
+    assert quiet_windows(again, GUEST, duration(again.recording) - 3.5, duration(again.recording) - 0.5) == []

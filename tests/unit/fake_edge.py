@@ -186,6 +186,8 @@ class FakeLive:
         self.extensions: list[tuple[str, int]] = []  # (conference code, minutes) a moderator extended by
         self.meetings: dict[str, LiveMeeting] = {}
         self.homes: dict[str, str] = {}  # conference code -> the node it lives on (else this one)
+        self.runs: dict[str, str] = {}  # node -> its current run (default "<node>/1"), unless dead
+        self.dead: set[str] = set()  # nodes no longer alive
         self.pending: list[tuple[str, dict[str, str]]] = []  # commands from the worker, not yet read
         self.menus: dict[str, MenuSettings] = {}
 
@@ -230,6 +232,10 @@ class FakeLive:
 
     def conference_home(self, code: str) -> str | None:
         return self.homes.get(code, self.node_id)
+
+    def node_runs(self) -> dict[str, str] | None:
+        nodes = {self.node_id, *self.homes.values(), *self.runs}
+        return {node: self.runs.get(node, f"{node}/1") for node in nodes if node not in self.dead}
 
     def commands(self, after: str) -> list[tuple[str, dict[str, str]]]:
         found, self.pending = self.pending, []

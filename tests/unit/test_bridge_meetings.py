@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.edge import DialRequest, Rights
-from bridge.meetings import ANSWERED, GIVEN_UP, NOT_REACHED, Meetings
+from bridge.meetings import ANSWERED, GIVEN_UP, NOT_REACHED, REJOIN_LIMIT, REJOIN_SECONDS, Meetings
 from bridge.rooms import LiveRoom
 from conference import address, billing, dialin
 from conference.room import OPERATOR, Kind, Role, Room, Stage
@@ -239,6 +239,76 @@ def test_a_relay_the_node_cannot_place_leaves_the_caller_told_the_conference_is_
     meetings.transfer(service, carol.participant_id, CODE, Role.USER)
     assert bridge.mixer.heard(carol.participant_id)[-1] == ("conference_unavailable",)
     assert list(service.calls) == [carol.participant_id] and not bridge.live.pin_failures
+
+
+def relayed_and_up(bridge: Bridge, meetings: Meetings) -> tuple[LiveRoom, FakeLeg, FakeLeg]:
+    """Carol relayed to her conference on node-b, the leg answered."""
+    bridge.live.homes[CODE] = "node-b"
+    service, carol = dialled_in(bridge, meetings)
+    meetings.transfer(service, carol.participant_id, CODE, Role.USER)
+    leg = bridge.switchboard.legs[-1]
+    service.media(leg)
+    service.answered(leg)
+    leg.answered_at = T0
+    return service, carol, leg
+
+
+def test_a_relayed_caller_whose_conference_node_died_waits_on_music_and_is_carried_to_where_it_resumed() -> None:
+    bridge, meetings = setup()
+    service, carol, leg = relayed_and_up(bridge, meetings)
+    bridge.live.runs["node-b"] = "node-b/2"  # it died and started again: Kamailio ended the old run's calls
+    bridge.live.homes[CODE] = "node-c"  # where the worker resumes it (it may be node-b's new run too)
+    ended(bridge, meetings, service, leg, 200, T0 + 10)
+    assert carol.participant_id in service.calls and carol not in bridge.switchboard.farewells
+    assert bridge.mixer.heard(carol.participant_id)[-1] == ("reconnecting",)
+    assert ("music", carol.participant_id) in bridge.mixer.links
+    service.digit(carol, "1", "rfc2833", T0 + 11)  # keys go nowhere while she waits
+    assert not [r for r in bridge.switchboard.requests if isinstance(r, dialin.Forward) and r.digit == "1"]
+
+    meetings.poll(T0 + 10 + REJOIN_SECONDS)
+    assert bridge.switchboard.relayed == [(ROOM, carol, Role.USER)] * 2  # the same role as before
+    again = bridge.switchboard.legs[-1]
+    service.media(again)
+    service.answered(again)
+    assert {(carol.participant_id, again.participant_id), (again.participant_id, carol.participant_id)} <= (
+        bridge.mixer.links)
+    assert ("music", carol.participant_id) not in bridge.mixer.links
+
+
+def test_a_relayed_caller_the_conference_let_go_is_hung_up_and_one_whose_conference_never_returns_is_told() -> None:
+    bridge, meetings = setup()
+    service, carol, leg = relayed_and_up(bridge, meetings)
+    ended(bridge, meetings, service, leg, 200, T0 + 10)  # its node lives: the conference ended it
+    assert carol in bridge.switchboard.farewells
+
+    bridge, meetings = setup()
+    service, carol, leg = relayed_and_up(bridge, meetings)
+    ended(bridge, meetings, service, leg, 408, T0 + 5)  # silent before its heartbeat expired: lost too
+    meetings.poll(T0 + 5 + REJOIN_SECONDS)
+    assert len(bridge.switchboard.relayed) == 1  # not back to the run it was lost with
+    bridge.live.runs["node-b"] = "node-b/2"
+    meetings.poll(T0 + 5 + 2 * REJOIN_SECONDS)
+    assert len(bridge.switchboard.relayed) == 2 and carol not in bridge.switchboard.farewells
+
+    bridge, meetings = setup()
+    service, carol, leg = relayed_and_up(bridge, meetings)
+    bridge.live.dead.add("node-b")
+    bridge.live.homes[CODE] = bridge.live.node_id  # to be resumed here: not yet, so she waits
+    ended(bridge, meetings, service, leg, 200, T0 + 10)
+    for second in range(2, 40, 2):
+        meetings.poll(T0 + 10 + second)
+    assert len(bridge.switchboard.relayed) == 1 and bridge.rooms.get(ROOM) is None
+    meetings.poll(T0 + 10 + REJOIN_LIMIT + REJOIN_SECONDS)
+    assert bridge.mixer.heard(carol.participant_id)[-1] == ("conference_unavailable",)
+
+
+def test_a_conference_resumed_where_a_carried_caller_opened_it_calls_everyone_else() -> None:
+    bridge, meetings = setup()
+    room = bridge.rooms.open(address.scheduled(CODE), Room(RoomSettings(ROOM), kind=Kind.SCHEDULED, owner="201"))
+    room.arrive(FakeLeg("201", room=ROOM), room.state.settings, locked_out=False, role=Role.ADMIN)
+    bridge.live.command("start", CODE)
+    meetings.poll(T0)
+    assert [ask.number for ask in bridge.switchboard.dialled] == ["5551234"]  # not the owner, who is in
 
 
 def test_a_dial_in_caller_whose_conference_ended_meanwhile_is_told_so() -> None:

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from conference.address import DIAL_IN
-from conference.dialin import Forward, Looked, Lookup, Transfer, links, transition
+from conference.dialin import Abandon, Forward, Looked, Lookup, RelayLost, Transfer, links, transition
 from conference.room import (
     Arrived,
     Connected,
@@ -134,6 +134,23 @@ def test_a_relay_leg_that_never_came_up_leaves_its_caller_told_the_conference_is
     assert effects == [Play("c", ("conference_unavailable",))]
     assert transition(room, PromptDone("c"))[1] == [Hangup("c")]
     assert not [e for e in effects if isinstance(e, PinFailed)]  # no wrong guess of anyone's
+
+
+def test_a_caller_whose_conference_node_died_waits_on_music_keys_ignored_until_a_new_leg_is_up() -> None:
+    room, _ = run(relayed()[0], Connected("leg", answered=True))
+    assert room.member("c").role == Role.USER  # type: ignore[union-attr]  # carried again as what it was
+    waiting, effects = run(room, RelayLost("leg"))
+    assert effects == [Play("c", ("reconnecting",))] and waiting.member("c").stage == Stage.WAITING  # type: ignore[union-attr]
+    assert links(waiting) == {("music", "c")}
+    waiting, effects = run(waiting, Left("leg", 200), Digit("c", "1"))  # the lost leg's end ends nobody
+    assert effects == [] and [m.id for m in waiting.members] == ["c"]
+    again, effects = run(waiting, Invited("leg2", "conf-123456", "c"), Connected("leg2", answered=True))
+    assert effects == [] and links(again) == {("c", "leg2"), ("leg2", "c")}
+    assert transition(again, Digit("c", "1"))[1] == [Forward("leg2", "1")]
+    told, effects = run(waiting, Abandon("c"))
+    assert effects == [Play("c", ("conference_unavailable",))] and told.member("c").stage == Stage.LEAVING  # type: ignore[union-attr]
+    assert run(room, Abandon("c"))[1] == []  # only one who waits is given up on
+    assert run(relayed()[0], RelayLost("leg"))[1] == []  # a leg never up: its end tells the caller (Left)
 
 
 def test_nobody_else_is_taken_for_a_relay_leg() -> None:
