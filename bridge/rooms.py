@@ -81,6 +81,7 @@ class LiveRoom:
         self.levels: dict[str, tuple[int, int]] = {}  # (hear, talk) dB set on each member's port
         self.noise_gate = noise_gate and state.kind in RULED  # ([bridge] noise_gate) conference.room's rooms only
         self.closed: set[str] = set()  # members the noise gate keeps out of the mix now
+        self.gated: list[str] = []  # the voices the noise gate watches: none unless the room gates
 
     @property
     def empty(self) -> bool:
@@ -304,13 +305,6 @@ class LiveRoom:
             log.info("room %s: %s", self.number, type(command).__name__)
             self.feed(rules.Pressed(member_id, command))
 
-    def gated_voices(self) -> list[str]:
-        """The voices the noise gate watches now: none unless the room gates (conference.gate)."""
-        if not self.noise_gate:
-            return []
-        voices = rules.voices(self.state)
-        return voices if gate.gates(voices) else []
-
     def gate(self, member: str, is_open: bool) -> None:
         """The noise gate opened or closed on a member's voice."""
         (self.closed.discard if is_open else self.closed.add)(member)
@@ -322,8 +316,11 @@ class LiveRoom:
         there."""
         wanted = self.rules_links(self.state)
         if self.noise_gate:
+            # Kept for the node, which reads their levels every frame (every change of state remixes).
+            voices = rules.voices(self.state)
+            self.gated = voices if gate.gates(voices) else []
             inside = [m.id for m in self.state.at(rules.Stage.IN_CONFERENCE)]
-            wanted = gate.gated_links(wanted, rules.voices(self.state), self.closed, inside, rules.SILENCE)
+            wanted = gate.gated_links(wanted, voices, self.closed, inside, rules.SILENCE)
         wanted = drained(wanted, self.calls)
         stop, start = link_changes(self.links, wanted)
         for src, dst in stop:

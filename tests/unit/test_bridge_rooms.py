@@ -374,7 +374,7 @@ def test_the_noise_gate_takes_a_closed_voice_out_of_the_mix_in_a_room_of_three_a
                for name in ("alice", "bob", "carol"))
     mix = {(a, b), (a, c), (b, a), (b, c), (c, a), (c, b)}
     comfort = {(SILENCE, a), (SILENCE, b), (SILENCE, c)}
-    assert sorted(room.gated_voices()) == sorted([a, b, c])
+    assert sorted(room.gated) == sorted([a, b, c])
     assert bridge.mixer.links == mix | comfort
     room.gate(c, is_open=False)
     # Nobody hears carol's noise; her audio still feeds the drain, where the node reads its level.
@@ -383,5 +383,5 @@ def test_the_noise_gate_takes_a_closed_voice_out_of_the_mix_in_a_room_of_three_a
     assert bridge.mixer.links == mix | comfort
     room.gate(c, is_open=False)
     room.command("mute", b)  # two voices left: no gate, carol is heard again
-    assert room.gated_voices() == []
+    assert room.gated == []
     assert bridge.mixer.links == {(a, b), (a, c), (c, a), (c, b), (b, DRAIN)}
