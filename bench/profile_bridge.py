@@ -11,9 +11,11 @@ beside each figure):
   every frame).
 --sound noise makes every caller send low-level noise (every leg of every room gated: the gate's
 worst case), tone a 440 Hz tone (nobody gated: every leg talks).
---flame FILE records one more `after` run with py-spy (native frames too) into an SVG.
+Each figure: the node's CPU, and its split into the Python loop (main thread) and PJSIP's media threads.
+--flame FILE records one more `after` run with py-spy (native frames too) into an SVG; --perf FILE one
+with `perf record -g` (every thread, C and kernel; read it with `perf report -i FILE`).
 Usage: .venv/bin/python -m bench.profile_bridge [--participants 300] [--rounds 2] [--seconds 20]
-       [--before REV] [--gate] [--sound tone|noise] [--flame bench/flame-bridge.svg]
+       [--before REV] [--gate] [--sound tone|noise] [--flame bench/flame-bridge.svg] [--perf FILE]
 """
 
 from __future__ import annotations
