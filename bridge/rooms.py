@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bridge.edge import DialRequest, Leg, LiveState, Mixer, Playback, Port, Recording, Rights, Switchboard
-from conference import billing, consult, dialin, identity, keypad, menus, roster
+from conference import billing, consult, dialin, gate, identity, keypad, menus, roster
 from conference import room as rules
 from conference.address import RoomAddress
 from conference.menus import MenuSettings
@@ -56,7 +56,7 @@ RULED = (rules.Kind.ROOM, rules.Kind.LOCAL, rules.Kind.SCHEDULED)
 
 class LiveRoom:
     def __init__(self, address: RoomAddress, state: rules.Room, switchboard: Switchboard, mixer: Mixer,
-                 live: LiveState) -> None:
+                 live: LiveState, noise_gate: bool = False) -> None:
         self.address = address
         self.number = str(address)  # its name on the wire, in Redis and in the log
         self.switchboard, self.mixer, self.live = switchboard, mixer, live
@@ -79,6 +79,9 @@ class LiveRoom:
         self.figures: dict[str, dict[str, float | None]] = {}  # call quality, by member (conference.quality)
         self.tries: dict[str, int] = {}  # which try a call the room placed is, by member (its call_failed says)
         self.levels: dict[str, tuple[int, int]] = {}  # (hear, talk) dB set on each member's port
+        self.noise_gate = noise_gate and state.kind in RULED  # ([bridge] noise_gate) conference.room's rooms only
+        self.closed: set[str] = set()  # members the noise gate keeps out of the mix now
+        self.gated: list[str] = []  # the voices the noise gate watches: none unless the room gates
 
     @property
     def empty(self) -> bool:
@@ -102,6 +105,7 @@ class LiveRoom:
         self.prompts.pop(member, None)
         self.figures.pop(member, None)
         self.levels.pop(member, None)
+        self.closed.discard(member)
         self.links = frozenset(link for link in self.links if member not in link)
         self.feed(rules.Left(member))
 
@@ -146,6 +150,7 @@ class LiveRoom:
         self.keypads.pop(member, None)
         self.figures.pop(member, None)
         self.levels.pop(member, None)
+        self.closed.discard(member)
         # The mixer dropped the gone port already; only forget its links.
         self.links = frozenset(link for link in self.links if member not in link)
         self.feed(rules.Left(member, status), left_status=status)
@@ -300,10 +305,23 @@ class LiveRoom:
             log.info("room %s: %s", self.number, type(command).__name__)
             self.feed(rules.Pressed(member_id, command))
 
+    def gate(self, member: str, is_open: bool) -> None:
+        """The noise gate opened or closed on a member's voice."""
+        (self.closed.discard if is_open else self.closed.add)(member)
+        self.remix()
+
     def remix(self) -> None:
-        """Make the mixer's links what the rules want. A call whose media is already gone (its
-        hang-up is still queued) has no port: its links are simply not there."""
-        wanted = drained(self.rules_links(self.state), self.calls)
+        """Make the mixer's links what the rules want (less the voices the noise gate keeps out). A call
+        whose media is already gone (its hang-up is still queued) has no port: its links are simply not
+        there."""
+        wanted = self.rules_links(self.state)
+        if self.noise_gate:
+            # Kept for the node, which reads their levels every frame (every change of state remixes).
+            voices = rules.voices(self.state)
+            self.gated = voices if gate.gates(voices) else []
+            inside = [m.id for m in self.state.at(rules.Stage.IN_CONFERENCE)]
+            wanted = gate.gated_links(wanted, voices, self.closed, inside, rules.SILENCE)
+        wanted = drained(wanted, self.calls)
         stop, start = link_changes(self.links, wanted)
         for src, dst in stop:
             source, sink = self.port(src), self.port(dst)
@@ -463,8 +481,9 @@ def _shown_state(member: rules.Member) -> tuple[object, ...]:
 class Rooms:
     """The rooms open on this node, by their wire name."""
 
-    def __init__(self, switchboard: Switchboard, mixer: Mixer, live: LiveState) -> None:
+    def __init__(self, switchboard: Switchboard, mixer: Mixer, live: LiveState, noise_gate: bool = False) -> None:
         self.switchboard, self.mixer, self.live = switchboard, mixer, live
+        self.noise_gate = noise_gate
         self.by_name: dict[str, LiveRoom] = {}
 
     def get(self, name: str | None) -> LiveRoom | None:
@@ -474,7 +493,8 @@ class Rooms:
         """The room at `address`, made from `template` unless it is open already."""
         room = self.by_name.get(str(address))
         if room is None:
-            room = self.by_name[str(address)] = LiveRoom(address, template, self.switchboard, self.mixer, self.live)
+            room = self.by_name[str(address)] = LiveRoom(address, template, self.switchboard, self.mixer, self.live,
+                                                          self.noise_gate)
             self.live.room_event("started", room.number)  # its "ended" comes when it empties (BridgeNode.ended)
         return room
 

@@ -82,6 +82,9 @@ class RoomCall(pj.Call):
         self.started_at = time.time()
         self.answered_at: float | None = None
         self.cancelled = False  # hung up by this node before it answered
+        # Its mixer port, asked of PJSIP once per media change: getAudioMedia builds the whole CallInfo
+        # (pjsua_call_get_info), the loop's costliest call when levels are sampled (bench/RESULTS.md).
+        self.port: pj.AudioMedia | None = None
 
     def dial(self, uri: str, shown: str | None = None, headers: tuple[tuple[str, str], ...] = ()) -> None:
         """Call `uri`; `shown`: the number the call stands for, which Kamailio asserts onwards
@@ -107,6 +110,7 @@ class RoomCall(pj.Call):
             self.events.append(Answered(self))
 
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
+        self.port = None  # a re-INVITE or hold may have moved or removed it
         self.events.append(MediaReady(self))
 
     def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:  # noqa: N802
@@ -123,10 +127,12 @@ class RoomCall(pj.Call):
         """Its port in the mixer; None once its media is gone (ended, or not up yet)."""
         if not self.in_pjsip:
             return None
-        try:
-            return self.getAudioMedia(-1)
-        except pj.Error:
-            return None
+        if self.port is None:
+            try:
+                self.port = self.getAudioMedia(-1)
+            except pj.Error:
+                return None
+        return self.port
 
     def rx_packets(self) -> int:
         if not self.in_pjsip:

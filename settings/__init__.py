@@ -177,6 +177,9 @@ class BridgeConfig:
     # Automatic gain control of each participant's voice (conference.gain): quiet and loud phones meet
     # at one level in the mix; it learns only from speech, so noise is never raised between words.
     agc: bool = True
+    # Noise gate (conference.gate): in rooms of three voices or more, a leg that is not talking is out
+    # of the mix, so the noise of many phones does not add up; off by default (README "Noise gate").
+    noise_gate: bool = False
 
     def node(self, index: int) -> BridgeConfig:
         """The settings of this host's node `index` (0 .. nodes - 1)."""

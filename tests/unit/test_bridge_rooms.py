@@ -9,7 +9,7 @@ from bridge.edge import DialRequest, Rights
 from bridge.rooms import LiveRoom
 from conference import address, billing
 from conference.mixing import DRAIN, MUSIC, music
-from conference.room import MAX_RINGING, OPERATOR, Room
+from conference.room import MAX_RINGING, OPERATOR, SILENCE, Room
 from conference.rooms import RoomSettings, hash_pin
 from tests.unit.fake_edge import Bridge, FakeLeg
 
@@ -364,3 +364,24 @@ def test_the_lobby_is_listed_for_the_panel_and_an_operator_lets_callers_in() -> 
     finish_prompt(bridge, room, bob)
     room.command("drop", bob.participant_id)
     assert ("100", bob.participant_id) not in bridge.live.participants
+
+
+def test_the_noise_gate_takes_a_closed_voice_out_of_the_mix_in_a_room_of_three_and_not_of_two() -> None:
+    bridge = Bridge()
+    bridge.rooms.noise_gate = True  # [bridge] noise_gate
+    room = open_room(bridge, user_pin=hash_pin("1234"))
+    a, b, c = (enter_with_pin(bridge, room, f"sip:{name}@example.com", "1234").participant_id
+               for name in ("alice", "bob", "carol"))
+    mix = {(a, b), (a, c), (b, a), (b, c), (c, a), (c, b)}
+    comfort = {(SILENCE, a), (SILENCE, b), (SILENCE, c)}
+    assert sorted(room.gated) == sorted([a, b, c])
+    assert bridge.mixer.links == mix | comfort
+    room.gate(c, is_open=False)
+    # Nobody hears carol's noise; her audio still feeds the drain, where the node reads its level.
+    assert bridge.mixer.links == (mix - {(c, a), (c, b)}) | comfort | {(c, DRAIN)}
+    room.gate(c, is_open=True)
+    assert bridge.mixer.links == mix | comfort
+    room.gate(c, is_open=False)
+    room.command("mute", b)  # two voices left: no gate, carol is heard again
+    assert room.gated == []
+    assert bridge.mixer.links == {(a, b), (a, c), (c, a), (c, b), (b, DRAIN)}
