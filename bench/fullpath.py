@@ -79,8 +79,9 @@ def capacity(rows: list[dict[str, Any]]) -> int:
     return max((n for n, good in ok.items() if good), default=0)
 
 
-def windowed(messages: Iterator[dict[str, Any]], roots: dict[str, int]) -> tuple[dict[str, Any], Window]:
-    """A helper's result, and the CPU of `roots` between its {"measuring"} line and its result."""
+def windowed(messages: Iterator[dict[str, Any]], roots: dict[str, int]) -> tuple[dict[str, Any], Window] | None:
+    """A helper's result, and the CPU of `roots` between its {"measuring"} line and its result
+    (None if the helper ended without one)."""
     result: dict[str, Any] = {}
     cpu0, wall0, load0 = procs.read_cpu_seconds(roots), time.monotonic(), os.getloadavg()[0]
     for message in messages:
@@ -91,9 +92,7 @@ def windowed(messages: Iterator[dict[str, Any]], roots: dict[str, int]) -> tuple
             result = message
             window = Window(wall1 - wall0, {name: cpu1[name] - cpu0[name] for name in roots},
                             (load0, os.getloadavg()[0]))
-    if not result:
-        raise SystemExit("the helper gave no result")
-    return result, window
+    return (result, window) if result else None
 
 
 def reference_messages(ng: tuple[str, int], calls: int, seconds: float, plain: bool) -> Iterator[dict[str, Any]]:
@@ -123,10 +122,17 @@ def main() -> None:
                 windows: dict[str, Window] = {}
                 results: dict[str, dict[str, Any]] = {}
                 for step in steps:
-                    messages = (loadgen_messages(target, participants, args.seconds, tone, None) if step == "full"
-                                else reference_messages(ng, participants, args.seconds, args.plain_reference))
-                    results[step], windows[step] = windowed(messages, roots)
-                    time.sleep(3)  # the node and rtpengine clear the step's calls
+                    for attempt in (1, 2):  # once again if the helper failed (a port another bench took)
+                        messages = (loadgen_messages(target, participants, args.seconds, tone, None)
+                                    if step == "full"
+                                    else reference_messages(ng, participants, args.seconds, args.plain_reference))
+                        found = windowed(messages, roots)
+                        time.sleep(3)  # the node and rtpengine clear the step's calls
+                        if found is not None:
+                            results[step], windows[step] = found
+                            break
+                        if attempt == 2:
+                            raise SystemExit(f"{step} at {participants}: the helper failed twice")
                 full = results["full"]
                 row = {"participants": participants, "round": round_no + 1, "survived": full["survived"],
                        "late_or_lost_pct": full["late_or_lost_pct"],

@@ -84,7 +84,10 @@ class Caller:
 
     def call(self, room: int) -> LoadCall:
         leg = LoadCall(self.account, self.sink, self.player, room)
-        leg.makeCall(f"sip:{8000 + room}@{self.target}", pj.CallOpParam(True))
+        try:
+            leg.makeCall(f"sip:{8000 + room}@{self.target}", pj.CallOpParam(True))
+        except pj.Error as exc:
+            raise SystemExit(f"loadgen: cannot call room {8000 + room}: {exc.info()}") from None
         return leg
 
 
@@ -209,6 +212,7 @@ def main() -> None:
         print(json.dumps({"holding": seconds}), flush=True)
         result = hold(endpoint, churn, seconds, args.churn, args.report)
         print(json.dumps({"calls": calls, **result}), flush=True)
+        pump(endpoint, 5.0)  # every call still up while bench.soak reads the processes' memory
         legs = churn.legs + churn.leaving
         del churn
     else:

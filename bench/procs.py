@@ -39,10 +39,11 @@ def descendants(root: int, stats: list[Stat]) -> set[int]:
     return found
 
 
-def vm_rss_kib(status_text: str) -> int:
-    """VmRSS of /proc/PID/status, in KiB (0 for a kernel thread or a zombie, which have none)."""
-    for line in status_text.splitlines():
-        if line.startswith("VmRSS:"):
+def memory_kib(field: str, text: str) -> int:
+    """A "Field:   N kB" line of /proc/PID/status (VmRSS) or smaps_rollup (Pss), in KiB; 0 if it has
+    none (a kernel thread or a zombie)."""
+    for line in text.splitlines():
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
     return 0
 
@@ -68,16 +69,19 @@ def read_cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
 
 
 def read_footprint(roots: dict[str, int]) -> dict[str, dict[str, int]]:
-    """Resident memory (KiB, summed over the tree) and open file descriptors of each named process tree."""
+    """Memory and open file descriptors of each named process tree: resident memory summed over the
+    tree (pages Kamailio's workers share count once per worker) and proportional memory (each shared
+    page split among its sharers: what the tree really holds), in KiB."""
     stats = read_stats()
     found = {}
     for name, root in roots.items():
-        rss = fds = 0
+        rss = pss = fds = 0
         for pid in descendants(root, stats):
             try:
-                rss += vm_rss_kib(Path(f"/proc/{pid}/status").read_text())
+                rss += memory_kib("VmRSS", Path(f"/proc/{pid}/status").read_text())
+                pss += memory_kib("Pss", Path(f"/proc/{pid}/smaps_rollup").read_text())
                 fds += len(os.listdir(f"/proc/{pid}/fd"))
             except OSError:
                 continue
-        found[name] = {"rss_kib": rss, "fds": fds}
+        found[name] = {"rss_kib": rss, "pss_kib": pss, "fds": fds}
     return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import fullpath, procs
+from bench import fullpath, procs, soak
 from stack.components import forwarding_mode, kernel_table, table_of
 
 
@@ -42,9 +42,10 @@ def test_a_tree_holds_its_root_and_every_descendant_only() -> None:
     assert procs.descendants(99, stats) == {99}
 
 
-def test_resident_memory_is_read_from_status() -> None:
-    assert procs.vm_rss_kib("Name:\trtpengine\nVmPeak:\t 900 kB\nVmRSS:\t  1234 kB\nThreads: 4\n") == 1234
-    assert procs.vm_rss_kib("Name:\tkthreadd\n") == 0
+def test_memory_is_read_from_status_and_smaps_rollup() -> None:
+    assert procs.memory_kib("VmRSS", "Name:\trtpengine\nVmPeak:\t 900 kB\nVmRSS:\t  1234 kB\nThreads: 4\n") == 1234
+    assert procs.memory_kib("Pss", "Rss:   900 kB\nPss:   450 kB\nPss_Anon:  12 kB\n") == 450
+    assert procs.memory_kib("VmRSS", "Name:\tkthreadd\n") == 0
 
 
 def test_figures_per_participant_and_the_ratios() -> None:
@@ -77,3 +78,17 @@ def test_capacity_is_the_most_participants_every_round_carried(rows: list[tuple[
                                                                 expected: int) -> None:
     found = [{"participants": n, "survived": up, "late_or_lost_pct": late} for n, up, late in rows]
     assert fullpath.capacity(found) == expected
+
+
+def test_the_soak_reports_each_process_at_start_and_end_and_its_memory_growth() -> None:
+    start = {"bridge": {"rss_kib": 200_000, "pss_kib": 100_000, "fds": 900},
+             "redis": {"rss_kib": 0, "pss_kib": 0, "fds": 10}}
+    end = {"bridge": {"rss_kib": 204_000, "pss_kib": 99_000, "fds": 905},
+           "redis": {"rss_kib": 5, "pss_kib": 5, "fds": 10}}
+    assert soak.growth(start, end) == {
+        "bridge": {"rss_kib": [200_000, 204_000], "pss_kib": [100_000, 99_000], "fds": [900, 905],
+                   "rss_growth_pct": 2.0, "pss_growth_pct": -1.0},
+        # from nothing (a process that had ended): counted from 1 KiB, not a division by 0
+        "redis": {"rss_kib": [0, 5], "pss_kib": [0, 5], "fds": [10, 10], "rss_growth_pct": 400.0,
+                  "pss_growth_pct": 400.0},
+    }
