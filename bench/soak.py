@@ -24,7 +24,9 @@ from bench import procs
 from bench.bridge_capacity import loaded_stack, loadgen_messages
 from tests.support.audio import write_tone
 
-CAPACITY = 400  # bench.fullpath, 2026-11-30 (bench/RESULTS.md): at most 1 % late or lost in both rounds
+# bench.fullpath, 2026-11-30 (bench/RESULTS.md, issue 17): the most participants with at most 1 % of frames
+# late or lost in both rounds of every run, on the 2 shared vCPUs (400 passed in quiet rounds only).
+CAPACITY = 200
 SHARE = 0.8
 PROCESSES = ("redis", "rtpengine", "kamailio", "bridge")
 
