@@ -123,10 +123,12 @@ class Churn:
             if leg.ended:  # not hung up by us: dropped if it was up, a failed join if never
                 self.legs.remove(leg)
                 self.leaving.append(leg)
-                self.dropped += leg.confirmed
-                self.failed += not leg.confirmed
-                self.legs.append(self.caller.call(leg.room))  # the participant calls back
-                self.joins += 1
+                if leg.confirmed:
+                    self.dropped += 1
+                    self.legs.append(self.caller.call(leg.room))  # the participant calls back
+                    self.joins += 1
+                else:
+                    self.failed += 1  # its room stays a caller short: no storm of retries at a stack refusing
             elif leg.confirmed and leg.counted_from is None and now - leg.answered_at >= SETTLE:
                 leg.counted_from = (*leg.counters(), now)
         self.leaving = [leg for leg in self.leaving if not leg.ended]
