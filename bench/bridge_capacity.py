@@ -11,19 +11,26 @@ Usage: .venv/bin/python -m bench.bridge_capacity [--start 100] [--step 100] [--m
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import settings
+from bench import procs
 from conference.rooms import RoomSettings
+from stack.components import components
 from stack.supervisor import Supervisor
 from store import live
 from tests.support.audio import write_tone
+from tests.support.ports import free_range
 from tests.support.stack import write_config
 
 ROOM_SIZE = 5
@@ -31,28 +38,84 @@ LIMIT_PCT = 1.0
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return procs.read_cpu_seconds({"it": pid})["it"]
+
+
+def loadgen_messages(target: str, calls: int, seconds: float, tone: Path, cpu: str | None = "1",
+                     *extra: str) -> Iterator[dict[str, Any]]:
+    """Runs bench.loadgen (on CPU `cpu`, or anywhere) and yields its JSON lines as they come:
+    {"measuring": seconds} as its measured window opens, then its result."""
+    pin = ["taskset", "-c", cpu] if cpu is not None else []
+    yield from json_lines([*pin, sys.executable, "-m", "bench.loadgen", target, str(calls), str(ROOM_SIZE),
+                           str(seconds), str(tone), *extra])
+
+
+def json_lines(argv: list[str]) -> Iterator[dict[str, Any]]:
+    """A bench helper process's JSON lines as they come (its other output is pjsua's console)."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("{"):  # not pjsua's own console lines
+            yield json.loads(line)
+    proc.wait()
 
 
 def one_step(target: str, calls: int, seconds: float, tone: Path, bridge_pid: int) -> dict[str, float]:
-    argv = ["taskset", "-c", "1", sys.executable, "-m", "bench.loadgen", target, str(calls), str(ROOM_SIZE),
-            str(seconds), str(tone)]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
-    assert proc.stdout is not None
     result: dict[str, float] = {}
     cpu0 = wall0 = 0.0
-    for line in proc.stdout:
-        if not line.startswith("{"):
-            continue  # pjsua's own console lines
-        message = json.loads(line)
+    for message in loadgen_messages(target, calls, seconds, tone):
         if "measuring" in message:
             cpu0, wall0 = cpu_seconds(bridge_pid), time.monotonic()
         else:
             result = message
             result["bridge_cpu_pct"] = round(100 * (cpu_seconds(bridge_pid) - cpu0) / (time.monotonic() - wall0), 1)
-    proc.wait()
     return result
+
+
+def put_rooms(config: settings.Config, participants: int) -> None:
+    """The rooms bench.loadgen calls (8000, 8001, ...: ROOM_SIZE callers each), quiet: no count
+    announced, no join tones."""
+    rooms = live.connect(config.redis_url)
+    for number in range(8000, 8000 + participants // ROOM_SIZE + 1):
+        room = RoomSettings(str(number), announce_count=False, mute_notifications=True)
+        live.put_entry(rooms, live.ROOMS, str(number), room.as_dict())
+
+
+@contextlib.contextmanager
+def loaded_stack(var: Path, participants: int, rtpengine_args: Sequence[str] = ()
+                 ) -> Iterator[tuple[settings.Config, Supervisor]]:
+    """Redis, rtpengine (given `rtpengine_args` after its own), Kamailio and one bridge node, with
+    the rooms bench.loadgen calls for `participants`; one caller places every call, so no flood limit."""
+    path = write_config(var, capacity=max(participants, 1000))
+    with path.open("a") as toml:
+        toml.write("[edge]\nflood_requests = 1000000\n")
+    config = widen_media_ports(path, 8 * participants + 1000)
+    parts = [dataclasses.replace(part, argv=[*part.argv, *rtpengine_args]) if part.name == "rtpengine" else part
+             for part in components(config, path)]
+    supervisor = Supervisor(config, path, echo=None, parts=parts)
+    try:
+        supervisor.start(only={"redis", "rtpengine", "kamailio", "bridge"})
+        put_rooms(config, participants)
+        yield config, supervisor
+    finally:
+        supervisor.stop()
+
+
+def widen_media_ports(path: Path, ports: int) -> settings.Config:
+    """rtpengine's media ports in `path` made `ports` wide (a test stack's 2000 hold 500 calls, and
+    bench.fullpath's reference calls come while the last step's ports may still be held)."""
+    text = path.read_text()
+    for _ in range(20):
+        low, high = free_range(ports)
+        lines = [f"port_min = {low}" if line.startswith("port_min = ") else
+                 f"port_max = {high}" if line.startswith("port_max = ") else line  # only [rtpengine] has these
+                 for line in text.splitlines()]
+        path.write_text("\n".join(lines) + "\n")
+        try:
+            return settings.load(path)
+        except settings.ConfigError:
+            continue  # it met another range of the stack
+    raise SystemExit(f"no free range of {ports} ports for rtpengine")
 
 
 def main() -> None:
@@ -62,29 +125,17 @@ def main() -> None:
     parser.add_argument("--max", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=20)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        var = Path(tmp) / "var"
-        path = write_config(var, capacity=1000)
-        config = settings.load(path)
-        supervisor = Supervisor(config, path, echo=None)
-        supervisor.start(only={"redis", "rtpengine", "kamailio", "bridge"})
-        try:
-            bridge_pid = supervisor.procs["bridge"].pid
-            subprocess.run(["taskset", "-apc", "0", str(bridge_pid)], check=True, capture_output=True)
-            rooms = live.connect(config.redis_url)
-            for number in range(8000, 8000 + args.max // ROOM_SIZE + 1):  # loadgen's room numbers
-                room = RoomSettings(str(number), announce_count=False, mute_notifications=True)
-                live.put_entry(rooms, live.ROOMS, str(number), room.as_dict())
-            tone = write_tone(Path(tmp) / "tone.wav", 440.0, 30)
-            target = f"{config.sip.address}:{config.sip.port}"
-            for calls in range(args.start, args.max + 1, args.step):
-                result = one_step(target, calls, args.seconds, tone, bridge_pid)
-                print(json.dumps(result), flush=True)
-                if result.get("late_or_lost_pct", 100) > LIMIT_PCT or result.get("survived", 0) < calls:
-                    break
-                time.sleep(3)  # let the node clear the previous step's calls
-        finally:
-            supervisor.stop()
+    with tempfile.TemporaryDirectory() as tmp, loaded_stack(Path(tmp) / "var", args.max) as (config, supervisor):
+        bridge_pid = supervisor.procs["bridge"].pid
+        subprocess.run(["taskset", "-apc", "0", str(bridge_pid)], check=True, capture_output=True)
+        tone = write_tone(Path(tmp) / "tone.wav", 440.0, 30)
+        target = f"{config.sip.address}:{config.sip.port}"
+        for calls in range(args.start, args.max + 1, args.step):
+            result = one_step(target, calls, args.seconds, tone, bridge_pid)
+            print(json.dumps(result), flush=True)
+            if result.get("late_or_lost_pct", 100) > LIMIT_PCT or result.get("survived", 0) < calls:
+                break
+            time.sleep(3)  # let the node clear the previous step's calls
 
 
 if __name__ == "__main__":

@@ -1,40 +1,53 @@
-"""Load generator for bench/bridge_capacity.py: N calls from one pjsua2 process.
+"""Load generator for the capacity benches: N calls from one pjsua2 process, rooms of ROOM_SIZE.
 
 Every call sends the same tone and listens through its jitter buffer (each
 call feeds the null playback device), so the buffer's `lost` counter tells how
 many 20 ms frames from the bridge came too late or never.
-Usage: python -m bench.loadgen TARGET CALLS ROOM_SIZE SECONDS TONE_WAV  -> one JSON line
+Usage: python -m bench.loadgen TARGET CALLS ROOM_SIZE SECONDS TONE_WAV  -> JSON lines
+  ({"measuring": SECONDS} as the measured window opens, then the result)
+  --churn N: instead, hold the calls for SECONDS with N leaves per minute, each followed at once by
+  a join to the same room, and print the running totals every --report seconds (bench.soak).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import time
 
 import pjsua2 as pj
 
 from bridge import sip
 from settings import BridgeConfig
+from tests.support.ports import free_range
+
+SETTLE = 2.0  # seconds from a leg's answer to counting its frames: its jitter buffer primes
 
 
 class LoadCall(pj.Call):
-    def __init__(self, account: pj.Account, sink: pj.AudioMedia, player: pj.AudioMediaPlayer) -> None:
+    def __init__(self, account: pj.Account, sink: pj.AudioMedia, player: pj.AudioMediaPlayer, room: int) -> None:
         super().__init__(account)
-        self.sink, self.player = sink, player
-        self.confirmed = self.ended = False
+        self.sink, self.player, self.room = sink, player, room
+        self.confirmed = self.ended = self.left = False
         self.last_code = 0
+        self.answered_at = 0.0
+        self.counted_from: tuple[int, int, float] | None = None  # jbuf lost, packets received, when
 
     def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
         info = self.getInfo()
         state, self.last_code = info.state, info.lastStatusCode
-        self.confirmed = self.confirmed or state == pj.PJSIP_INV_STATE_CONFIRMED
+        if state == pj.PJSIP_INV_STATE_CONFIRMED and not self.confirmed:
+            self.confirmed, self.answered_at = True, time.monotonic()
         self.ended = state == pj.PJSIP_INV_STATE_DISCONNECTED
 
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
         media = self.getAudioMedia(-1)
         self.player.startTransmit(media)
         media.startTransmit(self.sink)
+
+    def counters(self) -> tuple[int, int]:
+        stat = self.getStreamStat(0)
+        return stat.jbuf.lost, stat.rtcp.rxStat.pkt
 
 
 def start(calls: int) -> pj.Endpoint:
@@ -51,49 +64,166 @@ def pump(endpoint: pj.Endpoint, seconds: float) -> None:
         endpoint.libHandleEvents(10)
 
 
-def main() -> None:
-    target, tone = sys.argv[1], sys.argv[5]
-    calls, room_size, seconds = int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-    endpoint = start(calls)
-    acc_cfg = pj.AccountConfig()
-    acc_cfg.idUri = "sip:loadgen@127.0.0.1"
-    acc_cfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
-    acc_cfg.mediaConfig.transportConfig.port = 50000
-    account = pj.Account()
-    account.create(acc_cfg)
-    player = pj.AudioMediaPlayer()
-    player.createPlayer(tone)
-    sink = endpoint.audDevManager().getPlaybackDevMedia()
-    legs: list[LoadCall] = []
-    for index in range(calls):
-        leg = LoadCall(account, sink, player)
-        leg.makeCall(f"sip:{8000 + index // room_size}@{target}", pj.CallOpParam(True))
-        legs.append(leg)
-        pump(endpoint, 0.01)  # about 100 joins per second
-    pump(endpoint, 5.0)  # settle: every room full, jitter buffers primed
+class Caller:
+    """The load generator's account, tone and sink; places calls to rooms 8000, 8001, ..."""
+
+    def __init__(self, target: str, calls: int) -> None:
+        self.target = target
+        acc_cfg = pj.AccountConfig()
+        acc_cfg.idUri = "sip:loadgen@127.0.0.1"
+        acc_cfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
+        # Media ports free now (another bench may run beside this one); with churn, leaving calls
+        # hold theirs a moment while new ones take others.
+        low, high = free_range(4 * calls + 200)
+        acc_cfg.mediaConfig.transportConfig.port = low
+        acc_cfg.mediaConfig.transportConfig.portRange = high - low
+        self.account = pj.Account()
+        self.account.create(acc_cfg)
+        self.player = pj.AudioMediaPlayer()
+        self.sink = pj.Endpoint.instance().audDevManager().getPlaybackDevMedia()
+
+    def call(self, room: int) -> LoadCall:
+        leg = LoadCall(self.account, self.sink, self.player, room)
+        try:
+            leg.makeCall(f"sip:{8000 + room}@{self.target}", pj.CallOpParam(True))
+        except pj.Error as exc:
+            raise SystemExit(f"loadgen: cannot call room {8000 + room}: {exc.info()}") from None
+        return leg
+
+
+def measure(endpoint: pj.Endpoint, legs: list[LoadCall], seconds: float) -> dict[str, object]:
+    """Every leg's concealed and received frames over `seconds` after all joined."""
     up = [leg for leg in legs if leg.confirmed and not leg.ended]
-    before = {id(leg): leg.getStreamStat(0).jbuf.lost for leg in up}
-    rx_before = {id(leg): leg.getStreamStat(0).rtcp.rxStat.pkt for leg in up}
+    before = {id(leg): leg.counters() for leg in up}
     print(json.dumps({"measuring": seconds}), flush=True)
     pump(endpoint, seconds)
     alive = [leg for leg in up if not leg.ended]
-    lost = sum(leg.getStreamStat(0).jbuf.lost - before[id(leg)] for leg in alive)
-    received = sum(leg.getStreamStat(0).rtcp.rxStat.pkt - rx_before[id(leg)] for leg in alive)
+    lost = sum(leg.counters()[0] - before[id(leg)][0] for leg in alive)
+    received = sum(leg.counters()[1] - before[id(leg)][1] for leg in alive)
     expected = len(alive) * seconds * 50
-    print(json.dumps({
-        "calls": calls, "connected": len(up), "survived": len(alive),
+    return {
+        "calls": len(legs), "connected": len(up), "survived": len(alive),
         "failed_codes": sorted({leg.last_code for leg in legs if leg not in up}),
         "frames_expected": int(expected), "packets_received": int(received), "frames_concealed": int(lost),
         "late_or_lost_pct": round(100 * max(lost, expected - received) / max(expected, 1), 3),
-    }), flush=True)
+    }
+
+
+class Churn:
+    """Holds the calls with leaves and joins at a steady rate; counts what a carrier would count."""
+
+    def __init__(self, caller: Caller, legs: list[LoadCall]) -> None:
+        self.caller, self.legs = caller, legs
+        self.leaving: list[LoadCall] = []  # hung up by us, kept until PJSIP says they ended
+        self.joins = self.leaves = self.dropped = self.failed = 0
+        self.expected = self.received = self.concealed = 0.0
+
+    def tick(self, now: float) -> None:
+        for leg in list(self.legs):
+            if leg.ended:  # not hung up by us: dropped if it was up, a failed join if never
+                self.legs.remove(leg)
+                self.leaving.append(leg)
+                if leg.confirmed:
+                    self.dropped += 1
+                    self.legs.append(self.caller.call(leg.room))  # the participant calls back
+                    self.joins += 1
+                else:
+                    self.failed += 1  # its room stays a caller short: no storm of retries at a stack refusing
+            elif leg.confirmed and leg.counted_from is None and now - leg.answered_at >= SETTLE:
+                leg.counted_from = (*leg.counters(), now)
+        self.leaving = [leg for leg in self.leaving if not leg.ended]
+
+    def count(self, leg: LoadCall, now: float) -> None:
+        if leg.counted_from is None or leg.ended:
+            return
+        lost, received = leg.counters()
+        self.concealed += lost - leg.counted_from[0]
+        self.received += received - leg.counted_from[1]
+        self.expected += (now - leg.counted_from[2]) * 50
+
+    def swap(self, now: float) -> None:
+        """The longest-standing answered leg leaves; a new one joins its room."""
+        leg = next((leg for leg in self.legs if leg.confirmed and not leg.ended), None)
+        if leg is None:
+            return
+        self.count(leg, now)
+        leg.left = True
+        leg.hangup(pj.CallOpParam())
+        self.legs.remove(leg)
+        self.leaving.append(leg)
+        self.legs.append(self.caller.call(leg.room))
+        self.leaves, self.joins = self.leaves + 1, self.joins + 1
+
+    def totals(self, now: float) -> dict[str, object]:
+        expected, received, concealed = self.expected, self.received, self.concealed
+        for leg in self.legs:
+            if leg.counted_from is not None and not leg.ended:
+                lost, got = leg.counters()
+                concealed += lost - leg.counted_from[0]
+                received += got - leg.counted_from[1]
+                expected += (now - leg.counted_from[2]) * 50
+        return {
+            "up": sum(leg.confirmed and not leg.ended for leg in self.legs), "joins": self.joins,
+            "leaves": self.leaves, "dropped": self.dropped, "failed_joins": self.failed,
+            "frames_expected": int(expected), "frames_concealed": int(concealed),
+            "late_or_lost_pct": round(100 * max(concealed, expected - received) / max(expected, 1), 3),
+        }
+
+
+def hold(endpoint: pj.Endpoint, churn: Churn, seconds: float, per_minute: float, report: float) -> dict[str, object]:
+    start = now = time.monotonic()
+    next_swap, next_report = start + 60 / per_minute, start + report
+    while now < start + seconds:
+        pump(endpoint, 0.1)
+        now = time.monotonic()
+        churn.tick(now)
+        if now >= next_swap:
+            churn.swap(now)
+            next_swap += 60 / per_minute
+        if now >= next_report:
+            print(json.dumps({"elapsed": round(now - start), **churn.totals(now)}), flush=True)
+            next_report += report
+    return churn.totals(now)
+
+
+def hang_up(legs: list[LoadCall]) -> None:
+    # A function of its own: no loop variable is left holding a Call when the library goes.
     for leg in legs:
         if not leg.ended:
             leg.hangup(pj.CallOpParam())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    for name in ("target", "calls", "room_size", "seconds", "tone"):
+        parser.add_argument(name)
+    parser.add_argument("--churn", type=float, default=0.0, help="leaves (and joins) per minute")
+    parser.add_argument("--report", type=float, default=60.0, help="seconds between running totals")
+    args = parser.parse_args()
+    calls, room_size, seconds = int(args.calls), int(args.room_size), float(args.seconds)
+    endpoint = start(calls)
+    caller = Caller(args.target, calls)
+    caller.player.createPlayer(args.tone)
+    legs: list[LoadCall] = []
+    for index in range(calls):
+        legs.append(caller.call(index // room_size))
+        pump(endpoint, 0.01)  # about 100 joins per second
+    pump(endpoint, 5.0)  # settle: every room full, jitter buffers primed
+    if args.churn > 0:
+        churn = Churn(caller, legs)
+        print(json.dumps({"holding": seconds}), flush=True)
+        result = hold(endpoint, churn, seconds, args.churn, args.report)
+        print(json.dumps({"calls": calls, **result}), flush=True)
+        pump(endpoint, 5.0)  # every call still up while bench.soak reads the processes' memory
+        legs = churn.legs + churn.leaving
+        del churn
+    else:
+        print(json.dumps(measure(endpoint, legs, seconds)), flush=True)
+    hang_up(legs)
     pump(endpoint, 3.0)
     # PJSIP asserts if a Call outlives the library.
-    del up, alive, leg
     legs.clear()
-    del player
+    del caller
     endpoint.libDestroy()
 
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import settings
-from stack.components import components
+from stack.components import components, rtpengine_mode
 from stack.supervisor import START_TIMEOUT, StartError, Supervisor, wait_for
 
 FAILED_MARK = "kamconf: start failed: "
@@ -135,8 +135,20 @@ def status(config: settings.Config, config_file: Path) -> int:
         line = f"{component.name:<10} {'up' if healthy else 'down':<5} {component.address}"
         if component.name in kept:
             line += f"  restarts {kept[component.name].get('restarts', 0)}"
+        if healthy and component.argv[0] == "rtpengine":
+            # The running process's own command line: the table it was given when it started.
+            line += f"  {rtpengine_mode(command_line(kept.get(component.name, {}).get('pid')) or component.argv)}"
         print(line)
     return 0 if all_up else 1
+
+
+def command_line(pid: int | None) -> list[str]:
+    if pid is None:
+        return []
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
 
 
 def supervised(config: settings.Config) -> dict[str, dict[str, int]]:

@@ -131,14 +131,48 @@ def sentinel(config: Config, port: int) -> Component:
     )
 
 
+# Where rtpengine's kernel module (xt_RTPENGINE, Debian's rtpengine-kernel-dkms) takes its orders;
+# each forwarding table it holds shows as a folder beside it.
+KERNEL_TABLES = Path("/proc/rtpengine")
+
+
+def kernel_table(module_usable: bool, index: int) -> int:
+    """rtpengine's `table`: with the kernel module there (and ours to drive), instance `index` forwards
+    in the kernel through table `index` (two rtpengines cannot share a table), the packets never
+    reaching userspace once a stream is up; without it, -1: every packet relayed in userspace."""
+    return index if module_usable else -1
+
+
+def table_of(argv: list[str]) -> int:
+    """The --table=N of an rtpengine command line (-1, userspace, if it has none)."""
+    tables = [arg.removeprefix("--table=") for arg in argv if arg.startswith("--table=")]
+    return int(tables[-1]) if tables and tables[-1].lstrip("-").isdigit() else -1
+
+
+def forwarding_mode(table: int, table_present: bool) -> str:
+    """What `make status` says of an rtpengine told to use `table`: rtpengine falls back to userspace
+    (logging "KERNEL FORWARDING DISABLED") when the table cannot be made."""
+    if table < 0:
+        return "userspace forwarding"
+    if table_present:
+        return f"kernel forwarding, table {table}"
+    return f"userspace forwarding (kernel table {table} failed)"
+
+
+def rtpengine_mode(argv: list[str]) -> str:
+    table = table_of(argv)
+    return forwarding_mode(table, table >= 0 and (KERNEL_TABLES / str(table)).is_dir())
+
+
 def rtpengine(config: Config, index: int) -> Component:
     """This host's rtpengine `index`: "rtpengine" when the host has one, else rtpengine-1, -2, ..."""
     rtpe = config.rtpengine.instance(index)
     name = "rtpengine" if config.rtpengine.instances == 1 else f"rtpengine-{index + 1}"
+    table = kernel_table(os.access(KERNEL_TABLES / "control", os.W_OK), index)
     return Component(
         name=name,
         argv=[
-            "rtpengine", f"--config-file={ROOT / 'rtpengine/rtpengine.conf'}",
+            "rtpengine", f"--config-file={ROOT / 'rtpengine/rtpengine.conf'}", f"--table={table}",
             f"--interface={rtpe.address}", f"--listen-ng={rtpe.ng_address}:{rtpe.ng_port}",
             f"--port-min={rtpe.port_min}", f"--port-max={rtpe.port_max}",
             f"--pidfile={config.var_path / 'run' / f'{name}.pid'}",

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import settings
-from stack.components import components
+from stack.components import KERNEL_TABLES, components
 from stack.supervisor import wait_for
 from tests.support.stack import write_config
 
@@ -31,6 +31,9 @@ def test_up_status_token_down(tmp_path: Path) -> None:
         lines = status.stdout.splitlines()
         assert [line.split()[:2] for line in lines] == [
             [name, "up"] for name in ("redis", "redis-exporter", "rtpengine", "kamailio", "bridge", "web", "worker")]
+        # The forwarding mode the host offers (these test machines cannot load rtpengine's kernel module).
+        kernel = os.access(KERNEL_TABLES / "control", os.W_OK)
+        assert lines[2].endswith("kernel forwarding, table 0" if kernel else "userspace forwarding"), lines[2]
         token = make("token", config)
         assert token.returncode == 0 and len(token.stdout.splitlines()) == 1 and len(token.stdout.strip()) >= 40
     finally:
