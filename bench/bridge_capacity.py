@@ -82,11 +82,12 @@ def put_rooms(config: settings.Config, participants: int) -> None:
 
 
 @contextlib.contextmanager
-def loaded_stack(var: Path, participants: int, rtpengine_args: Sequence[str] = ()
+def loaded_stack(var: Path, participants: int, rtpengine_args: Sequence[str] = (), nodes: int = 1
                  ) -> Iterator[tuple[settings.Config, Supervisor]]:
-    """Redis, rtpengine (given `rtpengine_args` after its own), Kamailio and one bridge node, with
-    the rooms bench.loadgen calls for `participants`; one caller places every call, so no flood limit."""
-    path = write_config(var, capacity=max(participants, 1000))
+    """Redis, rtpengine (given `rtpengine_args` after its own), Kamailio and `nodes` bridge nodes
+    ("bridge", or "bridge-1", "bridge-2", ...), with the rooms bench.loadgen calls for
+    `participants`; one caller places every call, so no flood limit."""
+    path = write_config(var, capacity=max(participants, 1000), nodes=nodes)
     with path.open("a") as toml:
         toml.write("[edge]\nflood_requests = 1000000\n")
     config = widen_media_ports(path, 8 * participants + 1000)
@@ -94,7 +95,8 @@ def loaded_stack(var: Path, participants: int, rtpengine_args: Sequence[str] = (
              for part in components(config, path)]
     supervisor = Supervisor(config, path, echo=None, parts=parts)
     try:
-        supervisor.start(only={"redis", "rtpengine", "kamailio", "bridge"})
+        bridges = {part.name for part in parts if part.name.startswith("bridge")}
+        supervisor.start(only={"redis", "rtpengine", "kamailio", *bridges})
         put_rooms(config, participants)
         yield config, supervisor
     finally:

@@ -14,8 +14,9 @@ packet), and the mixing over the plain relay. Nothing is pinned to a CPU: the st
 host as it would in production. The load average (1 min) is recorded at the start and end of
 each window, as other work on the host moves the absolute figures.
 Usage: .venv/bin/python -m bench.fullpath [--participants 100 200 300 400] [--seconds 15] [--rounds 2]
-       [--rtpengine-arg=--num-threads=1 ...] [--plain-reference]
-(--direct, legs that skip rtpengine, waits for the per-trunk/per-extension direct_media setting.)
+       [--rtpengine-arg=--num-threads=1 ...] [--plain-reference] [--direct]
+  --direct: the load generator's calls come as a direct_media trunk's (README "Direct media"): their
+  media goes straight to the bridge, rtpengine only relays the reference.
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import settings
 from bench import procs
 from bench.bridge_capacity import LIMIT_PCT, json_lines, loaded_stack, loadgen_messages
+from conference.extensions import TrunkSettings
+from store import live
 from tests.support.audio import write_tone
 
 PATH = ("rtpengine", "bridge", "kamailio")  # the media path's processes, as the supervisor names them
@@ -95,6 +99,13 @@ def windowed(messages: Iterator[dict[str, Any]], roots: dict[str, int]) -> tuple
     return (result, window) if result else None
 
 
+def calls_direct(config: settings.Config) -> None:
+    """Kamailio takes the load generator's calls (from 127.0.0.1) as a direct_media trunk's: their
+    media goes straight to the bridge (README "Direct media")."""
+    trunk = TrunkSettings("loadgen", "127.0.0.1:9", (config.sip.address,), direct_media=True)
+    live.put_entry(live.connect(config.redis_url), live.TRUNKS, trunk.name, trunk.as_dict())
+
+
 def reference_messages(ng: tuple[str, int], calls: int, seconds: float, plain: bool) -> Iterator[dict[str, Any]]:
     return json_lines([sys.executable, "-m", "bench.rtp_pairs", ng[0], str(ng[1]), str(calls), str(seconds),
                        *(["--plain"] if plain else [])])
@@ -107,6 +118,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--rtpengine-arg", action="append", default=[], help="added to rtpengine's command line")
     parser.add_argument("--plain-reference", action="store_true", help="reference calls without codec-transcode")
+    parser.add_argument("--direct", action="store_true", help="the calls as a direct_media trunk's: no rtpengine")
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp, \
@@ -115,7 +127,10 @@ def main() -> None:
         tone = write_tone(Path(tmp) / "tone.wav", 440.0, 60)
         target = f"{config.sip.address}:{config.sip.port}"
         ng = (config.rtpengine.ng_address, config.rtpengine.ng_port)
-        print(json.dumps({"rtpengine_args": args.rtpengine_arg, "plain_reference": args.plain_reference}), flush=True)
+        if args.direct:
+            calls_direct(config)
+        print(json.dumps({"rtpengine_args": args.rtpengine_arg, "plain_reference": args.plain_reference,
+                          "direct": args.direct}), flush=True)
         for participants in args.participants:
             for round_no in range(args.rounds):
                 steps = ["full", "reference"] if round_no % 2 == 0 else ["reference", "full"]
