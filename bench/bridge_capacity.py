@@ -82,17 +82,24 @@ def put_rooms(config: settings.Config, participants: int) -> None:
 
 
 @contextlib.contextmanager
-def loaded_stack(var: Path, participants: int, rtpengine_args: Sequence[str] = (), nodes: int = 1
-                 ) -> Iterator[tuple[settings.Config, Supervisor]]:
+def loaded_stack(var: Path, participants: int, rtpengine_args: Sequence[str] = (), nodes: int = 1,
+                 bridge_tree: Path | None = None, **bridge: Any) -> Iterator[tuple[settings.Config, Supervisor]]:
     """Redis, rtpengine (given `rtpengine_args` after its own), Kamailio and `nodes` bridge nodes
-    ("bridge", or "bridge-1", "bridge-2", ...), with the rooms bench.loadgen calls for
+    ("bridge", or "bridge-1", "bridge-2", ...; `bridge` settings added to [bridge]; their code from
+    `bridge_tree` first, if given: another commit's), with the rooms bench.loadgen calls for
     `participants`; one caller places every call, so no flood limit."""
-    path = write_config(var, capacity=max(participants, 1000), nodes=nodes)
+    path = write_config(var, capacity=max(participants, 1000), nodes=nodes, **bridge)
     with path.open("a") as toml:
         toml.write("[edge]\nflood_requests = 1000000\n")
     config = widen_media_ports(path, 8 * participants + 1000)
-    parts = [dataclasses.replace(part, argv=[*part.argv, *rtpengine_args]) if part.name == "rtpengine" else part
-             for part in components(config, path)]
+    parts = []
+    for part in components(config, path):
+        if part.name == "rtpengine":
+            part = dataclasses.replace(part, argv=[*part.argv, *rtpengine_args])
+        elif part.name.startswith("bridge") and bridge_tree is not None:
+            path_first = f"{bridge_tree}{os.pathsep}{part.env['PYTHONPATH']}"
+            part = dataclasses.replace(part, env={**part.env, "PYTHONPATH": path_first})
+        parts.append(part)
     supervisor = Supervisor(config, path, echo=None, parts=parts)
     try:
         bridges = {part.name for part in parts if part.name.startswith("bridge")}
