@@ -289,6 +289,10 @@ def test_russian_labels_after_switching_the_language(panel: Panel) -> None:
     panel.shot("menus-ru")
     panel.open("/recordings")
     panel.shot("recordings-ru")
+    panel.open("/extensions/new")
+    assert "Прямой медиапоток" in panel.text()
+    panel.driver.execute_script("arguments[0].scrollIntoView()", panel.find("#direct_media"))
+    panel.shot("extension-new-ru")
     Select(panel.find("#language-choice")).select_by_value("en")
     assert until(lambda: panel.find("#nav-rooms").text == "Rooms", timeout=5)
 
@@ -332,6 +336,7 @@ def test_an_admin_walks_every_page(panel: Panel) -> None:
     panel.type("#gateway", "192.0.2.50:5060")
     panel.type("#sources", "192.0.2.50")
     panel.type("#inbound", "+74950000000 = 2603")
+    panel.driver.execute_script("arguments[0].scrollIntoView()", panel.find("#direct_media"))
     panel.shot("trunk-new")
     panel.find("#save").click()
     panel.wait("tr[data-trunk='panel-carrier']")
