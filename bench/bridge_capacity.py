@@ -1,11 +1,14 @@
 """How many participants one bridge node mixes on one core, rooms of 5, before >1% of frames are late or lost.
 
 The bridge process is pinned to CPU 0 and called through Kamailio (the node takes calls only from
-Kamailio, signed) and rtpengine; only the bridge's CPU is read, so this still measures the mixer.
-The load generator runs on CPU 1. Each
-step adds participants until the listeners' jitter buffers conceal more than
-1% of frames (late or missing) or packets go missing.
+Kamailio, signed) as a direct_media trunk's calls, so rtpengine relays nothing and this measures the
+mixer (--anchored: through rtpengine too, which then needs a core of its own near 1,000). The load
+generator runs on CPU 1; with --listen-every K only every K-th of its calls decodes what it hears, so
+it stays below a core where the node saturates (bench.loadgen). Each step adds participants until
+the listeners' jitter buffers conceal more than 1% of frames (late or missing), packets go missing,
+or calls fail; each step reports the node's and the load generator's CPU.
 Usage: .venv/bin/python -m bench.bridge_capacity [--start 100] [--step 100] [--max 1000] [--seconds 20]
+       [--listen-every 1] [--anchored]
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 
 import settings
 from bench import procs
+from conference.extensions import TrunkSettings
 from conference.rooms import RoomSettings
 from stack.components import components
 from stack.supervisor import Supervisor
@@ -60,16 +64,24 @@ def json_lines(argv: list[str]) -> Iterator[dict[str, Any]]:
     proc.wait()
 
 
-def one_step(target: str, calls: int, seconds: float, tone: Path, bridge_pid: int) -> dict[str, float]:
+def one_step(target: str, calls: int, seconds: float, tone: Path, bridge_pid: int,
+             *loadgen_args: str) -> dict[str, float]:
     result: dict[str, float] = {}
     cpu0 = wall0 = 0.0
-    for message in loadgen_messages(target, calls, seconds, tone):
+    for message in loadgen_messages(target, calls, seconds, tone, "1", *loadgen_args):
         if "measuring" in message:
             cpu0, wall0 = cpu_seconds(bridge_pid), time.monotonic()
         else:
             result = message
             result["bridge_cpu_pct"] = round(100 * (cpu_seconds(bridge_pid) - cpu0) / (time.monotonic() - wall0), 1)
     return result
+
+
+def calls_direct(config: settings.Config) -> None:
+    """Kamailio takes the load generator's calls (from 127.0.0.1) as a direct_media trunk's: their
+    media goes straight to the bridge (README "Direct media")."""
+    trunk = TrunkSettings("loadgen", "127.0.0.1:9", (config.sip.address,), direct_media=True)
+    live.put_entry(live.connect(config.redis_url), live.TRUNKS, trunk.name, trunk.as_dict())
 
 
 def put_rooms(config: settings.Config, participants: int) -> None:
@@ -88,10 +100,14 @@ def loaded_stack(var: Path, participants: int, rtpengine_args: Sequence[str] = (
     ("bridge", or "bridge-1", "bridge-2", ...; `bridge` settings added to [bridge]; their code from
     `bridge_tree` first, if given: another commit's), with the rooms bench.loadgen calls for
     `participants`; one caller places every call, so no flood limit."""
-    path = write_config(var, capacity=max(participants, 1000), nodes=nodes, **bridge)
+    capacity = max(participants, 1000)
+    low, high = free_range(2 * (capacity + settings.SPARE_CALLS) * nodes)  # a test stack's 2000 hold 984 calls
+    path = write_config(var, capacity=capacity, nodes=nodes, rtp_port_min=low, rtp_port_max=high, **bridge)
     with path.open("a") as toml:
         toml.write("[edge]\nflood_requests = 1000000\n")
-    config = widen_media_ports(path, 8 * participants + 1000)
+    # 8 a participant: its legs, and bench.fullpath's reference calls beside them. At most 5,000 (1,250
+    # anchored participants): a wider range seldom misses the stack's other ports, drawn at random.
+    config = widen_media_ports(path, min(8 * participants + 1000, 5000))
     parts = []
     for part in components(config, path):
         if part.name == "rtpengine":
@@ -114,7 +130,7 @@ def widen_media_ports(path: Path, ports: int) -> settings.Config:
     """rtpengine's media ports in `path` made `ports` wide (a test stack's 2000 hold 500 calls, and
     bench.fullpath's reference calls come while the last step's ports may still be held)."""
     text = path.read_text()
-    for _ in range(20):
+    for _ in range(100):
         low, high = free_range(ports)
         lines = [f"port_min = {low}" if line.startswith("port_min = ") else
                  f"port_max = {high}" if line.startswith("port_max = ") else line  # only [rtpengine] has these
@@ -133,15 +149,19 @@ def main() -> None:
     parser.add_argument("--step", type=int, default=100)
     parser.add_argument("--max", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--listen-every", type=int, default=1, help="only every K-th loadgen call listens")
+    parser.add_argument("--anchored", action="store_true", help="the calls through rtpengine too")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, loaded_stack(Path(tmp) / "var", args.max) as (config, supervisor):
         bridge_pid = supervisor.procs["bridge"].pid
         subprocess.run(["taskset", "-apc", "0", str(bridge_pid)], check=True, capture_output=True)
+        if not args.anchored:
+            calls_direct(config)
         tone = write_tone(Path(tmp) / "tone.wav", 440.0, 30)
         target = f"{config.sip.address}:{config.sip.port}"
         for calls in range(args.start, args.max + 1, args.step):
-            result = one_step(target, calls, args.seconds, tone, bridge_pid)
-            print(json.dumps(result), flush=True)
+            result = one_step(target, calls, args.seconds, tone, bridge_pid, "--listen-every", str(args.listen_every))
+            print(json.dumps({**result, "load": round(os.getloadavg()[0], 1)}), flush=True)
             if result.get("late_or_lost_pct", 100) > LIMIT_PCT or result.get("survived", 0) < calls:
                 break
             time.sleep(3)  # let the node clear the previous step's calls

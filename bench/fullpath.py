@@ -32,11 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import settings
 from bench import procs
-from bench.bridge_capacity import LIMIT_PCT, json_lines, loaded_stack, loadgen_messages
-from conference.extensions import TrunkSettings
-from store import live
+from bench.bridge_capacity import LIMIT_PCT, calls_direct, json_lines, loaded_stack, loadgen_messages
 from tests.support.audio import write_tone
 
 PATH = ("rtpengine", "bridge", "kamailio")  # the media path's processes, as the supervisor names them
@@ -97,13 +94,6 @@ def windowed(messages: Iterator[dict[str, Any]], roots: dict[str, int]) -> tuple
             window = Window(wall1 - wall0, {name: cpu1[name] - cpu0[name] for name in roots},
                             (load0, os.getloadavg()[0]))
     return (result, window) if result else None
-
-
-def calls_direct(config: settings.Config) -> None:
-    """Kamailio takes the load generator's calls (from 127.0.0.1) as a direct_media trunk's: their
-    media goes straight to the bridge (README "Direct media")."""
-    trunk = TrunkSettings("loadgen", "127.0.0.1:9", (config.sip.address,), direct_media=True)
-    live.put_entry(live.connect(config.redis_url), live.TRUNKS, trunk.name, trunk.as_dict())
 
 
 def reference_messages(ng: tuple[str, int], calls: int, seconds: float, plain: bool) -> Iterator[dict[str, Any]]:

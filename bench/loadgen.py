@@ -7,6 +7,9 @@ Usage: python -m bench.loadgen TARGET CALLS ROOM_SIZE SECONDS TONE_WAV  -> JSON 
   ({"measuring": SECONDS} as the measured window opens, then the result)
   --churn N: instead, hold the calls for SECONDS with N leaves per minute, each followed at once by
   a join to the same room, and print the running totals every --report seconds (bench.soak).
+  --listen-every K: only every K-th call listens (decodes the bridge's frames through its jitter
+  buffer); the others only count packets. A lighter load generator, for counts where listening to
+  every leg would take its own core (bench.bridge_capacity).
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ SETTLE = 2.0  # seconds from a leg's answer to counting its frames: its jitter b
 
 
 class LoadCall(pj.Call):
-    def __init__(self, account: pj.Account, sink: pj.AudioMedia, player: pj.AudioMediaPlayer, room: int) -> None:
+    def __init__(self, account: pj.Account, sink: pj.AudioMedia, player: pj.AudioMediaPlayer, room: int,
+                 listens: bool = True) -> None:
         super().__init__(account)
-        self.sink, self.player, self.room = sink, player, room
+        self.sink, self.player, self.room, self.listens = sink, player, room, listens
         self.confirmed = self.ended = self.left = False
         self.last_code = 0
         self.answered_at = 0.0
@@ -43,7 +47,8 @@ class LoadCall(pj.Call):
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
         media = self.getAudioMedia(-1)
         self.player.startTransmit(media)
-        media.startTransmit(self.sink)
+        if self.listens:
+            media.startTransmit(self.sink)
 
     def counters(self) -> tuple[int, int]:
         stat = self.getStreamStat(0)
@@ -82,8 +87,8 @@ class Caller:
         self.player = pj.AudioMediaPlayer()
         self.sink = pj.Endpoint.instance().audDevManager().getPlaybackDevMedia()
 
-    def call(self, room: int) -> LoadCall:
-        leg = LoadCall(self.account, self.sink, self.player, room)
+    def call(self, room: int, listens: bool = True) -> LoadCall:
+        leg = LoadCall(self.account, self.sink, self.player, room, listens)
         try:
             leg.makeCall(f"sip:{8000 + room}@{self.target}", pj.CallOpParam(True))
         except pj.Error as exc:
@@ -92,20 +97,26 @@ class Caller:
 
 
 def measure(endpoint: pj.Endpoint, legs: list[LoadCall], seconds: float) -> dict[str, object]:
-    """Every leg's concealed and received frames over `seconds` after all joined."""
+    """Every leg's received packets, and the listening legs' concealed frames, over `seconds` after
+    all joined; and this process's own CPU over them (% of one core)."""
     up = [leg for leg in legs if leg.confirmed and not leg.ended]
     before = {id(leg): leg.counters() for leg in up}
     print(json.dumps({"measuring": seconds}), flush=True)
+    cpu0 = time.process_time()
     pump(endpoint, seconds)
+    cpu_pct = 100 * (time.process_time() - cpu0) / seconds
     alive = [leg for leg in up if not leg.ended]
-    lost = sum(leg.counters()[0] - before[id(leg)][0] for leg in alive)
+    listening = [leg for leg in alive if leg.listens]
+    lost = sum(leg.counters()[0] - before[id(leg)][0] for leg in listening)
     received = sum(leg.counters()[1] - before[id(leg)][1] for leg in alive)
     expected = len(alive) * seconds * 50
+    heard = len(listening) * seconds * 50
+    late_or_lost = max(lost / max(heard, 1), (expected - received) / max(expected, 1))
     return {
-        "calls": len(legs), "connected": len(up), "survived": len(alive),
+        "calls": len(legs), "connected": len(up), "survived": len(alive), "listening": len(listening),
         "failed_codes": sorted({leg.last_code for leg in legs if leg not in up}),
         "frames_expected": int(expected), "packets_received": int(received), "frames_concealed": int(lost),
-        "late_or_lost_pct": round(100 * max(lost, expected - received) / max(expected, 1), 3),
+        "late_or_lost_pct": round(100 * late_or_lost, 3), "loadgen_cpu_pct": round(cpu_pct, 1),
     }
 
 
@@ -199,6 +210,7 @@ def main() -> None:
         parser.add_argument(name)
     parser.add_argument("--churn", type=float, default=0.0, help="leaves (and joins) per minute")
     parser.add_argument("--report", type=float, default=60.0, help="seconds between running totals")
+    parser.add_argument("--listen-every", type=int, default=1, help="only every K-th call listens")
     args = parser.parse_args()
     calls, room_size, seconds = int(args.calls), int(args.room_size), float(args.seconds)
     endpoint = start(calls)
@@ -206,7 +218,7 @@ def main() -> None:
     caller.player.createPlayer(args.tone)
     legs: list[LoadCall] = []
     for index in range(calls):
-        legs.append(caller.call(index // room_size))
+        legs.append(caller.call(index // room_size, index % args.listen_every == 0))
         pump(endpoint, 0.01)  # about 100 joins per second
     pump(endpoint, 5.0)  # settle: every room full, jitter buffers primed
     if args.churn > 0:

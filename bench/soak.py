@@ -6,9 +6,11 @@ N defaults to 80 % of the full-path capacity (bench.fullpath; --capacity, defaul
 figure in bench/RESULTS.md). bench.loadgen places the calls (rooms of 5) and, once all are up,
 hangs up the longest-standing call --churn times a minute, each time calling the same room again
 at once; a call that ends without its hang-up is dropped (and called again). Memory is counted
-once every call is up and again as the hold ends, before anyone hangs up; Kamailio's and Redis's
-children count with them.
+once every call is up, again at the first report --warm minutes on (when the churn has cycled the
+processes' pools of ports and buffers once), and as the hold ends, before anyone hangs up; growth is
+given from the start and from the warm mark. Kamailio's and Redis's children count with them.
 Usage: .venv/bin/python -m bench.soak [--participants N | --capacity C] [--minutes 30] [--churn 30] [--report 60]
+       [--warm 5]
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--churn", type=float, default=30, help="leaves (each followed by a join) per minute")
     parser.add_argument("--report", type=float, default=60, help="seconds between running totals")
+    parser.add_argument("--warm", type=float, default=5, help="minutes before the second memory mark")
     args = parser.parse_args()
     participants = args.participants or int(SHARE * args.capacity)
     with tempfile.TemporaryDirectory() as tmp, loaded_stack(Path(tmp) / "var", participants) as (config, supervisor):
@@ -56,6 +59,7 @@ def main() -> None:
         target = f"{config.sip.address}:{config.sip.port}"
         tone = write_tone(Path(tmp) / "tone.wav", 440.0, 60)
         start: dict[str, dict[str, int]] = {}
+        warm: dict[str, dict[str, int]] = {}
         messages = loadgen_messages(target, participants, 60 * args.minutes, tone, None,
                                     "--churn", str(args.churn), "--report", str(args.report))
         for message in messages:
@@ -64,12 +68,14 @@ def main() -> None:
                 print(json.dumps({"participants": participants, "minutes": args.minutes, "churn_per_minute":
                                   args.churn, "load": os.getloadavg()[0], "start": start}), flush=True)
             elif "elapsed" in message:
-                print(json.dumps({**message, "load": os.getloadavg()[0], "now": procs.read_footprint(roots)}),
-                      flush=True)
+                now = procs.read_footprint(roots)
+                if not warm and message["elapsed"] >= 60 * args.warm:
+                    warm = now
+                print(json.dumps({**message, "load": os.getloadavg()[0], "now": now}), flush=True)
             else:
                 end = procs.read_footprint(roots)  # before the load generator hangs up
-                print(json.dumps({**message, "load": os.getloadavg()[0], "footprint": growth(start, end)}),
-                      flush=True)
+                print(json.dumps({**message, "load": os.getloadavg()[0], "footprint": growth(start, end),
+                                  "footprint_after_warm": growth(warm, end) if warm else None}), flush=True)
 
 
 if __name__ == "__main__":

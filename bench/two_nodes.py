@@ -5,7 +5,7 @@ bridge-1 pinned to CPU 0 and bridge-2 to CPU 1. Each round measures, in turn:
 - one node: N participants in rooms of 5, every room on bridge-1 (its affinity set there);
 - two nodes: 2N participants, half the rooms on each node.
 The load generator (unpinned) calls through Kamailio as a direct_media trunk's calls
-(bench.fullpath.calls_direct), so rtpengine relays nothing and the two cores go to the nodes and the
+(bench.bridge_capacity.calls_direct), so rtpengine relays nothing and the two cores go to the nodes and the
 load generator; --anchored puts rtpengine back in the path. Reported per window: each node's CPU,
 late or lost frames, calls kept, the load average; per round, the nodes' CPU for 2N over that for N
 (the goal: at most 2.2) and the participants one core would carry at each node's cost.
@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import settings
-from bench.bridge_capacity import ROOM_SIZE, loaded_stack, loadgen_messages
-from bench.fullpath import calls_direct, windowed
+from bench.bridge_capacity import ROOM_SIZE, calls_direct, loaded_stack, loadgen_messages
+from bench.fullpath import windowed
 from store import live
 from tests.support.audio import write_tone
 

@@ -6,6 +6,8 @@ the queue after every libHandleEvents, so no decision is taken inside PJSIP.
 
 from __future__ import annotations
 
+import logging
+import resource
 import time
 import uuid
 from collections import deque
@@ -16,7 +18,9 @@ import pjsua2 as pj
 from bridge.inbound import Gate, read_invite
 from conference.billing import Leg
 from conference.vouch import ANONYMOUS, Vouched
-from settings import BridgeConfig
+from settings import MAX_CAPACITY, SPARE_CALLS, BridgeConfig
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -161,12 +165,14 @@ class NodeAccount(pj.Account):
 
 
 def start_endpoint(config: BridgeConfig) -> pj.Endpoint:
+    calls = min(config.capacity, MAX_CAPACITY) + SPARE_CALLS
+    enough_descriptors(calls)
     endpoint = pj.Endpoint()
     endpoint.libCreate()
     ep_cfg = pj.EpConfig()
     ep_cfg.uaConfig.threadCnt = 0
     ep_cfg.uaConfig.mainThreadOnly = True
-    ep_cfg.uaConfig.maxCalls = min(config.capacity + 16, 1024)
+    ep_cfg.uaConfig.maxCalls = calls
     ep_cfg.uaConfig.userAgent = "kamconf-bridge"
     ep_cfg.logConfig.level = 3
     ep_cfg.logConfig.consoleLevel = 2
@@ -177,7 +183,7 @@ def start_endpoint(config: BridgeConfig) -> pj.Endpoint:
     media.noVad = True
     media.ecTailLen = 0
     # A port per call, and one more while its prompt plays, plus music, silence and recorders.
-    media.maxMediaPorts = 2 * min(config.capacity + 16, 1024) + 64
+    media.maxMediaPorts = 2 * calls + 64
     endpoint.libInit(ep_cfg)
     transport = pj.TransportConfig()
     transport.boundAddress = config.address
@@ -188,6 +194,19 @@ def start_endpoint(config: BridgeConfig) -> pj.Endpoint:
     endpoint.audDevManager().setNullDev()
     _prefer_codecs(endpoint, wideband=config.clock_rate >= 16000)
     return endpoint
+
+
+def enough_descriptors(calls: int) -> None:
+    """Raises the soft limit on open files to what `calls` need, within the hard limit: a login
+    shell's soft limit (1,024) would stop a node near 500 calls."""
+    needed = 4 * calls + 256  # two sockets a call, and Redis, logs, prompts and recordings besides
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    allowed = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (allowed, hard))
+    if allowed < needed:
+        log.warning("open files limited to %d (hard limit); %d calls need %d", allowed, calls, needed)
 
 
 def _prefer_codecs(endpoint: pj.Endpoint, wideband: bool) -> None:

@@ -338,6 +338,23 @@ class ConfigError(ValueError):
     pass
 
 
+# PJSUA_MAX_CALLS of the node's build (bridge/pjsua2/config_site.h), less the calls it keeps for the
+# ones it places (invitations, relays) and the ones still ending.
+SPARE_CALLS = 16
+MAX_CAPACITY = 4096 - SPARE_CALLS
+
+
+def check_capacity(bridge: BridgeConfig) -> None:
+    """A node's capacity fits its build and its share of the RTP ports (two a call: RTP and RTCP)."""
+    if not 1 <= bridge.capacity <= MAX_CAPACITY:
+        raise ConfigError(f"[bridge] capacity must be 1-{MAX_CAPACITY} participants, not {bridge.capacity}")
+    node = bridge.node(0)
+    ports, needed = node.rtp_port_max - node.rtp_port_min + 1, 2 * (bridge.capacity + SPARE_CALLS)
+    if ports < needed:
+        raise ConfigError(f"[bridge] capacity {bridge.capacity} needs {needed} RTP ports a node; "
+                          f"rtp_port_min-rtp_port_max gives each of its {bridge.nodes} node(s) {ports}")
+
+
 MIN_SECRET_CHARS = 32
 
 
@@ -391,6 +408,7 @@ def load(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None 
         raise ConfigError(f"[conferences] caller_id must be a number (digits, optionally after +), not {caller_id!r}")
     if config.conferences.consult_caller_id not in CONSULT_CALLER_IDS:
         raise ConfigError(f"[conferences] consult_caller_id must be one of {', '.join(CONSULT_CALLER_IDS)}")
+    check_capacity(config.bridge)
     return config
 
 

@@ -232,7 +232,11 @@ def affinity(client: redis.Redis, number: str) -> str | None:
 # Room events and who is in a room now -------------------------------------------
 
 EVENTS = "kamconf:events"  # stream of room events for the panel, metrics and history
+# Its readers are live (the panel, the webhook dispatcher, a running room's failed calls) and what
+# lasts is in SQL (call records, webhook deliveries): entries older than EVENTS_SECONDS are trimmed,
+# so Redis's memory stays flat under steady calling (bench.soak), and at most EVENTS_MAXLEN are kept.
 EVENTS_MAXLEN = 100_000
+EVENTS_SECONDS = 15 * 60
 PARTICIPANTS = "kamconf:participants:{}"  # hash: participant id -> participant (JSON)
 
 
@@ -240,7 +244,11 @@ def room_event(client: redis.Redis, kind: str, room: str, **fields: str | int | 
     """One entry of the event stream: joined, left, talking, ended, ..."""
     entry: dict[Any, Any] = {"type": kind, "room": room}
     entry.update({k: json.dumps(v) if isinstance(v, bool) else v for k, v in fields.items()})
-    client.xadd(EVENTS, entry, maxlen=EVENTS_MAXLEN, approximate=True)
+    pipe = client.pipeline(transaction=False)
+    pipe.xadd(EVENTS, entry, maxlen=EVENTS_MAXLEN, approximate=True)
+    # Approximate: whole nodes of the stream go, so this costs nothing when none is old enough.
+    pipe.xtrim(EVENTS, minid=f"{int((time.time() - EVENTS_SECONDS) * 1000)}-0", approximate=True)
+    pipe.execute()
 
 
 def put_participant(client: redis.Redis, room: str, participant_id: str, data: Mapping[str, Any]) -> None:

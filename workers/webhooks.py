@@ -97,7 +97,7 @@ class Dispatcher:
                 raise
             ensure_group(client)  # the first start, or a Redis that lost its data
             return backlog
-        # An entry trimmed from the stream (EVENTS_MAXLEN) while pending comes back without fields.
+        # An entry trimmed from the stream (EVENTS_MAXLEN, EVENTS_SECONDS) while pending comes back without fields.
         entries = [(str(entry_id), dict(fields or {})) for _, batch in found or [] for entry_id, fields in batch]
         self.held += [delivery_id for entry_id, fields in entries for delivery_id in
                       self.repository.record(Event.from_stream(entry_id, fields), datetime.now(UTC))]

@@ -1,9 +1,13 @@
 /* Conference-sized limits for the bridge node's PJSIP build (see build.sh). */
-#define PJSUA_MAX_CALLS             1024
-#define PJSUA_MAX_PLAYERS           1024
-#define PJSUA_MAX_RECORDERS         1024
+/* Well past where one core saturates (about 1,250 participants, bench/RESULTS.md), so a node's
+ * [bridge] capacity is bounded by its CPU, not by the build; settings.MAX_CAPACITY follows this
+ * figure. A prompt player and a recorder may run for every call at once. */
+#define PJSUA_MAX_CALLS             4096
+#define PJSUA_MAX_PLAYERS           4096
+#define PJSUA_MAX_RECORDERS         4096
 #define PJSUA_MAX_CONF_PORTS        (PJSUA_MAX_CALLS + 2 * PJSUA_MAX_PLAYERS)
-#define PJ_IOQUEUE_MAX_HANDLES      8192
+/* Two sockets (RTP, RTCP) per call and the SIP transports. */
+#define PJ_IOQUEUE_MAX_HANDLES      (2 * PJSUA_MAX_CALLS + 256)
 #define PJSUA_MAX_ACC               32
 #define PJ_MAX_SOCKOPT_PARAMS       4
 /* A conference node spends its time in the mixer, not in logging. */

@@ -258,3 +258,16 @@ def test_a_heartbeat_asserts_again_what_the_node_holds(client: redis.Redis) -> N
     live.claim_affinity(client, "802", "n2", None)
     live.heartbeat(client, NODE, ttl=30, rooms={"802": {}})
     assert live.affinity(client, "802") == "n2"  # another node's choice is never taken over
+
+
+def test_room_events_older_than_the_retention_are_trimmed(client: redis.Redis) -> None:
+    old_ms = int((time.time() - live.EVENTS_SECONDS - 60) * 1000)
+    for index in range(250):  # 2.5 of the stream's 100-entry nodes
+        client.xadd(live.EVENTS, {"type": "joined", "room": "1"}, id=f"{old_ms}-{index}")
+    fresh = int((time.time() - live.EVENTS_SECONDS + 60) * 1000)
+    client.xadd(live.EVENTS, {"type": "joined", "room": "2"}, id=f"{fresh}-0")
+    live.room_event(client, "left", "3", participant="p")
+    kept = client.xrange(live.EVENTS)
+    # Whole nodes go (approximate trimming): at most the old entries sharing a node with newer ones stay.
+    assert len([entry for entry, _ in kept if entry.startswith(f"{old_ms}-")]) <= 50
+    assert [fields["room"] for _, fields in kept[-2:]] == ["2", "3"]
