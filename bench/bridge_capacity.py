@@ -39,6 +39,7 @@ from tests.support.stack import write_config
 
 ROOM_SIZE = 5
 LIMIT_PCT = 1.0
+STACK_PORTS_END = 40000  # bench.loadgen's media ports are above it
 
 
 def cpu_seconds(pid: int) -> float:
@@ -84,12 +85,12 @@ def calls_direct(config: settings.Config) -> None:
     live.put_entry(live.connect(config.redis_url), live.TRUNKS, trunk.name, trunk.as_dict())
 
 
-def put_rooms(config: settings.Config, participants: int) -> None:
+def put_rooms(config: settings.Config, participants: int, **settings_: Any) -> None:
     """The rooms bench.loadgen calls (8000, 8001, ...: ROOM_SIZE callers each), quiet: no count
-    announced, no join tones."""
+    announced, no join tones; with `settings_` (RoomSettings') besides."""
     rooms = live.connect(config.redis_url)
     for number in range(8000, 8000 + participants // ROOM_SIZE + 1):
-        room = RoomSettings(str(number), announce_count=False, mute_notifications=True)
+        room = RoomSettings(str(number), announce_count=False, mute_notifications=True, **settings_)
         live.put_entry(rooms, live.ROOMS, str(number), room.as_dict())
 
 
@@ -101,7 +102,9 @@ def loaded_stack(var: Path, participants: int, rtpengine_args: Sequence[str] = (
     `bridge_tree` first, if given: another commit's), with the rooms bench.loadgen calls for
     `participants`; one caller places every call, so no flood limit."""
     capacity = max(participants, 1000)
-    low, high = free_range(2 * (capacity + settings.SPARE_CALLS) * nodes)  # a test stack's 2000 hold 984 calls
+    # The stack's media ports below STACK_PORTS_END, bench.loadgen's above: a load generator's range
+    # drawn while a node's was not bound yet would take ports the node needs (calls failed with 500).
+    low, high = free_range(2 * (capacity + settings.SPARE_CALLS) * nodes, highest=STACK_PORTS_END)
     path = write_config(var, capacity=capacity, nodes=nodes, rtp_port_min=low, rtp_port_max=high, **bridge)
     with path.open("a") as toml:
         toml.write("[edge]\nflood_requests = 1000000\n")
@@ -131,7 +134,7 @@ def widen_media_ports(path: Path, ports: int) -> settings.Config:
     bench.fullpath's reference calls come while the last step's ports may still be held)."""
     text = path.read_text()
     for _ in range(100):
-        low, high = free_range(ports)
+        low, high = free_range(ports, highest=STACK_PORTS_END)
         lines = [f"port_min = {low}" if line.startswith("port_min = ") else
                  f"port_max = {high}" if line.startswith("port_max = ") else line  # only [rtpengine] has these
                  for line in text.splitlines()]

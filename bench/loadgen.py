@@ -20,6 +20,7 @@ import time
 
 import pjsua2 as pj
 
+from bench.bridge_capacity import STACK_PORTS_END
 from bridge import sip
 from settings import BridgeConfig
 from tests.support.ports import free_range
@@ -79,7 +80,7 @@ class Caller:
         acc_cfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
         # Media ports free now (another bench may run beside this one); with churn, leaving calls
         # hold theirs a moment while new ones take others.
-        low, high = free_range(4 * calls + 200)
+        low, high = free_range(4 * calls + 200, lowest=STACK_PORTS_END)
         acc_cfg.mediaConfig.transportConfig.port = low
         acc_cfg.mediaConfig.transportConfig.portRange = high - low
         self.account = pj.Account()

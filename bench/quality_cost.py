@@ -21,12 +21,8 @@ import urllib.request
 from pathlib import Path
 
 import settings
-from bench.bridge_capacity import ROOM_SIZE, one_step
-from conference.rooms import RoomSettings
-from stack.supervisor import Supervisor
-from store import live
+from bench.bridge_capacity import loaded_stack, one_step
 from tests.support.audio import write_tone
-from tests.support.stack import write_config
 
 ON = 5.0  # the default interval (settings.BridgeConfig.quality_interval)
 
@@ -51,19 +47,9 @@ def node_counters(config: settings.Config) -> dict[str, float]:
 def run(participants: int, interval: float, seconds: float, tmp: Path) -> dict[str, float]:
     """One node with this sampling interval, loaded with `participants` for `seconds`."""
     var = tmp / f"var-{participants}-{interval}-{time.monotonic_ns()}"
-    path = write_config(var, capacity=1000, quality_interval=interval)
-    with path.open("a") as toml:  # one source places every call: not a flood here
-        toml.write("[edge]\nflood_requests = 1000000\n")
-    config = settings.load(path)
-    supervisor = Supervisor(config, path, echo=None)
-    supervisor.start(only={"redis", "rtpengine", "kamailio", "bridge"})
-    try:
+    with loaded_stack(var, participants, quality_interval=interval) as (config, supervisor):
         pid = supervisor.procs["bridge"].pid
         subprocess.run(["taskset", "-apc", "0", str(pid)], check=True, capture_output=True)
-        rooms = live.connect(config.redis_url)
-        for number in range(8000, 8000 + participants // ROOM_SIZE + 1):  # loadgen's room numbers
-            room = RoomSettings(str(number), announce_count=False, mute_notifications=True)
-            live.put_entry(rooms, live.ROOMS, str(number), room.as_dict())
         before, since = node_counters(config), time.monotonic()
         result = one_step(f"{config.sip.address}:{config.sip.port}", participants, seconds,
                           write_tone(tmp / "tone.wav", 440.0, 60), pid)
@@ -74,8 +60,6 @@ def run(participants: int, interval: float, seconds: float, tmp: Path) -> dict[s
         late = turns - (after["quick_turns"] - before["quick_turns"])
         result["turns_over_10ms_pct"] = round(100 * late / max(turns, 1), 3)
         return result
-    finally:
-        supervisor.stop()
 
 
 def main() -> None:

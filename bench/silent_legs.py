@@ -23,13 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-import settings
-from bench.bridge_capacity import ROOM_SIZE, one_step
-from conference.rooms import RoomSettings
-from stack.supervisor import Supervisor
-from store import live
+from bench.bridge_capacity import loaded_stack, one_step, put_rooms
 from tests.support.audio import write_samples, write_tone
-from tests.support.stack import write_config
 
 KINDS = {  # name: (caller sends a tone, [bridge] agc, rooms listen-only)
     "tone, agc off": (True, False, False),
@@ -41,25 +36,13 @@ KINDS = {  # name: (caller sends a tone, [bridge] agc, rooms listen-only)
 
 def run(kind: str, participants: int, seconds: float, tmp: Path) -> dict[str, float]:
     tone, agc, unmixed = KINDS[kind]
-    var = tmp / f"var-{time.monotonic_ns()}"
-    path = write_config(var, capacity=1000, agc=agc)
-    with path.open("a") as toml:  # one source places every call: not a flood here
-        toml.write("[edge]\nflood_requests = 1000000\n")
-    config = settings.load(path)
-    supervisor = Supervisor(config, path, echo=None)
-    supervisor.start(only={"redis", "rtpengine", "kamailio", "bridge"})
-    try:
+    with loaded_stack(tmp / f"var-{time.monotonic_ns()}", participants, agc=agc) as (config, supervisor):
         pid = supervisor.procs["bridge"].pid
         subprocess.run(["taskset", "-apc", "0", str(pid)], check=True, capture_output=True)
-        rooms = live.connect(config.redis_url)
-        for number in range(8000, 8000 + participants // ROOM_SIZE + 1):  # loadgen's room numbers
-            room = RoomSettings(str(number), announce_count=False, mute_notifications=True, listen_only=unmixed)
-            live.put_entry(rooms, live.ROOMS, str(number), room.as_dict())
+        put_rooms(config, participants, listen_only=unmixed)
         sound = (write_tone(tmp / "tone.wav", 440.0, 60) if tone
                  else write_samples(tmp / "silence.wav", np.zeros(60 * 8000)))
         return one_step(f"{config.sip.address}:{config.sip.port}", participants, seconds, sound, pid)
-    finally:
-        supervisor.stop()
 
 
 def main() -> None:

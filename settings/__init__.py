@@ -341,7 +341,7 @@ class ConfigError(ValueError):
 # PJSUA_MAX_CALLS of the node's build (bridge/pjsua2/config_site.h), less the calls it keeps for the
 # ones it places (invitations, relays) and the ones still ending.
 SPARE_CALLS = 16
-MAX_CAPACITY = 4096 - SPARE_CALLS
+MAX_CAPACITY = 2048 - SPARE_CALLS
 
 
 def check_capacity(bridge: BridgeConfig) -> None:

@@ -1,10 +1,12 @@
 /* Conference-sized limits for the bridge node's PJSIP build (see build.sh). */
-/* Well past where one core saturates (about 1,250 participants, bench/RESULTS.md), so a node's
- * [bridge] capacity is bounded by its CPU, not by the build; settings.MAX_CAPACITY follows this
- * figure. A prompt player and a recorder may run for every call at once. */
-#define PJSUA_MAX_CALLS             4096
-#define PJSUA_MAX_PLAYERS           4096
-#define PJSUA_MAX_RECORDERS         4096
+/* Past where one core saturates (about 1,250 participants here, bench/RESULTS.md; pjmedia mixes
+ * about 2,000 ports a core), so a node's [bridge] capacity is bounded by its CPU, not by the build;
+ * settings.MAX_CAPACITY follows this figure. Not higher: PJSUA keeps a slot of about 150 KB for
+ * every possible call, in memory from the start (4,096 made the node 650 MB). A prompt player and a
+ * recorder may run for every call at once. */
+#define PJSUA_MAX_CALLS             2048
+#define PJSUA_MAX_PLAYERS           2048
+#define PJSUA_MAX_RECORDERS         2048
 #define PJSUA_MAX_CONF_PORTS        (PJSUA_MAX_CALLS + 2 * PJSUA_MAX_PLAYERS)
 /* Two sockets (RTP, RTCP) per call and the SIP transports. */
 #define PJ_IOQUEUE_MAX_HANDLES      (2 * PJSUA_MAX_CALLS + 256)

@@ -51,10 +51,10 @@ def _free(port: int, kind: Kind) -> bool:
     return True
 
 
-def free_range(size: int) -> tuple[int, int]:
-    """An even-aligned block of `size` UDP ports that look free now (for RTP)."""
+def free_range(size: int, lowest: int = 20000, highest: int = 60000) -> tuple[int, int]:
+    """An even-aligned block of `size` UDP ports between `lowest` and `highest` that look free now (for RTP)."""
     for _ in range(200):
-        start = random.randrange(20000, 60000 - size) & ~1
+        start = random.randrange(lowest, highest - size) & ~1
         if all(_udp_free(p) for p in range(start, start + size, 7)):
             return start, start + size - 1
     raise RuntimeError("no free port range")

@@ -129,9 +129,9 @@ def test_ports_that_meet_on_one_address_are_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("settings, error", [
-    ("capacity = 0", "capacity must be 1-4080"),
-    ("capacity = 4081", "capacity must be 1-4080"),
-    ("capacity = 2500", "capacity 2500 needs 5032 RTP ports a node; .* its 1 node\\(s\\) 5000"),
+    ("capacity = 0", "capacity must be 1-2032"),
+    ("capacity = 2033", "capacity must be 1-2032"),
+    ("capacity = 2032\nrtp_port_max = 43999", "capacity 2032 needs 4096 RTP ports a node; .* its 1 node\\(s\\) 4000"),
     ("capacity = 1000\nnodes = 4", "capacity 1000 needs 2032 RTP ports a node; .* its 4 node\\(s\\) 1250"),
 ])
 def test_a_capacity_the_node_cannot_take_is_refused(tmp_path: Path, settings: str, error: str) -> None:
@@ -142,8 +142,8 @@ def test_a_capacity_the_node_cannot_take_is_refused(tmp_path: Path, settings: st
 
 
 @pytest.mark.parametrize("settings", ["capacity = 2000",
-                                      "capacity = 1000\nnodes = 2", "capacity = 4080\nrtp_port_max = 49999"])
+                                      "capacity = 1000\nnodes = 2", "capacity = 2032"])
 def test_a_capacity_within_the_build_and_the_ports_is_taken(tmp_path: Path, settings: str) -> None:
     path = tmp_path / "k.toml"
     path.write_text(f"[bridge]\n{settings}\n")
-    assert config.load(path, env={}).bridge.capacity in (1000, 2000, 4080)
+    assert config.load(path, env={}).bridge.capacity in (1000, 2000, 2032)
