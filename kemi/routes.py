@@ -483,8 +483,8 @@ def direct_media(ksr: Any, request: SipRequest, leg: anchoring.Leg, wanted: bool
     of a call into the bridge (None: the node's own call). A refused wish is logged with why."""
     if not wanted:
         return False  # the common case: no body read
-    choice = anchoring.choose(leg, wanted, media.offered(ksr), offerer, media.secure_transport(ksr))
-    if wanted and not choice.direct:
+    choice = anchoring.choose(leg, True, media.offered(ksr), offerer, media.secure_transport(ksr))
+    if not choice.direct:
         log.info("%s: media anchored although direct_media is set: %s", request.call_id, choice.reason)
     return choice.direct
 
