@@ -217,24 +217,27 @@ def test_the_bridges_call_to_an_extension_follows_its_direct_media(
     call_id = invitee.wait_state("CONFIRMED")["call_id"]
     stack.wait_in_conference(room, 2)
     assert rtpengine_knows(stack, call_id) is not direct_media
+    talk_and_judge(f"room {room} (direct_media {direct_media})", ("by the room", listener, by_room, LEG_TONE),
+                   ("by the invitee", invitee, by_invitee, ROOM_TONE))
+
+
+Side = tuple[str, TestPhone, Path, float]  # who, their phone, its recording, the tone it must hear
+
+
+def talk_and_judge(label: str, *sides: Side) -> None:
+    """The sides talk for a few seconds and hang up; each must have heard the other's tone, judged on
+    a window that ends before either hung up."""
     time.sleep(4)  # the length of conversation each side records, not a wait for a condition
-    listener.hangup()
-    invitee.hangup()
-    for phone in (listener, invitee):
+    for _, phone, _, _ in sides:
+        phone.hangup()
+    for _, phone, _, _ in sides:
         phone.wait_for("recorded", 15)
-    # Each judged on a window that ends before either hung up.
-    heard_by_room = levels(by_room, [LEG_TONE], duration(by_room) - 3.0, duration(by_room) - 1.0)
-    heard_by_invitee = levels(by_invitee, [ROOM_TONE], duration(by_invitee) - 3.0, duration(by_invitee) - 1.0)
-    print(f"room {room} (direct_media {direct_media}): the invitee hears the room at "
-          f"{heard_by_invitee[ROOM_TONE]:.1f} dBFS, the room hears it at {heard_by_room[LEG_TONE]:.1f} dBFS")
-    assert heard_by_invitee[ROOM_TONE] > HEARD_ABOVE_DBFS, heard_by_invitee
-    assert heard_by_room[LEG_TONE] > HEARD_ABOVE_DBFS, heard_by_room
-
-
-def judged(recording: Path, tone: float) -> float:
-    """The tone's level in a recording, on a window that ends before either side hung up."""
-    end = duration(recording)
-    return levels(recording, [tone], end - 3.0, end - 1.0)[tone]
+    heard = {}
+    for who, _, recording, tone in sides:
+        end = duration(recording)
+        heard[who] = levels(recording, [tone], end - 3.0, end - 1.0)[tone]
+    print(f"{label}: " + ", ".join(f"{who} at {level:.1f} dBFS" for who, level in heard.items()))
+    assert min(heard.values()) > HEARD_ABOVE_DBFS, heard
 
 
 def test_a_direct_media_trunks_call_into_a_room_skips_rtpengine(
@@ -252,14 +255,8 @@ def test_a_direct_media_trunks_call_into_a_room_skips_rtpengine(
     call_id = carrier.wait_state("CONFIRMED")["call_id"]
     stack.wait_in_conference(room, 2)
     assert not rtpengine_knows(stack, call_id)
-    time.sleep(4)  # the length of conversation each side records, not a wait for a condition
-    listener.hangup()
-    carrier.hangup()
-    for phone in (listener, carrier):
-        phone.wait_for("recorded", 15)
-    heard = {"by the carrier": judged(by_carrier, ROOM_TONE), "by the room": judged(by_room, LEG_TONE)}
-    print(f"trunk into room {room}, direct: " + ", ".join(f"{who} at {level:.1f} dBFS" for who, level in heard.items()))
-    assert min(heard.values()) > HEARD_ABOVE_DBFS, heard
+    talk_and_judge(f"trunk into room {room}, direct", ("by the room", listener, by_room, LEG_TONE),
+                   ("by the carrier", carrier, by_carrier, ROOM_TONE))
 
 
 def test_a_nodes_call_out_through_a_direct_media_trunk_skips_rtpengine(
@@ -279,12 +276,5 @@ def test_a_nodes_call_out_through_a_direct_media_trunk_skips_rtpengine(
     call_id = carrier.wait_state("CONFIRMED")["call_id"]
     stack.wait_in_conference(str(address.local(number)), 2)
     assert not rtpengine_knows(stack, call_id)
-    time.sleep(4)  # the length of conversation each side records, not a wait for a condition
-    owner.hangup()
-    carrier.hangup()
-    for phone in (owner, carrier):
-        phone.wait_for("recorded", 15)
-    heard = {"by the carrier": judged(by_carrier, ROOM_TONE), "by the owner": judged(by_owner, LEG_TONE)}
-    print("node's call out through a direct trunk: " + ", ".join(f"{who} at {level:.1f} dBFS"
-                                                                  for who, level in heard.items()))
-    assert min(heard.values()) > HEARD_ABOVE_DBFS, heard
+    talk_and_judge("node's call out through a direct trunk", ("by the owner", owner, by_owner, LEG_TONE),
+                   ("by the carrier", carrier, by_carrier, ROOM_TONE))
